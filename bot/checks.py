@@ -1,0 +1,91 @@
+"""``followthrough check``: is every dependency reachable and set up? One line each, ok or why not."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from bot.config import Settings
+from bot.store import migrate
+from bot.store.db import make_engine
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    name: str
+    ok: bool
+    detail: str
+
+    def line(self) -> str:
+        return f"{'ok    ' if self.ok else 'FAILED'} {self.name}: {self.detail}"
+
+
+def short_reason(exc: BaseException) -> str:
+    text = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+    return (text[0] if text else type(exc).__name__)[:300]
+
+
+def check_database(settings: Settings) -> CheckResult:
+    name = f"database {settings.database_url_masked}"
+    try:
+        engine = make_engine(settings.database_url)
+        try:
+            state = migrate.schema_state(engine)
+        finally:
+            engine.dispose()
+    except SQLAlchemyError as exc:
+        return CheckResult(name, False, f"unreachable: {short_reason(exc)}")
+    if not state.up_to_date:
+        return CheckResult(
+            name, False, f"schema at {state.current or 'empty'}, needs {state.head}: run `followthrough db upgrade`"
+        )
+    return CheckResult(name, True, f"reachable, schema at {state.head}")
+
+
+def check_slack(settings: Settings) -> CheckResult:
+    from slack_sdk.errors import SlackApiError
+
+    from bot.app import make_slack_client
+
+    if not settings.slack_bot_token:
+        return CheckResult("slack", False, "SLACK_BOT_TOKEN is not set")
+    try:
+        answer = make_slack_client(settings).auth_test()
+    except SlackApiError as exc:
+        return CheckResult("slack", False, f"auth.test refused: {exc.response.get('error', 'unknown error')}")
+    except Exception as exc:  # network errors of every shape: report, don't crash the check
+        return CheckResult("slack", False, f"auth.test failed: {short_reason(exc)}")
+    return CheckResult("slack", True, f"token valid for team {answer.get('team')} as {answer.get('user')}")
+
+
+def check_x(settings: Settings) -> CheckResult:
+    import tweepy
+
+    from bot.sources.x_client import make_x_client
+
+    if not settings.x_bearer_token:
+        return CheckResult("x", True, "X_BEARER_TOKEN not set: X sources are off (replay only)")
+    client = make_x_client(settings.x_bearer_token.reveal(), settings.x_api_url, timeout=15)
+    try:
+        if settings.x_user_id:
+            answer = client.get_user(id=settings.x_user_id)
+        elif settings.x_brand_handle:
+            answer = client.get_user(username=settings.x_brand_handle)
+        else:
+            return CheckResult("x", False, "set X_USER_ID or X_BRAND_HANDLE so the brand account can be checked")
+    except (tweepy.Unauthorized, tweepy.Forbidden) as exc:
+        return CheckResult("x", False, f"credentials refused ({exc.response.status_code}): bad, expired or unpaid")
+    except Exception as exc:
+        return CheckResult("x", False, f"unreachable: {short_reason(exc)}")
+    if not answer.data:
+        return CheckResult("x", False, "the brand account was not found")
+    return CheckResult("x", True, f"credentials valid; brand account @{answer.data.username} ({answer.data.id})")
+
+
+CHECKS: tuple[Callable[[Settings], CheckResult], ...] = (check_database, check_slack, check_x)
+
+
+def run_checks(settings: Settings) -> list[CheckResult]:
+    return [check(settings) for check in CHECKS]

@@ -1,0 +1,220 @@
+"""The command line: ``followthrough run | check | db … | demo``.
+
+Start-up failures an operator can fix (settings, an unreachable or out-of-date database) end with
+one clear message and a non-zero exit code, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from types import FrameType
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from bot.config import Mode, Role, Settings, SettingsError, load_settings
+from bot.logs import configure_logging
+
+log = logging.getLogger("bot")
+
+EXIT_CONFIG = 2
+EXIT_DEPENDENCY = 3
+
+
+class StartupError(Exception):
+    """A problem the operator must fix before the bot can start; the message says how."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="followthrough",
+        description="Followthrough: public complaints become owned Slack cards, and promises get kept.",
+    )
+    parser.add_argument("--env-file", type=Path, default=Path(".env"), help="a .env file to read (default: .env)")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = sub.add_parser(
+        "run",
+        help="run the bot",
+        description="Run the bot: Slack listener, X sources, Slack poster and scheduler (all in one process "
+        "unless --role says otherwise). Socket Mode by default; --http serves signed requests at /slack/events.",
+    )
+    run.add_argument(
+        "--http", action="store_true", help="HTTP mode instead of Socket Mode (needs SLACK_SIGNING_SECRET)"
+    )
+    run.add_argument("--port", type=int, default=None, help="HTTP port (default: $PORT, else 3000)")
+    run.add_argument("--replay", type=Path, metavar="FILE", help="read posts from a JSON-lines file instead of X")
+    run.add_argument(
+        "--role",
+        choices=[r.value for r in Role],
+        default=Role.ALL.value,
+        help="web: Slack listener only; worker: sources, poster and scheduler; all: both (default)",
+    )
+
+    check = sub.add_parser(
+        "check",
+        help="check settings and every dependency",
+        description="Check the settings, the database (reachable and migrated), the Slack token (auth.test) and "
+        "the X credentials; print ok/FAILED for each and exit non-zero if any failed.",
+    )
+    check.add_argument("--http", action="store_true", help="check the settings for HTTP mode instead of Socket Mode")
+
+    db = sub.add_parser("db", help="database schema commands", description="Manage the database schema (Alembic).")
+    db_sub = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
+    db_sub.add_parser(
+        "upgrade", help="migrate to the latest schema", description="Migrate DATABASE_URL to the latest schema."
+    )
+    down = db_sub.add_parser(
+        "downgrade", help="migrate back to a revision", description="Migrate DATABASE_URL back to REVISION."
+    )
+    down.add_argument("revision", help="target revision id, or 'base' for an empty database")
+    db_sub.add_parser("current", help="show the schema revision", description="Print the current and latest revisions.")
+
+    sub.add_parser(
+        "demo",
+        help="a self-contained demonstration",
+        description="Run the real bot against a local Slack stand-in on a temporary database with a bundled sample "
+        "replay, click through a card and print what the channel shows. Needs no credentials or network.",
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "run":
+            return cmd_run(args)
+        if args.command == "check":
+            return cmd_check(args)
+        if args.command == "db":
+            return cmd_db(args)
+        if args.command == "demo":
+            return cmd_demo(args)
+    except SettingsError as exc:
+        print(exc.render(), file=sys.stderr)
+        return EXIT_CONFIG
+    except StartupError as exc:
+        print(f"Followthrough cannot start: {exc}", file=sys.stderr)
+        return EXIT_DEPENDENCY
+    return EXIT_CONFIG  # pragma: no cover - argparse rejects unknown commands
+
+
+def _engine_or_fail(settings: Settings):  # noqa: ANN202 - returns an Engine; import kept local
+    from bot.store.db import make_engine
+
+    try:
+        return make_engine(settings.database_url)
+    except (SQLAlchemyError, ValueError, ImportError) as exc:
+        raise StartupError(f"cannot open database {settings.database_url_masked}: {exc}") from None
+
+
+def _prepare_schema(settings: Settings) -> None:
+    from bot.checks import short_reason
+    from bot.store import migrate
+
+    engine = _engine_or_fail(settings)
+    try:
+        state = migrate.ensure_schema(engine)
+        log.info("database %s at schema %s", settings.database_url_masked, state.current)
+    except migrate.SchemaOutOfDate as exc:
+        raise StartupError(str(exc)) from None
+    except SQLAlchemyError as exc:
+        raise StartupError(f"cannot reach database {settings.database_url_masked}: {short_reason(exc)}") from None
+    finally:
+        engine.dispose()
+
+
+def cmd_db(args: argparse.Namespace) -> int:
+    from bot.checks import short_reason
+    from bot.store import migrate
+
+    settings = load_settings(mode=None, dotenv_path=args.env_file)
+    configure_logging(settings.log_level)
+    engine = _engine_or_fail(settings)
+    try:
+        if args.db_command == "upgrade":
+            migrate.upgrade(engine)
+            print(f"{settings.database_url_masked}: schema at {migrate.current_revision(engine)} (latest)")
+        elif args.db_command == "downgrade":
+            migrate.downgrade(engine, args.revision)
+            print(f"{settings.database_url_masked}: schema at {migrate.current_revision(engine) or 'base'}")
+        else:
+            state = migrate.schema_state(engine)
+            print(f"current: {state.current or 'none'}\nlatest:  {state.head}")
+            return 0 if state.up_to_date else 1
+    except SQLAlchemyError as exc:
+        raise StartupError(f"cannot reach database {settings.database_url_masked}: {short_reason(exc)}") from None
+    finally:
+        engine.dispose()
+    return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from bot.checks import run_checks
+
+    settings = load_settings(mode=Mode.HTTP if args.http else Mode.SOCKET, dotenv_path=args.env_file)
+    print("ok     settings: all required settings present and valid")
+    results = run_checks(settings)
+    for result in results:
+        print(result.line())
+    return 0 if all(r.ok for r in results) else 1
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from bot.devtools.demo import run_demo
+
+    return run_demo()
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    role = Role(args.role)
+    mode = Mode.HTTP if args.http else Mode.SOCKET
+    replay: Path | None = args.replay
+    if replay is not None and not replay.is_file():
+        raise StartupError(f"--replay {replay}: no such file")
+    settings = load_settings(mode=mode, role=role, replay=replay is not None, dotenv_path=args.env_file)
+    configure_logging(settings.log_level)
+    _prepare_schema(settings)
+
+    from bot.app import create_app
+    from bot.runtime import build_tasks
+    from bot.worker import Worker
+
+    listens = role in (Role.WEB, Role.ALL)
+    app = create_app(settings, listener=listens)
+    worker = Worker(build_tasks(app, replay=replay) if role in (Role.WORKER, Role.ALL) else [])
+    stop = threading.Event()
+
+    def _stop(signum: int, _frame: FrameType | None) -> None:
+        log.info("signal %d: shutting down", signum)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    worker.start()
+    try:
+        if listens and mode is Mode.HTTP:
+            from bot.web import serve
+
+            port = args.port or settings.port
+            threading.Thread(target=serve, args=(app, port), name="http", daemon=True).start()
+        elif listens:
+            from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+            assert app.bolt is not None
+            handler = SocketModeHandler(app.bolt, settings.slack_app_token.reveal())
+            handler.connect()
+            log.info("Socket Mode: connected")
+        stop.wait()
+    finally:
+        worker.shutdown()
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

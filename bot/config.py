@@ -1,0 +1,416 @@
+"""Settings: one typed, validated object built from the environment.
+
+Why one object: every part of the bot (Slack listener, X sources, poster, scheduler) reads its
+configuration from here, so a mistake is found once, at start-up, and reported together with every
+other mistake — an operator fixing a deploy wants the whole list, not one error per restart.
+Nothing here runs at import time; ``load_settings`` is called by the CLI (the composition root).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from datetime import time
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from dotenv import dotenv_values
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+DEFAULT_DATABASE_URL = "sqlite:///followthrough.db"
+
+
+class Secret:
+    """A string that never shows itself in repr, str or logs.
+
+    Tokens end up in tracebacks and debug logs through reprs of settings objects; wrapping them makes
+    the safe thing the default. Call ``reveal()`` at the one place the real value is needed.
+    """
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('***')" if self._value else "Secret('')"
+
+    __str__ = __repr__
+
+    def __bool__(self) -> bool:
+        return bool(self._value)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+
+def mask_url(url: str) -> str:
+    """Show a database URL with its password replaced, for error messages and logs."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", url)
+
+
+class Mode(StrEnum):
+    """How Slack reaches us: Socket Mode needs no public URL; HTTP mode scales behind a load balancer."""
+
+    SOCKET = "socket"
+    HTTP = "http"
+
+
+class Role(StrEnum):
+    """Which parts of the bot a process runs, for split deployments (Procfile web / worker)."""
+
+    WEB = "web"
+    WORKER = "worker"
+    ALL = "all"
+
+
+@dataclass(frozen=True)
+class QuietHours:
+    """When nobody should be nagged: a daily window (may wrap midnight) and optionally weekends."""
+
+    start: time | None
+    end: time | None
+    weekends: bool
+
+    @property
+    def enabled(self) -> bool:
+        return self.start is not None or self.weekends
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the bot is configured with. Built only by ``load_settings`` (or tests)."""
+
+    slack_bot_token: Secret = field(default_factory=lambda: Secret(""))
+    slack_app_token: Secret = field(default_factory=lambda: Secret(""))
+    slack_signing_secret: Secret = field(default_factory=lambda: Secret(""))
+    slack_api_url: str | None = None
+    slack_complaints_channel: str = ""
+    slack_escalation_channel: str = ""
+    slack_kudos_channel: str | None = None
+    slack_support_usergroup: str | None = None
+
+    x_bearer_token: Secret = field(default_factory=lambda: Secret(""))
+    x_api_url: str | None = None
+    x_user_id: str | None = None
+    x_brand_handle: str | None = None
+    x_mode: str = "mentions"
+    x_query: str | None = None
+    x_stream_rules: tuple[str, ...] = ()
+    x_poll_seconds: int = 60
+    x_silence_alert_hours: float = 6.0
+
+    database_url: str = DEFAULT_DATABASE_URL
+
+    team_timezone: str = "UTC"
+    digest_time: time = time(9, 0)
+    scheduler_tick_seconds: int = 30
+    nag_quiet_hours: QuietHours = field(default_factory=lambda: QuietHours(time(20, 0), time(8, 0), weekends=True))
+
+    triage_complaint_threshold: float = 1.0
+    triage_praise_threshold: float = 0.5
+
+    port: int = 3000
+    log_level: str = "INFO"
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.team_timezone)
+
+    @property
+    def database_url_masked(self) -> str:
+        return mask_url(self.database_url)
+
+    def __repr__(self) -> str:
+        parts = []
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name == "database_url":
+                value = self.database_url_masked
+            parts.append(f"{f.name}={value!r}")
+        return f"Settings({', '.join(parts)})"
+
+
+class SettingsError(Exception):
+    """Raised with every problem found, so start-up can print them all at once."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__(self.render())
+
+    def render(self) -> str:
+        lines = [f"Followthrough cannot start: {len(self.problems)} setting problem(s):"]
+        lines += [f"  - {p}" for p in self.problems]
+        lines.append("Set these in the environment or in .env (see .env.example).")
+        return "\n".join(lines)
+
+
+_CHANNEL_ID = re.compile(r"^[CG][A-Z0-9]{6,}$")
+_USERGROUP_ID = re.compile(r"^S[A-Z0-9]{6,}$")
+_HHMM = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
+X_MODES = ("mentions", "search", "stream", "mentions+search")
+
+
+def parse_hhmm(text: str) -> time:
+    m = _HHMM.match(text.strip())
+    if not m:
+        raise ValueError(f"{text!r} is not a time of day like 09:00")
+    return time(int(m.group(1)), int(m.group(2)))
+
+
+def parse_quiet_hours(text: str) -> QuietHours:
+    """Read ``20:00-08:00,weekends`` / ``weekends`` / ``20:00-08:00`` / ``off``."""
+    text = text.strip().lower()
+    if text in ("off", "none", ""):
+        return QuietHours(None, None, weekends=False)
+    start = end = None
+    weekends = False
+    for part in (p.strip() for p in text.split(",")):
+        if part == "weekends":
+            weekends = True
+        elif "-" in part:
+            a, b = part.split("-", 1)
+            start, end = parse_hhmm(a), parse_hhmm(b)
+            if start == end:
+                raise ValueError(f"{part!r} is an empty window")
+        else:
+            raise ValueError(f"{part!r} is neither HH:MM-HH:MM nor 'weekends'")
+    return QuietHours(start, end, weekends)
+
+
+class _Reader:
+    """Collects problems instead of raising on the first one."""
+
+    def __init__(self, env: Mapping[str, str]) -> None:
+        self.env = env
+        self.problems: list[str] = []
+
+    def raw(self, name: str) -> str | None:
+        value = self.env.get(name)
+        if value is None:
+            return None
+        value = value.strip()
+        return value or None
+
+    def require(self, name: str, why: str) -> str | None:
+        value = self.raw(name)
+        if value is None:
+            self.problems.append(f"{name} is not set ({why})")
+        return value
+
+    def integer(self, name: str, default: int, minimum: int, maximum: int) -> int:
+        value = self.raw(name)
+        if value is None:
+            return default
+        try:
+            number = int(value)
+        except ValueError:
+            self.problems.append(f"{name}={value!r} is not a whole number")
+            return default
+        if not minimum <= number <= maximum:
+            self.problems.append(f"{name}={number} must be between {minimum} and {maximum}")
+            return default
+        return number
+
+    def number(self, name: str, default: float, minimum: float, maximum: float) -> float:
+        value = self.raw(name)
+        if value is None:
+            return default
+        try:
+            number = float(value)
+        except ValueError:
+            self.problems.append(f"{name}={value!r} is not a number")
+            return default
+        if not minimum <= number <= maximum:
+            self.problems.append(f"{name}={number} must be between {minimum} and {maximum}")
+            return default
+        return number
+
+    def url(self, name: str) -> str | None:
+        value = self.raw(name)
+        if value is None:
+            return None
+        if not re.match(r"^https?://[^/\s]+", value):
+            self.problems.append(f"{name}={value!r} is not an http(s) URL")
+            return None
+        return value
+
+    def pattern(self, name: str, value: str | None, regex: re.Pattern[str], hint: str) -> str | None:
+        if value is not None and not regex.match(value):
+            self.problems.append(f"{name}={value!r} {hint}")
+            return None
+        return value
+
+
+def load_dotenv_into(env: dict[str, str], path: Path | None) -> None:
+    """Merge a .env file under the real environment: values already in ``env`` win."""
+    if path is None or not path.is_file():
+        return
+    for key, value in dotenv_values(path).items():
+        if value is not None and key not in env:
+            env[key] = value
+
+
+def load_settings(
+    env: Mapping[str, str] | None = None,
+    *,
+    mode: Mode | None = Mode.SOCKET,
+    role: Role = Role.ALL,
+    replay: bool = False,
+    dotenv_path: Path | None = Path(".env"),
+) -> Settings:
+    """Build and validate settings for what this process will actually do.
+
+    ``mode`` says how Slack reaches us (None: no Slack listener, e.g. ``db upgrade``); ``role`` says
+    which parts run; ``replay`` means posts come from a file rather than X. Only the settings those
+    parts need are required, but every value that is given is checked.
+    """
+    merged: dict[str, str] = dict(os.environ if env is None else env)
+    load_dotenv_into(merged, dotenv_path)
+    r = _Reader(merged)
+    needs_slack = mode is not None
+    listens = needs_slack and role in (Role.WEB, Role.ALL)
+    works = needs_slack and role in (Role.WORKER, Role.ALL)
+
+    values: dict[str, Any] = {}
+
+    # Slack
+    bot_token = r.require("SLACK_BOT_TOKEN", "the bot's xoxb- token") if needs_slack else r.raw("SLACK_BOT_TOKEN")
+    if bot_token and not bot_token.startswith("xoxb-"):
+        r.problems.append("SLACK_BOT_TOKEN must be a bot token starting with xoxb-")
+    values["slack_bot_token"] = Secret(bot_token or "")
+    if listens and mode is Mode.SOCKET:
+        app_token = r.require("SLACK_APP_TOKEN", "Socket Mode needs the app-level xapp- token; or use --http")
+    else:
+        app_token = r.raw("SLACK_APP_TOKEN")
+    if app_token and not app_token.startswith("xapp-"):
+        r.problems.append("SLACK_APP_TOKEN must be an app-level token starting with xapp-")
+    values["slack_app_token"] = Secret(app_token or "")
+    if listens and mode is Mode.HTTP:
+        secret = r.require("SLACK_SIGNING_SECRET", "HTTP mode verifies every request with it")
+    else:
+        secret = r.raw("SLACK_SIGNING_SECRET")
+    values["slack_signing_secret"] = Secret(secret or "")
+    api_url = r.url("SLACK_API_URL")
+    values["slack_api_url"] = (api_url.rstrip("/") + "/") if api_url else None
+
+    channel_hint = "is not a channel ID (it starts with C or G; in Slack: channel details → bottom)"
+    for name, key, required in (
+        ("SLACK_COMPLAINTS_CHANNEL", "slack_complaints_channel", True),
+        ("SLACK_ESCALATION_CHANNEL", "slack_escalation_channel", True),
+        ("SLACK_KUDOS_CHANNEL", "slack_kudos_channel", False),
+    ):
+        value = r.require(name, "the channel ID the bot posts to") if required and (listens or works) else r.raw(name)
+        value = r.pattern(name, value, _CHANNEL_ID, channel_hint)
+        values[key] = value if value is not None or not required else ""
+    values["slack_support_usergroup"] = r.pattern(
+        "SLACK_SUPPORT_USERGROUP",
+        r.raw("SLACK_SUPPORT_USERGROUP"),
+        _USERGROUP_ID,
+        "is not a user group ID (it starts with S)",
+    )
+
+    # X
+    x_mode = (r.raw("X_MODE") or "mentions").lower()
+    if x_mode not in X_MODES:
+        r.problems.append(f"X_MODE={x_mode!r} must be one of {', '.join(X_MODES)}")
+        x_mode = "mentions"
+    values["x_mode"] = x_mode
+    reads_x = works and not replay
+    if reads_x:
+        token = r.require("X_BEARER_TOKEN", "the X API bearer token, needed to read posts; or use --replay")
+    else:
+        token = r.raw("X_BEARER_TOKEN")
+    values["x_bearer_token"] = Secret(token or "")
+    values["x_api_url"] = r.url("X_API_URL")
+    values["x_user_id"] = r.pattern(
+        "X_USER_ID", r.raw("X_USER_ID"), re.compile(r"^\d{1,20}$"), "must be the numeric X user id"
+    )
+    handle = r.raw("X_BRAND_HANDLE")
+    values["x_brand_handle"] = r.pattern(
+        "X_BRAND_HANDLE",
+        handle.lstrip("@") if handle else None,
+        re.compile(r"^\w{1,15}$"),
+        "must be an X handle like AcmeSupport",
+    )
+    values["x_query"] = r.raw("X_QUERY")
+    rules = r.raw("X_STREAM_RULES")
+    values["x_stream_rules"] = tuple(x.strip() for x in rules.split(";") if x.strip()) if rules else ()
+    if reads_x:
+        named = "X_USER_ID" in merged or "X_BRAND_HANDLE" in merged
+        if "mentions" in x_mode and not named:
+            r.problems.append("X_USER_ID or X_BRAND_HANDLE must be set to read the brand's mentions")
+        if "search" in x_mode and not values["x_query"]:
+            r.problems.append("X_QUERY is not set (X_MODE includes search)")
+        if x_mode == "stream" and not values["x_stream_rules"]:
+            r.problems.append("X_STREAM_RULES is not set (X_MODE=stream; rules separated by ';')")
+    values["x_poll_seconds"] = r.integer("X_POLL_SECONDS", 60, 5, 86_400)
+    values["x_silence_alert_hours"] = r.number("X_SILENCE_ALERT_HOURS", 6.0, 0.1, 24 * 30)
+
+    # Database
+    db_url = r.raw("DATABASE_URL") or DEFAULT_DATABASE_URL
+    if db_url.startswith("postgres://") or db_url.startswith("postgresql://"):
+        # Hosting platforms hand out postgres:// URLs; we always drive PostgreSQL through psycopg 3.
+        db_url = "postgresql+psycopg://" + db_url.split("://", 1)[1]
+    try:
+        parsed = make_url(db_url)
+        if parsed.get_backend_name() not in ("sqlite", "postgresql"):
+            r.problems.append(f"DATABASE_URL={mask_url(db_url)} must be sqlite:///FILE or postgresql+psycopg://…")
+    except ArgumentError:
+        r.problems.append(
+            f"DATABASE_URL={mask_url(db_url)} is not a database URL "
+            "(e.g. sqlite:///followthrough.db or postgresql+psycopg://user:pass@host/db)"
+        )
+    values["database_url"] = db_url
+
+    # Schedule
+    tz_name = r.raw("TEAM_TIMEZONE") or "UTC"
+    try:
+        ZoneInfo(tz_name)
+    except (ZoneInfoNotFoundError, ValueError):
+        r.problems.append(f"TEAM_TIMEZONE={tz_name!r} is not an IANA time zone like Europe/London")
+        tz_name = "UTC"
+    values["team_timezone"] = tz_name
+    digest = r.raw("DIGEST_TIME")
+    if digest:
+        try:
+            values["digest_time"] = parse_hhmm(digest)
+        except ValueError as exc:
+            r.problems.append(f"DIGEST_TIME: {exc}")
+    values["scheduler_tick_seconds"] = r.integer("SCHEDULER_TICK_SECONDS", 30, 1, 3600)
+    quiet = r.raw("NAG_QUIET_HOURS")
+    if quiet is not None:
+        try:
+            values["nag_quiet_hours"] = parse_quiet_hours(quiet)
+        except ValueError as exc:
+            r.problems.append(f"NAG_QUIET_HOURS: {exc} (e.g. 20:00-08:00,weekends or off)")
+
+    # Triage
+    values["triage_complaint_threshold"] = r.number("TRIAGE_COMPLAINT_THRESHOLD", 1.0, -10, 10)
+    values["triage_praise_threshold"] = r.number("TRIAGE_PRAISE_THRESHOLD", 0.5, -1, 1)
+
+    # Process
+    values["port"] = r.integer("PORT", 3000, 1, 65_535)
+    level = (r.raw("LOG_LEVEL") or "INFO").upper()
+    if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+        r.problems.append(f"LOG_LEVEL={level!r} must be DEBUG, INFO, WARNING or ERROR")
+        level = "INFO"
+    values["log_level"] = level
+
+    if r.problems:
+        raise SettingsError(r.problems)
+    return Settings(**values)

@@ -1,0 +1,337 @@
+"""A local HTTP server that behaves like the parts of Slack's Web API the bot uses.
+
+It keeps channels and messages in memory, records every call, and can enforce per-channel posting
+rates and inject faults (429 with Retry-After, 500, slow answers), so tests and the demo exercise
+the real slack_sdk client over a real socket. Point ``SLACK_API_URL`` at ``server.base_url``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs
+
+Json = dict[str, Any]
+
+
+@dataclass
+class Call:
+    method: str
+    args: Json
+    at: float
+    status: int = 200
+
+
+@dataclass
+class Fault:
+    """Inject a fault into the next ``count`` calls of ``method`` (or of every method if None)."""
+
+    kind: str  # "429" | "500" | "slow" | "drop"
+    count: int = 1
+    method: str | None = None
+    retry_after: int = 1
+    delay: float = 0.0
+
+
+@dataclass
+class User:
+    id: str
+    name: str
+    tz: str = "UTC"
+    is_bot: bool = False
+
+
+@dataclass
+class SlackState:
+    team: str = "T0FOLLOW"
+    bot_user: str = "UBOT0001"
+    token: str = "xoxb-test-token"
+    users: dict[str, User] = field(default_factory=dict)
+    channel_members: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
+    usergroups: dict[str, list[str]] = field(default_factory=dict)
+    messages: dict[str, list[Json]] = field(default_factory=lambda: defaultdict(list))
+    ephemerals: list[Json] = field(default_factory=list)
+    views: list[Json] = field(default_factory=list)
+    home_views: dict[str, Json] = field(default_factory=dict)
+    ts_counter: int = 0
+
+
+class SlackStandIn:
+    """Start with ``start()``; stop with ``stop()``; or use as a context manager."""
+
+    def __init__(self, *, rate_limit_per_channel: float | None = None, token: str = "xoxb-test-token") -> None:
+        self.state = SlackState(token=token)
+        self.calls: list[Call] = []
+        self.faults: list[Fault] = []
+        self.rate_limit_per_channel = rate_limit_per_channel
+        self._last_post: dict[str, float] = {}
+        self._lock = threading.RLock()
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+        self.clock: Callable[[], float] = time.monotonic
+
+    # -- lifecycle -----------------------------------------------------------------------------
+    def start(self) -> SlackStandIn:
+        stand_in = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                stand_in._handle(self)
+
+            def do_GET(self) -> None:
+                stand_in._handle(self)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                return
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, name="slack-stand-in", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server:
+            self._server.shutdown()
+            self._server.server_close()
+
+    def __enter__(self) -> SlackStandIn:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def base_url(self) -> str:
+        assert self._server is not None
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}/api/"
+
+    # -- set-up helpers ------------------------------------------------------------------------
+    def add_user(self, user_id: str, name: str, tz: str = "UTC", channels: tuple[str, ...] = ()) -> User:
+        with self._lock:
+            user = User(user_id, name, tz)
+            self.state.users[user_id] = user
+            for channel in channels:
+                self.state.channel_members[channel].append(user_id)
+            return user
+
+    def add_usergroup(self, group_id: str, members: list[str]) -> None:
+        with self._lock:
+            self.state.usergroups[group_id] = list(members)
+
+    def inject(self, fault: Fault) -> None:
+        with self._lock:
+            self.faults.append(fault)
+
+    def calls_to(self, method: str) -> list[Call]:
+        with self._lock:
+            return [c for c in self.calls if c.method == method and c.status == 200]
+
+    def channel_messages(self, channel: str) -> list[Json]:
+        with self._lock:
+            return [dict(m) for m in self.state.messages.get(channel, [])]
+
+    # -- request handling ----------------------------------------------------------------------
+    def _handle(self, request: BaseHTTPRequestHandler) -> None:
+        method = request.path.split("/api/", 1)[-1].split("?", 1)[0]
+        length = int(request.headers.get("Content-Length") or 0)
+        raw = request.rfile.read(length) if length else b""
+        args = self._parse_args(request, raw)
+        fault = self._take_fault(method)
+        if fault and fault.kind == "drop":
+            request.close_connection = True
+            request.connection.close()
+            with self._lock:
+                self.calls.append(Call(method, args, self.clock(), status=0))
+            return
+        if fault and fault.kind == "slow":
+            time.sleep(fault.delay)  # a stand-in for a slow network; tests set a tiny delay
+        if fault and fault.kind in ("429", "500"):
+            status = int(fault.kind)
+            headers = {"Retry-After": str(fault.retry_after)} if status == 429 else {}
+            body = {"ok": False, "error": "ratelimited" if status == 429 else "internal_error"}
+            with self._lock:
+                self.calls.append(Call(method, args, self.clock(), status=status))
+            self._reply(request, status, body, headers)
+            return
+        auth = request.headers.get("Authorization", "")
+        if auth != f"Bearer {self.state.token}" and method != "api.test":
+            with self._lock:
+                self.calls.append(Call(method, args, self.clock(), status=200))
+            self._reply(request, 200, {"ok": False, "error": "invalid_auth"})
+            return
+        with self._lock:
+            limited = self._rate_limited(method, args)
+            if limited is not None:
+                self.calls.append(Call(method, args, self.clock(), status=429))
+                self._reply(request, 429, {"ok": False, "error": "ratelimited"}, {"Retry-After": str(limited)})
+                return
+            self.calls.append(Call(method, args, self.clock()))
+            handler = getattr(self, "_m_" + method.replace(".", "_"), None)
+            body = handler(args) if handler else {"ok": False, "error": "unknown_method"}
+        self._reply(request, 200, body)
+
+    @staticmethod
+    def _parse_args(request: BaseHTTPRequestHandler, raw: bytes) -> Json:
+        ctype = request.headers.get("Content-Type", "")
+        if "json" in ctype:
+            return json.loads(raw or b"{}")
+        args: Json = {k: v[0] for k, v in parse_qs(raw.decode()).items()}
+        if "?" in request.path:
+            args.update({k: v[0] for k, v in parse_qs(request.path.split("?", 1)[1]).items()})
+        for key in ("blocks", "view", "metadata", "attachments"):
+            if isinstance(args.get(key), str):
+                with contextlib.suppress(ValueError):
+                    args[key] = json.loads(args[key])
+        return args
+
+    def _take_fault(self, method: str) -> Fault | None:
+        with self._lock:
+            for fault in self.faults:
+                if fault.count > 0 and (fault.method is None or fault.method == method):
+                    fault.count -= 1
+                    if fault.count == 0:
+                        self.faults.remove(fault)
+                    return fault
+        return None
+
+    def _rate_limited(self, method: str, args: Json) -> int | None:
+        if self.rate_limit_per_channel is None or method != "chat.postMessage":
+            return None
+        channel = str(args.get("channel"))
+        now = self.clock()
+        last = self._last_post.get(channel)
+        interval = 1.0 / self.rate_limit_per_channel
+        if last is not None and now - last < interval:
+            return max(1, int(interval - (now - last) + 0.999))
+        self._last_post[channel] = now
+        return None
+
+    @staticmethod
+    def _reply(request: BaseHTTPRequestHandler, status: int, body: Json, headers: dict[str, str] | None = None) -> None:
+        data = json.dumps(body).encode()
+        try:
+            request.send_response(status)
+            request.send_header("Content-Type", "application/json; charset=utf-8")
+            request.send_header("Content-Length", str(len(data)))
+            for key, value in (headers or {}).items():
+                request.send_header(key, value)
+            request.end_headers()
+            request.wfile.write(data)
+        except (BrokenPipeError, ConnectionResetError):
+            return
+
+    def _next_ts(self) -> str:
+        self.state.ts_counter += 1
+        return f"{1_700_000_000 + self.state.ts_counter}.{self.state.ts_counter:06d}"
+
+    # -- Web API methods -----------------------------------------------------------------------
+    def _m_api_test(self, args: Json) -> Json:
+        return {"ok": True, "args": args}
+
+    def _m_auth_test(self, args: Json) -> Json:
+        return {
+            "ok": True,
+            "url": "https://followthrough-test.slack.com/",
+            "team": "Followthrough Test",
+            "user": "followthrough",
+            "team_id": self.state.team,
+            "user_id": self.state.bot_user,
+            "bot_id": "BFOLLOW01",
+        }
+
+    def _m_chat_postMessage(self, args: Json) -> Json:
+        channel = str(args.get("channel"))
+        if channel.startswith("U"):
+            channel = "D" + channel[1:]
+        message = {
+            "type": "message",
+            "ts": self._next_ts(),
+            "channel": channel,
+            "user": self.state.bot_user,
+            "text": args.get("text", ""),
+            "blocks": args.get("blocks") or [],
+            "metadata": args.get("metadata"),
+            "thread_ts": args.get("thread_ts"),
+        }
+        self.state.messages[channel].append(message)
+        return {"ok": True, "channel": channel, "ts": message["ts"], "message": message}
+
+    def _m_chat_update(self, args: Json) -> Json:
+        channel, ts = str(args.get("channel")), str(args.get("ts"))
+        for message in self.state.messages.get(channel, []):
+            if message["ts"] == ts:
+                message.update(text=args.get("text", message["text"]), blocks=args.get("blocks") or [])
+                if args.get("metadata"):
+                    message["metadata"] = args["metadata"]
+                return {"ok": True, "channel": channel, "ts": ts}
+        return {"ok": False, "error": "message_not_found"}
+
+    def _m_chat_postEphemeral(self, args: Json) -> Json:
+        self.state.ephemerals.append(dict(args))
+        return {"ok": True, "message_ts": self._next_ts()}
+
+    def _m_chat_getPermalink(self, args: Json) -> Json:
+        channel, ts = args.get("channel"), str(args.get("message_ts", ""))
+        return {
+            "ok": True,
+            "channel": channel,
+            "permalink": f"https://slack.test/archives/{channel}/p{ts.replace('.', '')}",
+        }
+
+    def _m_conversations_history(self, args: Json) -> Json:
+        channel = str(args.get("channel"))
+        limit = int(args.get("limit", 100))
+        oldest = float(args.get("oldest", 0) or 0)
+        top = [m for m in self.state.messages.get(channel, []) if not m.get("thread_ts") and float(m["ts"]) >= oldest]
+        newest_first = list(reversed(top))[:limit]
+        include = str(args.get("include_all_metadata", "")).lower() in ("1", "true")
+        out = [m if include else {k: v for k, v in m.items() if k != "metadata"} for m in newest_first]
+        return {"ok": True, "messages": out, "has_more": len(top) > limit}
+
+    def _m_conversations_members(self, args: Json) -> Json:
+        return {"ok": True, "members": list(self.state.channel_members.get(str(args.get("channel")), []))}
+
+    def _m_conversations_open(self, args: Json) -> Json:
+        users = str(args.get("users", ""))
+        return {"ok": True, "channel": {"id": "D" + users.split(",")[0][1:]}}
+
+    def _m_users_info(self, args: Json) -> Json:
+        user = self.state.users.get(str(args.get("user")))
+        if user is None:
+            return {"ok": False, "error": "user_not_found"}
+        return {
+            "ok": True,
+            "user": {"id": user.id, "name": user.name, "real_name": user.name, "tz": user.tz, "is_bot": user.is_bot},
+        }
+
+    def _m_usergroups_users_list(self, args: Json) -> Json:
+        members = self.state.usergroups.get(str(args.get("usergroup")))
+        if members is None:
+            return {"ok": False, "error": "no_such_subteam"}
+        return {"ok": True, "users": list(members)}
+
+    def _m_views_open(self, args: Json) -> Json:
+        view = dict(args.get("view") or {})
+        view["id"] = f"V{len(self.state.views) + 1:08d}"
+        self.state.views.append(view)
+        return {"ok": True, "view": view}
+
+    def _m_views_update(self, args: Json) -> Json:
+        view = dict(args.get("view") or {})
+        view["id"] = args.get("view_id") or f"V{len(self.state.views) + 1:08d}"
+        self.state.views.append(view)
+        return {"ok": True, "view": view}
+
+    def _m_views_publish(self, args: Json) -> Json:
+        view = dict(args.get("view") or {})
+        self.state.home_views[str(args.get("user_id"))] = view
+        return {"ok": True, "view": view}

@@ -1,0 +1,20 @@
+"""Errors the domain raises on purpose. Each carries a message fit to show a support agent."""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    """An expected refusal: shown to the user as a friendly message, never logged as a crash."""
+
+
+class NotFound(DomainError):
+    pass
+
+
+class Conflict(DomainError):
+    """The thing changed under us (e.g. someone else claimed first)."""
+
+    def __init__(self, message: str, *, current_status: str | None = None, owner_id: str | None = None) -> None:
+        super().__init__(message)
+        self.current_status = current_status
+        self.owner_id = owner_id

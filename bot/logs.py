@@ -1,0 +1,44 @@
+"""Logging set-up with a filter that keeps secrets out of every log line.
+
+Tokens leak into logs through exception messages and debug output of HTTP clients we do not
+control, so redaction happens on the formatted record, not by trusting each call site.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+
+_SECRET_PATTERNS = [
+    re.compile(r"xox[abposr]-[A-Za-z0-9-]+"),
+    re.compile(r"xapp-[A-Za-z0-9-]+"),
+    re.compile(r"(?i)(bearer\s+)[A-Za-z0-9%._~+/=-]+"),
+    re.compile(r"(?i)(://[^:/@\s]+:)[^@\s]+(@)"),
+]
+
+
+def redact(text: str) -> str:
+    for pattern in _SECRET_PATTERNS:
+        if pattern.groups == 2:
+            text = pattern.sub(r"\1***\2", text)
+        elif pattern.groups == 1:
+            text = pattern.sub(r"\1***", text)
+        else:
+            text = pattern.sub("***", text)
+    return text
+
+
+class RedactingFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        return redact(super().format(record))
+
+
+def configure_logging(level: str = "INFO") -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    for noisy in ("urllib3", "slack_sdk.web.base_client", "waitress.queue"):
+        logging.getLogger(noisy).setLevel(max(logging.INFO, logging.getLevelName(level)))

@@ -1,0 +1,1 @@
+"""Where posts come from: X (mentions, search, stream) and replay files. Each yields ``Post``."""

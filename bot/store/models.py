@@ -1,0 +1,271 @@
+"""Tables, in SQLAlchemy 2.x typed style.
+
+Shaped now for everything the roadmap needs (ingest, cards, promises, nags, digest) so later work
+adds behaviour rather than rewriting storage. Every timestamp is a ``UTCDateTime``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from bot.domain.types import JobStatus, Kind, OutboxStatus, PostRole, PromiseStatus, Status
+from bot.store.types import UTCDateTime
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def _in(column: str, values: Any) -> str:
+    return f"{column} IN ({', '.join(repr(str(v)) for v in values)})"
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {datetime: UTCDateTime()}  # noqa: RUF012 - SQLAlchemy reads it as a class attribute
+
+
+class Complaint(Base):
+    """One customer case. Its ``id`` is the public reference shown as ``#N`` in Slack."""
+
+    __tablename__ = "complaints"
+    __table_args__ = (
+        UniqueConstraint("source", "external_id", name="uq_complaints_source_external_id"),
+        CheckConstraint(_in("status", Status), name="status"),
+        CheckConstraint(_in("kind", Kind), name="kind"),
+        Index("ix_complaints_status_priority", "status", "priority"),
+        Index("ix_complaints_author", "source", "author_id"),
+        Index("ix_complaints_conversation", "source", "conversation_id"),
+        Index("ix_complaints_owner", "owner_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source: Mapped[str] = mapped_column(String(32))
+    external_id: Mapped[str] = mapped_column(String(64))
+    author_id: Mapped[str] = mapped_column(String(64))
+    author_handle: Mapped[str] = mapped_column(String(64))
+    author_name: Mapped[str | None] = mapped_column(String(128))
+    author_followers: Mapped[int] = mapped_column(BigInteger, default=0)
+    author_verified: Mapped[bool] = mapped_column(Boolean, default=False)
+    text: Mapped[str] = mapped_column(Text)
+    url: Mapped[str | None] = mapped_column(String(512))
+    posted_at: Mapped[datetime]
+    lang: Mapped[str | None] = mapped_column(String(16))
+    conversation_id: Mapped[str | None] = mapped_column(String(64))
+
+    sentiment_compound: Mapped[float] = mapped_column(Float, default=0.0)
+    sentiment_pos: Mapped[float] = mapped_column(Float, default=0.0)
+    sentiment_neg: Mapped[float] = mapped_column(Float, default=0.0)
+    sentiment_neu: Mapped[float] = mapped_column(Float, default=0.0)
+    kind: Mapped[str] = mapped_column(String(16))
+    triage_score: Mapped[float] = mapped_column(Float, default=0.0)
+    triage_signals: Mapped[list[str]] = mapped_column(JSON, default=list)
+    human_label: Mapped[str | None] = mapped_column(String(16))
+    priority: Mapped[int] = mapped_column(Integer, default=0)
+
+    status: Mapped[str] = mapped_column(String(16), default=Status.NEW.value)
+    owner_id: Mapped[str | None] = mapped_column(String(32))
+    claimed_at: Mapped[datetime | None]
+    escalation_tier: Mapped[str | None] = mapped_column(String(64))
+    escalation_reason: Mapped[str | None] = mapped_column(Text)
+    resolution_note: Mapped[str | None] = mapped_column(Text)
+    customer_confirmed: Mapped[bool] = mapped_column(Boolean, default=False)
+    resolved_at: Mapped[datetime | None]
+
+    slack_channel: Mapped[str | None] = mapped_column(String(32))
+    slack_ts: Mapped[str | None] = mapped_column(String(32))
+    amplification_count: Mapped[int] = mapped_column(Integer, default=0)
+    amplification_reach: Mapped[int] = mapped_column(BigInteger, default=0)
+    reply_count: Mapped[int] = mapped_column(Integer, default=0)
+    repeat_contact: Mapped[int] = mapped_column(Integer, default=0)
+
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+    @property
+    def ref(self) -> str:
+        return f"#{self.id}"
+
+
+class Post(Base):
+    """Every post ever ingested, once: the ledger that makes ingest idempotent.
+
+    A complaint is opened by one post; replies and retweets attach to it; the brand's own posts are
+    kept as ``own`` so they are recognised (and skipped) when seen again.
+    """
+
+    __tablename__ = "posts"
+    __table_args__ = (
+        UniqueConstraint("source", "external_id", name="uq_posts_source_external_id"),
+        CheckConstraint(_in("role", PostRole), name="role"),
+        Index("ix_posts_complaint", "complaint_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source: Mapped[str] = mapped_column(String(32))
+    external_id: Mapped[str] = mapped_column(String(64))
+    complaint_id: Mapped[int | None] = mapped_column(ForeignKey("complaints.id", ondelete="CASCADE"))
+    role: Mapped[str] = mapped_column(String(16))
+    author_id: Mapped[str] = mapped_column(String(64))
+    author_handle: Mapped[str] = mapped_column(String(64))
+    text: Mapped[str] = mapped_column(Text)
+    posted_at: Mapped[datetime]
+    created_at: Mapped[datetime]
+
+
+class AuditEvent(Base):
+    """Who did what, when, from which state to which: every click, command and transition."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (
+        Index("ix_audit_events_complaint", "complaint_id", "at"),
+        Index("ix_audit_events_at", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    complaint_id: Mapped[int | None] = mapped_column(ForeignKey("complaints.id", ondelete="CASCADE"))
+    promise_id: Mapped[int | None] = mapped_column(ForeignKey("promises.id", ondelete="CASCADE"))
+    actor: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(64))
+    from_status: Mapped[str | None] = mapped_column(String(16))
+    to_status: Mapped[str | None] = mapped_column(String(16))
+    note: Mapped[str | None] = mapped_column(Text)
+    details: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    at: Mapped[datetime]
+
+
+class Promise(Base):
+    """A follow-up the team told a customer it would do, by when, and how the nag ladder stands."""
+
+    __tablename__ = "promises"
+    __table_args__ = (
+        CheckConstraint(_in("status", PromiseStatus), name="status"),
+        # The overdue scan reads only open promises by their next nag time: a partial index keeps its
+        # cost flat however many kept and closed promises pile up.
+        Index(
+            "ix_promises_open_next_nag",
+            "next_nag_at",
+            sqlite_where=text("status = 'open'"),
+            postgresql_where=text("status = 'open'"),
+        ),
+        Index("ix_promises_complaint", "complaint_id"),
+        Index("ix_promises_owner_status", "owner_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    complaint_id: Mapped[int] = mapped_column(ForeignKey("complaints.id", ondelete="CASCADE"))
+    owner_id: Mapped[str] = mapped_column(String(32))
+    text: Mapped[str] = mapped_column(Text)
+    due_at: Mapped[datetime]
+    status: Mapped[str] = mapped_column(String(16), default=PromiseStatus.OPEN.value)
+    reschedule_count: Mapped[int] = mapped_column(Integer, default=0)
+    ladder_step: Mapped[int] = mapped_column(Integer, default=0)
+    last_nagged_at: Mapped[datetime | None]
+    next_nag_at: Mapped[datetime | None]
+    created_by: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime]
+    closed_at: Mapped[datetime | None]
+    closed_by: Mapped[str | None] = mapped_column(String(32))
+
+
+class IngestCursor(Base):
+    """Where each source got to (X's ``since_id``), so a restart neither repeats nor misses."""
+
+    __tablename__ = "ingest_cursors"
+
+    source: Mapped[str] = mapped_column(String(64), primary_key=True)
+    cursor: Mapped[str | None] = mapped_column(String(64))
+    last_post_at: Mapped[datetime | None]
+    last_poll_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    alerted_at: Mapped[datetime | None]
+    updated_at: Mapped[datetime]
+
+
+class Outbox(Base):
+    """A Slack delivery that must happen, written in the same transaction as the change behind it.
+
+    ``dedupe_key`` makes enqueueing idempotent (``card:42``, ``nag:17:2``); ``slack_ts`` records what
+    Slack answered so a replay after a crash updates rather than re-posts.
+    """
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        UniqueConstraint("dedupe_key", name="uq_outbox_dedupe_key"),
+        CheckConstraint(_in("status", OutboxStatus), name="status"),
+        Index(
+            "ix_outbox_pending",
+            "priority",
+            "id",
+            sqlite_where=text("status = 'pending'"),
+            postgresql_where=text("status = 'pending'"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    dedupe_key: Mapped[str | None] = mapped_column(String(128))
+    complaint_id: Mapped[int | None] = mapped_column(ForeignKey("complaints.id", ondelete="CASCADE"))
+    promise_id: Mapped[int | None] = mapped_column(ForeignKey("promises.id", ondelete="CASCADE"))
+    channel: Mapped[str | None] = mapped_column(String(32))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    priority: Mapped[int] = mapped_column(Integer, default=0)
+    status: Mapped[str] = mapped_column(String(16), default=OutboxStatus.PENDING.value)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    available_at: Mapped[datetime]
+    slack_ts: Mapped[str | None] = mapped_column(String(32))
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+
+
+class JobRun(Base):
+    """Once-only work (one digest per team per local date) guarded by a unique (kind, key)."""
+
+    __tablename__ = "job_runs"
+    __table_args__ = (
+        UniqueConstraint("kind", "key", name="uq_job_runs_kind_key"),
+        CheckConstraint(_in("status", JobStatus), name="status"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(64))
+    key: Mapped[str] = mapped_column(String(128))
+    status: Mapped[str] = mapped_column(String(16), default=JobStatus.RUNNING.value)
+    owner: Mapped[str | None] = mapped_column(String(128))
+    details: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    started_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]
+
+
+class SlackUser(Base):
+    """A cache of what Slack says about a person (time zone above all), refreshed when stale."""
+
+    __tablename__ = "slack_users"
+
+    user_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str | None] = mapped_column(String(128))
+    tz: Mapped[str | None] = mapped_column(String(64))
+    fetched_at: Mapped[datetime]

@@ -1,0 +1,142 @@
+"""Settings: every problem reported at once, per mode; secrets never shown."""
+
+from __future__ import annotations
+
+from datetime import time
+from pathlib import Path
+
+import pytest
+
+from bot.config import Mode, Role, SettingsError, load_settings, mask_url, parse_quiet_hours
+
+GOOD = {
+    "SLACK_BOT_TOKEN": "xoxb-1-2-secretbot",
+    "SLACK_APP_TOKEN": "xapp-1-secretapp",
+    "SLACK_SIGNING_SECRET": "shhh-signing",
+    "SLACK_COMPLAINTS_CHANNEL": "C0COMPLAIN",
+    "SLACK_ESCALATION_CHANNEL": "C0ESCALATE",
+    "X_BEARER_TOKEN": "AAAAsecretbearer",
+    "X_BRAND_HANDLE": "@AcmeHelp",
+}
+
+
+def load(env: dict[str, str], **kwargs) -> object:
+    return load_settings(env, dotenv_path=None, **kwargs)
+
+
+def test_good_settings_load_with_defaults():
+    s = load(GOOD)
+    assert s.slack_complaints_channel == "C0COMPLAIN"
+    assert s.x_brand_handle == "AcmeHelp"
+    assert s.database_url == "sqlite:///followthrough.db"
+    assert s.team_timezone == "UTC"
+    assert s.digest_time == time(9, 0)
+    assert s.scheduler_tick_seconds == 30
+    assert s.nag_quiet_hours.start == time(20, 0)
+    assert s.nag_quiet_hours.end == time(8, 0)
+    assert s.nag_quiet_hours.weekends is True
+
+
+def test_every_problem_is_listed_in_one_error():
+    env = {
+        "SLACK_BOT_TOKEN": "not-a-bot-token",
+        "SLACK_COMPLAINTS_CHANNEL": "#complaints",
+        "TEAM_TIMEZONE": "Mars/Olympus",
+        "DIGEST_TIME": "9am",
+        "SCHEDULER_TICK_SECONDS": "soon",
+        "NAG_QUIET_HOURS": "nights",
+        "DATABASE_URL": "mysql://u:hunter2@db/x",
+    }
+    with pytest.raises(SettingsError) as info:
+        load(env)
+    problems = info.value.problems
+    rendered = info.value.render()
+    for name in (
+        "SLACK_BOT_TOKEN",
+        "SLACK_APP_TOKEN",
+        "SLACK_COMPLAINTS_CHANNEL",
+        "SLACK_ESCALATION_CHANNEL",
+        "X_BEARER_TOKEN",
+        "TEAM_TIMEZONE",
+        "DIGEST_TIME",
+        "SCHEDULER_TICK_SECONDS",
+        "NAG_QUIET_HOURS",
+        "DATABASE_URL",
+    ):
+        assert any(p.startswith(name) or name in p for p in problems), name
+    assert "hunter2" not in rendered
+    assert len(problems) >= 10
+
+
+def test_mode_decides_which_slack_secret_is_required():
+    socket_env = {k: v for k, v in GOOD.items() if k != "SLACK_SIGNING_SECRET"}
+    assert load(socket_env, mode=Mode.SOCKET).slack_app_token
+    with pytest.raises(SettingsError) as info:
+        load(socket_env, mode=Mode.HTTP)
+    assert [p for p in info.value.problems if "SLACK_SIGNING_SECRET" in p]
+
+    http_env = {k: v for k, v in GOOD.items() if k != "SLACK_APP_TOKEN"}
+    assert load(http_env, mode=Mode.HTTP).slack_signing_secret
+    with pytest.raises(SettingsError) as info:
+        load(http_env, mode=Mode.SOCKET)
+    assert [p for p in info.value.problems if "SLACK_APP_TOKEN" in p]
+
+
+def test_worker_and_replay_need_no_listener_or_x_credentials():
+    env = {k: GOOD[k] for k in ("SLACK_BOT_TOKEN", "SLACK_COMPLAINTS_CHANNEL", "SLACK_ESCALATION_CHANNEL")}
+    s = load(env, role=Role.WORKER, replay=True)
+    assert not s.x_bearer_token
+    with pytest.raises(SettingsError) as info:
+        load(env, role=Role.WORKER, replay=False)
+    assert any("X_BEARER_TOKEN" in p for p in info.value.problems)
+
+
+def test_db_commands_need_no_slack_settings():
+    s = load({"DATABASE_URL": "postgres://u:p@h/db"}, mode=None)
+    assert s.database_url == "postgresql+psycopg://u:p@h/db"
+
+
+def test_secrets_are_masked_in_repr():
+    s = load({**GOOD, "DATABASE_URL": "postgresql+psycopg://bot:topsecretpw@db/prod"})
+    shown = repr(s) + str(s)
+    for secret in ("secretbot", "secretapp", "shhh-signing", "secretbearer", "topsecretpw"):
+        assert secret not in shown
+    assert "bot:***@db/prod" in shown
+    assert s.slack_bot_token.reveal() == "xoxb-1-2-secretbot"
+
+
+def test_dotenv_is_read_but_real_environment_wins(tmp_path: Path):
+    dotenv = tmp_path / ".env"
+    dotenv.write_text("TEAM_TIMEZONE=Europe/London\nDIGEST_TIME=10:30\n")
+    s = load_settings({**GOOD, "TEAM_TIMEZONE": "America/New_York"}, dotenv_path=dotenv)
+    assert s.team_timezone == "America/New_York"
+    assert s.digest_time == time(10, 30)
+
+
+@pytest.mark.parametrize(
+    ("text", "start", "end", "weekends"),
+    [
+        ("20:00-08:00,weekends", time(20), time(8), True),
+        ("weekends", None, None, True),
+        ("22:30-07:00", time(22, 30), time(7), False),
+        ("off", None, None, False),
+    ],
+)
+def test_quiet_hours(text, start, end, weekends):
+    q = parse_quiet_hours(text)
+    assert (q.start, q.end, q.weekends) == (start, end, weekends)
+
+
+@pytest.mark.parametrize("bad", ["20:00", "25:00-08:00", "nights", "08:00-08:00"])
+def test_bad_quiet_hours_rejected(bad):
+    with pytest.raises(ValueError, match=r"\S"):
+        parse_quiet_hours(bad)
+
+
+def test_mask_url_hides_password_even_when_unparseable():
+    assert mask_url("postgresql+psycopg://u:pw@h:5432/d") == "postgresql+psycopg://u:***@h:5432/d"
+    assert "pw" not in mask_url("weird://u:pw@h/d")
+
+
+def test_slack_api_url_gets_trailing_slash():
+    assert load({**GOOD, "SLACK_API_URL": "http://127.0.0.1:9/api"}).slack_api_url == "http://127.0.0.1:9/api/"
