@@ -63,6 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
         "the X credentials; print ok/FAILED for each and exit non-zero if any failed.",
     )
     check.add_argument("--http", action="store_true", help="check the settings for HTTP mode instead of Socket Mode")
+    check.add_argument("--replay", action="store_true", help="posts come from replay files: X credentials not needed")
 
     db = sub.add_parser("db", help="database schema commands", description="Manage the database schema (Alembic).")
     db_sub = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
@@ -157,7 +158,9 @@ def cmd_db(args: argparse.Namespace) -> int:
 def cmd_check(args: argparse.Namespace) -> int:
     from bot.checks import run_checks
 
-    settings = load_settings(mode=Mode.HTTP if args.http else Mode.SOCKET, dotenv_path=args.env_file)
+    settings = load_settings(
+        mode=Mode.HTTP if args.http else Mode.SOCKET, replay=args.replay, dotenv_path=args.env_file
+    )
     print("ok     settings: all required settings present and valid")
     results = run_checks(settings)
     for result in results:

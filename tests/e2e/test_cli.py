@@ -1,0 +1,142 @@
+"""The command line as operators meet it: clear failures, working db commands, a running web process."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from bot.devtools.slack_api import SlackStandIn
+from tests.e2e.helpers import ROOT, base_env, cli, free_port, wait_for_port
+
+SLACK = {
+    "SLACK_BOT_TOKEN": "xoxb-test-token",
+    "SLACK_SIGNING_SECRET": "signing-secret",
+    "SLACK_COMPLAINTS_CHANNEL": "C0COMPLAIN",
+    "SLACK_ESCALATION_CHANNEL": "C0ESCALATE",
+}
+
+
+@pytest.mark.parametrize(
+    ("args", "expect"),
+    [
+        ((), "Followthrough"),
+        (("run",), "Socket Mode by default"),
+        (("check",), "ok/FAILED"),
+        (("db",), "schema"),
+        (("db", "upgrade"), "latest schema"),
+        (("db", "downgrade"), "REVISION"),
+        (("db", "current"), "revisions"),
+        (("demo",), "stand-in"),
+    ],
+)
+def test_every_subcommand_has_help(args, expect):
+    result = cli(*args, "--help", env=base_env())
+    assert result.returncode == 0
+    assert expect in result.stdout
+
+
+def test_missing_settings_listed_at_once_without_traceback():
+    result = cli("run", env=base_env(DATABASE_URL="postgresql://bot:pw123@db/x"))
+    assert result.returncode == 2
+    for name in ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_COMPLAINTS_CHANNEL", "X_BEARER_TOKEN"):
+        assert name in result.stderr
+    assert "Traceback" not in result.stderr
+    assert "pw123" not in result.stderr
+
+
+def test_python_dash_m_and_console_script_are_the_same():
+    result = subprocess.run(
+        [str(Path(sys.executable).with_name("followthrough")), "--help"], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0
+    assert "run" in result.stdout
+
+
+def test_db_upgrade_current_downgrade_on_sqlite(tmp_path: Path):
+    env = base_env(DATABASE_URL=f"sqlite:///{tmp_path / 'ft.db'}")
+    assert cli("db", "current", env=env).returncode == 1
+    up = cli("db", "upgrade", env=env)
+    assert up.returncode == 0, up.stderr
+    assert "latest" in up.stdout
+    assert cli("db", "current", env=env).returncode == 0
+    down = cli("db", "downgrade", "base", env=env)
+    assert down.returncode == 0, down.stderr
+    assert cli("db", "current", env=env).returncode == 1
+
+
+def test_unreachable_database_is_one_clear_line_with_password_masked():
+    url = f"postgresql+psycopg://bot:sekrit@127.0.0.1:{free_port()}/nope?connect_timeout=2"
+    result = cli("db", "upgrade", env=base_env(DATABASE_URL=url))
+    assert result.returncode == 3
+    assert "cannot reach database postgresql+psycopg://bot:***@127.0.0.1" in result.stderr
+    assert "sekrit" not in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.postgres
+def test_run_refuses_an_out_of_date_postgres_schema(pg_url: str):
+    result = cli("run", "--http", "--role", "web", env=base_env(DATABASE_URL=pg_url, **SLACK))
+    assert result.returncode == 3
+    assert "followthrough db upgrade" in result.stderr
+
+
+def test_check_reports_each_dependency(tmp_path: Path):
+    env = base_env(DATABASE_URL=f"sqlite:///{tmp_path / 'ft.db'}", **SLACK)
+    with SlackStandIn() as slack:
+        env["SLACK_API_URL"] = slack.base_url
+        first = cli("check", "--http", "--replay", env=env)
+        assert first.returncode == 1
+        assert "FAILED database" in first.stdout
+        assert "run `followthrough db upgrade`" in first.stdout
+        assert "ok     slack: token valid" in first.stdout
+
+        assert cli("db", "upgrade", env=env).returncode == 0
+        second = cli("check", "--http", "--replay", env=env)
+        assert second.returncode == 0, second.stdout
+        assert "ok     database" in second.stdout
+        assert "X sources are off" in second.stdout
+
+        bad = cli("check", "--http", "--replay", env={**env, "SLACK_BOT_TOKEN": "xoxb-revoked"})
+        assert bad.returncode == 1
+        assert "FAILED slack: auth.test refused: invalid_auth" in bad.stdout
+        assert "xoxb-revoked" not in bad.stdout + bad.stderr
+    assert slack.calls_to("auth.test")
+
+
+def test_run_http_serves_health_and_stops_on_sigterm(tmp_path: Path):
+    replay = tmp_path / "empty.jsonl"
+    replay.write_text("")
+    port = free_port()
+    with SlackStandIn() as slack:
+        env = base_env(
+            DATABASE_URL=f"sqlite:///{tmp_path / 'ft.db'}", SLACK_API_URL=slack.base_url, PORT=str(port), **SLACK
+        )
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "bot", "--env-file", "/dev/null", "run", "--http", "--replay", str(replay)],
+            env=env,
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            wait_for_port(port, proc)
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as answer:
+                assert answer.status == 200
+                assert json.loads(answer.read()) == {"ok": True}
+            unsigned = urllib.request.Request(f"http://127.0.0.1:{port}/slack/events", data=b"{}", method="POST")
+            with pytest.raises(urllib.error.HTTPError) as info:
+                urllib.request.urlopen(unsigned, timeout=5)
+            assert info.value.code == 401
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            _, stderr = proc.communicate(timeout=20)
+        assert proc.returncode == 0, stderr
+        assert "xoxb-test-token" not in stderr
+        assert (tmp_path / "ft.db").exists()  # SQLite was migrated by run itself
