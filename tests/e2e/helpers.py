@@ -40,7 +40,8 @@ def wait_for_port(port: int, proc: subprocess.Popen, deadline_s: float = 20.0) -
     end = time.monotonic() + deadline_s
     while time.monotonic() < end:
         if proc.poll() is not None:
-            raise AssertionError(f"process exited early with {proc.returncode}: {proc.stderr.read() if proc.stderr else ''}")
+            output = proc.stderr.read() if proc.stderr else ""
+            raise AssertionError(f"process exited early with {proc.returncode}: {output}")
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=0.2):
                 return
