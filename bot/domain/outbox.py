@@ -1,0 +1,94 @@
+"""Enqueueing Slack deliveries in the same transaction as the change that calls for them.
+
+The outbox is what makes "store first, then act" hold: if the process dies after the commit, the
+poster finds the row and delivers it; if it dies before, neither the change nor the delivery exists.
+``dedupe_key`` makes each delivery happen once however often it is requested.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import bindparam, select, update
+from sqlalchemy.orm import Session
+
+from bot.domain.types import OutboxStatus
+from bot.store.models import Outbox
+
+POST_CARD = "post_card"
+UPDATE_CARD = "update_card"
+THREAD_REPLY = "thread_reply"
+KUDOS = "kudos"
+ALERT = "alert"
+
+
+def enqueue(
+    session: Session,
+    *,
+    kind: str,
+    at: datetime,
+    dedupe_key: str | None,
+    channel: str | None = None,
+    complaint_id: int | None = None,
+    promise_id: int | None = None,
+    payload: dict[str, Any] | None = None,
+    priority: int = 0,
+    check_existing: bool = True,
+) -> bool:
+    """Add a delivery unless one with ``dedupe_key`` exists. Returns whether a row was added."""
+    if check_existing and dedupe_key is not None:
+        exists = session.execute(select(Outbox.id).where(Outbox.dedupe_key == dedupe_key)).first()
+        if exists:
+            return False
+    session.add(
+        Outbox(
+            kind=kind,
+            dedupe_key=dedupe_key,
+            channel=channel,
+            complaint_id=complaint_id,
+            promise_id=promise_id,
+            payload=payload or {},
+            priority=priority,
+            status=OutboxStatus.PENDING.value,
+            attempts=0,
+            available_at=at,
+            created_at=at,
+        )
+    )
+    return True
+
+
+_T = Outbox.__table__.c
+_PENDING_BY_KEY = select(_T.id).where(_T.dedupe_key == bindparam("key"), _T.status == OutboxStatus.PENDING.value)
+_BY_KEY = select(_T.id, _T.status).where(_T.dedupe_key == bindparam("key"))
+_REARM = (
+    update(Outbox.__table__)
+    .where(_T.id == bindparam("row_id"))
+    .values(status=OutboxStatus.PENDING.value, available_at=bindparam("at"), attempts=0, last_error=None)
+)
+
+
+def request_card_refresh(session: Session, complaint_id: int, *, at: datetime, priority: int = 0) -> None:
+    """Ask for the card to be re-rendered from stored state, at most one pending request at a time.
+
+    If the card itself has not been posted yet, nothing is needed: it will be rendered from the
+    current state when it is. Otherwise the one ``update:{id}`` row is (re)armed.
+    """
+    # Pre-built statements: this runs for every retweet of a complaint, thousands a minute in a storm.
+    if session.execute(_PENDING_BY_KEY, {"key": f"card:{complaint_id}"}).first():
+        return
+    key = f"update:{complaint_id}"
+    row = session.execute(_BY_KEY, {"key": key}).first()
+    if row is None:
+        enqueue(
+            session,
+            kind=UPDATE_CARD,
+            at=at,
+            dedupe_key=key,
+            complaint_id=complaint_id,
+            priority=priority,
+            check_existing=False,
+        )
+    elif row.status != OutboxStatus.PENDING.value:
+        session.execute(_REARM, {"row_id": row.id, "at": at})

@@ -1,0 +1,135 @@
+"""The one normalised shape every source produces, and the checks a record must pass to become one.
+
+Validation lives here, not in each source, so a malformed record from a replay file and from X's
+API is refused for the same reasons, worded the same way in the log.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+MAX_TEXT_CHARS = 25_000  # X's longest posts (Premium) are 25,000 characters
+MAX_ID_CHARS = 64
+MAX_HANDLE_CHARS = 64
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+class MalformedPost(ValueError):
+    """A record that cannot become a Post; the message is the reason, fit for a log line."""
+
+
+@dataclass(frozen=True)
+class Post:
+    source: str
+    id: str
+    text: str
+    author_id: str
+    author_handle: str
+    created_at: datetime
+    author_name: str | None = None
+    followers: int = 0
+    verified: bool = False
+    url: str | None = None
+    lang: str | None = None
+    conversation_id: str | None = None
+    in_reply_to_id: str | None = None
+    retweet_of: str | None = None
+
+
+def _text_field(record: Mapping[str, Any], name: str, *, required: bool, limit: int) -> str | None:
+    value = record.get(name)
+    if value is None or value == "":
+        if required:
+            raise MalformedPost(f"missing {name}")
+        return None
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise MalformedPost(f"{name} must be a string, got {type(value).__name__}")
+    value = str(value).strip()
+    if not value:
+        if required:
+            raise MalformedPost(f"empty {name}")
+        return None
+    if len(value) > limit:
+        raise MalformedPost(f"{name} is {len(value)} characters (limit {limit})")
+    _check_unicode(name, value)
+    return value
+
+
+def _required(record: Mapping[str, Any], name: str, limit: int) -> str:
+    value = _text_field(record, name, required=True, limit=limit)
+    if value is None:  # _text_field raises first; this keeps the type checker honest
+        raise MalformedPost(f"missing {name}")
+    return value
+
+
+def _check_unicode(name: str, value: str) -> None:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise MalformedPost(f"{name} is not valid Unicode (lone surrogate)") from None
+
+
+def parse_time(value: Any) -> datetime:
+    """ISO 8601; a value without an offset is taken as UTC (X always sends ``Z``)."""
+    if isinstance(value, datetime):
+        parsed = value
+    elif isinstance(value, str) and value.strip():
+        text = value.strip()
+        if text.endswith(("Z", "z")):
+            text = text[:-1] + "+00:00"
+        try:
+            parsed = datetime.fromisoformat(text)
+        except ValueError:
+            raise MalformedPost(f"created_at {value!r} is not an ISO 8601 time") from None
+    else:
+        raise MalformedPost("missing created_at" if value in (None, "") else "created_at must be a string")
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
+
+
+def post_from_record(record: Any, *, default_source: str) -> Post:
+    """Validate a replay/API-shaped mapping (see README, 'Replay format') and build a Post."""
+    if not isinstance(record, Mapping):
+        raise MalformedPost(f"a post must be a JSON object, got {type(record).__name__}")
+    post_id = _required(record, "id", MAX_ID_CHARS)
+    text = record.get("text")
+    if text is None:
+        raise MalformedPost("missing text")
+    if not isinstance(text, str):
+        raise MalformedPost(f"text must be a string, got {type(text).__name__}")
+    text = _CONTROL.sub("", text).strip()
+    if not text:
+        raise MalformedPost("empty text")
+    if len(text) > MAX_TEXT_CHARS:
+        raise MalformedPost(f"text is {len(text)} characters (limit {MAX_TEXT_CHARS})")
+    _check_unicode("text", text)
+    author_id = _required(record, "author_id", MAX_ID_CHARS)
+    handle = _required(record, "author_handle", MAX_HANDLE_CHARS)
+    followers = record.get("followers", 0)
+    if followers is None:
+        followers = 0
+    if isinstance(followers, bool) or not isinstance(followers, int) or followers < 0:
+        raise MalformedPost("followers must be a whole number ≥ 0")
+    verified = record.get("verified", False)
+    source = _text_field(record, "source", required=False, limit=32) or default_source
+    return Post(
+        source=source,
+        id=post_id,
+        text=text,
+        author_id=author_id,
+        author_handle=handle.lstrip("@"),
+        created_at=parse_time(record.get("created_at")),
+        author_name=_text_field(record, "author_name", required=False, limit=128),
+        followers=followers,
+        verified=bool(verified) if isinstance(verified, bool) else False,
+        url=_text_field(record, "url", required=False, limit=512),
+        lang=_text_field(record, "lang", required=False, limit=16),
+        conversation_id=_text_field(record, "conversation_id", required=False, limit=MAX_ID_CHARS),
+        in_reply_to_id=_text_field(record, "in_reply_to_id", required=False, limit=MAX_ID_CHARS),
+        retweet_of=_text_field(record, "retweet_of", required=False, limit=MAX_ID_CHARS),
+    )
