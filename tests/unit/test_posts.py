@@ -1,0 +1,60 @@
+"""A malformed record is refused with a reason fit for a log line."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from bot.domain.posts import MalformedPost, post_from_record
+
+GOOD = {"id": "1", "text": "hello", "author_id": "9", "author_handle": "@cust", "created_at": "2026-03-01T12:00:00Z"}
+
+
+def test_good_record_with_optional_fields():
+    post = post_from_record(
+        {**GOOD, "followers": 12, "lang": "en", "conversation_id": "1", "unknown_field": [1, 2]},
+        default_source="replay",
+    )
+    assert post.source == "replay"
+    assert post.author_handle == "cust"
+    assert post.created_at == datetime(2026, 3, 1, 12, tzinfo=UTC)
+    assert post.followers == 12
+
+
+def test_time_without_offset_is_utc_and_offsets_are_converted():
+    post = post_from_record({**GOOD, "created_at": "2026-03-01T13:00:00+01:00"}, default_source="r")
+    assert post.created_at == datetime(2026, 3, 1, 12, tzinfo=UTC)
+    post = post_from_record({**GOOD, "created_at": "2026-03-01T12:00:00"}, default_source="r")
+    assert post.created_at.tzinfo is UTC
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        ({"id": None}, "missing id"),
+        ({"text": None}, "missing text"),
+        ({"text": "   "}, "empty text"),
+        ({"text": 42}, "text must be a string"),
+        ({"text": "x" * 100_000}, "100000 characters"),
+        ({"text": "bad \ud800 surrogate"}, "lone surrogate"),
+        ({"author_id": {"nested": 1}}, "author_id must be a string"),
+        ({"created_at": "yesterday"}, "not an ISO 8601 time"),
+        ({"created_at": None}, "missing created_at"),
+        ({"followers": -3}, "followers"),
+        ({"followers": "many"}, "followers"),
+        ({"id": "9" * 65}, "limit 64"),
+    ],
+)
+def test_malformed_records_are_refused_with_reason(change, reason):
+    with pytest.raises(MalformedPost, match=reason):
+        post_from_record({**GOOD, **change}, default_source="replay")
+
+
+def test_not_an_object():
+    with pytest.raises(MalformedPost, match="JSON object"):
+        post_from_record(["a", "list"], default_source="replay")
+
+
+def test_control_characters_are_stripped():
+    assert post_from_record({**GOOD, "text": "a\x00b\x07c"}, default_source="r").text == "abc"
