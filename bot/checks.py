@@ -89,3 +89,23 @@ CHECKS: tuple[Callable[[Settings], CheckResult], ...] = (check_database, check_s
 
 def run_checks(settings: Settings) -> list[CheckResult]:
     return [check(settings) for check in CHECKS]
+
+
+def source_lines(settings: Settings) -> list[str]:
+    """Each source's health (last post, quiet, last error), from the database; empty if unreachable."""
+    from datetime import UTC, datetime, timedelta
+
+    from bot.sources.state import source_statuses
+    from bot.store.db import make_sessionmaker
+
+    engine = make_engine(settings.database_url)
+    try:
+        with make_sessionmaker(engine)() as session:
+            statuses = source_statuses(
+                session, now=datetime.now(UTC), silence=timedelta(hours=settings.x_silence_alert_hours)
+            )
+    except SQLAlchemyError:
+        return []
+    finally:
+        engine.dispose()
+    return [status.line() for status in statuses]

@@ -156,7 +156,7 @@ def cmd_db(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from bot.checks import run_checks
+    from bot.checks import run_checks, source_lines
 
     settings = load_settings(
         mode=Mode.HTTP if args.http else Mode.SOCKET, replay=args.replay, dotenv_path=args.env_file
@@ -165,6 +165,11 @@ def cmd_check(args: argparse.Namespace) -> int:
     results = run_checks(settings)
     for result in results:
         print(result.line())
+    if results[0].ok:
+        sources = source_lines(settings)
+        print("sources:" if sources else "sources: none has run yet")
+        for line in sources:
+            print(f"  {line}")
     return 0 if all(r.ok for r in results) else 1
 
 

@@ -22,6 +22,8 @@ class Task:
     """Do one round of work; return seconds to wait before the next round."""
     error_backoff: float = 5.0
     max_backoff: float = 300.0
+    stop: Callable[[], None] | None = None
+    """Interrupt a step that blocks (a stream connection) when the worker shuts down."""
 
 
 def run_task(task: Task, stop: threading.Event) -> None:
@@ -52,5 +54,8 @@ class Worker:
 
     def shutdown(self, timeout: float = 10.0) -> None:
         self.stop.set()
+        for task in self.tasks:
+            if task.stop is not None:
+                task.stop()
         for thread in self.threads:
             thread.join(timeout)

@@ -1,0 +1,306 @@
+"""A local HTTP server that behaves like the parts of X's API v2 the bot reads.
+
+Mentions and recent search with ``since_id`` and pagination (and the 800-mention horizon), user
+look-up, and a filtered stream that sends keep-alive newlines and can drop the connection and repeat
+posts after a reconnect. Faults (429 with ``x-rate-limit-reset``, 401, 500) can be queued. Point
+``X_API_URL`` at ``base_url``; tweepy's real code path runs against it.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+Json = dict[str, Any]
+MENTIONS_HORIZON = 800
+
+
+@dataclass
+class XFault:
+    """Answer the next ``count`` requests whose path contains ``path`` with ``status``."""
+
+    status: int
+    count: int = 1
+    path: str = ""
+    reset_in: int = 30
+
+
+@dataclass
+class StreamPlan:
+    """How the filtered stream behaves on each connection.
+
+    ``per_connection``: posts sent before the server drops the connection; ``repeat``: how many of
+    the previous connection's last posts are sent again after a reconnect (as X does).
+    """
+
+    per_connection: int = 5
+    repeat: int = 2
+    keepalives: int = 1
+
+
+@dataclass
+class XState:
+    users: dict[str, Json] = field(default_factory=dict)
+    tweets: list[Json] = field(default_factory=list)  # oldest first
+    rules: list[Json] = field(default_factory=list)
+    stream_queue: list[Json] = field(default_factory=list)
+    stream_sent: int = 0
+    connections: int = 0
+    next_rule: int = 1
+
+
+class XStandIn:
+    def __init__(self, *, token: str = "x-test-bearer") -> None:
+        self.token = token
+        self.state = XState()
+        self.requests: list[tuple[str, str, Json]] = []
+        self.faults: list[XFault] = []
+        self.stream_plan = StreamPlan()
+        self.now: Callable[[], float] = time.time
+        self._lock = threading.RLock()
+        self._server: ThreadingHTTPServer | None = None
+
+    # -- lifecycle -----------------------------------------------------------------------------
+    def start(self) -> XStandIn:
+        stand_in = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_GET(self) -> None:
+                stand_in._handle(self, "GET")
+
+            def do_POST(self) -> None:
+                stand_in._handle(self, "POST")
+
+            def log_message(self, format: str, *args: Any) -> None:
+                return
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="x-stand-in", daemon=True
+        ).start()
+        return self
+
+    def stop(self) -> None:
+        if self._server:
+            self._server.shutdown()
+            self._server.server_close()
+
+    def __enter__(self) -> XStandIn:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def base_url(self) -> str:
+        assert self._server is not None
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    # -- set-up --------------------------------------------------------------------------------
+    def add_user(self, user_id: str, username: str, name: str | None = None, followers: int = 10) -> None:
+        with self._lock:
+            self.state.users[user_id] = {
+                "id": user_id,
+                "username": username,
+                "name": name or username,
+                "verified": False,
+                "public_metrics": {"followers_count": followers},
+            }
+
+    def add_tweet(
+        self,
+        tweet_id: str,
+        text: str,
+        author_id: str,
+        *,
+        mentions: str | None = None,
+        conversation_id: str | None = None,
+        replied_to: str | None = None,
+        retweeted: str | None = None,
+        created_at: str = "2026-03-01T12:00:00.000Z",
+        raw: Json | None = None,
+    ) -> Json:
+        tweet = raw or {
+            "id": tweet_id,
+            "text": text,
+            "author_id": author_id,
+            "created_at": created_at,
+            "conversation_id": conversation_id or tweet_id,
+            "lang": "en",
+        }
+        refs = []
+        if replied_to:
+            refs.append({"type": "replied_to", "id": replied_to})
+        if retweeted:
+            refs.append({"type": "retweeted", "id": retweeted})
+        if refs:
+            tweet["referenced_tweets"] = refs
+        tweet["_mentions"] = mentions
+        with self._lock:
+            self.state.tweets.append(tweet)
+        return tweet
+
+    def queue_stream(self, tweet: Json) -> None:
+        with self._lock:
+            self.state.stream_queue.append(tweet)
+
+    def inject(self, fault: XFault) -> None:
+        with self._lock:
+            self.faults.append(fault)
+
+    def paths(self) -> list[str]:
+        with self._lock:
+            return [p for _, p, _ in self.requests]
+
+    # -- handling ------------------------------------------------------------------------------
+    def _handle(self, request: BaseHTTPRequestHandler, method: str) -> None:
+        parts = urlsplit(request.path)
+        query = {k: v[0] for k, v in parse_qs(parts.query).items()}
+        length = int(request.headers.get("Content-Length") or 0)
+        body = json.loads(request.rfile.read(length) or b"{}") if length else {}
+        with self._lock:
+            self.requests.append((method, parts.path, query))
+            fault = next((f for f in self.faults if f.path in parts.path and f.count > 0), None)
+            if fault:
+                fault.count -= 1
+                if fault.count == 0:
+                    self.faults.remove(fault)
+        if fault:
+            headers = {}
+            if fault.status == 429:
+                headers = {"x-rate-limit-reset": str(int(self.now()) + fault.reset_in), "x-rate-limit-remaining": "0"}
+            titles = {401: "Unauthorized", 403: "Forbidden", 429: "Too Many Requests", 500: "Internal Error"}
+            self._json(
+                request, fault.status, {"title": titles.get(fault.status, "Error"), "detail": "injected"}, headers
+            )
+            return
+        if request.headers.get("Authorization") != f"Bearer {self.token}":
+            self._json(request, 401, {"title": "Unauthorized", "detail": "Unauthorized", "status": 401})
+            return
+        path = parts.path
+        if path == "/2/tweets/search/stream" and method == "GET":
+            self._stream(request)
+            return
+        if path == "/2/tweets/search/stream/rules":
+            self._json(request, 200, self._rules(method, body))
+            return
+        if path.startswith("/2/users/by/username/"):
+            username = path.rsplit("/", 1)[-1].lower()
+            user = next((u for u in self.state.users.values() if u["username"].lower() == username), None)
+            self._json(request, 200, {"data": user} if user else {"errors": [{"detail": "Not Found"}]})
+            return
+        if path.startswith("/2/users/") and path.endswith("/mentions"):
+            user_id = path.split("/")[3]
+            user = self.state.users.get(user_id, {})
+            handle = "@" + user.get("username", "").lower()
+            with self._lock:
+                matching = [
+                    t
+                    for t in self.state.tweets
+                    if handle in str(t.get("text", "")).lower() or t.get("_mentions") == user_id
+                ]
+            self._json(request, 200, self._page(matching[-MENTIONS_HORIZON:], query))
+            return
+        if path == "/2/tweets/search/recent":
+            words = [w.lower() for w in query.get("query", "").split() if not w.startswith("-")]
+            with self._lock:
+                matching = [t for t in self.state.tweets if all(w in str(t.get("text", "")).lower() for w in words)]
+            self._json(request, 200, self._page(matching, query))
+            return
+        if path.startswith("/2/users/"):
+            user = self.state.users.get(path.split("/")[3])
+            self._json(request, 200, {"data": user} if user else {"errors": [{"detail": "Not Found"}]})
+            return
+        self._json(request, 404, {"title": "Not Found"})
+
+    def _page(self, tweets: list[Json], query: Json) -> Json:
+        since = int(query.get("since_id", 0) or 0)
+        newer = [t for t in tweets if int(t["id"]) > since] if since else list(tweets)
+        newest_first = sorted(newer, key=lambda t: int(t["id"]), reverse=True)
+        size = int(query.get("max_results", 10))
+        start = int(query.get("pagination_token", 0) or 0)
+        page = newest_first[start : start + size]
+        if not page:
+            return {"meta": {"result_count": 0}}
+        meta: Json = {"result_count": len(page), "newest_id": page[0]["id"], "oldest_id": page[-1]["id"]}
+        if start + size < len(newest_first):
+            meta["next_token"] = str(start + size)
+        return {"data": [self._public(t) for t in page], "includes": self._includes(page), "meta": meta}
+
+    @staticmethod
+    def _public(tweet: Json) -> Json:
+        return {k: v for k, v in tweet.items() if not k.startswith("_")}
+
+    def _includes(self, tweets: list[Json]) -> Json:
+        authors = {t.get("author_id") for t in tweets}
+        users = [self.state.users[a] for a in authors if a in self.state.users]
+        referenced = {r["id"] for t in tweets for r in t.get("referenced_tweets", [])}
+        known = [self._public(t) for t in self.state.tweets if t["id"] in referenced]
+        out: Json = {"users": users}
+        if known:
+            out["tweets"] = known
+        return out
+
+    def _rules(self, method: str, body: Json) -> Json:
+        with self._lock:
+            if method == "GET":
+                return {"data": list(self.state.rules), "meta": {"result_count": len(self.state.rules)}}
+            for rule in body.get("add", []):
+                self.state.rules.append({"id": str(self.state.next_rule), "value": rule["value"]})
+                self.state.next_rule += 1
+            ids = set(body.get("delete", {}).get("ids", []))
+            self.state.rules = [r for r in self.state.rules if r["id"] not in ids]
+            return {"data": list(self.state.rules), "meta": {"summary": {"created": len(body.get("add", []))}}}
+
+    def _stream(self, request: BaseHTTPRequestHandler) -> None:
+        with self._lock:
+            self.state.connections += 1
+            plan = self.stream_plan
+            sent = self.state.stream_sent
+            start = max(0, sent - plan.repeat) if self.state.connections > 1 else sent
+            end = sent + plan.per_connection
+            batch = self.state.stream_queue[start:end]
+            self.state.stream_sent = max(sent, min(end, len(self.state.stream_queue)))
+        request.send_response(200)
+        request.send_header("Content-Type", "application/json")
+        request.send_header("Transfer-Encoding", "chunked")
+        request.end_headers()
+
+        def chunk(data: bytes) -> None:
+            request.wfile.write(f"{len(data):X}\r\n".encode() + data + b"\r\n")
+            request.wfile.flush()
+
+        try:
+            for _ in range(plan.keepalives):
+                chunk(b"\r\n")
+            for tweet in batch:
+                line = {"data": self._public(tweet), "includes": self._includes([tweet])}
+                chunk(json.dumps(line).encode() + b"\r\n")
+            # Drop the connection without the terminating chunk, as a network failure would.
+            request.close_connection = True
+        except (BrokenPipeError, ConnectionResetError):
+            return
+
+    @staticmethod
+    def _json(request: BaseHTTPRequestHandler, status: int, body: Json, headers: dict[str, str] | None = None) -> None:
+        data = json.dumps(body).encode()
+        try:
+            request.send_response(status)
+            request.send_header("Content-Type", "application/json")
+            request.send_header("Content-Length", str(len(data)))
+            for key, value in (headers or {}).items():
+                request.send_header(key, value)
+            request.end_headers()
+            request.wfile.write(data)
+        except (BrokenPipeError, ConnectionResetError):
+            return

@@ -1,0 +1,248 @@
+"""X sources through tweepy's real code path, against a local stand-in for X's API v2."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import Engine, func, select
+
+from bot.devtools.x_api import StreamPlan, XFault, XStandIn
+from bot.domain.clock import FakeClock
+from bot.domain.ingest import Ingestor, IngestPolicy
+from bot.domain.triage import Triage
+from bot.sources import state
+from bot.sources.x import CREDENTIAL_RETRY_SECONDS, SourceContext, XPoller, XStream, make_client
+from bot.store.db import make_sessionmaker
+from bot.store.models import Complaint, IngestCursor, Outbox
+from bot.store.models import Post as PostRow
+
+BRAND = "1000"
+
+
+@pytest.fixture(scope="module")
+def triage() -> Triage:
+    return Triage()
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock(datetime(2026, 3, 2, 9, 0, tzinfo=UTC))
+
+
+@pytest.fixture
+def x(clock: FakeClock) -> Iterator[XStandIn]:
+    with XStandIn() as stand_in:
+        stand_in.now = lambda: clock.now().timestamp()
+        stand_in.add_user(BRAND, "AcmeHelp", followers=50_000)
+        for i in range(1, 6):
+            stand_in.add_user(str(i), f"customer{i}", followers=100 * i)
+        yield stand_in
+
+
+@pytest.fixture
+def ctx(migrated: Engine, triage: Triage, clock: FakeClock) -> SourceContext:
+    policy = IngestPolicy("C0COMPLAIN", None, frozenset({BRAND}), frozenset({"acmehelp"}))
+    return SourceContext(make_sessionmaker(migrated), Ingestor(triage, policy), clock, "C0COMPLAIN")
+
+
+def mentions(ctx: SourceContext, x: XStandIn) -> XPoller:
+    client = make_client(x.token, x.base_url)
+    return XPoller(ctx, client, mode="mentions", user_id=BRAND, poll_seconds=60)
+
+
+def total(ctx: SourceContext, model, *where) -> int:
+    with ctx.sessions() as s:
+        return s.scalar(select(func.count()).select_from(model).where(*where))
+
+
+def alerts(ctx: SourceContext) -> list[str]:
+    with ctx.sessions() as s:
+        return [p["text"] for p in s.scalars(select(Outbox.payload).where(Outbox.kind == "alert"))]
+
+
+def test_restart_resumes_from_stored_since_id_without_repeats(ctx, x):
+    for i in range(1, 6):
+        x.add_tweet(str(100 + i), f"@AcmeHelp still waiting for my refund, order {i}", str(i))
+    assert mentions(ctx, x).step() == 60
+    assert total(ctx, Complaint) == 5
+    assert state.read_cursor(ctx.sessions, "x:mentions") == "105"
+
+    for i in range(6, 9):
+        x.add_tweet(str(100 + i), f"@AcmeHelp my app is broken again #{i}", "2")
+    restarted = mentions(ctx, x)  # a new process: nothing in memory
+    restarted.step()
+    last = [q for m, p, q in x.requests if p.endswith("/mentions")][-1]
+    assert last["since_id"] == "105"
+    assert total(ctx, Complaint) == 8
+    assert total(ctx, PostRow) == 8
+    restarted.step()
+    assert total(ctx, Complaint) == 8
+
+
+def test_pages_are_followed_and_the_first_pages_newest_id_becomes_the_cursor(ctx, x):
+    x.add_tweet("100", "@AcmeHelp first", "1")
+    poller = mentions(ctx, x)
+    poller.step()
+    for i in range(250):
+        x.add_tweet(str(1000 + i), f"@AcmeHelp still no refund {i}", str(1 + i % 5))
+    poller.step()
+    assert total(ctx, PostRow) == 251
+    assert state.read_cursor(ctx.sessions, "x:mentions") == "1249"
+    tokens = [q.get("pagination_token") for m, p, q in x.requests if p.endswith("/mentions")]
+    assert tokens == [None, None, "100", "200"]
+
+
+def test_first_run_reads_only_the_newest_page(ctx, x):
+    for i in range(150):
+        x.add_tweet(str(1000 + i), f"@AcmeHelp hello {i}", "1")
+    mentions(ctx, x).step()
+    assert total(ctx, PostRow) == 100
+    assert state.read_cursor(ctx.sessions, "x:mentions") == "1149"
+
+
+def test_falling_behind_the_800_mention_horizon_is_said_loudly(ctx, x, caplog):
+    x.add_tweet("100", "@AcmeHelp first", "1")
+    poller = mentions(ctx, x)
+    poller.step()
+    for i in range(900):
+        x.add_tweet(str(1000 + i), f"@AcmeHelp ping {i}", "1")
+    with caplog.at_level(logging.ERROR):
+        poller.step()
+    assert total(ctx, PostRow) == 801
+    [alert] = alerts(ctx)
+    assert "only the latest 800" in alert
+    assert any("fell behind" in r.message for r in caplog.records)
+
+
+def test_rate_limit_waits_until_reset_without_losing_anything(ctx, x):
+    x.add_tweet("101", "@AcmeHelp still waiting", "1")
+    x.inject(XFault(429, path="/mentions", reset_in=42))
+    poller = mentions(ctx, x)
+    assert poller.step() == pytest.approx(43, abs=1)
+    assert total(ctx, PostRow) == 0
+    assert poller.step() == 60
+    assert total(ctx, PostRow) == 1
+    with ctx.sessions() as s:
+        assert s.get(IngestCursor, "x:mentions").last_error is None
+
+
+def test_bad_credentials_alert_once_across_retries_and_restarts(ctx, x, caplog):
+    x.inject(XFault(401, count=3, path="/mentions"))
+    with caplog.at_level(logging.WARNING):
+        assert mentions(ctx, x).step() == CREDENTIAL_RETRY_SECONDS
+        assert mentions(ctx, x).step() == CREDENTIAL_RETRY_SECONDS
+        assert mentions(ctx, x).step() == CREDENTIAL_RETRY_SECONDS
+    assert len(alerts(ctx)) == 1
+    assert "refused our credentials (HTTP 401)" in alerts(ctx)[0]
+    assert sum("source stopped" in r.message for r in caplog.records) == 1
+    assert x.token not in caplog.text
+
+    x.add_tweet("101", "@AcmeHelp still waiting", "1")
+    mentions(ctx, x).step()  # credentials fixed: resumes and clears the alert
+    assert total(ctx, PostRow) == 1
+    x.inject(XFault(403, path="/mentions"))
+    mentions(ctx, x).step()  # a new incident alerts again
+    assert len(alerts(ctx)) == 2
+
+
+def test_retweets_replies_and_brand_posts_through_x_json(ctx, x):
+    x.add_tweet("101", "@AcmeHelp my parcel never arrived, nobody replies", "1")
+    mentions(ctx, x).step()
+    x.add_tweet(
+        "102",
+        "@customer1 so sorry! DM us your order number",
+        BRAND,
+        conversation_id="101",
+        replied_to="101",
+        mentions=BRAND,
+    )
+    x.add_tweet("103", "RT @customer1: @AcmeHelp my parcel never arrived, nobody replies", "2", retweeted="101")
+    x.add_tweet("104", "@AcmeHelp done, sent it", "1", conversation_id="101", replied_to="102")
+    mentions(ctx, x).step()
+    assert total(ctx, Complaint) == 1
+    with ctx.sessions() as s:
+        c = s.scalars(select(Complaint)).one()
+        assert (c.amplification_count, c.amplification_reach, c.reply_count) == (1, 200, 1)
+        assert c.url == "https://x.com/customer1/status/101"
+        assert c.author_followers == 100
+        roles = dict(s.execute(select(PostRow.external_id, PostRow.role)).all())
+    assert roles == {"101": "original", "102": "own", "103": "retweet", "104": "reply"}
+
+
+def test_malformed_api_records_are_logged_and_skipped(ctx, x, caplog):
+    x.add_tweet(
+        "101", "", "1", raw={"id": "101", "author_id": "1", "created_at": "2026-03-01T12:00:00Z"}, mentions=BRAND
+    )
+    x.add_tweet(
+        "102",
+        "x",
+        "1",
+        raw={"id": "102", "text": "@AcmeHelp " + "a" * 100_000, "author_id": "1", "created_at": "2026-03-01T12:00:00Z"},
+    )
+    x.add_tweet(
+        "103", "x", "1", raw={"id": "103", "text": "@AcmeHelp ok", "author_id": "1", "created_at": "not a time"}
+    )
+    x.add_tweet("104", "@AcmeHelp still waiting on my refund", "1")
+    poller = mentions(ctx, x)
+    with caplog.at_level(logging.WARNING):
+        poller.step()
+    assert poller.malformed == 3
+    assert total(ctx, PostRow) == 1
+    assert state.read_cursor(ctx.sessions, "x:mentions") == "104"
+    messages = " ".join(r.message for r in caplog.records)
+    assert "id=101: missing text" in messages
+    assert "id=102: text is" in messages
+    assert "id=103: created_at" in messages
+
+
+def test_recent_search_keeps_the_same_cursor_discipline(ctx, x):
+    x.add_tweet("101", "acme broke my phone again", "1")
+    x.add_tweet("102", "unrelated", "2")
+    search = XPoller(ctx, make_client(x.token, x.base_url), mode="search", query="acme", poll_seconds=30)
+    assert search.step() == 30
+    x.add_tweet("103", "acme refund still missing", "3")
+    search.step()
+    assert [q.get("since_id") for m, p, q in x.requests if p.endswith("/recent")] == [None, "101"]
+    assert total(ctx, PostRow) == 2
+
+
+def test_stream_syncs_rules_reconnects_and_drops_repeats(ctx, x):
+    x.state.rules = [{"id": "9", "value": "old rule"}, {"id": "8", "value": "@AcmeHelp"}]
+    x.stream_plan = StreamPlan(per_connection=3, repeat=2)
+    for i in range(7):
+        x.queue_stream(x.add_tweet(str(200 + i), f"@AcmeHelp still waiting for a refund #{i}", str(1 + i % 5)))
+    stream = XStream(ctx, x.token, ("@AcmeHelp", "acme refund"), api_url=x.base_url)
+    delays = [stream.step() for _ in range(4)]
+    assert {r["value"] for r in x.state.rules} == {"@AcmeHelp", "acme refund"}
+    assert x.state.connections == 4
+    assert total(ctx, PostRow) == 7
+    assert stream.repeats_dropped >= 4
+    assert all(d > 0 for d in delays)
+    assert delays[1] >= delays[0]  # quick drops back off
+
+
+def test_stream_401_alerts_once(ctx, x):
+    x.state.rules = [{"id": "1", "value": "@AcmeHelp"}]
+    x.inject(XFault(401, count=2, path="/search/stream"))
+    stream = XStream(ctx, x.token, ("@AcmeHelp",), api_url=x.base_url)
+    assert stream.step() == CREDENTIAL_RETRY_SECONDS
+    assert stream.step() == CREDENTIAL_RETRY_SECONDS
+    assert len(alerts(ctx)) == 1
+
+
+def test_quiet_source_is_reported(ctx, x, clock, caplog):
+    x.add_tweet("101", "@AcmeHelp still waiting", "1", created_at="2026-03-02T08:59:00.000Z")
+    poller = mentions(ctx, x)
+    poller.step()
+    clock.advance(hours=7)
+    with caplog.at_level(logging.WARNING):
+        poller.step()
+        poller.step()
+    assert sum("no posts for" in r.message for r in caplog.records) == 1
+    with ctx.sessions() as s:
+        [status] = state.source_statuses(s, now=clock.now(), silence=ctx.silence)
+    assert status.quiet
+    assert "QUIET" in status.line()
