@@ -35,7 +35,14 @@ class Followthrough:
 
 
 def make_slack_client(settings: Settings) -> WebClient:
-    kwargs: dict[str, object] = {"token": settings.slack_bot_token.reveal() or None, "timeout": 10}
+    # retry_handlers=[]: slack_sdk by default re-sends a request once after a connection error. For
+    # chat.postMessage a lost response plus that retry is a double post; our outbox retries instead,
+    # after looking for the message it may already have posted.
+    kwargs: dict[str, object] = {
+        "token": settings.slack_bot_token.reveal() or None,
+        "timeout": 10,
+        "retry_handlers": [],
+    }
     if settings.slack_api_url:
         kwargs["base_url"] = settings.slack_api_url
     return WebClient(**kwargs)  # type: ignore[arg-type]

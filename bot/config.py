@@ -121,6 +121,8 @@ class Settings:
     scheduler_tick_seconds: int = 30
     nag_quiet_hours: QuietHours = field(default_factory=lambda: QuietHours(time(20, 0), time(8, 0), weekends=True))
 
+    escalation_tiers: tuple[tuple[str, str | None], ...] = (("Tier 2", None), ("Tier 3", None), ("Comms lead", None))
+
     triage_complaint_threshold: float = 1.0
     triage_praise_threshold: float = 0.5
 
@@ -323,6 +325,20 @@ def load_settings(
         _USERGROUP_ID,
         "is not a user group ID (it starts with S)",
     )
+
+    tiers_raw = r.raw("ESCALATION_TIERS")
+    if tiers_raw:
+        tiers: list[tuple[str, str | None]] = []
+        for part in (p.strip() for p in tiers_raw.split(";") if p.strip()):
+            name, _, contact = (x.strip() for x in part.partition("="))
+            if not name or len(name) > 75:
+                r.problems.append(f"ESCALATION_TIERS: {part!r} needs a name of 1–75 characters")
+            elif contact and not re.match(r"^[SUW][A-Z0-9]{6,}$", contact):
+                r.problems.append(f"ESCALATION_TIERS: {contact!r} is not a user group (S…) or user (U…) ID")
+            else:
+                tiers.append((name, contact or None))
+        if tiers:
+            values["escalation_tiers"] = tuple(tiers)
 
     # X
     x_mode = (r.raw("X_MODE") or "mentions").lower()

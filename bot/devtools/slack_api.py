@@ -33,7 +33,7 @@ class Call:
 class Fault:
     """Inject a fault into the next ``count`` calls of ``method`` (or of every method if None)."""
 
-    kind: str  # "429" | "500" | "slow" | "drop"
+    kind: str  # "429" | "500" | "slow" | "drop" (no answer, not done) | "lost" (done, answer lost)
     count: int = 1
     method: str | None = None
     retry_after: int = 1
@@ -76,6 +76,9 @@ class SlackStandIn:
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self.clock: Callable[[], float] = time.monotonic
+        """Times rate limits and records calls; tests substitute their own."""
+        self.wall: Callable[[], float] = time.time
+        """Stamps message ``ts`` values (epoch seconds, as Slack's are); tests substitute their own."""
 
     # -- lifecycle -----------------------------------------------------------------------------
     def start(self) -> SlackStandIn:
@@ -179,6 +182,10 @@ class SlackStandIn:
             self.calls.append(Call(method, args, self.clock()))
             handler = getattr(self, "_m_" + method.replace(".", "_"), None)
             body = handler(args) if handler else {"ok": False, "error": "unknown_method"}
+        if fault and fault.kind == "lost":
+            request.close_connection = True
+            request.connection.close()
+            return
         self._reply(request, 200, body)
 
     @staticmethod
@@ -233,7 +240,7 @@ class SlackStandIn:
 
     def _next_ts(self) -> str:
         self.state.ts_counter += 1
-        return f"{1_700_000_000 + self.state.ts_counter}.{self.state.ts_counter:06d}"
+        return f"{int(self.wall())}.{self.state.ts_counter:06d}"
 
     # -- Web API methods -----------------------------------------------------------------------
     def _m_api_test(self, args: Json) -> Json:
@@ -298,6 +305,17 @@ class SlackStandIn:
         include = str(args.get("include_all_metadata", "")).lower() in ("1", "true")
         out = [m if include else {k: v for k, v in m.items() if k != "metadata"} for m in newest_first]
         return {"ok": True, "messages": out, "has_more": len(top) > limit}
+
+    def _m_conversations_replies(self, args: Json) -> Json:
+        channel, ts = str(args.get("channel")), str(args.get("ts"))
+        include = str(args.get("include_all_metadata", "")).lower() in ("1", "true")
+        thread = [m for m in self.state.messages.get(channel, []) if m["ts"] == ts or m.get("thread_ts") == ts]
+        out = [m if include else {k: v for k, v in m.items() if k != "metadata"} for m in thread]
+        return {"ok": True, "messages": out, "has_more": False}
+
+    def thread(self, channel: str, ts: str) -> list[Json]:
+        with self._lock:
+            return [dict(m) for m in self.state.messages.get(channel, []) if m.get("thread_ts") == ts]
 
     def _m_conversations_members(self, args: Json) -> Json:
         return {"ok": True, "members": list(self.state.channel_members.get(str(args.get("channel")), []))}

@@ -24,7 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.domain import outbox
-from bot.domain.posts import Post
+from bot.domain.posts import Post, text_key
 from bot.domain.triage import Triage, priority
 from bot.domain.types import OPEN_STATUSES, Kind, OutboxStatus, PostRole, Status
 from bot.store.models import AuditEvent, Complaint, Outbox
@@ -446,6 +446,7 @@ class Ingestor:
             posted_at=post.created_at,
             lang=post.lang,
             conversation_id=conversation,
+            text_key=text_key(post.text),
             sentiment_compound=verdict.compound,
             sentiment_pos=verdict.pos,
             sentiment_neg=verdict.neg,

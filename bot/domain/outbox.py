@@ -21,6 +21,8 @@ UPDATE_CARD = "update_card"
 THREAD_REPLY = "thread_reply"
 KUDOS = "kudos"
 ALERT = "alert"
+NOTE = "note"
+ESCALATION = "escalation"
 
 
 def enqueue(

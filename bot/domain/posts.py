@@ -6,6 +6,7 @@ API is refused for the same reasons, worded the same way in the log.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -133,3 +134,14 @@ def post_from_record(record: Any, *, default_source: str) -> Post:
         in_reply_to_id=_text_field(record, "in_reply_to_id", required=False, limit=MAX_ID_CHARS),
         retweet_of=_text_field(record, "retweet_of", required=False, limit=MAX_ID_CHARS),
     )
+
+
+_RT_PREFIX = re.compile(r"^\s*rt\s+@\w+:?\s*", re.IGNORECASE)
+_NOISE = re.compile(r"https?://\S+|@\w+|[^\w]+")
+
+
+def text_key(text: str) -> str:
+    """A key equal for near-duplicates: the same words after dropping retweet prefixes, links,
+    mentions, case and punctuation. Storms of copied or retweeted text collapse by it."""
+    normal = _NOISE.sub(" ", _RT_PREFIX.sub("", text).lower()).split()
+    return hashlib.sha1(" ".join(normal).encode(), usedforsecurity=False).hexdigest()[:16]

@@ -59,6 +59,7 @@ class Complaint(Base):
         Index("ix_complaints_author", "source", "author_id"),
         Index("ix_complaints_conversation", "source", "conversation_id"),
         Index("ix_complaints_owner", "owner_id"),
+        Index("ix_complaints_text_key", "text_key"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -100,6 +101,12 @@ class Complaint(Base):
     amplification_reach: Mapped[int] = mapped_column(BigInteger, default=0)
     reply_count: Mapped[int] = mapped_column(Integer, default=0)
     repeat_contact: Mapped[int] = mapped_column(Integer, default=0)
+    # Near-duplicates (same text after normalisation) collapse into one card during a storm.
+    text_key: Mapped[str | None] = mapped_column(String(32))
+    duplicate_of: Mapped[int | None] = mapped_column(ForeignKey("complaints.id", ondelete="SET NULL"))
+    duplicate_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    escalated_by: Mapped[str | None] = mapped_column(String(32))
+    resolved_by: Mapped[str | None] = mapped_column(String(32))
 
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]

@@ -140,3 +140,11 @@ def test_mask_url_hides_password_even_when_unparseable():
 
 def test_slack_api_url_gets_trailing_slash():
     assert load({**GOOD, "SLACK_API_URL": "http://127.0.0.1:9/api"}).slack_api_url == "http://127.0.0.1:9/api/"
+
+
+def test_escalation_tiers():
+    s = load({**GOOD, "ESCALATION_TIERS": "Tier 2=S0TIER02; Comms lead=U0COMMS1;Legal"})
+    assert s.escalation_tiers == (("Tier 2", "S0TIER02"), ("Comms lead", "U0COMMS1"), ("Legal", None))
+    assert load(GOOD).escalation_tiers[0] == ("Tier 2", None)
+    with pytest.raises(SettingsError, match="not a user group"):
+        load({**GOOD, "ESCALATION_TIERS": "Tier 2=#tier2"})

@@ -58,3 +58,12 @@ def test_not_an_object():
 
 def test_control_characters_are_stripped():
     assert post_from_record({**GOOD, "text": "a\x00b\x07c"}, default_source="r").text == "abc"
+
+
+def test_text_key_matches_near_duplicates_only():
+    from bot.domain.posts import text_key
+
+    a = text_key("@AcmeHelp the site is DOWN again!! https://t.co/abc")
+    assert a == text_key("RT @someone: @AcmeHelp The site is down again https://t.co/xyz")
+    assert a == text_key("@AcmeAir   the site is down, again.")
+    assert a != text_key("@AcmeHelp the site is down")

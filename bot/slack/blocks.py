@@ -1,0 +1,424 @@
+"""Block Kit builders: pure functions from stored state to message payloads. No I/O, no Slack client.
+
+The card is a function of the complaint's state: after every change it is rebuilt whole and sent
+with ``chat.update``, never patched. Outside text (the customer's post, names, handles) is escaped
+here and only here, in the blocks and in the notification fallback ``text`` alike, so a tweet
+containing ``<!channel>`` or ``<@U123>`` shows those characters and pings nobody.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from bot.domain.types import Kind, Status
+from bot.slack.ids import Action, Field, View
+
+SECTION_LIMIT = 3000
+FALLBACK_LIMIT = 3900
+BUTTON_TEXT_LIMIT = 75
+BLOCKS_LIMIT = 50
+QUOTE_LIMIT = 2600
+
+Json = dict[str, Any]
+
+
+def escape(text: str | None) -> str:
+    """Make third-party text inert in Slack mrkdwn: &, <, > are Slack's control characters."""
+    if not text:
+        return ""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def cut(text: str, limit: int) -> str:
+    """Cut to ``limit`` characters with a visible ellipsis, never inside an escape sequence."""
+    if len(text) <= limit:
+        return text
+    head = text[: limit - 1]
+    amp = head.rfind("&")
+    if amp != -1 and ";" not in head[amp:]:
+        head = head[:amp]
+    return head.rstrip() + "…"
+
+
+def quote(text: str, limit: int = QUOTE_LIMIT) -> str:
+    """The customer's words as a Slack quote, escaped and cut."""
+    lines = cut(escape(text), limit).splitlines() or [""]
+    return "\n".join("&gt; " + line for line in lines)
+
+
+def slack_date(when: datetime, fmt: str = "{date_short_pretty} {time}") -> str:
+    """A date Slack renders in each viewer's own time zone (with a UTC fallback)."""
+    fallback = when.strftime("%Y-%m-%d %H:%M UTC")
+    return f"<!date^{int(when.timestamp())}^{fmt}|{fallback}>"
+
+
+def age(since: datetime, now: datetime) -> str:
+    seconds = max(0, int((now - since).total_seconds()))
+    if seconds < 3600:
+        return f"{seconds // 60} min"
+    if seconds < 86400:
+        return f"{seconds // 3600} h"
+    return f"{seconds // 86400} d"
+
+
+def followers(n: int) -> str:
+    if n >= 1_000_000:
+        return f"{n / 1_000_000:.1f}M".replace(".0M", "M")
+    if n >= 10_000:
+        return f"{n // 1000}k"
+    if n >= 1000:
+        return f"{n / 1000:.1f}k".replace(".0k", "k")
+    return str(n)
+
+
+def safe_url(url: str | None) -> str | None:
+    """Only http(s) links without Slack control characters or spaces may become a link."""
+    if not url or not url.startswith(("https://", "http://")):
+        return None
+    if any(ch in url for ch in "<>| \n\t"):
+        return None
+    return url.replace("&", "&amp;")
+
+
+@dataclass(frozen=True)
+class CardState:
+    """Everything a card shows, as plain values (built from the stored complaint)."""
+
+    id: int
+    kind: str
+    status: str
+    priority: int
+    text: str
+    author_name: str | None
+    author_handle: str
+    author_followers: int
+    url: str | None
+    posted_at: datetime
+    owner_id: str | None = None
+    claimed_at: datetime | None = None
+    escalation_tier: str | None = None
+    escalation_reason: str | None = None
+    escalated_by: str | None = None
+    resolution_note: str | None = None
+    resolved_by: str | None = None
+    resolved_at: datetime | None = None
+    customer_confirmed: bool = False
+    amplification_count: int = 0
+    amplification_reach: int = 0
+    duplicate_count: int = 0
+    reply_count: int = 0
+    repeat_contact: int = 0
+    source: str = "x"
+
+
+def card_state(complaint: Any) -> CardState:
+    """From a ``Complaint`` row (or anything with the same attributes)."""
+    return CardState(
+        id=complaint.id,
+        kind=complaint.kind,
+        status=complaint.status,
+        priority=complaint.priority,
+        text=complaint.text,
+        author_name=complaint.author_name,
+        author_handle=complaint.author_handle,
+        author_followers=complaint.author_followers,
+        url=complaint.url,
+        posted_at=complaint.posted_at,
+        owner_id=complaint.owner_id,
+        claimed_at=complaint.claimed_at,
+        escalation_tier=complaint.escalation_tier,
+        escalation_reason=complaint.escalation_reason,
+        escalated_by=complaint.escalated_by,
+        resolution_note=complaint.resolution_note,
+        resolved_by=complaint.resolved_by,
+        resolved_at=complaint.resolved_at,
+        customer_confirmed=complaint.customer_confirmed,
+        amplification_count=complaint.amplification_count,
+        amplification_reach=complaint.amplification_reach,
+        duplicate_count=complaint.duplicate_count or 0,
+        reply_count=complaint.reply_count,
+        repeat_contact=complaint.repeat_contact,
+        source=complaint.source,
+    )
+
+
+def _button(text: str, action: Action, value: str, style: str | None = None) -> Json:
+    button: Json = {
+        "type": "button",
+        "text": {"type": "plain_text", "text": text[:BUTTON_TEXT_LIMIT], "emoji": True},
+        "action_id": action.value,
+        "value": value,
+    }
+    if style:
+        button["style"] = style
+    return button
+
+
+def state_line(c: CardState) -> str:
+    if c.status == Status.NEW:
+        return ":new: *New* — nobody owns this yet"
+    if c.status == Status.CLAIMED:
+        when = f" {slack_date(c.claimed_at)}" if c.claimed_at else ""
+        return f":raising_hand: *Claimed* by <@{c.owner_id}>{when}"
+    if c.status == Status.ESCALATED:
+        who = f" by <@{c.escalated_by}>" if c.escalated_by else ""
+        reason = f": {cut(escape(c.escalation_reason), 500)}" if c.escalation_reason else ""
+        owner = f" · owner <@{c.owner_id}>" if c.owner_id else ""
+        return f":arrow_double_up: *Escalated* to {escape(c.escalation_tier)}{who}{reason}{owner}"
+    if c.status == Status.RESOLVED:
+        who = f" by <@{c.resolved_by}>" if c.resolved_by else ""
+        when = f" {slack_date(c.resolved_at)}" if c.resolved_at else ""
+        confirmed = " · customer confirmed" if c.customer_confirmed else ""
+        note = f"\n_{cut(escape(c.resolution_note), 1000)}_" if c.resolution_note else ""
+        return f":white_check_mark: *Resolved*{who}{when}{confirmed}{note}"
+    return (
+        f":no_entry_sign: *Not a complaint* (marked by <@{c.resolved_by}>)"
+        if c.resolved_by
+        else (":no_entry_sign: *Not a complaint*")
+    )
+
+
+def card_actions(c: CardState) -> list[Json]:
+    ref = str(c.id)
+    if c.status == Status.NEW:
+        return [
+            _button("Claim", Action.CLAIM, ref, "primary"),
+            _button("Escalate", Action.ESCALATE, ref),
+            _button("Resolve", Action.RESOLVE, ref),
+            _button("Not a complaint", Action.DISMISS, ref),
+        ]
+    if c.status in (Status.CLAIMED, Status.ESCALATED):
+        hand_over: Json = {
+            "type": "users_select",
+            "action_id": Action.HAND_OVER.value,
+            "placeholder": {"type": "plain_text", "text": "Hand over to…"},
+        }
+        buttons = [_button("Resolve", Action.RESOLVE, ref, "primary")]
+        if c.status == Status.CLAIMED:
+            buttons.append(_button("Escalate", Action.ESCALATE, ref))
+        buttons += [_button("Unclaim", Action.UNCLAIM, ref), hand_over]
+        return buttons
+    return [_button("Reopen", Action.REOPEN, ref)]
+
+
+def card_fallback(c: CardState) -> str:
+    """The notification text: short, escaped, never a ping."""
+    label = "Complaint" if c.kind == Kind.COMPLAINT else c.kind.capitalize()
+    return cut(f"{label} #{c.id} from @{escape(c.author_handle)}: {escape(c.text)}", 300)
+
+
+def build_card(c: CardState, now: datetime) -> Json:
+    name = escape(c.author_name) if c.author_name else escape(c.author_handle)
+    who = f"*{cut(name, 100)}* (@{cut(escape(c.author_handle), 64)} · {followers(c.author_followers)} followers)"
+    icon = ":rotating_light:" if c.priority >= 70 else ":warning:" if c.priority >= 45 else ":speech_balloon:"
+    header = f"{icon} *Complaint #{c.id}* · priority {c.priority} · {who}"
+    link = safe_url(c.url)
+    text = quote(c.text)
+    if text.endswith("…") and link:
+        text += f" <{link}|read it all>"
+    context = [f"posted {slack_date(c.posted_at)} ({age(c.posted_at, now)} ago)"]
+    if link:
+        context.append(f"<{link}|view post>")
+    if c.amplification_count:
+        context.append(f":loudspeaker: {c.amplification_count} reposts, reach {followers(c.amplification_reach)}")
+    if c.duplicate_count:
+        context.append(f":busts_in_silhouette: +{c.duplicate_count} similar")
+    if c.reply_count:
+        context.append(f":speech_balloon: {c.reply_count} customer replies in thread")
+    if c.repeat_contact:
+        context.append(f":repeat: {c.repeat_contact} earlier complaint(s) from this customer")
+    blocks: list[Json] = [
+        {"type": "section", "text": {"type": "mrkdwn", "text": cut(header, SECTION_LIMIT)}},
+        {"type": "section", "text": {"type": "mrkdwn", "text": cut(text, SECTION_LIMIT)}},
+        {"type": "context", "elements": [{"type": "mrkdwn", "text": cut(" · ".join(context), 2000)}]},
+        {"type": "section", "text": {"type": "mrkdwn", "text": cut(state_line(c), SECTION_LIMIT)}},
+        {"type": "actions", "block_id": f"card_{c.id}", "elements": card_actions(c)},
+    ]
+    return {"text": card_fallback(c), "blocks": blocks[:BLOCKS_LIMIT]}
+
+
+def build_kudos(c: CardState) -> Json:
+    who = f"*{escape(c.author_name or c.author_handle)}* (@{escape(c.author_handle)})"
+    link = safe_url(c.url)
+    text = f":tada: Praise from {who}\n{quote(c.text, 2000)}" + (f"\n<{link}|view post>" if link else "")
+    return {
+        "text": cut(f"Praise from @{escape(c.author_handle)}: {escape(c.text)}", 300),
+        "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": cut(text, SECTION_LIMIT)}}],
+    }
+
+
+def build_customer_reply(handle: str, text: str, url: str | None = None) -> Json:
+    link = safe_url(url)
+    body = f":speech_balloon: @{escape(handle)} replied:\n{quote(text, 2500)}" + (f"\n<{link}|view>" if link else "")
+    return {
+        "text": cut(f"@{escape(handle)} replied: {escape(text)}", 300),
+        "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": cut(body, SECTION_LIMIT)}}],
+    }
+
+
+def build_note(text: str) -> Json:
+    """A one-line audit note for a card's thread. ``text`` is our own mrkdwn (outside parts pre-escaped)."""
+    return {
+        "text": cut(text, FALLBACK_LIMIT),
+        "blocks": [{"type": "context", "elements": [{"type": "mrkdwn", "text": cut(text, 2900)}]}],
+    }
+
+
+def build_alert(text: str) -> Json:
+    return {
+        "text": cut(text, FALLBACK_LIMIT),
+        "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": cut(text, SECTION_LIMIT)}}],
+    }
+
+
+def build_escalation_notice(c: CardState, tier: str, contact: str | None, permalink: str | None) -> Json:
+    mention = contact_mention(contact)
+    link = f" <{permalink}|open the card>" if permalink and safe_url(permalink) else ""
+    reason = f"\n> {cut(escape(c.escalation_reason), 1500)}" if c.escalation_reason else ""
+    text = (
+        f":arrow_double_up: {mention + ' ' if mention else ''}Complaint #{c.id} from @{escape(c.author_handle)} "
+        f"escalated to *{escape(tier)}* by <@{c.escalated_by}>.{link}{reason}"
+    )
+    return {
+        "text": cut(f"Complaint #{c.id} escalated to {escape(tier)}", 300),
+        "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": cut(text, SECTION_LIMIT)}}],
+    }
+
+
+def contact_mention(contact: str | None) -> str:
+    """A configured escalation contact (ours, not outside text): user group S…, user U…/W…."""
+    if not contact:
+        return ""
+    if contact.startswith("S"):
+        return f"<!subteam^{contact}>"
+    if contact[0] in "UW":
+        return f"<@{contact}>"
+    return ""
+
+
+def escalate_modal(complaint_id: int, tiers: Sequence[str]) -> Json:
+    options = [{"text": {"type": "plain_text", "text": t[:75]}, "value": t[:75]} for t in tiers]
+    return {
+        "type": "modal",
+        "callback_id": View.ESCALATE.value,
+        "private_metadata": str(complaint_id),
+        "title": {"type": "plain_text", "text": f"Escalate #{complaint_id}"[:24]},
+        "submit": {"type": "plain_text", "text": "Escalate"},
+        "close": {"type": "plain_text", "text": "Cancel"},
+        "blocks": [
+            {
+                "type": "input",
+                "block_id": Field.TIER.value,
+                "label": {"type": "plain_text", "text": "Escalate to"},
+                "element": {
+                    "type": "static_select",
+                    "action_id": Field.TIER.value,
+                    "options": options,
+                    "initial_option": options[0],
+                },
+            },
+            {
+                "type": "input",
+                "block_id": Field.REASON.value,
+                "label": {"type": "plain_text", "text": "Why?"},
+                "element": {
+                    "type": "plain_text_input",
+                    "action_id": Field.REASON.value,
+                    "multiline": True,
+                    "max_length": 1000,
+                },
+            },
+        ],
+    }
+
+
+def resolve_modal(complaint_id: int, open_promises: int = 0) -> Json:
+    blocks: list[Json] = [
+        {
+            "type": "input",
+            "block_id": Field.NOTE.value,
+            "label": {"type": "plain_text", "text": "Resolution note"},
+            "hint": {"type": "plain_text", "text": "What was done for the customer? The team reads this later."},
+            "element": {
+                "type": "plain_text_input",
+                "action_id": Field.NOTE.value,
+                "multiline": True,
+                "min_length": 3,
+                "max_length": 2000,
+            },
+        },
+        {
+            "type": "input",
+            "block_id": Field.CONFIRMED.value,
+            "optional": True,
+            "label": {"type": "plain_text", "text": "Customer"},
+            "element": {
+                "type": "checkboxes",
+                "action_id": Field.CONFIRMED.value,
+                "options": [
+                    {"text": {"type": "plain_text", "text": "The customer confirmed it is resolved"}, "value": "yes"}
+                ],
+            },
+        },
+    ]
+    if open_promises:
+        blocks.append(
+            {
+                "type": "input",
+                "block_id": Field.CLOSE_PROMISES.value,
+                "label": {"type": "plain_text", "text": f"{open_promises} open promise(s)"},
+                "element": {
+                    "type": "radio_buttons",
+                    "action_id": Field.CLOSE_PROMISES.value,
+                    "options": [
+                        {"text": {"type": "plain_text", "text": "Mark them kept"}, "value": "kept"},
+                        {"text": {"type": "plain_text", "text": "Cancel them"}, "value": "cancelled"},
+                        {"text": {"type": "plain_text", "text": "Leave them open"}, "value": "open"},
+                    ],
+                },
+            }
+        )
+    return {
+        "type": "modal",
+        "callback_id": View.RESOLVE.value,
+        "private_metadata": str(complaint_id),
+        "title": {"type": "plain_text", "text": f"Resolve #{complaint_id}"[:24]},
+        "submit": {"type": "plain_text", "text": "Resolve"},
+        "close": {"type": "plain_text", "text": "Cancel"},
+        "blocks": blocks,
+    }
+
+
+NOTE_TEMPLATES = {
+    "claim": ":raising_hand: <@{actor}> claimed this",
+    "unclaim": ":leftwards_arrow_with_hook: <@{actor}> unclaimed this — it is back on the board",
+    "hand_over": ":handshake: <@{actor}> handed this over to <@{owner_id}>",
+    "escalate": ":arrow_double_up: <@{actor}> escalated this to *{escalation_tier}*",
+    "resolve": ":white_check_mark: <@{actor}> resolved this",
+    "dismiss": ":no_entry_sign: <@{actor}> marked this as not a complaint",
+    "reopen": ":arrows_counterclockwise: <@{actor}> reopened this and owns it now",
+}
+
+
+def format_note(payload: dict[str, Any]) -> str:
+    """One line for the card's thread from a stored note (who did what, when, with what note)."""
+    detail = {k: escape(str(v)) for k, v in (payload.get("detail") or {}).items()}
+    template = NOTE_TEMPLATES.get(str(payload.get("action")), ":memo: <@{actor}>: {action}")
+    values = {"actor": str(payload.get("actor", "")), "action": escape(str(payload.get("action", ""))), **detail}
+    try:
+        line = template.format(**values)
+    except (KeyError, IndexError, ValueError):
+        line = f":memo: <@{values['actor']}>: {values['action']}"
+    when = payload.get("at")
+    if when:
+        with contextlib.suppress(ValueError):
+            line += f" · {slack_date(datetime.fromisoformat(str(when)))}"
+    if payload.get("note"):
+        line += f"\n> {cut(escape(str(payload['note'])), 1500)}"
+    if detail.get("customer_confirmed") == "True":
+        line += " · customer confirmed"
+    return line

@@ -1,0 +1,45 @@
+"""Every action, view and block id the bot uses, defined once: builders and handlers share them."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Action(StrEnum):
+    CLAIM = "ft_claim"
+    UNCLAIM = "ft_unclaim"
+    HAND_OVER = "ft_hand_over"
+    ESCALATE = "ft_escalate"
+    RESOLVE = "ft_resolve"
+    DISMISS = "ft_dismiss"
+    REOPEN = "ft_reopen"
+
+
+class View(StrEnum):
+    ESCALATE = "ft_escalate_modal"
+    RESOLVE = "ft_resolve_modal"
+
+
+class Field(StrEnum):
+    """Block and action ids of modal inputs (block_id == action_id for simplicity)."""
+
+    TIER = "ft_tier"
+    REASON = "ft_reason"
+    NOTE = "ft_note"
+    CONFIRMED = "ft_confirmed"
+    CLOSE_PROMISES = "ft_close_promises"
+
+
+METADATA_EVENT = "followthrough_message"
+"""Message metadata event type: every message we post carries our outbox id, so a post whose
+response was lost can be found in the channel instead of being posted twice."""
+
+
+def parse_ref(value: str | None) -> int:
+    """A complaint reference from a button value or private_metadata: '42' or '#42'."""
+    if not value:
+        raise ValueError("no complaint reference")
+    text = value.strip().lstrip("#")
+    if not text.isdigit() or len(text) > 12:
+        raise ValueError(f"not a complaint reference: {value[:20]!r}")
+    return int(text)
