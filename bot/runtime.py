@@ -9,6 +9,7 @@ from pathlib import Path
 from bot.app import Followthrough
 from bot.domain.ingest import Ingestor, IngestPolicy
 from bot.domain.triage import Thresholds, Triage
+from bot.slack.poster import Poster
 from bot.sources.replay import ReplaySource
 from bot.sources.x import SourceContext, XPoller, XStream, make_client, resolve_brand_user_id
 from bot.worker import Task
@@ -63,5 +64,6 @@ def build_sources(app: Followthrough, *, replay: Path | None = None) -> list[Tas
 
 
 def build_tasks(app: Followthrough, *, replay: Path | None = None) -> list[Task]:
-    """The worker's loops: sources now; the Slack poster and the scheduler join them."""
-    return build_sources(app, replay=replay)
+    """The worker's loops: the sources, and the Slack poster that delivers the outbox."""
+    poster = Poster(app.sessions, app.slack, app.clock)
+    return [*build_sources(app, replay=replay), Task("slack-poster", poster.step, error_backoff=1.0, max_backoff=30.0)]

@@ -69,10 +69,12 @@ class SlackStandIn:
     def __init__(self, *, rate_limit_per_channel: float | None = None, token: str = "xoxb-test-token") -> None:
         self.state = SlackState(token=token)
         self.calls: list[Call] = []
+        self.responses: list[Json] = []
         self.faults: list[Fault] = []
         self.rate_limit_per_channel = rate_limit_per_channel
         self._last_post: dict[str, float] = {}
         self._lock = threading.RLock()
+        self._changed = threading.Condition(self._lock)
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self.clock: Callable[[], float] = time.monotonic
@@ -145,10 +147,29 @@ class SlackStandIn:
             return [dict(m) for m in self.state.messages.get(channel, [])]
 
     # -- request handling ----------------------------------------------------------------------
+    def wait_for(self, predicate: Callable[[], Any], timeout: float = 10.0) -> Any:
+        """Block until ``predicate()`` is truthy (re-checked after every request), or ``timeout``."""
+        with self._changed:
+            return self._changed.wait_for(predicate, timeout)
+
+    def _notify(self) -> None:
+        with self._changed:
+            self._changed.notify_all()
+
+    def response_url(self, key: str = "r") -> str:
+        """A ``response_url`` for a simulated interaction: what the bot sends there is recorded."""
+        return self.base_url.replace("/api/", f"/response/{key}")
+
     def _handle(self, request: BaseHTTPRequestHandler) -> None:
         method = request.path.split("/api/", 1)[-1].split("?", 1)[0]
         length = int(request.headers.get("Content-Length") or 0)
         raw = request.rfile.read(length) if length else b""
+        if request.path.startswith("/response/"):
+            with self._lock:
+                self.responses.append({"key": request.path.split("/")[2], **json.loads(raw or b"{}")})
+            self._reply(request, 200, {"ok": True})
+            self._notify()
+            return
         args = self._parse_args(request, raw)
         fault = self._take_fault(method)
         if fault and fault.kind == "drop":
@@ -185,8 +206,10 @@ class SlackStandIn:
         if fault and fault.kind == "lost":
             request.close_connection = True
             request.connection.close()
+            self._notify()
             return
         self._reply(request, 200, body)
+        self._notify()
 
     @staticmethod
     def _parse_args(request: BaseHTTPRequestHandler, raw: bytes) -> Json:

@@ -12,6 +12,6 @@ if TYPE_CHECKING:
 
 def register(bolt: App, app: Followthrough) -> None:
     """Attach every Slack surface to ``bolt``. One call per surface, registered once at start-up."""
-    from bot.slack import errors
+    from bot.slack import actions
 
-    errors.register(bolt, app)
+    actions.register(bolt, app)

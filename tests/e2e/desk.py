@@ -1,0 +1,201 @@
+"""A running bot in HTTP mode, driven the way Slack drives it: signed requests over real HTTP.
+
+The app is built by ``create_app`` with a local Slack stand-in as SLACK_API_URL, a real database
+and an injected clock; waitress serves it on 127.0.0.1. ``click`` and ``submit`` send what Slack
+sends for a button click and a modal submission, signed with the signing secret.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import itertools
+import json
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select
+from waitress.server import create_server
+
+from bot.app import Followthrough, create_app
+from bot.config import Secret, Settings
+from bot.devtools.slack_api import SlackStandIn
+from bot.domain.clock import FakeClock
+from bot.domain.ingest import Ingestor, IngestPolicy
+from bot.domain.posts import Post
+from bot.domain.triage import Triage
+from bot.slack.poster import Poster
+from bot.store import migrate
+from bot.store.models import Complaint
+from bot.web import make_wsgi_app
+
+SECRET = "test-signing-secret"
+COMPLAINTS = "C0COMPLAIN"
+ESCALATION = "C0ESCALATE"
+TEAM = ("U0ALICE01", "U0BOB0001", "U0CAROL01")
+OUTSIDER = "U0OUTSIDE"
+
+
+def sign(body: bytes, timestamp: int, secret: str = SECRET) -> str:
+    base = b"v0:" + str(timestamp).encode() + b":" + body
+    return "v0=" + hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
+
+
+class Desk:
+    def __init__(self, database_url: str, *, usergroup: str | None = None) -> None:
+        self.slack = SlackStandIn().start()
+        self.clock = FakeClock(datetime(2026, 3, 2, 9, 0, tzinfo=UTC))
+        self.slack.wall = lambda: self.clock.now().timestamp()
+        for user in TEAM:
+            self.slack.add_user(user, user.lower(), tz="Europe/London", channels=(COMPLAINTS,))
+        self.slack.add_user(OUTSIDER, "outsider", channels=("C0ELSEWHERE",))
+        self.settings = Settings(
+            slack_bot_token=Secret(self.slack.state.token),
+            slack_signing_secret=Secret(SECRET),
+            slack_api_url=self.slack.base_url,
+            slack_complaints_channel=COMPLAINTS,
+            slack_escalation_channel=ESCALATION,
+            slack_support_usergroup=usergroup,
+            escalation_tiers=(("Tier 2", "S0TIER002"), ("Comms lead", "U0COMMS01")),
+            database_url=database_url,
+        )
+        self.app: Followthrough = create_app(self.settings, clock=self.clock)
+        migrate.upgrade(self.app.engine)
+        # Rate limiting is tested on the poster itself; here cards should appear at once.
+        self.poster = Poster(self.app.sessions, self.app.slack, self.clock, post_rate=1e6, update_rate=1e6)
+        self.ingestor = Ingestor(Triage(), IngestPolicy(COMPLAINTS, None))
+        self.server = create_server(make_wsgi_app(self.app), host="127.0.0.1", port=0, threads=24)
+        self.port = self.server.effective_port  # type: ignore[union-attr]
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.thread.start()
+        self._ids = itertools.count(1)
+
+    def close(self) -> None:
+        self.server.close()
+        self.slack.stop()
+        self.app.engine.dispose()
+
+    # -- the world ---------------------------------------------------------------------------------
+    def complaint(self, text: str = "@AcmeHelp still waiting for my refund", *, post_card: bool = True, **kw) -> int:
+        n = next(self._ids)
+        post = Post(
+            source="x",
+            id=str(1000 + n),
+            text=text,
+            author_id=str(n),
+            author_handle=f"cust{n}",
+            author_name=kw.pop("author_name", f"Customer {n}"),
+            created_at=self.clock.now(),
+            **kw,
+        )
+        [result] = self.ingestor.ingest_batch(self.app.sessions, [post], at=self.clock.now())
+        if post_card:
+            self.deliver()
+        assert result.complaint_id is not None
+        return result.complaint_id
+
+    def deliver(self) -> None:
+        self.poster.drain()
+
+    def get(self, complaint_id: int) -> Complaint:
+        with self.app.sessions() as s:
+            row = s.execute(select(Complaint).where(Complaint.id == complaint_id)).scalar_one()
+            s.expunge(row)
+            return row
+
+    def card(self, complaint_id: int) -> dict[str, Any]:
+        ts = self.get(complaint_id).slack_ts
+        [message] = [m for m in self.slack.channel_messages(COMPLAINTS) if m["ts"] == ts]
+        return message
+
+    def thread_of(self, complaint_id: int) -> list[dict[str, Any]]:
+        return self.slack.thread(COMPLAINTS, self.get(complaint_id).slack_ts or "")
+
+    # -- Slack's side --------------------------------------------------------------------------------
+    def send(
+        self,
+        payload: dict[str, Any],
+        *,
+        timestamp: int | None = None,
+        secret: str = SECRET,
+        signature: str | None = None,
+    ) -> tuple[int, bytes, float]:
+        body = urllib.parse.urlencode({"payload": json.dumps(payload)}).encode()
+        ts = int(time.time()) if timestamp is None else timestamp  # Bolt checks freshness against real time
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{self.port}/slack/events",
+            data=body,
+            method="POST",
+            headers={
+                "Content-Type": "application/x-www-form-urlencoded",
+                "X-Slack-Request-Timestamp": str(ts),
+                "X-Slack-Signature": signature or sign(body, ts, secret),
+            },
+        )
+        started = time.perf_counter()
+        try:
+            with urllib.request.urlopen(request, timeout=10) as answer:
+                return answer.status, answer.read(), time.perf_counter() - started
+        except urllib.error.HTTPError as err:
+            return err.code, err.read(), time.perf_counter() - started
+
+    def click(
+        self,
+        user: str,
+        action_id: str,
+        value: str | None = None,
+        *,
+        selected_user: str | None = None,
+        block_id: str | None = None,
+        key: str = "r",
+        **send_kw,
+    ) -> tuple[int, bytes, float]:
+        action: dict[str, Any] = {
+            "action_id": action_id,
+            "block_id": block_id or f"card_{value}",
+            "type": "users_select" if selected_user else "button",
+            "action_ts": f"{time.time():.6f}",
+        }
+        if value is not None:
+            action["value"] = value
+        if selected_user:
+            action["selected_user"] = selected_user
+        payload = {
+            "type": "block_actions",
+            "user": {"id": user, "username": user.lower(), "team_id": "T0FOLLOW"},
+            "api_app_id": "A0FOLLOW",
+            "team": {"id": "T0FOLLOW", "domain": "followthrough-test"},
+            "channel": {"id": COMPLAINTS, "name": "complaints"},
+            "container": {"type": "message", "channel_id": COMPLAINTS, "message_ts": "1.1"},
+            "trigger_id": f"trigger-{next(self._ids)}",
+            "response_url": self.slack.response_url(key),
+            "actions": [action],
+        }
+        return self.send(payload, **send_kw)
+
+    def submit(self, user: str, view: dict[str, Any], values: dict[str, Any]) -> tuple[int, bytes, float]:
+        state = {block: {block: value} for block, value in values.items()}
+        payload = {
+            "type": "view_submission",
+            "user": {"id": user, "username": user.lower(), "team_id": "T0FOLLOW"},
+            "api_app_id": "A0FOLLOW",
+            "team": {"id": "T0FOLLOW", "domain": "followthrough-test"},
+            "trigger_id": f"trigger-{next(self._ids)}",
+            "view": {**view, "id": "V0VIEW", "team_id": "T0FOLLOW", "state": {"values": state}},
+        }
+        return self.send(payload)
+
+    def responses(self, key: str = "r", *, count: int = 1, timeout: float = 10.0) -> list[dict[str, Any]]:
+        """Ephemeral answers sent to a response_url; they follow the ack, so wait for them (bounded)."""
+        self.slack.wait_for(lambda: len([r for r in self.slack.responses if r["key"] == key]) >= count, timeout)
+        return [r for r in self.slack.responses if r["key"] == key]
+
+    def opened_view(self, count: int = 1, timeout: float = 10.0) -> dict[str, Any]:
+        if not self.slack.wait_for(lambda: len(self.slack.state.views) >= count, timeout):
+            raise AssertionError("no modal was opened")
+        return self.slack.state.views[count - 1]
