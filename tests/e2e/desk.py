@@ -7,15 +7,8 @@ sends for a button click and a modal submission, signed with the signing secret.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import itertools
-import json
 import threading
-import time
-import urllib.error
-import urllib.parse
-import urllib.request
 from datetime import UTC, datetime
 from typing import Any
 
@@ -24,6 +17,7 @@ from waitress.server import create_server
 
 from bot.app import Followthrough, create_app
 from bot.config import Secret, Settings
+from bot.devtools.interactions import block_action, post_signed, view_submission
 from bot.devtools.slack_api import SlackStandIn
 from bot.domain.clock import FakeClock
 from bot.domain.ingest import Ingestor, IngestPolicy
@@ -39,11 +33,6 @@ COMPLAINTS = "C0COMPLAIN"
 ESCALATION = "C0ESCALATE"
 TEAM = ("U0ALICE01", "U0BOB0001", "U0CAROL01")
 OUTSIDER = "U0OUTSIDE"
-
-
-def sign(body: bytes, timestamp: int, secret: str = SECRET) -> str:
-    base = b"v0:" + str(timestamp).encode() + b":" + body
-    return "v0=" + hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
 
 
 class Desk:
@@ -117,32 +106,12 @@ class Desk:
         return self.slack.thread(COMPLAINTS, self.get(complaint_id).slack_ts or "")
 
     # -- Slack's side --------------------------------------------------------------------------------
-    def send(
-        self,
-        payload: dict[str, Any],
-        *,
-        timestamp: int | None = None,
-        secret: str = SECRET,
-        signature: str | None = None,
-    ) -> tuple[int, bytes, float]:
-        body = urllib.parse.urlencode({"payload": json.dumps(payload)}).encode()
-        ts = int(time.time()) if timestamp is None else timestamp  # Bolt checks freshness against real time
-        request = urllib.request.Request(
-            f"http://127.0.0.1:{self.port}/slack/events",
-            data=body,
-            method="POST",
-            headers={
-                "Content-Type": "application/x-www-form-urlencoded",
-                "X-Slack-Request-Timestamp": str(ts),
-                "X-Slack-Signature": signature or sign(body, ts, secret),
-            },
-        )
-        started = time.perf_counter()
-        try:
-            with urllib.request.urlopen(request, timeout=10) as answer:
-                return answer.status, answer.read(), time.perf_counter() - started
-        except urllib.error.HTTPError as err:
-            return err.code, err.read(), time.perf_counter() - started
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/slack/events"
+
+    def send(self, payload: dict[str, Any], **kwargs: Any) -> tuple[int, bytes, float]:
+        return post_signed(self.url, payload, kwargs.pop("secret", SECRET), **kwargs)
 
     def click(
         self,
@@ -153,42 +122,21 @@ class Desk:
         selected_user: str | None = None,
         block_id: str | None = None,
         key: str = "r",
-        **send_kw,
+        **send_kw: Any,
     ) -> tuple[int, bytes, float]:
-        action: dict[str, Any] = {
-            "action_id": action_id,
-            "block_id": block_id or f"card_{value}",
-            "type": "users_select" if selected_user else "button",
-            "action_ts": f"{time.time():.6f}",
-        }
-        if value is not None:
-            action["value"] = value
-        if selected_user:
-            action["selected_user"] = selected_user
-        payload = {
-            "type": "block_actions",
-            "user": {"id": user, "username": user.lower(), "team_id": "T0FOLLOW"},
-            "api_app_id": "A0FOLLOW",
-            "team": {"id": "T0FOLLOW", "domain": "followthrough-test"},
-            "channel": {"id": COMPLAINTS, "name": "complaints"},
-            "container": {"type": "message", "channel_id": COMPLAINTS, "message_ts": "1.1"},
-            "trigger_id": f"trigger-{next(self._ids)}",
-            "response_url": self.slack.response_url(key),
-            "actions": [action],
-        }
+        payload = block_action(
+            user,
+            action_id,
+            value=value,
+            block_id=block_id,
+            selected_user=selected_user,
+            trigger_id=f"trigger-{next(self._ids)}",
+            response_url=self.slack.response_url(key),
+        )
         return self.send(payload, **send_kw)
 
     def submit(self, user: str, view: dict[str, Any], values: dict[str, Any]) -> tuple[int, bytes, float]:
-        state = {block: {block: value} for block, value in values.items()}
-        payload = {
-            "type": "view_submission",
-            "user": {"id": user, "username": user.lower(), "team_id": "T0FOLLOW"},
-            "api_app_id": "A0FOLLOW",
-            "team": {"id": "T0FOLLOW", "domain": "followthrough-test"},
-            "trigger_id": f"trigger-{next(self._ids)}",
-            "view": {**view, "id": "V0VIEW", "team_id": "T0FOLLOW", "state": {"values": state}},
-        }
-        return self.send(payload)
+        return self.send(view_submission(user, view, values))
 
     def responses(self, key: str = "r", *, count: int = 1, timeout: float = 10.0) -> list[dict[str, Any]]:
         """Ephemeral answers sent to a response_url; they follow the ack, so wait for them (bounded)."""
