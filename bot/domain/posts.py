@@ -143,5 +143,6 @@ _NOISE = re.compile(r"https?://\S+|@\w+|[^\w]+")
 def text_key(text: str) -> str:
     """A key equal for near-duplicates: the same words after dropping retweet prefixes, links,
     mentions, case and punctuation. Storms of copied or retweeted text collapse by it."""
-    normal = _NOISE.sub(" ", _RT_PREFIX.sub("", text).lower()).split()
+    words = _RT_PREFIX.sub("", text).lower().replace("'", "").replace("\u2019", "")
+    normal = _NOISE.sub(" ", words).split()
     return hashlib.sha1(" ".join(normal).encode(), usedforsecurity=False).hexdigest()[:16]

@@ -136,6 +136,7 @@ class Poster:
         if not rows:
             return self.idle_seconds
         shortest = self.idle_seconds
+        waiting: set[str] = set()  # channels that had to wait: nothing lower in priority may overtake
         for row in rows:
             needs_card = row.kind in (kinds.UPDATE_CARD, kinds.THREAD_REPLY, kinds.NOTE)
             if needs_card and row.slack_ts is None:
@@ -148,8 +149,11 @@ class Poster:
                     self._deliver(row.id, bucket, key)
                     return 0.0
                 continue
+            if key in waiting:
+                continue
             wait = bucket.wait(key)
             if wait > 0:
+                waiting.add(key)
                 shortest = min(shortest, wait)
                 continue
             if not self._lease(row.id, now):

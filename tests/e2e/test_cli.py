@@ -209,3 +209,15 @@ def test_check_reports_x_credentials(tmp_path: Path):
         assert bad.returncode == 1
         assert "FAILED x: credentials refused (401)" in bad.stdout
         assert "expired-token" not in bad.stdout + bad.stderr
+
+
+def test_demo_runs_with_no_credentials_and_exits_0(tmp_path: Path):
+    result = cli("demo", env=base_env(), cwd=tmp_path, timeout=120)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "=== #complaints ===" in out
+    assert "-> alice claims: HTTP 200" in out
+    assert "-> bob resolves: HTTP 200" in out
+    assert "+2 similar" in out
+    assert "=== #kudos ===" in out
+    assert "@tier-2-oncall Complaint #1" in out

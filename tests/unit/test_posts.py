@@ -67,3 +67,9 @@ def test_text_key_matches_near_duplicates_only():
     assert a == text_key("RT @someone: @AcmeHelp The site is down again https://t.co/xyz")
     assert a == text_key("@AcmeAir   the site is down, again.")
     assert a != text_key("@AcmeHelp the site is down")
+
+
+def test_text_key_ignores_apostrophes():
+    from bot.domain.posts import text_key
+
+    assert text_key("@AcmeHelp can't log in") == text_key("@acmehelp cant log in") == text_key("can’t log in")

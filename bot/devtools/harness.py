@@ -36,7 +36,7 @@ OUTSIDER = "U0OUTSIDE"
 
 
 class Desk:
-    def __init__(self, database_url: str, *, usergroup: str | None = None) -> None:
+    def __init__(self, database_url: str, *, usergroup: str | None = None, threads: int = 24) -> None:
         self.slack = SlackStandIn().start()
         self.clock = FakeClock(datetime(2026, 3, 2, 9, 0, tzinfo=UTC))
         self.slack.wall = lambda: self.clock.now().timestamp()
@@ -57,8 +57,9 @@ class Desk:
         migrate.upgrade(self.app.engine)
         # Rate limiting is tested on the poster itself; here cards should appear at once.
         self.poster = Poster(self.app.sessions, self.app.slack, self.clock, post_rate=1e6, update_rate=1e6)
+        self.threads = threads
         self.ingestor = Ingestor(Triage(), IngestPolicy(COMPLAINTS, None))
-        self.server = create_server(make_wsgi_app(self.app), host="127.0.0.1", port=0, threads=24)
+        self.server = create_server(make_wsgi_app(self.app), host="127.0.0.1", port=0, threads=threads)
         self.port = self.server.effective_port  # type: ignore[union-attr]
         self.thread = threading.Thread(target=self.server.run, daemon=True)
         self.thread.start()
@@ -70,7 +71,9 @@ class Desk:
         self.app.engine.dispose()
 
     # -- the world ---------------------------------------------------------------------------------
-    def complaint(self, text: str = "@AcmeHelp still waiting for my refund", *, post_card: bool = True, **kw) -> int:
+    def complaint(
+        self, text: str = "@AcmeHelp still waiting for my refund", *, post_card: bool = True, **kw: Any
+    ) -> int:
         n = next(self._ids)
         post = Post(
             source="x",
