@@ -127,6 +127,7 @@ class Poster:
                     Outbox.complaint_id,
                     Complaint.slack_ts,
                     Complaint.slack_channel,
+                    Complaint.text_key,
                 )
                 .outerjoin(Complaint, Complaint.id == Outbox.complaint_id)
                 .where(Outbox.status == OutboxStatus.PENDING.value, Outbox.available_at <= now)
@@ -135,6 +136,7 @@ class Poster:
             ).all()
         if not rows:
             return self.idle_seconds
+        foldable = self._foldable_keys({r.text_key for r in rows if r.kind == kinds.POST_CARD and r.text_key})
         shortest = self.idle_seconds
         waiting: set[str] = set()  # channels that had to wait: nothing lower in priority may overtake
         for row in rows:
@@ -143,7 +145,7 @@ class Poster:
                 continue  # the card is not posted yet; its own row comes first
             channel = row.slack_channel if needs_card else row.channel
             bucket, key = (self.updates, f"u:{channel}") if row.kind == kinds.UPDATE_CARD else (self.posts, channel)
-            if row.kind == kinds.POST_CARD and self._primary_for(row.complaint_id) is not None:
+            if row.kind == kinds.POST_CARD and row.text_key in foldable:
                 # Folding sends nothing, so it needs no token: a storm folds at database speed.
                 if self._lease(row.id, now):
                     self._deliver(row.id, bucket, key)
@@ -395,6 +397,23 @@ class Poster:
                 update(Outbox)
                 .where(Outbox.id == row.id)
                 .values(status=OutboxStatus.DEAD.value, last_error=reason[:500])
+            )
+
+    def _foldable_keys(self, keys: set[str]) -> set[str]:
+        """Which of these text keys already have an open, posted card to fold into (one query)."""
+        if not keys:
+            return set()
+        with self.sessions() as session:
+            return set(
+                session.scalars(
+                    select(Complaint.text_key).where(
+                        Complaint.text_key.in_(keys),
+                        Complaint.slack_ts.is_not(None),
+                        Complaint.duplicate_of.is_(None),
+                        Complaint.status.in_([s.value for s in OPEN_STATUSES]),
+                        Complaint.created_at >= self.clock.now() - COLLAPSE_WINDOW,
+                    )
+                )
             )
 
     def _primary_for(self, complaint_id: int | None, session: Session | None = None) -> Complaint | None:
