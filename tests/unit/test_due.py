@@ -1,0 +1,98 @@
+"""Due times read with support-desk sense, in the owner's time zone."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from bot.domain.due import BadDueTime, DueParser, split_when_what
+
+# Wednesday 4 March 2026, 10:00 in New York (15:00 UTC). US DST starts Sunday 8 March.
+NOW = datetime(2026, 3, 4, 15, 0, tzinfo=UTC)
+NY = "America/New_York"
+P = DueParser()
+
+
+def local(text: str, tz: str = NY) -> str:
+    from zoneinfo import ZoneInfo
+
+    return P.parse(text, now=NOW, tz=tz).astimezone(ZoneInfo(tz)).strftime("%a %Y-%m-%d %H:%M %Z")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("eod", "Wed 2026-03-04 17:00 EST"),
+        ("end of day", "Wed 2026-03-04 17:00 EST"),
+        ("tomorrow", "Thu 2026-03-05 17:00 EST"),
+        ("tomorrow 3pm", "Thu 2026-03-05 15:00 EST"),
+        ("Tomorrow at 9:30am", None),
+        ("friday", "Fri 2026-03-06 17:00 EST"),
+        ("wed", "Wed 2026-03-11 17:00 EDT"),  # the next Wednesday, after the DST change
+        ("monday 10am", "Mon 2026-03-09 10:00 EDT"),
+        ("next tuesday 3pm", "Tue 2026-03-10 15:00 EDT"),
+        ("next week", "Mon 2026-03-09 17:00 EDT"),
+        ("in 2 hours", "Wed 2026-03-04 12:00 EST"),
+        ("in 30 minutes", "Wed 2026-03-04 10:30 EST"),
+        ("in an hour", "Wed 2026-03-04 11:00 EST"),
+        ("4pm", "Wed 2026-03-04 16:00 EST"),
+        ("March 5 2pm", "Thu 2026-03-05 14:00 EST"),
+        ("2026-03-12 14:00", "Thu 2026-03-12 14:00 EDT"),
+        ("12 March", "Thu 2026-03-12 17:00 EDT"),
+        ("tomorrow morning", "Thu 2026-03-05 09:00 EST"),
+    ],
+)
+def test_support_desk_readings(text, expected):
+    if expected is None:
+        assert local(text) == "Thu 2026-03-05 09:30 EST"
+    else:
+        assert local(text) == expected
+
+
+def test_same_words_in_another_time_zone():
+    assert local("tomorrow 3pm", "Europe/London") == "Thu 2026-03-05 15:00 GMT"
+    assert local("eod", "Asia/Tokyo") == "Thu 2026-03-05 17:00 JST"  # already Thursday 00:00 in Tokyo
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("whenever", "couldn't read"),
+        ("", "Say when"),
+        ("9am", "has passed"),
+        ("2025-01-01", "has passed"),
+        ("2028-01-01", "more than a year"),
+        ("blorp 77", "couldn't read"),
+    ],
+)
+def test_rejections_say_why_and_give_examples(text, reason):
+    with pytest.raises(BadDueTime, match=reason) as info:
+        P.parse(text, now=NOW, tz=NY)
+    if reason in ("couldn't read", "has passed"):
+        assert "tomorrow 3pm" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("text", "when", "what"),
+    [
+        ("tomorrow 3pm call back about the refund", "Thu 2026-03-05 15:00 EST", "call back about the refund"),
+        ("friday send the replacement", "Fri 2026-03-06 17:00 EST", "send the replacement"),
+        ("in 2 hours check the courier", "Wed 2026-03-04 12:00 EST", "check the courier"),
+        ("eod email the voucher", "Wed 2026-03-04 17:00 EST", "email the voucher"),
+        ("next week follow up", "Mon 2026-03-09 17:00 EDT", "follow up"),
+    ],
+)
+def test_split_when_and_what(text, when, what):
+    from zoneinfo import ZoneInfo
+
+    due, promised = split_when_what(text, P, now=NOW, tz=NY)
+    assert due.astimezone(ZoneInfo(NY)).strftime("%a %Y-%m-%d %H:%M %Z") == when
+    assert promised == what
+
+
+def test_split_needs_both_parts():
+    with pytest.raises(BadDueTime, match="Say what was promised"):
+        split_when_what("tomorrow 3pm", P, now=NOW, tz=NY)
+    with pytest.raises(BadDueTime, match="couldn't find when"):
+        split_when_what("call back soon", P, now=NOW, tz=NY)
