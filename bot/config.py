@@ -122,6 +122,9 @@ class Settings:
     nag_quiet_hours: QuietHours = field(default_factory=lambda: QuietHours(time(20, 0), time(8, 0), weekends=True))
 
     escalation_tiers: tuple[tuple[str, str | None], ...] = (("Tier 2", None), ("Tier 3", None), ("Comms lead", None))
+    workday_end: time = time(17, 0)
+    nag_ladder: tuple[tuple[float, str], ...] = ((0.0, "dm"), (1.0, "thread"), (4.0, "channel"), (24.0, "escalate"))
+    nag_escalation_contact: str | None = None
 
     triage_complaint_threshold: float = 1.0
     triage_praise_threshold: float = 0.5
@@ -192,6 +195,29 @@ def parse_quiet_hours(text: str) -> QuietHours:
         else:
             raise ValueError(f"{part!r} is neither HH:MM-HH:MM nor 'weekends'")
     return QuietHours(start, end, weekends)
+
+
+LADDER_STEPS = ("dm", "thread", "channel", "escalate")
+
+
+def parse_ladder(text: str) -> tuple[tuple[float, str], ...]:
+    """``0:dm,1h:thread,4h:channel,24h:escalate``: hours after the due time, and what happens."""
+    steps: list[tuple[float, str]] = []
+    for part in (p.strip() for p in text.split(",") if p.strip()):
+        offset, _, kind = part.partition(":")
+        offset = offset.strip().lower().removesuffix("h")
+        if kind.strip() not in LADDER_STEPS:
+            raise ValueError(f"{part!r}: the step must be one of {', '.join(LADDER_STEPS)}")
+        try:
+            hours = float(offset)
+        except ValueError:
+            raise ValueError(f"{part!r}: {offset!r} is not a number of hours") from None
+        if hours < 0 or (steps and hours <= steps[-1][0]):
+            raise ValueError(f"{part!r}: offsets must start at 0 or more and increase")
+        steps.append((hours, kind.strip()))
+    if not steps:
+        raise ValueError("no steps")
+    return tuple(steps)
 
 
 class _Reader:
@@ -414,6 +440,25 @@ def load_settings(
             values["nag_quiet_hours"] = parse_quiet_hours(quiet)
         except ValueError as exc:
             r.problems.append(f"NAG_QUIET_HOURS: {exc} (e.g. 20:00-08:00,weekends or off)")
+
+    workday = r.raw("WORKDAY_END")
+    if workday:
+        try:
+            values["workday_end"] = parse_hhmm(workday)
+        except ValueError as exc:
+            r.problems.append(f"WORKDAY_END: {exc}")
+    ladder = r.raw("NAG_LADDER")
+    if ladder:
+        try:
+            values["nag_ladder"] = parse_ladder(ladder)
+        except ValueError as exc:
+            r.problems.append(f"NAG_LADDER: {exc} (e.g. 0:dm,1h:thread,4h:channel,24h:escalate)")
+    values["nag_escalation_contact"] = r.pattern(
+        "NAG_ESCALATION_CONTACT",
+        r.raw("NAG_ESCALATION_CONTACT"),
+        re.compile(r"^[SUW][A-Z0-9]{6,}$"),
+        "is not a user (U…) or user group (S…) ID",
+    )
 
     # Triage
     values["triage_complaint_threshold"] = r.number("TRIAGE_COMPLAINT_THRESHOLD", 1.0, -10, 10)

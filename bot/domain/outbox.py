@@ -22,6 +22,7 @@ THREAD_REPLY = "thread_reply"
 KUDOS = "kudos"
 ALERT = "alert"
 NOTE = "note"
+DIGEST = "digest"
 ESCALATION = "escalation"
 
 

@@ -113,9 +113,20 @@ class CardState:
     reply_count: int = 0
     repeat_contact: int = 0
     source: str = "x"
+    promises: tuple[PromiseView, ...] = ()
 
 
-def card_state(complaint: Any) -> CardState:
+@dataclass(frozen=True)
+class PromiseView:
+    id: int
+    owner_id: str
+    text: str
+    due_at: datetime
+    status: str
+    reschedule_count: int = 0
+
+
+def card_state(complaint: Any, promises: Sequence[Any] = ()) -> CardState:
     """From a ``Complaint`` row (or anything with the same attributes)."""
     return CardState(
         id=complaint.id,
@@ -143,6 +154,17 @@ def card_state(complaint: Any) -> CardState:
         reply_count=complaint.reply_count,
         repeat_contact=complaint.repeat_contact,
         source=complaint.source,
+        promises=tuple(
+            PromiseView(
+                p.promise_id if hasattr(p, "promise_id") else p.id,
+                p.owner_id,
+                p.text,
+                p.due_at,
+                p.status,
+                p.reschedule_count,
+            )
+            for p in promises
+        ),
     )
 
 
@@ -189,6 +211,7 @@ def card_actions(c: CardState) -> list[Json]:
             _button("Claim", Action.CLAIM, ref, "primary"),
             _button("Escalate", Action.ESCALATE, ref),
             _button("Resolve", Action.RESOLVE, ref),
+            _button("Promise", Action.PROMISE, ref),
             _button("Not a complaint", Action.DISMISS, ref),
         ]
     if c.status in (Status.CLAIMED, Status.ESCALATED):
@@ -197,7 +220,7 @@ def card_actions(c: CardState) -> list[Json]:
             "action_id": Action.HAND_OVER.value,
             "placeholder": {"type": "plain_text", "text": "Hand over to…"},
         }
-        buttons = [_button("Resolve", Action.RESOLVE, ref, "primary")]
+        buttons = [_button("Resolve", Action.RESOLVE, ref, "primary"), _button("Promise", Action.PROMISE, ref)]
         if c.status == Status.CLAIMED:
             buttons.append(_button("Escalate", Action.ESCALATE, ref))
         buttons += [_button("Unclaim", Action.UNCLAIM, ref), hand_over]
@@ -236,9 +259,27 @@ def build_card(c: CardState, now: datetime) -> Json:
         {"type": "section", "text": {"type": "mrkdwn", "text": cut(text, SECTION_LIMIT)}},
         {"type": "context", "elements": [{"type": "mrkdwn", "text": cut(" · ".join(context), 2000)}]},
         {"type": "section", "text": {"type": "mrkdwn", "text": cut(state_line(c), SECTION_LIMIT)}},
-        {"type": "actions", "block_id": f"card_{c.id}", "elements": card_actions(c)},
     ]
+    if c.promises:
+        blocks.append(
+            {"type": "section", "text": {"type": "mrkdwn", "text": cut(promise_lines(c, now), SECTION_LIMIT)}}
+        )
+    blocks.append({"type": "actions", "block_id": f"card_{c.id}", "elements": card_actions(c)})
     return {"text": card_fallback(c), "blocks": blocks[:BLOCKS_LIMIT]}
+
+
+def promise_lines(c: CardState, now: datetime) -> str:
+    lines = []
+    for p in sorted(c.promises, key=lambda p: p.due_at)[:10]:
+        late = p.due_at < now
+        mark = ":red_circle:" if late or p.status == "broken" else ":hourglass_flowing_sand:"
+        moved = f" (moved {p.reschedule_count}×)" if p.reschedule_count else ""
+        state = " — *broken*" if p.status == "broken" else " — *overdue*" if late else ""
+        lines.append(
+            f"{mark} <@{p.owner_id}> promised “{cut(escape(p.text), 200)}” by {slack_date(p.due_at)}{moved}{state}"
+        )
+    more = len(c.promises) - 10
+    return "*Promises*\n" + "\n".join(lines) + (f"\n…and {more} more" if more > 0 else "")
 
 
 def build_kudos(c: CardState) -> Json:
@@ -394,6 +435,10 @@ def resolve_modal(complaint_id: int, open_promises: int = 0) -> Json:
 
 
 NOTE_TEMPLATES = {
+    "promise": ":handshake: <@{actor}> recorded a promise for <@{owner_id}>: “{text}” by {due}",
+    "promise_kept": ":white_check_mark: <@{actor}> marked the promise “{text}” kept",
+    "promise_cancelled": ":x: <@{actor}> cancelled the promise “{text}”",
+    "promise_rescheduled": ":calendar: <@{actor}> moved the promise “{text}” to {due} (moved {count}×): {reason}",
     "claim": ":raising_hand: <@{actor}> claimed this",
     "unclaim": ":leftwards_arrow_with_hook: <@{actor}> unclaimed this — it is back on the board",
     "hand_over": ":handshake: <@{actor}> handed this over to <@{owner_id}>",
@@ -407,6 +452,9 @@ NOTE_TEMPLATES = {
 def format_note(payload: dict[str, Any]) -> str:
     """One line for the card's thread from a stored note (who did what, when, with what note)."""
     detail = {k: escape(str(v)) for k, v in (payload.get("detail") or {}).items()}
+    if "due" in detail:
+        with contextlib.suppress(ValueError):
+            detail["due"] = slack_date(datetime.fromisoformat(str(payload["detail"]["due"])))
     template = NOTE_TEMPLATES.get(str(payload.get("action")), ":memo: <@{actor}>: {action}")
     values = {"actor": str(payload.get("actor", "")), "action": escape(str(payload.get("action", ""))), **detail}
     try:
@@ -422,3 +470,217 @@ def format_note(payload: dict[str, Any]) -> str:
     if detail.get("customer_confirmed") == "True":
         line += " · customer confirmed"
     return line
+
+
+def promise_modal(complaint_id: int, owner_id: str) -> Json:
+    return {
+        "type": "modal",
+        "callback_id": View.PROMISE.value,
+        "private_metadata": str(complaint_id),
+        "title": {"type": "plain_text", "text": f"Promise on #{complaint_id}"[:24]},
+        "submit": {"type": "plain_text", "text": "Record promise"},
+        "close": {"type": "plain_text", "text": "Cancel"},
+        "blocks": [
+            {
+                "type": "input",
+                "block_id": Field.WHAT.value,
+                "label": {"type": "plain_text", "text": "What did we promise the customer?"},
+                "element": {
+                    "type": "plain_text_input",
+                    "action_id": Field.WHAT.value,
+                    "max_length": 500,
+                    "placeholder": {"type": "plain_text", "text": "Call back about the refund"},
+                },
+            },
+            {
+                "type": "input",
+                "block_id": Field.WHEN.value,
+                "optional": True,
+                "label": {"type": "plain_text", "text": "By when?"},
+                "hint": {
+                    "type": "plain_text",
+                    "text": "tomorrow 5pm, friday, in 2 hours, eod, March 5 10am — in the owner's time zone",
+                },
+                "element": {"type": "plain_text_input", "action_id": Field.WHEN.value, "max_length": 80},
+            },
+            {
+                "type": "input",
+                "block_id": Field.WHEN_PICKED.value,
+                "optional": True,
+                "label": {"type": "plain_text", "text": "…or pick a date and time"},
+                "element": {"type": "datetimepicker", "action_id": Field.WHEN_PICKED.value},
+            },
+            {
+                "type": "input",
+                "block_id": Field.OWNER.value,
+                "label": {"type": "plain_text", "text": "Who will do it?"},
+                "element": {"type": "users_select", "action_id": Field.OWNER.value, "initial_user": owner_id},
+            },
+        ],
+    }
+
+
+def reschedule_modal(promise_id: int, text: str) -> Json:
+    return {
+        "type": "modal",
+        "callback_id": View.RESCHEDULE.value,
+        "private_metadata": str(promise_id),
+        "title": {"type": "plain_text", "text": "Move a promise"},
+        "submit": {"type": "plain_text", "text": "Move it"},
+        "close": {"type": "plain_text", "text": "Cancel"},
+        "blocks": [
+            {"type": "section", "text": {"type": "mrkdwn", "text": f"“{cut(escape(text), 500)}”"}},
+            {
+                "type": "input",
+                "block_id": Field.WHEN.value,
+                "label": {"type": "plain_text", "text": "New time"},
+                "hint": {"type": "plain_text", "text": "tomorrow 5pm, friday, in 2 hours, eod"},
+                "element": {"type": "plain_text_input", "action_id": Field.WHEN.value, "max_length": 80},
+            },
+            {
+                "type": "input",
+                "block_id": Field.REASON.value,
+                "label": {"type": "plain_text", "text": "Why is it moving?"},
+                "element": {"type": "plain_text_input", "action_id": Field.REASON.value, "max_length": 500},
+            },
+        ],
+    }
+
+
+def build_nag(
+    kind: str,
+    promise: PromiseView,
+    c: CardState,
+    now: datetime,
+    *,
+    contact: str | None = None,
+    permalink: str | None = None,
+) -> Json:
+    """One step of the nag ladder for an overdue promise."""
+    what = f"“{cut(escape(promise.text), 300)}”"
+    customer = f"@{escape(c.author_handle)}"
+    link = f" <{permalink}|open the card>" if permalink and safe_url(permalink) else ""
+    late = age(promise.due_at, now)
+    if kind == "dm":
+        text = (
+            f":alarm_clock: Your promise to {customer} on complaint #{c.id} was due {slack_date(promise.due_at)}:"
+            f" {what}.{link}\nDid it happen?"
+        )
+        ref = str(promise.id)
+        return {
+            "text": cut(f"Your promise on complaint #{c.id} is due", 300),
+            "blocks": [
+                {"type": "section", "text": {"type": "mrkdwn", "text": cut(text, SECTION_LIMIT)}},
+                {
+                    "type": "actions",
+                    "block_id": f"promise_{promise.id}",
+                    "elements": [
+                        _button("Kept", Action.PROMISE_KEPT, ref, "primary"),
+                        _button("Reschedule", Action.PROMISE_RESCHEDULE, ref),
+                        _button("Cancel", Action.PROMISE_CANCEL, ref, "danger"),
+                    ],
+                },
+            ],
+        }
+    if kind == "thread":
+        text = (
+            f":alarm_clock: <@{promise.owner_id}> the promise {what} was due {slack_date(promise.due_at)} ({late} ago)."
+        )
+    elif kind == "channel":
+        text = (
+            f":warning: Overdue promise: <@{promise.owner_id}> promised {customer} {what} by "
+            f"{slack_date(promise.due_at)} on complaint #{c.id} — {late} overdue.{link}"
+        )
+    else:
+        text = (
+            f":rotating_light: {contact_mention(contact) + ' ' if contact_mention(contact) else ''}"
+            f"Broken promise: <@{promise.owner_id}> promised {customer} {what} by {slack_date(promise.due_at)} "
+            f"on complaint #{c.id} — {late} overdue, now marked broken.{link}"
+        )
+    return {
+        "text": cut(f"Overdue promise on complaint #{c.id}", 300),
+        "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": cut(text, SECTION_LIMIT)}}],
+    }
+
+
+def build_digest(report: dict[str, Any], permalinks: dict[int, str], now: datetime) -> Json:
+    """The daily overdue reminder from a stored report (see bot.domain.reports.Digest)."""
+
+    def when(value: str) -> datetime:
+        return datetime.fromisoformat(value)
+
+    def card(line: dict[str, Any]) -> str:
+        url = permalinks.get(int(line["complaint_id"]))
+        ref = f"#{line['complaint_id']}"
+        return f"<{url}|{ref}>" if url and safe_url(url) else ref
+
+    out: list[Json] = [{"type": "header", "text": {"type": "plain_text", "text": f"Daily reminder · {report['day']}"}}]
+    overdue = report.get("overdue") or []
+    if not overdue:
+        out.append({"type": "section", "text": {"type": "mrkdwn", "text": ":white_check_mark: Nothing is overdue."}})
+    else:
+        by_owner: dict[str, list[dict[str, Any]]] = {}
+        for line in overdue:
+            by_owner.setdefault(line["owner_id"], []).append(line)
+        out.append(
+            {"type": "section", "text": {"type": "mrkdwn", "text": f":red_circle: *{len(overdue)} overdue promise(s)*"}}
+        )
+        for owner, lines in list(by_owner.items())[:20]:
+            items = [
+                f"• {card(x)} “{cut(escape(x['text']), 120)}” to @{escape(x['customer'])} — due "
+                f"{slack_date(when(x['due_at']))}, {age(when(x['due_at']), now)} ago"
+                + (" (broken)" if x["status"] == "broken" else "")
+                for x in lines[:15]
+            ]
+            extra = f"\n…and {len(lines) - 15} more" if len(lines) > 15 else ""
+            out.append(
+                {
+                    "type": "section",
+                    "text": {"type": "mrkdwn", "text": cut(f"<@{owner}>\n" + "\n".join(items) + extra, SECTION_LIMIT)},
+                }
+            )
+    due_today = report.get("due_today") or []
+    if due_today:
+        items = [
+            f"• {card(x)} <@{x['owner_id']}> “{cut(escape(x['text']), 100)}” by {slack_date(when(x['due_at']))}"
+            for x in due_today[:20]
+        ]
+        out.append(
+            {
+                "type": "section",
+                "text": {
+                    "type": "mrkdwn",
+                    "text": cut(
+                        f":hourglass_flowing_sand: *Due today ({len(due_today)})*\n" + "\n".join(items), SECTION_LIMIT
+                    ),
+                },
+            }
+        )
+    counts = report.get("counts") or {}
+    unclaimed = counts.get("unclaimed", 0)
+    oldest = counts.get("oldest_unclaimed")
+    status = f":inbox_tray: *Unclaimed: {unclaimed}*"
+    if unclaimed and oldest:
+        status += f", the oldest waiting {age(when(oldest), now)}"
+    out.append({"type": "section", "text": {"type": "mrkdwn", "text": status}})
+    y = report.get("yesterday") or {}
+    if y:
+        median = y.get("median_minutes_to_claim")
+        claim = f"{median:.0f} min" if median is not None else "—"
+        out.append(
+            {
+                "type": "context",
+                "elements": [
+                    {
+                        "type": "mrkdwn",
+                        "text": (
+                            f"Yesterday ({y['day']}): {y['new']} new · {y['resolved']} resolved · "
+                            f"median time to claim {claim} · "
+                            f"promises kept on time {y['kept_on_time']}, late {y['kept_late']}, broken {y['broken']}"
+                        ),
+                    }
+                ],
+            }
+        )
+    text = f"Daily reminder {report['day']}: {len(overdue)} overdue promise(s), {unclaimed} unclaimed complaint(s)"
+    return {"text": text, "blocks": out[:BLOCKS_LIMIT]}

@@ -13,11 +13,17 @@ class Action(StrEnum):
     RESOLVE = "ft_resolve"
     DISMISS = "ft_dismiss"
     REOPEN = "ft_reopen"
+    PROMISE = "ft_promise"
+    PROMISE_KEPT = "ft_promise_kept"
+    PROMISE_RESCHEDULE = "ft_promise_reschedule"
+    PROMISE_CANCEL = "ft_promise_cancel"
 
 
 class View(StrEnum):
     ESCALATE = "ft_escalate_modal"
     RESOLVE = "ft_resolve_modal"
+    PROMISE = "ft_promise_modal"
+    RESCHEDULE = "ft_reschedule_modal"
 
 
 class Field(StrEnum):
@@ -28,6 +34,10 @@ class Field(StrEnum):
     NOTE = "ft_note"
     CONFIRMED = "ft_confirmed"
     CLOSE_PROMISES = "ft_close_promises"
+    WHAT = "ft_what"
+    WHEN = "ft_when"
+    WHEN_PICKED = "ft_when_picked"
+    OWNER = "ft_owner"
 
 
 METADATA_EVENT = "followthrough_message"

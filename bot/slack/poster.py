@@ -29,12 +29,13 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.domain import outbox as kinds
+from bot.domain import reports
 from bot.domain.clock import Clock
 from bot.domain.complaints import record_event
 from bot.domain.types import OPEN_STATUSES, Kind, OutboxStatus
 from bot.slack import blocks
 from bot.slack.ids import METADATA_EVENT
-from bot.store.models import Complaint, Outbox
+from bot.store.models import Complaint, Outbox, Promise
 from bot.store.models import Post as PostRow
 
 log = logging.getLogger(__name__)
@@ -56,7 +57,7 @@ PERMANENT_ERRORS = {
     "message_not_found",
     "cant_update_message",
 }
-POSTS = {kinds.POST_CARD, kinds.THREAD_REPLY, kinds.NOTE, kinds.KUDOS, kinds.ALERT, kinds.ESCALATION}
+NAG_KINDS = {"nag_dm", "nag_thread", "nag_channel", "nag_escalate"}
 COLLAPSE_WINDOW = timedelta(hours=24)
 
 
@@ -140,7 +141,7 @@ class Poster:
         shortest = self.idle_seconds
         waiting: set[str] = set()  # channels that had to wait: nothing lower in priority may overtake
         for row in rows:
-            needs_card = row.kind in (kinds.UPDATE_CARD, kinds.THREAD_REPLY, kinds.NOTE)
+            needs_card = row.kind in (kinds.UPDATE_CARD, kinds.THREAD_REPLY, kinds.NOTE, "nag_thread")
             if needs_card and row.slack_ts is None:
                 continue  # the card is not posted yet; its own row comes first
             channel = row.slack_channel if needs_card else row.channel
@@ -248,7 +249,7 @@ class Poster:
         if row.kind == kinds.UPDATE_CARD:
             assert complaint is not None
             assert complaint.slack_ts
-            payload = blocks.build_card(blocks.card_state(complaint), now)
+            payload = blocks.build_card(self._card(complaint), now)
             self._call("chat_update", channel=complaint.slack_channel, ts=complaint.slack_ts, **payload)
             return complaint.slack_ts
         channel, thread_ts, payload = self._render(row, complaint, now)
@@ -275,10 +276,15 @@ class Poster:
     def _render(
         self, row: Outbox, complaint: Complaint | None, now: datetime
     ) -> tuple[str, str | None, dict[str, Any]]:
+        if row.kind in NAG_KINDS:
+            assert complaint is not None
+            return self._render_nag(row, complaint, now)
+        if row.kind == kinds.DIGEST:
+            return self._render_digest(row, now)
         if row.kind == kinds.POST_CARD:
             assert complaint is not None
             assert row.channel
-            return row.channel, None, blocks.build_card(blocks.card_state(complaint), now)
+            return row.channel, None, blocks.build_card(self._card(complaint), now)
         if row.kind == kinds.KUDOS:
             assert complaint is not None
             assert row.channel
@@ -322,6 +328,48 @@ class Poster:
         if row.kind == kinds.NOTE:
             return complaint.slack_channel, complaint.slack_ts, blocks.build_note(blocks.format_note(row.payload))
         raise ValueError(f"unknown outbox kind {row.kind!r}")
+
+    def _card(self, complaint: Complaint) -> blocks.CardState:
+        with self.sessions() as session:
+            promises = reports.open_promises_on(session, complaint.id)
+        return blocks.card_state(complaint, promises)
+
+    def _permalink(self, channel: str | None, ts: str | None) -> str | None:
+        if not channel or not ts:
+            return None
+        try:
+            return self._call("chat_getPermalink", channel=channel, message_ts=ts).get("permalink")
+        except SlackApiError:
+            return None
+
+    def _render_nag(self, row: Outbox, complaint: Complaint, now: datetime) -> tuple[str, str | None, dict[str, Any]]:
+        with self.sessions() as session:
+            promise = session.get(Promise, row.promise_id)
+        assert promise is not None
+        view = blocks.PromiseView(
+            promise.id, promise.owner_id, promise.text, promise.due_at, promise.status, promise.reschedule_count
+        )
+        kind = str(row.payload.get("kind"))
+        permalink = None if kind == "thread" else self._permalink(complaint.slack_channel, complaint.slack_ts)
+        payload = blocks.build_nag(
+            kind, view, self._card(complaint), now, contact=row.payload.get("contact"), permalink=permalink
+        )
+        assert row.channel
+        thread = complaint.slack_ts if kind == "thread" else None
+        return row.channel, thread, payload
+
+    def _render_digest(self, row: Outbox, now: datetime) -> tuple[str, str | None, dict[str, Any]]:
+        report = row.payload
+        lines = [*(report.get("overdue") or []), *(report.get("due_today") or [])]
+        permalinks = {}
+        for line in lines[:60]:
+            cid = int(line["complaint_id"])
+            if cid not in permalinks and line.get("ts"):
+                link = self._permalink(line.get("channel"), line.get("ts"))
+                if link:
+                    permalinks[cid] = link
+        assert row.channel
+        return row.channel, None, blocks.build_digest(report, permalinks, now)
 
     def _call(self, method: str, **kwargs: Any) -> Any:
         try:

@@ -57,7 +57,7 @@ def test_card_shows_the_customer_and_outside_text_is_inert(desk: Desk):
     assert "<https://x.com/cust/status/1001|view post>" in text
     assert card["metadata"]["event_payload"]["complaint_id"] == cid
     actions = {e["action_id"] for b in card["blocks"] if b["type"] == "actions" for e in b["elements"]}
-    assert actions == {Action.CLAIM, Action.ESCALATE, Action.RESOLVE, Action.DISMISS}
+    assert actions == {Action.CLAIM, Action.ESCALATE, Action.RESOLVE, Action.PROMISE, Action.DISMISS}
 
 
 def test_long_text_is_cut_to_block_kit_limits_with_a_link(desk: Desk):
@@ -108,7 +108,7 @@ def test_claim_escalate_resolve_reopen(desk: Desk):
     card = desk.card(cid)
     assert f"Claimed* by <@{ALICE}>" in all_text(card)
     buttons = {e["action_id"] for b in card["blocks"] if b["type"] == "actions" for e in b["elements"]}
-    assert buttons == {Action.RESOLVE, Action.ESCALATE, Action.UNCLAIM, Action.HAND_OVER}
+    assert buttons == {Action.RESOLVE, Action.PROMISE, Action.ESCALATE, Action.UNCLAIM, Action.HAND_OVER}
     assert f"<@{ALICE}> claimed this" in desk.thread_of(cid)[0]["text"]
 
     desk.click(ALICE, Action.ESCALATE, str(cid))

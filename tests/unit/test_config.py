@@ -148,3 +148,14 @@ def test_escalation_tiers():
     assert load(GOOD).escalation_tiers[0] == ("Tier 2", None)
     with pytest.raises(SettingsError, match="not a user group"):
         load({**GOOD, "ESCALATION_TIERS": "Tier 2=#tier2"})
+
+
+def test_nag_ladder_and_workday_end():
+    s = load({**GOOD, "NAG_LADDER": "0:dm, 2h:thread, 8:escalate", "WORKDAY_END": "18:30"})
+    assert s.nag_ladder == ((0.0, "dm"), (2.0, "thread"), (8.0, "escalate"))
+    assert s.workday_end == time(18, 30)
+    assert load(GOOD).nag_ladder[-1] == (24.0, "escalate")
+    with pytest.raises(SettingsError) as info:
+        load({**GOOD, "NAG_LADDER": "1h:dm,0:thread", "NAG_ESCALATION_CONTACT": "#boss"})
+    assert any("increase" in p for p in info.value.problems)
+    assert any("NAG_ESCALATION_CONTACT" in p for p in info.value.problems)

@@ -96,3 +96,48 @@ def test_split_needs_both_parts():
         split_when_what("tomorrow 3pm", P, now=NOW, tz=NY)
     with pytest.raises(BadDueTime, match="couldn't find when"):
         split_when_what("call back soon", P, now=NOW, tz=NY)
+
+
+class TestQuietHours:
+    from bot.config import parse_quiet_hours as _parse
+
+    Q = _parse("20:00-08:00,weekends")
+
+    @staticmethod
+    def shown(value, tz):
+        from zoneinfo import ZoneInfo
+
+        return None if value is None else value.astimezone(ZoneInfo(tz)).strftime("%a %H:%M")
+
+    @pytest.mark.parametrize(
+        ("utc", "tz", "expected"),
+        [
+            (datetime(2026, 3, 4, 15, 0, tzinfo=UTC), NY, None),  # Wed 10:00 in New York: fine
+            (datetime(2026, 3, 5, 2, 0, tzinfo=UTC), NY, "Thu 08:00"),  # Wed 21:00 NY → Thu 08:00
+            (datetime(2026, 3, 5, 2, 0, tzinfo=UTC), "Asia/Tokyo", None),  # Thu 11:00 in Tokyo
+            (datetime(2026, 3, 6, 23, 0, tzinfo=UTC), "Europe/London", "Mon 08:00"),  # Fri 23:00 → Monday
+            (datetime(2026, 3, 7, 12, 0, tzinfo=UTC), NY, "Mon 08:00"),  # Saturday → Monday
+            (datetime(2026, 3, 5, 12, 30, tzinfo=UTC), NY, "Thu 08:00"),  # 07:30 NY → 08:00
+        ],
+    )
+    def test_quiet_windows(self, utc, tz, expected):
+        from bot.domain.quiet import next_allowed
+
+        assert self.shown(next_allowed(utc, self.Q, tz), tz) == expected
+
+    def test_dst_change_keeps_local_wall_time(self):
+        from bot.domain.quiet import next_allowed
+
+        # Saturday 7 March 2026 22:00 EST; clocks go forward on Sunday: Monday 08:00 is EDT (12:00 UTC).
+        result = next_allowed(datetime(2026, 3, 8, 3, 0, tzinfo=UTC), self.Q, NY)
+        assert result == datetime(2026, 3, 9, 12, 0, tzinfo=UTC)
+        # The same moment in London (no change that weekend): Monday 08:00 GMT.
+        assert next_allowed(datetime(2026, 3, 8, 3, 0, tzinfo=UTC), self.Q, "Europe/London") == datetime(
+            2026, 3, 9, 8, 0, tzinfo=UTC
+        )
+
+    def test_off(self):
+        from bot.config import parse_quiet_hours
+        from bot.domain.quiet import next_allowed
+
+        assert next_allowed(datetime(2026, 3, 7, 12, 0, tzinfo=UTC), parse_quiet_hours("off"), NY) is None

@@ -1,0 +1,195 @@
+"""Read-only views of the desk for the daily reminder, ``/complaints`` and App Home.
+
+Each returns plain values (dataclasses of ids, texts and times); the Slack layer renders them.
+"""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass, field
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from bot.domain.types import OPEN_STATUSES, Kind, PromiseStatus, Status
+from bot.store.models import AuditEvent, Complaint, Promise
+
+OPEN = [s.value for s in OPEN_STATUSES]
+
+
+@dataclass(frozen=True)
+class PromiseLine:
+    promise_id: int
+    complaint_id: int
+    owner_id: str
+    text: str
+    due_at: datetime
+    status: str
+    reschedule_count: int
+    customer: str
+    channel: str | None
+    ts: str | None
+
+
+@dataclass(frozen=True)
+class Counts:
+    by_status: dict[str, int]
+    oldest_unclaimed: datetime | None
+    unclaimed: int
+    overdue_promises: int
+
+
+@dataclass(frozen=True)
+class Yesterday:
+    day: str
+    new: int
+    resolved: int
+    median_minutes_to_claim: float | None
+    kept_on_time: int
+    kept_late: int
+    broken: int
+
+
+@dataclass(frozen=True)
+class Digest:
+    day: str
+    overdue: list[PromiseLine] = field(default_factory=list)
+    due_today: list[PromiseLine] = field(default_factory=list)
+    counts: Counts | None = None
+    yesterday: Yesterday | None = None
+
+
+def _lines(session: Session, *where: object, order: object = Promise.due_at) -> list[PromiseLine]:
+    rows = session.execute(
+        select(Promise, Complaint.author_handle, Complaint.slack_channel, Complaint.slack_ts)
+        .join(Complaint, Complaint.id == Promise.complaint_id)
+        .where(*where)
+        .order_by(order)
+    ).all()
+    return [
+        PromiseLine(p.id, p.complaint_id, p.owner_id, p.text, p.due_at, p.status, p.reschedule_count, handle, ch, ts)
+        for p, handle, ch, ts in rows
+    ]
+
+
+def overdue(session: Session, now: datetime, owner: str | None = None) -> list[PromiseLine]:
+    """Past due and not kept or cancelled (open, or already marked broken)."""
+    where = [Promise.status.in_([PromiseStatus.OPEN.value, PromiseStatus.BROKEN.value]), Promise.due_at < now]
+    if owner:
+        where.append(Promise.owner_id == owner)
+    return _lines(session, *where)
+
+
+def due_between(session: Session, start: datetime, end: datetime) -> list[PromiseLine]:
+    return _lines(session, Promise.status == PromiseStatus.OPEN.value, Promise.due_at >= start, Promise.due_at < end)
+
+
+def open_promises_of(session: Session, owner: str) -> list[PromiseLine]:
+    return _lines(
+        session, Promise.status.in_([PromiseStatus.OPEN.value, PromiseStatus.BROKEN.value]), Promise.owner_id == owner
+    )
+
+
+def open_promises_on(session: Session, complaint_id: int) -> list[PromiseLine]:
+    return _lines(
+        session,
+        Promise.status.in_([PromiseStatus.OPEN.value, PromiseStatus.BROKEN.value]),
+        Promise.complaint_id == complaint_id,
+    )
+
+
+def counts(session: Session, now: datetime) -> Counts:
+    visible = [Complaint.kind == Kind.COMPLAINT.value, Complaint.duplicate_of.is_(None)]
+    by_status = dict(
+        session.execute(select(Complaint.status, func.count()).where(*visible).group_by(Complaint.status)).all()
+    )
+    oldest = session.execute(
+        select(func.min(Complaint.created_at)).where(*visible, Complaint.status == Status.NEW.value)
+    ).scalar_one()
+    if oldest is not None and oldest.tzinfo is None:  # min() bypasses the column type on SQLite
+        from datetime import UTC
+
+        oldest = datetime.fromisoformat(str(oldest)).replace(tzinfo=UTC)
+    overdue_count = session.execute(
+        select(func.count())
+        .select_from(Promise)
+        .where(Promise.status.in_([PromiseStatus.OPEN.value, PromiseStatus.BROKEN.value]), Promise.due_at < now)
+    ).scalar_one()
+    return Counts(by_status, oldest, by_status.get(Status.NEW.value, 0), overdue_count)
+
+
+def my_claims(session: Session, user: str) -> list[Complaint]:
+    return list(
+        session.scalars(
+            select(Complaint)
+            .where(Complaint.owner_id == user, Complaint.status.in_(OPEN))
+            .order_by(Complaint.priority.desc())
+        )
+    )
+
+
+def customer_history(session: Session, handle: str, limit: int = 10) -> list[Complaint]:
+    """A customer's earlier complaints and how they ended, so nobody makes them re-tell the story."""
+    handle = handle.strip().lstrip("@").lower()
+    return list(
+        session.scalars(
+            select(Complaint)
+            .where(func.lower(Complaint.author_handle) == handle)
+            .order_by(Complaint.created_at.desc())
+            .limit(limit)
+        )
+    )
+
+
+def yesterday(session: Session, now: datetime, tz: str) -> Yesterday:
+    zone = ZoneInfo(tz)
+    day = now.astimezone(zone).date() - timedelta(days=1)
+    start = datetime.combine(day, time(0), tzinfo=zone)
+    end = datetime.combine(day + timedelta(days=1), time(0), tzinfo=zone)
+    new = session.execute(
+        select(func.count())
+        .select_from(Complaint)
+        .where(Complaint.kind == Kind.COMPLAINT.value, Complaint.created_at >= start, Complaint.created_at < end)
+    ).scalar_one()
+    events = session.execute(
+        select(AuditEvent.action, AuditEvent.details, AuditEvent.complaint_id, AuditEvent.at).where(
+            AuditEvent.at >= start,
+            AuditEvent.at < end,
+            AuditEvent.action.in_(["resolve", "claim", "promise_kept", "promise_broken"]),
+        )
+    ).all()
+    claims = [e for e in events if e.action == "claim"]
+    waits: list[float] = []
+    if claims:
+        created = dict(
+            session.execute(
+                select(Complaint.id, Complaint.created_at).where(Complaint.id.in_([e.complaint_id for e in claims]))
+            ).all()
+        )
+        waits = [(e.at - created[e.complaint_id]).total_seconds() / 60 for e in claims if e.complaint_id in created]
+    kept = [e for e in events if e.action == "promise_kept"]
+    on_time = sum(1 for e in kept if (e.details or {}).get("on_time"))
+    return Yesterday(
+        day=day.isoformat(),
+        new=new,
+        resolved=sum(1 for e in events if e.action == "resolve"),
+        median_minutes_to_claim=round(statistics.median(waits), 1) if waits else None,
+        kept_on_time=on_time,
+        kept_late=len(kept) - on_time,
+        broken=sum(1 for e in events if e.action == "promise_broken"),
+    )
+
+
+def digest(session: Session, now: datetime, tz: str) -> Digest:
+    zone = ZoneInfo(tz)
+    local = now.astimezone(zone)
+    end_of_day = datetime.combine(local.date() + timedelta(days=1), time(0), tzinfo=zone)
+    return Digest(
+        day=local.date().isoformat(),
+        overdue=overdue(session, now),
+        due_today=due_between(session, now, end_of_day),
+        counts=counts(session, now),
+        yesterday=yesterday(session, now, tz),
+    )

@@ -1,0 +1,1 @@
+"""Scheduled work: the nag ladder and the daily overdue reminder, one tick at a time."""

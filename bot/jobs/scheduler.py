@@ -1,0 +1,127 @@
+"""The scheduler tick: walk the nag ladder, and post the daily reminder once per local date.
+
+Nothing is kept in memory between ticks: what is due is read from the database, and what was done
+is stamped there, so a restart loses nothing and several workers do each thing once (conditional
+updates, SKIP LOCKED on PostgreSQL, and a unique (kind, key) job run for the reminder).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import socket
+from collections.abc import Callable
+from datetime import datetime
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.config import Settings
+from bot.domain import outbox, promises, reports
+from bot.domain.clock import Clock
+from bot.domain.types import JobStatus
+from bot.store.models import JobRun
+
+log = logging.getLogger(__name__)
+DIGEST = "digest"
+
+
+class Scheduler:
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        settings: Settings,
+        clock: Clock,
+        tz_of: Callable[[str], str],
+    ) -> None:
+        self.sessions = sessions
+        self.settings = settings
+        self.clock = clock
+        self.tz_of = tz_of
+        self.ladder = promises.Ladder(settings.nag_ladder)
+        contact = settings.nag_escalation_contact or next((c for _, c in settings.escalation_tiers if c), None)
+        self.escalation_contact = contact
+        self.worker = f"{socket.gethostname()}"
+
+    def step(self) -> float:
+        """One tick; returns the seconds until the next."""
+        self.tick()
+        return float(self.settings.scheduler_tick_seconds)
+
+    def tick(self) -> tuple[promises.NagResult, bool]:
+        now = self.clock.now()
+        total = promises.NagResult()
+        while True:  # in batches, each its own transaction, until nothing more is due now
+            with self.sessions() as session, session.begin():
+                result = promises.nag_tick(
+                    session,
+                    now=now,
+                    ladder=self.ladder,
+                    quiet=self.settings.nag_quiet_hours,
+                    tz_of=self.tz_of,
+                    complaints_channel=self.settings.slack_complaints_channel,
+                    escalation_channel=self.settings.slack_escalation_channel,
+                    escalation_contact=self.escalation_contact,
+                )
+            total = promises.NagResult(
+                *(a + b for a, b in zip(dataclasses.astuple(total), dataclasses.astuple(result), strict=True))
+            )
+            if result.sent + result.deferred == 0:
+                break
+        if total.sent or total.deferred:
+            log.info(
+                "nags: %d sent, %d deferred for quiet hours, %d promises broken",
+                total.sent,
+                total.deferred,
+                total.broken,
+            )
+        return total, self.digest(now)
+
+    def digest(self, now: datetime) -> bool:
+        """Post today's reminder if it is time and nobody has: exactly once per local date."""
+        local = now.astimezone(self.settings.tz)
+        if local.time() < self.settings.digest_time:
+            return False
+        key = local.date().isoformat()
+        try:
+            with self.sessions() as session, session.begin():
+                if session.query(JobRun.id).filter_by(kind=DIGEST, key=key).first():
+                    return False
+                session.add(
+                    JobRun(
+                        kind=DIGEST,
+                        key=key,
+                        status=JobStatus.DONE.value,
+                        owner=self.worker,
+                        started_at=now,
+                        finished_at=now,
+                    )
+                )
+                session.flush()  # the unique (kind, key) decides, before any work is queued
+                report = reports.digest(session, now, self.settings.team_timezone)
+                outbox.enqueue(
+                    session,
+                    kind=outbox.DIGEST,
+                    at=now,
+                    dedupe_key=f"digest:{key}",
+                    channel=self.settings.slack_complaints_channel,
+                    payload=_jsonable(report),
+                    priority=80,
+                )
+        except IntegrityError:
+            return False  # another worker posted it
+        log.info("daily reminder for %s queued", key)
+        return True
+
+
+def _jsonable(report: reports.Digest) -> dict[str, object]:
+    def convert(value: object) -> object:
+        if isinstance(value, datetime):
+            return value.isoformat()
+        if isinstance(value, dict):
+            return {str(k): convert(v) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [convert(v) for v in value]
+        return value
+
+    return convert(dataclasses.asdict(report))  # type: ignore[return-value]
