@@ -9,6 +9,8 @@ from pathlib import Path
 from bot.app import Followthrough
 from bot.domain.ingest import Ingestor, IngestPolicy
 from bot.domain.triage import Thresholds, Triage
+from bot.jobs.scheduler import Scheduler
+from bot.slack.people import People
 from bot.slack.poster import Poster
 from bot.sources.replay import ReplaySource
 from bot.sources.x import SourceContext, XPoller, XStream, make_client, resolve_brand_user_id
@@ -64,6 +66,12 @@ def build_sources(app: Followthrough, *, replay: Path | None = None) -> list[Tas
 
 
 def build_tasks(app: Followthrough, *, replay: Path | None = None) -> list[Task]:
-    """The worker's loops: the sources, and the Slack poster that delivers the outbox."""
+    """The worker's loops: the sources, the Slack poster that delivers the outbox, and the scheduler."""
     poster = Poster(app.sessions, app.slack, app.clock)
-    return [*build_sources(app, replay=replay), Task("slack-poster", poster.step, error_backoff=1.0, max_backoff=30.0)]
+    people = People(app.sessions, app.slack, app.clock, app.settings.team_timezone)
+    scheduler = Scheduler(app.sessions, app.settings, app.clock, people.tz)
+    return [
+        *build_sources(app, replay=replay),
+        Task("slack-poster", poster.step, error_backoff=1.0, max_backoff=30.0),
+        Task("scheduler", scheduler.step, error_backoff=5.0, max_backoff=120.0),
+    ]

@@ -12,6 +12,12 @@ if TYPE_CHECKING:
 
 def register(bolt: App, app: Followthrough) -> None:
     """Attach every Slack surface to ``bolt``. One call per surface, registered once at start-up."""
-    from bot.slack import actions
+    from bot.slack import actions, commands, home, promise_actions
+    from bot.slack.people import People
 
-    actions.register(bolt, app)
+    people = People(app.sessions, app.slack, app.clock, app.settings.team_timezone)
+    app.extras["people"] = people
+    desk = actions.register(bolt, app)
+    promise_actions.register(bolt, app, desk, people)
+    commands.register(bolt, app, desk)
+    home.register(bolt, app, desk)

@@ -135,7 +135,7 @@ class Desk:
             to_user=to_user,
         )
 
-    def modal_opener(self, action: Action, build: Callable[[int], dict[str, Any]]) -> Callable[..., None]:
+    def modal_opener(self, action: Action, build: Callable[[int, str], dict[str, Any]]) -> Callable[..., None]:
         @guarded
         def handler(ack: Callable[..., Any], body: dict[str, Any], respond: Respond, client: Any) -> None:
             user, clicked = self.clicked(body)
@@ -153,11 +153,11 @@ class Desk:
                     return
             self.record_click(user, _name(action), cid, "opened the form")
             ack()
-            client.views_open(trigger_id=body["trigger_id"], view=build(cid))
+            client.views_open(trigger_id=body["trigger_id"], view=build(cid, user))
 
         return handler
 
-    def resolve_form(self, complaint_id: int) -> dict[str, Any]:
+    def resolve_form(self, complaint_id: int, _user: str) -> dict[str, Any]:
         with self.app.sessions() as session:
             return blocks.resolve_modal(complaint_id, complaints.open_promise_count(session, complaint_id))
 
@@ -220,7 +220,7 @@ class Desk:
         )
 
 
-def register(bolt: App, app: Followthrough) -> None:
+def register(bolt: App, app: Followthrough) -> Desk:
     access = TeamAccess(
         app.slack, usergroup=app.settings.slack_support_usergroup, channel=app.settings.slack_complaints_channel
     )
@@ -232,8 +232,9 @@ def register(bolt: App, app: Followthrough) -> None:
     bolt.action(Action.REOPEN.value)(desk.simple(Action.REOPEN, complaints.reopen))
     bolt.action(Action.HAND_OVER.value)(guarded(desk.hand_over))
     bolt.action(Action.ESCALATE.value)(
-        desk.modal_opener(Action.ESCALATE, lambda cid: blocks.escalate_modal(cid, list(desk.tiers)))
+        desk.modal_opener(Action.ESCALATE, lambda cid, _user: blocks.escalate_modal(cid, list(desk.tiers)))
     )
     bolt.action(Action.RESOLVE.value)(desk.modal_opener(Action.RESOLVE, desk.resolve_form))
     bolt.view(View.ESCALATE.value)(desk.submission("escalate", Field.REASON, desk.apply_escalate))
     bolt.view(View.RESOLVE.value)(desk.submission("resolve", Field.NOTE, desk.apply_resolve))
+    return desk

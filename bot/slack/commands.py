@@ -1,0 +1,143 @@
+"""``/complaints``: subcommands from a small registry that also writes the help. Replies are ephemeral.
+
+Slash commands cannot run inside threads, so everything takes an explicit reference (``#42``,
+``@handle``) rather than relying on where it was typed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from bot.domain import reports
+from bot.slack.actions import Desk
+from bot.slack.blocks import age, cut, escape, slack_date
+from bot.slack.errors import guarded
+from bot.sources.state import source_statuses
+
+if TYPE_CHECKING:
+    from slack_bolt import App
+
+    from bot.app import Followthrough
+
+
+@dataclass(frozen=True)
+class Subcommand:
+    name: str
+    args: str
+    help: str
+    run: Callable[[Followthrough, str, str, datetime], str]
+    aliases: tuple[str, ...] = ()
+
+
+def _promise_line(p: reports.PromiseLine, now: datetime, *, owner: bool = True) -> str:
+    late = f" — *{age(p.due_at, now)} overdue*" if p.due_at < now else ""
+    who = f"<@{p.owner_id}> " if owner else ""
+    what = cut(escape(p.text), 120)
+    return f"• #{p.complaint_id} {who}“{what}” to @{escape(p.customer)} by {slack_date(p.due_at)}{late}"
+
+
+def status(app: Followthrough, user: str, args: str, now: datetime) -> str:
+    with app.sessions() as session:
+        c = reports.counts(session, now)
+        sources = source_statuses(session, now=now, silence=timedelta(hours=app.settings.x_silence_alert_hours))
+    states = " · ".join(f"{name} {c.by_status.get(name, 0)}" for name in ("new", "claimed", "escalated", "resolved"))
+    lines = [f"*Desk status*: {states}"]
+    if c.oldest_unclaimed:
+        lines.append(f":inbox_tray: {c.unclaimed} unclaimed; the oldest has waited {age(c.oldest_unclaimed, now)}")
+    else:
+        lines.append(":inbox_tray: Nothing unclaimed.")
+    lines.append(
+        f":alarm_clock: {c.overdue_promises} overdue promise(s)"
+        + (" — `/complaints overdue`" if c.overdue_promises else "")
+    )
+    for s in sources:
+        lines.append(f":satellite: {escape(s.line())}")
+    return "\n".join(lines)
+
+
+def mine(app: Followthrough, user: str, args: str, now: datetime) -> str:
+    with app.sessions() as session:
+        claims = reports.my_claims(session, user)
+        promises = reports.open_promises_of(session, user)
+    lines = [f"*Your claims ({len(claims)})*"]
+    lines += [
+        f"• #{c.id} @{escape(c.author_handle)} — {c.status}, {age(c.created_at, now)} old: “{cut(escape(c.text), 80)}”"
+        for c in claims[:20]
+    ] or ["• none"]
+    promises.sort(key=lambda p: (p.due_at >= now, p.due_at))  # overdue first
+    lines.append(f"*Your promises ({len(promises)})*")
+    lines += [_promise_line(p, now, owner=False) for p in promises[:20]] or ["• none"]
+    return "\n".join(lines)
+
+
+def overdue(app: Followthrough, user: str, args: str, now: datetime) -> str:
+    with app.sessions() as session:
+        lines = reports.overdue(session, now)
+    if not lines:
+        return ":white_check_mark: Nothing is overdue."
+    return f"*{len(lines)} overdue promise(s)*\n" + "\n".join(_promise_line(p, now) for p in lines[:40])
+
+
+def find(app: Followthrough, user: str, args: str, now: datetime) -> str:
+    handle = args.strip().split()[0] if args.strip() else ""
+    if not handle:
+        return "Whose history? `/complaints find @handle`"
+    with app.sessions() as session:
+        history = reports.customer_history(session, handle)
+    if not history:
+        return f"No earlier complaints from @{escape(handle.lstrip('@'))}."
+    lines = [f"*@{escape(history[0].author_handle)}: {len(history)} earlier post(s)* (newest first)"]
+    for c in history:
+        ending = c.status
+        if c.resolution_note:
+            ending += f": {cut(escape(c.resolution_note), 120)}"
+        lines.append(f"• #{c.id} {slack_date(c.created_at, '{date_short}')} — “{cut(escape(c.text), 100)}” → {ending}")
+    return "\n".join(lines)
+
+
+REGISTRY: list[Subcommand] = [
+    Subcommand("status", "", "counts by state, the oldest unclaimed complaint, overdue promises, sources", status),
+    Subcommand("mine", "", "your claims and your promises, overdue first", mine, ("me", "my")),
+    Subcommand("overdue", "", "every overdue promise, by due time", overdue, ("late",)),
+    Subcommand("find", "@handle", "a customer's earlier complaints and how they ended", find, ("history", "who")),
+]
+
+
+def help_text() -> str:
+    lines = ["*`/complaints` — the desk at a glance*"]
+    for sub in REGISTRY:
+        usage = f"/complaints {sub.name}" + (f" {sub.args}" if sub.args else "")
+        alias = f" (also: {', '.join(sub.aliases)})" if sub.aliases else ""
+        lines.append(f"• `{usage}` — {sub.help}{alias}")
+    lines.append("• `/complaints help` — this list")
+    lines.append("To record a promise: `/promise #42 tomorrow 3pm call back about the refund`")
+    return "\n".join(lines)
+
+
+def dispatch(app: Followthrough, user: str, text: str, now: datetime) -> str:
+    word, _, rest = text.strip().partition(" ")
+    word = word.lower()
+    if word in ("", "help", "?"):
+        return help_text()
+    for sub in REGISTRY:
+        if word == sub.name or word in sub.aliases:
+            return sub.run(app, user, rest, now)
+    return f"I don't know `{escape(word[:30])}`.\n" + help_text()
+
+
+def register(bolt: App, app: Followthrough, desk: Desk) -> None:
+    @guarded
+    def complaints_command(
+        ack: Callable[..., Any], body: dict[str, Any], respond: Any, command: dict[str, Any]
+    ) -> None:
+        user, text = command["user_id"], command.get("text") or ""
+        desk.record_click(user, "command:/complaints", None, text[:500] or "(empty)")
+        if not desk.access.allowed(user):
+            ack(response_type="ephemeral", text=f":lock: Only the support team ({desk.access.who}) can use this.")
+            return
+        ack(response_type="ephemeral", text=cut(dispatch(app, user, text, app.clock.now()), 3900))
+
+    bolt.command("/complaints")(complaints_command)

@@ -1,0 +1,62 @@
+"""App Home: your claims, your promises (overdue first), and the team's status — on open."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from bot.domain import reports
+from bot.slack.actions import Desk
+from bot.slack.blocks import SECTION_LIMIT, age, cut, escape, slack_date
+
+if TYPE_CHECKING:
+    from slack_bolt import App
+
+    from bot.app import Followthrough
+
+log = logging.getLogger(__name__)
+
+
+def _section(text: str) -> dict[str, Any]:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": cut(text, SECTION_LIMIT)}}
+
+
+def home_view(app: Followthrough, user: str, now: datetime) -> dict[str, Any]:
+    with app.sessions() as session:
+        claims = reports.my_claims(session, user)
+        promises = reports.open_promises_of(session, user)
+        counts = reports.counts(session, now)
+    promises.sort(key=lambda p: (p.due_at >= now, p.due_at))
+    claim_lines = [
+        f"• #{c.id} @{escape(c.author_handle)} — {c.status}, {age(c.created_at, now)} old: “{cut(escape(c.text), 80)}”"
+        for c in claims[:25]
+    ] or ["Nothing claimed."]
+    promise_lines = [
+        f"• {':red_circle:' if p.due_at < now else ':hourglass_flowing_sand:'} #{p.complaint_id} "
+        f"“{cut(escape(p.text), 100)}” to @{escape(p.customer)} by {slack_date(p.due_at)}"
+        for p in promises[:25]
+    ] or ["No open promises."]
+    team = " · ".join(f"{s} {counts.by_status.get(s, 0)}" for s in ("new", "claimed", "escalated", "resolved"))
+    oldest = f"; oldest unclaimed {age(counts.oldest_unclaimed, now)}" if counts.oldest_unclaimed else ""
+    return {
+        "type": "home",
+        "blocks": [
+            {"type": "header", "text": {"type": "plain_text", "text": "Followthrough"}},
+            _section(f"*Your promises ({len(promises)})*\n" + "\n".join(promise_lines)),
+            {"type": "divider"},
+            _section(f"*Your claims ({len(claims)})*\n" + "\n".join(claim_lines)),
+            {"type": "divider"},
+            _section(f"*Team*: {team}{oldest} · {counts.overdue_promises} overdue promise(s)"),
+            {"type": "context", "elements": [{"type": "mrkdwn", "text": f"Updated {slack_date(now)}"}]},
+        ],
+    }
+
+
+def register(bolt: App, app: Followthrough, desk: Desk) -> None:
+    @bolt.event("app_home_opened")
+    def on_home(event: dict[str, Any], client: Any) -> None:
+        if event.get("tab") not in (None, "home"):
+            return
+        user = event["user"]
+        client.views_publish(user_id=user, view=home_view(app, user, app.clock.now()))
