@@ -17,12 +17,14 @@ from waitress.server import create_server
 
 from bot.app import Followthrough, create_app
 from bot.config import Secret, Settings
-from bot.devtools.interactions import block_action, post_signed, view_submission
+from bot.devtools.interactions import block_action, event_callback, post_signed, slash_command, view_submission
 from bot.devtools.slack_api import SlackStandIn
 from bot.domain.clock import FakeClock
 from bot.domain.ingest import Ingestor, IngestPolicy
 from bot.domain.posts import Post
 from bot.domain.triage import Triage
+from bot.jobs.scheduler import Scheduler
+from bot.slack.people import People
 from bot.slack.poster import Poster
 from bot.store import migrate
 from bot.store.models import Complaint
@@ -137,6 +139,17 @@ class Desk:
             response_url=self.slack.response_url(key),
         )
         return self.send(payload, **send_kw)
+
+    def command(self, user: str, command: str, text: str, **send_kw: Any) -> tuple[int, bytes, float]:
+        form = slash_command(user, command, text, response_url=self.slack.response_url("cmd"))
+        return post_signed(self.url, None, send_kw.pop("secret", SECRET), form=form, **send_kw)
+
+    def event(self, event: dict[str, Any]) -> tuple[int, bytes, float]:
+        return post_signed(self.url, None, SECRET, json_body=event_callback(event))
+
+    def scheduler(self) -> Scheduler:
+        people = People(self.app.sessions, self.app.slack, self.clock, self.settings.team_timezone)
+        return Scheduler(self.app.sessions, self.settings, self.clock, people.tz)
 
     def submit(self, user: str, view: dict[str, Any], values: dict[str, Any]) -> tuple[int, bytes, float]:
         return self.send(view_submission(user, view, values))

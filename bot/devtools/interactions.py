@@ -77,21 +77,25 @@ def post_signed(
     secret: str,
     *,
     form: dict[str, str] | None = None,
+    json_body: dict[str, Any] | None = None,
     timestamp: int | None = None,
     signature: str | None = None,
     timeout: float = 10.0,
 ) -> tuple[int, bytes, float]:
     """POST as Slack does: form-encoded (``payload=`` JSON, or a slash command's fields), signed.
     Returns (status, body, seconds until the answer)."""
-    fields = form if form is not None else {"payload": json.dumps(payload)}
-    body = urllib.parse.urlencode(fields).encode()
+    if json_body is not None:  # the Events API posts JSON
+        body, content_type = json.dumps(json_body).encode(), "application/json"
+    else:
+        fields = form if form is not None else {"payload": json.dumps(payload)}
+        body, content_type = urllib.parse.urlencode(fields).encode(), "application/x-www-form-urlencoded"
     ts = int(time.time()) if timestamp is None else timestamp
     request = urllib.request.Request(
         url,
         data=body,
         method="POST",
         headers={
-            "Content-Type": "application/x-www-form-urlencoded",
+            "Content-Type": content_type,
             "X-Slack-Request-Timestamp": str(ts),
             "X-Slack-Signature": signature or sign(body, ts, secret),
         },
@@ -102,3 +106,32 @@ def post_signed(
             return answer.status, answer.read(), time.perf_counter() - started
     except urllib.error.HTTPError as err:
         return err.code, err.read(), time.perf_counter() - started
+
+
+def slash_command(user: str, command: str, text: str, *, response_url: str | None = None) -> dict[str, str]:
+    return {
+        "token": "unused",
+        "team_id": TEAM_ID,
+        "team_domain": "followthrough-test",
+        "channel_id": "C0COMPLAIN",
+        "channel_name": "complaints",
+        "user_id": user,
+        "user_name": user.lower(),
+        "command": command,
+        "text": text,
+        "api_app_id": "A0FOLLOW",
+        "response_url": response_url or "",
+        "trigger_id": "trigger-cmd",
+    }
+
+
+def event_callback(event: dict[str, Any], event_id: str = "Ev0001") -> dict[str, Any]:
+    return {
+        "token": "unused",
+        "team_id": TEAM_ID,
+        "api_app_id": "A0FOLLOW",
+        "event": event,
+        "type": "event_callback",
+        "event_id": event_id,
+        "event_time": int(time.time()),
+    }

@@ -52,13 +52,18 @@ class Scheduler:
         now = self.clock.now()
         total = promises.NagResult()
         while True:  # in batches, each its own transaction, until nothing more is due now
+            # Time zones first, outside the write transaction: looking one up may ask Slack and write
+            # the cache, which must not happen while this tick holds the database's write lock.
+            with self.sessions() as session:
+                owners = {p.owner_id for p in promises.due_for_nagging(session, now, 200)}
+            zones = {owner: self.tz_of(owner) for owner in owners}
             with self.sessions() as session, session.begin():
                 result = promises.nag_tick(
                     session,
                     now=now,
                     ladder=self.ladder,
                     quiet=self.settings.nag_quiet_hours,
-                    tz_of=self.tz_of,
+                    tz_of=lambda owner: zones.get(owner) or self.tz_of(owner),
                     complaints_channel=self.settings.slack_complaints_channel,
                     escalation_channel=self.settings.slack_escalation_channel,
                     escalation_contact=self.escalation_contact,
