@@ -63,7 +63,7 @@ class Scheduler:
                     now=now,
                     ladder=self.ladder,
                     quiet=self.settings.nag_quiet_hours,
-                    tz_of=lambda owner: zones.get(owner) or self.tz_of(owner),
+                    tz_of=lambda owner, zones=zones: zones.get(owner) or self.tz_of(owner),
                     complaints_channel=self.settings.slack_complaints_channel,
                     escalation_channel=self.settings.slack_escalation_channel,
                     escalation_contact=self.escalation_contact,

@@ -178,8 +178,9 @@ def test_reschedule_asks_for_a_new_time_and_a_reason_and_counts(desk: Desk):
     modal = desk.opened_view()
     assert modal["callback_id"] == View.RESCHEDULE
     status, raw, _ = desk.submit(ALICE, modal, {Field.WHEN: {"value": "whenever"}, Field.REASON: {"value": "x"}})
+    assert status == 200
     assert "couldn't read" in json.loads(raw)["errors"][Field.WHEN]
-    status, raw, _ = desk.submit(ALICE, modal, {Field.WHEN: {"value": "tomorrow 10am"}, Field.REASON: {"value": " "}})
+    _status, raw, _ = desk.submit(ALICE, modal, {Field.WHEN: {"value": "tomorrow 10am"}, Field.REASON: {"value": " "}})
     assert "Say why" in json.loads(raw)["errors"][Field.REASON]
     desk.submit(ALICE, modal, {Field.WHEN: {"value": "tomorrow 10am"}, Field.REASON: {"value": "courier delayed"}})
     with desk.app.sessions() as s:
