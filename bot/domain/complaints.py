@@ -119,19 +119,17 @@ def _announce(
     note: str | None,
     values: dict[str, Any] | None,
 ) -> None:
-    """Queue what the team should see: one line in the card's thread, and the card re-rendered."""
     detail = {k: v for k, v in (values or {}).items() if isinstance(v, str | int | bool) and k != "resolved_at"}
-    outbox.enqueue(
+    outbox.note_and_refresh(
         session,
-        kind=outbox.NOTE,
-        at=at,
-        dedupe_key=f"note:{uuid.uuid4().hex}",
         complaint_id=complaint.id,
-        payload={"action": action, "actor": actor, "at": at.isoformat(), "note": note, "detail": detail},
         priority=complaint.priority,
-        check_existing=False,
+        action=action,
+        actor=actor,
+        at=at,
+        note=note,
+        detail=detail,
     )
-    outbox.request_card_refresh(session, complaint.id, at=at, priority=complaint.priority + 1)
 
 
 def claim(session: Session, complaint_id: int, *, user_id: str, at: datetime) -> Complaint:

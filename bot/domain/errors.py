@@ -8,7 +8,7 @@ class DomainError(Exception):
 
 
 class NotFound(DomainError):
-    pass
+    """The complaint or promise named does not exist (a mistyped #N, a stale button)."""
 
 
 class Conflict(DomainError):

@@ -7,6 +7,7 @@ poster finds the row and delivers it; if it dies before, neither the change nor 
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 from typing import Any
 
@@ -95,3 +96,28 @@ def request_card_refresh(session: Session, complaint_id: int, *, at: datetime, p
         )
     elif row.status != OutboxStatus.PENDING.value:
         session.execute(_REARM, {"row_id": row.id, "at": at})
+
+
+def note_and_refresh(
+    session: Session,
+    *,
+    complaint_id: int,
+    priority: int,
+    action: str,
+    actor: str,
+    at: datetime,
+    note: str | None = None,
+    detail: dict[str, Any] | None = None,
+) -> None:
+    """What the team sees after any change: one line in the card's thread, and the card re-rendered."""
+    enqueue(
+        session,
+        kind=NOTE,
+        at=at,
+        dedupe_key=f"note:{uuid.uuid4().hex}",
+        complaint_id=complaint_id,
+        payload={"action": action, "actor": actor, "at": at.isoformat(), "note": note, "detail": detail or {}},
+        priority=priority,
+        check_existing=False,
+    )
+    request_card_refresh(session, complaint_id, at=at, priority=priority + 1)

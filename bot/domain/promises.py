@@ -9,7 +9,6 @@ rows with ``FOR UPDATE SKIP LOCKED``, so several workers split the due promises 
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -31,23 +30,15 @@ NAG_KINDS = {"dm": "nag_dm", "thread": "nag_thread", "channel": "nag_channel", "
 
 
 def _note(session: Session, complaint: Complaint, action: str, actor: str, at: datetime, **detail: Any) -> None:
-    outbox.enqueue(
+    outbox.note_and_refresh(
         session,
-        kind=outbox.NOTE,
-        at=at,
-        dedupe_key=f"note:{uuid.uuid4().hex}",
         complaint_id=complaint.id,
-        payload={
-            "action": action,
-            "actor": actor,
-            "at": at.isoformat(),
-            "note": None,
-            "detail": {k: v for k, v in detail.items() if v is not None},
-        },
         priority=complaint.priority,
-        check_existing=False,
+        action=action,
+        actor=actor,
+        at=at,
+        detail={k: v for k, v in detail.items() if v is not None},
     )
-    outbox.request_card_refresh(session, complaint.id, at=at, priority=complaint.priority + 1)
 
 
 def create(

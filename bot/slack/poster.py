@@ -32,6 +32,7 @@ from bot.domain import outbox as kinds
 from bot.domain import reports
 from bot.domain.clock import Clock
 from bot.domain.complaints import record_event
+from bot.domain.promises import NAG_KINDS as NAG_OUTBOX_KINDS
 from bot.domain.types import OPEN_STATUSES, Kind, OutboxStatus
 from bot.slack import blocks
 from bot.slack.ids import METADATA_EVENT
@@ -57,7 +58,7 @@ PERMANENT_ERRORS = {
     "message_not_found",
     "cant_update_message",
 }
-NAG_KINDS = {"nag_dm", "nag_thread", "nag_channel", "nag_escalate"}
+NAG_KINDS = set(NAG_OUTBOX_KINDS.values())
 COLLAPSE_WINDOW = timedelta(hours=24)
 
 
