@@ -246,3 +246,16 @@ def test_quiet_source_is_reported(ctx, x, clock, caplog):
         [status] = state.source_statuses(s, now=clock.now(), silence=ctx.silence)
     assert status.quiet
     assert "QUIET" in status.line()
+
+
+def test_server_errors_raise_to_the_worker_backoff_and_lose_nothing(ctx, x):
+    import tweepy
+
+    x.add_tweet("101", "@AcmeHelp still waiting", "1")
+    x.inject(XFault(503, path="/mentions"))
+    poller = mentions(ctx, x)
+    with pytest.raises(tweepy.TwitterServerError):
+        poller.step()  # the worker's loop logs it and retries with back-off (tests/unit/test_worker.py)
+    assert state.read_cursor(ctx.sessions, "x:mentions") is None
+    poller.step()
+    assert total(ctx, PostRow) == 1
