@@ -34,13 +34,18 @@ def escape(text: str | None) -> str:
 
 
 def cut(text: str, limit: int) -> str:
-    """Cut to ``limit`` characters with a visible ellipsis, never inside an escape sequence."""
+    """Cut to ``limit`` characters with a visible ellipsis, never inside an escape sequence or one of
+    our own ``<…>`` tokens (mentions, dates, links): half a token would break the formatting of
+    everything after it. Outside text has no raw ``<`` (it is escaped first), so every ``<`` is ours."""
     if len(text) <= limit:
         return text
     head = text[: limit - 1]
     amp = head.rfind("&")
     if amp != -1 and ";" not in head[amp:]:
         head = head[:amp]
+    lt = head.rfind("<")
+    if lt != -1 and ">" not in head[lt:]:
+        head = head[:lt]
     return head.rstrip() + "…"
 
 
