@@ -40,7 +40,8 @@ def texts(payload: Any) -> list[str]:
 def assert_inert(payload: Any) -> None:
     for text in texts(payload):
         rest = QUOTE_MARK.sub("", OURS.sub("", text))
-        assert "<" not in rest and ">" not in rest, f"unescaped control character in {text[:200]!r}"
+        assert "<" not in rest, f"unescaped < in {text[:200]!r}"
+        assert ">" not in rest, f"unescaped > in {text[:200]!r}"
         assert not ENTITY.search(rest), f"bare & in {text[:200]!r}"
 
 

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
 Ack = Callable[..., Any]
 PROMISE_USAGE = (
-    "Usage: `/promise #42 <when> <what>` — e.g. `/promise #42 tomorrow 3pm call back about the refund`, "
+    "Usage: `/promise #42 &lt;when&gt; &lt;what&gt;` — e.g. `/promise #42 tomorrow 3pm call back about the refund`, "
     "`/promise #7 friday send the replacement`, `/promise #9 in 2 hours check with the courier`."
 )
 

@@ -1,0 +1,138 @@
+"""Hostile requests over HTTP: every bad command gets a helpful ephemeral, no request gets a 500, and
+forged or replayed requests get 401 and change nothing."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Iterator
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import func, select
+
+from bot.devtools.harness import TEAM, Desk
+from bot.devtools.interactions import block_action, post_signed
+from bot.slack.ids import Action, Field, View
+from bot.store.models import AuditEvent, Promise
+from tests.inert import CORPUS, assert_inert
+
+ALICE = TEAM[0]
+args = st.one_of(
+    st.sampled_from(CORPUS), st.text(max_size=300), st.from_regex(r"#?-?\d{0,14} [a-z0-9 :]{0,40}", fullmatch=True)
+)
+fuzz = settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
+)
+
+
+@pytest.fixture(scope="module")
+def desk(tmp_path_factory) -> Iterator[Desk]:
+    d = Desk(f"sqlite:///{tmp_path_factory.mktemp('hostile') / 'ft.db'}")
+    d.complaint()
+    yield d
+    d.close()
+
+
+@fuzz
+@given(text=args, command=st.sampled_from(["/complaints", "/promise"]))
+def test_every_command_argument_gets_a_helpful_private_answer(desk: Desk, text: str, command: str):
+    status, raw, _ = desk.command(ALICE, command, text)
+    assert status == 200
+    answer = json.loads(raw)
+    assert answer["response_type"] == "ephemeral"
+    assert answer["text"].strip()
+    assert "Something went wrong" not in answer["text"]
+    assert_inert({"text": answer["text"]})
+
+
+def _shape() -> st.SearchStrategy:
+    leaf = st.one_of(st.none(), st.integers(), st.text(max_size=50), st.sampled_from(CORPUS), st.booleans())
+    return st.recursive(
+        leaf,
+        lambda kids: st.one_of(st.lists(kids, max_size=3), st.dictionaries(st.text(max_size=12), kids, max_size=3)),
+        max_leaves=8,
+    )
+
+
+@fuzz
+@given(
+    callback=st.sampled_from([v.value for v in View]),
+    values=st.dictionaries(st.sampled_from([f.value for f in Field] + ["junk"]), _shape(), max_size=5),
+    metadata=st.one_of(st.just("1"), st.text(max_size=20)),
+)
+def test_modal_values_of_every_shape_never_500(desk: Desk, callback: str, values: dict, metadata: str, caplog):
+    view = {
+        "callback_id": callback,
+        "private_metadata": metadata,
+        "type": "modal",
+        "title": {"type": "plain_text", "text": "x"},
+    }
+    payload = {
+        "type": "view_submission",
+        "user": {"id": ALICE, "username": "alice", "team_id": "T0FOLLOW"},
+        "api_app_id": "A0FOLLOW",
+        "team": {"id": "T0FOLLOW"},
+        "view": {**view, "id": "V1", "state": {"values": {k: {k: v} for k, v in values.items()}}},
+    }
+    status, raw, _ = desk.send(payload)
+    assert status == 200
+    if raw:
+        answer = json.loads(raw)
+        assert answer.get("response_action") in (None, "errors")
+
+
+@fuzz
+@given(
+    value=st.one_of(st.text(max_size=30), st.sampled_from(["", "#", "-1", "1e9", "99999999999999"])),
+    action=st.sampled_from([a.value for a in Action]),
+)
+def test_button_values_of_every_shape_never_500(desk: Desk, value: str, action: str):
+    status, _, _ = desk.click(ALICE, action, value, key="fuzz")
+    assert status == 200
+
+
+def test_forged_replayed_and_unsigned_requests_get_401_and_change_nothing(desk: Desk):
+    cid = desk.complaint("@AcmeHelp the app is broken, cannot log in")
+    payload = block_action(ALICE, Action.CLAIM, value=str(cid), response_url=desk.slack.response_url("forged"))
+    with desk.app.sessions() as s:
+        before = s.scalar(select(func.count()).select_from(AuditEvent))
+    old = int(time.time()) - 6 * 60
+    attempts = [
+        post_signed(desk.url, payload, "wrong-secret"),
+        post_signed(desk.url, payload, "test-signing-secret", timestamp=old),  # a replay, 6 minutes late
+        post_signed(desk.url, payload, "test-signing-secret", signature="v0=" + "f" * 64),
+        post_signed(desk.url, payload, "test-signing-secret", signature="not-even-a-signature"),
+        post_signed(desk.url, payload, "test-signing-secret", timestamp=int(time.time()) + 3600),
+    ]
+    assert [status for status, _, _ in attempts] == [401] * 5
+    for command in ("/promise", "/complaints"):
+        from bot.devtools.interactions import slash_command
+
+        status, _, _ = post_signed(desk.url, None, "wrong", form=slash_command(ALICE, command, f"#{cid} eod x"))
+        assert status == 401
+    with desk.app.sessions() as s:
+        assert s.scalar(select(func.count()).select_from(AuditEvent)) == before
+        assert s.scalar(select(func.count()).select_from(Promise)) == 0
+    assert desk.get(cid).status == "new"
+
+
+def test_a_replay_inside_the_window_changes_nothing_twice(desk: Desk, caplog):
+    cid = desk.complaint("@AcmeHelp my refund is missing for weeks")
+    payload = block_action(ALICE, Action.CLAIM, value=str(cid), response_url=desk.slack.response_url("replay"))
+    ts = int(time.time())
+    first = post_signed(desk.url, payload, "test-signing-secret", timestamp=ts)
+    second = post_signed(desk.url, payload, "test-signing-secret", timestamp=ts)  # the very same bytes again
+    assert (first[0], second[0]) == (200, 200)
+    assert "already claimed" in desk.responses("replay")[0]["text"]
+    with desk.app.sessions() as s:
+        claims = s.scalar(
+            select(func.count())
+            .select_from(AuditEvent)
+            .where(AuditEvent.complaint_id == cid, AuditEvent.action == "claim")
+        )
+    assert claims == 1
+    with caplog.at_level(logging.ERROR):
+        assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
