@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import random
 import threading
 import time
 from collections import defaultdict
@@ -27,13 +28,15 @@ class Call:
     args: Json
     at: float
     status: int = 200
+    retry_after: float | None = None
+    fault: str | None = None
 
 
 @dataclass
 class Fault:
     """Inject a fault into the next ``count`` calls of ``method`` (or of every method if None)."""
 
-    kind: str  # "429" | "500" | "slow" | "drop" (no answer, not done) | "lost" (done, answer lost)
+    kind: str  # "429" | "500" | "slow" (done, answer late) | "drop" (no answer, not done) | "lost" (done, no answer)
     count: int = 1
     method: str | None = None
     retry_after: int = 1
@@ -71,6 +74,11 @@ class SlackStandIn:
         self.calls: list[Call] = []
         self.responses: list[Json] = []
         self.faults: list[Fault] = []
+        self.fault_rates: dict[str, float] = {}
+        """Random faults at these rates per call of ``fault_methods`` (seeded: ``seed_faults``)."""
+        self.fault_methods: set[str] = {"chat.postMessage", "chat.update"}
+        self.slow_seconds = 0.5
+        self._rng = random.Random(0)
         self.rate_limit_per_channel = rate_limit_per_channel
         self._last_post: dict[str, float] = {}
         self._lock = threading.RLock()
@@ -176,17 +184,26 @@ class SlackStandIn:
             request.close_connection = True
             request.connection.close()
             with self._lock:
-                self.calls.append(Call(method, args, self.clock(), status=0))
+                self.calls.append(Call(method, args, self.clock(), status=0, fault="drop"))
+            self._notify()
             return
-        if fault and fault.kind == "slow":
-            time.sleep(fault.delay)  # a stand-in for a slow network; tests set a tiny delay
         if fault and fault.kind in ("429", "500"):
             status = int(fault.kind)
             headers = {"Retry-After": str(fault.retry_after)} if status == 429 else {}
             body = {"ok": False, "error": "ratelimited" if status == 429 else "internal_error"}
             with self._lock:
-                self.calls.append(Call(method, args, self.clock(), status=status))
+                self.calls.append(
+                    Call(
+                        method,
+                        args,
+                        self.clock(),
+                        status=status,
+                        retry_after=fault.retry_after if status == 429 else None,
+                        fault=fault.kind,
+                    )
+                )
             self._reply(request, status, body, headers)
+            self._notify()
             return
         auth = request.headers.get("Authorization", "")
         if auth != f"Bearer {self.state.token}" and method != "api.test":
@@ -197,10 +214,10 @@ class SlackStandIn:
         with self._lock:
             limited = self._rate_limited(method, args)
             if limited is not None:
-                self.calls.append(Call(method, args, self.clock(), status=429))
+                self.calls.append(Call(method, args, self.clock(), status=429, retry_after=limited, fault="rate"))
                 self._reply(request, 429, {"ok": False, "error": "ratelimited"}, {"Retry-After": str(limited)})
                 return
-            self.calls.append(Call(method, args, self.clock()))
+            self.calls.append(Call(method, args, self.clock(), fault=fault.kind if fault else None))
             handler = getattr(self, "_m_" + method.replace(".", "_"), None)
             body = handler(args) if handler else {"ok": False, "error": "unknown_method"}
         if fault and fault.kind == "lost":
@@ -208,6 +225,8 @@ class SlackStandIn:
             request.connection.close()
             self._notify()
             return
+        if fault and fault.kind == "slow":
+            time.sleep(fault.delay)  # done, but answered later than the client waits
         self._reply(request, 200, body)
         self._notify()
 
@@ -225,6 +244,9 @@ class SlackStandIn:
                     args[key] = json.loads(args[key])
         return args
 
+    def seed_faults(self, seed: int) -> None:
+        self._rng = random.Random(seed)
+
     def _take_fault(self, method: str) -> Fault | None:
         with self._lock:
             for fault in self.faults:
@@ -233,6 +255,12 @@ class SlackStandIn:
                     if fault.count == 0:
                         self.faults.remove(fault)
                     return fault
+            if method in self.fault_methods and self.fault_rates:
+                roll = self._rng.random()
+                for kind, rate in self.fault_rates.items():
+                    if roll < rate:
+                        return Fault(kind, retry_after=self._rng.choice((1, 2, 5)), delay=self.slow_seconds)
+                    roll -= rate
         return None
 
     def _rate_limited(self, method: str, args: Json) -> int | None:

@@ -1,0 +1,168 @@
+"""Fault scenarios shared by the reliability tests (small) and the bench scripts (large).
+
+Each runs the real code against the local stand-ins with faults at set rates and returns counts and
+the invariants' verdicts, so a test asserts them and a bench prints them.
+"""
+
+from __future__ import annotations
+
+import itertools
+import random
+import tempfile
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from bot.app import make_slack_client
+from bot.config import Secret, Settings
+from bot.devtools.slack_api import SlackStandIn
+from bot.domain import complaints as complaint_service
+from bot.domain.clock import FakeClock
+from bot.domain.ingest import Ingestor, IngestPolicy
+from bot.domain.posts import Post
+from bot.domain.triage import Triage
+from bot.slack.poster import Poster
+from bot.store import migrate
+from bot.store.db import make_engine, make_sessionmaker, transaction
+from bot.store.models import Complaint, Outbox
+
+CHANNEL = "C0COMPLAIN"
+
+
+@dataclass
+class SlackFaultReport:
+    complaints: int = 0
+    cards: int = 0
+    folded: int = 0
+    notes_expected: int = 0
+    notes_posted: int = 0
+    lost: list[int] = field(default_factory=list)
+    doubled: list[int] = field(default_factory=list)
+    faults: Counter[str] = field(default_factory=Counter)
+    min_gap: float = 0.0
+    early_retries: int = 0
+    dead: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return (
+            not self.lost
+            and not self.doubled
+            and self.min_gap >= 1.0 - 1e-9
+            and not self.early_retries
+            and self.notes_posted == self.notes_expected
+            and not self.dead
+        )
+
+    def lines(self) -> list[str]:
+        return [
+            f"complaints={self.complaints} cards={self.cards} folded={self.folded} "
+            f"thread notes={self.notes_posted}/{self.notes_expected}",
+            "faults injected: " + ", ".join(f"{k}={v}" for k, v in sorted(self.faults.items())),
+            f"lost={len(self.lost)} doubled={len(self.doubled)} dead={self.dead} "
+            f"shortest gap between posts in a channel={self.min_gap:.2f}s "
+            f"retries before Retry-After={self.early_retries}",
+        ]
+
+
+def slack_fault_scenario(n: int, rates: dict[str, float], *, seed: int = 5, timeout: float = 0.3) -> SlackFaultReport:
+    """``n`` complaints (a fifth of them claimed, each claim adding a thread note) posted through a
+    stand-in that fails at ``rates``; the poster and the stand-in share an injected clock."""
+    rng = random.Random(seed)
+    clock = FakeClock(datetime(2026, 3, 2, 9, 0, tzinfo=UTC))
+    sim = [1000.0]
+    report = SlackFaultReport()
+    with tempfile.TemporaryDirectory() as tmp, SlackStandIn(rate_limit_per_channel=1.0) as slack:
+        slack.clock = lambda: sim[0]
+        slack.wall = lambda: clock.now().timestamp()
+        slack.fault_rates = rates
+        slack.seed_faults(seed)
+        slack.slow_seconds = timeout * 2
+        engine = make_engine(f"sqlite:///{Path(tmp) / 'faults.db'}")
+        migrate.upgrade(engine)
+        sessions = make_sessionmaker(engine)
+        settings = Settings(slack_bot_token=Secret(slack.state.token), slack_api_url=slack.base_url)
+        client = make_slack_client(settings)
+        client.timeout = int(max(1, timeout)) if timeout >= 1 else timeout  # type: ignore[assignment]
+        poster = Poster(sessions, client, clock, monotonic=lambda: sim[0])
+        ingestor = Ingestor(Triage(), IngestPolicy(CHANNEL))
+        posts = [
+            Post(
+                source="x",
+                id=str(i),
+                text=f"@AcmeHelp order {i} never arrived, still waiting (ref {i})",
+                author_id=str(i),
+                author_handle=f"c{i}",
+                created_at=clock.now(),
+                followers=rng.randrange(5000),
+            )
+            for i in range(n)
+        ]
+        for start in range(0, n, 50):
+            ingestor.ingest_batch(sessions, posts[start : start + 50], at=clock.now())
+
+        def advance(seconds: float) -> None:
+            sim[0] += seconds
+            clock.advance(timedelta(seconds=seconds))
+
+        claimed = 0
+        for _ in range(200_000):
+            wait = poster.step()
+            if claimed < n // 5:  # claims arrive while the cards are still going out
+                with sessions() as s:
+                    ready = s.scalars(
+                        select(Complaint.id).where(Complaint.slack_ts.is_not(None), Complaint.status == "new").limit(1)
+                    ).first()
+                if ready is not None:
+                    with transaction(sessions) as s:
+                        complaint_service.claim(s, ready, user_id="U0ALICE01", at=clock.now())
+                    claimed += 1
+            if wait >= poster.idle_seconds and not poster._due():
+                later = poster.next_due_in()
+                if later is None and claimed >= n // 5:
+                    break
+                wait = max(wait, later or 0.0)
+            advance(wait)
+        report.notes_expected = claimed
+        report.faults = Counter(c.fault for c in slack.calls if c.fault)
+        with sessions() as s:
+            rows = s.execute(select(Complaint.id, Complaint.slack_ts, Complaint.duplicate_of)).all()
+            report.dead = s.scalar(select(func.count()).select_from(Outbox).where(Outbox.status == "dead")) or 0
+        messages = slack.channel_messages(CHANNEL)
+        cards = [m for m in messages if not m.get("thread_ts")]
+        per = Counter(m["metadata"]["event_payload"]["complaint_id"] for m in cards)
+        report.complaints = len(rows)
+        report.cards = len(cards)
+        report.folded = sum(1 for _, _, dup in rows if dup)
+        report.lost = [cid for cid, ts, dup in rows if not ts and not dup]
+        report.doubled = [cid for cid, count in per.items() if count > 1]
+        report.notes_posted = sum(1 for m in messages if m.get("thread_ts") and "claimed this" in m["text"])
+        posts_by_channel: dict[str, list[tuple[float, int, dict]]] = defaultdict(list)
+        for call in slack.calls:
+            if call.method == "chat.postMessage":
+                posts_by_channel[str(call.args.get("channel"))].append((call.at, call.status, call.args))
+        gaps = []
+        for calls in posts_by_channel.values():
+            ok_times = [t for t, status, _ in calls if status == 200]
+            gaps += [b - a for a, b in itertools.pairwise(ok_times)]
+        report.min_gap = min(gaps) if gaps else 1.0
+        report.early_retries = _early_retries(slack)
+    return report
+
+
+def _early_retries(slack: SlackStandIn) -> int:
+    """Calls to a channel sooner after a 429 than its Retry-After allowed."""
+    early = 0
+    calls = [c for c in slack.calls if c.method == "chat.postMessage"]
+    for i, call in enumerate(calls):
+        if call.status != 429:
+            continue
+        retry_after = call.retry_after or 1
+        channel = call.args.get("channel")
+        for later in calls[i + 1 :]:
+            if later.args.get("channel") == channel and later.at < call.at + retry_after - 1e-9:
+                early += 1
+    return early
