@@ -103,6 +103,7 @@ class Settings:
     slack_escalation_channel: str = ""
     slack_kudos_channel: str | None = None
     slack_support_usergroup: str | None = None
+    slack_post_rate: float = 1.0
 
     x_bearer_token: Secret = field(default_factory=lambda: Secret(""))
     x_api_url: str | None = None
@@ -345,6 +346,7 @@ def load_settings(
         value = r.require(name, "the channel ID the bot posts to") if required and (listens or works) else r.raw(name)
         value = r.pattern(name, value, _CHANNEL_ID, channel_hint)
         values[key] = value if value is not None or not required else ""
+    values["slack_post_rate"] = r.number("SLACK_POST_RATE", 1.0, 0.1, 100.0)
     values["slack_support_usergroup"] = r.pattern(
         "SLACK_SUPPORT_USERGROUP",
         r.raw("SLACK_SUPPORT_USERGROUP"),

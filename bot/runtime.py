@@ -67,7 +67,8 @@ def build_sources(app: Followthrough, *, replay: Path | None = None) -> list[Tas
 
 def build_tasks(app: Followthrough, *, replay: Path | None = None) -> list[Task]:
     """The worker's loops: the sources, the Slack poster that delivers the outbox, and the scheduler."""
-    poster = Poster(app.sessions, app.slack, app.clock)
+    rate = app.settings.slack_post_rate
+    poster = Poster(app.sessions, app.slack, app.clock, post_rate=rate, update_rate=max(0.8, rate * 0.8))
     people = People(app.sessions, app.slack, app.clock, app.settings.team_timezone)
     scheduler = Scheduler(app.sessions, app.settings, app.clock, people.tz)
     return [

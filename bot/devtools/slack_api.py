@@ -78,6 +78,8 @@ class SlackStandIn:
         """Random faults at these rates per call of ``fault_methods`` (seeded: ``seed_faults``)."""
         self.fault_methods: set[str] = {"chat.postMessage", "chat.update"}
         self.slow_seconds = 0.5
+        self.on_call: Callable[[str, Json], None] | None = None
+        """Called with each Web API call after it is done and before it is answered (crash tests)."""
         self._rng = random.Random(0)
         self.rate_limit_per_channel = rate_limit_per_channel
         self._last_post: dict[str, float] = {}
@@ -220,6 +222,8 @@ class SlackStandIn:
             self.calls.append(Call(method, args, self.clock(), fault=fault.kind if fault else None))
             handler = getattr(self, "_m_" + method.replace(".", "_"), None)
             body = handler(args) if handler else {"ok": False, "error": "unknown_method"}
+        if self.on_call is not None:
+            self.on_call(method, body)
         if fault and fault.kind == "lost":
             request.close_connection = True
             request.connection.close()

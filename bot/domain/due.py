@@ -34,7 +34,9 @@ WEEKDAYS = {
     for name in names
 }
 _TIME = re.compile(r"^(?:at\s+)?(\d{1,2})(?::(\d{2}))?\s*(am|pm)?$|^(noon|midday|midnight)$")
-_RELATIVE = re.compile(r"^in\s+(an?|\d+(?:\.\d+)?)\s+(min(?:ute)?s?|h(?:ou)?rs?|hours?|days?|weeks?)$")
+_RELATIVE = re.compile(
+    r"^in\s+(an?|\d+(?:\.\d+)?)\s+(s(?:ec(?:ond)?s?)?|min(?:ute)?s?|h(?:ou)?rs?|hours?|days?|weeks?)$"
+)
 _HAS_TIME = re.compile(r"\d{1,2}:\d{2}|\d\s*(am|pm)\b|\b(noon|midday|midnight)\b", re.IGNORECASE)
 MAX_AHEAD = timedelta(days=366)
 
@@ -74,6 +76,7 @@ class DueParser:
             amount = 1.0 if m.group(1) in ("a", "an") else float(m.group(1))
             unit = m.group(2)[0]
             delta = {
+                "s": timedelta(seconds=amount),
                 "m": timedelta(minutes=amount),
                 "h": timedelta(hours=amount),
                 "d": timedelta(days=amount),

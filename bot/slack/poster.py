@@ -113,6 +113,7 @@ class Poster:
         self.updates = TokenBucket(update_rate, 2.0, monotonic)
         self.idle_seconds = idle_seconds
         self.sent = 0
+        self._dm_channels: dict[str, str] = {}
         self.collapsed = 0
         self.retries = 0
 
@@ -254,6 +255,7 @@ class Poster:
             self._call("chat_update", channel=complaint.slack_channel, ts=complaint.slack_ts, **payload)
             return complaint.slack_ts
         channel, thread_ts, payload = self._render(row, complaint, now)
+        channel = self._conversation(channel)
         if row.attempts > 1:
             found = self._find_posted(row.id, channel, thread_ts, row.created_at)
             if found:
@@ -329,6 +331,16 @@ class Poster:
         if row.kind == kinds.NOTE:
             return complaint.slack_channel, complaint.slack_ts, blocks.build_note(blocks.format_note(row.payload))
         raise ValueError(f"unknown outbox kind {row.kind!r}")
+
+    def _conversation(self, channel: str) -> str:
+        """A DM addressed to a person (U…/W…) goes to the app's conversation with them (D…): only that
+        id can be searched afterwards for a post whose answer was lost."""
+        if not channel or channel[0] not in "UW":
+            return channel
+        if channel not in self._dm_channels:
+            answer = self._call("conversations_open", users=channel)
+            self._dm_channels[channel] = str(answer["channel"]["id"])
+        return self._dm_channels[channel]
 
     def _card(self, complaint: Complaint) -> blocks.CardState:
         with self.sessions() as session:

@@ -232,3 +232,39 @@ def test_credential_alert_reaches_the_channel_once(poster, slack, mono, clock, m
     run_until_idle(poster, mono, clock)
     [alert] = slack.channel_messages(CHANNEL)
     assert "X refused" in alert["text"]
+
+
+def test_a_dm_whose_answer_was_lost_is_found_not_sent_again(poster, ingest, slack, mono, clock, migrated):
+    from bot.domain import promises as promise_service
+    from bot.store.db import transaction
+
+    ingest(post("1"))
+    run_until_idle(poster, mono, clock)
+    with transaction(make_sessionmaker(migrated)) as s:
+        promise_service.create(
+            s,
+            1,
+            owner_id="U0ALICE01",
+            text="call back",
+            due_at=clock.now() + timedelta(hours=1),
+            created_by="U0ALICE01",
+            at=clock.now(),
+        )
+        p = s.scalars(select(promise_service.Promise)).one()
+        p.next_nag_at = clock.now()
+        from bot.domain.outbox import enqueue
+
+        enqueue(
+            s,
+            kind="nag_dm",
+            at=clock.now(),
+            dedupe_key="nag:1:0:0",
+            channel="U0ALICE01",
+            complaint_id=1,
+            promise_id=p.id,
+            payload={"step": 0, "kind": "dm"},
+        )
+    slack.inject(Fault("lost", method="chat.postMessage"))
+    run_until_idle(poster, mono, clock)
+    assert len(slack.channel_messages("D0ALICE01")) == 1
+    assert slack.calls_to("conversations.open")

@@ -1,0 +1,341 @@
+"""Kill it anywhere: the real bot as a subprocess, ``kill -9``'d at random moments and restarted.
+
+The bot runs in HTTP mode with a replay source against the local Slack stand-in, on a SQLite file
+or PostgreSQL. While it ingests the posts and delivers cards, clicks and ``/promise`` commands
+arrive over signed HTTP. A killer ends the process (SIGKILL) at random times, sometimes from inside
+Slack's handling of ``chat.postMessage`` (the post is made, the answer never arrives), sometimes
+a few milliseconds after a click was sent; each time the bot is started again. At the end:
+every post stored once, exactly one card per complaint, every acknowledged click's effect and every
+acknowledged promise persisted, every due nag sent exactly once, the daily reminder once.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select
+
+from bot.devtools.interactions import block_action, post_signed, slash_command
+from bot.devtools.slack_api import SlackStandIn
+from bot.slack.ids import Action
+from bot.store import migrate
+from bot.store.db import make_engine, make_sessionmaker
+from bot.store.models import AuditEvent, Complaint, Outbox, Promise
+from bot.store.models import Post as PostRow
+
+SECRET = "crash-signing-secret"
+CHANNEL, ESCALATION = "C0COMPLAIN", "C0ESCALATE"
+TEAM = [f"U0TEAM{i:03d}" for i in range(6)]
+LADDER = "0:dm,0.001:thread"  # at the due time, and 3.6 s later
+REPO = Path(__file__).resolve().parents[2]
+
+
+@dataclass
+class CrashReport:
+    posts_written: int = 0
+    posts_stored: int = 0
+    complaints: int = 0
+    cards: int = 0
+    missing_cards: list[int] = field(default_factory=list)
+    doubled_cards: list[int] = field(default_factory=list)
+    messages_doubled: int = 0
+    doubled_kinds: Counter[str] = field(default_factory=Counter)
+    kills: Counter[str] = field(default_factory=Counter)
+    clicks_acked: int = 0
+    clicks_lost: int = 0
+    promises_acked: int = 0
+    promises_lost: int = 0
+    nag_steps_due: int = 0
+    nag_messages: int = 0
+    nags_doubled: int = 0
+    nags_missing: int = 0
+    digests: int = 0
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return (
+            self.posts_stored == self.posts_written
+            and not self.missing_cards
+            and not self.doubled_cards
+            and not self.messages_doubled
+            and not self.clicks_lost
+            and not self.promises_lost
+            and not self.nags_doubled
+            and not self.nags_missing
+            and self.digests == 1
+        )
+
+    def lines(self) -> list[str]:
+        return [
+            f"kills: {sum(self.kills.values())} ({', '.join(f'{k} {v}' for k, v in sorted(self.kills.items()))}); "
+            f"{self.seconds:.0f}s",
+            f"posts written {self.posts_written}, stored once {self.posts_stored}; complaints {self.complaints}, "
+            f"cards {self.cards}, missing {len(self.missing_cards)}, doubled {len(self.doubled_cards)}, "
+            f"messages posted twice {self.messages_doubled} {dict(self.doubled_kinds) or ''}",
+            f"clicks acknowledged {self.clicks_acked}, effect lost {self.clicks_lost}; /promise acknowledged "
+            f"{self.promises_acked}, lost {self.promises_lost}",
+            f"nag steps due {self.nag_steps_due}, sent {self.nag_messages}, doubled {self.nags_doubled}, "
+            f"missing {self.nags_missing}; daily reminders {self.digests}",
+        ]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _replay_lines(n: int, rng: random.Random) -> list[str]:
+    lines = []
+    for i in range(n):
+        r = rng.random()
+        record: dict[str, Any] = {
+            "id": str(100_000 + i),
+            "author_id": str(i % 400),
+            "author_handle": f"c{i % 400}",
+            "created_at": "2026-03-02T08:00:00Z",
+            "followers": rng.randrange(20_000),
+        }
+        if r < 0.55:
+            record["text"] = f"@AcmeHelp order {i} never arrived and nobody replies, still waiting for a refund"
+        elif r < 0.65 and i > 10:
+            record["text"] = "RT: still waiting"
+            record["retweet_of"] = str(100_000 + rng.randrange(i))
+        elif r < 0.85:
+            record["text"] = f"@AcmeHelp do you ship item {i} to Canada?"
+        else:
+            record["text"] = f"@AcmeHelp thank you, great service on order {i}!"
+        lines.append(json.dumps(record))
+    return lines
+
+
+class Bot:
+    def __init__(self, env: dict[str, str], replay: Path, port: int) -> None:
+        self.env, self.replay, self.port = env, replay, port
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.lock = threading.Lock()
+        self.log = open(replay.with_suffix(".log"), "ab")  # noqa: SIM115 - kept open across restarts
+
+    def start(self) -> None:
+        with self.lock:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "bot", "--env-file", os.devnull, "run", "--http", "--replay", str(self.replay)],
+                env=self.env,
+                cwd=REPO,
+                stdout=self.log,
+                stderr=self.log,
+            )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
+                    return
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError("the bot did not start; see " + str(self.replay.with_suffix(".log")))
+
+    def kill(self) -> None:
+        with self.lock:
+            if self.proc and self.proc.poll() is None:
+                os.kill(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+
+    def stop(self) -> None:
+        with self.lock:
+            if self.proc and self.proc.poll() is None:
+                self.proc.send_signal(signal.SIGTERM)
+                self.proc.wait(30)
+        self.log.close()
+
+
+def run_crash_scenario(
+    database_url: str, *, posts: int = 2000, kills: int = 20, seed: int = 1, quiet_seconds: float = 120.0
+) -> CrashReport:
+    rng = random.Random(seed)
+    report = CrashReport()
+    started = time.monotonic()
+    engine = make_engine(database_url)
+    migrate.upgrade(engine)
+    sessions = make_sessionmaker(engine)
+    with tempfile.TemporaryDirectory() as tmp, SlackStandIn() as slack:
+        for user in TEAM:
+            slack.add_user(user, user.lower(), channels=(CHANNEL,))
+        replay = Path(tmp) / "posts.jsonl"
+        lines = _replay_lines(posts, rng)
+        replay.write_text("\n".join(lines) + "\n")
+        report.posts_written = len(lines)
+        port = _free_port()
+        env = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "TMPDIR")}
+        env.update(
+            DATABASE_URL=database_url,
+            SLACK_API_URL=slack.base_url,
+            SLACK_BOT_TOKEN=slack.state.token,
+            SLACK_SIGNING_SECRET=SECRET,
+            SLACK_COMPLAINTS_CHANNEL=CHANNEL,
+            SLACK_ESCALATION_CHANNEL=ESCALATION,
+            PORT=str(port),
+            SCHEDULER_TICK_SECONDS="1",
+            NAG_QUIET_HOURS="off",
+            NAG_LADDER=LADDER,
+            DIGEST_TIME="00:00",
+            SLACK_POST_RATE="40",
+            LOG_LEVEL="WARNING",
+        )
+        bot = Bot(env, replay, port)
+        bot.start()
+        url = f"http://127.0.0.1:{port}/slack/events"
+        acked_clicks: list[tuple[str, int, str]] = []
+        acked_promises: list[str] = []
+        stop = threading.Event()
+        kill_on_post = threading.Event()
+
+        def on_call(method: str, _body: dict[str, Any]) -> None:
+            if method == "chat.postMessage" and kill_on_post.is_set():
+                kill_on_post.clear()
+                bot.kill()  # Slack has made the post; the bot never hears the answer
+                report.kills["mid-post"] += 1
+
+        slack.on_call = on_call
+
+        def traffic() -> None:
+            while not stop.is_set():
+                with sessions() as s:
+                    carded = s.scalars(select(Complaint.id).where(Complaint.slack_ts.is_not(None))).all()
+                if not carded:
+                    time.sleep(0.1)
+                    continue
+                cid, user = rng.choice(carded), rng.choice(TEAM)
+                if rng.random() < 0.2:
+                    token = uuid.uuid4().hex[:10]
+                    form = slash_command(user, "/promise", f"#{cid} in 4 seconds call back {token}")
+                    try:
+                        status, raw, _ = post_signed(url, None, SECRET, form=form, timeout=5)
+                    except OSError:
+                        continue
+                    if status == 200 and "Promise recorded" in json.loads(raw or b"{}").get("text", ""):
+                        acked_promises.append(token)
+                    continue
+                action = rng.choice([Action.CLAIM, Action.UNCLAIM])
+                try:
+                    status, _, _ = post_signed(url, block_action(user, action, value=str(cid)), SECRET, timeout=5)
+                except OSError:
+                    continue
+                if status == 200:
+                    acked_clicks.append((user, cid, action.value.removeprefix("ft_")))
+
+        workers = [threading.Thread(target=traffic, daemon=True) for _ in range(3)]
+        for w in workers:
+            w.start()
+        for _ in range(kills):
+            time.sleep(rng.uniform(0.5, 2.0))
+            mode = rng.choice(["random", "mid-post", "mid-click"])
+            if mode == "mid-post":
+                kill_on_post.set()
+                deadline = time.monotonic() + 5
+                while kill_on_post.is_set() and time.monotonic() < deadline:
+                    time.sleep(0.01)
+                if kill_on_post.is_set():  # nothing was being posted: kill anyway
+                    kill_on_post.clear()
+                    bot.kill()
+                    report.kills["random"] += 1
+            elif mode == "mid-click":
+                with sessions() as s:
+                    carded = s.scalars(select(Complaint.id).where(Complaint.slack_ts.is_not(None)).limit(50)).all()
+                if carded:
+                    payload = block_action(rng.choice(TEAM), Action.CLAIM, value=str(rng.choice(carded)))
+                    threading.Thread(target=_try, args=(url, payload, acked_clicks), daemon=True).start()
+                    time.sleep(rng.uniform(0.0, 0.03))
+                bot.kill()
+                report.kills["mid-click"] += 1
+            else:
+                bot.kill()
+                report.kills["random"] += 1
+            bot.start()
+        stop.set()
+        for w in workers:
+            w.join(10)
+
+        # Let it finish: everything ingested, every card out, every nag step due has gone.
+        deadline = time.monotonic() + quiet_seconds
+        while time.monotonic() < deadline:
+            with sessions() as s:
+                stored = s.scalar(select(func.count()).select_from(PostRow))
+                pending = s.scalar(select(func.count()).select_from(Outbox).where(Outbox.status == "pending"))
+                ladders = s.scalar(
+                    select(func.count()).select_from(Promise).where(Promise.ladder_step < 2, Promise.status == "open")
+                )
+            if stored == posts and not pending and not ladders:
+                break
+            time.sleep(0.5)
+        bot.stop()
+
+        with sessions() as s:
+            report.posts_stored = s.scalar(select(func.count(func.distinct(PostRow.external_id)))) or 0
+            rows = s.execute(select(Complaint.id, Complaint.kind, Complaint.duplicate_of, Complaint.slack_ts)).all()
+            report.complaints = sum(1 for r in rows if r.kind == "complaint")
+            events = Counter(
+                (e.actor, e.complaint_id, e.action.removeprefix("click:"))
+                for e in s.scalars(select(AuditEvent).where(AuditEvent.actor.in_(TEAM)))
+            )
+            texts = set(s.scalars(select(Promise.text)))
+            nag_rows = s.execute(
+                select(Outbox.id, Outbox.promise_id, Outbox.payload).where(Outbox.kind.like("nag_%"))
+            ).all()
+            steps_due = s.scalar(select(func.sum(Promise.ladder_step))) or 0
+            card_rows = dict(s.execute(select(Outbox.id, Outbox.complaint_id).where(Outbox.kind == "post_card")).all())
+        messages = [m for ch in list(slack.state.messages) for m in slack.channel_messages(ch)]
+        outbox_ids = Counter((m.get("metadata") or {}).get("event_payload", {}).get("outbox_id") for m in messages)
+        outbox_ids.pop(None, None)
+        report.messages_doubled = sum(1 for count in outbox_ids.values() if count > 1)
+        with sessions() as s:
+            kinds = dict(s.execute(select(Outbox.id, Outbox.kind)).all())
+        report.doubled_kinds = Counter(kinds.get(i, "?") for i, count in outbox_ids.items() if count > 1)
+        cards: Counter[int] = Counter()
+        for outbox_id, count in outbox_ids.items():
+            if outbox_id in card_rows:
+                cards[card_rows[outbox_id]] += count
+        report.cards = len(cards)
+        report.doubled_cards = [cid for cid, n in cards.items() if n > 1]
+        report.missing_cards = [
+            r.id for r in rows if r.kind == "complaint" and not r.duplicate_of and r.id not in cards
+        ]
+        acked = Counter(acked_clicks)
+        report.clicks_acked = len(acked_clicks)
+        report.clicks_lost = sum(max(0, n - events[key]) for key, n in acked.items())
+        report.promises_acked = len(acked_promises)
+        report.promises_lost = sum(1 for token in acked_promises if not any(token in t for t in texts))
+        per_step = Counter((r.promise_id, r.payload.get("step")) for r in nag_rows)
+        report.nag_steps_due = int(steps_due)
+        report.nags_doubled = sum(1 for n in per_step.values() if n > 1)
+        report.nag_messages = sum(1 for r in nag_rows if outbox_ids.get(r.id))
+        report.nags_missing = report.nag_steps_due - report.nag_messages
+        report.digests = sum(1 for m in slack.channel_messages(CHANNEL) if m["text"].startswith("Daily reminder"))
+    engine.dispose()
+    report.seconds = time.monotonic() - started
+    return report
+
+
+def _try(url: str, payload: dict[str, Any], acked: list[tuple[str, int, str]]) -> None:
+    """A click sent just before a kill: if it was acknowledged, its effect must have been stored."""
+    try:
+        status, _, _ = post_signed(url, payload, SECRET, timeout=5)
+    except OSError:
+        return
+    if status == 200:
+        action = payload["actions"][0]
+        acked.append((payload["user"]["id"], int(action["value"]), action["action_id"].removeprefix("ft_")))
