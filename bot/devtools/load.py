@@ -71,9 +71,18 @@ def _wait(port: int, proc: subprocess.Popen[bytes]) -> None:
 
 
 def run_load(
-    database_url: str, *, users: int = 50, seconds: float = 60.0, complaints: int = 300, seed: int = 1
+    database_url: str,
+    *,
+    users: int = 50,
+    seconds: float = 60.0,
+    complaints: int = 300,
+    seed: int = 1,
+    think: tuple[float, float] = (0.2, 1.0),
 ) -> LoadReport:
+    """``think``: each person's pause between clicks, uniform in this range (seconds); (0, 0) is a
+    stress test with every user's next request sent the moment the last is answered."""
     team = [f"U0LOAD{i:03d}" for i in range(users)]
+    source = f"load-{seed}-{time.time_ns()}"  # each run its own complaints, even on a reused database
     engine = make_engine(database_url)
     migrate.upgrade(engine)
     sessions = make_sessionmaker(engine)
@@ -81,7 +90,7 @@ def run_load(
     with sessions() as s, s.begin():
         rows = [
             Complaint(
-                source="load",
+                source=source,
                 external_id=str(i),
                 author_id=str(i),
                 author_handle=f"c{i}",
@@ -181,6 +190,8 @@ def run_load(
                         report.latencies_ms.append(took * 1000)
                         if status != 200:
                             report.errors += 1
+                    if think[1] > 0:
+                        time.sleep(local.uniform(*think))  # a person reading before the next click
 
             threads = [threading.Thread(target=user_loop, args=(i,)) for i in range(users)]
             for t in threads:
