@@ -44,6 +44,7 @@ class IngestResult:
     outcome: Outcome
     complaint_id: int | None = None
     kind: Kind | None = None
+    """What triage made of the post; None for duplicates, own posts and retweets of stored posts."""
 
 
 @dataclass(frozen=True)
@@ -70,19 +71,20 @@ _AMPLIFY = (
     update(Complaint.__table__)
     .where(_C.id == bindparam("cid"))
     .values(
-        amplification_count=_C.amplification_count + 1,
-        amplification_reach=_C.amplification_reach + bindparam("followers"),
+        amplification_count=_C.amplification_count + bindparam("n"),
+        amplification_reach=_C.amplification_reach + bindparam("reach"),
         updated_at=bindparam("at"),
     )
-    .returning(
-        _C.kind,
-        _C.triage_score,
-        _C.author_followers,
-        _C.amplification_reach,
-        _C.amplification_count,
-        _C.repeat_contact,
-        _C.author_verified,
-    )
+)
+_RANKING = select(
+    _C.id,
+    _C.kind,
+    _C.triage_score,
+    _C.author_followers,
+    _C.amplification_reach,
+    _C.amplification_count,
+    _C.repeat_contact,
+    _C.author_verified,
 )
 _SET_PRIORITY = update(Complaint.__table__).where(_C.id == bindparam("cid")).values(priority=bindparam("rank"))
 _COUNT_REPLY = (
@@ -130,6 +132,7 @@ class _Batch:
     open_by_conversation: dict[tuple[str, str, str], int | _Ref] = field(default_factory=dict)
     repeat_counts: dict[tuple[str, str], int] = field(default_factory=dict)
     pending_complaints: list[tuple[dict[str, Any], _Ref]] = field(default_factory=list)
+    amplified: dict[int, list[int]] = field(default_factory=dict)  # stored complaint id -> [reposts, reach]
 
     def flush_complaints(self) -> None:
         """Insert the pending complaints in one statement; their refs get their ids."""
@@ -140,9 +143,26 @@ class _Batch:
             ref.id = row[0]
         self.pending_complaints = []
 
+    def flush_amplification(self) -> None:
+        """Retweets of complaints stored earlier: add up their counts, re-rank, refresh the cards —
+        a few set-based statements per batch instead of several per retweet (storms are retweets)."""
+        if not self.amplified:
+            return
+        at = self.at
+        self.session.execute(
+            _AMPLIFY, [{"cid": cid, "n": n, "reach": reach, "at": at} for cid, (n, reach) in self.amplified.items()]
+        )
+        rows = self.session.execute(_RANKING.where(_C.id.in_(list(self.amplified)))).all()
+        ranks = {r.id: Ingestor.rank(r._asdict()) for r in rows if r.kind == Kind.COMPLAINT.value}
+        if ranks:
+            self.session.execute(_SET_PRIORITY, [{"cid": cid, "rank": rank} for cid, rank in ranks.items()])
+            outbox.request_card_refreshes(self.session, ranks, at=at)
+        self.amplified = {}
+
     def flush(self) -> None:
         # Core table inserts with bound parameters: compiled once, cached, executemany'd.
         self.flush_complaints()
+        self.flush_amplification()
         for rows in (self.ledger, self.events, self.deliveries):
             for row in rows:
                 row["complaint_id"] = _resolve(row["complaint_id"])
@@ -384,17 +404,15 @@ class Ingestor:
             row["amplification_count"] += 1
             row["amplification_reach"] += post.followers
             if row["kind"] == Kind.COMPLAINT.value:
-                row["priority"] = self._rank(row)
+                row["priority"] = self.rank(row)
             return _Pending(Outcome.AMPLIFIED, target, Kind(row["kind"]))
-        values = batch.session.execute(_AMPLIFY, {"cid": target, "followers": post.followers, "at": batch.at}).one()
-        if values.kind == Kind.COMPLAINT.value:
-            rank = self._rank(values._asdict())
-            batch.session.execute(_SET_PRIORITY, {"cid": target, "rank": rank})
-            outbox.request_card_refresh(batch.session, target, at=batch.at, priority=rank)
-        return _Pending(Outcome.AMPLIFIED, target, Kind(values.kind))
+        counts = batch.amplified.setdefault(target, [0, 0])
+        counts[0] += 1
+        counts[1] += post.followers
+        return _Pending(Outcome.AMPLIFIED, target, None)
 
     @staticmethod
-    def _rank(row: dict[str, Any]) -> int:
+    def rank(row: dict[str, Any]) -> int:
         return priority(
             row["kind"],
             row["triage_score"],

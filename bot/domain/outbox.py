@@ -64,8 +64,6 @@ def enqueue(
 
 
 _T = Outbox.__table__.c
-_PENDING_BY_KEY = select(_T.id).where(_T.dedupe_key == bindparam("key"), _T.status == OutboxStatus.PENDING.value)
-_BY_KEY = select(_T.id, _T.status).where(_T.dedupe_key == bindparam("key"))
 _REARM = (
     update(Outbox.__table__)
     .where(_T.id == bindparam("row_id"))
@@ -74,28 +72,45 @@ _REARM = (
 
 
 def request_card_refresh(session: Session, complaint_id: int, *, at: datetime, priority: int = 0) -> None:
-    """Ask for the card to be re-rendered from stored state, at most one pending request at a time.
+    """Ask for the card to be re-rendered from stored state (see ``request_card_refreshes``)."""
+    request_card_refreshes(session, {complaint_id: priority}, at=at)
 
-    If the card itself has not been posted yet, nothing is needed: it will be rendered from the
-    current state when it is. Otherwise the one ``update:{id}`` row is (re)armed.
+
+def request_card_refreshes(session: Session, priorities: dict[int, int], *, at: datetime) -> None:
+    """Re-render these cards from stored state, at most one pending request per card.
+
+    A card not posted yet needs nothing: it will be rendered from the current state when it is.
+    Otherwise each card's one ``update:{id}`` row is added, or re-armed if it was already sent.
     """
-    # Pre-built statements: this runs for every retweet of a complaint, thousands a minute in a storm.
-    if session.execute(_PENDING_BY_KEY, {"key": f"card:{complaint_id}"}).first():
-        return
-    key = f"update:{complaint_id}"
-    row = session.execute(_BY_KEY, {"key": key}).first()
-    if row is None:
-        enqueue(
-            session,
-            kind=UPDATE_CARD,
-            at=at,
-            dedupe_key=key,
-            complaint_id=complaint_id,
-            priority=priority,
-            check_existing=False,
+    pending_cards = {
+        int(key.split(":", 1)[1])
+        for key in session.scalars(
+            select(_T.dedupe_key).where(
+                _T.dedupe_key.in_([f"card:{cid}" for cid in priorities]), _T.status == OutboxStatus.PENDING.value
+            )
         )
-    elif row.status != OutboxStatus.PENDING.value:
-        session.execute(_REARM, {"row_id": row.id, "at": at})
+    }
+    wanted = {f"update:{cid}": cid for cid in priorities if cid not in pending_cards}
+    if not wanted:
+        return
+    existing = {
+        row.dedupe_key: row
+        for row in session.execute(select(_T.id, _T.dedupe_key, _T.status).where(_T.dedupe_key.in_(list(wanted))))
+    }
+    rearm = [{"row_id": row.id, "at": at} for row in existing.values() if row.status != OutboxStatus.PENDING.value]
+    if rearm:
+        session.execute(_REARM, rearm)
+    for key, cid in wanted.items():
+        if key not in existing:
+            enqueue(
+                session,
+                kind=UPDATE_CARD,
+                at=at,
+                dedupe_key=key,
+                complaint_id=cid,
+                priority=priorities[cid],
+                check_existing=False,
+            )
 
 
 def note_and_refresh(
