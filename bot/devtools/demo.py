@@ -90,8 +90,8 @@ def run_demo() -> int:
         migrate.upgrade(app.engine)
         ctx = SourceContext(app.sessions, build_ingestor(app), app.clock, COMPLAINTS)
         replay = ReplaySource(ctx, SAMPLE)
-        while replay.step() == 0.0:
-            pass
+        while replay.step() == 0.0:  # 0.0: more lines are waiting; read them all before clicking
+            continue
         poster = Poster(app.sessions, app.slack, app.clock, post_rate=50.0, update_rate=50.0)
         poster.drain()
 
