@@ -65,6 +65,8 @@ class CrashReport:
     nags_missing: int = 0
     digests: int = 0
     seconds: float = 0.0
+    lost_clicks: list[tuple[str, int, str]] = field(default_factory=list)
+    bot_errors: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -91,6 +93,8 @@ class CrashReport:
             f"{self.promises_acked}, lost {self.promises_lost}",
             f"nag steps due {self.nag_steps_due}, sent {self.nag_messages}, doubled {self.nags_doubled}, "
             f"missing {self.nags_missing}; daily reminders {self.digests}",
+            *(f"LOST CLICK {c}" for c in self.lost_clicks),
+            *(f"bot: {line[:300]}" for line in (self.bot_errors if self.lost_clicks else [])),
         ]
 
 
@@ -317,6 +321,9 @@ def run_crash_scenario(
         acked = Counter(acked_clicks)
         report.clicks_acked = len(acked_clicks)
         report.clicks_lost = sum(max(0, n - events[key]) for key, n in acked.items())
+        report.lost_clicks = [key for key, n in acked.items() if n > events[key]]
+        log_text = replay.with_suffix(".log").read_text(errors="replace")
+        report.bot_errors = [line for line in log_text.splitlines() if " ERROR " in line or "Error" in line][:40]
         report.promises_acked = len(acked_promises)
         report.promises_lost = sum(1 for token in acked_promises if not any(token in t for t in texts))
         per_step = Counter((r.promise_id, r.payload.get("step")) for r in nag_rows)

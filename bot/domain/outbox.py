@@ -11,7 +11,8 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from bot.domain.types import OutboxStatus
@@ -64,11 +65,6 @@ def enqueue(
 
 
 _T = Outbox.__table__.c
-_REARM = (
-    update(Outbox.__table__)
-    .where(_T.id == bindparam("row_id"))
-    .values(status=OutboxStatus.PENDING.value, available_at=bindparam("at"), attempts=0, last_error=None)
-)
 
 
 def request_card_refresh(session: Session, complaint_id: int, *, at: datetime, priority: int = 0) -> None:
@@ -93,24 +89,41 @@ def request_card_refreshes(session: Session, priorities: dict[int, int], *, at: 
     wanted = {f"update:{cid}": cid for cid in priorities if cid not in pending_cards}
     if not wanted:
         return
-    existing = {
-        row.dedupe_key: row
-        for row in session.execute(select(_T.id, _T.dedupe_key, _T.status).where(_T.dedupe_key.in_(list(wanted))))
-    }
-    rearm = [{"row_id": row.id, "at": at} for row in existing.values() if row.status != OutboxStatus.PENDING.value]
-    if rearm:
-        session.execute(_REARM, rearm)
-    for key, cid in wanted.items():
-        if key not in existing:
-            enqueue(
-                session,
-                kind=UPDATE_CARD,
-                at=at,
-                dedupe_key=key,
-                complaint_id=cid,
-                priority=priorities[cid],
-                check_existing=False,
-            )
+    # One atomic upsert: two transactions refreshing the same card at once (a click and a /promise)
+    # must both succeed; a select-then-insert lets the second fail on the unique key under PostgreSQL.
+    insert = (postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert)(Outbox.__table__)
+    statement = insert.on_conflict_do_update(
+        index_elements=[_T.dedupe_key],
+        set_={
+            "status": OutboxStatus.PENDING.value,
+            "available_at": insert.excluded.available_at,
+            "attempts": 0,
+            "last_error": None,
+        },
+        where=_T.status != OutboxStatus.PENDING.value,
+    )
+    session.execute(
+        statement,
+        [
+            {
+                "kind": UPDATE_CARD,
+                "dedupe_key": key,
+                "complaint_id": cid,
+                "promise_id": None,
+                "channel": None,
+                "payload": {},
+                "priority": priorities[cid],
+                "status": OutboxStatus.PENDING.value,
+                "attempts": 0,
+                "available_at": at,
+                "slack_ts": None,
+                "last_error": None,
+                "created_at": at,
+                "sent_at": None,
+            }
+            for key, cid in sorted(wanted.items())
+        ],
+    )
 
 
 def note_and_refresh(

@@ -49,6 +49,23 @@ class Desk:
         self.tiers = dict(app.settings.escalation_tiers)
 
     # -- shared steps ----------------------------------------------------------------------------
+    def guard(self, handler: Callable[..., None]) -> Callable[..., None]:
+        """The error policy, storing any request that failed before it could store itself."""
+        return guarded(handler, recorder=self.record_failure)
+
+    def record_failure(self, body: dict[str, Any], ref: str) -> None:
+        user = (body.get("user") or {}).get("id") or body.get("user_id") or "unknown"
+        actions = body.get("actions") or [{}]
+        what = actions[0].get("action_id") or (body.get("view") or {}).get("callback_id") or body.get("command")
+        with transaction(self.app.sessions) as session:
+            complaints.record_event(
+                session,
+                actor=str(user),
+                action=f"error:{str(what or 'request')[:50]}",
+                note=f"ref {ref}"[:500],
+                at=self.app.clock.now(),
+            )
+
     def record_click(self, user: str, action: str, complaint_id: int | None, outcome: str) -> None:
         """Persist a click that changed nothing (refused, conflict, opened a modal): who and when."""
         with transaction(self.app.sessions) as session:
@@ -102,7 +119,6 @@ class Desk:
 
     # -- buttons -----------------------------------------------------------------------------------
     def simple(self, action: Action, apply: Callable[..., Complaint]) -> Callable[..., None]:
-        @guarded
         def handler(ack: Callable[..., Any], body: dict[str, Any], respond: Respond) -> None:
             user, clicked = self.clicked(body)
             cid = parse_ref(clicked.get("value"))
@@ -111,7 +127,7 @@ class Desk:
                 return
             self.change(ack=ack, respond=respond, user=user, action=_name(action), complaint_id=cid, apply=apply)
 
-        return handler
+        return self.guard(handler)
 
     def hand_over(self, ack: Callable[..., Any], body: dict[str, Any], respond: Respond) -> None:
         user, clicked = self.clicked(body)
@@ -136,7 +152,6 @@ class Desk:
         )
 
     def modal_opener(self, action: Action, build: Callable[[int, str], dict[str, Any]]) -> Callable[..., None]:
-        @guarded
         def handler(ack: Callable[..., Any], body: dict[str, Any], respond: Respond, client: Any) -> None:
             user, clicked = self.clicked(body)
             cid = parse_ref(clicked.get("value"))
@@ -155,7 +170,7 @@ class Desk:
             ack()
             client.views_open(trigger_id=body["trigger_id"], view=build(cid, user))
 
-        return handler
+        return self.guard(handler)
 
     def resolve_form(self, complaint_id: int, _user: str) -> dict[str, Any]:
         with self.app.sessions() as session:
@@ -165,7 +180,6 @@ class Desk:
     def submission(self, action: str, field: Field, apply: Callable[..., Any]) -> Callable[..., None]:
         """A modal's submit: errors are shown next to ``field`` in the modal, which stays open."""
 
-        @guarded
         def handler(ack: Callable[..., Any], body: dict[str, Any], respond: Respond, view: dict[str, Any]) -> None:
             user = body["user"]["id"]
             cid = parse_ref(view.get("private_metadata"))
@@ -183,7 +197,7 @@ class Desk:
                 return
             ack()
 
-        return handler
+        return self.guard(handler)
 
     def apply_escalate(self, session: Any, cid: int, user: str, values: dict[str, Any]) -> None:
         tier = ((values.get(Field.TIER, {}).get(Field.TIER) or {}).get("selected_option") or {}).get("value")
@@ -230,7 +244,7 @@ def register(bolt: App, app: Followthrough) -> Desk:
     bolt.action(Action.UNCLAIM.value)(desk.simple(Action.UNCLAIM, complaints.unclaim))
     bolt.action(Action.DISMISS.value)(desk.simple(Action.DISMISS, complaints.dismiss))
     bolt.action(Action.REOPEN.value)(desk.simple(Action.REOPEN, complaints.reopen))
-    bolt.action(Action.HAND_OVER.value)(guarded(desk.hand_over))
+    bolt.action(Action.HAND_OVER.value)(desk.guard(desk.hand_over))
     bolt.action(Action.ESCALATE.value)(
         desk.modal_opener(Action.ESCALATE, lambda cid, _user: blocks.escalate_modal(cid, list(desk.tiers)))
     )

@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING, Any
 from bot.domain import reports
 from bot.slack.actions import Desk
 from bot.slack.blocks import age, cut, escape, slack_date
-from bot.slack.errors import guarded
 from bot.sources.state import source_statuses
 
 if TYPE_CHECKING:
@@ -129,7 +128,6 @@ def dispatch(app: Followthrough, user: str, text: str, now: datetime) -> str:
 
 
 def register(bolt: App, app: Followthrough, desk: Desk) -> None:
-    @guarded
     def complaints_command(
         ack: Callable[..., Any], body: dict[str, Any], respond: Any, command: dict[str, Any]
     ) -> None:
@@ -140,4 +138,4 @@ def register(bolt: App, app: Followthrough, desk: Desk) -> None:
             return
         ack(response_type="ephemeral", text=cut(dispatch(app, user, text, app.clock.now()), 3900))
 
-    bolt.command("/complaints")(complaints_command)
+    bolt.command("/complaints")(desk.guard(complaints_command))

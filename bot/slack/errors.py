@@ -23,15 +23,6 @@ def correlation_id() -> str:
     return uuid.uuid4().hex[:8]
 
 
-def user_message(error: Exception) -> str:
-    """The text to show for ``error``; unexpected errors are logged here with their correlation id."""
-    if isinstance(error, DomainError):
-        return str(error)
-    cid = correlation_id()
-    log.error("unexpected error in a Slack handler [ref %s]", cid, exc_info=error)
-    return f":warning: Something went wrong on our side (ref `{cid}`). Nothing you did was lost; please try again."
-
-
 class TrackedAck:
     """Wraps Bolt's ``ack`` to know whether it was called (an error after it must not ack twice)."""
 
@@ -44,8 +35,25 @@ class TrackedAck:
         return self._ack(*args, **kwargs)
 
 
-def guarded(handler: Callable[..., None]) -> Callable[..., None]:
-    """Apply the error policy to a listener taking ``ack``, ``body`` and ``respond`` (and others)."""
+Recorder = Callable[[dict[str, Any], str], None]
+
+
+def user_message_and_ref(error: Exception) -> tuple[str, str | None]:
+    if isinstance(error, DomainError):
+        return str(error), None
+    cid = correlation_id()
+    log.error("unexpected error in a Slack handler [ref %s]", cid, exc_info=error)
+    return (
+        f":warning: Something went wrong on our side (ref `{cid}`). What you did was recorded; please try again."
+    ), cid
+
+
+def guarded(handler: Callable[..., None], *, recorder: Recorder | None = None) -> Callable[..., None]:
+    """Apply the error policy to a listener taking ``ack``, ``body`` and ``respond`` (and others).
+
+    ``recorder`` stores the click or command when the handler failed before storing it itself, so an
+    acknowledged request always leaves a trace (who, when, what, and the reference the user saw).
+    """
 
     @functools.wraps(handler)
     def wrapper(ack: Callable[..., Any], body: dict[str, Any], respond: Callable[..., Any], **kwargs: Any) -> None:
@@ -53,8 +61,16 @@ def guarded(handler: Callable[..., None]) -> Callable[..., None]:
         try:
             handler(ack=tracked, body=body, respond=respond, **kwargs)
         except Exception as exc:
-            text = user_message(exc)
+            text, ref = user_message_and_ref(exc)
+            if recorder is not None and not tracked.done:
+                try:
+                    recorder(body, ref or f"refused: {exc}")
+                except Exception:
+                    log.exception("could not record a failed request")
             if not tracked.done:
+                if body.get("command"):
+                    tracked(response_type="ephemeral", text=text)
+                    return
                 tracked()
             if body.get("response_url"):
                 try:

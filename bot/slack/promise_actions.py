@@ -14,7 +14,6 @@ from bot.domain.errors import Conflict, DomainError
 from bot.domain.types import PromiseStatus
 from bot.slack import blocks
 from bot.slack.actions import Desk, _ephemeral, _name
-from bot.slack.errors import guarded
 from bot.slack.ids import Action, Field, View, parse_ref
 from bot.slack.people import People
 from bot.store.db import transaction
@@ -129,7 +128,6 @@ class PromiseDesk:
 
     # -- the nag DM's buttons ----------------------------------------------------------------------------
     def close_button(self, status: PromiseStatus, action: Action) -> Callable[..., None]:
-        @guarded
         def handler(ack: Ack, body: dict[str, Any], respond: Any) -> None:
             user, clicked = Desk.clicked(body)
             pid = parse_ref(clicked.get("value"))
@@ -151,7 +149,7 @@ class PromiseDesk:
                 text=f"Promise “{blocks.escape(promise.text)}” on #{promise.complaint_id}: {word} (by <@{user}>).",
             )
 
-        return handler
+        return self.desk.guard(handler)
 
     def open_reschedule(self, ack: Ack, body: dict[str, Any], respond: Any, client: Any) -> None:
         user, clicked = Desk.clicked(body)
@@ -201,9 +199,9 @@ class PromiseDesk:
 def register(bolt: App, app: Followthrough, desk: Desk, people: People) -> None:
     pd = PromiseDesk(app, desk, people)
     bolt.action(Action.PROMISE.value)(desk.modal_opener(Action.PROMISE, pd.open_form))
-    bolt.view(View.PROMISE.value)(guarded(pd.submit))
-    bolt.command("/promise")(guarded(pd.command))
+    bolt.view(View.PROMISE.value)(desk.guard(pd.submit))
+    bolt.command("/promise")(desk.guard(pd.command))
     bolt.action(Action.PROMISE_KEPT.value)(pd.close_button(PromiseStatus.KEPT, Action.PROMISE_KEPT))
     bolt.action(Action.PROMISE_CANCEL.value)(pd.close_button(PromiseStatus.CANCELLED, Action.PROMISE_CANCEL))
-    bolt.action(Action.PROMISE_RESCHEDULE.value)(guarded(pd.open_reschedule))
-    bolt.view(View.RESCHEDULE.value)(guarded(pd.submit_reschedule))
+    bolt.action(Action.PROMISE_RESCHEDULE.value)(desk.guard(pd.open_reschedule))
+    bolt.view(View.RESCHEDULE.value)(desk.guard(pd.submit_reschedule))

@@ -265,6 +265,9 @@ def test_unexpected_errors_show_a_reference_and_are_logged(desk: Desk, caplog):
     assert status == 200
     ref = answer.split("ref `")[1].split("`")[0]
     assert any(ref in r.getMessage() and r.exc_info for r in caplog.records)
+    with desk.app.sessions() as s:  # the failed click was stored too: who, when, what, and the reference
+        [stored] = s.scalars(select(AuditEvent).where(AuditEvent.action == f"error:{Action.CLAIM}")).all()
+    assert (stored.actor, stored.note) == (ALICE, f"ref {ref}")
 
 
 def test_unknown_complaint_is_a_friendly_answer(desk: Desk):
