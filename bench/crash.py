@@ -9,12 +9,10 @@ from __future__ import annotations
 
 import argparse
 import tempfile
-import uuid
 from pathlib import Path
 
-from sqlalchemy import create_engine, text
-
 from bot.devtools.crash import run_crash_scenario
+from bot.devtools.procs import temporary_schema
 
 
 def main() -> None:
@@ -31,21 +29,11 @@ def main() -> None:
         print(f"sqlite_invariants_hold={report.ok}")
     if args.skip_pg:
         return
-    schema = f"crash_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(args.pg)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        report = run_crash_scenario(
-            f"{args.pg}?options=-csearch_path%3D{schema}", posts=args.posts, kills=args.kills, seed=22
-        )
+    with temporary_schema(args.pg, "crash") as url:
+        report = run_crash_scenario(url, posts=args.posts, kills=args.kills, seed=22)
         print("PostgreSQL:")
         print("\n".join("  " + line for line in report.lines()))
         print(f"postgresql_invariants_hold={report.ok}")
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 if __name__ == "__main__":

@@ -11,11 +11,9 @@ own scheduling is inside the measured latency.
 from __future__ import annotations
 
 import argparse
-import uuid
-
-from sqlalchemy import create_engine, text
 
 from bot.devtools.load import run_load
+from bot.devtools.procs import temporary_schema
 
 
 def main() -> None:
@@ -24,12 +22,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--pg", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
     args = parser.parse_args()
-    schema = f"load_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(args.pg)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        url = f"{args.pg}?options=-csearch_path%3D{schema}"
+    with temporary_schema(args.pg, "load") as url:
         report = run_load(url, users=args.users, seconds=args.seconds)
         print(f"{args.users} people, 0.2–1.0 s between clicks:")
         print("\n".join("  " + line for line in report.lines()))
@@ -39,10 +32,6 @@ def main() -> None:
         print(
             f"p99_ms={report.percentile(0.99):.0f} errors={report.errors} stress_p99_ms={stress.percentile(0.99):.0f}"
         )
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 if __name__ == "__main__":

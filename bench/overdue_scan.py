@@ -15,13 +15,13 @@ import argparse
 import statistics
 import tempfile
 import time
-import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine, text
 
 from bot.config import parse_quiet_hours
+from bot.devtools.procs import temporary_schema
 from bot.domain import promises
 from bot.store import migrate
 from bot.store.db import make_engine, make_sessionmaker
@@ -36,7 +36,7 @@ def fill(engine: Engine, start: int, count: int, due: int, closed_share: float) 
     closed_from = due + int((count - due) * (1 - closed_share))
     pg = engine.dialect.name == "postgresql"
     series = (
-        "generate_series(:start, :end) AS g(x)"
+        "generate_series(CAST(:start AS bigint), CAST(:end AS bigint)) AS g(x)"
         if pg
         else "(WITH RECURSIVE s(x) AS (SELECT :start UNION ALL SELECT x + 1 FROM s WHERE x < :end) SELECT x FROM s)"
     )
@@ -138,18 +138,10 @@ def main() -> None:
         engine.dispose()
     if args.skip_pg:
         return
-    schema = f"bench_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(args.pg)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        engine = make_engine(f"{args.pg}?options=-csearch_path%3D{schema}")
+    with temporary_schema(args.pg, "bench") as url:
+        engine = make_engine(url)
         run("postgresql", engine)
         engine.dispose()
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 if __name__ == "__main__":

@@ -15,7 +15,6 @@ import json
 import os
 import random
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -30,6 +29,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from bot.devtools.interactions import block_action, post_signed, slash_command
+from bot.devtools.procs import free_port, wait_for_port
 from bot.devtools.slack_api import SlackStandIn
 from bot.slack.ids import Action
 from bot.store import migrate
@@ -98,12 +98,6 @@ class CrashReport:
         ]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _replay_lines(n: int, rng: random.Random) -> list[str]:
     lines = []
     for i in range(n):
@@ -144,14 +138,7 @@ class Bot:
                 stdout=self.log,
                 stderr=self.log,
             )
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
-                    return
-            except OSError:
-                time.sleep(0.05)
-        raise RuntimeError("the bot did not start; see " + str(self.replay.with_suffix(".log")))
+        wait_for_port(self.port, self.proc)
 
     def kill(self) -> None:
         with self.lock:
@@ -183,7 +170,7 @@ def run_crash_scenario(
         lines = _replay_lines(posts, rng)
         replay.write_text("\n".join(lines) + "\n")
         report.posts_written = len(lines)
-        port = _free_port()
+        port = free_port()
         env = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "TMPDIR")}
         env.update(
             DATABASE_URL=database_url,

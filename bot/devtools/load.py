@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import random
-import socket
 import subprocess
 import sys
 import tempfile
@@ -21,6 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bot.devtools.interactions import block_action, post_signed, slash_command
+from bot.devtools.procs import free_port, wait_for_port
 from bot.devtools.slack_api import SlackStandIn
 from bot.slack.ids import Action
 from bot.store import migrate
@@ -49,25 +49,6 @@ class LoadReport:
             f"ack latency ms: p50={self.percentile(0.5):.0f} p90={self.percentile(0.9):.0f} "
             f"p99={self.percentile(0.99):.0f} max={self.percentile(1.0):.0f}",
         ]
-
-
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _wait(port: int, proc: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"a web process exited with {proc.returncode}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError("a web process did not start")
 
 
 def run_load(
@@ -127,7 +108,7 @@ def run_load(
             LOG_LEVEL="WARNING",
             SLACK_POST_RATE="50",
         )
-        ports = [_port(), _port()]
+        ports = [free_port(), free_port()]
         log = open(Path(tmp) / "load.log", "wb")  # noqa: SIM115 - closed below
         try:
             for port in ports:
@@ -161,7 +142,7 @@ def run_load(
                 )
             )
             for port, proc in zip(ports, procs, strict=False):
-                _wait(port, proc)
+                wait_for_port(port, proc)
             lock = threading.Lock()
             start = time.monotonic()
             deadline = start + seconds

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
+
+from bot.devtools.procs import free_port, wait_for_port
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -29,22 +29,5 @@ def cli(*args: str, env: dict[str, str], cwd: Path | None = None, timeout: float
     )
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_for_port(port: int, proc: subprocess.Popen, deadline_s: float = 20.0) -> None:
-    """Poll until the child accepts connections (it is a separate process; there is no clock to inject)."""
-    end = time.monotonic() + deadline_s
-    while time.monotonic() < end:
-        if proc.poll() is not None:
-            output = proc.stderr.read() if proc.stderr else ""
-            raise AssertionError(f"process exited early with {proc.returncode}: {output}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return
-        except OSError:
-            time.sleep(0.05)
-    raise AssertionError(f"nothing listening on {port} after {deadline_s}s")
+# Re-exported for the tests: one implementation, shared with the harnesses.
+__all__ = ["ROOT", "base_env", "cli", "free_port", "wait_for_port"]

@@ -25,9 +25,20 @@ def test_concurrent_first_refreshes_of_one_card_both_succeed(pg_url: str):
         migrate.upgrade(engine)
         sessions = make_sessionmaker(engine)
         with sessions() as s, s.begin():
-            c = Complaint(source="x", external_id="1", author_id="1", author_handle="c", text="t", posted_at=T0,
-                          kind="complaint", status="new", slack_channel="C1", slack_ts="1.1", created_at=T0,
-                          updated_at=T0)
+            c = Complaint(
+                source="x",
+                external_id="1",
+                author_id="1",
+                author_handle="c",
+                text="t",
+                posted_at=T0,
+                kind="complaint",
+                status="new",
+                slack_channel="C1",
+                slack_ts="1.1",
+                created_at=T0,
+                updated_at=T0,
+            )
             s.add(c)
             s.flush()
             cid = c.id
@@ -49,9 +60,9 @@ def test_concurrent_first_refreshes_of_one_card_both_succeed(pg_url: str):
         deadline = time.monotonic() + 10
         with engine.connect() as probe:  # wait until the second transaction is blocked on the first's key
             while time.monotonic() < deadline:
-                waiting = probe.execute(text(
-                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND state = 'active'"
-                )).scalar_one()
+                waiting = probe.execute(
+                    text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND state = 'active'")
+                ).scalar_one()
                 if waiting or not thread.is_alive():
                     break
                 time.sleep(0.01)
