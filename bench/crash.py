@@ -11,8 +11,10 @@ import argparse
 import tempfile
 from pathlib import Path
 
-from bot.devtools.crash import run_crash_scenario
-from bot.devtools.procs import temporary_schema
+import _repo  # noqa: F401  (puts the checkout on sys.path for tests.support)
+
+from tests.support.crash import run_crash_scenario
+from tests.support.procs import temporary_schema
 
 
 def main() -> None:

@@ -15,8 +15,10 @@ import tempfile
 import threading
 from pathlib import Path
 
-from bot.devtools.harness import COMPLAINTS, Desk
+import _repo  # noqa: F401  (puts the checkout on sys.path for tests.support)
+
 from bot.slack.ids import Action
+from tests.support.harness import COMPLAINTS, Desk
 
 
 def main() -> None:

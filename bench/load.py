@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import argparse
 
-from bot.devtools.load import run_load
-from bot.devtools.procs import temporary_schema
+import _repo  # noqa: F401  (puts the checkout on sys.path for tests.support)
+
+from tests.support.load import run_load
+from tests.support.procs import temporary_schema
 
 
 def main() -> None:

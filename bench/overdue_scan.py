@@ -18,14 +18,15 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+import _repo  # noqa: F401  (puts the checkout on sys.path for tests.support)
 from sqlalchemy import Engine, text
 
 from bot.config import parse_quiet_hours
-from bot.devtools.procs import temporary_schema
 from bot.domain import promises
 from bot.store import migrate
 from bot.store.db import make_engine, make_sessionmaker
 from bot.store.models import Complaint
+from tests.support.procs import temporary_schema
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 LADDER = promises.Ladder(((0.0, "dm"), (1.0, "thread"), (4.0, "channel"), (24.0, "escalate")))

@@ -9,7 +9,9 @@ from __future__ import annotations
 import sys
 import time
 
-from bot.devtools.faults import slack_fault_scenario
+import _repo  # noqa: F401  (puts the checkout on sys.path for tests.support)
+
+from tests.support.faults import slack_fault_scenario
 
 
 def main() -> None:

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bot.devtools.procs import free_port, wait_for_port
+from tests.support.procs import free_port, wait_for_port
 
 ROOT = Path(__file__).resolve().parents[2]
 

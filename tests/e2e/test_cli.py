@@ -193,7 +193,7 @@ def test_run_with_replay_ingests_the_file(tmp_path: Path):
 
 
 def test_check_reports_x_credentials(tmp_path: Path):
-    from bot.devtools.x_api import XStandIn
+    from tests.support.x_api import XStandIn
 
     env = base_env(DATABASE_URL=f"sqlite:///{tmp_path / 'ft.db'}", **SLACK)
     assert cli("db", "upgrade", env=env).returncode == 0

@@ -13,10 +13,10 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from bot.devtools.harness import COMPLAINTS, ESCALATION, OUTSIDER, TEAM, Desk
 from bot.domain.types import PromiseStatus
 from bot.slack.ids import Action, Field, View
 from bot.store.models import AuditEvent, Complaint, Promise
+from tests.support.harness import COMPLAINTS, ESCALATION, OUTSIDER, TEAM, Desk
 
 ALICE, BOB, CAROL = TEAM
 HOSTILE = "<!channel> <!here> @here <@U0ALICE01> *bold* _it_ `code` <https://evil.example|click me> & co > quote"

@@ -13,11 +13,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
-from bot.devtools.harness import TEAM, Desk
 from bot.devtools.interactions import block_action, post_signed
 from bot.slack.ids import Action, Field, View
 from bot.store.models import AuditEvent, Promise
 from tests.inert import CORPUS, assert_inert
+from tests.support.harness import TEAM, Desk
 
 ALICE = TEAM[0]
 args = st.one_of(

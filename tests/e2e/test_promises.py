@@ -10,11 +10,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from bot.devtools.harness import COMPLAINTS, ESCALATION, OUTSIDER, TEAM, Desk
 from bot.domain import promises as promise_service
 from bot.slack.ids import Action, Field, View
 from bot.store.db import transaction
 from bot.store.models import AuditEvent, JobRun, Outbox, Promise
+from tests.support.harness import COMPLAINTS, ESCALATION, OUTSIDER, TEAM, Desk
 
 ALICE, BOB, CAROL = TEAM  # Alice and Carol work in London, Bob in New York (set below)
 

@@ -9,7 +9,6 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import Engine, func, select
 
-from bot.devtools.x_api import StreamPlan, XFault, XStandIn
 from bot.domain.clock import FakeClock
 from bot.domain.ingest import Ingestor, IngestPolicy
 from bot.domain.triage import Triage
@@ -18,6 +17,7 @@ from bot.sources.x import CREDENTIAL_RETRY_SECONDS, SourceContext, XPoller, XStr
 from bot.store.db import make_sessionmaker
 from bot.store.models import Complaint, IngestCursor, Outbox
 from bot.store.models import Post as PostRow
+from tests.support.x_api import StreamPlan, XFault, XStandIn
 
 BRAND = "1000"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.devtools.crash import run_crash_scenario
+from tests.support.crash import run_crash_scenario
 
 
 @pytest.mark.timeout(400)

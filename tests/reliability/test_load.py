@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.devtools.load import run_load
+from tests.support.load import run_load
 
 
 @pytest.mark.postgres

@@ -3,7 +3,7 @@ never a retry before Retry-After. (The long run is ``python bench/slack_faults.p
 
 from __future__ import annotations
 
-from bot.devtools.faults import slack_fault_scenario
+from tests.support.faults import slack_fault_scenario
 
 
 def test_slack_faults_at_set_rates_keep_every_invariant():

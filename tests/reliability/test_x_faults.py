@@ -3,7 +3,7 @@ missed, nothing doubled, exactly one credentials alert. (Long run: ``python benc
 
 from __future__ import annotations
 
-from bot.devtools.faults import x_fault_scenario
+from tests.support.faults import x_fault_scenario
 
 
 def test_x_faults_lose_nothing_double_nothing_and_alert_once():

@@ -29,19 +29,19 @@ from typing import Any
 from sqlalchemy import func, select
 
 from bot.devtools.interactions import block_action, post_signed, slash_command
-from bot.devtools.procs import free_port, wait_for_port
 from bot.devtools.slack_api import SlackStandIn
 from bot.slack.ids import Action
 from bot.store import migrate
 from bot.store.db import make_engine, make_sessionmaker
 from bot.store.models import AuditEvent, Complaint, Outbox, Promise
 from bot.store.models import Post as PostRow
+from tests.support.procs import free_port, wait_for_port
 
 SECRET = "crash-signing-secret"
 CHANNEL, ESCALATION = "C0COMPLAIN", "C0ESCALATE"
 TEAM = [f"U0TEAM{i:03d}" for i in range(6)]
 LADDER = "0:dm,0.001:thread"  # at the due time, and 3.6 s later
-REPO = Path(__file__).resolve().parents[2]
+
 
 
 @dataclass
@@ -134,7 +134,7 @@ class Bot:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "bot", "--env-file", os.devnull, "run", "--http", "--replay", str(self.replay)],
                 env=self.env,
-                cwd=REPO,
+                cwd=self.replay.parent,
                 stdout=self.log,
                 stderr=self.log,
             )

@@ -197,9 +197,9 @@ def x_fault_scenario(n: int, *, seed: int = 7) -> XFaultReport:
     """The filtered stream drops every few posts and repeats some after each reconnect; a 429 with a
     reset and one spell of 401s (three connections in a row) hit mid-run; then mentions polling meets
     a 429 and a 503. One credentials incident must mean exactly one alert."""
-    from bot.devtools.x_api import StreamPlan, XFault, XStandIn
     from bot.sources.x import SourceContext, XPoller, XStream, make_client
     from bot.store.models import Post as PostRow
+    from tests.support.x_api import StreamPlan, XFault, XStandIn
 
     rng = random.Random(seed)
     clock = FakeClock(datetime(2026, 3, 2, 9, 0, tzinfo=UTC))

@@ -20,15 +20,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bot.devtools.interactions import block_action, post_signed, slash_command
-from bot.devtools.procs import free_port, wait_for_port
 from bot.devtools.slack_api import SlackStandIn
 from bot.slack.ids import Action
 from bot.store import migrate
 from bot.store.db import make_engine, make_sessionmaker
 from bot.store.models import Complaint
+from tests.support.procs import free_port, wait_for_port
 
 SECRET = "load-signing-secret"
-REPO = Path(__file__).resolve().parents[2]
+
 
 
 @dataclass
@@ -116,7 +116,7 @@ def run_load(
                     subprocess.Popen(
                         [sys.executable, "-m", "bot", "--env-file", os.devnull, "run", "--http", "--role", "web"],
                         env={**env, "PORT": str(port)},
-                        cwd=REPO,
+                        cwd=tmp,
                         stdout=log,
                         stderr=log,
                     )
@@ -136,7 +136,7 @@ def run_load(
                         str(Path(tmp) / "empty.jsonl"),
                     ],
                     env=env,
-                    cwd=REPO,
+                    cwd=tmp,
                     stdout=log,
                     stderr=log,
                 )
