@@ -8,8 +8,10 @@ Nothing here runs at import time; ``load_settings`` is called by the CLI (the co
 
 from __future__ import annotations
 
+import math
 import os
 import re
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from datetime import time
@@ -55,12 +57,77 @@ class Secret:
         return hash(self._value)
 
 
+_ENCODING_ADVICE = "special characters in the password (@ : / ? # %) must be percent-encoded (e.g. @ as %40)"
+_QUERY_PASSWORD = re.compile(r"(?i)([?&]\w*password=)[^&#]*")
+# Up to the *last* @: an unencoded @ in the password must not leave the password's tail on show.
+_USERINFO_PASSWORD = re.compile(r"(://[^:/@]*:).*@")
+# No @ at all: whatever follows the first colon may be a password that lost its @host.
+_AFTER_FIRST_COLON = re.compile(r"(://[^:/@?#]*:)[^/?#]*")
+
+
+def _has_unencoded_at(url: str) -> bool:
+    """Whether an @ beyond the userinfo separator shows a password that was pasted without encoding.
+
+    make_url splits at the first @ and either fails on the rest (a "port" like ``Horse99@db``) or,
+    worse, takes the password's tail for the host. An @ is rare enough in a host, port, database
+    name or option, and %40 works there too, that any second @ is treated as this mistake.
+    """
+    _, sep, rest = url.partition("://")
+    return bool(sep) and not rest.startswith("/") and rest.count("@") > 1
+
+
+def _mask_unparsed(url: str) -> str:
+    masked, found = _USERINFO_PASSWORD.subn(r"\1***@", url, count=1)
+    return masked if found else _AFTER_FIRST_COLON.sub(r"\1***", url, count=1)
+
+
 def mask_url(url: str) -> str:
-    """Show a database URL with its password replaced, for error messages and logs."""
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:
-        return re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", url)
+    """Show a database URL with its password replaced, for error messages and logs.
+
+    A URL that make_url cannot split reliably is masked by pattern instead, erring towards hiding
+    too much; a password passed as a query option (``?password=``, ``?sslpassword=``) is hidden too.
+    """
+    masked: str | None = None
+    if not _has_unencoded_at(url):
+        try:
+            masked = make_url(url).render_as_string(hide_password=True)
+        except (ArgumentError, ValueError):  # ValueError: a port that is not a number
+            masked = None
+    return _QUERY_PASSWORD.sub(r"\1***", masked if masked is not None else _mask_unparsed(url))
+
+
+_SECRET_NAME = re.compile(r"TOKEN|SECRET|PASSWORD|KEY", re.IGNORECASE)
+_WORD = re.compile(r"[A-Za-z0-9_-]+")
+
+
+def _entropy(text: str) -> float:
+    counts = Counter(text)
+    return -sum(n / len(text) * math.log2(n / len(text)) for n in counts.values())
+
+
+def _looks_like_token(word: str) -> bool:
+    """Slack's prefixes, or a long random string: those mix letters and digits, words joined by _ do not."""
+    if word.lower().startswith(("xox", "xapp-")):
+        return True
+    mixed = any(c.isdigit() for c in word) and any(c.isalpha() for c in word)
+    return len(word) >= 20 and mixed and _entropy(word) >= 3.0
+
+
+def _may_be_secret(name: str, value: str) -> bool:
+    """Whether a value must not be echoed: a secret pasted into the wrong setting is still a secret.
+
+    Checked word by word, because list-like settings (tiers, ladder) quote fragments of the value.
+    """
+    return bool(_SECRET_NAME.search(name)) or any(_looks_like_token(w) for w in _WORD.findall(value))
+
+
+def _masked(value: str) -> str:
+    return value[:4] + "…"
+
+
+def shown_value(name: str, value: str) -> str:
+    """How a problem message quotes a setting's value: enough to recognise it, never a whole secret."""
+    return repr(_masked(value) if _may_be_secret(name, value) else value)
 
 
 class Mode(StrEnum):
@@ -248,10 +315,12 @@ class _Reader:
         try:
             number = int(value)
         except ValueError:
-            self.problems.append(f"{name}={value!r} is not a whole number")
+            self.problems.append(f"{name}={shown_value(name, value)} is not a whole number")
             return default
         if not minimum <= number <= maximum:
-            self.problems.append(f"{name}={number} must be between {minimum} and {maximum}")
+            self.problems.append(
+                f"{name}={self._range_quote(name, value, number)} must be between {minimum} and {maximum}"
+            )
             return default
         return number
 
@@ -262,27 +331,45 @@ class _Reader:
         try:
             number = float(value)
         except ValueError:
-            self.problems.append(f"{name}={value!r} is not a number")
+            self.problems.append(f"{name}={shown_value(name, value)} is not a number")
             return default
         if not minimum <= number <= maximum:
-            self.problems.append(f"{name}={number} must be between {minimum} and {maximum}")
+            self.problems.append(
+                f"{name}={self._range_quote(name, value, number)} must be between {minimum} and {maximum}"
+            )
             return default
         return number
+
+    @staticmethod
+    def _range_quote(name: str, value: str, number: float) -> str:
+        # The parsed number reads better ("1000.0"), unless the text it came from looks like a secret.
+        return shown_value(name, value) if _may_be_secret(name, value) else str(number)
 
     def url(self, name: str) -> str | None:
         value = self.raw(name)
         if value is None:
             return None
         if not re.match(r"^https?://[^/\s]+", value):
-            self.problems.append(f"{name}={value!r} is not an http(s) URL")
+            self.problems.append(f"{name}={shown_value(name, value)} is not an http(s) URL")
             return None
         return value
 
     def pattern(self, name: str, value: str | None, regex: re.Pattern[str], hint: str) -> str | None:
         if value is not None and not regex.match(value):
-            self.problems.append(f"{name}={value!r} {hint}")
+            self.problems.append(f"{name}={shown_value(name, value)} {hint}")
             return None
         return value
+
+    def refused(self, name: str, value: str, exc: ValueError, expected: str, example: str = "") -> None:
+        """Report a value a parser refused, without letting the parser's quote of it show a secret.
+
+        The parsers' reasons quote fragments of the value (altered, e.g. lower-cased), so a value
+        that may be secret gets a plain line about the whole value instead.
+        """
+        if _may_be_secret(name, value):
+            self.problems.append(f"{name}={shown_value(name, value)} is not {expected}{example}")
+        else:
+            self.problems.append(f"{name}: {exc}{example}")
 
 
 def load_dotenv_into(env: dict[str, str], path: Path | None) -> None:
@@ -292,6 +379,254 @@ def load_dotenv_into(env: dict[str, str], path: Path | None) -> None:
     for key, value in dotenv_values(path).items():
         if value is not None and key not in env:
             env[key] = value
+
+
+# What .env.example ships (``xoxb-``) and the usual ways of writing "fill me in" after the prefix.
+_PLACEHOLDER_TAIL = re.compile(
+    r"(?:[xX*.…-]*|<[^>]*>|(?:your|my|paste|insert|enter|replace)\b.*|changeme|change-me|placeholder|token)",
+    re.IGNORECASE,
+)
+
+_Fields = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class _Duties:
+    """What this process will do, which decides whether a setting is required or only checked."""
+
+    mode: Mode | None
+    listens: bool
+    works: bool
+    reads_x: bool
+
+    @classmethod
+    def of(cls, mode: Mode | None, role: Role, replay: bool) -> _Duties:
+        slack = mode is not None
+        works = slack and role in (Role.WORKER, Role.ALL)
+        return cls(mode=mode, listens=slack and role in (Role.WEB, Role.ALL), works=works, reads_x=works and not replay)
+
+    @property
+    def uses_slack(self) -> bool:
+        return self.mode is not None
+
+
+def _slack_token(r: _Reader, name: str, prefix: str, why: str | None, wrong_kind: str) -> Secret:
+    """Read a Slack token; ``why`` is None when this process can run without it.
+
+    A placeholder left from .env.example counts as unset: reported when the token is needed, and
+    otherwise ignored, so a fresh copy of .env.example does not block ``db upgrade`` or HTTP mode.
+    """
+    value = r.raw(name)
+    if value is not None and value.startswith(prefix) and _PLACEHOLDER_TAIL.fullmatch(value[len(prefix) :]):
+        if why is not None:
+            r.problems.append(f"{name} still holds the placeholder from .env.example; paste the real token")
+        return Secret("")
+    if why is not None:
+        value = r.require(name, why)
+    if value and not value.startswith(prefix):
+        r.problems.append(wrong_kind)
+    return Secret(value or "")
+
+
+def _slack_settings(r: _Reader, duties: _Duties) -> _Fields:
+    values: _Fields = {}
+    values["slack_bot_token"] = _slack_token(
+        r,
+        "SLACK_BOT_TOKEN",
+        "xoxb-",
+        "the bot's xoxb- token" if duties.uses_slack else None,
+        "SLACK_BOT_TOKEN must be a bot token starting with xoxb-",
+    )
+    values["slack_app_token"] = _slack_token(
+        r,
+        "SLACK_APP_TOKEN",
+        "xapp-",
+        "Socket Mode needs the app-level xapp- token; or use --http"
+        if duties.listens and duties.mode is Mode.SOCKET
+        else None,
+        "SLACK_APP_TOKEN must be an app-level token starting with xapp-",
+    )
+    if duties.listens and duties.mode is Mode.HTTP:
+        secret = r.require("SLACK_SIGNING_SECRET", "HTTP mode verifies every request with it")
+    else:
+        secret = r.raw("SLACK_SIGNING_SECRET")
+    values["slack_signing_secret"] = Secret(secret or "")
+    api_url = r.url("SLACK_API_URL")
+    values["slack_api_url"] = (api_url.rstrip("/") + "/") if api_url else None
+
+    channel_hint = "is not a channel ID (it starts with C or G; in Slack: channel details → bottom)"
+    posts = duties.listens or duties.works
+    for name, key, required in (
+        ("SLACK_COMPLAINTS_CHANNEL", "slack_complaints_channel", True),
+        ("SLACK_ESCALATION_CHANNEL", "slack_escalation_channel", True),
+        ("SLACK_KUDOS_CHANNEL", "slack_kudos_channel", False),
+    ):
+        value = r.require(name, "the channel ID the bot posts to") if required and posts else r.raw(name)
+        value = r.pattern(name, value, _CHANNEL_ID, channel_hint)
+        values[key] = value if value is not None or not required else ""
+    values["slack_post_rate"] = r.number("SLACK_POST_RATE", 1.0, 0.1, 100.0)
+    values["slack_support_usergroup"] = r.pattern(
+        "SLACK_SUPPORT_USERGROUP",
+        r.raw("SLACK_SUPPORT_USERGROUP"),
+        _USERGROUP_ID,
+        "is not a user group ID (it starts with S)",
+    )
+    return values
+
+
+_CONTACT_ID = re.compile(r"^[SUW][A-Z0-9]{6,}$")
+
+
+def _escalation_tier_settings(r: _Reader) -> _Fields:
+    """An empty or wholly invalid list keeps the default tiers, so the Escalate button always has one."""
+    tiers_raw = r.raw("ESCALATION_TIERS")
+    if not tiers_raw:
+        return {}
+    tiers: list[tuple[str, str | None]] = []
+    for part in (p.strip() for p in tiers_raw.split(";") if p.strip()):
+        name, _, contact = (x.strip() for x in part.partition("="))
+        if not name or len(name) > 75:
+            shown = shown_value("ESCALATION_TIERS", part)
+            r.problems.append(f"ESCALATION_TIERS: {shown} needs a name of 1–75 characters")
+        elif contact and not _CONTACT_ID.match(contact):
+            shown = shown_value("ESCALATION_TIERS", contact)
+            r.problems.append(f"ESCALATION_TIERS: {shown} is not a user group (S…) or user (U…) ID")
+        else:
+            tiers.append((name, contact or None))
+    return {"escalation_tiers": tuple(tiers)} if tiers else {}
+
+
+def _x_settings(r: _Reader, duties: _Duties) -> _Fields:
+    values: _Fields = {}
+    x_mode = (r.raw("X_MODE") or "mentions").lower()
+    if x_mode not in X_MODES:
+        r.problems.append(f"X_MODE={shown_value('X_MODE', x_mode)} must be one of {', '.join(X_MODES)}")
+        x_mode = "mentions"
+    values["x_mode"] = x_mode
+    if duties.reads_x:
+        token = r.require("X_BEARER_TOKEN", "the X API bearer token, needed to read posts; or use --replay")
+    else:
+        token = r.raw("X_BEARER_TOKEN")
+    values["x_bearer_token"] = Secret(token or "")
+    values["x_api_url"] = r.url("X_API_URL")
+    values["x_user_id"] = r.pattern(
+        "X_USER_ID", r.raw("X_USER_ID"), re.compile(r"^\d{1,20}$"), "must be the numeric X user id"
+    )
+    handle = r.raw("X_BRAND_HANDLE")
+    values["x_brand_handle"] = r.pattern(
+        "X_BRAND_HANDLE",
+        handle.lstrip("@") if handle else None,
+        re.compile(r"^\w{1,15}$"),
+        "must be an X handle like AcmeSupport",
+    )
+    values["x_query"] = r.raw("X_QUERY")
+    rules = r.raw("X_STREAM_RULES")
+    values["x_stream_rules"] = tuple(x.strip() for x in rules.split(";") if x.strip()) if rules else ()
+    if duties.reads_x:
+        # Given but invalid counts as named (that has its own problem); empty counts as missing.
+        named = r.raw("X_USER_ID") is not None or r.raw("X_BRAND_HANDLE") is not None
+        if "mentions" in x_mode and not named:
+            r.problems.append("X_USER_ID or X_BRAND_HANDLE must be set to read the brand's mentions")
+        if "search" in x_mode and not values["x_query"]:
+            r.problems.append("X_QUERY is not set (X_MODE includes search)")
+        if x_mode == "stream" and not values["x_stream_rules"]:
+            r.problems.append("X_STREAM_RULES is not set (X_MODE=stream; rules separated by ';')")
+    values["x_poll_seconds"] = r.integer("X_POLL_SECONDS", 60, 5, 86_400)
+    values["x_silence_alert_hours"] = r.number("X_SILENCE_ALERT_HOURS", 6.0, 0.1, 24 * 30)
+    return values
+
+
+def _database_url_problem(url: str) -> str | None:
+    if _has_unencoded_at(url):
+        return f"is not a valid database URL: {_ENCODING_ADVICE}"
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return "is not a database URL (e.g. sqlite:///followthrough.db or postgresql+psycopg://user:pass@host/db)"
+    except ValueError:  # make_url's int() of the port
+        return (
+            "is not a valid database URL: the port must be a number (e.g. postgresql+psycopg://user:pass@host:5432/db)"
+        )
+    if parsed.get_backend_name() not in ("sqlite", "postgresql"):
+        return "must be sqlite:///FILE or postgresql+psycopg://…"
+    return None
+
+
+def _database_settings(r: _Reader) -> _Fields:
+    db_url = r.raw("DATABASE_URL") or DEFAULT_DATABASE_URL
+    if db_url.startswith(("postgres://", "postgresql://")):
+        # Hosting platforms hand out postgres:// URLs; we always drive PostgreSQL through psycopg 3.
+        db_url = "postgresql+psycopg://" + db_url.split("://", 1)[1]
+    problem = _database_url_problem(db_url)
+    if problem:
+        shown = mask_url(db_url)
+        if "://" not in db_url and _may_be_secret("DATABASE_URL", db_url):
+            shown = _masked(db_url)  # not a URL at all, so mask_url found no password to hide
+        r.problems.append(f"DATABASE_URL={shown} {problem}")
+    return {"database_url": db_url}
+
+
+def _schedule_settings(r: _Reader) -> _Fields:
+    """The team's clock and the nag ladder: when reminders go out and to whom."""
+    values: _Fields = {}
+    tz_name = r.raw("TEAM_TIMEZONE") or "UTC"
+    try:
+        ZoneInfo(tz_name)
+    except (ZoneInfoNotFoundError, ValueError):
+        r.problems.append(
+            f"TEAM_TIMEZONE={shown_value('TEAM_TIMEZONE', tz_name)} is not an IANA time zone like Europe/London"
+        )
+        tz_name = "UTC"
+    values["team_timezone"] = tz_name
+    digest = r.raw("DIGEST_TIME")
+    if digest:
+        try:
+            values["digest_time"] = parse_hhmm(digest)
+        except ValueError as exc:
+            r.refused("DIGEST_TIME", digest, exc, "a time of day like 09:00")
+    values["scheduler_tick_seconds"] = r.integer("SCHEDULER_TICK_SECONDS", 30, 1, 3600)
+    quiet = r.raw("NAG_QUIET_HOURS")
+    if quiet is not None:
+        try:
+            values["nag_quiet_hours"] = parse_quiet_hours(quiet)
+        except ValueError as exc:
+            r.refused("NAG_QUIET_HOURS", quiet, exc, "a quiet-hours window", " (e.g. 20:00-08:00,weekends or off)")
+
+    workday = r.raw("WORKDAY_END")
+    if workday:
+        try:
+            values["workday_end"] = parse_hhmm(workday)
+        except ValueError as exc:
+            r.refused("WORKDAY_END", workday, exc, "a time of day like 17:00")
+    ladder = r.raw("NAG_LADDER")
+    if ladder:
+        try:
+            values["nag_ladder"] = parse_ladder(ladder)
+        except ValueError as exc:
+            r.refused("NAG_LADDER", ladder, exc, "a nag ladder", " (e.g. 0:dm,1h:thread,4h:channel,24h:escalate)")
+    values["nag_escalation_contact"] = r.pattern(
+        "NAG_ESCALATION_CONTACT",
+        r.raw("NAG_ESCALATION_CONTACT"),
+        _CONTACT_ID,
+        "is not a user (U…) or user group (S…) ID",
+    )
+    return values
+
+
+def _triage_settings(r: _Reader) -> _Fields:
+    return {
+        "triage_complaint_threshold": r.number("TRIAGE_COMPLAINT_THRESHOLD", 1.0, -10, 10),
+        "triage_praise_threshold": r.number("TRIAGE_PRAISE_THRESHOLD", 0.5, -1, 1),
+    }
+
+
+def _process_settings(r: _Reader) -> _Fields:
+    port = r.integer("PORT", 3000, 1, 65_535)
+    level = (r.raw("LOG_LEVEL") or "INFO").upper()
+    if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+        r.problems.append(f"LOG_LEVEL={shown_value('LOG_LEVEL', level)} must be DEBUG, INFO, WARNING or ERROR")
+        level = "INFO"
+    return {"port": port, "log_level": level}
 
 
 def load_settings(
@@ -311,169 +646,17 @@ def load_settings(
     merged: dict[str, str] = dict(os.environ if env is None else env)
     load_dotenv_into(merged, dotenv_path)
     r = _Reader(merged)
-    needs_slack = mode is not None
-    listens = needs_slack and role in (Role.WEB, Role.ALL)
-    works = needs_slack and role in (Role.WORKER, Role.ALL)
-
-    values: dict[str, Any] = {}
-
-    # Slack
-    bot_token = r.require("SLACK_BOT_TOKEN", "the bot's xoxb- token") if needs_slack else r.raw("SLACK_BOT_TOKEN")
-    if bot_token and not bot_token.startswith("xoxb-"):
-        r.problems.append("SLACK_BOT_TOKEN must be a bot token starting with xoxb-")
-    values["slack_bot_token"] = Secret(bot_token or "")
-    if listens and mode is Mode.SOCKET:
-        app_token = r.require("SLACK_APP_TOKEN", "Socket Mode needs the app-level xapp- token; or use --http")
-    else:
-        app_token = r.raw("SLACK_APP_TOKEN")
-    if app_token and not app_token.startswith("xapp-"):
-        r.problems.append("SLACK_APP_TOKEN must be an app-level token starting with xapp-")
-    values["slack_app_token"] = Secret(app_token or "")
-    if listens and mode is Mode.HTTP:
-        secret = r.require("SLACK_SIGNING_SECRET", "HTTP mode verifies every request with it")
-    else:
-        secret = r.raw("SLACK_SIGNING_SECRET")
-    values["slack_signing_secret"] = Secret(secret or "")
-    api_url = r.url("SLACK_API_URL")
-    values["slack_api_url"] = (api_url.rstrip("/") + "/") if api_url else None
-
-    channel_hint = "is not a channel ID (it starts with C or G; in Slack: channel details → bottom)"
-    for name, key, required in (
-        ("SLACK_COMPLAINTS_CHANNEL", "slack_complaints_channel", True),
-        ("SLACK_ESCALATION_CHANNEL", "slack_escalation_channel", True),
-        ("SLACK_KUDOS_CHANNEL", "slack_kudos_channel", False),
-    ):
-        value = r.require(name, "the channel ID the bot posts to") if required and (listens or works) else r.raw(name)
-        value = r.pattern(name, value, _CHANNEL_ID, channel_hint)
-        values[key] = value if value is not None or not required else ""
-    values["slack_post_rate"] = r.number("SLACK_POST_RATE", 1.0, 0.1, 100.0)
-    values["slack_support_usergroup"] = r.pattern(
-        "SLACK_SUPPORT_USERGROUP",
-        r.raw("SLACK_SUPPORT_USERGROUP"),
-        _USERGROUP_ID,
-        "is not a user group ID (it starts with S)",
-    )
-
-    tiers_raw = r.raw("ESCALATION_TIERS")
-    if tiers_raw:
-        tiers: list[tuple[str, str | None]] = []
-        for part in (p.strip() for p in tiers_raw.split(";") if p.strip()):
-            name, _, contact = (x.strip() for x in part.partition("="))
-            if not name or len(name) > 75:
-                r.problems.append(f"ESCALATION_TIERS: {part!r} needs a name of 1–75 characters")
-            elif contact and not re.match(r"^[SUW][A-Z0-9]{6,}$", contact):
-                r.problems.append(f"ESCALATION_TIERS: {contact!r} is not a user group (S…) or user (U…) ID")
-            else:
-                tiers.append((name, contact or None))
-        if tiers:
-            values["escalation_tiers"] = tuple(tiers)
-
-    # X
-    x_mode = (r.raw("X_MODE") or "mentions").lower()
-    if x_mode not in X_MODES:
-        r.problems.append(f"X_MODE={x_mode!r} must be one of {', '.join(X_MODES)}")
-        x_mode = "mentions"
-    values["x_mode"] = x_mode
-    reads_x = works and not replay
-    if reads_x:
-        token = r.require("X_BEARER_TOKEN", "the X API bearer token, needed to read posts; or use --replay")
-    else:
-        token = r.raw("X_BEARER_TOKEN")
-    values["x_bearer_token"] = Secret(token or "")
-    values["x_api_url"] = r.url("X_API_URL")
-    values["x_user_id"] = r.pattern(
-        "X_USER_ID", r.raw("X_USER_ID"), re.compile(r"^\d{1,20}$"), "must be the numeric X user id"
-    )
-    handle = r.raw("X_BRAND_HANDLE")
-    values["x_brand_handle"] = r.pattern(
-        "X_BRAND_HANDLE",
-        handle.lstrip("@") if handle else None,
-        re.compile(r"^\w{1,15}$"),
-        "must be an X handle like AcmeSupport",
-    )
-    values["x_query"] = r.raw("X_QUERY")
-    rules = r.raw("X_STREAM_RULES")
-    values["x_stream_rules"] = tuple(x.strip() for x in rules.split(";") if x.strip()) if rules else ()
-    if reads_x:
-        named = "X_USER_ID" in merged or "X_BRAND_HANDLE" in merged
-        if "mentions" in x_mode and not named:
-            r.problems.append("X_USER_ID or X_BRAND_HANDLE must be set to read the brand's mentions")
-        if "search" in x_mode and not values["x_query"]:
-            r.problems.append("X_QUERY is not set (X_MODE includes search)")
-        if x_mode == "stream" and not values["x_stream_rules"]:
-            r.problems.append("X_STREAM_RULES is not set (X_MODE=stream; rules separated by ';')")
-    values["x_poll_seconds"] = r.integer("X_POLL_SECONDS", 60, 5, 86_400)
-    values["x_silence_alert_hours"] = r.number("X_SILENCE_ALERT_HOURS", 6.0, 0.1, 24 * 30)
-
-    # Database
-    db_url = r.raw("DATABASE_URL") or DEFAULT_DATABASE_URL
-    if db_url.startswith("postgres://") or db_url.startswith("postgresql://"):
-        # Hosting platforms hand out postgres:// URLs; we always drive PostgreSQL through psycopg 3.
-        db_url = "postgresql+psycopg://" + db_url.split("://", 1)[1]
-    try:
-        parsed = make_url(db_url)
-        if parsed.get_backend_name() not in ("sqlite", "postgresql"):
-            r.problems.append(f"DATABASE_URL={mask_url(db_url)} must be sqlite:///FILE or postgresql+psycopg://…")
-    except ArgumentError:
-        r.problems.append(
-            f"DATABASE_URL={mask_url(db_url)} is not a database URL "
-            "(e.g. sqlite:///followthrough.db or postgresql+psycopg://user:pass@host/db)"
-        )
-    values["database_url"] = db_url
-
-    # Schedule
-    tz_name = r.raw("TEAM_TIMEZONE") or "UTC"
-    try:
-        ZoneInfo(tz_name)
-    except (ZoneInfoNotFoundError, ValueError):
-        r.problems.append(f"TEAM_TIMEZONE={tz_name!r} is not an IANA time zone like Europe/London")
-        tz_name = "UTC"
-    values["team_timezone"] = tz_name
-    digest = r.raw("DIGEST_TIME")
-    if digest:
-        try:
-            values["digest_time"] = parse_hhmm(digest)
-        except ValueError as exc:
-            r.problems.append(f"DIGEST_TIME: {exc}")
-    values["scheduler_tick_seconds"] = r.integer("SCHEDULER_TICK_SECONDS", 30, 1, 3600)
-    quiet = r.raw("NAG_QUIET_HOURS")
-    if quiet is not None:
-        try:
-            values["nag_quiet_hours"] = parse_quiet_hours(quiet)
-        except ValueError as exc:
-            r.problems.append(f"NAG_QUIET_HOURS: {exc} (e.g. 20:00-08:00,weekends or off)")
-
-    workday = r.raw("WORKDAY_END")
-    if workday:
-        try:
-            values["workday_end"] = parse_hhmm(workday)
-        except ValueError as exc:
-            r.problems.append(f"WORKDAY_END: {exc}")
-    ladder = r.raw("NAG_LADDER")
-    if ladder:
-        try:
-            values["nag_ladder"] = parse_ladder(ladder)
-        except ValueError as exc:
-            r.problems.append(f"NAG_LADDER: {exc} (e.g. 0:dm,1h:thread,4h:channel,24h:escalate)")
-    values["nag_escalation_contact"] = r.pattern(
-        "NAG_ESCALATION_CONTACT",
-        r.raw("NAG_ESCALATION_CONTACT"),
-        re.compile(r"^[SUW][A-Z0-9]{6,}$"),
-        "is not a user (U…) or user group (S…) ID",
-    )
-
-    # Triage
-    values["triage_complaint_threshold"] = r.number("TRIAGE_COMPLAINT_THRESHOLD", 1.0, -10, 10)
-    values["triage_praise_threshold"] = r.number("TRIAGE_PRAISE_THRESHOLD", 0.5, -1, 1)
-
-    # Process
-    values["port"] = r.integer("PORT", 3000, 1, 65_535)
-    level = (r.raw("LOG_LEVEL") or "INFO").upper()
-    if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
-        r.problems.append(f"LOG_LEVEL={level!r} must be DEBUG, INFO, WARNING or ERROR")
-        level = "INFO"
-    values["log_level"] = level
-
+    duties = _Duties.of(mode, role, replay)
+    # A dict display runs left to right, so problems keep the order of .env.example's sections.
+    values: _Fields = {
+        **_slack_settings(r, duties),
+        **_escalation_tier_settings(r),
+        **_x_settings(r, duties),
+        **_database_settings(r),
+        **_schedule_settings(r),
+        **_triage_settings(r),
+        **_process_settings(r),
+    }
     if r.problems:
         raise SettingsError(r.problems)
     return Settings(**values)

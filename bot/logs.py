@@ -14,7 +14,10 @@ _SECRET_PATTERNS = [
     re.compile(r"xox[abposr]-[A-Za-z0-9-]+"),
     re.compile(r"xapp-[A-Za-z0-9-]+"),
     re.compile(r"(?i)(bearer\s+)[A-Za-z0-9%._~+/=-]+"),
-    re.compile(r"(?i)(://[^:/@\s]+:)[^@\s]+(@)"),
+    # Greedy to the last @ of the word: a password pasted with an unencoded @ is hidden whole.
+    re.compile(r"(?i)(://[^:/@\s]*:)\S*(@)"),
+    # A password as a URL query option (?password=, &sslpassword=) or in a libpq conninfo string.
+    re.compile(r"(?i)(\b\w*password=)(?:'[^']*'|[^&#\s]+)"),
 ]
 
 
