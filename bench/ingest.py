@@ -1,11 +1,12 @@
-"""Push synthetic posts through triage and ingest into a SQLite file; print posts/s and memory.
+"""Push synthetic posts through the whole ingest path into a SQLite file; print posts/s and memory.
 
     python bench/ingest.py [N]        (default 100,000)
 
-The mix resembles a brand's mentions: complaints, questions, praise, retweets of complaints, the
-customer's own follow-up replies, and some exact repeats (as after a stream reconnect). Posts are
-generated lazily and ingested in pages of 100 (X's page size), one transaction per page. Peak RSS
-is printed at checkpoints so a leak shows as growth with N.
+The path is the production one: a source writes each page of raw records, with its cursor, to the
+durable inbox (one transaction), and the inbox drain validates, triages and ingests them (another).
+The mix resembles a brand's mentions: complaints, questions, praise, retweets of complaints, and
+some exact repeats (as after a stream reconnect). Posts are generated lazily in pages of 100 (X's
+page size). Peak RSS is printed at checkpoints so a leak shows as growth with N.
 """
 
 from __future__ import annotations
@@ -21,12 +22,14 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from bot.domain.ingest import Ingestor, IngestPolicy, Outcome
+from bot.domain.clock import FakeClock
+from bot.domain.ingest import Ingestor, IngestPolicy
 from bot.domain.posts import Post
 from bot.domain.triage import Triage
+from bot.sources.inbox import Inbox, InboxDrain, RawPost
 from bot.store import migrate
 from bot.store.db import make_engine, make_sessionmaker
-from bot.store.models import Complaint, Outbox
+from bot.store.models import Complaint, Delivery
 from bot.store.models import Post as PostRow
 
 COMPLAINTS = [
@@ -76,7 +79,8 @@ def synthetic(n: int, seed: int = 7) -> Iterator[Post]:
             yield Post("x", pid_dup, "duplicate", author, f"user{author}", created)
             continue
         if r < 0.50:
-            text = rng.choice(COMPLAINTS)
+            # Real complaints rarely share their wording; identical ones would be folded into one card.
+            text = rng.choice(COMPLAINTS) + f" (ref {rng.randrange(10**6)})"
         elif r < 0.85:
             text = rng.choice(OTHER)
         else:
@@ -102,40 +106,57 @@ def rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def record(post: Post) -> dict[str, object]:
+    """A post as a source writes it to the inbox (the replay format)."""
+    return {
+        "id": post.id,
+        "text": post.text,
+        "author_id": post.author_id,
+        "author_handle": post.author_handle,
+        "created_at": post.created_at.isoformat(),
+        "followers": post.followers,
+        "conversation_id": post.conversation_id,
+        "retweet_of": post.retweet_of,
+        "source": post.source,
+    }
+
+
 def main() -> None:
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000
     with tempfile.TemporaryDirectory() as tmp:
         engine = make_engine(f"sqlite:///{Path(tmp) / 'bench.db'}")
         migrate.upgrade(engine)
         sessions = make_sessionmaker(engine)
+        clock = FakeClock(datetime(2026, 6, 2, tzinfo=UTC))
         ingestor = Ingestor(Triage(), IngestPolicy("C0COMPLAIN", "C0KUDOS", frozenset({"1"}), frozenset({"acmehelp"})))
-        counts = dict.fromkeys(Outcome, 0)
-        page: list[Post] = []
+        inbox = Inbox(sessions, clock)
+        drain = InboxDrain(sessions, ingestor, clock)
+        page: list[RawPost] = []
         done = 0
-        now = datetime(2026, 6, 2, tzinfo=UTC)
         checkpoints = {n // 10, n // 2, n}
         start = time.perf_counter()
         for post in synthetic(n):
-            page.append(post)
+            page.append(RawPost(f"post {post.id}", record(post)))
             if len(page) == 100:
-                for result in ingestor.ingest_batch(sessions, page, at=now):
-                    counts[result.outcome] += 1
+                inbox.write("x:bench", page, cursor=post.id)
+                drain.drain()
                 done += len(page)
                 page = []
                 if done in checkpoints:
                     elapsed = time.perf_counter() - start
                     print(f"  {done:>8,} posts  {done / elapsed:>8,.0f} posts/s  peak RSS {rss_mb():6.1f} MB")
         if page:
-            for result in ingestor.ingest_batch(sessions, page, at=now):
-                counts[result.outcome] += 1
+            inbox.write("x:bench", page, cursor=page[-1].record["id"])
+            drain.drain()
             done += len(page)
         elapsed = time.perf_counter() - start
         with sessions() as s:
             complaints = s.scalar(select(func.count()).select_from(Complaint))
             posts = s.scalar(select(func.count()).select_from(PostRow))
-            cards = s.scalar(select(func.count()).select_from(Outbox).where(Outbox.kind == "post_card"))
-        print("outcomes: " + ", ".join(f"{k.value}={v:,}" for k, v in counts.items()))
-        print(f"stored: {complaints:,} complaints, {posts:,} posts in the ledger, {cards:,} cards queued")
+            cards = s.scalar(select(func.count()).select_from(Delivery).where(Delivery.kind == "post_card"))
+            folded = s.scalar(select(func.count()).select_from(Complaint).where(Complaint.duplicate_of.is_not(None)))
+        print(f"stored: {complaints:,} complaints ({folded:,} folded), {posts:,} posts in the ledger, {cards:,} cards")
+        print(f"skipped as malformed: {drain.skipped}; left in the inbox: {inbox.pending()}")
         print(f"posts={done} seconds={elapsed:.1f} posts_per_s={done / elapsed:.0f} peak_rss_mb={rss_mb():.1f}")
 
 

@@ -6,7 +6,8 @@ The storm: 70% are copies of 35 outage posts (20 each, worded differently: case,
 "RT @x:" prefixes), 30% distinct complaints; posts arrive over 10 seconds in batches of 50, and a
 high-reach, high-severity complaint arrives halfway through. The poster and the stand-in share one
 injected clock that moves by exactly what the poster asks to wait, so a storm that takes many minutes
-of Slack time runs in seconds; the figures are in that (simulated) time.
+of Slack time runs in seconds; the figures are in that (simulated) time. Copies are folded at ingest
+(``+N similar``), so they never take a message of their own.
 
 Checks: every complaint is on exactly one card (its own, or folded into one with the same text) —
 zero lost, zero doubled; no 429 retry loops; the top-priority complaint visible within 2 s of ingest.
@@ -27,12 +28,13 @@ from sqlalchemy import select
 
 from bot.app import make_slack_client
 from bot.config import Secret, Settings
+from bot.delivery.slack import SlackTransport
+from bot.delivery.worker import Deliverer
 from bot.devtools.slack_api import SlackStandIn
 from bot.domain.clock import FakeClock
 from bot.domain.ingest import Ingestor, IngestPolicy
 from bot.domain.posts import Post
 from bot.domain.triage import Triage
-from bot.slack.poster import Poster
 from bot.store import migrate
 from bot.store.db import make_engine, make_sessionmaker
 from bot.store.models import Complaint
@@ -87,7 +89,7 @@ def main() -> None:
         migrate.upgrade(engine)
         sessions = make_sessionmaker(engine)
         client = make_slack_client(Settings(slack_bot_token=Secret(slack.state.token), slack_api_url=slack.base_url))
-        poster = Poster(sessions, client, clock, monotonic=lambda: sim[0])
+        poster = Deliverer(sessions, clock, [SlackTransport(client, sessions, clock)])
         ingestor = Ingestor(Triage(), IngestPolicy(CHANNEL))
 
         def advance(seconds: float) -> None:
@@ -127,7 +129,7 @@ def main() -> None:
             wait = poster.step()
             if vip_posted_at is None and posted(slack, "@famous"):
                 vip_posted_at = sim[0]
-            if wait >= poster.idle_seconds and not poster._due():
+            if wait > 0 and not poster.due():
                 later = poster.next_due_in()
                 if later is None:
                     break

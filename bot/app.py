@@ -2,12 +2,15 @@
 
 Tests, the demo and production build the same app; only the settings (a local Slack stand-in, a
 replay file, a temporary database) and the injected clock differ. Nothing reads the environment.
+Each Slack surface gets its own small dependency object (``bot.slack.deps``); the worker's loops
+are assembled in ``bot.runtime`` from the pieces built here.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from datetime import timedelta
 
 from slack_bolt import App
 from slack_sdk import WebClient
@@ -16,6 +19,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.config import Settings
 from bot.domain.clock import Clock, SystemClock
+from bot.domain.due import DueParser
+from bot.slack.access import TeamAccess
+from bot.slack.deps import CardDeps, CommandDeps, HomeDeps, PromiseDeps, Requests, Surfaces
+from bot.slack.people import People
 from bot.store.db import make_engine, make_sessionmaker
 
 log = logging.getLogger(__name__)
@@ -23,21 +30,22 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class Followthrough:
-    """The assembled bot. Handlers, workers and tests reach every dependency through it."""
+    """The assembled bot: the shared pieces, and the Slack listener when this process has one."""
 
     settings: Settings
     engine: Engine
     sessions: sessionmaker[Session]
     clock: Clock
     slack: WebClient
+    people: People
     bolt: App | None = None
-    extras: dict[str, object] = field(default_factory=dict)
+    access: TeamAccess | None = None
 
 
 def make_slack_client(settings: Settings) -> WebClient:
     # retry_handlers=[]: slack_sdk by default re-sends a request once after a connection error. For
-    # chat.postMessage a lost response plus that retry is a double post; our outbox retries instead,
-    # after looking for the message it may already have posted.
+    # chat.postMessage a lost response plus that retry is a double post; our delivery worker
+    # retries instead, after looking for the message it may already have posted.
     kwargs: dict[str, object] = {
         "token": settings.slack_bot_token.reveal() or None,
         "timeout": 10,
@@ -46,6 +54,17 @@ def make_slack_client(settings: Settings) -> WebClient:
     if settings.slack_api_url:
         kwargs["base_url"] = settings.slack_api_url
     return WebClient(**kwargs)  # type: ignore[arg-type]
+
+
+def surfaces(app: Followthrough, access: TeamAccess) -> Surfaces:
+    s = app.settings
+    return Surfaces(
+        requests=Requests(app.sessions, app.clock, access),
+        cards=CardDeps(app.sessions, app.clock, access, s.slack_escalation_channel, dict(s.escalation_tiers)),
+        promises=PromiseDeps(app.sessions, app.clock, access, app.people, DueParser(workday_end=s.workday_end)),
+        commands=CommandDeps(app.sessions, app.clock, timedelta(hours=s.x_silence_alert_hours)),
+        home=HomeDeps(app.sessions, app.clock),
+    )
 
 
 def create_app(
@@ -57,23 +76,30 @@ def create_app(
 ) -> Followthrough:
     """Build the bot. ``listener=False`` skips the Bolt app (worker processes never receive events)."""
     engine = engine or make_engine(settings.database_url)
+    sessions = make_sessionmaker(engine)
+    clock = clock or SystemClock()
+    slack = make_slack_client(settings)
     app = Followthrough(
         settings=settings,
         engine=engine,
-        sessions=make_sessionmaker(engine),
-        clock=clock or SystemClock(),
-        slack=make_slack_client(settings),
+        sessions=sessions,
+        clock=clock,
+        slack=slack,
+        people=People(sessions, slack, clock, settings.team_timezone),
     )
     if listener:
         from bot.slack import register
 
+        app.access = TeamAccess(
+            slack, usergroup=settings.slack_support_usergroup, channel=settings.slack_complaints_channel
+        )
         app.bolt = App(
-            client=app.slack,
+            client=slack,
             signing_secret=settings.slack_signing_secret.reveal(),
             # Socket Mode requests are not signed (Bolt skips the check for them); HTTP requests are
             # always verified — the verification middleware stays on in every mode.
             request_verification_enabled=True,
             process_before_response=False,
         )
-        register(app.bolt, app)
+        register(app.bolt, surfaces(app, app.access))
     return app

@@ -48,7 +48,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--http", action="store_true", help="HTTP mode instead of Socket Mode (needs SLACK_SIGNING_SECRET)"
     )
     run.add_argument("--port", type=int, default=None, help="HTTP port (default: $PORT, else 3000)")
-    run.add_argument("--replay", type=Path, metavar="FILE", help="read posts from a JSON-lines file instead of X")
+    run.add_argument(
+        "--replay",
+        type=Path,
+        metavar="FILE",
+        action="append",
+        default=[],
+        help="also read posts from a JSON-lines file (repeat for several; X is read too when X_BEARER_TOKEN is set)",
+    )
     run.add_argument(
         "--role",
         choices=[r.value for r in Role],
@@ -182,20 +189,27 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     role = Role(args.role)
     mode = Mode.HTTP if args.http else Mode.SOCKET
-    replay: Path | None = args.replay
-    if replay is not None and not replay.is_file():
-        raise StartupError(f"--replay {replay}: no such file")
-    settings = load_settings(mode=mode, role=role, replay=replay is not None, dotenv_path=args.env_file)
+    replays: list[Path] = list(args.replay)
+    for replay in replays:
+        if not replay.is_file():
+            raise StartupError(f"--replay {replay}: no such file")
+    settings = load_settings(mode=mode, role=role, replay=bool(replays), dotenv_path=args.env_file)
     configure_logging(settings.log_level)
     _prepare_schema(settings)
 
     from bot.app import create_app
     from bot.runtime import build_tasks
+    from bot.store.leases import AnotherWorker, sqlite_worker_lock
     from bot.worker import Worker
 
+    works = role in (Role.WORKER, Role.ALL)
+    try:
+        worker_lock = sqlite_worker_lock(settings.database_url) if works else None
+    except AnotherWorker as exc:
+        raise StartupError(str(exc)) from None
     listens = role in (Role.WEB, Role.ALL)
     app = create_app(settings, listener=listens)
-    worker = Worker(build_tasks(app, replay=replay) if role in (Role.WORKER, Role.ALL) else [])
+    worker = Worker(build_tasks(app, replays=replays) if works else [])
     stop = threading.Event()
 
     def _stop(signum: int, _frame: FrameType | None) -> None:
@@ -221,6 +235,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         stop.wait()
     finally:
         worker.shutdown()
+        if worker_lock is not None:
+            worker_lock.close()
     return 0
 
 

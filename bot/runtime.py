@@ -1,22 +1,35 @@
-"""Which background loops a worker process runs, built from the assembled app."""
+"""Which background loops a worker process runs, built from the assembled app.
+
+A worker runs: each source (under a lease, so one worker reads it), the inbox drain (ingest), the
+delivery worker (Slack), and the scheduler (nags, daily reminder). Any number of workers can share
+one PostgreSQL database; on SQLite, one.
+"""
 
 from __future__ import annotations
 
 import logging
+import math
+from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
 
 from bot.app import Followthrough
+from bot.delivery.slack import SlackTransport
+from bot.delivery.worker import Deliverer
 from bot.domain.ingest import Ingestor, IngestPolicy
 from bot.domain.triage import Thresholds, Triage
 from bot.jobs.scheduler import Scheduler
-from bot.slack.people import People
-from bot.slack.poster import Poster
+from bot.sources.base import SourceContext
+from bot.sources.inbox import Inbox, InboxDrain
 from bot.sources.replay import ReplaySource
-from bot.sources.x import SourceContext, XPoller, XStream, make_client, resolve_brand_user_id
-from bot.worker import Task
+from bot.sources.x import XPoller, XStream, make_client, resolve_brand_user_id
+from bot.store import leases
+from bot.store.db import transaction
+from bot.worker import Leased, Task
 
 log = logging.getLogger(__name__)
+
+SOURCE_LEASE = timedelta(seconds=30)
 
 
 def build_ingestor(app: Followthrough, brand_ids: frozenset[str] = frozenset()) -> Ingestor:
@@ -32,27 +45,32 @@ def build_ingestor(app: Followthrough, brand_ids: frozenset[str] = frozenset()) 
     return Ingestor(Triage(thresholds), policy)
 
 
-def build_sources(app: Followthrough, *, replay: Path | None = None) -> list[Task]:
-    """The sources this deployment reads: a replay file, or X in the configured mode(s)."""
+def source_context(app: Followthrough) -> SourceContext:
     s = app.settings
-    silence = timedelta(hours=s.x_silence_alert_hours)
-    if replay is not None:
-        ctx = SourceContext(app.sessions, build_ingestor(app), app.clock, s.slack_complaints_channel, silence)
-        source = ReplaySource(ctx, replay)
-        return [Task(source.name, source.step)]
+    return SourceContext(
+        app.sessions,
+        Inbox(app.sessions, app.clock),
+        app.clock,
+        s.slack_complaints_channel,
+        timedelta(hours=s.x_silence_alert_hours),
+    )
 
+
+def build_sources(app: Followthrough, *, replays: Sequence[Path] = ()) -> tuple[list[Task], frozenset[str]]:
+    """The sources this deployment reads (replay files, and X when it is configured), and the
+    brand's account ids learnt while building them."""
+    s = app.settings
+    ctx = source_context(app)
+    tasks: list[Task] = []
+    for path in replays:
+        source = ReplaySource(ctx, path)
+        tasks.append(Task(source.name, source.step, stop=source.close))
+    if not s.x_bearer_token:
+        return tasks, frozenset()
     client = make_client(s.x_bearer_token.reveal(), s.x_api_url)
     user_id = s.x_user_id
     if user_id is None and s.x_brand_handle and "mentions" in s.x_mode:
         user_id = resolve_brand_user_id(app.sessions, client, s.x_brand_handle, app.clock.now)
-    ctx = SourceContext(
-        app.sessions,
-        build_ingestor(app, frozenset({user_id}) if user_id else frozenset()),
-        app.clock,
-        s.slack_complaints_channel,
-        silence,
-    )
-    tasks: list[Task] = []
     if "mentions" in s.x_mode:
         poller = XPoller(ctx, client, mode="mentions", user_id=user_id, poll_seconds=s.x_poll_seconds)
         tasks.append(Task(poller.name, poller.step))
@@ -62,17 +80,41 @@ def build_sources(app: Followthrough, *, replay: Path | None = None) -> list[Tas
     if s.x_mode == "stream":
         stream = XStream(ctx, s.x_bearer_token.reveal(), s.x_stream_rules, api_url=s.x_api_url)
         tasks.append(Task(stream.name, stream.step, error_backoff=1.0, max_backoff=60.0, stop=stream.stop))
-    return tasks
+    return tasks, frozenset({user_id}) if user_id else frozenset()
 
 
-def build_tasks(app: Followthrough, *, replay: Path | None = None) -> list[Task]:
-    """The worker's loops: the sources, the Slack poster that delivers the outbox, and the scheduler."""
-    rate = app.settings.slack_post_rate
-    poster = Poster(app.sessions, app.slack, app.clock, post_rate=rate, update_rate=max(0.8, rate * 0.8))
-    people = People(app.sessions, app.slack, app.clock, app.settings.team_timezone)
-    scheduler = Scheduler(app.sessions, app.settings, app.clock, people.tz)
+def leased(app: Followthrough, task: Task, holder: str) -> Task:
+    """Run ``task`` only while this worker holds its lease (one reader per source)."""
+    name = f"source:{task.name}"
+
+    def hold() -> bool:
+        with transaction(app.sessions) as session:
+            return leases.hold(session, name, holder, now=app.clock.now(), ttl=SOURCE_LEASE)
+
+    def release() -> None:
+        with transaction(app.sessions) as session:
+            leases.release(session, name, holder)
+
+    return Leased(task, hold=hold, release=release, ttl_seconds=SOURCE_LEASE.total_seconds()).as_task()
+
+
+def build_deliverer(app: Followthrough, *, unpaced: bool = False) -> Deliverer:
+    """``unpaced``: no per-channel rate (the demo's local stand-in has none)."""
+    rate = math.inf if unpaced else app.settings.slack_post_rate
+    transport = SlackTransport(app.slack, app.sessions, app.clock)
+    return Deliverer(app.sessions, app.clock, [transport], post_rate=rate, update_rate=max(0.8, rate * 0.8))
+
+
+def build_tasks(app: Followthrough, *, replays: Sequence[Path] = ()) -> list[Task]:
+    """The worker's loops: the sources, ingest, delivery, and the scheduler."""
+    holder = leases.worker_id()
+    sources, brand_ids = build_sources(app, replays=replays)
+    drain = InboxDrain(app.sessions, build_ingestor(app, brand_ids), app.clock)
+    deliverer = build_deliverer(app)
+    scheduler = Scheduler(app.sessions, app.settings, app.clock, app.people.tz)
     return [
-        *build_sources(app, replay=replay),
-        Task("slack-poster", poster.step, error_backoff=1.0, max_backoff=30.0),
+        *(leased(app, task, holder) for task in sources),
+        Task("ingest", drain.step, error_backoff=1.0, max_backoff=30.0),
+        Task("slack-delivery", deliverer.step, error_backoff=1.0, max_backoff=30.0),
         Task("scheduler", scheduler.step, error_backoff=5.0, max_backoff=120.0),
     ]

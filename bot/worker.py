@@ -59,3 +59,77 @@ class Worker:
                 task.stop()
         for thread in self.threads:
             thread.join(timeout)
+
+
+class Leased:
+    """A task only one worker on the database may run at a time (reading a source: two readers
+    would pay for every post twice, and X allows one stream connection).
+
+    Each step first takes or renews the lease; without it the step waits and asks again. While a
+    step runs — a stream connection can last hours — a heartbeat renews the lease; if it cannot
+    (the database is gone, or another worker took over after we stalled) the step is interrupted.
+    A worker killed outright stops renewing, and another takes the task over when the lease expires.
+    """
+
+    def __init__(
+        self,
+        task: Task,
+        *,
+        hold: Callable[[], bool],
+        release: Callable[[], None],
+        ttl_seconds: float,
+    ) -> None:
+        self.task = task
+        self.hold = hold
+        self.release = release
+        self.ttl = ttl_seconds
+        self.held = False
+
+    def as_task(self) -> Task:
+        return Task(
+            self.task.name,
+            self.step,
+            error_backoff=self.task.error_backoff,
+            max_backoff=self.task.max_backoff,
+            stop=self.stop,
+        )
+
+    def step(self) -> float:
+        if not self.hold():
+            if self.held:
+                log.warning("%s: another worker holds it now; standing by", self.task.name)
+            self.held = False
+            return self.ttl / 3
+        if not self.held:
+            log.info("%s: this worker runs it", self.task.name)
+        self.held = True
+        done = threading.Event()
+        beat = threading.Thread(target=self._heartbeat, args=(done,), name=f"{self.task.name}-lease", daemon=True)
+        beat.start()
+        try:
+            return self.task.step()
+        finally:
+            done.set()
+            beat.join(self.ttl)
+
+    def _heartbeat(self, done: threading.Event) -> None:
+        while not done.wait(self.ttl / 3):
+            try:
+                kept = self.hold()
+            except Exception:
+                log.exception("%s: could not renew the lease", self.task.name)
+                kept = False
+            if not kept:
+                log.warning("%s: lost the lease mid-step; interrupting it", self.task.name)
+                if self.task.stop is not None:
+                    self.task.stop()
+                return
+
+    def stop(self) -> None:
+        if self.task.stop is not None:
+            self.task.stop()
+        if self.held:
+            try:
+                self.release()
+            except Exception:
+                log.exception("%s: could not release the lease", self.task.name)

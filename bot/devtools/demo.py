@@ -21,11 +21,10 @@ from bot.app import create_app
 from bot.config import Secret, Settings
 from bot.devtools.interactions import block_action, post_signed, view_submission
 from bot.devtools.slack_api import SlackStandIn
-from bot.runtime import build_ingestor
+from bot.runtime import build_deliverer, build_ingestor, source_context
 from bot.slack.ids import Action, Field
-from bot.slack.poster import Poster
+from bot.sources.inbox import InboxDrain
 from bot.sources.replay import ReplaySource
-from bot.sources.x import SourceContext
 from bot.store import migrate
 from bot.store.models import Complaint
 from bot.web import make_wsgi_app
@@ -88,11 +87,12 @@ def run_demo() -> int:
         )
         app = create_app(settings)
         migrate.upgrade(app.engine)
-        ctx = SourceContext(app.sessions, build_ingestor(app), app.clock, COMPLAINTS)
-        replay = ReplaySource(ctx, SAMPLE)
+        replay = ReplaySource(source_context(app), SAMPLE)
         while replay.step() == 0.0:  # 0.0: more lines are waiting; read them all before clicking
             continue
-        poster = Poster(app.sessions, app.slack, app.clock, post_rate=50.0, update_rate=50.0)
+        replay.close()
+        InboxDrain(app.sessions, build_ingestor(app), app.clock).drain()
+        poster = build_deliverer(app, unpaced=True)  # the stand-in has no rate limit to respect
         poster.drain()
 
         server = create_server(make_wsgi_app(app), host="127.0.0.1", port=0, threads=4)

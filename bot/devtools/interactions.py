@@ -12,9 +12,15 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+import uuid
 from typing import Any
 
 TEAM_ID = "T0FOLLOW"
+
+
+def new_trigger_id() -> str:
+    """Slack gives every interaction a fresh trigger id; the bot keys its request log by it."""
+    return f"{int(time.time())}.{uuid.uuid4().int % 10**12}.{uuid.uuid4().hex[:16]}"
 
 
 def sign(body: bytes, timestamp: int, secret: str) -> str:
@@ -30,7 +36,7 @@ def block_action(
     block_id: str | None = None,
     selected_user: str | None = None,
     channel: str = "C0COMPLAIN",
-    trigger_id: str = "trigger-1",
+    trigger_id: str | None = None,
     response_url: str | None = None,
 ) -> dict[str, Any]:
     action: dict[str, Any] = {
@@ -50,7 +56,7 @@ def block_action(
         "team": {"id": TEAM_ID, "domain": "followthrough-test"},
         "channel": {"id": channel, "name": "complaints"},
         "container": {"type": "message", "channel_id": channel, "message_ts": "1.1"},
-        "trigger_id": trigger_id,
+        "trigger_id": trigger_id or new_trigger_id(),
         "actions": [action],
     }
     if response_url:
@@ -58,7 +64,9 @@ def block_action(
     return payload
 
 
-def view_submission(user: str, view: dict[str, Any], values: dict[str, Any], trigger_id: str = "t") -> dict[str, Any]:
+def view_submission(
+    user: str, view: dict[str, Any], values: dict[str, Any], trigger_id: str | None = None
+) -> dict[str, Any]:
     """``values``: {block_id: element state}; block and action ids are the same in our modals."""
     state = {block: {block: value} for block, value in values.items()}
     return {
@@ -66,7 +74,7 @@ def view_submission(user: str, view: dict[str, Any], values: dict[str, Any], tri
         "user": {"id": user, "username": user.lower(), "team_id": TEAM_ID},
         "api_app_id": "A0FOLLOW",
         "team": {"id": TEAM_ID, "domain": "followthrough-test"},
-        "trigger_id": trigger_id,
+        "trigger_id": trigger_id or new_trigger_id(),
         "view": {**view, "id": "V0VIEW", "team_id": TEAM_ID, "state": {"values": state}},
     }
 
@@ -121,17 +129,17 @@ def slash_command(user: str, command: str, text: str, *, response_url: str | Non
         "text": text,
         "api_app_id": "A0FOLLOW",
         "response_url": response_url or "",
-        "trigger_id": "trigger-cmd",
+        "trigger_id": new_trigger_id(),
     }
 
 
-def event_callback(event: dict[str, Any], event_id: str = "Ev0001") -> dict[str, Any]:
+def event_callback(event: dict[str, Any], event_id: str | None = None) -> dict[str, Any]:
     return {
         "token": "unused",
         "team_id": TEAM_ID,
         "api_app_id": "A0FOLLOW",
         "event": event,
         "type": "event_callback",
-        "event_id": event_id,
+        "event_id": event_id or f"Ev{uuid.uuid4().hex[:12].upper()}",
         "event_time": int(time.time()),
     }

@@ -351,22 +351,44 @@ class SlackStandIn:
             "permalink": f"https://slack.test/archives/{channel}/p{ts.replace('.', '')}",
         }
 
+    @staticmethod
+    def _page(messages: list[Json], args: Json, include_metadata: bool) -> Json:
+        """One page as Slack pages it: at most ``limit`` (default 100, at most 999), an opaque
+        ``next_cursor`` while more remain, metadata only when asked for."""
+        limit = max(1, min(999, int(args.get("limit") or 100)))
+        start = int(str(args.get("cursor") or "0").removeprefix("c") or 0)
+        page = messages[start : start + limit]
+        out = [m if include_metadata else {k: v for k, v in m.items() if k != "metadata"} for m in page]
+        more = start + limit < len(messages)
+        return {
+            "ok": True,
+            "messages": out,
+            "has_more": more,
+            "response_metadata": {"next_cursor": f"c{start + limit}" if more else ""},
+        }
+
     def _m_conversations_history(self, args: Json) -> Json:
         channel = str(args.get("channel"))
-        limit = int(args.get("limit", 100))
         oldest = float(args.get("oldest", 0) or 0)
-        top = [m for m in self.state.messages.get(channel, []) if not m.get("thread_ts") and float(m["ts"]) >= oldest]
-        newest_first = list(reversed(top))[:limit]
+        latest = float(args.get("latest", 0) or 0) or float("inf")
+        top = [
+            m
+            for m in self.state.messages.get(channel, [])
+            if not m.get("thread_ts") and oldest <= float(m["ts"]) <= latest
+        ]
         include = str(args.get("include_all_metadata", "")).lower() in ("1", "true")
-        out = [m if include else {k: v for k, v in m.items() if k != "metadata"} for m in newest_first]
-        return {"ok": True, "messages": out, "has_more": len(top) > limit}
+        return self._page(list(reversed(top)), args, include)  # newest first, as Slack returns history
 
     def _m_conversations_replies(self, args: Json) -> Json:
         channel, ts = str(args.get("channel")), str(args.get("ts"))
+        oldest = float(args.get("oldest", 0) or 0)
         include = str(args.get("include_all_metadata", "")).lower() in ("1", "true")
-        thread = [m for m in self.state.messages.get(channel, []) if m["ts"] == ts or m.get("thread_ts") == ts]
-        out = [m if include else {k: v for k, v in m.items() if k != "metadata"} for m in thread]
-        return {"ok": True, "messages": out, "has_more": False}
+        thread = [
+            m
+            for m in self.state.messages.get(channel, [])
+            if m["ts"] == ts or (m.get("thread_ts") == ts and float(m["ts"]) >= oldest)
+        ]
+        return self._page(thread, args, include)  # the parent first, then replies oldest first
 
     def thread(self, channel: str, ts: str) -> list[Json]:
         with self._lock:

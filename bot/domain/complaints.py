@@ -7,7 +7,6 @@ database pick the winner; the loser sees zero rows changed and is told who won.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
@@ -15,53 +14,36 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from bot.domain import outbox
+from bot.delivery import outbox
+from bot.delivery.kinds import DeliveryKind
+from bot.domain import events, promises
 from bot.domain.errors import Conflict, DomainError, NotFound
+from bot.domain.events import EventKind
 from bot.domain.types import OPEN_STATUSES, PromiseStatus, Status
 from bot.store.models import AuditEvent, Complaint, Promise
 
-
-def record_event(
-    session: Session,
-    *,
-    actor: str,
-    action: str,
-    at: datetime,
-    complaint_id: int | None = None,
-    promise_id: int | None = None,
-    from_status: str | None = None,
-    to_status: str | None = None,
-    note: str | None = None,
-    details: dict[str, Any] | None = None,
-) -> AuditEvent:
-    event = AuditEvent(
-        complaint_id=complaint_id,
-        promise_id=promise_id,
-        actor=actor,
-        action=action,
-        from_status=from_status,
-        to_status=to_status,
-        note=note,
-        details=details,
-        at=at,
-    )
-    session.add(event)
-    return event
+OPEN = [s.value for s in OPEN_STATUSES]
 
 
-def transition(
+def transition(session: Session, complaint_id: int, **kwargs: Any) -> Complaint:
+    """Move a complaint (see ``changed``) and return it."""
+    return changed(session, complaint_id, **kwargs)[0]
+
+
+def changed(
     session: Session,
     complaint_id: int,
     *,
     allowed_from: Iterable[Status],
     to: Status | None,
     actor: str,
-    action: str,
+    kind: EventKind,
     at: datetime,
     note: str | None = None,
     values: dict[str, Any] | None = None,
     require_owner: str | None = None,
-) -> Complaint:
+    details: events.Details | None = None,
+) -> tuple[Complaint, AuditEvent]:
     """Move a complaint to ``to`` (None: keep its status) if it is in one of ``allowed_from``; raise
     ``Conflict`` otherwise.
 
@@ -86,7 +68,7 @@ def transition(
             select(Complaint.status, Complaint.owner_id).where(Complaint.id == complaint_id)
         ).one()
         raise Conflict(
-            f"#{complaint_id} is already {current.status}",
+            f"Nothing changed: complaint #{complaint_id} is already {current.status}.",
             current_status=current.status,
             owner_id=current.owner_id,
         )
@@ -95,41 +77,30 @@ def transition(
     from_status = previous if previous in allowed else allowed[0]
     complaint = session.get(Complaint, complaint_id, populate_existing=True)
     assert complaint is not None
-    record_event(
+    event = events.record(
         session,
+        kind,
         complaint_id=complaint_id,
         actor=actor,
-        action=action,
         from_status=from_status,
         to_status=complaint.status,
         note=note,
         at=at,
+        details=details,
     )
-    _announce(session, complaint, action=action, actor=actor, at=at, note=note, values=values)
-    return complaint
-
-
-def _announce(
-    session: Session,
-    complaint: Complaint,
-    *,
-    action: str,
-    actor: str,
-    at: datetime,
-    note: str | None,
-    values: dict[str, Any] | None,
-) -> None:
     detail = {k: v for k, v in (values or {}).items() if isinstance(v, str | int | bool) and k != "resolved_at"}
     outbox.note_and_refresh(
         session,
         complaint_id=complaint.id,
+        event_id=event.id,
         priority=complaint.priority,
-        action=action,
+        action=kind.value,
         actor=actor,
         at=at,
         note=note,
         detail=detail,
     )
+    return complaint, event
 
 
 def claim(session: Session, complaint_id: int, *, user_id: str, at: datetime) -> Complaint:
@@ -140,7 +111,7 @@ def claim(session: Session, complaint_id: int, *, user_id: str, at: datetime) ->
         allowed_from=[Status.NEW],
         to=Status.CLAIMED,
         actor=user_id,
-        action="claim",
+        kind=EventKind.CLAIMED,
         at=at,
         values={"owner_id": user_id, "claimed_at": at},
     )
@@ -153,7 +124,7 @@ def unclaim(session: Session, complaint_id: int, *, user_id: str, at: datetime) 
         allowed_from=[Status.CLAIMED],
         to=Status.NEW,
         actor=user_id,
-        action="unclaim",
+        kind=EventKind.UNCLAIMED,
         at=at,
         values={"owner_id": None, "claimed_at": None},
     )
@@ -163,15 +134,17 @@ def hand_over(session: Session, complaint_id: int, *, user_id: str, to_user: str
     """Give an owned complaint to someone else; it keeps its status (claimed or escalated)."""
     if not to_user:
         raise DomainError("Pick the person to hand this complaint to.")
+    before = session.execute(select(Complaint.owner_id).where(Complaint.id == complaint_id)).scalar_one_or_none()
     return transition(
         session,
         complaint_id,
         allowed_from=[Status.CLAIMED, Status.ESCALATED],
         to=None,
         actor=user_id,
-        action="hand_over",
+        kind=EventKind.HANDED_OVER,
         at=at,
         values={"owner_id": to_user, "claimed_at": at},
+        details=events.HandedOver(to_user=to_user, from_user=before),
     )
 
 
@@ -190,27 +163,27 @@ def escalate(
     reason = reason.strip()
     if not reason:
         raise DomainError("Say why this needs escalating, so the next person need not ask the customer again.")
-    complaint = transition(
+    complaint, event = changed(
         session,
         complaint_id,
         allowed_from=[Status.NEW, Status.CLAIMED],
         to=Status.ESCALATED,
         actor=user_id,
-        action="escalate",
+        kind=EventKind.ESCALATED,
         at=at,
         note=reason,
         values={"escalation_tier": tier, "escalation_reason": reason, "escalated_by": user_id},
+        details=events.Escalated(tier=tier, contact=contact),
     )
     outbox.enqueue(
         session,
-        kind=outbox.ESCALATION,
+        DeliveryKind.ESCALATION,
+        key=f"escalation:{event.id}",
         at=at,
-        dedupe_key=f"escalation:{uuid.uuid4().hex}",
         channel=channel,
         complaint_id=complaint_id,
         payload={"tier": tier, "contact": contact},
         priority=complaint.priority + 2,
-        check_existing=False,
     )
     return complaint
 
@@ -221,6 +194,45 @@ def open_promise_count(session: Session, complaint_id: int) -> int:
         .select_from(Promise)
         .where(Promise.complaint_id == complaint_id, Promise.status == PromiseStatus.OPEN.value)
     ).scalar_one()
+
+
+def _cascade(
+    session: Session,
+    primary: Complaint,
+    *,
+    kind: EventKind,
+    to: Status,
+    from_statuses: list[str],
+    at: datetime,
+    values: dict[str, Any],
+    details: events.Details,
+) -> int:
+    """Move the copies folded into ``primary`` along with it (resolved together, dismissed together)."""
+    copies = session.execute(
+        select(Complaint.id, Complaint.status).where(
+            Complaint.duplicate_of == primary.id, Complaint.status.in_(from_statuses)
+        )
+    ).all()
+    if not copies:
+        return 0
+    session.execute(
+        update(Complaint)
+        .where(Complaint.id.in_([c.id for c in copies]), Complaint.status.in_(from_statuses))
+        .values(status=to.value, updated_at=at, **values)
+        .execution_options(synchronize_session=False)
+    )
+    for copy in copies:
+        events.record(
+            session,
+            kind,
+            complaint_id=copy.id,
+            actor=events.SYSTEM,
+            from_status=copy.status,
+            to_status=to.value,
+            at=at,
+            details=details,
+        )
+    return len(copies)
 
 
 def resolve(
@@ -234,17 +246,21 @@ def resolve(
     open_promises: str = "open",
 ) -> Complaint:
     """Resolve with a required note; ``open_promises`` says what happens to promises still open:
-    ``kept`` or ``cancelled`` closes them, ``open`` leaves them for their owners."""
+    ``kept`` or ``cancelled`` closes them (through the one promise close path, so their queued
+    reminders are dropped too), ``open`` leaves them for their owners. Copies folded into this card
+    are resolved with it."""
     note = note.strip()
     if len(note) < 3:
         raise DomainError("A resolution note is required: what was done for the customer?")
+    if open_promises not in ("open", PromiseStatus.KEPT.value, PromiseStatus.CANCELLED.value):
+        raise DomainError("Say what happens to the open promises: kept, cancelled or left open.")
     complaint = transition(
         session,
         complaint_id,
         allowed_from=list(OPEN_STATUSES),
         to=Status.RESOLVED,
         actor=user_id,
-        action="resolve",
+        kind=EventKind.RESOLVED,
         at=at,
         note=note,
         values={
@@ -253,50 +269,61 @@ def resolve(
             "resolved_by": user_id,
             "resolved_at": at,
         },
+        details=events.Resolved(customer_confirmed=customer_confirmed, promises=open_promises),
     )
-    if open_promises in (PromiseStatus.KEPT.value, PromiseStatus.CANCELLED.value):
-        promises = session.scalars(
-            select(Promise).where(Promise.complaint_id == complaint_id, Promise.status == PromiseStatus.OPEN.value)
-        ).all()
-        for promise in promises:
-            promise.status = open_promises
-            promise.closed_at = at
-            promise.closed_by = user_id
-            record_event(
-                session,
-                complaint_id=complaint_id,
-                promise_id=promise.id,
-                actor=user_id,
-                action=f"promise_{open_promises}",
-                note="closed when the complaint was resolved",
-                at=at,
-            )
+    if open_promises != "open":
+        promises.close_open_on(
+            session, complaint_id, status=PromiseStatus(open_promises), user_id=user_id, at=at, why="resolved"
+        )
+    _cascade(
+        session,
+        complaint,
+        kind=EventKind.RESOLVED,
+        to=Status.RESOLVED,
+        from_statuses=OPEN,
+        at=at,
+        values={"resolved_by": user_id, "resolved_at": at, "resolution_note": f"resolved with #{complaint_id}"},
+        details=events.Resolved(with_card=complaint_id),
+    )
     return complaint
 
 
 def dismiss(session: Session, complaint_id: int, *, user_id: str, at: datetime) -> Complaint:
     """Not a complaint: off the board, and the human label kept for improving triage."""
-    return transition(
+    complaint = transition(
         session,
         complaint_id,
         allowed_from=[Status.NEW],
         to=Status.DISMISSED,
         actor=user_id,
-        action="dismiss",
+        kind=EventKind.DISMISSED,
         at=at,
         values={"human_label": "not_complaint", "resolved_by": user_id, "resolved_at": at},
+        details=events.Dismissed(),
     )
+    _cascade(
+        session,
+        complaint,
+        kind=EventKind.DISMISSED,
+        to=Status.DISMISSED,
+        from_statuses=OPEN,
+        at=at,
+        values={"human_label": "not_complaint", "resolved_by": user_id, "resolved_at": at},
+        details=events.Dismissed(with_card=complaint_id),
+    )
+    return complaint
 
 
 def reopen(session: Session, complaint_id: int, *, user_id: str, at: datetime) -> Complaint:
-    """Back on the board, owned by whoever reopened it (they know why)."""
-    return transition(
+    """Back on the board, owned by whoever reopened it (they know why); its folded copies come back
+    with it, still folded."""
+    complaint = transition(
         session,
         complaint_id,
         allowed_from=[Status.RESOLVED, Status.DISMISSED],
         to=Status.CLAIMED,
         actor=user_id,
-        action="reopen",
+        kind=EventKind.REOPENED,
         at=at,
         values={
             "owner_id": user_id,
@@ -307,4 +334,16 @@ def reopen(session: Session, complaint_id: int, *, user_id: str, at: datetime) -
             "customer_confirmed": False,
             "human_label": None,
         },
+        details=events.Reopened(),
     )
+    _cascade(
+        session,
+        complaint,
+        kind=EventKind.REOPENED,
+        to=Status.NEW,
+        from_statuses=[Status.RESOLVED.value, Status.DISMISSED.value],
+        at=at,
+        values={"resolution_note": None, "resolved_by": None, "resolved_at": None, "human_label": None},
+        details=events.Reopened(with_card=complaint_id),
+    )
+    return complaint

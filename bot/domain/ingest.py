@@ -8,31 +8,42 @@ Rules, in order:
 3. a retweet of a known complaint amplifies it (count and reach go up; the card is refreshed);
 4. a reply from the same customer in the same conversation joins their open complaint (it will
    appear in that card's thread) instead of opening a new one;
-5. anything else is triaged and stored; complaints get a card, praise goes to the kudos channel.
+5. anything else is triaged and stored; complaints get a card, praise goes to the kudos channel —
+   except a complaint whose text matches an open one from the last day (a storm of copies): it is
+   folded into that one's card (``+N similar``) here, as a stored fact, and gets no card of its own.
+   Whatever later belongs to a folded complaint (its customer's reply, a retweet) shows on that card.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import bindparam, case, func, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.domain import outbox
+from bot.delivery import outbox
+from bot.delivery.kinds import DeliveryKind, lane_for
+from bot.domain import events
+from bot.domain.events import EventKind
 from bot.domain.posts import Post, text_key
 from bot.domain.triage import Triage, priority
-from bot.domain.types import OPEN_STATUSES, Kind, OutboxStatus, PostRole, Status
-from bot.store.models import AuditEvent, Complaint, Outbox
+from bot.domain.types import OPEN_STATUSES, DeliveryStatus, Kind, PostRole, Status
+from bot.store.models import AuditEvent, Complaint, Delivery
 from bot.store.models import Post as PostRow
+
+FOLD_WINDOW = timedelta(hours=24)
+"""A complaint folds into an open one with the same text created within this window."""
+OPEN = [s.value for s in OPEN_STATUSES]
 
 
 class Outcome(StrEnum):
     CREATED = "created"
+    FOLDED = "folded"
     DUPLICATE = "duplicate"
     OWN = "own"
     AMPLIFIED = "amplified"
@@ -62,8 +73,8 @@ class IngestPolicy:
 
 _INSERT_POST = insert(PostRow.__table__)
 _INSERT_EVENT = insert(AuditEvent.__table__)
-_INSERT_OUTBOX = insert(Outbox.__table__)
-_INSERT_COMPLAINTS = insert(Complaint.__table__).returning(Complaint.__table__.c.id, sort_by_parameter_order=True)
+_INSERT_DELIVERY = insert(Delivery.__table__)
+_INSERT_COMPLAINTS = insert(Complaint.__table__)
 
 
 _C = Complaint.__table__.c
@@ -92,6 +103,22 @@ _COUNT_REPLY = (
     .where(_C.id == bindparam("cid"))
     .values(reply_count=_C.reply_count + 1, updated_at=bindparam("at"))
 )
+_FOLD_INTO = (
+    update(Complaint.__table__)
+    .where(_C.id == bindparam("cid"))
+    .values(
+        duplicate_count=_C.duplicate_count + bindparam("n"),
+        amplification_reach=_C.amplification_reach + bindparam("reach"),
+        priority=case((_C.priority < bindparam("rank"), bindparam("rank")), else_=_C.priority),
+        updated_at=bindparam("at"),
+    )
+)
+_D = Delivery.__table__.c
+_RAISE_CARD = (
+    update(Delivery.__table__)
+    .where(_D.key == bindparam("card_key"), _D.status == DeliveryStatus.PENDING.value, _D.priority < bindparam("rank"))
+    .values(priority=bindparam("rank"))
+)
 
 
 class _Ref:
@@ -111,6 +138,30 @@ class _Ref:
 
 def _resolve(value: Any) -> Any:
     return value.get() if isinstance(value, _Ref) else value
+
+
+def _reserve_ids(session: Session, n: int) -> list[int]:
+    """``n`` fresh complaint ids. PostgreSQL: from the table's sequence, so concurrent writers never
+    collide. SQLite: past the largest id — safe because every transaction there holds the write
+    lock from its start (``BEGIN IMMEDIATE``), so nobody else can insert meanwhile."""
+    if session.get_bind().dialect.name == "postgresql":
+        return list(
+            session.scalars(
+                text("SELECT nextval(pg_get_serial_sequence('complaints', 'id')) FROM generate_series(1, :n)"),
+                {"n": n},
+            )
+        )
+    start = session.scalar(select(func.coalesce(func.max(Complaint.id), 0)))
+    return list(range(int(start or 0) + 1, int(start or 0) + 1 + n))
+
+
+def _same(a: int | _Ref, b: int | _Ref) -> bool:
+    """Whether two references (stored ids, or rows of this batch) name one complaint."""
+    if a is b:
+        return True
+    first = a.id if isinstance(a, _Ref) else a
+    second = b.id if isinstance(b, _Ref) else b
+    return first is not None and first == second
 
 
 @dataclass
@@ -133,14 +184,24 @@ class _Batch:
     repeat_counts: dict[tuple[str, str], int] = field(default_factory=dict)
     pending_complaints: list[tuple[dict[str, Any], _Ref]] = field(default_factory=list)
     amplified: dict[int, list[int]] = field(default_factory=dict)  # stored complaint id -> [reposts, reach]
+    primaries: dict[str, int | _Ref] = field(default_factory=dict)  # text key -> open unfolded complaint
+    folded: dict[int, list[int]] = field(default_factory=dict)  # primary id -> [copies, reach, top rank]
+    folded_into: dict[int, int] = field(default_factory=dict)  # stored complaint id -> its primary
+    refresh: dict[int, int] = field(default_factory=dict)  # stored complaint id -> priority of its refresh
+    text_keys: dict[int, str] = field(default_factory=dict)  # id(post) -> its near-duplicate key
 
     def flush_complaints(self) -> None:
-        """Insert the pending complaints in one statement; their refs get their ids."""
+        """Insert the pending complaints in one statement; their refs get their ids.
+
+        The ids are reserved first and inserted explicitly: an INSERT … RETURNING whose rows must
+        come back in parameter order runs row by row on SQLite, which cost more than triage.
+        """
         if not self.pending_complaints:
             return
-        rows = self.session.execute(_INSERT_COMPLAINTS, [params for params, _ in self.pending_complaints]).all()
-        for (_, ref), row in zip(self.pending_complaints, rows, strict=True):
-            ref.id = row[0]
+        ids = _reserve_ids(self.session, len(self.pending_complaints))
+        for (params, ref), cid in zip(self.pending_complaints, ids, strict=True):
+            params["id"] = ref.id = cid
+        self.session.execute(_INSERT_COMPLAINTS, [params for params, _ in self.pending_complaints])
         self.pending_complaints = []
 
     def flush_amplification(self) -> None:
@@ -156,26 +217,120 @@ class _Batch:
         ranks = {r.id: Ingestor.rank(r._asdict()) for r in rows if r.kind == Kind.COMPLAINT.value}
         if ranks:
             self.session.execute(_SET_PRIORITY, [{"cid": cid, "rank": rank} for cid, rank in ranks.items()])
-            outbox.request_card_refreshes(self.session, ranks, at=at)
+            self.session.execute(
+                _RAISE_CARD, [{"card_key": outbox.card_key(cid), "rank": rank} for cid, rank in ranks.items()]
+            )
+            for cid, rank in ranks.items():
+                self.refresh[cid] = max(rank, self.refresh.get(cid, 0))
         self.amplified = {}
 
+    def flush_folding(self) -> None:
+        """Copies folded into stored cards this batch: the cards count them, take their reach and the
+        higher priority, and a card still waiting to be posted moves up the queue."""
+        if not self.folded:
+            return
+        at = self.at
+        self.session.execute(
+            _FOLD_INTO,
+            [
+                {"cid": cid, "n": n, "reach": reach, "rank": rank, "at": at}
+                for cid, (n, reach, rank) in self.folded.items()
+            ],
+        )
+        self.session.execute(
+            _RAISE_CARD, [{"card_key": outbox.card_key(cid), "rank": rank} for cid, (_, _, rank) in self.folded.items()]
+        )
+        for cid, (_, _, rank) in self.folded.items():
+            self.refresh[cid] = max(rank, self.refresh.get(cid, 0))
+        self.folded = {}
+
     def flush(self) -> None:
-        # Core table inserts with bound parameters: compiled once, cached, executemany'd.
+        # Core table inserts with bound parameters: compiled once, cached, executemany'd. New rows
+        # first: the updates after them (a copy folded into a card created in this very batch)
+        # must find the card's delivery row.
         self.flush_complaints()
-        self.flush_amplification()
         for rows in (self.ledger, self.events, self.deliveries):
             for row in rows:
                 row["complaint_id"] = _resolve(row["complaint_id"])
         for row in self.deliveries:
-            if row["dedupe_key"].endswith(":{id}"):
-                row["dedupe_key"] = row["dedupe_key"].replace("{id}", str(row["complaint_id"]))
+            row["card_of"] = _resolve(row["card_of"])
+            if row["key"].endswith(":{id}"):
+                row["key"] = row["key"].replace("{id}", str(row["complaint_id"]))
         if self.ledger:
             self.session.execute(_INSERT_POST, self.ledger)
         if self.events:
             self.session.execute(_INSERT_EVENT, self.events)
         if self.deliveries:
-            self.session.execute(_INSERT_OUTBOX, self.deliveries)
+            self.session.execute(_INSERT_DELIVERY, self.deliveries)
         self.ledger, self.events, self.deliveries = [], [], []
+        self.flush_amplification()
+        self.flush_folding()
+        if self.refresh:
+            outbox.request_card_refreshes(self.session, self.refresh, at=self.at)
+        self.refresh = {}
+
+    def preload_retweeted(self, posts: Sequence[Post]) -> None:
+        """The complaints that this batch's retweets amplify, and the cards those are shown on, in one
+        query per source instead of two per retweet (storms are mostly retweets)."""
+        by_source: dict[str, set[str]] = {}
+        for post in posts:
+            if post.retweet_of:
+                by_source.setdefault(post.source, set()).add(post.retweet_of)
+        for source, ids in by_source.items():
+            wanted = list(ids)
+            for start in range(0, len(wanted), 500):
+                rows = self.session.execute(
+                    select(PostRow.external_id, PostRow.complaint_id, Complaint.duplicate_of)
+                    .join(Complaint, Complaint.id == PostRow.complaint_id)
+                    .where(PostRow.source == source, PostRow.external_id.in_(wanted[start : start + 500]))
+                )
+                for external_id, complaint_id, duplicate_of in rows:
+                    self.complaint_of_post.setdefault((source, external_id), complaint_id)
+                    self.folded_into[complaint_id] = duplicate_of or complaint_id
+
+    def preload_primaries(self, keys: set[str]) -> None:
+        """The open, unfolded complaints (of the last day) that copies in this batch would fold into.
+
+        Only complaints carry a text key, and the (text key, created) index finds the last day's in
+        one range; the other conditions are checked here on the few rows that returns.
+        """
+        wanted = [k for k in keys if k not in self.primaries]
+        since = self.at - FOLD_WINDOW
+        for start in range(0, len(wanted), 500):
+            rows = self.session.execute(
+                select(
+                    Complaint.text_key,
+                    Complaint.id,
+                    Complaint.kind,
+                    Complaint.duplicate_of,
+                    Complaint.status,
+                    Complaint.created_at,
+                ).where(Complaint.text_key.in_(wanted[start : start + 500]), Complaint.created_at >= since)
+            )
+            for key, cid, kind, duplicate_of, status, created_at in rows:
+                if kind != Kind.COMPLAINT.value or duplicate_of is not None or status not in OPEN or created_at < since:
+                    continue
+                current = self.primaries.get(key)
+                if current is None or (isinstance(current, int) and cid < current):
+                    self.primaries[key] = cid
+
+    def key_of(self, post: Post) -> str:
+        """The post's near-duplicate key, computed once per post."""
+        key = self.text_keys.get(id(post))
+        if key is None:
+            key = self.text_keys[id(post)] = text_key(post.text)
+        return key
+
+    def primary_of(self, complaint_id: int | _Ref) -> int | _Ref:
+        """The complaint whose card carries ``complaint_id``: the one it was folded into, or itself."""
+        if isinstance(complaint_id, _Ref):
+            return complaint_id.params.get("duplicate_of") or complaint_id
+        if complaint_id not in self.folded_into:
+            self.folded_into[complaint_id] = (
+                self.session.execute(select(Complaint.duplicate_of).where(Complaint.id == complaint_id)).scalar()
+                or complaint_id
+            )
+        return self.folded_into[complaint_id]
 
     def preload_repeat_counts(self, posts: Sequence[Post]) -> None:
         by_source: dict[str, set[str]] = {}
@@ -212,40 +367,46 @@ class _Batch:
             ).scalar_one()
         return self.repeat_counts[key]
 
-    def event(self, complaint_id: int | _Ref, actor: str, action: str, **values: Any) -> None:
-        row = {
-            "complaint_id": complaint_id,
-            "promise_id": None,
-            "actor": actor,
-            "action": action,
-            "from_status": None,
-            "to_status": None,
-            "note": None,
-            "details": None,
-            "at": self.at,
-        }
-        row.update(values)
-        self.events.append(row)
+    def event(self, complaint_id: int | _Ref, actor: str, kind: EventKind, **values: Any) -> None:
+        self.events.append(events.row(kind, actor=actor, at=self.at, complaint_id=complaint_id, **values))
 
-    def deliver(self, kind: str, dedupe_key: str, complaint_id: int | _Ref, **values: Any) -> None:
-        row = {
-            "kind": kind,
-            "dedupe_key": dedupe_key,
-            "channel": None,
-            "complaint_id": complaint_id,
-            "promise_id": None,
-            "payload": {},
-            "priority": 0,
-            "status": OutboxStatus.PENDING.value,
-            "attempts": 0,
-            "available_at": self.at,
-            "slack_ts": None,
-            "last_error": None,
-            "created_at": self.at,
-            "sent_at": None,
-        }
-        row.update(values)
-        self.deliveries.append(row)
+    def deliver(self, kind: DeliveryKind, key: str, complaint_id: int | _Ref, channel: str, **values: Any) -> None:
+        self.deliveries.append(
+            outbox.row(
+                kind,
+                key=key,
+                at=self.at,
+                lane=lane_for(kind, channel),
+                channel=channel,
+                complaint_id=complaint_id,
+                **values,
+            )
+        )
+
+    def deliver_on_card(
+        self, kind: DeliveryKind, key: str, complaint_id: int | _Ref, channel: str, **values: Any
+    ) -> None:
+        """A row for the card carrying ``complaint_id``; closed at once if that card can never exist."""
+        card = self.primary_of(complaint_id)
+        status, reason = DeliveryStatus.PENDING, None
+        if not isinstance(card, _Ref):
+            target = outbox.card_target(self.session, card)
+            channel = target.channel or channel
+            if not target.usable:
+                status, reason = DeliveryStatus.CLOSED, f"the card of #{card} cannot be posted ({target.status})"
+        self.deliveries.append(
+            outbox.row(
+                kind,
+                key=key,
+                at=self.at,
+                lane=lane_for(kind, channel),
+                complaint_id=complaint_id,
+                card_of=card,
+                status=status,
+                last_error=reason,
+                **values,
+            )
+        )
 
 
 @dataclass(frozen=True)
@@ -305,8 +466,18 @@ class Ingestor:
         """Ingest one post inside the caller's transaction."""
         return _result(self._ingest_all(_Batch(session, at), [post], flush_each=True)[0])
 
+    def ingest_in(self, session: Session, posts: Sequence[Post], *, at: datetime) -> list[IngestResult]:
+        """Ingest ``posts`` inside the caller's transaction (the inbox drain's)."""
+        batch = _Batch(session, at)
+        batch.preload_repeat_counts(posts)
+        pending = self._ingest_all(batch, posts)
+        batch.flush()
+        return [_result(p) for p in pending]
+
     def _ingest_all(self, batch: _Batch, posts: Sequence[Post], flush_each: bool = False) -> list[_Pending]:
         seen = self._known_ids(batch.session, posts)
+        batch.preload_retweeted(posts)
+        batch.preload_primaries({batch.key_of(p) for p in posts if not p.retweet_of})
         results = []
         for post in posts:
             key = (post.source, post.id)
@@ -342,14 +513,6 @@ class Ingestor:
 
         if post.retweet_of:
             target = batch.complaint_of_post.get((post.source, post.retweet_of))
-            if target is None:
-                target = batch.session.execute(
-                    select(PostRow.complaint_id).where(
-                        PostRow.source == post.source,
-                        PostRow.external_id == post.retweet_of,
-                        PostRow.complaint_id.is_not(None),
-                    )
-                ).scalar_one_or_none()
             if target is not None:
                 return self._amplify(batch, post, target)
 
@@ -363,7 +526,7 @@ class Ingestor:
                         Complaint.conversation_id == post.conversation_id,
                         Complaint.author_id == post.author_id,
                         Complaint.kind == Kind.COMPLAINT.value,
-                        Complaint.status.in_([s.value for s in OPEN_STATUSES]),
+                        Complaint.status.in_(OPEN),
                     )
                     .order_by(Complaint.id.desc())
                     .limit(1)
@@ -390,23 +553,23 @@ class Ingestor:
         if complaint_id is not None:
             batch.complaint_of_post[(post.source, post.id)] = complaint_id
 
+    @staticmethod
+    def _actor(post: Post) -> str:
+        return f"{post.source}:@{post.author_handle}"
+
     def _amplify(self, batch: _Batch, post: Post, target: int | _Ref) -> _Pending:
         self._ledger(batch, post, target, PostRole.RETWEET)
-        batch.event(
-            target,
-            f"{post.source}:@{post.author_handle}",
-            "amplified",
-            details={"post": post.id, "followers": post.followers},
-        )
-        if isinstance(target, _Ref):
-            # Created in this batch: adjust the row before it is written; its card is not posted yet.
-            row = target.params
+        batch.event(target, self._actor(post), EventKind.AMPLIFIED, details=events.Amplified(post.id, post.followers))
+        card = batch.primary_of(target)  # a retweet of a folded copy amplifies the card it shows on
+        if isinstance(card, _Ref) and card.id is None:
+            # Created in this batch and not written yet: adjust the row; its card is not posted yet.
+            row = card.params
             row["amplification_count"] += 1
             row["amplification_reach"] += post.followers
             if row["kind"] == Kind.COMPLAINT.value:
                 row["priority"] = self.rank(row)
             return _Pending(Outcome.AMPLIFIED, target, Kind(row["kind"]))
-        counts = batch.amplified.setdefault(target, [0, 0])
+        counts = batch.amplified.setdefault(_resolve(card), [0, 0])
         counts[0] += 1
         counts[1] += post.followers
         return _Pending(Outcome.AMPLIFIED, target, None)
@@ -425,21 +588,26 @@ class Ingestor:
 
     def _attach_reply(self, batch: _Batch, post: Post, target: int | _Ref) -> _Pending:
         self._ledger(batch, post, target, PostRole.REPLY)
-        if isinstance(target, _Ref):
-            target.params["reply_count"] += 1
-        else:
-            batch.session.execute(_COUNT_REPLY, {"cid": target, "at": batch.at})
+        card = batch.primary_of(target)
+        folded = not _same(card, target)
+        for cid in (target, card) if folded else (target,):
+            if isinstance(cid, _Ref) and cid.id is None:
+                cid.params["reply_count"] += 1  # not written yet: its card is not posted yet either
+            else:
+                batch.session.execute(_COUNT_REPLY, {"cid": _resolve(cid), "at": batch.at})
+                batch.refresh.setdefault(_resolve(cid), 0)
         batch.event(
             target,
-            f"{post.source}:@{post.author_handle}",
-            "customer_reply",
+            self._actor(post),
+            EventKind.CUSTOMER_REPLY,
             note=post.text[:500],
-            details={"post": post.id},
+            details=events.CustomerReply(post.id, _resolve(card) if folded else None),
         )
-        batch.deliver(
-            outbox.THREAD_REPLY,
+        batch.deliver_on_card(
+            DeliveryKind.CUSTOMER_REPLY,
             f"reply:{post.source}:{post.id}",
             target,
+            self.policy.complaints_channel,
             payload={"source": post.source, "post_id": post.id},
         )
         return _Pending(Outcome.REPLY, target, Kind.COMPLAINT)
@@ -451,6 +619,10 @@ class Ingestor:
             verdict.kind, verdict.score, followers=post.followers, repeat_contact=repeat, verified=post.verified
         )
         conversation = post.conversation_id or post.id
+        key = batch.key_of(post)
+        primary = batch.primaries.get(key) if verdict.kind is Kind.COMPLAINT else None
+        if isinstance(primary, _Ref) and primary.id is None:
+            batch.flush_complaints()  # the copy's row must name its primary's id
         params = dict(
             source=post.source,
             external_id=post.id,
@@ -464,7 +636,7 @@ class Ingestor:
             posted_at=post.created_at,
             lang=post.lang,
             conversation_id=conversation,
-            text_key=text_key(post.text),
+            text_key=key if verdict.kind is Kind.COMPLAINT else None,  # only complaints are ever folded
             sentiment_compound=verdict.compound,
             sentiment_pos=verdict.pos,
             sentiment_neg=verdict.neg,
@@ -478,6 +650,8 @@ class Ingestor:
             amplification_count=0,
             amplification_reach=0,
             reply_count=0,
+            duplicate_of=_resolve(primary) if primary is not None else None,
+            duplicate_count=0,
             customer_confirmed=False,
             created_at=batch.at,
             updated_at=batch.at,
@@ -487,21 +661,24 @@ class Ingestor:
         self._ledger(batch, post, complaint_id, PostRole.ORIGINAL)
         batch.event(
             complaint_id,
-            f"{post.source}:@{post.author_handle}",
-            "ingested",
+            self._actor(post),
+            EventKind.INGESTED,
             to_status=Status.NEW.value,
-            details={"kind": verdict.kind.value, "score": verdict.score, "signals": list(verdict.signals)},
+            details=events.Ingested(verdict.kind.value, verdict.score, list(verdict.signals)),
         )
         if verdict.kind is Kind.COMPLAINT:
             batch.repeat_counts[(post.source, post.author_id)] = repeat + 1
             batch.open_by_conversation[(post.source, conversation, post.author_id)] = complaint_id
-            batch.deliver(
-                outbox.POST_CARD,
-                "card:{id}",
-                complaint_id,
-                channel=self.policy.complaints_channel,
-                priority=rank,
-            )
+            if primary is not None:
+                into = _resolve(primary)
+                batch.event(complaint_id, events.SYSTEM, EventKind.FOLDED, details=events.Folded(into))
+                counts = batch.folded.setdefault(into, [0, 0, 0])
+                counts[0] += 1
+                counts[1] += post.followers
+                counts[2] = max(counts[2], rank)
+                return _Pending(Outcome.FOLDED, complaint_id, verdict.kind)
+            batch.primaries[key] = complaint_id
+            batch.deliver(DeliveryKind.CARD, "card:{id}", complaint_id, self.policy.complaints_channel, priority=rank)
         elif verdict.kind is Kind.PRAISE and self.policy.kudos_channel:
-            batch.deliver(outbox.KUDOS, "kudos:{id}", complaint_id, channel=self.policy.kudos_channel)
+            batch.deliver(DeliveryKind.KUDOS, "kudos:{id}", complaint_id, self.policy.kudos_channel)
         return _Pending(Outcome.CREATED, complaint_id, verdict.kind)

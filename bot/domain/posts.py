@@ -10,12 +10,17 @@ import hashlib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 MAX_TEXT_CHARS = 25_000  # X's longest posts (Premium) are 25,000 characters
 MAX_ID_CHARS = 64
 MAX_HANDLE_CHARS = 64
+MAX_FOLLOWERS = 10**12
+EARLIEST = datetime(2006, 3, 21, tzinfo=UTC)  # the first post on Twitter: nothing real is older
+FUTURE_SLACK = timedelta(days=1)
+# Column widths (bot/store/models.py): outside strings are cut to fit rather than refused.
+COLUMNS = {"author_name": 128, "author_handle": 64, "lang": 16, "source": 32}
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
@@ -90,11 +95,32 @@ def parse_time(value: Any) -> datetime:
         raise MalformedPost("missing created_at" if value in (None, "") else "created_at must be a string")
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except (OverflowError, ValueError):
+        raise MalformedPost(f"created_at {str(value)[:40]!r} is out of range") from None
 
 
-def post_from_record(record: Any, *, default_source: str) -> Post:
-    """Validate a replay/API-shaped mapping (see README, 'Replay format') and build a Post."""
+def _cut(value: str | None, name: str) -> str | None:
+    return value[: COLUMNS[name]] if value else value
+
+
+def _reference(record: Mapping[str, Any], name: str) -> str | None:
+    """An id naming another post: one too long to be a real id is dropped, not the whole post."""
+    try:
+        return _text_field(record, name, required=False, limit=MAX_ID_CHARS)
+    except MalformedPost:
+        return None
+
+
+def post_from_record(record: Any, *, default_source: str, now: datetime | None = None) -> Post:
+    """Validate a replay/API-shaped mapping (see README, 'Replay format') and build a Post.
+
+    Bounds keep every value storable on every engine, because one value a column cannot hold
+    (followers 10^20 in a BIGINT, a year-9999 time that overflows on conversion, a 60-character
+    handle in VARCHAR(64) after escaping …) used to fail the whole batch again and again: followers
+    0..10^12, ``created_at`` between 2006-03-21 and ``now`` + 1 day, strings cut to their columns.
+    """
     if not isinstance(record, Mapping):
         raise MalformedPost(f"a post must be a JSON object, got {type(record).__name__}")
     post_id = _required(record, "id", MAX_ID_CHARS)
@@ -110,29 +136,36 @@ def post_from_record(record: Any, *, default_source: str) -> Post:
         raise MalformedPost(f"text is {len(text)} characters (limit {MAX_TEXT_CHARS})")
     _check_unicode("text", text)
     author_id = _required(record, "author_id", MAX_ID_CHARS)
-    handle = _required(record, "author_handle", MAX_HANDLE_CHARS)
+    handle = _required(record, "author_handle", 10_000).lstrip("@")
+    if not handle:
+        raise MalformedPost("empty author_handle")
     followers = record.get("followers", 0)
     if followers is None:
         followers = 0
-    if isinstance(followers, bool) or not isinstance(followers, int) or followers < 0:
-        raise MalformedPost("followers must be a whole number ≥ 0")
+    if isinstance(followers, bool) or not isinstance(followers, int) or not 0 <= followers <= MAX_FOLLOWERS:
+        raise MalformedPost(f"followers must be a whole number from 0 to {MAX_FOLLOWERS:,}")
+    created = parse_time(record.get("created_at"))
+    latest = (now or datetime.now(UTC)) + FUTURE_SLACK
+    if not EARLIEST <= created <= latest:
+        raise MalformedPost(f"created_at {created.isoformat()} is before 2006-03-21 or more than a day ahead")
     verified = record.get("verified", False)
-    source = _text_field(record, "source", required=False, limit=32) or default_source
+    source = _cut(_text_field(record, "source", required=False, limit=10_000), "source") or default_source
+    url = _text_field(record, "url", required=False, limit=10_000)
     return Post(
         source=source,
         id=post_id,
         text=text,
         author_id=author_id,
-        author_handle=handle.lstrip("@"),
-        created_at=parse_time(record.get("created_at")),
-        author_name=_text_field(record, "author_name", required=False, limit=128),
+        author_handle=_cut(handle, "author_handle") or handle,
+        created_at=created,
+        author_name=_cut(_text_field(record, "author_name", required=False, limit=10_000), "author_name"),
         followers=followers,
         verified=bool(verified) if isinstance(verified, bool) else False,
-        url=_text_field(record, "url", required=False, limit=512),
-        lang=_text_field(record, "lang", required=False, limit=16),
-        conversation_id=_text_field(record, "conversation_id", required=False, limit=MAX_ID_CHARS),
-        in_reply_to_id=_text_field(record, "in_reply_to_id", required=False, limit=MAX_ID_CHARS),
-        retweet_of=_text_field(record, "retweet_of", required=False, limit=MAX_ID_CHARS),
+        url=url if url and len(url) <= 512 else None,
+        lang=_cut(_text_field(record, "lang", required=False, limit=10_000), "lang"),
+        conversation_id=_reference(record, "conversation_id"),
+        in_reply_to_id=_reference(record, "in_reply_to_id"),
+        retweet_of=_reference(record, "retweet_of"),
     )
 
 

@@ -14,27 +14,38 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from bot.config import QuietHours
-from bot.domain import outbox
-from bot.domain.complaints import record_event
+from bot.delivery import outbox
+from bot.delivery.kinds import NAG_KINDS
+from bot.domain import events
 from bot.domain.errors import Conflict, DomainError, NotFound
+from bot.domain.events import EventKind
 from bot.domain.quiet import next_allowed
 from bot.domain.types import OPEN_STATUSES, PromiseStatus
-from bot.store.models import Complaint, Outbox, Promise
+from bot.store.models import Complaint, Promise
 
 MAX_TEXT = 500
-NAG_KINDS = {"dm": "nag_dm", "thread": "nag_thread", "channel": "nag_channel", "escalate": "nag_escalate"}
+CLOSE_KINDS = {
+    PromiseStatus.KEPT: EventKind.PROMISE_KEPT,
+    PromiseStatus.CANCELLED: EventKind.PROMISE_CANCELLED,
+    PromiseStatus.BROKEN: EventKind.PROMISE_BROKEN,
+}
+STILL_OWED = [PromiseStatus.OPEN.value, PromiseStatus.BROKEN.value]
+"""A broken promise is still owed: it can be kept late, cancelled or moved."""
 
 
-def _note(session: Session, complaint: Complaint, action: str, actor: str, at: datetime, **detail: Any) -> None:
+def _note(
+    session: Session, complaint: Complaint, event: events.AuditEvent, actor: str, at: datetime, **detail: Any
+) -> None:
     outbox.note_and_refresh(
         session,
         complaint_id=complaint.id,
+        event_id=event.id,
         priority=complaint.priority,
-        action=action,
+        action=event.action,
         actor=actor,
         at=at,
         detail={k: v for k, v in detail.items() if v is not None},
@@ -77,61 +88,94 @@ def create(
     )
     session.add(promise)
     session.flush()
-    record_event(
+    event = events.record(
         session,
+        EventKind.PROMISE_MADE,
         complaint_id=complaint_id,
         promise_id=promise.id,
         actor=created_by,
-        action="promise",
         note=text,
         at=at,
-        details={"due_at": due_at.isoformat(), "owner": owner_id},
+        details=events.PromiseMade(due_at=due_at.isoformat(), owner=owner_id),
     )
-    _note(session, complaint, "promise", created_by, at, owner_id=owner_id, text=text, due=due_at.isoformat())
+    _note(session, complaint, event, created_by, at, owner_id=owner_id, text=text, due=due_at.isoformat())
     return promise
 
 
-def _drop_pending_nags(session: Session, promise_id: int) -> None:
-    """Kept, cancelled or moved: nags not yet delivered for it must not go out."""
-    session.execute(
-        delete(Outbox).where(
-            Outbox.promise_id == promise_id,
-            Outbox.status == "pending",
-            Outbox.kind.in_(list(NAG_KINDS.values())),
-        )
-    )
+def _drop_pending_nags(session: Session, promise_id: int, why: str) -> None:
+    """Kept, cancelled or moved: reminders not yet delivered for it must not go out."""
+    outbox.drop_pending(session, promise_id=promise_id, kinds=list(NAG_KINDS.values()), reason=why)
 
 
-def close(session: Session, promise_id: int, *, user_id: str, status: PromiseStatus, at: datetime) -> Promise:
-    """Kept or cancelled: the ladder stops at once (also for a promise already marked broken)."""
-    if status not in (PromiseStatus.KEPT, PromiseStatus.CANCELLED):
+def close(
+    session: Session,
+    promise_id: int,
+    *,
+    status: PromiseStatus,
+    user_id: str,
+    at: datetime,
+    why: str | None = None,
+    at_step: int | None = None,
+) -> Promise:
+    """The one way a promise closes: kept, cancelled, or broken.
+
+    Kept and cancelled stop the ladder at once and drop any reminder still queued (also for a
+    promise already marked broken, which is still owed). Broken comes only from the ladder's last
+    step (``at_step`` makes it conditional on the ladder still standing there); a broken promise
+    keeps its queued reminders, since it is still owed. ``why`` names what closed it when that was
+    not the promise's own button (``resolved``: closed with its complaint).
+    """
+    if status is PromiseStatus.BROKEN:
+        conditions = [Promise.id == promise_id, Promise.status == PromiseStatus.OPEN.value]
+        if at_step is not None:
+            conditions.append(Promise.ladder_step == at_step + 1)
+        values: dict[str, Any] = {"status": status.value}
+    elif status in (PromiseStatus.KEPT, PromiseStatus.CANCELLED):
+        conditions = [Promise.id == promise_id, Promise.status.in_(STILL_OWED)]
+        values = {"status": status.value, "closed_at": at, "closed_by": user_id, "next_nag_at": None}
+    else:
         raise ValueError(status)
     done = session.execute(
-        update(Promise)
-        .where(Promise.id == promise_id, Promise.status.in_([PromiseStatus.OPEN.value, PromiseStatus.BROKEN.value]))
-        .values(status=status.value, closed_at=at, closed_by=user_id, next_nag_at=None)
+        update(Promise).where(*conditions).values(**values).execution_options(synchronize_session=False)
     ).rowcount  # type: ignore[attr-defined]
     promise = session.get(Promise, promise_id, populate_existing=True)
     if promise is None:
         raise NotFound(f"There is no promise {promise_id}.")
     if done != 1:
         raise Conflict(f"That promise is already {promise.status}.", current_status=promise.status)
-    _drop_pending_nags(session, promise_id)
+    if status is not PromiseStatus.BROKEN:
+        _drop_pending_nags(session, promise_id, f"promise {status.value}")
     complaint = session.get(Complaint, promise.complaint_id)
     assert complaint is not None
-    on_time = status is PromiseStatus.KEPT and at <= promise.due_at
-    record_event(
+    event = events.record(
         session,
+        CLOSE_KINDS[status],
         complaint_id=promise.complaint_id,
         promise_id=promise_id,
         actor=user_id,
-        action=f"promise_{status.value}",
         note=promise.text,
         at=at,
-        details={"on_time": on_time, "due_at": promise.due_at.isoformat()},
+        details=events.PromiseClosed(
+            due_at=promise.due_at.isoformat(), on_time=status is PromiseStatus.KEPT and at <= promise.due_at, why=why
+        ),
     )
-    _note(session, complaint, f"promise_{status.value}", user_id, at, text=promise.text)
+    if why is None and status is not PromiseStatus.BROKEN:
+        _note(session, complaint, event, user_id, at, text=promise.text)
+    else:
+        outbox.request_card_refresh(session, complaint.id, at=at, priority=complaint.priority + 1)
     return promise
+
+
+def close_open_on(
+    session: Session, complaint_id: int, *, status: PromiseStatus, user_id: str, at: datetime, why: str
+) -> int:
+    """Close every promise still owed on a complaint (Resolve's "mark them kept / cancel them")."""
+    ids = session.scalars(
+        select(Promise.id).where(Promise.complaint_id == complaint_id, Promise.status.in_(STILL_OWED))
+    ).all()
+    for promise_id in ids:
+        close(session, promise_id, status=status, user_id=user_id, at=at, why=why)
+    return len(ids)
 
 
 def reschedule(
@@ -149,7 +193,7 @@ def reschedule(
     old_due = promise.due_at
     done = session.execute(
         update(Promise)
-        .where(Promise.id == promise_id, Promise.status.in_([PromiseStatus.OPEN.value, PromiseStatus.BROKEN.value]))
+        .where(Promise.id == promise_id, Promise.status.in_(STILL_OWED))
         .values(
             status=PromiseStatus.OPEN.value,
             due_at=due_at,
@@ -161,23 +205,25 @@ def reschedule(
     session.refresh(promise)
     if done != 1:
         raise Conflict(f"That promise is already {promise.status}.", current_status=promise.status)
-    _drop_pending_nags(session, promise_id)
+    _drop_pending_nags(session, promise_id, "promise rescheduled")
     complaint = session.get(Complaint, promise.complaint_id)
     assert complaint is not None
-    record_event(
+    event = events.record(
         session,
+        EventKind.PROMISE_RESCHEDULED,
         complaint_id=promise.complaint_id,
         promise_id=promise_id,
         actor=user_id,
-        action="promise_rescheduled",
         note=reason,
         at=at,
-        details={"from": old_due.isoformat(), "to": due_at.isoformat(), "count": promise.reschedule_count},
+        details=events.PromiseRescheduled(
+            due_from=old_due.isoformat(), due_to=due_at.isoformat(), count=promise.reschedule_count
+        ),
     )
     _note(
         session,
         complaint,
-        "promise_rescheduled",
+        event,
         user_id,
         at,
         text=promise.text,
@@ -251,8 +297,6 @@ def nag_tick(
             # Keep the ladder's spacing after a deferral: no burst of steps on Monday morning.
             next_at = max(promise.due_at + ladder.offset(step + 1), now + ladder.offset(step + 1) - ladder.offset(step))
         values: dict[str, Any] = {"ladder_step": step + 1, "last_nagged_at": now, "next_nag_at": next_at}
-        if kind == "escalate":
-            values["status"] = PromiseStatus.BROKEN.value
         done = session.execute(
             update(Promise)
             .where(Promise.id == promise.id, Promise.ladder_step == step, Promise.status == PromiseStatus.OPEN.value)
@@ -263,48 +307,55 @@ def nag_tick(
             continue  # another worker took this step
         complaint = session.get(Complaint, promise.complaint_id)
         assert complaint is not None
-        if kind == "thread" and not complaint.slack_ts:
+        target = outbox.card_target(session, complaint.id)
+        posted = target.status == "sent"
+        if kind == "thread" and not posted:
             kind = "channel"  # no card to reply under: say it in the channel
-        channel = {
-            "dm": promise.owner_id,
-            "thread": complaint.slack_channel,
-            "channel": complaints_channel,
-            "escalate": escalation_contact
-            if escalation_contact and escalation_contact[0] in "UW"
-            else escalation_channel,
-        }[kind]
-        outbox.enqueue(
-            session,
-            kind=NAG_KINDS[kind],
-            at=now,
-            dedupe_key=f"nag:{promise.id}:{promise.reschedule_count}:{step}",
-            channel=channel,
-            complaint_id=promise.complaint_id,
-            promise_id=promise.id,
-            payload={"step": step, "kind": kind, "contact": escalation_contact, "hours": ladder.steps[step][0]},
-            priority=90,
-            check_existing=False,
-        )
-        record_event(
-            session,
-            complaint_id=promise.complaint_id,
-            promise_id=promise.id,
-            actor="followthrough",
-            action=f"nag_{kind}",
-            note=promise.text,
-            at=now,
-            details={"step": step},
-        )
-        if kind == "escalate":
-            record_event(
+        key = f"nag:{promise.id}:{promise.reschedule_count}:{step}"
+        payload = {"step": step, "kind": kind, "contact": escalation_contact, "hours": ladder.steps[step][0]}
+        if kind == "thread":
+            outbox.enqueue_on_card(
                 session,
+                NAG_KINDS[kind],
+                complaint_id=complaint.id,
+                key=key,
+                at=now,
+                payload=payload,
+                priority=90,
+                promise_id=promise.id,
+                target=target,
+            )
+        else:
+            channel = {
+                "dm": promise.owner_id,
+                "channel": complaints_channel,
+                "escalate": escalation_contact
+                if escalation_contact and escalation_contact[0] in "UW"
+                else escalation_channel,
+            }[kind]
+            outbox.enqueue(
+                session,
+                NAG_KINDS[kind],
+                key=key,
+                at=now,
+                channel=channel,
                 complaint_id=promise.complaint_id,
                 promise_id=promise.id,
-                actor="followthrough",
-                action="promise_broken",
-                note=promise.text,
-                at=now,
+                payload=payload,
+                priority=90,
             )
+        events.record(
+            session,
+            EventKind.NAG_SENT,
+            complaint_id=promise.complaint_id,
+            promise_id=promise.id,
+            actor=events.SYSTEM,
+            note=promise.text,
+            at=now,
+            details=events.NagSent(step=step, rung=kind),
+        )
+        if kind == "escalate":
+            close(session, promise.id, status=PromiseStatus.BROKEN, user_id=events.SYSTEM, at=now, at_step=step)
             broken += 1
         sent += 1
     return NagResult(sent, deferred, broken)

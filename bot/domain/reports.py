@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from bot.domain.events import SYSTEM, EventKind, PromiseClosed, details_of
 from bot.domain.types import OPEN_STATUSES, Kind, PromiseStatus, Status
 from bot.store.models import AuditEvent, Complaint, Promise
 
@@ -39,6 +40,8 @@ class Counts:
     oldest_unclaimed: datetime | None
     unclaimed: int
     overdue_promises: int
+    folded: int = 0
+    """Open complaints folded into another card (``+N similar``): on the board through that card."""
 
 
 @dataclass(frozen=True)
@@ -117,7 +120,12 @@ def counts(session: Session, now: datetime) -> Counts:
         .select_from(Promise)
         .where(Promise.status.in_([PromiseStatus.OPEN.value, PromiseStatus.BROKEN.value]), Promise.due_at < now)
     ).scalar_one()
-    return Counts(by_status, oldest, by_status.get(Status.NEW.value, 0), overdue_count)
+    folded = session.execute(
+        select(func.count())
+        .select_from(Complaint)
+        .where(Complaint.kind == Kind.COMPLAINT.value, Complaint.duplicate_of.is_not(None), Complaint.status.in_(OPEN))
+    ).scalar_one()
+    return Counts(by_status, oldest, by_status.get(Status.NEW.value, 0), overdue_count, folded)
 
 
 def my_claims(session: Session, user: str) -> list[Complaint]:
@@ -153,14 +161,16 @@ def yesterday(session: Session, now: datetime, tz: str) -> Yesterday:
         .select_from(Complaint)
         .where(Complaint.kind == Kind.COMPLAINT.value, Complaint.created_at >= start, Complaint.created_at < end)
     ).scalar_one()
-    events = session.execute(
-        select(AuditEvent.action, AuditEvent.details, AuditEvent.complaint_id, AuditEvent.at).where(
-            AuditEvent.at >= start,
-            AuditEvent.at < end,
-            AuditEvent.action.in_(["resolve", "claim", "promise_kept", "promise_broken"]),
+    kinds = [EventKind.RESOLVED, EventKind.CLAIMED, EventKind.PROMISE_KEPT, EventKind.PROMISE_BROKEN]
+    rows = session.scalars(
+        select(AuditEvent).where(
+            AuditEvent.at >= start, AuditEvent.at < end, AuditEvent.action.in_([k.value for k in kinds])
         )
     ).all()
-    claims = [e for e in events if e.action == "claim"]
+    by_kind: dict[EventKind, list[AuditEvent]] = {k: [] for k in kinds}
+    for event in rows:
+        by_kind[EventKind(event.action)].append(event)
+    claims = by_kind[EventKind.CLAIMED]
     waits: list[float] = []
     if claims:
         created = dict(
@@ -169,16 +179,17 @@ def yesterday(session: Session, now: datetime, tz: str) -> Yesterday:
             ).all()
         )
         waits = [(e.at - created[e.complaint_id]).total_seconds() / 60 for e in claims if e.complaint_id in created]
-    kept = [e for e in events if e.action == "promise_kept"]
-    on_time = sum(1 for e in kept if (e.details or {}).get("on_time"))
+    kept = by_kind[EventKind.PROMISE_KEPT]
+    on_time = sum(1 for e in kept if isinstance(d := details_of(e), PromiseClosed) and d.on_time)
+    resolved = [e for e in by_kind[EventKind.RESOLVED] if e.actor != SYSTEM]  # not the folded copies
     return Yesterday(
         day=day.isoformat(),
         new=new,
-        resolved=sum(1 for e in events if e.action == "resolve"),
+        resolved=len(resolved),
         median_minutes_to_claim=round(statistics.median(waits), 1) if waits else None,
         kept_on_time=on_time,
         kept_late=len(kept) - on_time,
-        broken=sum(1 for e in events if e.action == "promise_broken"),
+        broken=len(by_kind[EventKind.PROMISE_BROKEN]),
     )
 
 

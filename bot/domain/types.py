@@ -45,10 +45,23 @@ class PostRole(StrEnum):
     OWN = "own"
 
 
-class OutboxStatus(StrEnum):
+class DeliveryStatus(StrEnum):
+    """Where a delivery stands. Only ``pending`` rows are ever picked up."""
+
     PENDING = "pending"
     SENT = "sent"
     DEAD = "dead"
+    """The receiving service refused it for good (channel gone, token revoked) or it kept failing."""
+    SET_ASIDE = "set_aside"
+    """Our own code failed on it (a bug): retrying cannot help, so it waits for a person and a fix."""
+    CLOSED = "closed"
+    """Not needed any more: its card can never be posted, or what it announced was undone."""
+
+
+class InboxStatus(StrEnum):
+    PENDING = "pending"
+    SKIPPED = "skipped"
+    """The record could not be ingested (malformed, out of bounds); kept with its reason."""
 
 
 class JobStatus(StrEnum):

@@ -17,7 +17,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.config import Settings
-from bot.domain import outbox, promises, reports
+from bot.delivery import outbox
+from bot.delivery.kinds import DeliveryKind
+from bot.domain import promises, reports
 from bot.domain.clock import Clock
 from bot.domain.types import JobStatus
 from bot.store.models import JobRun
@@ -106,9 +108,9 @@ class Scheduler:
                 report = reports.digest(session, now, self.settings.team_timezone)
                 outbox.enqueue(
                     session,
-                    kind=outbox.DIGEST,
+                    DeliveryKind.DIGEST,
+                    key=f"digest:{key}",
                     at=now,
-                    dedupe_key=f"digest:{key}",
                     channel=self.settings.slack_complaints_channel,
                     payload=_jsonable(report),
                     priority=80,

@@ -1,4 +1,7 @@
-"""Everything that speaks Slack: handlers (thin), block builders (pure), the outbox poster."""
+"""Everything that speaks Slack to people: listeners (thin), middleware, block builders (pure).
+
+Sending to Slack is ``bot.delivery``'s job; this package only answers requests.
+"""
 
 from __future__ import annotations
 
@@ -7,17 +10,18 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from slack_bolt import App
 
-    from bot.app import Followthrough
+    from bot.slack.deps import Surfaces
 
 
-def register(bolt: App, app: Followthrough) -> None:
-    """Attach every Slack surface to ``bolt``. One call per surface, registered once at start-up."""
-    from bot.slack import actions, commands, home, promise_actions
-    from bot.slack.people import People
+def register(bolt: App, surfaces: Surfaces) -> None:
+    """Attach every Slack surface to ``bolt``, once, at start-up: the request log and the error
+    policy first, then one ``register`` per surface."""
+    from bot.slack import cards, commands, home, promises
+    from bot.slack.middleware import error_policy, record_requests
 
-    people = People(app.sessions, app.slack, app.clock, app.settings.team_timezone)
-    app.extras["people"] = people
-    desk = actions.register(bolt, app)
-    promise_actions.register(bolt, app, desk, people)
-    commands.register(bolt, app, desk)
-    home.register(bolt, app, desk)
+    bolt.use(record_requests(surfaces.requests))
+    bolt.error(error_policy(surfaces.requests))
+    desk = cards.register(bolt, surfaces.cards, surfaces.requests)
+    promises.register(bolt, surfaces.promises, surfaces.requests, desk)
+    commands.register(bolt, surfaces.commands, surfaces.requests)
+    home.register(bolt, surfaces.home)

@@ -297,9 +297,14 @@ def build_kudos(c: CardState) -> Json:
     }
 
 
-def build_customer_reply(handle: str, text: str, url: str | None = None) -> Json:
+def build_customer_reply(handle: str, text: str, url: str | None = None, *, folded_from: int | None = None) -> Json:
+    """A customer's reply in the card's thread. ``folded_from``: the reply belongs to another
+    complaint folded into this card (``+N similar``), so it says whose it is."""
     link = safe_url(url)
-    body = f":speech_balloon: @{escape(handle)} replied:\n{quote(text, 2500)}" + (f"\n<{link}|view>" if link else "")
+    whose = f" (complaint #{folded_from}, folded into this card)" if folded_from else ""
+    body = f":speech_balloon: @{escape(handle)}{whose} replied:\n{quote(text, 2500)}" + (
+        f"\n<{link}|view>" if link else ""
+    )
     return {
         "text": cut(f"@{escape(handle)} replied: {escape(text)}", 300),
         "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": cut(body, SECTION_LIMIT)}}],

@@ -8,18 +8,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from bot.domain import reports
-from bot.slack.actions import Desk
 from bot.slack.blocks import age, cut, escape, slack_date
+from bot.slack.deps import CommandDeps, Requests
+from bot.slack.middleware import team_only
 from bot.sources.state import source_statuses
 
 if TYPE_CHECKING:
     from slack_bolt import App
-
-    from bot.app import Followthrough
 
 
 @dataclass(frozen=True)
@@ -27,7 +26,7 @@ class Subcommand:
     name: str
     args: str
     help: str
-    run: Callable[[Followthrough, str, str, datetime], str]
+    run: Callable[[CommandDeps, str, str, datetime], str]
     aliases: tuple[str, ...] = ()
 
 
@@ -38,12 +37,14 @@ def _promise_line(p: reports.PromiseLine, now: datetime, *, owner: bool = True) 
     return f"• #{p.complaint_id} {who}“{what}” to @{escape(p.customer)} by {slack_date(p.due_at)}{late}"
 
 
-def status(app: Followthrough, user: str, args: str, now: datetime) -> str:
-    with app.sessions() as session:
+def status(deps: CommandDeps, user: str, args: str, now: datetime) -> str:
+    with deps.sessions() as session:
         c = reports.counts(session, now)
-        sources = source_statuses(session, now=now, silence=timedelta(hours=app.settings.x_silence_alert_hours))
+        sources = source_statuses(session, now=now, silence=deps.silence)
     states = " · ".join(f"{name} {c.by_status.get(name, 0)}" for name in ("new", "claimed", "escalated", "resolved"))
     lines = [f"*Desk status*: {states}"]
+    if c.folded:
+        lines.append(f":busts_in_silhouette: {c.folded} more open complaint(s) folded into cards as “+N similar”")
     if c.oldest_unclaimed:
         lines.append(f":inbox_tray: {c.unclaimed} unclaimed; the oldest has waited {age(c.oldest_unclaimed, now)}")
     else:
@@ -57,8 +58,8 @@ def status(app: Followthrough, user: str, args: str, now: datetime) -> str:
     return "\n".join(lines)
 
 
-def mine(app: Followthrough, user: str, args: str, now: datetime) -> str:
-    with app.sessions() as session:
+def mine(deps: CommandDeps, user: str, args: str, now: datetime) -> str:
+    with deps.sessions() as session:
         claims = reports.my_claims(session, user)
         promises = reports.open_promises_of(session, user)
     lines = [f"*Your claims ({len(claims)})*"]
@@ -72,19 +73,19 @@ def mine(app: Followthrough, user: str, args: str, now: datetime) -> str:
     return "\n".join(lines)
 
 
-def overdue(app: Followthrough, user: str, args: str, now: datetime) -> str:
-    with app.sessions() as session:
+def overdue(deps: CommandDeps, user: str, args: str, now: datetime) -> str:
+    with deps.sessions() as session:
         lines = reports.overdue(session, now)
     if not lines:
         return ":white_check_mark: Nothing is overdue."
     return f"*{len(lines)} overdue promise(s)*\n" + "\n".join(_promise_line(p, now) for p in lines[:40])
 
 
-def find(app: Followthrough, user: str, args: str, now: datetime) -> str:
+def find(deps: CommandDeps, user: str, args: str, now: datetime) -> str:
     handle = args.strip().split()[0] if args.strip() else ""
     if not handle:
         return "Whose history? `/complaints find @handle`"
-    with app.sessions() as session:
+    with deps.sessions() as session:
         history = reports.customer_history(session, handle)
     if not history:
         return f"No earlier complaints from @{escape(handle.lstrip('@'))}."
@@ -116,26 +117,20 @@ def help_text() -> str:
     return "\n".join(lines)
 
 
-def dispatch(app: Followthrough, user: str, text: str, now: datetime) -> str:
+def dispatch(deps: CommandDeps, user: str, text: str, now: datetime) -> str:
     word, _, rest = text.strip().partition(" ")
     word = word.lower()
     if word in ("", "help", "?"):
         return help_text()
     for sub in REGISTRY:
         if word == sub.name or word in sub.aliases:
-            return sub.run(app, user, rest, now)
+            return sub.run(deps, user, rest, now)
     return f"I don't know `{escape(word[:30])}`.\n" + help_text()
 
 
-def register(bolt: App, app: Followthrough, desk: Desk) -> None:
-    def complaints_command(
-        ack: Callable[..., Any], body: dict[str, Any], respond: Any, command: dict[str, Any]
-    ) -> None:
+def register(bolt: App, deps: CommandDeps, requests: Requests) -> None:
+    def complaints_command(ack: Callable[..., Any], command: dict[str, Any]) -> None:
         user, text = command["user_id"], command.get("text") or ""
-        desk.record_click(user, "command:/complaints", None, text[:500] or "(empty)")
-        if not desk.access.allowed(user):
-            ack(response_type="ephemeral", text=f":lock: Only the support team ({desk.access.who}) can use this.")
-            return
-        ack(response_type="ephemeral", text=cut(dispatch(app, user, text, app.clock.now()), 3900))
+        ack(response_type="ephemeral", text=cut(dispatch(deps, user, text, deps.clock.now()), 3900))
 
-    bolt.command("/complaints")(desk.guard(complaints_command))
+    bolt.command("/complaints", middleware=[team_only(requests, "use this")])(complaints_command)

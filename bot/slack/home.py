@@ -7,13 +7,11 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from bot.domain import reports
-from bot.slack.actions import Desk
 from bot.slack.blocks import SECTION_LIMIT, age, cut, escape, slack_date
+from bot.slack.deps import HomeDeps
 
 if TYPE_CHECKING:
     from slack_bolt import App
-
-    from bot.app import Followthrough
 
 log = logging.getLogger(__name__)
 
@@ -22,8 +20,8 @@ def _section(text: str) -> dict[str, Any]:
     return {"type": "section", "text": {"type": "mrkdwn", "text": cut(text, SECTION_LIMIT)}}
 
 
-def home_view(app: Followthrough, user: str, now: datetime) -> dict[str, Any]:
-    with app.sessions() as session:
+def home_view(deps: HomeDeps, user: str, now: datetime) -> dict[str, Any]:
+    with deps.sessions() as session:
         claims = reports.my_claims(session, user)
         promises = reports.open_promises_of(session, user)
         counts = reports.counts(session, now)
@@ -53,10 +51,10 @@ def home_view(app: Followthrough, user: str, now: datetime) -> dict[str, Any]:
     }
 
 
-def register(bolt: App, app: Followthrough, desk: Desk) -> None:
+def register(bolt: App, deps: HomeDeps) -> None:
     @bolt.event("app_home_opened")
     def on_home(event: dict[str, Any], client: Any) -> None:
         if event.get("tab") not in (None, "home"):
             return
         user = event["user"]
-        client.views_publish(user_id=user, view=home_view(app, user, app.clock.now()))
+        client.views_publish(user_id=user, view=home_view(deps, user, deps.clock.now()))

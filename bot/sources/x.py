@@ -1,12 +1,15 @@
 """X sources: mentions polling (the default), recent search, and the filtered stream.
 
-Each turns X's JSON into ``Post`` values and hands pages to the ingestor. What they share:
-- the cursor (``since_id``) moves in the same transaction as the posts it covers;
+Each maps X's JSON to replay-format records (unescaping the text X sends HTML-escaped, exactly
+once) and writes them raw to the inbox. What they share:
+- the cursor (``since_id``) moves in the same transaction as the raw posts it covers;
 - 429 waits until ``x-rate-limit-reset`` (no hot loop); network errors and 5xx back off;
 - 401/403 stop the source with one clear log line and ONE alert in the complaints channel (kept in
   the database, so retries and restarts do not repeat it); the source retries every 15 minutes so
   that paying the bill or rotating the token brings it back without a restart;
-- falling further behind than X lets one page back is said loudly, never skipped silently.
+- falling further behind than X lets one page back is said loudly, never skipped silently;
+- the stream keeps what it received in memory while the database refuses writes, and writes it
+  when the database is back (the stream does not send a post twice).
 """
 
 from __future__ import annotations
@@ -16,17 +19,16 @@ import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import requests
 import tweepy
+from sqlalchemy.exc import SQLAlchemyError
 
-from bot.domain.clock import Clock
-from bot.domain.ingest import Ingestor
-from bot.domain.posts import MalformedPost, Post, post_from_record
 from bot.sources import state
+from bot.sources.base import SourceBase, SourceContext
+from bot.sources.inbox import RawPost
 from bot.sources.x_client import make_x_client, route_session
 
 log = logging.getLogger(__name__)
@@ -40,22 +42,30 @@ CREDENTIAL_RETRY_SECONDS = 900.0
 CREDENTIALS_ALERT_KEY = "x-credentials"
 
 
-def normalise(tweet: dict[str, Any], users: dict[str, dict[str, Any]]) -> Post:
-    """X API v2 tweet JSON (plus the ``includes.users`` map) → Post, or MalformedPost with a reason."""
-    if not isinstance(tweet, dict):
-        raise MalformedPost("tweet is not an object")
+def unescape(text: str) -> str:
+    """X API v2 sends post text HTML-escaped (``&amp;`` ``&lt;`` ``&gt;``, nothing else): undo it
+    once, here, so the rest of the bot holds the words as written (Slack escaping comes later)."""
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
+def normalise(tweet: dict[str, Any], users: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """X API v2 tweet JSON (plus the ``includes.users`` map) → a replay-format record.
+
+    Only maps; validation happens when the inbox is drained, for every source alike.
+    """
     author = users.get(str(tweet.get("author_id")), {})
     refs = {r.get("type"): r.get("id") for r in tweet.get("referenced_tweets") or [] if isinstance(r, dict)}
-    username = author.get("username")
-    metrics = author.get("public_metrics") or {}
-    record = {
+    username = author.get("username") if isinstance(author, dict) else None
+    metrics = author.get("public_metrics") or {} if isinstance(author, dict) else {}
+    text = tweet.get("text")
+    return {
         "id": tweet.get("id"),
-        "text": tweet.get("text"),
+        "text": unescape(text) if isinstance(text, str) else text,
         "author_id": tweet.get("author_id"),
         "author_handle": username or f"id{tweet.get('author_id')}",
-        "author_name": author.get("name"),
+        "author_name": author.get("name") if isinstance(author, dict) else None,
         "followers": metrics.get("followers_count", 0) if isinstance(metrics, dict) else 0,
-        "verified": author.get("verified", False),
+        "verified": author.get("verified", False) if isinstance(author, dict) else False,
         "created_at": tweet.get("created_at"),
         "lang": tweet.get("lang"),
         "conversation_id": tweet.get("conversation_id"),
@@ -64,7 +74,6 @@ def normalise(tweet: dict[str, Any], users: dict[str, dict[str, Any]]) -> Post:
         "url": f"https://x.com/{username or 'i'}/status/{tweet.get('id')}",
         "source": SOURCE,
     }
-    return post_from_record(record, default_source=SOURCE)
 
 
 def users_by_id(includes: dict[str, Any] | None) -> dict[str, dict[str, Any]]:
@@ -81,49 +90,13 @@ def reset_wait(response: requests.Response | None, now: datetime, default: float
         return default
 
 
-@dataclass
-class SourceContext:
-    """What every source needs from the app, as plain dependencies."""
+class _XSource(SourceBase):
+    """What the X sources share: credential alerts, falling behind, mapping pages to records."""
 
-    sessions: Any  # sessionmaker[Session]
-    ingestor: Ingestor
-    clock: Clock
-    alert_channel: str
-    silence: timedelta = timedelta(hours=6)
-
-
-class _SourceBase:
-    name: str
-
-    def __init__(self, ctx: SourceContext) -> None:
-        self.ctx = ctx
-        self.malformed = 0
-        self.ingested = 0
-        self._quiet_logged = False
-
-    def _ingest(self, posts: list[Post], cursor: str | None) -> None:
-        at = self.ctx.clock.now()
-        newest = max((p.created_at for p in posts), default=None)
-
-        def move(session: Any) -> None:
-            state.advance(session, self.name, at=at, cursor=cursor, last_post_at=newest)
-            if state.clear_alert(session, CREDENTIALS_ALERT_KEY, at):
-                log.warning("%s: X credentials work again; source resumed", self.name)
-
-        results = self.ctx.ingestor.ingest_batch(self.ctx.sessions, posts, at=at, also=move)
-        self.ingested += sum(1 for r in results if r.outcome != "duplicate")
-        self._check_silence(newest, at)
-
-    def _check_silence(self, newest: datetime | None, at: datetime) -> None:
-        if newest is not None:
-            self._quiet_logged = False
-            return
-        with self.ctx.sessions() as session:
-            row = session.get(state.IngestCursor, self.name)
-            last = (row.last_post_at or row.updated_at) if row else None
-        if last and at - last >= self.ctx.silence and not self._quiet_logged:
-            log.warning("%s: no posts for %s (since %s)", self.name, at - last, last.isoformat())
-            self._quiet_logged = True
+    def moved(self, session: Any) -> None:
+        """Joins every successful write: X answering again ends a credentials incident."""
+        if state.clear_alert(session, CREDENTIALS_ALERT_KEY, self.ctx.clock.now()):
+            log.warning("%s: X credentials work again; source resumed", self.name)
 
     def _credentials_failed(self, status: int) -> float:
         at = self.ctx.clock.now()
@@ -133,9 +106,7 @@ class _SourceBase:
             "collected until X_BEARER_TOKEN is fixed; the bot retries every 15 minutes."
         )
         state.record_error(self.ctx.sessions, self.name, f"credentials refused (HTTP {status})", at)
-        if state.raise_alert_once(
-            self.ctx.sessions, CREDENTIALS_ALERT_KEY, text, channel=self.ctx.alert_channel, at=at
-        ):
+        if self.alert_once(CREDENTIALS_ALERT_KEY, text):
             log.error(
                 "%s: X refused our credentials (HTTP %d); source stopped, alert posted. Fix X_BEARER_TOKEN.",
                 self.name,
@@ -152,23 +123,22 @@ class _SourceBase:
             "Some posts may never have reached this channel — check the brand account's notifications on X."
         )
         log.error("%s: fell behind: %s", self.name, detail)
-        state.raise_alert_once(
-            self.ctx.sessions, f"gap:{self.name}:{at.isoformat()}", text, channel=self.ctx.alert_channel, at=at
-        )
+        self.alert_once(f"gap:{self.name}:{at.isoformat()}", text)
 
-    def _parse(self, items: list[Any], users: dict[str, dict[str, Any]]) -> list[Post]:
-        posts = []
-        for item in items:
+    def records(self, items: list[Any], users: dict[str, dict[str, Any]]) -> list[RawPost]:
+        out = []
+        for index, item in enumerate(items):
+            if not isinstance(item, dict):
+                self.skipped(f"item {index} of a page", f"a post must be a JSON object, got {type(item).__name__}")
+                continue
             try:
-                posts.append(normalise(item, users))
-            except MalformedPost as exc:
-                self.malformed += 1
-                ident = item.get("id") if isinstance(item, dict) else None
-                log.warning("%s: skipped malformed record id=%s: %s", self.name, ident, exc)
-        return posts
+                out.append(RawPost(f"post {str(item.get('id'))[:40]}", normalise(item, users)))
+            except Exception as exc:  # a shape no mapping expected: skip it, keep the source going
+                self.skipped(f"post {str(item.get('id'))[:40]}", f"{type(exc).__name__}: {exc}")
+        return out
 
 
-class XPoller(_SourceBase):
+class XPoller(_XSource):
     """Mentions of the brand (``mode='mentions'``) or a recent-search query (``mode='search'``)."""
 
     def __init__(
@@ -182,7 +152,7 @@ class XPoller(_SourceBase):
         poll_seconds: float = 60.0,
         max_pages: int = 10,
     ) -> None:
-        super().__init__(ctx)
+        super().__init__(ctx, name=f"x:{mode}")
         if mode not in ("mentions", "search"):
             raise ValueError(mode)
         self.client = client
@@ -191,7 +161,6 @@ class XPoller(_SourceBase):
         self.query = query
         self.poll_seconds = poll_seconds
         self.max_pages = max_pages
-        self.name = f"x:{mode}"
 
     def _call(self, since_id: str | None, token: str | None) -> dict[str, Any]:
         params: dict[str, Any] = {
@@ -227,7 +196,7 @@ class XPoller(_SourceBase):
                 self._alert_gap(
                     f"X no longer accepts our cursor since_id={since_id} ({exc}); starting again from the newest posts."
                 )
-                self._forget_cursor()
+                state.forget_cursor(self.ctx.sessions, self.name, self.ctx.clock.now())
                 return 0.0
             raise
         newest_id: str | None = None
@@ -243,9 +212,9 @@ class XPoller(_SourceBase):
                 items.extend(data)
         if gap:
             self._alert_gap(gap)
-        posts = self._parse(items, users)
-        posts.sort(key=lambda p: (len(p.id), p.id))  # oldest first: X ids grow with time
-        self._ingest(posts, newest_id)
+        posts = self.records(items, users)
+        posts.sort(key=lambda p: (len(str(p.record.get("id"))), str(p.record.get("id"))))  # oldest first
+        self.store(posts, newest_id, also=self.moved)
         return self.poll_seconds
 
     def _read_pages(self, since_id: str | None) -> tuple[list[dict[str, Any]], str | None]:
@@ -274,11 +243,6 @@ class XPoller(_SourceBase):
             )
         return pages, None
 
-    def _forget_cursor(self) -> None:
-        with self.ctx.sessions() as session, session.begin():
-            row = state.get_cursor(session, self.name, self.ctx.clock.now())
-            row.cursor = None
-
 
 class _Stream(tweepy.StreamingClient):
     """tweepy's stream, reporting to ``XStream`` and leaving reconnection policy to it."""
@@ -296,6 +260,9 @@ class _Stream(tweepy.StreamingClient):
     def on_data(self, raw_data: bytes) -> None:
         self.owner.on_line(raw_data)
 
+    def on_keep_alive(self) -> None:
+        self.owner.flush()  # X's keep-alive every 20 s: retry writes the database refused
+
     def on_request_error(self, status_code: int) -> None:
         self.owner.failed_status = status_code
         self.disconnect()
@@ -310,18 +277,24 @@ class _Stream(tweepy.StreamingClient):
         log.exception("x:stream: unexpected error in the stream", exc_info=exception)
 
 
-class XStream(_SourceBase):
+class XStream(_XSource):
     """The filtered stream. One ``step`` is one connection; it returns the back-off before the next.
 
     Rules are synced at start (missing added, stale deleted). Posts repeated after a reconnect are
     dropped: a small in-memory set catches most cheaply, and ingest's (source, id) check catches all.
+    What arrives while the database refuses writes waits in ``unsaved`` (bounded) and is written as
+    soon as a write succeeds — on the next post, the next keep-alive, or the next connection.
     """
+
+    MAX_UNSAVED = 100_000
 
     def __init__(
         self, ctx: SourceContext, bearer_token: str, rules: tuple[str, ...], *, api_url: str | None = None
     ) -> None:
-        super().__init__(ctx)
-        self.name = "x:stream"
+        super().__init__(ctx, name="x:stream")
+        self.unsaved: list[RawPost] = []
+        self._write_failing = False
+        self._retry_at = datetime.min.replace(tzinfo=UTC)
         self.bearer_token = bearer_token
         self.rules = rules
         self.api_url = api_url
@@ -351,27 +324,60 @@ class XStream(_SourceBase):
         self.rules_synced = True
 
     def on_line(self, raw: bytes) -> None:
+        if not raw.strip():
+            self.flush()
+            return
         try:
             message = json.loads(raw)
         except (ValueError, UnicodeDecodeError) as exc:
-            self.malformed += 1
-            log.warning("x:stream: skipped a line that is not JSON: %s", exc)
+            self.skipped("a stream line", f"not JSON: {exc}")
             return
         if not isinstance(message, dict) or "data" not in message:
             if isinstance(message, dict) and message.get("errors"):
                 log.warning("x:stream: X reported errors: %s", str(message["errors"])[:500])
             return
-        posts = self._parse([message["data"]], users_by_id(message.get("includes")))
-        fresh = [p for p in posts if p.id not in self.recent]
+        posts = self.records([message["data"]], users_by_id(message.get("includes")))
+        fresh = [p for p in posts if str(p.record.get("id")) not in self.recent]
         self.repeats_dropped += len(posts) - len(fresh)
         for post in fresh:
-            self.recent[post.id] = None
+            self.recent[str(post.record.get("id"))] = None
             if len(self.recent) > 10_000:
                 self.recent.popitem(last=False)
-        if fresh:
-            self._ingest(fresh, None)
+        self.unsaved.extend(fresh)
+        self.flush()
+
+    def flush(self) -> bool:
+        """Write what the stream received and the database has not taken yet. True if all written."""
+        if not self.unsaved:
+            return True
+        now = self.ctx.clock.now()
+        if self._write_failing and now < self._retry_at:
+            return False  # not on every post while it is down: a write that waits blocks the stream
+        batch = list(self.unsaved)
+        try:
+            self.store(batch, None, also=self.moved)
+        except SQLAlchemyError as exc:
+            self._retry_at = now + timedelta(seconds=2)
+            if not self._write_failing:
+                log.error(
+                    "x:stream: cannot store posts (%s); keeping them in memory until the database is back",
+                    type(exc).__name__,
+                )
+            self._write_failing = True
+            if len(self.unsaved) > self.MAX_UNSAVED:
+                lost = len(self.unsaved) - self.MAX_UNSAVED
+                del self.unsaved[:lost]
+                log.error("x:stream: %d posts dropped: the database has refused writes for too long", lost)
+            return False
+        del self.unsaved[: len(batch)]
+        if self._write_failing:
+            log.warning("x:stream: the database takes writes again; %d kept post(s) stored", len(batch))
+            self._write_failing = False
+        return True
 
     def step(self) -> float:
+        if not self.flush():
+            return 1.0  # the database still refuses writes: hold the connection until it is back
         stream = self._new_client()
         with self._lock:
             self.current = stream
@@ -421,8 +427,8 @@ def resolve_brand_user_id(
     sessions: Any, client: tweepy.Client, handle: str, now: Callable[[], datetime] = lambda: datetime.now(UTC)
 ) -> str:
     """Look the brand's numeric id up once from its handle, and keep it in the database."""
-    name = f"x:brand:{handle.lower()}"
-    cached = state.read_cursor(sessions, name)
+    with sessions() as session:
+        cached = state.brand_account(session, SOURCE, handle)
     if cached:
         return cached
     answer = client.get_user(username=handle)
@@ -430,5 +436,5 @@ def resolve_brand_user_id(
     if not data:
         raise RuntimeError(f"X has no account @{handle} (X_BRAND_HANDLE)")
     with sessions() as session, session.begin():
-        state.advance(session, name, at=now(), cursor=str(data["id"]))
+        state.remember_brand_account(session, SOURCE, handle, str(data["id"]), now())
     return str(data["id"])

@@ -26,7 +26,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from bot.domain.types import JobStatus, Kind, OutboxStatus, PostRole, PromiseStatus, Status
+from bot.domain.types import DeliveryStatus, InboxStatus, JobStatus, Kind, PostRole, PromiseStatus, Status
 from bot.store.types import UTCDateTime
 
 NAMING = {
@@ -59,7 +59,7 @@ class Complaint(Base):
         Index("ix_complaints_author", "source", "author_id"),
         Index("ix_complaints_conversation", "source", "conversation_id"),
         Index("ix_complaints_owner", "owner_id"),
-        Index("ix_complaints_text_key", "text_key"),
+        Index("ix_complaints_text_key_created", "text_key", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -197,34 +197,57 @@ class Promise(Base):
     closed_by: Mapped[str | None] = mapped_column(String(32))
 
 
-class IngestCursor(Base):
-    """Where each source got to (X's ``since_id``), so a restart neither repeats nor misses."""
+class SourceCursor(Base):
+    """Where each source got to (X's ``since_id``, a replay file's position), so a restart neither
+    repeats nor misses; moved in the same transaction as the raw posts it covers."""
 
-    __tablename__ = "ingest_cursors"
+    __tablename__ = "source_cursors"
 
-    source: Mapped[str] = mapped_column(String(64), primary_key=True)
-    cursor: Mapped[str | None] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(96), primary_key=True)
+    cursor: Mapped[str | None] = mapped_column(String(160))
     last_post_at: Mapped[datetime | None]
     last_poll_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
-    alerted_at: Mapped[datetime | None]
+    malformed: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     updated_at: Mapped[datetime]
 
 
-class Outbox(Base):
-    """A Slack delivery that must happen, written in the same transaction as the change behind it.
+class SourceAlert(Base):
+    """A condition the team must hear about once (credentials refused, fell behind), however often it
+    recurs until it clears. ``incident`` counts raisings, so each alert's delivery key is distinct
+    and deterministic."""
 
-    ``dedupe_key`` makes enqueueing idempotent (``card:42``, ``nag:17:2``); ``slack_ts`` records what
-    Slack answered so a replay after a crash updates rather than re-posts.
-    """
+    __tablename__ = "source_alerts"
 
-    __tablename__ = "outbox"
+    key: Mapped[str] = mapped_column(String(128), primary_key=True)
+    incident: Mapped[int] = mapped_column(Integer, default=0)
+    raised_at: Mapped[datetime | None]
+    cleared_at: Mapped[datetime | None]
+    text: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[datetime]
+
+
+class BrandAccount(Base):
+    """The brand's account id on a network, looked up once from its handle and remembered."""
+
+    __tablename__ = "brand_accounts"
+
+    network: Mapped[str] = mapped_column(String(16), primary_key=True)
+    handle: Mapped[str] = mapped_column(String(64), primary_key=True)
+    account_id: Mapped[str] = mapped_column(String(64))
+    resolved_at: Mapped[datetime]
+
+
+class InboxItem(Base):
+    """A raw post exactly as a source read it, stored (with the source's cursor) before anything is
+    decided about it. Ingest drains pending rows and deletes them; a record that cannot be ingested
+    stays, ``skipped`` with its reason, for a person to look at."""
+
+    __tablename__ = "inbox"
     __table_args__ = (
-        UniqueConstraint("dedupe_key", name="uq_outbox_dedupe_key"),
-        CheckConstraint(_in("status", OutboxStatus), name="status"),
+        CheckConstraint(_in("status", InboxStatus), name="status"),
         Index(
-            "ix_outbox_pending",
-            "priority",
+            "ix_inbox_pending",
             "id",
             sqlite_where=text("status = 'pending'"),
             postgresql_where=text("status = 'pending'"),
@@ -232,20 +255,109 @@ class Outbox(Base):
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    stream: Mapped[str] = mapped_column(String(96))
+    position: Mapped[str | None] = mapped_column(String(96))
+    record: Mapped[Any] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(16), default=InboxStatus.PENDING.value)
+    error: Mapped[str | None] = mapped_column(Text)
+    received_at: Mapped[datetime]
+
+
+class Delivery(Base):
+    """Something that must be sent (a card, a thread line, a nag, a reply to a customer), written in
+    the same transaction as the change behind it and sent later from stored state.
+
+    ``key`` is deterministic (``card:42``, ``note:<event id>``, ``nag:17:0:2``), so a delivery is
+    requested once however often the request is repeated. ``card_of`` says explicitly that the row
+    needs a posted card (a thread line, a card refresh); rows whose card is not out yet are excluded
+    in SQL, never skipped in Python. ``lane`` is the rate-limit lane (one channel's posts) shared by
+    every worker through the ``lanes`` table.
+    """
+
+    __tablename__ = "deliveries"
+    __table_args__ = (
+        UniqueConstraint("key", name="uq_deliveries_key"),
+        CheckConstraint(_in("status", DeliveryStatus), name="status"),
+        Index(
+            "ix_deliveries_pending",
+            "priority",
+            "id",
+            sqlite_where=text("status = 'pending'"),
+            postgresql_where=text("status = 'pending'"),
+        ),
+        Index(
+            "ix_deliveries_card_of_pending",
+            "card_of",
+            sqlite_where=text("status = 'pending'"),
+            postgresql_where=text("status = 'pending'"),
+        ),
+        Index("ix_deliveries_promise", "promise_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
     kind: Mapped[str] = mapped_column(String(32))
-    dedupe_key: Mapped[str | None] = mapped_column(String(128))
+    transport: Mapped[str] = mapped_column(String(16))
+    key: Mapped[str] = mapped_column(String(160))
     complaint_id: Mapped[int | None] = mapped_column(ForeignKey("complaints.id", ondelete="CASCADE"))
     promise_id: Mapped[int | None] = mapped_column(ForeignKey("promises.id", ondelete="CASCADE"))
+    card_of: Mapped[int | None] = mapped_column(ForeignKey("complaints.id", ondelete="CASCADE"))
     channel: Mapped[str | None] = mapped_column(String(32))
+    lane: Mapped[str] = mapped_column(String(80))
     payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     priority: Mapped[int] = mapped_column(Integer, default=0)
-    status: Mapped[str] = mapped_column(String(16), default=OutboxStatus.PENDING.value)
+    status: Mapped[str] = mapped_column(String(16), default=DeliveryStatus.PENDING.value)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     available_at: Mapped[datetime]
-    slack_ts: Mapped[str | None] = mapped_column(String(32))
+    first_attempt_at: Mapped[datetime | None]
+    remote_channel: Mapped[str | None] = mapped_column(String(32))
+    remote_id: Mapped[str | None] = mapped_column(String(64))
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime]
     sent_at: Mapped[datetime | None]
+
+
+class Lane(Base):
+    """When a rate-limit lane (one channel's posts, one channel's card updates) may be used next.
+
+    Taking a turn is one conditional upsert, so every worker on the database shares Slack's
+    one-message-a-second-per-channel budget, and a 429's Retry-After pauses the lane for all of them.
+    """
+
+    __tablename__ = "lanes"
+
+    key: Mapped[str] = mapped_column(String(80), primary_key=True)
+    next_at: Mapped[datetime]
+
+
+class Lease(Base):
+    """Work that one worker at a time must do (reading a source, draining the inbox), held for a
+    short time and renewed; a worker that dies loses it when it expires and another takes over."""
+
+    __tablename__ = "leases"
+
+    name: Mapped[str] = mapped_column(String(96), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(128))
+    expires_at: Mapped[datetime]
+
+
+class Interaction(Base):
+    """Every request a person made through Slack (a click, a form, a command), stored before it is
+    acted on: who, when, what. ``key`` (the trigger or event id) makes a redelivered request a no-op."""
+
+    __tablename__ = "interactions"
+    __table_args__ = (
+        UniqueConstraint("key", name="uq_interactions_key"),
+        Index("ix_interactions_at", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str | None] = mapped_column(String(128))
+    user_id: Mapped[str] = mapped_column(String(32))
+    surface: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str] = mapped_column(String(64))
+    ref: Mapped[str | None] = mapped_column(String(32))
+    outcome: Mapped[str | None] = mapped_column(String(300))
+    at: Mapped[datetime]
 
 
 class JobRun(Base):

@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 
 from bot.domain.types import PromiseStatus
 from bot.slack.ids import Action, Field, View
-from bot.store.models import AuditEvent, Complaint, Promise
+from bot.store.models import AuditEvent, Complaint, Interaction, Promise
 from tests.support.harness import COMPLAINTS, ESCALATION, OUTSIDER, TEAM, Desk
 
 ALICE, BOB, CAROL = TEAM
@@ -33,6 +33,11 @@ def events(desk: Desk, cid: int) -> list[tuple[str, str, str | None]]:
     with desk.app.sessions() as s:
         rows = s.scalars(select(AuditEvent).where(AuditEvent.complaint_id == cid).order_by(AuditEvent.id))
         return [(e.actor, e.action, e.note) for e in rows]
+
+
+def requests(desk: Desk, name: str) -> list[Interaction]:
+    with desk.app.sessions() as s:
+        return list(s.scalars(select(Interaction).where(Interaction.name == name)))
 
 
 def all_text(message: dict) -> str:
@@ -98,7 +103,8 @@ def test_twenty_concurrent_claims_give_one_owner_and_nineteen_ephemerals(desk: D
     assert desk.responses(owner, timeout=0.2) == []
     log = events(desk, cid)
     assert [a for a in log if a[1] == "claim"] == [(owner, "claim", None)]
-    assert len([a for a in log if a[1] == "click:claim"]) == 19
+    assert len([a for a in log if a[1] == "refused" and "already claimed" in a[2]]) == 19
+    assert len(requests(desk, "claim")) == 20  # every click is in the request log: who, when, what
 
 
 def test_claim_escalate_resolve_reopen(desk: Desk):
@@ -114,7 +120,8 @@ def test_claim_escalate_resolve_reopen(desk: Desk):
     desk.click(ALICE, Action.ESCALATE, str(cid))
     modal = desk.opened_view()
     assert modal["callback_id"] == View.ESCALATE
-    assert desk.slack.calls_to("views.open")[0].args["trigger_id"].startswith("trigger-")
+    trigger = desk.slack.calls_to("views.open")[0].args["trigger_id"]
+    assert trigger in {r.key for r in requests(desk, "escalate")}  # the click's own trigger, used once
     tier = {"type": "static_select", "selected_option": {"value": "Tier 2"}}
     status, body, _ = desk.submit(
         ALICE, modal, {Field.TIER: tier, Field.REASON: {"type": "plain_text_input", "value": "   "}}
@@ -171,7 +178,8 @@ def test_claim_escalate_resolve_reopen(desk: Desk):
     ]
     actions = [a for _, a, _ in events(desk, cid)]
     assert actions[:1] == ["ingested"]
-    assert {"claim", "escalate", "resolve", "reopen", "click:escalate", "click:resolve"} <= set(actions)
+    assert {"claim", "escalate", "resolve", "reopen"} <= set(actions)
+    assert {(r.user_id, r.surface) for r in requests(desk, "escalate")} == {(ALICE, "action"), (ALICE, "view")}
 
 
 def test_hand_over_and_unclaim(desk: Desk):
@@ -202,7 +210,7 @@ def test_outsiders_are_refused_and_nothing_changes(desk: Desk):
     assert desk.click(OUTSIDER, Action.CLAIM, str(cid))[0] == 200
     assert "Only the support team" in desk.responses()[0]["text"]
     assert desk.get(cid).status == "new"
-    assert (OUTSIDER, "click:claim", "refused: not in the support team") in events(desk, cid)
+    assert (OUTSIDER, "refused", "not in the support team") in events(desk, cid)
 
 
 def test_support_usergroup_decides_who_may_act(db_url: str):
@@ -266,8 +274,8 @@ def test_unexpected_errors_show_a_reference_and_are_logged(desk: Desk, caplog):
     ref = answer.split("ref `")[1].split("`")[0]
     assert any(ref in r.getMessage() and r.exc_info for r in caplog.records)
     with desk.app.sessions() as s:  # the failed click was stored too: who, when, what, and the reference
-        [stored] = s.scalars(select(AuditEvent).where(AuditEvent.action == f"error:{Action.CLAIM}")).all()
-    assert (stored.actor, stored.note) == (ALICE, f"ref {ref}")
+        [stored] = s.scalars(select(AuditEvent).where(AuditEvent.action == "failed")).all()
+    assert (stored.actor, stored.note, stored.details) == (ALICE, f"ref {ref}", {"action": "claim", "ref": ref})
 
 
 def test_unknown_complaint_is_a_friendly_answer(desk: Desk):

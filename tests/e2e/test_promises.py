@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from bot.domain import promises as promise_service
 from bot.slack.ids import Action, Field, View
 from bot.store.db import transaction
-from bot.store.models import AuditEvent, JobRun, Outbox, Promise
+from bot.store.models import AuditEvent, Delivery, Interaction, JobRun, Promise
 from tests.support.harness import COMPLAINTS, ESCALATION, OUTSIDER, TEAM, Desk
 
 ALICE, BOB, CAROL = TEAM  # Alice and Carol work in London, Bob in New York (set below)
@@ -44,7 +44,11 @@ def promise(desk: Desk, cid: int, owner: str = ALICE, hours: float = 2, text: st
 def nags(desk: Desk) -> list[tuple[str, str]]:
     with desk.app.sessions() as s:
         return list(
-            s.execute(select(Outbox.kind, Outbox.dedupe_key).where(Outbox.kind.like("nag_%")).order_by(Outbox.id)).all()
+            s.execute(
+                select(Delivery.kind, Delivery.key)
+                .where(Delivery.kind.like("nag_%"), Delivery.status != "closed")  # closed: dropped unsent
+                .order_by(Delivery.id)
+            ).all()
         )
 
 
@@ -133,7 +137,7 @@ def test_quiet_hours_are_the_owners_own(desk: Desk):
     at(desk, hours=12.5)
     desk.scheduler().tick()
     with desk.app.sessions() as s:
-        sent_to = s.scalars(select(Outbox.channel).where(Outbox.kind == "nag_dm")).all()
+        sent_to = s.scalars(select(Delivery.channel).where(Delivery.kind == "nag_dm")).all()
     assert sent_to == [BOB]
 
 
@@ -307,9 +311,7 @@ def test_slash_promise_records_and_every_rejection_explains(desk: Desk):
     assert "Only the support team" in body_text(desk.command(OUTSIDER, "/promise", f"#{cid} tomorrow call")[1])
     with desk.app.sessions() as s:
         assert s.scalar(select(func.count()).select_from(Promise)) == 1
-        commands = s.scalar(
-            select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "click:command:/promise")
-        )
+        commands = s.scalar(select(func.count()).select_from(Interaction).where(Interaction.name == "/promise"))
     assert commands == len(cases) + 2
 
 
@@ -392,3 +394,29 @@ def test_daily_reminder_says_so_in_one_line_when_nothing_is_overdue(desk: Desk):
     [digest] = [m for m in desk.slack.channel_messages(COMPLAINTS) if m["text"].startswith("Daily reminder")]
     sections = [b["text"]["text"] for b in digest["blocks"] if b["type"] == "section"]
     assert sections[0] == ":white_check_mark: Nothing is overdue."
+
+
+def test_resolve_marking_promises_kept_drops_their_queued_reminders(desk: Desk):
+    """Resolve's "mark them kept" goes through the one promise close path: the reminder already
+    queued for the owner must not go out for a promise that is kept (it used to)."""
+    cid = desk.complaint()
+    desk.click(ALICE, Action.CLAIM, str(cid))
+    promise(desk, cid, hours=1)
+    at(desk, hours=1)
+    desk.scheduler().tick()  # the DM with Kept / Reschedule / Cancel is queued, not delivered yet
+    assert [k for k, _ in nags(desk)] == ["nag_dm"]
+    desk.click(ALICE, Action.RESOLVE, str(cid))
+    desk.submit(
+        ALICE,
+        desk.opened_view(),
+        {
+            Field.NOTE: {"type": "plain_text_input", "value": "Called back, all sorted"},
+            Field.CLOSE_PROMISES: {"type": "radio_buttons", "selected_option": {"value": "kept"}},
+        },
+    )
+    desk.deliver()
+    assert nags(desk) == []
+    assert desk.slack.channel_messages("D0ALICE01") == []
+    with desk.app.sessions() as s:
+        kept = s.scalars(select(AuditEvent).where(AuditEvent.action == "promise_kept")).one()
+    assert kept.details["why"] == "resolved"

@@ -15,8 +15,14 @@ TABLES = {
     "posts",
     "audit_events",
     "promises",
-    "ingest_cursors",
-    "outbox",
+    "source_cursors",
+    "source_alerts",
+    "brand_accounts",
+    "inbox",
+    "deliveries",
+    "lanes",
+    "leases",
+    "interactions",
     "job_runs",
     "slack_users",
 }
@@ -101,3 +107,111 @@ def test_check_constraints_survive_every_migration(migrated: Engine):
     with migrated.begin() as conn:
         conn.execute(Complaint.__table__.insert(), {**row, "status": "new"})
         assert conn.execute(text("SELECT duplicate_count FROM complaints")).scalar_one() == 0
+
+
+def test_0003_carries_the_outbox_cursors_alerts_and_events_over(engine: Engine):
+    """Upgrading a running desk loses nothing: pending deliveries keep their ids (posted messages
+    carry them), cursors keep their place, the alert and brand cache move to their own tables, and
+    free-text audit actions become typed events or request-log rows."""
+    from datetime import UTC, datetime
+
+    from sqlalchemy import text
+
+    from bot.domain.events import details_of
+    from bot.store.db import make_sessionmaker
+    from bot.store.models import AuditEvent, BrandAccount, Delivery, Interaction, SourceAlert, SourceCursor
+
+    migrate.upgrade(engine, "0002")
+    at = datetime(2026, 3, 1, 12, 0, tzinfo=UTC).replace(tzinfo=None).isoformat(" ")
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO complaints (id, source, external_id, author_id, author_handle, author_followers, "
+                "author_verified, text, posted_at, sentiment_compound, sentiment_pos, sentiment_neg, sentiment_neu, "
+                "kind, triage_score, triage_signals, priority, status, customer_confirmed, slack_channel, slack_ts, "
+                "amplification_count, amplification_reach, reply_count, repeat_contact, duplicate_count, created_at, "
+                "updated_at) VALUES (7, 'x', '1', '1', 'c', 0, false, 't', :at, 0, 0, 0, 0, 'complaint', 1, '[]', "
+                "50, 'new', false, 'C0COMPLAIN', '1.1', 0, 0, 0, 0, 0, :at, :at)"
+            ),
+            {"at": at},
+        )
+        for row_id, kind, key, channel, status in (
+            (41, "post_card", "card:7", "C0COMPLAIN", "sent"),
+            (42, "note", "note:abc", None, "pending"),
+            (43, "update_card", "update:7", None, "pending"),
+        ):
+            conn.execute(
+                text(
+                    "INSERT INTO outbox (id, kind, dedupe_key, complaint_id, channel, payload, priority, status, "
+                    "attempts, available_at, slack_ts, created_at) VALUES (:id, :kind, :key, 7, :channel, '{}', 5, "
+                    ":status, 1, :at, :ts, :at)"
+                ),
+                {
+                    "id": row_id,
+                    "kind": kind,
+                    "key": key,
+                    "channel": channel,
+                    "status": status,
+                    "at": at,
+                    "ts": "1.1" if status == "sent" else None,
+                },
+            )
+        for name, cursor, alerted in (
+            ("x:mentions", "1790001", None),
+            ("alert:x-credentials", None, at),
+            ("x:brand:acmehelp", "1000", None),
+        ):
+            conn.execute(
+                text(
+                    "INSERT INTO ingest_cursors (source, cursor, alerted_at, last_error, updated_at) "
+                    "VALUES (:name, :cursor, :alerted, 'boom', :at)"
+                ),
+                {"name": name, "cursor": cursor, "alerted": alerted, "at": at},
+            )
+        for action, note, details in (
+            ("click:claim", "conflict: #7 is already claimed", None),
+            ("click:resolve", "opened the form", None),
+            ("nag_thread", "call back", '{"step": 1}'),
+            ("promise_rescheduled", "busy", '{"from": "a", "to": "b", "count": 2}'),
+        ):
+            conn.execute(
+                text(
+                    "INSERT INTO audit_events (complaint_id, actor, action, note, details, at) "
+                    "VALUES (7, 'U0ALICE01', :action, :note, :details, :at)"
+                ),
+                {"action": action, "note": note, "details": details, "at": at},
+            )
+    migrate.upgrade(engine)
+    with make_sessionmaker(engine)() as s:
+        rows = {d.id: d for d in s.query(Delivery)}
+        assert set(rows) == {41, 42, 43}
+        assert (rows[41].status, rows[41].remote_id, rows[41].lane) == ("sent", "1.1", "post:C0COMPLAIN")
+        assert (rows[42].card_of, rows[42].lane, rows[42].status) == (7, "post:C0COMPLAIN", "pending")
+        assert (rows[43].card_of, rows[43].lane) == (7, "update:C0COMPLAIN")
+        assert s.get(SourceCursor, "x:mentions").cursor == "1790001"
+        assert s.get(SourceCursor, "alert:x-credentials") is None
+        assert s.get(SourceAlert, "x-credentials").raised_at is not None
+        assert s.get(BrandAccount, ("x", "acmehelp")).account_id == "1000"
+        events = {e.action: e for e in s.query(AuditEvent)}
+        assert set(events) == {"refused", "nag", "promise_rescheduled"}
+        assert events["refused"].details == {"action": "claim", "reason": "conflict: #7 is already claimed"}
+        assert details_of(events["nag"]).rung == "thread"
+        assert details_of(events["promise_rescheduled"]).count == 2
+        [opened] = s.query(Interaction).all()
+        assert (opened.user_id, opened.name, opened.outcome) == ("U0ALICE01", "resolve", "opened the form")
+    with make_sessionmaker(engine)() as s, s.begin():  # new rows get fresh ids on PostgreSQL too
+        s.add(
+            Delivery(
+                kind="alert",
+                transport="slack",
+                key="k",
+                lane="post:C1",
+                channel="C1",
+                payload={},
+                priority=0,
+                status="pending",
+                attempts=0,
+                available_at=datetime.now(UTC),
+                created_at=datetime.now(UTC),
+            )
+        )

@@ -10,10 +10,10 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import func, select, text
 
-from bot.domain import outbox
+from bot.delivery import outbox
 from bot.store import migrate
 from bot.store.db import make_engine, make_sessionmaker
-from bot.store.models import Complaint, Outbox
+from bot.store.models import Complaint, Delivery
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
@@ -71,6 +71,6 @@ def test_concurrent_first_refreshes_of_one_card_both_succeed(pg_url: str):
         thread.join(10)
         assert errors == []
         with sessions() as s:
-            assert s.scalar(select(func.count()).select_from(Outbox).where(Outbox.dedupe_key == f"update:{cid}")) == 1
+            assert s.scalar(select(func.count()).select_from(Delivery).where(Delivery.key == f"update:{cid}")) == 1
     finally:
         engine.dispose()

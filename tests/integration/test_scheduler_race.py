@@ -15,7 +15,7 @@ from bot.domain.clock import FakeClock
 from bot.jobs.scheduler import Scheduler
 from bot.store import migrate
 from bot.store.db import make_engine, make_sessionmaker, transaction
-from bot.store.models import Complaint, JobRun, Outbox
+from bot.store.models import Complaint, Delivery, JobRun
 
 T0 = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)  # after DIGEST_TIME (09:00 UTC)
 
@@ -97,12 +97,12 @@ def test_three_workers_race_the_same_due_nags_and_the_reminder(pg_url: str):
         assert sum(digest for _, digest in second) == 0
         with sessions() as s:
             per_step = s.execute(
-                select(Outbox.kind, func.count(), func.count(func.distinct(Outbox.promise_id)))
-                .where(Outbox.kind.like("nag_%"))
-                .group_by(Outbox.kind)
+                select(Delivery.kind, func.count(), func.count(func.distinct(Delivery.promise_id)))
+                .where(Delivery.kind.like("nag_%"))
+                .group_by(Delivery.kind)
             ).all()
             assert sorted(per_step) == [("nag_dm", 120, 120), ("nag_thread", 120, 120)]
             assert s.scalar(select(func.count()).select_from(JobRun)) == 1
-            assert s.scalar(select(func.count()).select_from(Outbox).where(Outbox.kind == "digest")) == 1
+            assert s.scalar(select(func.count()).select_from(Delivery).where(Delivery.kind == "digest")) == 1
     finally:
         engine.dispose()

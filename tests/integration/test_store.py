@@ -154,3 +154,29 @@ def test_concurrent_claims_from_processes_leave_exactly_one_winner(pg_url: str):
         _assert_one_winner(engine, cid)
     finally:
         engine.dispose()
+
+
+def test_conditional_upserts_say_whether_they_won_on_both_engines(migrated: Engine):
+    """Leases, lane turns and delivery keys decide races by an upsert's row count; SQLAlchemy
+    reports -1 for INSERT on PostgreSQL unless asked, which once let every worker win every race."""
+    from datetime import UTC, datetime, timedelta
+
+    from bot.delivery import lanes, outbox
+    from bot.delivery.kinds import DeliveryKind
+    from bot.store import leases
+    from bot.store.db import make_sessionmaker, transaction
+
+    sessions = make_sessionmaker(migrated)
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    ttl = timedelta(seconds=30)
+    with transaction(sessions) as s:
+        assert leases.hold(s, "source:x", "w1", now=now, ttl=ttl)
+        assert not leases.hold(s, "source:x", "w2", now=now + timedelta(seconds=1), ttl=ttl)
+        assert leases.hold(s, "source:x", "w1", now=now + timedelta(seconds=2), ttl=ttl)
+        assert leases.hold(s, "source:x", "w2", now=now + timedelta(seconds=40), ttl=ttl)  # w1 died
+        assert lanes.take_turn(s, "post:C1", now=now, interval=1.0)
+        assert not lanes.take_turn(s, "post:C1", now=now + timedelta(seconds=0.5), interval=1.0)
+        assert lanes.take_turn(s, "post:C1", now=now + timedelta(seconds=1), interval=1.0)
+        first = outbox.enqueue(s, DeliveryKind.ALERT, key="alert:a:1", channel="C1", at=now, payload={"text": "x"})
+        again = outbox.enqueue(s, DeliveryKind.ALERT, key="alert:a:1", channel="C1", at=now, payload={"text": "x"})
+    assert (first, again) == (True, False)

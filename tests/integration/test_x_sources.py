@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 
 import pytest
@@ -13,10 +15,13 @@ from bot.domain.clock import FakeClock
 from bot.domain.ingest import Ingestor, IngestPolicy
 from bot.domain.triage import Triage
 from bot.sources import state
-from bot.sources.x import CREDENTIAL_RETRY_SECONDS, SourceContext, XPoller, XStream, make_client
+from bot.sources.base import SourceContext
+from bot.sources.inbox import Inbox, InboxDrain
+from bot.sources.x import CREDENTIAL_RETRY_SECONDS, XPoller, XStream, make_client
 from bot.store.db import make_sessionmaker
-from bot.store.models import Complaint, IngestCursor, Outbox
+from bot.store.models import Complaint, Delivery, SourceCursor
 from bot.store.models import Post as PostRow
+from tests.support.pipeline import Drained
 from tests.support.x_api import StreamPlan, XFault, XStandIn
 
 BRAND = "1000"
@@ -43,14 +48,24 @@ def x(clock: FakeClock) -> Iterator[XStandIn]:
 
 
 @pytest.fixture
-def ctx(migrated: Engine, triage: Triage, clock: FakeClock) -> SourceContext:
+def ctx(migrated: Engine, clock: FakeClock) -> SourceContext:
+    sessions = make_sessionmaker(migrated)
+    return SourceContext(sessions, Inbox(sessions, clock), clock, "C0COMPLAIN")
+
+
+@pytest.fixture
+def drain(ctx: SourceContext, triage: Triage) -> InboxDrain:
     policy = IngestPolicy("C0COMPLAIN", None, frozenset({BRAND}), frozenset({"acmehelp"}))
-    return SourceContext(make_sessionmaker(migrated), Ingestor(triage, policy), clock, "C0COMPLAIN")
+    return InboxDrain(ctx.sessions, Ingestor(triage, policy), ctx.clock)
 
 
-def mentions(ctx: SourceContext, x: XStandIn) -> XPoller:
-    client = make_client(x.token, x.base_url)
-    return XPoller(ctx, client, mode="mentions", user_id=BRAND, poll_seconds=60)
+@pytest.fixture
+def mentions(drain: InboxDrain):
+    def make(ctx: SourceContext, x: XStandIn) -> Drained:
+        client = make_client(x.token, x.base_url)
+        return Drained(XPoller(ctx, client, mode="mentions", user_id=BRAND, poll_seconds=60), drain)
+
+    return make
 
 
 def total(ctx: SourceContext, model, *where) -> int:
@@ -60,10 +75,10 @@ def total(ctx: SourceContext, model, *where) -> int:
 
 def alerts(ctx: SourceContext) -> list[str]:
     with ctx.sessions() as s:
-        return [p["text"] for p in s.scalars(select(Outbox.payload).where(Outbox.kind == "alert"))]
+        return [p["text"] for p in s.scalars(select(Delivery.payload).where(Delivery.kind == "alert"))]
 
 
-def test_restart_resumes_from_stored_since_id_without_repeats(ctx, x):
+def test_restart_resumes_from_stored_since_id_without_repeats(ctx, x, mentions, drain):
     for i in range(1, 6):
         x.add_tweet(str(100 + i), f"@AcmeHelp still waiting for my refund, order {i}", str(i))
     assert mentions(ctx, x).step() == 60
@@ -82,7 +97,7 @@ def test_restart_resumes_from_stored_since_id_without_repeats(ctx, x):
     assert total(ctx, Complaint) == 8
 
 
-def test_pages_are_followed_and_the_first_pages_newest_id_becomes_the_cursor(ctx, x):
+def test_pages_are_followed_and_the_first_pages_newest_id_becomes_the_cursor(ctx, x, mentions, drain):
     x.add_tweet("100", "@AcmeHelp first", "1")
     poller = mentions(ctx, x)
     poller.step()
@@ -95,7 +110,7 @@ def test_pages_are_followed_and_the_first_pages_newest_id_becomes_the_cursor(ctx
     assert tokens == [None, None, "100", "200"]
 
 
-def test_first_run_reads_only_the_newest_page(ctx, x):
+def test_first_run_reads_only_the_newest_page(ctx, x, mentions, drain):
     for i in range(150):
         x.add_tweet(str(1000 + i), f"@AcmeHelp hello {i}", "1")
     mentions(ctx, x).step()
@@ -103,7 +118,7 @@ def test_first_run_reads_only_the_newest_page(ctx, x):
     assert state.read_cursor(ctx.sessions, "x:mentions") == "1149"
 
 
-def test_falling_behind_the_800_mention_horizon_is_said_loudly(ctx, x, caplog):
+def test_falling_behind_the_800_mention_horizon_is_said_loudly(ctx, x, caplog, mentions, drain):
     x.add_tweet("100", "@AcmeHelp first", "1")
     poller = mentions(ctx, x)
     poller.step()
@@ -117,7 +132,7 @@ def test_falling_behind_the_800_mention_horizon_is_said_loudly(ctx, x, caplog):
     assert any("fell behind" in r.message for r in caplog.records)
 
 
-def test_rate_limit_waits_until_reset_without_losing_anything(ctx, x):
+def test_rate_limit_waits_until_reset_without_losing_anything(ctx, x, mentions, drain):
     x.add_tweet("101", "@AcmeHelp still waiting", "1")
     x.inject(XFault(429, path="/mentions", reset_in=42))
     poller = mentions(ctx, x)
@@ -126,10 +141,10 @@ def test_rate_limit_waits_until_reset_without_losing_anything(ctx, x):
     assert poller.step() == 60
     assert total(ctx, PostRow) == 1
     with ctx.sessions() as s:
-        assert s.get(IngestCursor, "x:mentions").last_error is None
+        assert s.get(SourceCursor, "x:mentions").last_error is None
 
 
-def test_bad_credentials_alert_once_across_retries_and_restarts(ctx, x, caplog):
+def test_bad_credentials_alert_once_across_retries_and_restarts(ctx, x, caplog, mentions, drain):
     x.inject(XFault(401, count=3, path="/mentions"))
     with caplog.at_level(logging.WARNING):
         assert mentions(ctx, x).step() == CREDENTIAL_RETRY_SECONDS
@@ -148,7 +163,7 @@ def test_bad_credentials_alert_once_across_retries_and_restarts(ctx, x, caplog):
     assert len(alerts(ctx)) == 2
 
 
-def test_retweets_replies_and_brand_posts_through_x_json(ctx, x):
+def test_retweets_replies_and_brand_posts_through_x_json(ctx, x, mentions, drain):
     x.add_tweet("101", "@AcmeHelp my parcel never arrived, nobody replies", "1")
     mentions(ctx, x).step()
     x.add_tweet(
@@ -172,7 +187,7 @@ def test_retweets_replies_and_brand_posts_through_x_json(ctx, x):
     assert roles == {"101": "original", "102": "own", "103": "retweet", "104": "reply"}
 
 
-def test_malformed_api_records_are_logged_and_skipped(ctx, x, caplog):
+def test_malformed_api_records_are_logged_and_skipped(ctx, x, caplog, mentions, drain):
     x.add_tweet(
         "101", "", "1", raw={"id": "101", "author_id": "1", "created_at": "2026-03-01T12:00:00Z"}, mentions=BRAND
     )
@@ -189,19 +204,22 @@ def test_malformed_api_records_are_logged_and_skipped(ctx, x, caplog):
     poller = mentions(ctx, x)
     with caplog.at_level(logging.WARNING):
         poller.step()
-    assert poller.malformed == 3
     assert total(ctx, PostRow) == 1
     assert state.read_cursor(ctx.sessions, "x:mentions") == "104"
+    with ctx.sessions() as s:
+        assert s.get(SourceCursor, "x:mentions").malformed == 3
     messages = " ".join(r.message for r in caplog.records)
-    assert "id=101: missing text" in messages
-    assert "id=102: text is" in messages
-    assert "id=103: created_at" in messages
+    assert "post 101 skipped: missing text" in messages
+    assert "post 102 skipped: text is" in messages
+    assert "post 103 skipped: created_at" in messages
 
 
-def test_recent_search_keeps_the_same_cursor_discipline(ctx, x):
+def test_recent_search_keeps_the_same_cursor_discipline(ctx, x, mentions, drain):
     x.add_tweet("101", "acme broke my phone again", "1")
     x.add_tweet("102", "unrelated", "2")
-    search = XPoller(ctx, make_client(x.token, x.base_url), mode="search", query="acme", poll_seconds=30)
+    search = Drained(
+        XPoller(ctx, make_client(x.token, x.base_url), mode="search", query="acme", poll_seconds=30), drain
+    )
     assert search.step() == 30
     x.add_tweet("103", "acme refund still missing", "3")
     search.step()
@@ -209,12 +227,12 @@ def test_recent_search_keeps_the_same_cursor_discipline(ctx, x):
     assert total(ctx, PostRow) == 2
 
 
-def test_stream_syncs_rules_reconnects_and_drops_repeats(ctx, x):
+def test_stream_syncs_rules_reconnects_and_drops_repeats(ctx, x, mentions, drain):
     x.state.rules = [{"id": "9", "value": "old rule"}, {"id": "8", "value": "@AcmeHelp"}]
     x.stream_plan = StreamPlan(per_connection=3, repeat=2)
     for i in range(7):
         x.queue_stream(x.add_tweet(str(200 + i), f"@AcmeHelp still waiting for a refund #{i}", str(1 + i % 5)))
-    stream = XStream(ctx, x.token, ("@AcmeHelp", "acme refund"), api_url=x.base_url)
+    stream = Drained(XStream(ctx, x.token, ("@AcmeHelp", "acme refund"), api_url=x.base_url), drain)
     delays = [stream.step() for _ in range(4)]
     assert {r["value"] for r in x.state.rules} == {"@AcmeHelp", "acme refund"}
     assert x.state.connections == 4
@@ -224,7 +242,7 @@ def test_stream_syncs_rules_reconnects_and_drops_repeats(ctx, x):
     assert delays[1] >= delays[0]  # quick drops back off
 
 
-def test_stream_401_alerts_once(ctx, x):
+def test_stream_401_alerts_once(ctx, x, mentions, drain):
     x.state.rules = [{"id": "1", "value": "@AcmeHelp"}]
     x.inject(XFault(401, count=2, path="/search/stream"))
     stream = XStream(ctx, x.token, ("@AcmeHelp",), api_url=x.base_url)
@@ -233,7 +251,7 @@ def test_stream_401_alerts_once(ctx, x):
     assert len(alerts(ctx)) == 1
 
 
-def test_quiet_source_is_reported(ctx, x, clock, caplog):
+def test_quiet_source_is_reported(ctx, x, clock, caplog, mentions, drain):
     x.add_tweet("101", "@AcmeHelp still waiting", "1", created_at="2026-03-02T08:59:00.000Z")
     poller = mentions(ctx, x)
     poller.step()
@@ -248,7 +266,7 @@ def test_quiet_source_is_reported(ctx, x, clock, caplog):
     assert "QUIET" in status.line()
 
 
-def test_server_errors_raise_to_the_worker_backoff_and_lose_nothing(ctx, x):
+def test_server_errors_raise_to_the_worker_backoff_and_lose_nothing(ctx, x, mentions, drain):
     import tweepy
 
     x.add_tweet("101", "@AcmeHelp still waiting", "1")
@@ -259,3 +277,95 @@ def test_server_errors_raise_to_the_worker_backoff_and_lose_nothing(ctx, x):
     assert state.read_cursor(ctx.sessions, "x:mentions") is None
     poller.step()
     assert total(ctx, PostRow) == 1
+
+
+def test_post_text_is_unescaped_exactly_once_and_escaped_once_for_slack(ctx, x, mentions, drain):
+    """X sends ``Q&amp;A &lt;3``; the customer wrote ``Q&A <3``, and wrote ``&amp;`` literally in the
+    second post. Stored as written; a card must show ``Q&A``, not ``Q&amp;A``."""
+    from bot.slack import blocks
+
+    x.add_tweet("101", "@AcmeHelp your Q&A page says <3 days> & still no refund", "1")
+    x.add_tweet("102", "@AcmeHelp I typed &amp; on purpose, still no refund", "2")
+    mentions(ctx, x).step()
+    with ctx.sessions() as s:
+        texts = dict(s.execute(select(Complaint.external_id, Complaint.text)).all())
+        card = blocks.build_card(
+            blocks.card_state(s.scalars(select(Complaint).where(Complaint.external_id == "101")).one()), ctx.clock.now()
+        )
+    assert texts == {
+        "101": "@AcmeHelp your Q&A page says <3 days> & still no refund",
+        "102": "@AcmeHelp I typed &amp; on purpose, still no refund",
+    }
+    assert "Q&amp;A page says &lt;3 days&gt; &amp; still" in str(card["blocks"])
+    assert "&amp;amp;" not in str(card["blocks"])
+
+
+@contextmanager
+def refusing_writes(engine: Engine) -> Iterator[tuple[Engine, Callable[[], None]]]:
+    """An engine for the bot and a way to make the database refuse its writes until ``allow()``.
+
+    SQLite: another connection holds the write lock (the bot's engine gives up after 50 ms).
+    PostgreSQL: the bot connects as its own role, and INSERT on the inbox is revoked from it.
+    """
+    from sqlalchemy import text
+
+    from bot.store.db import make_engine
+
+    if engine.dialect.name == "sqlite":
+        blocker = engine.raw_connection()
+        blocker.execute("BEGIN IMMEDIATE")
+        bot_engine = make_engine(str(engine.url), busy_timeout_ms=50)
+        try:
+            yield bot_engine, blocker.rollback
+        finally:
+            blocker.close()
+            bot_engine.dispose()
+        return
+    role = f"ft_{uuid.uuid4().hex[:10]}"
+    schema = engine.url.query["options"].split("search_path=")[1]
+    with engine.begin() as conn:
+        conn.execute(text(f'CREATE ROLE "{role}" LOGIN'))
+        conn.execute(text(f'GRANT USAGE ON SCHEMA "{schema}" TO "{role}"'))
+        conn.execute(text(f'GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA "{schema}" TO "{role}"'))
+        conn.execute(text(f'GRANT USAGE ON ALL SEQUENCES IN SCHEMA "{schema}" TO "{role}"'))
+        conn.execute(text(f'REVOKE INSERT ON inbox FROM "{role}"'))
+
+    def allow() -> None:
+        with engine.begin() as conn:
+            conn.execute(text(f'GRANT INSERT ON inbox TO "{role}"'))
+
+    bot_engine = make_engine(str(engine.url.set(username=role)).replace("***", ""))
+    try:
+        yield bot_engine, allow
+    finally:
+        bot_engine.dispose()
+        with engine.begin() as conn:
+            conn.execute(text(f'DROP OWNED BY "{role}"'))
+            conn.execute(text(f'DROP ROLE "{role}"'))
+
+
+def test_a_stream_post_survives_the_database_refusing_writes(migrated, x, clock, triage, caplog):
+    """The database refuses writes while the stream delivers posts (X sends each post once). Nothing
+    may be lost: posts wait in memory and are stored, once each, when the database takes writes."""
+    x.state.rules = [{"id": "1", "value": "@AcmeHelp"}]
+    x.stream_plan = StreamPlan(per_connection=6, repeat=0)
+    for i in range(6):
+        x.queue_stream(x.add_tweet(str(300 + i), f"@AcmeHelp parcel {i} is lost and nobody answers", str(1 + i % 5)))
+    with refusing_writes(migrated) as (engine, allow):
+        sessions = make_sessionmaker(engine)
+        ctx = SourceContext(sessions, Inbox(sessions, clock), clock, "C0COMPLAIN")
+        drain = InboxDrain(sessions, Ingestor(triage, IngestPolicy("C0COMPLAIN")), clock)
+        stream = XStream(ctx, x.token, ("@AcmeHelp",), api_url=x.base_url)
+        with caplog.at_level(logging.WARNING):
+            stream.step()  # one connection: six posts arrive, none can be written
+        assert len(stream.unsaved) == 6
+        assert "keeping them in memory" in caplog.text
+        allow()
+        clock.advance(seconds=3)
+        x.stream_plan = StreamPlan(per_connection=0, repeat=0)
+        stream.step()  # the next connection first writes what it kept
+        drain.drain()
+        assert stream.unsaved == []
+        with sessions() as s:
+            ids = s.scalars(select(PostRow.external_id).order_by(PostRow.external_id)).all()
+        assert ids == [str(300 + i) for i in range(6)]

@@ -1,19 +1,23 @@
 """Kill it anywhere: the real bot as a subprocess, ``kill -9``'d at random moments and restarted.
 
 The bot runs in HTTP mode with a replay source against the local Slack stand-in, on a SQLite file
-or PostgreSQL. While it ingests the posts and delivers cards, clicks and ``/promise`` commands
+or PostgreSQL — on PostgreSQL optionally with a second worker process beside it (``workers=2``),
+either of which may be killed. While it ingests the posts and delivers cards, clicks and ``/promise`` commands
 arrive over signed HTTP. A killer ends the process (SIGKILL) at random times, sometimes from inside
 Slack's handling of ``chat.postMessage`` (the post is made, the answer never arrives), sometimes
 a few milliseconds after a click was sent; each time the bot is started again. At the end:
 every post stored once, exactly one card per complaint, every acknowledged click's effect and every
-acknowledged promise persisted, every due nag sent exactly once, the daily reminder once.
+acknowledged promise persisted, every due nag sent exactly once, the daily reminder once, and
+nothing left pending (no delivery, no inbox row).
 """
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import random
+import shutil
 import signal
 import subprocess
 import sys
@@ -30,10 +34,11 @@ from sqlalchemy import func, select
 
 from bot.devtools.interactions import block_action, post_signed, slash_command
 from bot.devtools.slack_api import SlackStandIn
+from bot.domain.events import EventKind
 from bot.slack.ids import Action
 from bot.store import migrate
 from bot.store.db import make_engine, make_sessionmaker
-from bot.store.models import AuditEvent, Complaint, Outbox, Promise
+from bot.store.models import AuditEvent, Complaint, Delivery, InboxItem, Interaction, Promise
 from bot.store.models import Post as PostRow
 from tests.support.procs import free_port, wait_for_port
 
@@ -41,7 +46,6 @@ SECRET = "crash-signing-secret"
 CHANNEL, ESCALATION = "C0COMPLAIN", "C0ESCALATE"
 TEAM = [f"U0TEAM{i:03d}" for i in range(6)]
 LADDER = "0:dm,0.001:thread"  # at the due time, and 3.6 s later
-
 
 
 @dataclass
@@ -64,6 +68,8 @@ class CrashReport:
     nags_doubled: int = 0
     nags_missing: int = 0
     digests: int = 0
+    left_pending: int = 0
+    """Deliveries and inbox rows still pending when the run ended (must be 0)."""
     seconds: float = 0.0
     lost_clicks: list[tuple[str, int, str]] = field(default_factory=list)
     bot_errors: list[str] = field(default_factory=list)
@@ -80,6 +86,7 @@ class CrashReport:
             and not self.nags_doubled
             and not self.nags_missing
             and self.digests == 1
+            and self.left_pending == 0
         )
 
     def lines(self) -> list[str]:
@@ -92,7 +99,7 @@ class CrashReport:
             f"clicks acknowledged {self.clicks_acked}, effect lost {self.clicks_lost}; /promise acknowledged "
             f"{self.promises_acked}, lost {self.promises_lost}",
             f"nag steps due {self.nag_steps_due}, sent {self.nag_messages}, doubled {self.nags_doubled}, "
-            f"missing {self.nags_missing}; daily reminders {self.digests}",
+            f"missing {self.nags_missing}; daily reminders {self.digests}; left pending {self.left_pending}",
             *(f"LOST CLICK {c}" for c in self.lost_clicks),
             *(f"bot: {line[:300]}" for line in (self.bot_errors if self.lost_clicks else [])),
         ]
@@ -123,22 +130,27 @@ def _replay_lines(n: int, rng: random.Random) -> list[str]:
 
 
 class Bot:
-    def __init__(self, env: dict[str, str], replay: Path, port: int) -> None:
+    """One bot process: the web listener with a worker (``run --http``), or a worker alone."""
+
+    def __init__(self, env: dict[str, str], replay: Path, port: int | None, name: str = "bot") -> None:
         self.env, self.replay, self.port = env, replay, port
+        self.name = name
         self.proc: subprocess.Popen[bytes] | None = None
         self.lock = threading.Lock()
-        self.log = open(replay.with_suffix(".log"), "ab")  # noqa: SIM115 - kept open across restarts
+        self.log = open(replay.with_name(f"{name}.log"), "ab")  # noqa: SIM115 - kept open across restarts
 
     def start(self) -> None:
+        mode = ["--http"] if self.port is not None else ["--role", "worker"]
         with self.lock:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "bot", "--env-file", os.devnull, "run", "--http", "--replay", str(self.replay)],
+                [sys.executable, "-m", "bot", "--env-file", os.devnull, "run", *mode, "--replay", str(self.replay)],
                 env=self.env,
                 cwd=self.replay.parent,
                 stdout=self.log,
                 stderr=self.log,
             )
-        wait_for_port(self.port, self.proc)
+        if self.port is not None:
+            wait_for_port(self.port, self.proc)
 
     def kill(self) -> None:
         with self.lock:
@@ -155,7 +167,13 @@ class Bot:
 
 
 def run_crash_scenario(
-    database_url: str, *, posts: int = 2000, kills: int = 20, seed: int = 1, quiet_seconds: float = 120.0
+    database_url: str,
+    *,
+    posts: int = 2000,
+    kills: int = 20,
+    seed: int = 1,
+    quiet_seconds: float = 120.0,
+    workers: int = 1,
 ) -> CrashReport:
     rng = random.Random(seed)
     report = CrashReport()
@@ -187,19 +205,27 @@ def run_crash_scenario(
             SLACK_POST_RATE="40",
             LOG_LEVEL="WARNING",
         )
-        bot = Bot(env, replay, port)
-        bot.start()
+        bots = [Bot(env, replay, port, "web")] + [Bot(env, replay, None, f"worker{i}") for i in range(1, workers)]
+        for one in bots:
+            one.start()
+
+        def kill_all() -> None:
+            for one in bots:
+                one.kill()
+
         url = f"http://127.0.0.1:{port}/slack/events"
         acked_clicks: list[tuple[str, int, str]] = []
         acked_promises: list[str] = []
         stop = threading.Event()
         kill_on_post = threading.Event()
+        killed_on_post = threading.Event()  # set once those processes are really gone
 
         def on_call(method: str, _body: dict[str, Any]) -> None:
             if method == "chat.postMessage" and kill_on_post.is_set():
                 kill_on_post.clear()
-                bot.kill()  # Slack has made the post; the bot never hears the answer
+                kill_all()  # Slack has made the post; whichever worker sent it never hears the answer
                 report.kills["mid-post"] += 1
+                killed_on_post.set()
 
         slack.on_call = on_call
 
@@ -216,7 +242,7 @@ def run_crash_scenario(
                     form = slash_command(user, "/promise", f"#{cid} in 4 seconds call back {token}")
                     try:
                         status, raw, _ = post_signed(url, None, SECRET, form=form, timeout=5)
-                    except OSError:
+                    except (OSError, http.client.HTTPException):
                         continue
                     if status == 200 and "Promise recorded" in json.loads(raw or b"{}").get("text", ""):
                         acked_promises.append(token)
@@ -224,26 +250,26 @@ def run_crash_scenario(
                 action = rng.choice([Action.CLAIM, Action.UNCLAIM])
                 try:
                     status, _, _ = post_signed(url, block_action(user, action, value=str(cid)), SECRET, timeout=5)
-                except OSError:
+                except (OSError, http.client.HTTPException):
                     continue
                 if status == 200:
                     acked_clicks.append((user, cid, action.value.removeprefix("ft_")))
 
-        workers = [threading.Thread(target=traffic, daemon=True) for _ in range(3)]
-        for w in workers:
+        clickers = [threading.Thread(target=traffic, daemon=True) for _ in range(3)]
+        for w in clickers:
             w.start()
         for _ in range(kills):
             time.sleep(rng.uniform(0.5, 2.0))
             mode = rng.choice(["random", "mid-post", "mid-click"])
+            victim = rng.choice(bots)  # with two workers: either one
             if mode == "mid-post":
+                killed_on_post.clear()
                 kill_on_post.set()
-                deadline = time.monotonic() + 5
-                while kill_on_post.is_set() and time.monotonic() < deadline:
-                    time.sleep(0.01)
-                if kill_on_post.is_set():  # nothing was being posted: kill anyway
+                if not killed_on_post.wait(5):
                     kill_on_post.clear()
-                    bot.kill()
-                    report.kills["random"] += 1
+                    if not killed_on_post.wait(1):  # nothing was being posted: kill anyway
+                        victim.kill()
+                        report.kills["random"] += 1
             elif mode == "mid-click":
                 with sessions() as s:
                     carded = s.scalars(select(Complaint.id).where(Complaint.slack_ts.is_not(None)).limit(50)).all()
@@ -251,14 +277,16 @@ def run_crash_scenario(
                     payload = block_action(rng.choice(TEAM), Action.CLAIM, value=str(rng.choice(carded)))
                     threading.Thread(target=_try, args=(url, payload, acked_clicks), daemon=True).start()
                     time.sleep(rng.uniform(0.0, 0.03))
-                bot.kill()
+                bots[0].kill()  # the one that answers clicks
                 report.kills["mid-click"] += 1
             else:
-                bot.kill()
-                report.kills["random"] += 1
-            bot.start()
+                victim.kill()
+                report.kills[f"random {victim.name}" if workers > 1 else "random"] += 1
+            for one in bots:
+                if one.proc is None or one.proc.poll() is not None:
+                    one.start()
         stop.set()
-        for w in workers:
+        for w in clickers:
             w.join(10)
 
         # Let it finish: everything ingested, every card out, every nag step due has gone.
@@ -266,35 +294,50 @@ def run_crash_scenario(
         while time.monotonic() < deadline:
             with sessions() as s:
                 stored = s.scalar(select(func.count()).select_from(PostRow))
-                pending = s.scalar(select(func.count()).select_from(Outbox).where(Outbox.status == "pending"))
                 ladders = s.scalar(
                     select(func.count()).select_from(Promise).where(Promise.ladder_step < 2, Promise.status == "open")
                 )
-            if stored == posts and not pending and not ladders:
+            if stored == posts and not _pending(sessions) and not ladders:
                 break
             time.sleep(0.5)
-        bot.stop()
+        for one in bots:
+            one.stop()
+        report.left_pending = _pending(sessions)
 
         with sessions() as s:
             report.posts_stored = s.scalar(select(func.count(func.distinct(PostRow.external_id)))) or 0
             rows = s.execute(select(Complaint.id, Complaint.kind, Complaint.duplicate_of, Complaint.slack_ts)).all()
             report.complaints = sum(1 for r in rows if r.kind == "complaint")
+            # An acknowledged click left both its record (who, when, what) and its effect: the change,
+            # or a refusal saying why nothing changed (someone else had claimed first).
+            recorded = Counter(
+                (i.user_id, int(i.ref), i.name)
+                for i in s.scalars(
+                    select(Interaction).where(Interaction.user_id.in_(TEAM), Interaction.ref.is_not(None))
+                )
+            )
             events = Counter(
-                (e.actor, e.complaint_id, e.action.removeprefix("click:"))
+                (
+                    e.actor,
+                    e.complaint_id,
+                    (e.details or {}).get("action") if e.action == EventKind.REFUSED else e.action,
+                )
                 for e in s.scalars(select(AuditEvent).where(AuditEvent.actor.in_(TEAM)))
             )
             texts = set(s.scalars(select(Promise.text)))
             nag_rows = s.execute(
-                select(Outbox.id, Outbox.promise_id, Outbox.payload).where(Outbox.kind.like("nag_%"))
+                select(Delivery.id, Delivery.promise_id, Delivery.payload).where(Delivery.kind.like("nag_%"))
             ).all()
             steps_due = s.scalar(select(func.sum(Promise.ladder_step))) or 0
-            card_rows = dict(s.execute(select(Outbox.id, Outbox.complaint_id).where(Outbox.kind == "post_card")).all())
+            card_rows = dict(
+                s.execute(select(Delivery.id, Delivery.complaint_id).where(Delivery.kind == "post_card")).all()
+            )
         messages = [m for ch in list(slack.state.messages) for m in slack.channel_messages(ch)]
-        outbox_ids = Counter((m.get("metadata") or {}).get("event_payload", {}).get("outbox_id") for m in messages)
+        outbox_ids = Counter((m.get("metadata") or {}).get("event_payload", {}).get("delivery_id") for m in messages)
         outbox_ids.pop(None, None)
         report.messages_doubled = sum(1 for count in outbox_ids.values() if count > 1)
         with sessions() as s:
-            kinds = dict(s.execute(select(Outbox.id, Outbox.kind)).all())
+            kinds = dict(s.execute(select(Delivery.id, Delivery.kind)).all())
         report.doubled_kinds = Counter(kinds.get(i, "?") for i, count in outbox_ids.items() if count > 1)
         cards: Counter[int] = Counter()
         for outbox_id, count in outbox_ids.items():
@@ -307,9 +350,12 @@ def run_crash_scenario(
         ]
         acked = Counter(acked_clicks)
         report.clicks_acked = len(acked_clicks)
-        report.clicks_lost = sum(max(0, n - events[key]) for key, n in acked.items())
-        report.lost_clicks = [key for key, n in acked.items() if n > events[key]]
-        log_text = replay.with_suffix(".log").read_text(errors="replace")
+        report.clicks_lost = sum(max(0, n - min(events[key], recorded[key])) for key, n in acked.items())
+        report.lost_clicks = [key for key, n in acked.items() if n > min(events[key], recorded[key])]
+        log_text = "".join(p.read_text(errors="replace") for p in Path(tmp).glob("*.log"))
+        if os.environ.get("CRASH_LOG_DIR"):  # keep the bots' logs for a person to read
+            for log_file in Path(tmp).glob("*.log"):
+                shutil.copy(log_file, Path(os.environ["CRASH_LOG_DIR"]) / log_file.name)
         report.bot_errors = [line for line in log_text.splitlines() if " ERROR " in line or "Error" in line][:40]
         report.promises_acked = len(acked_promises)
         report.promises_lost = sum(1 for token in acked_promises if not any(token in t for t in texts))
@@ -324,11 +370,18 @@ def run_crash_scenario(
     return report
 
 
+def _pending(sessions: Any) -> int:
+    with sessions() as s:
+        deliveries = s.scalar(select(func.count()).select_from(Delivery).where(Delivery.status == "pending")) or 0
+        inbox = s.scalar(select(func.count()).select_from(InboxItem).where(InboxItem.status == "pending")) or 0
+    return deliveries + inbox
+
+
 def _try(url: str, payload: dict[str, Any], acked: list[tuple[str, int, str]]) -> None:
     """A click sent just before a kill: if it was acknowledged, its effect must have been stored."""
     try:
         status, _, _ = post_signed(url, payload, SECRET, timeout=5)
-    except OSError:
+    except (OSError, http.client.HTTPException):
         return
     if status == 200:
         action = payload["actions"][0]

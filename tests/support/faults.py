@@ -18,16 +18,17 @@ from sqlalchemy import func, select
 
 from bot.app import make_slack_client
 from bot.config import Secret, Settings
+from bot.delivery.slack import SlackTransport
+from bot.delivery.worker import Deliverer
 from bot.devtools.slack_api import SlackStandIn
 from bot.domain import complaints as complaint_service
 from bot.domain.clock import FakeClock
 from bot.domain.ingest import Ingestor, IngestPolicy
 from bot.domain.posts import Post
 from bot.domain.triage import Triage
-from bot.slack.poster import Poster
 from bot.store import migrate
 from bot.store.db import make_engine, make_sessionmaker, transaction
-from bot.store.models import Complaint, Outbox
+from bot.store.models import Complaint, Delivery
 
 CHANNEL = "C0COMPLAIN"
 
@@ -87,7 +88,7 @@ def slack_fault_scenario(n: int, rates: dict[str, float], *, seed: int = 5, time
         settings = Settings(slack_bot_token=Secret(slack.state.token), slack_api_url=slack.base_url)
         client = make_slack_client(settings)
         client.timeout = int(max(1, timeout)) if timeout >= 1 else timeout  # type: ignore[assignment]
-        poster = Poster(sessions, client, clock, monotonic=lambda: sim[0])
+        poster = Deliverer(sessions, clock, [SlackTransport(client, sessions, clock)])
         ingestor = Ingestor(Triage(), IngestPolicy(CHANNEL))
         posts = [
             Post(
@@ -120,7 +121,7 @@ def slack_fault_scenario(n: int, rates: dict[str, float], *, seed: int = 5, time
                     with transaction(sessions) as s:
                         complaint_service.claim(s, ready, user_id="U0ALICE01", at=clock.now())
                     claimed += 1
-            if wait >= poster.idle_seconds and not poster._due():
+            if wait > 0 and not poster.due():
                 later = poster.next_due_in()
                 if later is None and claimed >= n // 5:
                     break
@@ -130,7 +131,10 @@ def slack_fault_scenario(n: int, rates: dict[str, float], *, seed: int = 5, time
         report.faults = Counter(c.fault for c in slack.calls if c.fault)
         with sessions() as s:
             rows = s.execute(select(Complaint.id, Complaint.slack_ts, Complaint.duplicate_of)).all()
-            report.dead = s.scalar(select(func.count()).select_from(Outbox).where(Outbox.status == "dead")) or 0
+            report.dead = (
+                s.scalar(select(func.count()).select_from(Delivery).where(Delivery.status.in_(["dead", "set_aside"])))
+                or 0
+            )
         messages = slack.channel_messages(CHANNEL)
         cards = [m for m in messages if not m.get("thread_ts")]
         per = Counter(m["metadata"]["event_payload"]["complaint_id"] for m in cards)
@@ -197,7 +201,9 @@ def x_fault_scenario(n: int, *, seed: int = 7) -> XFaultReport:
     """The filtered stream drops every few posts and repeats some after each reconnect; a 429 with a
     reset and one spell of 401s (three connections in a row) hit mid-run; then mentions polling meets
     a 429 and a 503. One credentials incident must mean exactly one alert."""
-    from bot.sources.x import SourceContext, XPoller, XStream, make_client
+    from bot.sources.base import SourceContext
+    from bot.sources.inbox import Inbox, InboxDrain
+    from bot.sources.x import XPoller, XStream, make_client
     from bot.store.models import Post as PostRow
     from tests.support.x_api import StreamPlan, XFault, XStandIn
 
@@ -212,9 +218,8 @@ def x_fault_scenario(n: int, *, seed: int = 7) -> XFaultReport:
         engine = make_engine(f"sqlite:///{Path(tmp) / 'x.db'}")
         migrate.upgrade(engine)
         sessions = make_sessionmaker(engine)
-        ctx = SourceContext(
-            sessions, Ingestor(Triage(), IngestPolicy(CHANNEL, None, frozenset({"1000"}))), clock, CHANNEL
-        )
+        ctx = SourceContext(sessions, Inbox(sessions, clock), clock, CHANNEL)
+        drain = InboxDrain(sessions, Ingestor(Triage(), IngestPolicy(CHANNEL, None, frozenset({"1000"}))), clock)
         half = n // 2
         for i in range(half):
             x.queue_stream(x.add_tweet(str(10_000 + i), f"@AcmeHelp still no refund for order {i}", str(i % 50)))
@@ -228,6 +233,7 @@ def x_fault_scenario(n: int, *, seed: int = 7) -> XFaultReport:
                 x.inject(XFault(401, count=3, path="/search/stream"))
                 injected = True
             wait = stream.step()
+            drain.drain()
             clock.advance(timedelta(seconds=wait))
             if x.state.stream_sent >= half and step > 3:
                 break
@@ -251,6 +257,7 @@ def x_fault_scenario(n: int, *, seed: int = 7) -> XFaultReport:
             except Exception:  # the worker's loop backs off on these (tests/unit/test_worker.py)
                 wait = 5.0
             report.polls += 1
+            drain.drain()
             clock.advance(timedelta(seconds=wait))
             with sessions() as s:
                 if not pending and s.scalar(select(func.count()).select_from(PostRow)) >= n:
@@ -261,7 +268,7 @@ def x_fault_scenario(n: int, *, seed: int = 7) -> XFaultReport:
             report.stored = s.scalar(select(func.count()).select_from(PostRow)) or 0
             per = s.execute(select(Complaint.external_id, func.count()).group_by(Complaint.external_id)).all()
             report.complaints_doubled = sum(1 for _, count in per if count > 1)
-            alerts = s.scalars(select(Outbox.payload).where(Outbox.kind == "alert")).all()
+            alerts = s.scalars(select(Delivery.payload).where(Delivery.kind == "alert")).all()
             report.alerts = sum(1 for a in alerts if "credentials" in str(a.get("text", "")))
             report.other_alerts = len(alerts) - report.alerts
     return report

@@ -24,8 +24,8 @@ from bot.domain.ingest import Ingestor, IngestPolicy
 from bot.domain.posts import Post
 from bot.domain.triage import Triage
 from bot.jobs.scheduler import Scheduler
+from bot.runtime import build_deliverer
 from bot.slack.people import People
-from bot.slack.poster import Poster
 from bot.store import migrate
 from bot.store.models import Complaint
 from bot.web import make_wsgi_app
@@ -57,8 +57,8 @@ class Desk:
         )
         self.app: Followthrough = create_app(self.settings, clock=self.clock)
         migrate.upgrade(self.app.engine)
-        # Rate limiting is tested on the poster itself; here cards should appear at once.
-        self.poster = Poster(self.app.sessions, self.app.slack, self.clock, post_rate=1e6, update_rate=1e6)
+        # Rate limiting is tested on the delivery worker itself; here cards should appear at once.
+        self.poster = build_deliverer(self.app, unpaced=True)
         self.threads = threads
         self.ingestor = Ingestor(Triage(), IngestPolicy(COMPLAINTS, None))
         self.server = create_server(make_wsgi_app(self.app), host="127.0.0.1", port=0, threads=threads)
@@ -69,6 +69,7 @@ class Desk:
 
     def close(self) -> None:
         self.server.close()
+        self.server.task_dispatcher.shutdown(timeout=5)  # type: ignore[union-attr]
         self.slack.stop()
         self.app.engine.dispose()
 
@@ -135,7 +136,6 @@ class Desk:
             value=value,
             block_id=block_id,
             selected_user=selected_user,
-            trigger_id=f"trigger-{next(self._ids)}",
             response_url=self.slack.response_url(key),
         )
         return self.send(payload, **send_kw)

@@ -30,7 +30,6 @@ from tests.support.procs import free_port, wait_for_port
 SECRET = "load-signing-secret"
 
 
-
 @dataclass
 class LoadReport:
     requests: int = 0

@@ -239,7 +239,11 @@ class XStandIn:
 
     @staticmethod
     def _public(tweet: Json) -> Json:
-        return {k: v for k, v in tweet.items() if not k.startswith("_")}
+        """A tweet as X's API v2 sends it: post text HTML-escaped (``&amp;`` ``&lt;`` ``&gt;``)."""
+        out = {k: v for k, v in tweet.items() if not k.startswith("_")}
+        if isinstance(out.get("text"), str):
+            out["text"] = out["text"].replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+        return out
 
     def _includes(self, tweets: list[Json]) -> Json:
         authors = {t.get("author_id") for t in tweets}

@@ -1,0 +1,66 @@
+"""Every kind of delivery, declared once: its transport and whether it needs a posted card.
+
+Values are the strings stored in ``deliveries.kind``; renderers register themselves per kind in
+their transport (see ``bot.delivery.slack``), and a test insists every kind has one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Transport(StrEnum):
+    SLACK = "slack"
+
+
+class DeliveryKind(StrEnum):
+    CARD = "post_card"
+    CARD_UPDATE = "update_card"
+    CUSTOMER_REPLY = "thread_reply"
+    NOTE = "note"
+    KUDOS = "kudos"
+    ALERT = "alert"
+    ESCALATION = "escalation"
+    DIGEST = "digest"
+    NAG_DM = "nag_dm"
+    NAG_THREAD = "nag_thread"
+    NAG_CHANNEL = "nag_channel"
+    NAG_ESCALATE = "nag_escalate"
+
+
+@dataclass(frozen=True)
+class KindSpec:
+    transport: Transport
+    needs_card: bool
+    """Threads under, or updates, the card of ``card_of``: it waits (in SQL) until that card is out."""
+    updates: bool = False
+    """Edits an existing message (its own, slower rate-limit lane) instead of posting a new one."""
+
+
+SPECS: dict[DeliveryKind, KindSpec] = {
+    DeliveryKind.CARD: KindSpec(Transport.SLACK, needs_card=False),
+    DeliveryKind.CARD_UPDATE: KindSpec(Transport.SLACK, needs_card=True, updates=True),
+    DeliveryKind.CUSTOMER_REPLY: KindSpec(Transport.SLACK, needs_card=True),
+    DeliveryKind.NOTE: KindSpec(Transport.SLACK, needs_card=True),
+    DeliveryKind.KUDOS: KindSpec(Transport.SLACK, needs_card=False),
+    DeliveryKind.ALERT: KindSpec(Transport.SLACK, needs_card=False),
+    DeliveryKind.ESCALATION: KindSpec(Transport.SLACK, needs_card=False),
+    DeliveryKind.DIGEST: KindSpec(Transport.SLACK, needs_card=False),
+    DeliveryKind.NAG_DM: KindSpec(Transport.SLACK, needs_card=False),
+    DeliveryKind.NAG_THREAD: KindSpec(Transport.SLACK, needs_card=True),
+    DeliveryKind.NAG_CHANNEL: KindSpec(Transport.SLACK, needs_card=False),
+    DeliveryKind.NAG_ESCALATE: KindSpec(Transport.SLACK, needs_card=False),
+}
+
+NAG_KINDS: dict[str, DeliveryKind] = {
+    "dm": DeliveryKind.NAG_DM,
+    "thread": DeliveryKind.NAG_THREAD,
+    "channel": DeliveryKind.NAG_CHANNEL,
+    "escalate": DeliveryKind.NAG_ESCALATE,
+}
+
+
+def lane_for(kind: DeliveryKind, channel: str) -> str:
+    """The rate-limit lane: posts to one channel share one, edits in it another."""
+    return f"{'update' if SPECS[kind].updates else 'post'}:{channel}"

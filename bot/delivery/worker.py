@@ -1,0 +1,239 @@
+"""The delivery worker: picks what can go now, sends it once through its transport, stores the outcome.
+
+- **What can go** is decided in one SQL query: pending, due, its lane has a turn free, and — for a
+  row that needs a card — the card is posted. Rows that cannot go are excluded there, not skipped in
+  Python after a ``LIMIT``, so no number of them can hide one that can. Highest priority first.
+- **Rate**: a turn on the row's lane (``lanes``) and a lease on the row are taken in one
+  transaction, so every worker on the database shares one rate per channel and two workers never
+  send the same row. A worker killed mid-send loses its lease after ``LEASE``; the row comes back,
+  and its transport looks before sending it again.
+- **Failures**: ``RetryLater`` (timeouts, 5xx, 429, dropped connections) reschedules, up to
+  ``MAX_ATTEMPTS``; ``Undeliverable`` marks the row dead, and a dead card closes the rows that wait
+  for it; anything else is our bug: the row is set aside at once with the traceback logged, and
+  ``followthrough check`` counts it. A database error is neither — it goes to the worker loop's
+  back-off, and the row's lease brings it back.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from sqlalchemy import Select, case, func, or_, select, update
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.delivery import lanes
+from bot.delivery.errors import RetryLater, Undeliverable
+from bot.delivery.kinds import DeliveryKind
+from bot.delivery.outbox import close_dependents, request_card_refresh
+from bot.delivery.transport import DeliveryTransport, Sent
+from bot.domain.clock import Clock
+from bot.domain.types import DeliveryStatus
+from bot.store.models import Complaint, Delivery, Lane
+
+log = logging.getLogger(__name__)
+
+LEASE = timedelta(seconds=30)
+MAX_ATTEMPTS = 12
+PENDING = DeliveryStatus.PENDING.value
+
+
+_D = Delivery.__table__.c
+_L = Lane.__table__.c
+_C = Complaint.__table__.c
+
+
+def _deliverable(now: datetime, transports: list[str]) -> Select:  # type: ignore[type-arg]
+    card = Complaint.__table__.alias("card")
+    return (
+        select(_D.id, _D.lane, _D.kind)
+        .select_from(
+            Delivery.__table__.outerjoin(Lane.__table__, _L.key == _D.lane).outerjoin(card, card.c.id == _D.card_of)
+        )
+        .where(
+            _D.status == PENDING,
+            _D.transport.in_(transports),
+            or_(_D.card_of.is_(None), card.c.slack_ts.is_not(None)),
+        )
+    )
+
+
+class _Lost(Exception):
+    """Another worker won the turn or the row; this step rolls back and picks again."""
+
+
+class Deliverer:
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        clock: Clock,
+        transports: list[DeliveryTransport],
+        *,
+        post_rate: float = 1.0,
+        update_rate: float = 0.8,
+        idle_seconds: float = 0.25,
+    ) -> None:
+        self.sessions = sessions
+        self.clock = clock
+        self.transports = {t.name.value: t for t in transports}
+        # An infinite rate (tests, the demo's stand-in) means no pacing: a lane's turn is free again at once.
+        self.intervals = {"post": 1.0 / post_rate, "update": 1.0 / update_rate}
+        self.idle_seconds = idle_seconds
+        self.sent = 0
+        self.retries = 0
+        self.set_aside = 0
+
+    # -- the loop --------------------------------------------------------------------------------
+    def step(self) -> float:
+        """Deliver at most one row; return how long to wait before the next step."""
+        now = self.clock.now()
+        with self.sessions() as session:
+            picked = session.execute(
+                _deliverable(now, list(self.transports))
+                .where(_D.available_at <= now, or_(_L.next_at.is_(None), _L.next_at <= now))
+                .order_by(_D.priority.desc(), _D.id)
+                .limit(1)
+            ).first()
+        if picked is None:
+            wait = self.next_due_in()
+            return self.idle_seconds if wait is None else min(self.idle_seconds, max(wait, 0.001))
+        interval = self.intervals["update" if picked.lane.startswith("update:") else "post"]
+        try:
+            with self.sessions() as session, session.begin():
+                if not lanes.take_turn(session, picked.lane, now=now, interval=interval):
+                    raise _Lost  # another worker took this turn
+                leased = session.execute(
+                    update(Delivery)
+                    .where(Delivery.id == picked.id, Delivery.status == PENDING, Delivery.available_at <= now)
+                    .values(
+                        available_at=now + LEASE,
+                        attempts=Delivery.attempts + 1,
+                        first_attempt_at=func.coalesce(Delivery.first_attempt_at, now),
+                    )
+                    .execution_options(synchronize_session=False)
+                ).rowcount  # type: ignore[attr-defined]
+                if leased != 1:
+                    raise _Lost  # the row went to another worker: roll the turn back too
+        except _Lost:
+            return 0.0
+        self._deliver(picked.id, now)
+        return 0.0
+
+    def next_due_in(self) -> float | None:
+        """Seconds until some pending row could go (its time and its lane's turn), None if none can."""
+        now = self.clock.now()
+        ready_at = case((_L.next_at > _D.available_at, _L.next_at), else_=_D.available_at)
+        with self.sessions() as session:
+            first = session.execute(
+                _deliverable(now, list(self.transports))
+                .with_only_columns(_D.available_at, _L.next_at)
+                .order_by(ready_at)
+                .limit(1)
+            ).first()
+        if first is None:
+            return None
+        due = max(first[0], first[1] or first[0])
+        return max(0.0, (due - now).total_seconds())
+
+    def due(self) -> bool:
+        wait = self.next_due_in()
+        return wait is not None and wait <= 0.0
+
+    def drain(self, max_steps: int = 10_000, until: Callable[[], bool] | None = None) -> int:
+        """Run steps until nothing can go now (tests and the demo; production runs the worker loop)."""
+        for n in range(max_steps):
+            if until and until():
+                return n
+            if self.step() > 0 and not self.due():
+                return n
+        return max_steps
+
+    # -- one delivery ----------------------------------------------------------------------------
+    def _deliver(self, row_id: int, now: datetime) -> None:
+        with self.sessions() as session:
+            row = session.get(Delivery, row_id)
+            assert row is not None
+            complaint = session.get(Complaint, row.complaint_id) if row.complaint_id else None
+            card = session.get(Complaint, row.card_of) if row.card_of else None
+            session.expunge_all()
+        transport = self.transports[row.transport]
+        try:
+            sent = transport.send(row, complaint, card)
+        except RetryLater as exc:
+            self.retries += 1
+            if row.attempts >= MAX_ATTEMPTS:
+                self._dead(row, f"gave up after {row.attempts} attempts: {exc}")
+                return
+            seconds = exc.seconds if exc.pause_lane else max(exc.seconds, self._backoff(row.attempts))
+            self._reschedule(row, seconds, str(exc), pause_lane=exc.pause_lane)
+            return
+        except Undeliverable as exc:
+            self._dead(row, str(exc))
+            return
+        except SQLAlchemyError:
+            raise  # the database, not the row: the worker loop backs off; the lease brings the row back
+        except Exception:
+            self.set_aside += 1
+            log.exception("delivery %d (%s) set aside: our code failed on it; it waits for a fix", row.id, row.kind)
+            self._finish(row, DeliveryStatus.SET_ASIDE, "set aside: an error in Followthrough (see the log)")
+            return
+        self._done(row, complaint, sent, now)
+
+    @staticmethod
+    def _backoff(attempts: int) -> float:
+        return min(300.0, 2.0 ** max(0, attempts - 1))
+
+    def _done(self, row: Delivery, complaint: Complaint | None, sent: Sent, rendered_at: datetime) -> None:
+        now = self.clock.now()
+        with self.sessions() as session, session.begin():
+            session.execute(
+                update(Delivery)
+                .where(Delivery.id == row.id)
+                .values(
+                    status=DeliveryStatus.SENT.value,
+                    sent_at=now,
+                    remote_channel=sent.channel,
+                    remote_id=sent.remote_id,
+                    last_error=None,
+                )
+            )
+            if row.kind == DeliveryKind.CARD and complaint is not None:
+                session.execute(
+                    update(Complaint)
+                    .where(Complaint.id == complaint.id)
+                    .values(slack_channel=sent.channel, slack_ts=sent.remote_id)
+                )
+                changed = session.execute(select(Complaint.updated_at).where(Complaint.id == complaint.id)).scalar()
+                if changed is not None and changed > complaint.updated_at:
+                    # Changed between rendering and posting: the card needs one refresh to catch up.
+                    request_card_refresh(session, complaint.id, at=now, priority=row.priority)
+        self.sent += 1
+
+    def _reschedule(self, row: Delivery, seconds: float, reason: str, *, pause_lane: bool) -> None:
+        log.warning("delivery %d (%s): %s; retrying in %.1fs", row.id, row.kind, reason, seconds)
+        until = self.clock.now() + timedelta(seconds=seconds)
+        with self.sessions() as session, session.begin():
+            session.execute(
+                update(Delivery).where(Delivery.id == row.id).values(available_at=until, last_error=reason[:500])
+            )
+            if pause_lane:
+                lanes.pause(session, row.lane, until=until)
+
+    def _dead(self, row: Delivery, reason: str) -> None:
+        log.error("delivery %d (%s) cannot be delivered: %s (attempt %d)", row.id, row.kind, reason, row.attempts)
+        self._finish(row, DeliveryStatus.DEAD, reason)
+
+    def _finish(self, row: Delivery, status: DeliveryStatus, reason: str) -> None:
+        with self.sessions() as session, session.begin():
+            session.execute(
+                update(Delivery).where(Delivery.id == row.id).values(status=status.value, last_error=reason[:500])
+            )
+            if row.kind == DeliveryKind.CARD and row.complaint_id and status is DeliveryStatus.DEAD:
+                close_dependents(session, row.complaint_id, f"its card could not be posted: {reason}")
+
+
+def counts_by_status(session: Session) -> dict[str, int]:
+    """How many deliveries stand in each state (``check`` reports set-aside and dead ones)."""
+    return dict(session.execute(select(Delivery.status, func.count()).group_by(Delivery.status)).all())

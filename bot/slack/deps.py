@@ -1,0 +1,69 @@
+"""What each Slack surface is given: the few collaborators it uses, and nothing else.
+
+Handlers used to reach everything through one ``Followthrough`` object (settings, engine, client,
+a bag of extras); a handler's real needs were invisible and every test had to build the whole bot.
+Each surface now receives one small frozen dependency object, built once by the composition root.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.domain.clock import Clock
+from bot.domain.due import DueParser
+from bot.slack.access import TeamAccess
+from bot.slack.people import People
+
+
+@dataclass(frozen=True)
+class Requests:
+    """For the middleware that records every request and the error policy."""
+
+    sessions: sessionmaker[Session]
+    clock: Clock
+    access: TeamAccess
+
+
+@dataclass(frozen=True)
+class CardDeps:
+    sessions: sessionmaker[Session]
+    clock: Clock
+    access: TeamAccess
+    escalation_channel: str
+    tiers: dict[str, str | None]
+    """Escalation tier name → the user group or person to mention."""
+
+
+@dataclass(frozen=True)
+class PromiseDeps:
+    sessions: sessionmaker[Session]
+    clock: Clock
+    access: TeamAccess
+    people: People
+    parser: DueParser
+
+
+@dataclass(frozen=True)
+class CommandDeps:
+    sessions: sessionmaker[Session]
+    clock: Clock
+    silence: timedelta
+    """How long without posts before a source is reported quiet."""
+
+
+@dataclass(frozen=True)
+class HomeDeps:
+    sessions: sessionmaker[Session]
+    clock: Clock
+
+
+@dataclass(frozen=True)
+class Surfaces:
+    requests: Requests
+    cards: CardDeps
+    promises: PromiseDeps
+    commands: CommandDeps
+    home: HomeDeps

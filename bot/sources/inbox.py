@@ -1,0 +1,240 @@
+"""The durable inbox: raw posts are stored as read, then drained into complaints.
+
+Why a table between sources and ingest: a source must never lose what it read because something
+downstream failed. Before the inbox, a database error while ingesting a filtered-stream post lost
+the post (the stream delivers it once), and one record that made ingest raise kept a replay source
+re-reading the same batch for ever. Now a source's only job is ``Inbox.write`` (the raw records and
+its cursor, in one transaction), and ``InboxDrain`` does the rest:
+
+- each record is validated (``post_from_record``, with bounds); one that fails is kept, marked
+  ``skipped`` with its reason, logged with its source and position, and counted on its source;
+- the valid ones are ingested in one transaction, which also deletes their inbox rows; if that
+  fails for anything but the database being unavailable, the batch is redone record by record
+  (savepoints), so the one record that makes ingest raise is set aside and the rest go in;
+- the database being unavailable is nobody's record: the drain raises, the worker loop backs off,
+  and the rows are still there afterwards.
+
+On PostgreSQL several workers may run a drain; a transaction-scoped advisory lock lets one drain
+at a time, so posts are ingested in the order they were read (a retweet after its original).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, insert, select, text, update
+from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError, SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.domain.clock import Clock
+from bot.domain.ingest import Ingestor
+from bot.domain.posts import Post, post_from_record
+from bot.domain.types import InboxStatus
+from bot.sources import state
+from bot.store.models import InboxItem
+
+log = logging.getLogger(__name__)
+
+DRAIN_LOCK = 0x4654_494E  # "FTIN": the advisory lock id of the inbox drain on PostgreSQL
+_INSERT = insert(InboxItem.__table__)
+_I = InboxItem.__table__.c
+PENDING = InboxStatus.PENDING.value
+
+
+@dataclass(frozen=True)
+class RawPost:
+    """One record as a source read it: where it came from (for logs), and its replay-format fields."""
+
+    position: str
+    record: Any
+
+
+def unavailable(exc: BaseException) -> bool:
+    """The database itself is down, locked or unreachable — not a problem with any one record."""
+    if isinstance(exc, OperationalError | InterfaceError):
+        return True
+    return isinstance(exc, DBAPIError) and bool(exc.connection_invalidated)
+
+
+class Inbox:
+    def __init__(self, sessions: sessionmaker[Session], clock: Clock) -> None:
+        self.sessions = sessions
+        self.clock = clock
+
+    def write(
+        self,
+        stream: str,
+        posts: list[RawPost],
+        *,
+        cursor: str | None,
+        also: Callable[[Session], None] | None = None,
+    ) -> None:
+        """Store ``posts`` and move ``stream``'s cursor past them, in one transaction."""
+        at = self.clock.now()
+        with self.sessions() as session, session.begin():
+            if posts:
+                session.execute(
+                    _INSERT,
+                    [
+                        {
+                            "stream": stream,
+                            "position": p.position[:96],
+                            "record": p.record,
+                            "status": PENDING,
+                            "error": None,
+                            "received_at": at,
+                        }
+                        for p in posts
+                    ],
+                )
+            state.advance(session, stream, at=at, cursor=cursor)
+            if also is not None:
+                also(session)
+
+    def pending(self) -> int:
+        from sqlalchemy import func
+
+        with self.sessions() as session:
+            return session.scalar(select(func.count()).select_from(InboxItem).where(_I.status == PENDING)) or 0
+
+
+@dataclass(frozen=True)
+class _Row:
+    id: int
+    stream: str
+    position: str | None
+    record: Any
+
+
+class InboxDrain:
+    """The ingest task: turns pending inbox rows into complaints, a batch per step."""
+
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        ingestor: Ingestor,
+        clock: Clock,
+        *,
+        batch: int = 500,
+        idle_seconds: float = 0.2,
+    ) -> None:
+        self.sessions = sessions
+        self.ingestor = ingestor
+        self.clock = clock
+        self.batch = batch
+        self.idle_seconds = idle_seconds
+        self.ingested = 0
+        self.skipped = 0
+
+    def step(self) -> float:
+        """Drain one batch; 0 when more may be waiting, else the idle wait."""
+        done = self.drain_once()
+        return 0.0 if done >= self.batch else self.idle_seconds
+
+    def drain(self, max_batches: int = 100_000) -> int:
+        """Drain until the inbox is empty (tests, the demo, benches)."""
+        total = 0
+        for _ in range(max_batches):
+            n = self.drain_once()
+            total += n
+            if n < self.batch:
+                return total
+        return total
+
+    def drain_once(self) -> int:
+        """Ingest up to ``batch`` pending rows; returns how many rows were taken off the queue."""
+        at = self.clock.now()
+        try:
+            with self.sessions() as session, session.begin():
+                rows = self._take(session)
+                if not rows:
+                    return 0
+                valid, invalid = self._validate(rows, at)
+                self.ingestor.ingest_in(session, [post for _, post in valid], at=at)
+                self._finish(session, valid, invalid, at)
+                self.ingested += len(valid)
+                return len(rows)
+        except SQLAlchemyError as exc:
+            if unavailable(exc):
+                raise
+            log.warning("ingest of a batch failed (%s); redoing it record by record", type(exc).__name__)
+        except Exception:
+            log.exception("ingest of a batch failed; redoing it record by record")
+        return self._one_by_one(at)
+
+    def _take(self, session: Session) -> list[_Row]:
+        postgres = session.get_bind().dialect.name == "postgresql"
+        if postgres and not session.execute(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": DRAIN_LOCK}).scalar():
+            return []  # another worker is draining; it will get to these
+        result = session.execute(
+            select(_I.id, _I.stream, _I.position, _I.record)
+            .where(_I.status == PENDING)
+            .order_by(_I.id)
+            .limit(self.batch)
+        )
+        return [_Row(*r) for r in result]
+
+    def _validate(self, rows: list[_Row], at: datetime) -> tuple[list[tuple[_Row, Post]], list[tuple[_Row, str]]]:
+        valid: list[tuple[_Row, Post]] = []
+        invalid: list[tuple[_Row, str]] = []
+        for row in rows:
+            try:
+                valid.append((row, post_from_record(row.record, default_source=row.stream.split(":", 1)[0], now=at)))
+            except Exception as exc:  # any record, however broken, is refused with a reason
+                invalid.append((row, str(exc) or type(exc).__name__))
+        return valid, invalid
+
+    def _finish(
+        self,
+        session: Session,
+        ingested: list[tuple[_Row, Post]],
+        invalid: list[tuple[_Row, str]],
+        at: datetime,
+    ) -> None:
+        if ingested:
+            session.execute(delete(InboxItem).where(_I.id.in_([r.id for r, _ in ingested])))
+            newest: dict[str, datetime] = {}
+            for row, post in ingested:
+                if row.stream not in newest or post.created_at > newest[row.stream]:
+                    newest[row.stream] = post.created_at
+            for stream, when in newest.items():
+                state.saw_post(session, stream, when, at)
+        if not invalid:
+            return
+        for row, reason in invalid:
+            log.warning("%s: %s skipped: %s", row.stream, row.position or f"inbox row {row.id}", reason)
+            session.execute(
+                update(InboxItem).where(_I.id == row.id).values(status=InboxStatus.SKIPPED.value, error=reason[:1000])
+            )
+        for stream, n in Counter(row.stream for row, _ in invalid).items():
+            state.get_cursor(session, stream, at)
+            state.count_malformed(session, stream, n, at)
+        self.skipped += len(invalid)
+
+    def _one_by_one(self, at: datetime) -> int:
+        with self.sessions() as session, session.begin():
+            rows = self._take(session)
+            valid, invalid = self._validate(rows, at)
+            ingested: list[tuple[_Row, Post]] = []
+            for row, post in valid:
+                try:
+                    with session.begin_nested():
+                        self.ingestor.ingest_in(session, [post], at=at)
+                    ingested.append((row, post))
+                except IntegrityError:
+                    ingested.append((row, post))  # stored meanwhile by another worker: done, not lost
+                except SQLAlchemyError as exc:
+                    if unavailable(exc):
+                        raise
+                    invalid.append((row, f"could not be stored: {type(exc).__name__}: {str(exc.orig)[:200]}"))
+                except Exception as exc:
+                    log.exception("%s: %s could not be ingested", row.stream, row.position)
+                    invalid.append((row, f"could not be ingested: {type(exc).__name__}: {exc}"))
+            self._finish(session, ingested, invalid, at)
+            self.ingested += len(ingested)
+            return len(rows)
