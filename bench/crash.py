@@ -1,8 +1,9 @@
 """Crash safety, long run: the real bot killed with SIGKILL at random moments and restarted.
 
-    python bench/crash.py [--posts 2000] [--kills 25] [--pg URL] [--skip-pg]
+    python bench/crash.py [--posts 2000] [--kills 25] [--workers 2] [--pg URL] [--skip-pg]
 
-Runs on a SQLite file and on PostgreSQL (a fresh schema); prints the counts for each.
+Runs on a SQLite file (one worker) and on PostgreSQL (a fresh schema, two workers by default,
+either of which is killed); prints the counts for each and whether every invariant held.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ def main() -> None:
     parser.add_argument("--kills", type=int, default=25)
     parser.add_argument("--pg", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
     parser.add_argument("--skip-pg", action="store_true")
+    parser.add_argument("--workers", type=int, default=2, help="worker processes on PostgreSQL")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         report = run_crash_scenario(f"sqlite:///{Path(tmp) / 'crash.db'}", posts=args.posts, kills=args.kills, seed=21)
@@ -32,8 +34,8 @@ def main() -> None:
     if args.skip_pg:
         return
     with temporary_schema(args.pg, "crash") as url:
-        report = run_crash_scenario(url, posts=args.posts, kills=args.kills, seed=22)
-        print("PostgreSQL:")
+        report = run_crash_scenario(url, posts=args.posts, kills=args.kills, seed=22, workers=args.workers)
+        print(f"PostgreSQL, {args.workers} workers:")
         print("\n".join("  " + line for line in report.lines()))
         print(f"postgresql_invariants_hold={report.ok}")
 

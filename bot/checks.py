@@ -91,6 +91,37 @@ def run_checks(settings: Settings) -> list[CheckResult]:
     return [check(settings) for check in CHECKS]
 
 
+def backlog_lines(settings: Settings) -> list[str]:
+    """What needs a person: deliveries set aside (our bug) or dead (refused by Slack), and raw posts
+    that could not be ingested — each with what to do. Empty when there is nothing to say."""
+    from sqlalchemy import func, select
+
+    from bot.delivery.worker import counts_by_status
+    from bot.store.db import make_sessionmaker
+    from bot.store.models import InboxItem
+
+    engine = make_engine(settings.database_url)
+    try:
+        with make_sessionmaker(engine)() as session:
+            deliveries = counts_by_status(session)
+            skipped = session.scalar(select(func.count()).select_from(InboxItem).where(InboxItem.status == "skipped"))
+    except SQLAlchemyError:
+        return []
+    finally:
+        engine.dispose()
+    lines = [f"deliveries: {deliveries.get('pending', 0)} pending, {deliveries.get('sent', 0)} sent"]
+    if deliveries.get("set_aside"):
+        lines.append(
+            f"SET ASIDE {deliveries['set_aside']} delivery(ies): Followthrough's own code failed on them (the log "
+            "has each traceback); they wait for a fix and are not retried"
+        )
+    if deliveries.get("dead"):
+        lines.append(f"DEAD {deliveries['dead']} delivery(ies): Slack refused them for good (the log says why)")
+    if skipped:
+        lines.append(f"SKIPPED {skipped} raw post(s) that could not be ingested (kept in the inbox with the reason)")
+    return lines
+
+
 def source_lines(settings: Settings) -> list[str]:
     """Each source's health (last post, quiet, last error), from the database; empty if unreachable."""
     from datetime import UTC, datetime, timedelta

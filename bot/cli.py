@@ -163,7 +163,7 @@ def cmd_db(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from bot.checks import run_checks, source_lines
+    from bot.checks import backlog_lines, run_checks, source_lines
 
     settings = load_settings(
         mode=Mode.HTTP if args.http else Mode.SOCKET, replay=args.replay, dotenv_path=args.env_file
@@ -177,6 +177,8 @@ def cmd_check(args: argparse.Namespace) -> int:
         print("sources:" if sources else "sources: none has run yet")
         for line in sources:
             print(f"  {line}")
+        for line in backlog_lines(settings):
+            print(line)
     return 0 if all(r.ok for r in results) else 1
 
 
@@ -195,7 +197,6 @@ def cmd_run(args: argparse.Namespace) -> int:
             raise StartupError(f"--replay {replay}: no such file")
     settings = load_settings(mode=mode, role=role, replay=bool(replays), dotenv_path=args.env_file)
     configure_logging(settings.log_level)
-    _prepare_schema(settings)
 
     from bot.app import create_app
     from bot.runtime import build_tasks
@@ -207,6 +208,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         worker_lock = sqlite_worker_lock(settings.database_url) if works else None
     except AnotherWorker as exc:
         raise StartupError(str(exc)) from None
+    _prepare_schema(settings)
     listens = role in (Role.WEB, Role.ALL)
     app = create_app(settings, listener=listens)
     worker = Worker(build_tasks(app, replays=replays) if works else [])

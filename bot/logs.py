@@ -45,3 +45,5 @@ def configure_logging(level: str = "INFO") -> None:
     root.setLevel(level)
     for noisy in ("urllib3", "slack_sdk.web.base_client", "waitress.queue"):
         logging.getLogger(noisy).setLevel(max(logging.INFO, logging.getLevelName(level)))
+    # Alembic narrates every start-up at INFO ("setup plugin …"); only a migration problem matters.
+    logging.getLogger("alembic").setLevel(logging.DEBUG if level == "DEBUG" else logging.WARNING)

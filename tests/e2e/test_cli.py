@@ -221,3 +221,68 @@ def test_demo_runs_with_no_credentials_and_exits_0(tmp_path: Path):
     assert "+2 similar" in out
     assert "=== #kudos ===" in out
     assert "@tier-2-oncall Complaint #1" in out
+
+
+def test_a_second_worker_on_one_sqlite_file_is_refused_in_one_line(tmp_path: Path):
+    replay = tmp_path / "empty.jsonl"
+    replay.write_text("")
+    env = base_env(DATABASE_URL=f"sqlite:///{tmp_path / 'ft.db'}", **SLACK)
+    args = [sys.executable, "-m", "bot", "--env-file", "/dev/null", "run", "--role", "worker", "--replay", str(replay)]
+    first = subprocess.Popen(args, env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        lock = tmp_path / "ft.db.worker.lock"
+        for _ in range(300):  # the first worker takes the lock once its schema is ready
+            if lock.exists() and lock.read_text().startswith("pid"):
+                break
+            first.wait(timeout=0.1) if first.poll() is not None else subprocess.run(["sleep", "0.1"], check=False)
+        second = cli("run", "--role", "worker", "--replay", str(replay), env=env, cwd=tmp_path)
+    finally:
+        first.send_signal(signal.SIGTERM)
+        first.communicate(timeout=20)
+    assert second.returncode == 3
+    [line] = second.stderr.strip().splitlines()
+    assert "a worker is already running" in line
+    assert "SQLite supports one worker process" in line
+    assert "Traceback" not in second.stderr
+    assert first.returncode == 0
+
+
+def test_check_reports_deliveries_set_aside_and_posts_skipped(tmp_path: Path):
+    from datetime import UTC, datetime
+
+    from bot.store import migrate
+    from bot.store.db import make_engine, make_sessionmaker
+    from bot.store.models import Delivery, InboxItem
+
+    url = f"sqlite:///{tmp_path / 'ft.db'}"
+    engine = make_engine(url)
+    migrate.upgrade(engine)
+    now = datetime.now(UTC)
+    with make_sessionmaker(engine)() as s, s.begin():
+        s.add(
+            Delivery(
+                kind="alert",
+                transport="slack",
+                key="alert:x:1",
+                lane="post:C1",
+                channel="C1",
+                payload={},
+                priority=0,
+                status="set_aside",
+                attempts=1,
+                available_at=now,
+                created_at=now,
+            )
+        )
+        s.add(
+            InboxItem(
+                stream="replay:x", position="line 3", record={}, status="skipped", error="missing id", received_at=now
+            )
+        )
+    engine.dispose()
+    with SlackStandIn() as slack:
+        result = cli(
+            "check", "--http", "--replay", env=base_env(DATABASE_URL=url, SLACK_API_URL=slack.base_url, **SLACK)
+        )
+    assert "SET ASIDE 1 delivery(ies)" in result.stdout
+    assert "SKIPPED 1 raw post(s)" in result.stdout

@@ -34,3 +34,43 @@ def test_failures_back_off_exponentially_then_recover():
     stop = RecordingStop(limit=8)
     run_task(Task("x", step, error_backoff=2.0, max_backoff=20.0), stop)
     assert stop.waits == [2.0, 4.0, 8.0, 16.0, 20.0, 7.0, 2.0, 7.0]
+
+
+def test_a_leased_task_runs_only_while_its_lease_is_held():
+    from bot.worker import Leased
+
+    held_by_other = [True]
+    ran: list[str] = []
+    task = Leased(
+        Task("x:mentions", lambda: ran.append("step") or 60.0),
+        hold=lambda: not held_by_other[0],
+        release=lambda: ran.append("released"),
+        ttl_seconds=30.0,
+    ).as_task()
+    assert task.step() == 10.0  # another worker reads this source: stand by, ask again soon
+    assert ran == []
+    held_by_other[0] = False  # its lease expired (it died)
+    assert task.step() == 60.0
+    assert ran == ["step"]
+    task.stop()
+    assert ran == ["step", "released"]  # a clean stop hands the source over at once
+
+
+def test_a_step_that_loses_its_lease_is_interrupted():
+    from bot.worker import Leased
+
+    stopped = threading.Event()
+    holds = iter([True, False])  # granted for the step; then the heartbeat finds it gone
+
+    def long_step() -> float:
+        assert stopped.wait(10), "the heartbeat did not interrupt the step"
+        return 0.0
+
+    task = Leased(
+        Task("x:stream", long_step, stop=stopped.set),
+        hold=lambda: next(holds),
+        release=lambda: None,
+        ttl_seconds=0.03,
+    ).as_task()
+    assert task.step() == 0.0
+    assert stopped.is_set()
