@@ -223,7 +223,13 @@ def enqueue_on_card(
     return _insert(session, values)
 
 
-def request_card_refreshes(session: Session, priorities: dict[int, int], *, at: datetime) -> None:
+def request_card_refreshes(
+    session: Session,
+    priorities: dict[int, int],
+    *,
+    at: datetime,
+    targets: dict[int, CardTarget] | None = None,
+) -> None:
     """Re-render these cards from stored state, at most one pending request per card.
 
     Folded complaints refresh the card they were folded into. A card not posted yet needs nothing
@@ -233,7 +239,7 @@ def request_card_refreshes(session: Session, priorities: dict[int, int], *, at: 
     and a /promise) must both succeed, and select-then-insert makes the second fail on PostgreSQL.
     """
     wanted: dict[int, tuple[int, str]] = {}
-    targets = card_targets(session, priorities)
+    targets = targets or card_targets(session, priorities)
     for cid, priority in priorities.items():
         target = targets[cid]
         if target.status == DeliveryStatus.SENT.value and target.channel:
@@ -291,6 +297,7 @@ def note_and_refresh(
 
     The line's key is the event's id: one event, one line, however often this is called for it.
     """
+    target = card_target(session, complaint_id)
     enqueue_on_card(
         session,
         DeliveryKind.NOTE,
@@ -299,8 +306,9 @@ def note_and_refresh(
         at=at,
         payload={"action": action, "actor": actor, "at": at.isoformat(), "note": note, "detail": detail or {}},
         priority=priority,
+        target=target,
     )
-    request_card_refresh(session, complaint_id, at=at, priority=priority + 1)
+    request_card_refreshes(session, {complaint_id: priority + 1}, at=at, targets={complaint_id: target})
 
 
 def close_dependents(session: Session, card_complaint_id: int, reason: str) -> int:

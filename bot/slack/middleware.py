@@ -21,8 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from slack_bolt import BoltResponse
-from sqlalchemy import insert, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects import postgresql, sqlite
 
 from bot.domain import events
 from bot.domain.errors import Conflict, DomainError
@@ -147,24 +146,24 @@ def record_requests(deps: Requests) -> Callable[..., Any]:
             next()
             return None
         info = request_name(body)
-        try:
-            with transaction(deps.sessions) as session:
-                if (
-                    info.key is not None
-                    and session.execute(select(Interaction.id).where(Interaction.key == info.key)).first()
-                ):
-                    raise _Repeated
-                session.execute(
-                    insert(Interaction).values(
-                        key=info.key,
-                        user_id=info.user[:32],
-                        surface=info.surface,
-                        name=info.name,
-                        ref=info.ref,
-                        at=deps.clock.now(),
-                    )
-                )
-        except (_Repeated, IntegrityError):
+        values = {
+            "key": info.key,
+            "user_id": info.user[:32],
+            "surface": info.surface,
+            "name": info.name,
+            "ref": info.ref,
+            "at": deps.clock.now(),
+        }
+        with transaction(deps.sessions) as session:
+            insert = (postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert)(
+                Interaction.__table__
+            )
+            added = session.execute(
+                insert.values(**values)
+                .on_conflict_do_nothing(index_elements=["key"])
+                .execution_options(preserve_rowcount=True)
+            ).rowcount  # type: ignore[attr-defined]
+        if added != 1:
             log.info(
                 "%s %s from %s delivered again (%s): already handled", info.surface, info.name, info.user, info.key
             )
@@ -173,10 +172,6 @@ def record_requests(deps: Requests) -> Callable[..., Any]:
         return None
 
     return middleware
-
-
-class _Repeated(Exception):
-    pass
 
 
 def team_only(deps: Requests, what: str = "act on complaint cards") -> Callable[..., Any]:
