@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -65,10 +66,12 @@ class Leased:
     """A task only one worker on the database may run at a time (reading a source: two readers
     would pay for every post twice, and X allows one stream connection).
 
-    Each step first takes or renews the lease; without it the step waits and asks again. While a
-    step runs — a stream connection can last hours — a heartbeat renews the lease; if it cannot
-    (the database is gone, or another worker took over after we stalled) the step is interrupted.
-    A worker killed outright stops renewing, and another takes the task over when the lease expires.
+    A step runs only while this worker holds the lease; without it the task stands by and asks
+    again. The lease is renewed at a step's start once a third of its life has passed (not on every
+    step: a replay source steps every second), and while a step runs — a stream connection can last
+    hours — one heartbeat thread renews it; if that fails (the database is gone, or another worker
+    took over after we stalled) the step is interrupted. A worker killed outright stops renewing,
+    and another takes the task over when the lease expires.
     """
 
     def __init__(
@@ -78,12 +81,18 @@ class Leased:
         hold: Callable[[], bool],
         release: Callable[[], None],
         ttl_seconds: float,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.task = task
         self.hold = hold
         self.release = release
         self.ttl = ttl_seconds
+        self.monotonic = monotonic
         self.held = False
+        self._renewed_at = float("-inf")
+        self._in_step = threading.Event()
+        self._closed = threading.Event()
+        self._beat: threading.Thread | None = None
 
     def as_task(self) -> Task:
         return Task(
@@ -94,8 +103,15 @@ class Leased:
             stop=self.stop,
         )
 
+    def _renew(self) -> bool:
+        kept = self.hold()
+        if kept:
+            self._renewed_at = self.monotonic()
+        return kept
+
     def step(self) -> float:
-        if not self.hold():
+        fresh = self.held and self.monotonic() - self._renewed_at < self.ttl / 3
+        if not fresh and not self._renew():
             if self.held:
                 log.warning("%s: another worker holds it now; standing by", self.task.name)
             self.held = False
@@ -103,29 +119,32 @@ class Leased:
         if not self.held:
             log.info("%s: this worker runs it", self.task.name)
         self.held = True
-        done = threading.Event()
-        beat = threading.Thread(target=self._heartbeat, args=(done,), name=f"{self.task.name}-lease", daemon=True)
-        beat.start()
+        if self._beat is None:
+            self._beat = threading.Thread(target=self._heartbeat, name=f"{self.task.name}-lease", daemon=True)
+            self._beat.start()
+        self._in_step.set()
         try:
             return self.task.step()
         finally:
-            done.set()
-            beat.join(self.ttl)
+            self._in_step.clear()
 
-    def _heartbeat(self, done: threading.Event) -> None:
-        while not done.wait(self.ttl / 3):
+    def _heartbeat(self) -> None:
+        while not self._closed.wait(self.ttl / 3):
+            if not self._in_step.is_set():
+                continue
             try:
-                kept = self.hold()
+                kept = self._renew()
             except Exception:
                 log.exception("%s: could not renew the lease", self.task.name)
                 kept = False
-            if not kept:
+            if not kept and self._in_step.is_set():
                 log.warning("%s: lost the lease mid-step; interrupting it", self.task.name)
+                self.held = False
                 if self.task.stop is not None:
                     self.task.stop()
-                return
 
     def stop(self) -> None:
+        self._closed.set()
         if self.task.stop is not None:
             self.task.stop()
         if self.held:

@@ -183,6 +183,13 @@ def card_target(session: Session, complaint_id: int) -> CardTarget:
     return card_targets(session, [complaint_id])[complaint_id]
 
 
+def posted_card(complaint: Complaint) -> CardTarget | None:
+    """The target of a complaint already loaded whose own card is out (no query needed), else None."""
+    if complaint.slack_ts and not complaint.duplicate_of:
+        return CardTarget(complaint.id, complaint.slack_channel, DeliveryStatus.SENT.value)
+    return None
+
+
 def enqueue_on_card(
     session: Session,
     kind: DeliveryKind,
@@ -292,12 +299,13 @@ def note_and_refresh(
     at: datetime,
     note: str | None = None,
     detail: dict[str, Any] | None = None,
+    known_target: CardTarget | None = None,
 ) -> None:
     """What the team sees after any change: one line in the card's thread, and the card re-rendered.
 
     The line's key is the event's id: one event, one line, however often this is called for it.
     """
-    target = card_target(session, complaint_id)
+    target = known_target or card_target(session, complaint_id)
     enqueue_on_card(
         session,
         DeliveryKind.NOTE,

@@ -99,6 +99,7 @@ def changed(
         at=at,
         note=note,
         detail=detail,
+        known_target=outbox.posted_card(complaint),
     )
     return complaint, event
 

@@ -121,7 +121,7 @@ class InboxDrain:
         clock: Clock,
         *,
         batch: int = 500,
-        idle_seconds: float = 0.2,
+        idle_seconds: float = 0.5,
     ) -> None:
         self.sessions = sessions
         self.ingestor = ingestor

@@ -16,7 +16,7 @@ SQLITE_BUSY_TIMEOUT_MS = 15_000
 
 
 def make_engine(
-    url: str, *, echo: bool = False, pool_size: int = 5, busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS
+    url: str, *, echo: bool = False, pool_size: int = 10, busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS
 ) -> Engine:
     """Create an engine for ``url`` with our per-engine defaults.
 
@@ -37,7 +37,7 @@ def make_engine(
         )
         _configure_sqlite(engine, busy_timeout_ms)
         return engine
-    return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=pool_size, max_overflow=10, pool_recycle=1800)
+    return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=pool_size, max_overflow=20, pool_recycle=1800)
 
 
 def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
