@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.config import Settings
@@ -28,7 +30,15 @@ def short_reason(exc: BaseException) -> str:
 
 
 def check_database(settings: Settings) -> CheckResult:
+    """Reachable and migrated. A SQLite file that does not exist yet, or is behind, is fine: ``run``
+    creates and migrates SQLite itself (PostgreSQL is migrated by ``db upgrade``)."""
     name = f"database {settings.database_url_masked}"
+    url = make_url(settings.database_url)
+    sqlite = url.get_backend_name() == "sqlite"
+    if sqlite and url.database not in (None, "", ":memory:") and not Path(url.database).exists():
+        if not Path(url.database).resolve().parent.is_dir():
+            return CheckResult(name, False, f"the folder {Path(url.database).parent} does not exist")
+        return CheckResult(name, True, "will be created and migrated on first run")
     try:
         engine = make_engine(settings.database_url)
         try:
@@ -37,6 +47,8 @@ def check_database(settings: Settings) -> CheckResult:
             engine.dispose()
     except SQLAlchemyError as exc:
         return CheckResult(name, False, f"unreachable: {short_reason(exc)}")
+    if not state.up_to_date and sqlite:
+        return CheckResult(name, True, f"schema at {state.current or 'empty'}; `run` migrates it to {state.head}")
     if not state.up_to_date:
         return CheckResult(
             name, False, f"schema at {state.current or 'empty'}, needs {state.head}: run `followthrough db upgrade`"
@@ -84,11 +96,30 @@ def check_x(settings: Settings) -> CheckResult:
     return CheckResult("x", True, f"credentials valid; brand account @{answer.data.username} ({answer.data.id})")
 
 
+def check_socket_mode(settings: Settings) -> CheckResult:
+    """The app-level token opens Socket Mode connections (``apps.connections.open``)."""
+    from slack_sdk.errors import SlackApiError
+
+    from bot.app import make_slack_client
+
+    if not settings.slack_app_token:
+        return CheckResult("socket mode", False, "SLACK_APP_TOKEN is not set (or use --http)")
+    try:
+        make_slack_client(settings).apps_connections_open(app_token=settings.slack_app_token.reveal())
+    except SlackApiError as exc:
+        error = exc.response.get("error", "unknown error")
+        return CheckResult("socket mode", False, f"apps.connections.open refused the app token: {error}")
+    except Exception as exc:
+        return CheckResult("socket mode", False, f"apps.connections.open failed: {short_reason(exc)}")
+    return CheckResult("socket mode", True, "the app-level token can open connections")
+
+
 CHECKS: tuple[Callable[[Settings], CheckResult], ...] = (check_database, check_slack, check_x)
 
 
-def run_checks(settings: Settings) -> list[CheckResult]:
-    return [check(settings) for check in CHECKS]
+def run_checks(settings: Settings, *, socket_mode: bool = False) -> list[CheckResult]:
+    checks = (*CHECKS, check_socket_mode) if socket_mode else CHECKS
+    return [check(settings) for check in checks]
 
 
 def backlog_lines(settings: Settings) -> list[str]:

@@ -81,6 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
         "downgrade", help="migrate back to a revision", description="Migrate DATABASE_URL back to REVISION."
     )
     down.add_argument("revision", help="target revision id, or 'base' for an empty database")
+    down.add_argument("--yes", action="store_true", help="do not ask before dropping every table (revision 'base')")
     db_sub.add_parser("current", help="show the schema revision", description="Print the current and latest revisions.")
 
     sub.add_parser(
@@ -128,13 +129,23 @@ def _prepare_schema(settings: Settings) -> None:
     engine = _engine_or_fail(settings)
     try:
         state = migrate.ensure_schema(engine)
-        log.info("database %s at schema %s", settings.database_url_masked, state.current)
+        log.debug("database %s at schema %s", settings.database_url_masked, state.current)
     except migrate.SchemaOutOfDate as exc:
         raise StartupError(str(exc)) from None
     except SQLAlchemyError as exc:
         raise StartupError(f"cannot reach database {settings.database_url_masked}: {short_reason(exc)}") from None
     finally:
         engine.dispose()
+
+
+def _check_slack_or_fail(settings: Settings, *, socket_mode: bool) -> None:
+    """The tokens must work before anything starts: the same words ``check`` prints, exit 3."""
+    from bot.checks import check_slack, check_socket_mode
+
+    for check in (check_slack, check_socket_mode) if socket_mode else (check_slack,):
+        result = check(settings)
+        if not result.ok:
+            raise StartupError(f"{result.name}: {result.detail}")
 
 
 def cmd_db(args: argparse.Namespace) -> int:
@@ -149,6 +160,14 @@ def cmd_db(args: argparse.Namespace) -> int:
             migrate.upgrade(engine)
             print(f"{settings.database_url_masked}: schema at {migrate.current_revision(engine)} (latest)")
         elif args.db_command == "downgrade":
+            known = migrate.revisions()
+            if args.revision not in (*known, "base"):
+                raise StartupError(
+                    f"there is no schema revision {args.revision[:40]!r}; known: {', '.join(known)}, or base"
+                )
+            if args.revision == "base" and not args.yes and not _confirmed(settings.database_url_masked):
+                print("Nothing changed. `followthrough db downgrade base --yes` drops every table without asking.")
+                return EXIT_CONFIG
             migrate.downgrade(engine, args.revision)
             print(f"{settings.database_url_masked}: schema at {migrate.current_revision(engine) or 'base'}")
         else:
@@ -162,6 +181,15 @@ def cmd_db(args: argparse.Namespace) -> int:
     return 0
 
 
+def _confirmed(where: str) -> bool:
+    """Ask before dropping every table; without a terminal to ask on, the answer is no."""
+    if not sys.stdin.isatty():
+        print(f"`db downgrade base` drops every table of {where}: add --yes to do it without a terminal.")
+        return False
+    answer = input(f"This drops every table of {where}, and all its complaints and promises. Type yes to go on: ")
+    return answer.strip().lower() == "yes"
+
+
 def cmd_check(args: argparse.Namespace) -> int:
     from bot.checks import backlog_lines, run_checks, source_lines
 
@@ -169,10 +197,10 @@ def cmd_check(args: argparse.Namespace) -> int:
         mode=Mode.HTTP if args.http else Mode.SOCKET, replay=args.replay, dotenv_path=args.env_file
     )
     print("ok     settings: all required settings present and valid")
-    results = run_checks(settings)
+    results = run_checks(settings, socket_mode=not args.http)
     for result in results:
         print(result.line())
-    if results[0].ok:
+    if results[0].ok and "will be created" not in results[0].detail:
         sources = source_lines(settings)
         print("sources:" if sources else "sources: none has run yet")
         for line in sources:
@@ -210,6 +238,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise StartupError(str(exc)) from None
     _prepare_schema(settings)
     listens = role in (Role.WEB, Role.ALL)
+    if listens or works:
+        _check_slack_or_fail(settings, socket_mode=listens and mode is Mode.SOCKET)
     app = create_app(settings, listener=listens)
     worker = Worker(build_tasks(app, replays=replays) if works else [])
     stop = threading.Event()
@@ -220,22 +250,28 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
-    worker.start()
+    socket = None
     try:
+        if listens and mode is Mode.SOCKET:
+            from bot.socket_mode import SocketMode, SocketModeFailed
+
+            assert app.bolt is not None
+            socket = SocketMode(app.bolt, settings.slack_app_token.reveal())
+            try:
+                socket.connect()
+            except SocketModeFailed as exc:
+                socket = None
+                raise StartupError(str(exc)) from None
+        worker.start()
         if listens and mode is Mode.HTTP:
             from bot.web import serve
 
             port = args.port or settings.port
             threading.Thread(target=serve, args=(app, port), name="http", daemon=True).start()
-        elif listens:
-            from slack_bolt.adapter.socket_mode import SocketModeHandler
-
-            assert app.bolt is not None
-            handler = SocketModeHandler(app.bolt, settings.slack_app_token.reveal())
-            handler.connect()
-            log.info("Socket Mode: connected")
         stop.wait()
     finally:
+        if socket is not None:
+            socket.close()
         worker.shutdown()
         if worker_lock is not None:
             worker_lock.close()

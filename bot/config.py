@@ -477,6 +477,9 @@ def _slack_settings(r: _Reader, duties: _Duties) -> _Fields:
 _CONTACT_ID = re.compile(r"^[SUW][A-Z0-9]{6,}$")
 
 
+MAX_TIERS = 100  # options a Slack select may hold
+
+
 def _escalation_tier_settings(r: _Reader) -> _Fields:
     """An empty or wholly invalid list keeps the default tiers, so the Escalate button always has one."""
     tiers_raw = r.raw("ESCALATION_TIERS")
@@ -493,6 +496,14 @@ def _escalation_tier_settings(r: _Reader) -> _Fields:
             r.problems.append(f"ESCALATION_TIERS: {shown} is not a user group (S…) or user (U…) ID")
         else:
             tiers.append((name, contact or None))
+    if len(tiers) > MAX_TIERS:
+        r.problems.append(
+            f"ESCALATION_TIERS has {len(tiers)} tiers; the Escalate form's list holds at most {MAX_TIERS} (Slack's limit)"
+        )
+        return {}
+    if len({name for name, _ in tiers}) != len(tiers):
+        r.problems.append("ESCALATION_TIERS names a tier twice; each tier needs its own name")
+        return {}
     return {"escalation_tiers": tuple(tiers)} if tiers else {}
 
 

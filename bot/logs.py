@@ -43,7 +43,10 @@ def configure_logging(level: str = "INFO") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    for noisy in ("urllib3", "slack_sdk.web.base_client", "waitress.queue"):
+    for noisy in ("urllib3", "waitress.queue"):
         logging.getLogger(noisy).setLevel(max(logging.INFO, logging.getLevelName(level)))
+    # slack_sdk logs an ERROR for every failed request before raising it; the code that called it
+    # says what failed and what happens next (a retry, a refusal), in one line of its own.
+    logging.getLogger("slack_sdk.web.base_client").setLevel(logging.DEBUG if level == "DEBUG" else logging.CRITICAL)
     # Alembic narrates every start-up at INFO ("setup plugin …"); only a migration problem matters.
     logging.getLogger("alembic").setLevel(logging.DEBUG if level == "DEBUG" else logging.WARNING)

@@ -129,7 +129,9 @@ def run_demo() -> int:
             print(f"Followthrough demo: {replay.lines_read} posts replayed; clicking through complaint #{cid}.\n")
             for label, user, action, form in steps:
                 views_before = len(slack.state.views)
-                status, _, _ = post_signed(url, block_action(user, action, value=str(cid)), SECRET)
+                status, _, _ = post_signed(
+                    url, block_action(user, action, value=str(cid), trigger_id=slack.trigger_id()), SECRET
+                )
                 if form is not None:
                     slack.wait_for(lambda n=views_before: len(slack.state.views) > n)
                     status, _, _ = post_signed(url, view_submission(user, slack.state.views[-1], form), SECRET)

@@ -21,6 +21,39 @@ from urllib.parse import parse_qs
 
 Json = dict[str, Any]
 
+MANIFEST_SCOPES = frozenset(
+    {
+        "chat:write",
+        "commands",
+        "channels:history",
+        "groups:history",
+        "im:history",
+        "channels:read",
+        "groups:read",
+        "usergroups:read",
+        "users:read",
+        "im:write",
+    }
+)
+"""The bot scopes ``slack-manifest.yml`` asks for (a test keeps the two equal)."""
+
+# What Slack's Web API needs for each method the bot calls, by the kind of conversation (C public,
+# G private, D direct message) where that matters. A method missing here needs no scope.
+_BY_CHANNEL = {"C": "channels", "G": "groups", "D": "im"}
+METHOD_SCOPES: dict[str, str | tuple[str, str]] = {
+    "chat.postMessage": "chat:write",
+    "chat.update": "chat:write",
+    "chat.postEphemeral": "chat:write",
+    "conversations.history": ("history", "channel"),
+    "conversations.replies": ("history", "channel"),
+    "conversations.members": ("read", "channel"),
+    "conversations.open": "im:write",
+    "users.info": "users:read",
+    "usergroups.users.list": "usergroups:read",
+}
+SECTION_TEXT_LIMIT = 3000
+MESSAGE_TEXT_TOTAL = 12_000  # Slack refuses a message whose blocks carry more text than about this
+
 
 @dataclass
 class Call:
@@ -64,13 +97,25 @@ class SlackState:
     views: list[Json] = field(default_factory=list)
     home_views: dict[str, Json] = field(default_factory=dict)
     ts_counter: int = 0
+    app_token: str = "xapp-1-test-app-token"
+    triggers: dict[str, float] = field(default_factory=dict)
+    """Trigger ids this workspace issued, and when: each opens one view within 3 seconds."""
 
 
 class SlackStandIn:
     """Start with ``start()``; stop with ``stop()``; or use as a context manager."""
 
-    def __init__(self, *, rate_limit_per_channel: float | None = None, token: str = "xoxb-test-token") -> None:
+    def __init__(
+        self,
+        *,
+        rate_limit_per_channel: float | None = None,
+        token: str = "xoxb-test-token",
+        scopes: frozenset[str] = MANIFEST_SCOPES,
+    ) -> None:
         self.state = SlackState(token=token)
+        self.scopes = scopes
+        self.socket_url: Callable[[], str] | None = None
+        """Where ``apps.connections.open`` sends the client (set by the Socket Mode stand-in)."""
         self.calls: list[Call] = []
         self.responses: list[Json] = []
         self.faults: list[Fault] = []
@@ -208,7 +253,8 @@ class SlackStandIn:
             self._notify()
             return
         auth = request.headers.get("Authorization", "")
-        if auth != f"Bearer {self.state.token}" and method != "api.test":
+        expected = self.state.app_token if method == "apps.connections.open" else self.state.token
+        if auth != f"Bearer {expected}" and method != "api.test":
             with self._lock:
                 self.calls.append(Call(method, args, self.clock(), status=200))
             self._reply(request, 200, {"ok": False, "error": "invalid_auth"})
@@ -221,7 +267,11 @@ class SlackStandIn:
                 return
             self.calls.append(Call(method, args, self.clock(), fault=fault.kind if fault else None))
             handler = getattr(self, "_m_" + method.replace(".", "_"), None)
-            body = handler(args) if handler else {"ok": False, "error": "unknown_method"}
+            body = (
+                self._missing_scope(method, args)
+                or self._invalid_blocks(method, args)
+                or (handler(args) if handler else {"ok": False, "error": "unknown_method"})
+            )
         if self.on_call is not None:
             self.on_call(method, body)
         if fault and fault.kind == "lost":
@@ -296,6 +346,64 @@ class SlackStandIn:
     def _next_ts(self) -> str:
         self.state.ts_counter += 1
         return f"{int(self.wall())}.{self.state.ts_counter:06d}"
+
+    # -- what Slack checks before doing anything ---------------------------------------------------
+    def _missing_scope(self, method: str, args: Json) -> Json | None:
+        needed = METHOD_SCOPES.get(method)
+        if needed is None:
+            return None
+        if isinstance(needed, tuple):
+            channel = str(args.get("channel") or "C")
+            needed = f"{_BY_CHANNEL.get(channel[:1], 'channels')}:{needed[0]}"
+        if needed in self.scopes:
+            return None
+        return {"ok": False, "error": "missing_scope", "needed": needed, "provided": ",".join(sorted(self.scopes))}
+
+    def _invalid_blocks(self, method: str, args: Json) -> Json | None:
+        """Block Kit's limits, as Slack enforces them: the bot must never rely on a lenient copy."""
+        if method not in ("chat.postMessage", "chat.update", "views.open", "views.update", "views.publish"):
+            return None
+        payload = args.get("view") if method.startswith("views.") else args
+        if not isinstance(payload, dict):
+            return None
+        blocks = payload.get("blocks") or []
+        if isinstance(blocks, str):
+            try:
+                blocks = json.loads(blocks)
+            except ValueError:
+                return {"ok": False, "error": "invalid_blocks_format"}
+        view = method.startswith("views.")
+        if len(blocks) > (100 if view else 50):
+            return {"ok": False, "error": "invalid_blocks", "errors": ["must be at most 50 blocks"]}
+        if not view and not blocks and not str(args.get("text") or "").strip():
+            return {"ok": False, "error": "no_text"}
+        if not view and len(str(args.get("text") or "")) > 40_000:
+            return {"ok": False, "error": "msg_too_long"}
+        total = 0
+        for block in blocks:
+            problem = _block_problem(block)
+            if problem:
+                return {"ok": False, "error": "invalid_blocks", "errors": [problem]}
+            total += sum(len(t) for t in _texts(block))
+        if not view and total > MESSAGE_TEXT_TOTAL:
+            return {"ok": False, "error": "msg_blocks_too_long"}
+        return None
+
+    def trigger_id(self) -> str:
+        """A trigger id as Slack issues with an interaction: good for one view, for 3 seconds."""
+        with self._lock:
+            self.state.ts_counter += 1
+            trigger = f"{int(self.wall())}.{self.state.ts_counter}.{random.getrandbits(64):016x}"
+            self.state.triggers[trigger] = self.wall()
+            return trigger
+
+    def _use_trigger(self, trigger: Any) -> Json | None:
+        issued = self.state.triggers.pop(str(trigger), None)
+        if issued is None:
+            return {"ok": False, "error": "invalid_trigger_id"}
+        if self.wall() - issued > 3.0:
+            return {"ok": False, "error": "expired_trigger_id"}
+        return None
 
     # -- Web API methods -----------------------------------------------------------------------
     def _m_api_test(self, args: Json) -> Json:
@@ -395,7 +503,15 @@ class SlackStandIn:
             return [dict(m) for m in self.state.messages.get(channel, []) if m.get("thread_ts") == ts]
 
     def _m_conversations_members(self, args: Json) -> Json:
-        return {"ok": True, "members": list(self.state.channel_members.get(str(args.get("channel")), []))}
+        members = list(self.state.channel_members.get(str(args.get("channel")), []))
+        limit = max(1, min(1000, int(args.get("limit") or 100)))
+        start = int(str(args.get("cursor") or "0").removeprefix("m") or 0)
+        more = start + limit < len(members)
+        return {
+            "ok": True,
+            "members": members[start : start + limit],
+            "response_metadata": {"next_cursor": f"m{start + limit}" if more else ""},
+        }
 
     def _m_conversations_open(self, args: Json) -> Json:
         users = str(args.get("users", ""))
@@ -416,7 +532,15 @@ class SlackStandIn:
             return {"ok": False, "error": "no_such_subteam"}
         return {"ok": True, "users": list(members)}
 
+    def _m_apps_connections_open(self, args: Json) -> Json:
+        if self.socket_url is None:
+            return {"ok": False, "error": "not_allowed_token_type"}
+        return {"ok": True, "url": self.socket_url()}
+
     def _m_views_open(self, args: Json) -> Json:
+        refused = self._use_trigger(args.get("trigger_id"))
+        if refused:
+            return refused
         view = dict(args.get("view") or {})
         view["id"] = f"V{len(self.state.views) + 1:08d}"
         self.state.views.append(view)
@@ -432,3 +556,54 @@ class SlackStandIn:
         view = dict(args.get("view") or {})
         self.state.home_views[str(args.get("user_id"))] = view
         return {"ok": True, "view": view}
+
+
+def _texts(node: Any) -> list[str]:
+    """Every text string inside a block (what Slack adds up against a message's limit)."""
+    if isinstance(node, dict):
+        out = []
+        for key, value in node.items():
+            if key == "text" and isinstance(value, str):
+                out.append(value)
+            else:
+                out += _texts(value)
+        return out
+    if isinstance(node, list):
+        return [t for item in node for t in _texts(item)]
+    return []
+
+
+def _block_problem(block: Any) -> str | None:
+    if not isinstance(block, dict):
+        return "a block must be an object"
+    kind = block.get("type")
+    if len(str(block.get("block_id", ""))) > 255:
+        return "block_id longer than 255"
+    if kind == "section":
+        text = (block.get("text") or {}).get("text") if isinstance(block.get("text"), dict) else None
+        if text is not None and not text.strip():
+            return "section text must not be empty"
+        if text is not None and len(text) > SECTION_TEXT_LIMIT:
+            return f"section text longer than {SECTION_TEXT_LIMIT}"
+    if kind == "header" and len(((block.get("text") or {}).get("text")) or "") > 150:
+        return "header text longer than 150"
+    if kind == "context" and len(block.get("elements") or []) > 10:
+        return "context with more than 10 elements"
+    elements = list(block.get("elements") or [])
+    if isinstance(block.get("element"), dict):
+        elements.append(block["element"])
+    if isinstance(block.get("accessory"), dict):
+        elements.append(block["accessory"])
+    for element in elements:
+        if not isinstance(element, dict):
+            continue
+        if len(str(element.get("action_id", ""))) > 255:
+            return "action_id longer than 255"
+        if element.get("type") == "button":
+            if len(((element.get("text") or {}).get("text")) or "") > 75:
+                return "button text longer than 75"
+            if len(str(element.get("value", ""))) > 2000:
+                return "button value longer than 2000"
+        if element.get("type") in ("static_select", "multi_static_select") and len(element.get("options") or []) > 100:
+            return "a select with more than 100 options"
+    return None

@@ -18,6 +18,7 @@ from bot.domain.types import Kind, Status
 from bot.slack.ids import Action, Field, View
 
 SECTION_LIMIT = 3000
+DIGEST_TEXT_BUDGET = 8000  # of Slack's ~12,000 characters a message: the rest for due-today and status
 FALLBACK_LIMIT = 3900
 BUTTON_TEXT_LIMIT = 75
 BLOCKS_LIMIT = 50
@@ -635,7 +636,11 @@ def build_digest(report: dict[str, Any], permalinks: dict[int, str], now: dateti
         out.append(
             {"type": "section", "text": {"type": "mrkdwn", "text": f":red_circle: *{len(overdue)} overdue promise(s)*"}}
         )
-        for owner, lines in list(by_owner.items())[:20]:
+        # Slack refuses a message whose blocks hold more than about 12,000 characters of text (five
+        # owners with fifteen promises each pass that): owners are listed while the budget lasts,
+        # and the rest summed up in one line that says where the whole list is.
+        budget, shown = DIGEST_TEXT_BUDGET, 0
+        for owner, lines in by_owner.items():
             items = [
                 f"• {card(x)} “{cut(escape(x['text']), 120)}” to @{escape(x['customer'])} — due "
                 f"{slack_date(when(x['due_at']))}, {age(when(x['due_at']), now)} ago"
@@ -643,10 +648,22 @@ def build_digest(report: dict[str, Any], permalinks: dict[int, str], now: dateti
                 for x in lines[:15]
             ]
             extra = f"\n…and {len(lines) - 15} more" if len(lines) > 15 else ""
+            text = cut(f"<@{owner}>\n" + "\n".join(items) + extra, SECTION_LIMIT)
+            if len(text) > budget or len(out) >= BLOCKS_LIMIT - 6:
+                break
+            budget -= len(text)
+            shown += len(lines)
+            out.append({"type": "section", "text": {"type": "mrkdwn", "text": text}})
+        if shown < len(overdue):
+            rest_owners = len(by_owner) - (len(out) - 2)
             out.append(
                 {
                     "type": "section",
-                    "text": {"type": "mrkdwn", "text": cut(f"<@{owner}>\n" + "\n".join(items) + extra, SECTION_LIMIT)},
+                    "text": {
+                        "type": "mrkdwn",
+                        "text": f"…and {len(overdue) - shown} more overdue promise(s) of {rest_owners} more "
+                        "owner(s): `/complaints overdue` lists them all.",
+                    },
                 }
             )
     due_today = report.get("due_today") or []

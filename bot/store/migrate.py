@@ -26,6 +26,11 @@ def head_revision() -> str:
     return head
 
 
+def revisions() -> list[str]:
+    """Every revision id, oldest first."""
+    return [r.revision for r in reversed(list(ScriptDirectory.from_config(alembic_config()).walk_revisions()))]
+
+
 def current_revision(engine: Engine) -> str | None:
     with engine.connect() as conn:
         return MigrationContext.configure(conn).get_current_revision()

@@ -65,7 +65,16 @@ def test_db_upgrade_current_downgrade_on_sqlite(tmp_path: Path):
     assert up.returncode == 0, up.stderr
     assert "latest" in up.stdout
     assert cli("db", "current", env=env).returncode == 0
-    down = cli("db", "downgrade", "base", env=env)
+    refused = cli("db", "downgrade", "base", env=env)  # no terminal to ask on: nothing is dropped
+    assert refused.returncode == 2
+    assert "--yes" in refused.stdout
+    assert cli("db", "current", env=env).returncode == 0
+    unknown = cli("db", "downgrade", "9999", env=env)
+    assert unknown.returncode == 3
+    [line] = unknown.stderr.strip().splitlines()
+    assert "there is no schema revision '9999'; known: 0001, 0002, 0003" in line
+    assert "Traceback" not in unknown.stderr
+    down = cli("db", "downgrade", "base", "--yes", env=env)
     assert down.returncode == 0, down.stderr
     assert cli("db", "current", env=env).returncode == 1
 
@@ -90,10 +99,11 @@ def test_check_reports_each_dependency(tmp_path: Path):
     env = base_env(DATABASE_URL=f"sqlite:///{tmp_path / 'ft.db'}", **SLACK)
     with SlackStandIn() as slack:
         env["SLACK_API_URL"] = slack.base_url
-        first = cli("check", "--http", "--replay", env=env)
-        assert first.returncode == 1
-        assert "FAILED database" in first.stdout
-        assert "run `followthrough db upgrade`" in first.stdout
+        first = cli("check", "--http", "--replay", env=env)  # a fresh install: no database file yet
+        assert first.returncode == 0, first.stdout
+        assert "ok     database" in first.stdout
+        assert "will be created and migrated on first run" in first.stdout
+        assert not (tmp_path / "ft.db").exists()  # check creates nothing
         assert "ok     slack: token valid" in first.stdout
 
         assert cli("db", "upgrade", env=env).returncode == 0
@@ -143,7 +153,13 @@ def test_run_http_serves_health_and_stops_on_sigterm(tmp_path: Path):
         assert (tmp_path / "ft.db").exists()  # SQLite was migrated by run itself
 
 
-def test_run_with_replay_ingests_the_file(tmp_path: Path):
+@pytest.fixture
+def stand_in():
+    with SlackStandIn() as slack:
+        yield slack
+
+
+def test_run_with_replay_ingests_the_file(tmp_path: Path, stand_in: SlackStandIn):
     import time
 
     from sqlalchemy import create_engine, text
@@ -161,7 +177,7 @@ def test_run_with_replay_ingests_the_file(tmp_path: Path):
     ]
     replay.write_text("\n".join(json.dumps(x) for x in lines) + "\n{broken\n")
     db = tmp_path / "ft.db"
-    env = base_env(DATABASE_URL=f"sqlite:///{db}", **SLACK)
+    env = base_env(DATABASE_URL=f"sqlite:///{db}", SLACK_API_URL=stand_in.base_url, **SLACK)
     proc = subprocess.Popen(
         [sys.executable, "-m", "bot", "--env-file", "/dev/null", "run", "--role", "worker", "--replay", str(replay)],
         env=env,
@@ -223,10 +239,10 @@ def test_demo_runs_with_no_credentials_and_exits_0(tmp_path: Path):
     assert "@tier-2-oncall Complaint #1" in out
 
 
-def test_a_second_worker_on_one_sqlite_file_is_refused_in_one_line(tmp_path: Path):
+def test_a_second_worker_on_one_sqlite_file_is_refused_in_one_line(tmp_path: Path, stand_in: SlackStandIn):
     replay = tmp_path / "empty.jsonl"
     replay.write_text("")
-    env = base_env(DATABASE_URL=f"sqlite:///{tmp_path / 'ft.db'}", **SLACK)
+    env = base_env(DATABASE_URL=f"sqlite:///{tmp_path / 'ft.db'}", SLACK_API_URL=stand_in.base_url, **SLACK)
     args = [sys.executable, "-m", "bot", "--env-file", "/dev/null", "run", "--role", "worker", "--replay", str(replay)]
     first = subprocess.Popen(args, env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
@@ -286,3 +302,39 @@ def test_check_reports_deliveries_set_aside_and_posts_skipped(tmp_path: Path):
         )
     assert "SET ASIDE 1 delivery(ies)" in result.stdout
     assert "SKIPPED 1 raw post(s)" in result.stdout
+
+
+def test_a_database_url_with_unencoded_password_characters_is_one_clear_message(tmp_path: Path):
+    url = "postgresql://admin:Tr0ub@dor:Horse99@db.example/prod"
+    for args in (("check", "--http"), ("run", "--http"), ("db", "upgrade")):
+        result = cli(*args, env=base_env(DATABASE_URL=url, **SLACK))
+        assert result.returncode == 2, (args, result.stderr)
+        assert "must be percent-encoded" in result.stderr
+        for fragment in ("Tr0ub", "dor:", "Horse99"):
+            assert fragment not in result.stdout + result.stderr
+        assert "Traceback" not in result.stderr
+
+
+def test_run_stops_in_one_line_when_slack_refuses_or_cannot_be_reached(tmp_path: Path):
+    replay = tmp_path / "empty.jsonl"
+    replay.write_text("")
+    base = {"DATABASE_URL": f"sqlite:///{tmp_path / 'ft.db'}", **SLACK, "SLACK_APP_TOKEN": "xapp-1-test-app-token"}
+
+    def run(**changes: str) -> subprocess.CompletedProcess:
+        return cli("run", "--replay", str(replay), env=base_env(**{**base, **changes}))
+
+    with SlackStandIn() as slack:
+        revoked = run(SLACK_API_URL=slack.base_url, SLACK_BOT_TOKEN="xoxb-revoked")
+        wrong_app = run(SLACK_API_URL=slack.base_url, SLACK_APP_TOKEN="xapp-1-wrong")
+    unreachable = run(SLACK_API_URL=f"http://127.0.0.1:{free_port()}/api/")
+    for result, words in (
+        (revoked, "slack: auth.test refused: invalid_auth"),
+        (wrong_app, "socket mode: apps.connections.open refused the app token: invalid_auth"),
+        (unreachable, "slack: auth.test failed"),
+    ):
+        assert result.returncode == 3, result.stderr
+        [line] = [x for x in result.stderr.strip().splitlines() if x.strip()]
+        assert line.startswith("Followthrough cannot start: ")
+        assert words in line
+        assert "xoxb-revoked" not in result.stderr
+        assert "xapp-1-wrong" not in result.stderr

@@ -420,3 +420,26 @@ def test_resolve_marking_promises_kept_drops_their_queued_reminders(desk: Desk):
     with desk.app.sessions() as s:
         kept = s.scalars(select(AuditEvent).where(AuditEvent.action == "promise_kept")).one()
     assert kept.details["why"] == "resolved"
+
+
+def test_a_long_daily_reminder_stays_within_what_slack_accepts(desk: Desk):
+    """20 owners with 15 overdue promises each: 60,000 characters in one message, which Slack refuses
+    (msg_blocks_too_long) — once the reminder then never went out. It must go out, and say where the
+    rest is."""
+    owners = [f"U0OWNER{i:03d}" for i in range(20)]
+    for owner in owners:
+        desk.slack.add_user(owner, owner.lower(), channels=(COMPLAINTS,))
+    cids = [desk.complaint(f"@AcmeHelp order {i} never came, still waiting", post_card=False) for i in range(20)]
+    desk.deliver()
+    for n, owner in enumerate(owners):
+        for k in range(15):
+            promise(desk, cids[n], owner=owner, hours=0.1, text=f"call back about the refund and the voucher {k} " * 2)
+    at(desk, hours=5)
+    desk.scheduler().digest(desk.clock.now())
+    desk.deliver()
+    [digest] = [m for m in desk.slack.channel_messages(COMPLAINTS) if m["text"].startswith("Daily reminder")]
+    text = json.dumps(digest["blocks"])
+    assert "300 overdue promise(s)" in text
+    assert "/complaints overdue` lists them all" in text
+    with desk.app.sessions() as s:
+        assert s.scalar(select(Delivery.status).where(Delivery.kind == "digest")) == "sent"

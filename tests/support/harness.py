@@ -136,12 +136,14 @@ class Desk:
             value=value,
             block_id=block_id,
             selected_user=selected_user,
+            trigger_id=self.slack.trigger_id(),
             response_url=self.slack.response_url(key),
         )
         return self.send(payload, **send_kw)
 
     def command(self, user: str, command: str, text: str, **send_kw: Any) -> tuple[int, bytes, float]:
         form = slash_command(user, command, text, response_url=self.slack.response_url("cmd"))
+        form["trigger_id"] = self.slack.trigger_id()
         return post_signed(self.url, None, send_kw.pop("secret", SECRET), form=form, **send_kw)
 
     def event(self, event: dict[str, Any]) -> tuple[int, bytes, float]:
@@ -152,7 +154,7 @@ class Desk:
         return Scheduler(self.app.sessions, self.settings, self.clock, people.tz)
 
     def submit(self, user: str, view: dict[str, Any], values: dict[str, Any]) -> tuple[int, bytes, float]:
-        return self.send(view_submission(user, view, values))
+        return self.send(view_submission(user, view, values, trigger_id=self.slack.trigger_id()))
 
     def responses(self, key: str = "r", *, count: int = 1, timeout: float = 10.0) -> list[dict[str, Any]]:
         """Ephemeral answers sent to a response_url; they follow the ack, so wait for them (bounded)."""

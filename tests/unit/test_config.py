@@ -159,3 +159,25 @@ def test_nag_ladder_and_workday_end():
         load({**GOOD, "NAG_LADDER": "1h:dm,0:thread", "NAG_ESCALATION_CONTACT": "#boss"})
     assert any("increase" in p for p in info.value.problems)
     assert any("NAG_ESCALATION_CONTACT" in p for p in info.value.problems)
+
+
+def test_the_slack_stand_in_grants_exactly_the_scopes_the_manifest_asks_for():
+    """The stand-in refuses a method whose scope the app lacks (as Slack does); it must know the
+    manifest's real list, or a missing scope (im:history once) passes every test and fails in Slack."""
+    import re
+    from pathlib import Path
+
+    from bot.devtools.slack_api import MANIFEST_SCOPES
+
+    manifest = (Path(__file__).resolve().parents[2] / "slack-manifest.yml").read_text()
+    bot_scopes = manifest.split("bot:", 1)[1].split("settings:", 1)[0]
+    assert set(re.findall(r"^\s+-\s+([a-z_:.]+)", bot_scopes, re.M)) == MANIFEST_SCOPES
+
+
+def test_more_escalation_tiers_than_a_slack_select_holds_are_refused():
+    from bot.config import SettingsError, load_settings
+
+    tiers = ";".join(f"Tier {i}" for i in range(101))
+    with pytest.raises(SettingsError) as info:
+        load_settings({"ESCALATION_TIERS": tiers}, mode=None, dotenv_path=None)
+    assert "at most 100" in info.value.render()
