@@ -84,11 +84,14 @@ def build_parser() -> argparse.ArgumentParser:
     down.add_argument("--yes", action="store_true", help="do not ask before dropping every table (revision 'base')")
     db_sub.add_parser("current", help="show the schema revision", description="Print the current and latest revisions.")
 
-    sub.add_parser(
+    demo = sub.add_parser(
         "demo",
         help="a self-contained demonstration",
         description="Run the real bot against a local Slack stand-in on a temporary database with a bundled sample "
         "replay, click through a card and print what the channel shows. Needs no credentials or network.",
+    )
+    demo.add_argument(
+        "--socket", action="store_true", help="the clicks arrive over Socket Mode (a local stand-in), as by default"
     )
     return parser
 
@@ -213,7 +216,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from bot.devtools.demo import run_demo
 
-    return run_demo()
+    return run_demo(socket=args.socket)
 
 
 def cmd_run(args: argparse.Namespace) -> int:

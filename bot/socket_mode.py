@@ -5,7 +5,7 @@ stand-in (``python bench/socket_mode.py``): slack_sdk's built-in client — what
 ``SocketModeHandler`` uses — acked the first envelope after a routine ``disconnect`` (Slack rotates
 connections every few hours) only after about 3 s, past Slack's deadline, and noticed a connection
 closed without a close frame only after about a minute while spinning a core. The adapter
-reconnects at once in both cases.
+reconnects at once in both cases (see the README's figures).
 
 ``connect`` returns only once Slack's ``hello`` has arrived, so "connected" is never logged early;
 what can go wrong on the way (a revoked app token, Slack unreachable) is one ``SocketModeFailed``

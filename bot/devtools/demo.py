@@ -21,8 +21,10 @@ from bot.app import create_app
 from bot.config import Secret, Settings
 from bot.devtools.interactions import block_action, post_signed, view_submission
 from bot.devtools.slack_api import SlackStandIn
+from bot.devtools.socket_mode import SocketModeStandIn
 from bot.runtime import build_deliverer, build_ingestor, source_context
 from bot.slack.ids import Action, Field
+from bot.socket_mode import SocketMode
 from bot.sources.inbox import InboxDrain
 from bot.sources.replay import ReplaySource
 from bot.store import migrate
@@ -70,12 +72,14 @@ def transcript(slack: SlackStandIn) -> str:
     return "\n".join(out)
 
 
-def run_demo() -> int:
+def run_demo(*, socket: bool = False) -> int:
+    """``socket``: the clicks arrive as Socket Mode envelopes (the default mode) instead of signed HTTP."""
     with tempfile.TemporaryDirectory() as tmp, SlackStandIn() as slack:
         for user in ("U0ALICE01", "U0BOB0001"):
             slack.add_user(user, PEOPLE[user], tz="Europe/London", channels=(COMPLAINTS,))
         settings = Settings(
             slack_bot_token=Secret(slack.state.token),
+            slack_app_token=Secret(slack.state.app_token),
             slack_signing_secret=Secret(SECRET),
             slack_api_url=slack.base_url,
             slack_complaints_channel=COMPLAINTS,
@@ -98,6 +102,21 @@ def run_demo() -> int:
         server = create_server(make_wsgi_app(app), host="127.0.0.1", port=0, threads=4)
         threading.Thread(target=server.run, daemon=True).start()
         url = f"http://127.0.0.1:{server.effective_port}/slack/events"  # type: ignore[union-attr]
+        stand_in: SocketModeStandIn | None = None
+        connection: SocketMode | None = None
+        if socket:
+            assert app.bolt is not None
+            stand_in = SocketModeStandIn().start().attach(slack)
+            connection = SocketMode(app.bolt, slack.state.app_token)
+            connection.connect()
+
+        def act(payload: dict[str, Any]) -> str:
+            if stand_in is None:
+                status, _, _ = post_signed(url, payload, SECRET)
+                return f"HTTP {status}"
+            ack = stand_in.ack(stand_in.send("interactive", payload, accepts_response_payload=True))
+            return f"acked over Socket Mode in {ack.seconds * 1000:.0f} ms" if ack else "NOT ACKED"
+
         try:
             with app.sessions() as session:
                 top = session.scalars(
@@ -129,17 +148,19 @@ def run_demo() -> int:
             print(f"Followthrough demo: {replay.lines_read} posts replayed; clicking through complaint #{cid}.\n")
             for label, user, action, form in steps:
                 views_before = len(slack.state.views)
-                status, _, _ = post_signed(
-                    url, block_action(user, action, value=str(cid), trigger_id=slack.trigger_id()), SECRET
-                )
+                answer = act(block_action(user, action, value=str(cid), trigger_id=slack.trigger_id()))
                 if form is not None:
                     slack.wait_for(lambda n=views_before: len(slack.state.views) > n)
-                    status, _, _ = post_signed(url, view_submission(user, slack.state.views[-1], form), SECRET)
+                    answer = act(view_submission(user, slack.state.views[-1], form))
                 poster.drain()
-                print(f"-> {label}: HTTP {status}")
+                print(f"-> {label}: {answer}")
             print()
             print(transcript(slack))
         finally:
+            if connection is not None:
+                connection.close()
+            if stand_in is not None:
+                stand_in.stop()
             server.close()
             app.engine.dispose()
     return 0

@@ -190,6 +190,6 @@ class SocketModeStandIn:
             connection.socket.close()
 
     def close_all(self) -> None:
-        """Slack closes every connection with a close frame."""
+        """Slack closes every connection with a close frame (without waiting for the client's reply)."""
         for connection in self.live():
-            connection.close()
+            threading.Thread(target=connection.close, daemon=True).start()

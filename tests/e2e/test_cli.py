@@ -227,13 +227,15 @@ def test_check_reports_x_credentials(tmp_path: Path):
         assert "expired-token" not in bad.stdout + bad.stderr
 
 
-def test_demo_runs_with_no_credentials_and_exits_0(tmp_path: Path):
-    result = cli("demo", env=base_env(), cwd=tmp_path, timeout=120)
+@pytest.mark.parametrize(("flags", "answer"), [((), "HTTP 200"), (("--socket",), "acked over Socket Mode")])
+def test_demo_runs_with_no_credentials_and_exits_0(tmp_path: Path, flags: tuple[str, ...], answer: str):
+    result = cli("demo", *flags, env=base_env(), cwd=tmp_path, timeout=120)
     assert result.returncode == 0, result.stderr
     out = result.stdout
     assert "=== #complaints ===" in out
-    assert "-> alice claims: HTTP 200" in out
-    assert "-> bob resolves: HTTP 200" in out
+    assert f"-> alice claims: {answer}" in out
+    assert f"-> bob resolves: {answer}" in out
+    assert "Traceback" not in result.stderr
     assert "+2 similar" in out
     assert "=== #kudos ===" in out
     assert "@tier-2-oncall Complaint #1" in out

@@ -75,10 +75,12 @@ def test_reconnects_after_rotation_and_after_a_dropped_connection_losing_nothing
     assert claim.seconds < 0.5  # the first envelope after a rotation, within half a second
     assert bot.slack.wait_for(lambda: bot.complaint(cid).status == "claimed", 10)
 
-    dropped_at = time.monotonic()
+    cpu_before, dropped_at = bot.cpu_seconds(), time.monotonic()
     bot.socket.drop()  # the connection ends without a close frame
     assert bot.socket.wait_for_connections(3, 5)
-    assert time.monotonic() - dropped_at < 5
+    elapsed = time.monotonic() - dropped_at
+    assert elapsed < 5
+    assert (bot.cpu_seconds() - cpu_before) / elapsed < 0.5  # no core spinning while it notices
     _, unclaim = bot.click(ALICE, Action.UNCLAIM, str(cid))
     assert acked_fast(unclaim)
     assert bot.slack.wait_for(lambda: bot.complaint(cid).status == "new", 10)

@@ -72,6 +72,12 @@ class SocketBot:
             raise AssertionError(f"the bot never opened a Socket Mode connection:\n{self.output()}")
         return self
 
+    def cpu_seconds(self) -> float:
+        """CPU the bot process has used so far (user + system), from /proc."""
+        assert self.proc is not None
+        fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def output(self) -> str:
         if not self.log.closed:
             self.log.flush()
