@@ -498,7 +498,8 @@ def _escalation_tier_settings(r: _Reader) -> _Fields:
             tiers.append((name, contact or None))
     if len(tiers) > MAX_TIERS:
         r.problems.append(
-            f"ESCALATION_TIERS has {len(tiers)} tiers; the Escalate form's list holds at most {MAX_TIERS} (Slack's limit)"
+            f"ESCALATION_TIERS has {len(tiers)} tiers; the Escalate form's list holds at most {MAX_TIERS} "
+            "(Slack's limit)"
         )
         return {}
     if len({name for name, _ in tiers}) != len(tiers):
