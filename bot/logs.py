@@ -21,6 +21,11 @@ _SECRET_PATTERNS = [
 ]
 
 
+MAX_LINE = 2000
+"""A log line longer than this is cut: no request body, however large, can fill the disk."""
+_RESPONSE_URL = re.compile(r"(https://hooks\.slack\.com/)[^\s'\",}]+")
+
+
 def redact(text: str) -> str:
     for pattern in _SECRET_PATTERNS:
         if pattern.groups == 2:
@@ -34,7 +39,10 @@ def redact(text: str) -> str:
 
 class RedactingFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
-        return redact(super().format(record))
+        text = _RESPONSE_URL.sub(r"\1***", redact(super().format(record)))
+        if len(text) > MAX_LINE and not record.exc_info:
+            text = f"{text[:MAX_LINE]}… ({len(text) - MAX_LINE:,} more characters)"
+        return text
 
 
 def configure_logging(level: str = "INFO") -> None:

@@ -139,3 +139,59 @@ def test_a_replay_inside_the_window_changes_nothing_twice(desk: Desk, caplog):
     assert desk.get(cid).owner_id == ALICE
     with caplog.at_level(logging.ERROR):
         assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+@pytest.mark.parametrize(
+    ("content_type", "body"),
+    [
+        ("application/json", b"{not json"),
+        ("application/json", b"\xff\xfe\x00"),
+        ("application/x-www-form-urlencoded", b"payload=%7Bnot-json"),
+        ("application/x-www-form-urlencoded", b"payload=%ff%fe"),
+        ("text/plain", b"\xc3\x28"),
+    ],
+)
+def test_signed_bodies_that_are_not_json_form_or_utf8_get_400_not_500(desk: Desk, content_type: str, body: bytes):
+    import urllib.error
+    import urllib.request
+
+    from bot.devtools.interactions import sign
+
+    ts = int(time.time())
+    request = urllib.request.Request(
+        desk.url,
+        data=body,
+        method="POST",
+        headers={
+            "Content-Type": content_type,
+            "X-Slack-Request-Timestamp": str(ts),
+            "X-Slack-Signature": sign(body, ts, "test-signing-secret"),
+        },
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            status = answer.status
+    except urllib.error.HTTPError as err:
+        status = err.code
+    assert status in (400, 401, 404), status  # 401: not UTF-8, so not what was signed; 404: no listener
+
+
+def test_a_command_and_an_event_delivered_twice_are_recorded_and_acted_on_once(desk: Desk):
+    """Slack redelivers an event it thinks was not acked (X-Slack-Retry-Num), and a double-clicked
+    command arrives twice with one trigger id: each is recorded, and acted on, once."""
+    from bot.devtools.interactions import event_callback, slash_command
+
+    form = slash_command(ALICE, "/promise", "#1 tomorrow 3pm call back about the refund")
+    form["trigger_id"] = desk.slack.trigger_id()
+    answers = [post_signed(desk.url, None, "test-signing-secret", form=form) for _ in range(2)]
+    assert [status for status, _, _ in answers] == [200, 200]
+    event = event_callback({"type": "app_home_opened", "user": ALICE, "tab": "home"}, event_id="Ev0TWICE01")
+    for _ in range(2):
+        assert post_signed(desk.url, None, "test-signing-secret", json_body=event)[0] == 200
+    desk.slack.wait_for(lambda: ALICE in desk.slack.state.home_views, 10)
+    with desk.app.sessions() as s:
+        promises = s.scalar(select(func.count()).select_from(Promise).where(Promise.text.like("%call back%")))
+        logged = s.scalars(select(Interaction.key).where(Interaction.key.in_([form["trigger_id"], "Ev0TWICE01"]))).all()
+    assert promises == 1
+    assert sorted(logged) == sorted([form["trigger_id"], "Ev0TWICE01"])
+    assert len(desk.slack.calls_to("views.publish")) == 1

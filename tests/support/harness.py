@@ -28,7 +28,7 @@ from bot.runtime import build_deliverer
 from bot.slack.people import People
 from bot.store import migrate
 from bot.store.models import Complaint
-from bot.web import make_wsgi_app
+from bot.web import MAX_BODY, make_wsgi_app
 
 SECRET = "test-signing-secret"
 COMPLAINTS = "C0COMPLAIN"
@@ -61,7 +61,9 @@ class Desk:
         self.poster = build_deliverer(self.app, unpaced=True)
         self.threads = threads
         self.ingestor = Ingestor(Triage(), IngestPolicy(COMPLAINTS, None))
-        self.server = create_server(make_wsgi_app(self.app), host="127.0.0.1", port=0, threads=threads)
+        self.server = create_server(
+            make_wsgi_app(self.app), host="127.0.0.1", port=0, threads=threads, max_request_body_size=MAX_BODY
+        )
         self.port = self.server.effective_port  # type: ignore[union-attr]
         self.thread = threading.Thread(target=self.server.run, daemon=True)
         self.thread.start()
