@@ -80,7 +80,8 @@ def test_reconnects_after_rotation_and_after_a_dropped_connection_losing_nothing
     assert bot.socket.wait_for_connections(3, 5)
     elapsed = time.monotonic() - dropped_at
     assert elapsed < 5
-    assert (bot.cpu_seconds() - cpu_before) / elapsed < 0.5  # no core spinning while it notices
+    # no core spinning while it notices (a floor on the window: CPU time is counted in 10 ms ticks)
+    assert bot.cpu_seconds() - cpu_before < 0.5 * max(elapsed, 0.2)
     _, unclaim = bot.click(ALICE, Action.UNCLAIM, str(cid))
     assert acked_fast(unclaim)
     assert bot.slack.wait_for(lambda: bot.complaint(cid).status == "new", 10)
