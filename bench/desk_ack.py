@@ -35,6 +35,7 @@ def run(mode: str, rounds: int) -> tuple[list[float], int]:
         try:
             for person in people:
                 desk.slack.add_user(person, person.lower(), channels=(COMPLAINTS,))
+            desk.app.access.refresh()  # the team list is refreshed off the request path
             if mode == "socket":
                 stand_in = SocketModeStandIn().start().attach(desk.slack)
                 assert desk.app.bolt is not None

@@ -98,8 +98,12 @@ def create_app(
         from bot.slack import register
 
         app.access = TeamAccess(
-            slack, usergroup=settings.slack_support_usergroup, channel=settings.slack_complaints_channel
+            slack,
+            usergroup=settings.slack_support_usergroup,
+            channel=settings.slack_complaints_channel,
+            allow_guests=settings.slack_team_allow_guests,
         )
+        app.access.start()
         logging.getLogger("slack_bolt.App").addFilter(_no_unused_token_warning)
         app.bolt = App(
             client=slack,

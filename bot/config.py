@@ -170,6 +170,7 @@ class Settings:
     slack_escalation_channel: str = ""
     slack_kudos_channel: str | None = None
     slack_support_usergroup: str | None = None
+    slack_team_allow_guests: bool = False
     slack_post_rate: float = 1.0
 
     x_bearer_token: Secret = field(default_factory=lambda: Secret(""))
@@ -471,6 +472,10 @@ def _slack_settings(r: _Reader, duties: _Duties) -> _Fields:
         _USERGROUP_ID,
         "is not a user group ID (it starts with S)",
     )
+    guests = (r.raw("SLACK_TEAM_ALLOW_GUESTS") or "no").lower()
+    if guests not in ("yes", "no", "true", "false", "1", "0"):
+        r.problems.append(f"SLACK_TEAM_ALLOW_GUESTS={shown_value('SLACK_TEAM_ALLOW_GUESTS', guests)} must be yes or no")
+    values["slack_team_allow_guests"] = guests in ("yes", "true", "1")
     return values
 
 

@@ -109,9 +109,18 @@ class Leased:
             self._renewed_at = self.monotonic()
         return kept
 
+    def _renew_or_keep(self) -> bool:
+        """Renew; if the database cannot be asked, a worker that holds the lease goes on — nobody can
+        take it over meanwhile, and a stream that stopped now would lose what X sends (once)."""
+        try:
+            return self._renew()
+        except Exception:
+            log.warning("%s: could not renew the lease (database unavailable); carrying on", self.task.name)
+            return self.held
+
     def step(self) -> float:
         fresh = self.held and self.monotonic() - self._renewed_at < self.ttl / 3
-        if not fresh and not self._renew():
+        if not fresh and not self._renew_or_keep():
             if self.held:
                 log.warning("%s: another worker holds it now; standing by", self.task.name)
             self.held = False
@@ -132,11 +141,7 @@ class Leased:
         while not self._closed.wait(self.ttl / 3):
             if not self._in_step.is_set():
                 continue
-            try:
-                kept = self._renew()
-            except Exception:
-                log.exception("%s: could not renew the lease", self.task.name)
-                kept = False
+            kept = self._renew_or_keep()
             if not kept and self._in_step.is_set():
                 log.warning("%s: lost the lease mid-step; interrupting it", self.task.name)
                 self.held = False

@@ -247,6 +247,16 @@ def request_card_refreshes(
     """
     wanted: dict[int, tuple[int, str]] = {}
     targets = targets or card_targets(session, priorities)
+    # The card's state changed: say so on the card's row, so a refresh already on its way (or a
+    # card being posted right now) knows to go once more.
+    primaries = sorted({t.complaint_id for t in targets.values()})
+    if primaries:
+        session.execute(
+            update(Complaint)
+            .where(Complaint.id.in_(primaries), Complaint.updated_at < at)
+            .values(updated_at=at)
+            .execution_options(synchronize_session=False)
+        )
     for cid, priority in priorities.items():
         target = targets[cid]
         if target.status == DeliveryStatus.SENT.value and target.channel:

@@ -97,8 +97,8 @@ class RenderContext:
             return None
         try:
             return self._call("chat_getPermalink", channel=channel, message_ts=ts).get("permalink")
-        except (SlackApiError, RetryLater):
-            return None  # a link is a nicety; the message goes without it
+        except (SlackApiError, RetryLater, Undeliverable):
+            return None  # a link is a nicety (the card may have been deleted); the message goes without it
 
 
 Renderer = Callable[[RenderContext, Delivery, Complaint | None, Complaint | None], Outgoing]

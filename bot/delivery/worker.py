@@ -17,7 +17,9 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 
 from sqlalchemy import Select, case, func, or_, select, update
@@ -31,6 +33,7 @@ from bot.delivery.outbox import close_dependents, request_card_refresh
 from bot.delivery.transport import DeliveryTransport, Sent
 from bot.domain.clock import Clock
 from bot.domain.types import DeliveryStatus
+from bot.store.db import unavailable
 from bot.store.models import Complaint, Delivery, Lane
 
 log = logging.getLogger(__name__)
@@ -159,7 +162,8 @@ class Deliverer:
             session.expunge_all()
         transport = self.transports[row.transport]
         try:
-            sent = transport.send(row, complaint, card)
+            with self._keeping_lease(row):
+                sent = transport.send(row, complaint, card)
         except RetryLater as exc:
             self.retries += 1
             if row.attempts >= MAX_ATTEMPTS:
@@ -171,22 +175,65 @@ class Deliverer:
         except Undeliverable as exc:
             self._dead(row, str(exc))
             return
-        except SQLAlchemyError:
-            raise  # the database, not the row: the worker loop backs off; the lease brings the row back
+        except SQLAlchemyError as exc:
+            if unavailable(exc):
+                raise  # the database, not the row: the worker loop backs off; the lease brings the row back
+            self.set_aside += 1
+            log.exception("delivery %d (%s) set aside: a query for it failed; it waits for a fix", row.id, row.kind)
+            self._finish(row, DeliveryStatus.SET_ASIDE, f"set aside: {type(exc).__name__} (see the log)")
+            return
         except Exception:
             self.set_aside += 1
             log.exception("delivery %d (%s) set aside: our code failed on it; it waits for a fix", row.id, row.kind)
             self._finish(row, DeliveryStatus.SET_ASIDE, "set aside: an error in Followthrough (see the log)")
             return
-        self._done(row, complaint, sent, now)
+        self._done(row, complaint, card, sent, now)
+
+    @contextmanager
+    def _keeping_lease(self, row: Delivery) -> Iterator[None]:
+        """Renew the row's lease while its send runs (a digest's permalinks, a long look back through
+        a busy channel): a send that outlived the lease would let a second worker send it again."""
+        done = threading.Event()
+
+        def keep() -> None:
+            while not done.wait(LEASE.total_seconds() / 3):
+                try:
+                    with self.sessions() as session, session.begin():
+                        session.execute(
+                            update(Delivery)
+                            .where(Delivery.id == row.id, Delivery.status == PENDING, Delivery.attempts == row.attempts)
+                            .values(available_at=self.clock.now() + LEASE)
+                        )
+                except SQLAlchemyError:
+                    log.warning("delivery %d: could not renew its lease", row.id)
+
+        keeper = threading.Thread(target=keep, name=f"delivery-{row.id}-lease", daemon=True)
+        keeper.start()
+        try:
+            yield
+        finally:
+            done.set()
 
     @staticmethod
     def _backoff(attempts: int) -> float:
         return min(300.0, 2.0 ** max(0, attempts - 1))
 
-    def _done(self, row: Delivery, complaint: Complaint | None, sent: Sent, rendered_at: datetime) -> None:
+    def _done(
+        self, row: Delivery, complaint: Complaint | None, card: Complaint | None, sent: Sent, rendered_at: datetime
+    ) -> None:
         now = self.clock.now()
         with self.sessions() as session, session.begin():
+            if row.kind == DeliveryKind.CARD_UPDATE and card is not None:
+                changed = session.execute(select(Complaint.updated_at).where(Complaint.id == card.id)).scalar()
+                if changed is not None and changed > card.updated_at:
+                    # The card changed while this update was being sent: send it once more, from now.
+                    session.execute(
+                        update(Delivery)
+                        .where(Delivery.id == row.id)
+                        .values(available_at=now, attempts=0, first_attempt_at=None, last_error=None)
+                    )
+                    self.sent += 1
+                    return
             session.execute(
                 update(Delivery)
                 .where(Delivery.id == row.id)

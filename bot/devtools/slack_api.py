@@ -49,6 +49,7 @@ METHOD_SCOPES: dict[str, str | tuple[str, str]] = {
     "conversations.members": ("read", "channel"),
     "conversations.open": "im:write",
     "users.info": "users:read",
+    "users.list": "users:read",
     "usergroups.users.list": "usergroups:read",
 }
 SECTION_TEXT_LIMIT = 3000
@@ -82,6 +83,23 @@ class User:
     name: str
     tz: str = "UTC"
     is_bot: bool = False
+    deleted: bool = False
+    """Deactivated."""
+    guest: bool = False
+    """A multi- or single-channel guest (``is_restricted``)."""
+
+    def as_json(self) -> Json:
+        return {
+            "id": self.id,
+            "name": self.name,
+            "real_name": self.name,
+            "tz": self.tz,
+            "is_bot": self.is_bot,
+            "is_app_user": False,
+            "deleted": self.deleted,
+            "is_restricted": self.guest,
+            "is_ultra_restricted": False,
+        }
 
 
 @dataclass
@@ -177,9 +195,9 @@ class SlackStandIn:
         return f"http://{host}:{port}/api/"
 
     # -- set-up helpers ------------------------------------------------------------------------
-    def add_user(self, user_id: str, name: str, tz: str = "UTC", channels: tuple[str, ...] = ()) -> User:
+    def add_user(self, user_id: str, name: str, tz: str = "UTC", channels: tuple[str, ...] = (), **flags: bool) -> User:
         with self._lock:
-            user = User(user_id, name, tz)
+            user = User(user_id, name, tz, **flags)
             self.state.users[user_id] = user
             for channel in channels:
                 self.state.channel_members[channel].append(user_id)
@@ -521,9 +539,17 @@ class SlackStandIn:
         user = self.state.users.get(str(args.get("user")))
         if user is None:
             return {"ok": False, "error": "user_not_found"}
+        return {"ok": True, "user": user.as_json()}
+
+    def _m_users_list(self, args: Json) -> Json:
+        users = list(self.state.users.values())
+        limit = max(1, min(1000, int(args.get("limit") or 100)))
+        start = int(str(args.get("cursor") or "0").removeprefix("u") or 0)
+        more = start + limit < len(users)
         return {
             "ok": True,
-            "user": {"id": user.id, "name": user.name, "real_name": user.name, "tz": user.tz, "is_bot": user.is_bot},
+            "members": [u.as_json() for u in users[start : start + limit]],
+            "response_metadata": {"next_cursor": f"u{start + limit}" if more else ""},
         }
 
     def _m_usergroups_users_list(self, args: Json) -> Json:

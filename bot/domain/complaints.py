@@ -215,7 +215,7 @@ def _cascade(
         )
     ).all()
     if not copies:
-        return 0
+        return []
     session.execute(
         update(Complaint)
         .where(Complaint.id.in_([c.id for c in copies]), Complaint.status.in_(from_statuses))
@@ -233,7 +233,7 @@ def _cascade(
             at=at,
             details=details,
         )
-    return len(copies)
+    return [copy.id for copy in copies]
 
 
 def resolve(
@@ -276,7 +276,7 @@ def resolve(
         promises.close_open_on(
             session, complaint_id, status=PromiseStatus(open_promises), user_id=user_id, at=at, why="resolved"
         )
-    _cascade(
+    copies = _cascade(
         session,
         complaint,
         kind=EventKind.RESOLVED,
@@ -286,6 +286,11 @@ def resolve(
         values={"resolved_by": user_id, "resolved_at": at, "resolution_note": f"resolved with #{complaint_id}"},
         details=events.Resolved(with_card=complaint_id),
     )
+    if open_promises != "open":
+        for copy in copies:  # promises someone made on a folded copy close with the card
+            promises.close_open_on(
+                session, copy, status=PromiseStatus(open_promises), user_id=user_id, at=at, why="resolved"
+            )
     return complaint
 
 

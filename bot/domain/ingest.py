@@ -296,6 +296,7 @@ class _Batch:
         """
         wanted = [k for k in keys if k not in self.primaries]
         since = self.at - FOLD_WINDOW
+        candidates: dict[str, list[int]] = {}
         for start in range(0, len(wanted), 500):
             rows = self.session.execute(
                 select(
@@ -308,11 +309,28 @@ class _Batch:
                 ).where(Complaint.text_key.in_(wanted[start : start + 500]), Complaint.created_at >= since)
             )
             for key, cid, kind, duplicate_of, status, created_at in rows:
-                if kind != Kind.COMPLAINT.value or duplicate_of is not None or status not in OPEN or created_at < since:
-                    continue
-                current = self.primaries.get(key)
-                if current is None or (isinstance(current, int) and cid < current):
-                    self.primaries[key] = cid
+                if kind == Kind.COMPLAINT.value and duplicate_of is None and status in OPEN and created_at >= since:
+                    candidates.setdefault(key, []).append(cid)
+        if not candidates:
+            return
+        ids = sorted({cid for cids in candidates.values() for cid in cids})
+        # A copy folded into a card that can never be posted (dead, set aside) would be invisible.
+        targets = outbox.card_targets(self.session, ids)
+        usable = {cid for cid in ids if targets[cid].usable}
+        if usable and self.session.get_bind().dialect.name == "postgresql":
+            # Lock the chosen cards until this batch commits: a Resolve racing this ingest waits, and
+            # then its cascade sees (and resolves) the copies folded in here. (SQLite's writers are
+            # serialised by BEGIN IMMEDIATE already.)
+            still_open = self.session.scalars(
+                select(Complaint.id)
+                .where(Complaint.id.in_(sorted(usable)), Complaint.status.in_(OPEN))
+                .with_for_update()
+            ).all()
+            usable = set(still_open)
+        for key, cids in candidates.items():
+            good = sorted(cid for cid in cids if cid in usable)
+            if good:
+                self.primaries[key] = good[0]
 
     def key_of(self, post: Post) -> str:
         """The post's near-duplicate key, computed once per post."""

@@ -65,7 +65,9 @@ class Scheduler:
                     now=now,
                     ladder=self.ladder,
                     quiet=self.settings.nag_quiet_hours,
-                    tz_of=lambda owner, zones=zones: zones.get(owner) or self.tz_of(owner),
+                    # Never ask Slack (nor the cache) inside the write transaction: an owner who
+                    # became due after the look-up above waits in the team's zone for this tick.
+                    tz_of=lambda owner, zones=zones: zones.get(owner) or self.settings.team_timezone,
                     complaints_channel=self.settings.slack_complaints_channel,
                     escalation_channel=self.settings.slack_escalation_channel,
                     escalation_contact=self.escalation_contact,

@@ -1,8 +1,13 @@
-"""Who may act on cards: members of SLACK_SUPPORT_USERGROUP, else of the complaints channel.
+"""Who may act on cards: the people in SLACK_SUPPORT_USERGROUP, else in the complaints channel.
 
-Membership is fetched from Slack and cached for a few minutes: a click must be answered within
-3 seconds, and asking Slack on every click would spend most of that. If Slack cannot be reached
-the last known list is used; with no list at all, the click is refused (fail closed).
+The list is refreshed off the request path, by a background thread, every minute: a click must be
+answered within 3 seconds and never waits on ``conversations.members`` (a slow Slack once made
+clicks wait with it). Removing someone from the channel or the group revokes their access at the
+next refresh. Only people count: bots, apps and deactivated accounts never do, and guests only
+when SLACK_TEAM_ALLOW_GUESTS says so — so nothing can be handed over to the bot or owned by it.
+
+If Slack cannot be asked, the last list is used for at most ``STALE_AFTER``; after that, and before
+any list was ever fetched, access fails closed with a message saying why.
 """
 
 from __future__ import annotations
@@ -11,10 +16,23 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from slack_sdk import WebClient
 
 log = logging.getLogger(__name__)
+
+REFRESH_SECONDS = 60.0
+STALE_AFTER = 15 * 60.0
+PERSON_TTL = 5 * 60.0
+"""How long what ``users.info`` said about a person (bot? deactivated? guest?) is trusted."""
+
+
+@dataclass(frozen=True)
+class Person:
+    is_person: bool
+    guest: bool
+    checked_at: float
 
 
 class TeamAccess:
@@ -24,45 +42,99 @@ class TeamAccess:
         *,
         usergroup: str | None,
         channel: str,
-        ttl_seconds: float = 300.0,
+        allow_guests: bool = False,
+        refresh_seconds: float = REFRESH_SECONDS,
+        stale_after: float = STALE_AFTER,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.client = client
         self.usergroup = usergroup
         self.channel = channel
-        self.ttl = ttl_seconds
+        self.allow_guests = allow_guests
+        self.refresh_seconds = refresh_seconds
+        self.stale_after = stale_after
         self.monotonic = monotonic
         self._members: frozenset[str] | None = None
-        self._fetched_at = 0.0
-        self._lock = threading.Lock()
+        self._fetched_at = float("-inf")
+        self._people: dict[str, Person] = {}
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
 
     @property
     def who(self) -> str:
         return f"<!subteam^{self.usergroup}>" if self.usergroup else f"<#{self.channel}>"
 
+    # -- answering a request: never asks Slack ---------------------------------------------------------
     def allowed(self, user_id: str) -> bool:
-        return user_id in self.members()
+        members = self._members
+        if members is None or self.monotonic() - self._fetched_at > self.stale_after:
+            return False
+        return user_id in members
 
-    def members(self) -> frozenset[str]:
-        with self._lock:
-            if self._members is None or self.monotonic() - self._fetched_at > self.ttl:
-                try:
-                    self._members = self._fetch()
-                    self._fetched_at = self.monotonic()
-                except Exception:
-                    log.exception("could not refresh the support team's membership; using the last known list")
-                    if self._members is None:
-                        return frozenset()
-            return self._members
+    def refusal(self, what: str) -> str:
+        """Why ``allowed`` said no, for the person refused."""
+        if self._members is None:
+            return (
+                ":lock: Followthrough could not yet ask Slack who is in the support team, so nobody can "
+                f"{what} for now. Try again in a minute; if it lasts, an admin should run `followthrough check`."
+            )
+        if self.monotonic() - self._fetched_at > self.stale_after:
+            minutes = int((self.monotonic() - self._fetched_at) // 60)
+            return (
+                f":lock: Slack has not told Followthrough who is in the support team for {minutes} minutes, so "
+                f"nobody can {what} until it answers again. Try again shortly."
+            )
+        return f":lock: Only the support team ({self.who}) can {what}."
+
+    # -- the refresher -------------------------------------------------------------------------------
+    def start(self) -> None:
+        """Fetch the list once now (start-up, not a request), then keep it fresh in the background."""
+        self.refresh()
+        self._thread = threading.Thread(target=self._loop, name="team-access", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.refresh_seconds):
+            self.refresh()
+
+    def refresh(self) -> bool:
+        """Ask Slack again; keep the last list if it cannot answer. True if the list is fresh now."""
+        try:
+            members = self._fetch()
+        except Exception as exc:
+            age = self.monotonic() - self._fetched_at
+            log.warning(
+                "could not refresh the support team's membership (%s); %s",
+                type(exc).__name__,
+                f"using the list from {age:.0f} s ago" if self._members is not None else "nobody can act yet",
+            )
+            return False
+        self._members = members
+        self._fetched_at = self.monotonic()
+        return True
 
     def _fetch(self) -> frozenset[str]:
         if self.usergroup:
-            return frozenset(self.client.usergroups_users_list(usergroup=self.usergroup)["users"])
-        members: set[str] = set()
-        cursor = None
-        while True:
-            answer = self.client.conversations_members(channel=self.channel, cursor=cursor, limit=1000)
-            members.update(answer["members"])
-            cursor = (answer.get("response_metadata") or {}).get("next_cursor")
-            if not cursor:
-                return frozenset(members)
+            ids = list(self.client.usergroups_users_list(usergroup=self.usergroup)["users"])
+        else:
+            ids = []
+            cursor = None
+            while True:
+                answer = self.client.conversations_members(channel=self.channel, cursor=cursor, limit=1000)
+                ids += answer["members"]
+                cursor = (answer.get("response_metadata") or {}).get("next_cursor")
+                if not cursor:
+                    break
+        return frozenset(user for user in ids if self._counts(user))
+
+    def _counts(self, user_id: str) -> bool:
+        person = self._people.get(user_id)
+        if person is None or self.monotonic() - person.checked_at > PERSON_TTL:
+            user = self.client.users_info(user=user_id)["user"]
+            is_person = not (user.get("is_bot") or user.get("is_app_user") or user.get("deleted"))
+            guest = bool(user.get("is_restricted") or user.get("is_ultra_restricted"))
+            person = self._people[user_id] = Person(is_person, guest, self.monotonic())
+        return person.is_person and (self.allow_guests or not person.guest)

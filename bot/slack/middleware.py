@@ -21,17 +21,21 @@ from dataclasses import dataclass
 from typing import Any
 
 from slack_bolt import BoltResponse
+from sqlalchemy import delete
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import SQLAlchemyError
 
 from bot.domain import events
 from bot.domain.errors import Conflict, DomainError
 from bot.domain.events import EventKind
 from bot.slack.deps import Requests
-from bot.store.db import transaction
+from bot.store.db import transaction, unavailable
 from bot.store.models import Complaint, Interaction
 
 log = logging.getLogger(__name__)
 
+READ_ONLY = {("command", "/complaints"), ("event", "app_home_opened")}
+"""Requests that only read: they are answered even when the request log cannot be written."""
 _REF = re.compile(r"^\s*#?(\d{1,12})\b")
 # Answers sent to a response_url after the ack go through here, so no ack waits on them.
 _AFTER_ACK = ThreadPoolExecutor(max_workers=4, thread_name_prefix="slack-reply")
@@ -154,15 +158,24 @@ def record_requests(deps: Requests) -> Callable[..., Any]:
             "ref": info.ref,
             "at": deps.clock.now(),
         }
-        with transaction(deps.sessions) as session:
-            insert = (postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert)(
-                Interaction.__table__
-            )
-            added = session.execute(
-                insert.values(**values)
-                .on_conflict_do_nothing(index_elements=["key"])
-                .execution_options(preserve_rowcount=True)
-            ).rowcount  # type: ignore[attr-defined]
+        try:
+            with transaction(deps.sessions) as session:
+                insert = (postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert)(
+                    Interaction.__table__
+                )
+                added = session.execute(
+                    insert.values(**values)
+                    .on_conflict_do_nothing(index_elements=["key"])
+                    .execution_options(preserve_rowcount=True)
+                ).rowcount  # type: ignore[attr-defined]
+        except SQLAlchemyError as exc:
+            if (info.surface, info.name) not in READ_ONLY or not unavailable(exc):
+                raise
+            # Looking needs no write: the status and App Home still answer while the database
+            # cannot take writes (they read what it has).
+            log.warning("could not record %s %s (database unavailable); answering anyway", info.surface, info.name)
+            next()
+            return None
         if added != 1:
             log.info(
                 "%s %s from %s delivered again (%s): already handled", info.surface, info.name, info.user, info.key
@@ -182,10 +195,23 @@ def team_only(deps: Requests, what: str = "act on complaint cards") -> Callable[
         if deps.access.allowed(info.user):
             next()
             return None
-        refuse(deps, info, "not in the support team")
-        return answer(body, respond, f":lock: Only the support team ({deps.access.who}) can {what}.")
+        text = deps.access.refusal(what)
+        refuse(deps, info, "not in the support team" if text.startswith(":lock: Only") else "team list unavailable")
+        return answer(body, respond, text)
 
     return middleware
+
+
+def forget(deps: Requests, info: RequestInfo) -> None:
+    """A request that failed on our side was not acted on: drop it from the request log, so that
+    Slack's redelivery (or the person's retry of the same event) is handled, not ignored."""
+    if info.key is None:
+        return
+    try:
+        with transaction(deps.sessions) as session:
+            session.execute(delete(Interaction).where(Interaction.key == info.key))
+    except Exception:
+        log.warning("could not clear a failed request from the request log (%s)", info.key)
 
 
 def _conflict_text(error: Conflict) -> str:
@@ -201,7 +227,14 @@ def error_policy(deps: Requests) -> Callable[..., BoltResponse | None]:
         error: Exception, body: dict[str, Any], context: Any, respond: Callable[..., Any]
     ) -> BoltResponse | None:
         info = request_name(body if isinstance(body, dict) else {})
-        if isinstance(error, DomainError):
+        if isinstance(error, SQLAlchemyError) and unavailable(error):
+            log.error("database unavailable during %s %s: %s", info.surface, info.name, type(error).__name__)
+            text = (
+                ":warning: That was *not saved*: Followthrough's database did not answer. "
+                "Nothing changed — please try again in a minute."
+            )
+            forget(deps, info)
+        elif isinstance(error, DomainError):
             text = _conflict_text(error) if isinstance(error, Conflict) else str(error)
             try:
                 refuse(deps, info, f"{'conflict' if isinstance(error, Conflict) else 'refused'}: {error}")
@@ -210,7 +243,10 @@ def error_policy(deps: Requests) -> Callable[..., BoltResponse | None]:
         else:
             ref = uuid.uuid4().hex[:8]
             log.error("unexpected error in %s %s [ref %s]", info.surface, info.name, ref, exc_info=error)
-            text = f":warning: Something went wrong on our side (ref `{ref}`). Please try again."
+            text = (
+                f":warning: Something went wrong on our side (ref `{ref}`); it may not have been saved — "
+                "check the card, and try again."
+            )
             try:
                 with transaction(deps.sessions) as session:
                     events.record(
@@ -223,6 +259,7 @@ def error_policy(deps: Requests) -> Callable[..., BoltResponse | None]:
                     )
             except Exception:
                 log.exception("could not record a failed request [ref %s]", ref)
+            forget(deps, info)
         acked = context is not None and getattr(context.get("ack"), "response", None) is not None
         if acked:
             later(body, respond, text)

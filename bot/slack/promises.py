@@ -136,11 +136,12 @@ class PromiseDesk:
         pid = parse_ref(action.get("value"))
         with self.deps.sessions() as session:
             promise = session.get(Promise, pid)
-            if promise is None or promise.status not in promise_service.STILL_OWED:
-                ack()
-                ephemeral(respond, "That promise is already closed.")
-                return
-            text = promise.text
+            owed = promise is not None and promise.status in promise_service.STILL_OWED
+            text = promise.text if promise is not None else ""
+        if not owed:  # answered outside the session: no network call while holding the database
+            ack()
+            ephemeral(respond, "That promise is already closed.")
+            return
         ack()
         client.views_open(trigger_id=body["trigger_id"], view=blocks.reschedule_modal(pid, text))
 

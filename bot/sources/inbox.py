@@ -28,7 +28,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, insert, select, text, update
-from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.domain.clock import Clock
@@ -36,7 +36,9 @@ from bot.domain.ingest import Ingestor
 from bot.domain.posts import Post, post_from_record
 from bot.domain.types import InboxStatus
 from bot.sources import state
+from bot.store.db import unavailable
 from bot.store.models import InboxItem
+from bot.store.models import Post as PostRow
 
 log = logging.getLogger(__name__)
 
@@ -54,11 +56,11 @@ class RawPost:
     record: Any
 
 
-def unavailable(exc: BaseException) -> bool:
-    """The database itself is down, locked or unreachable — not a problem with any one record."""
-    if isinstance(exc, OperationalError | InterfaceError):
-        return True
-    return isinstance(exc, DBAPIError) and bool(exc.connection_invalidated)
+def _already_stored(session: Session, post: Post) -> bool:
+    return (
+        session.execute(select(PostRow.id).where(PostRow.source == post.source, PostRow.external_id == post.id)).first()
+        is not None
+    )
 
 
 class Inbox:
@@ -226,12 +228,17 @@ class InboxDrain:
                     with session.begin_nested():
                         self.ingestor.ingest_in(session, [post], at=at)
                     ingested.append((row, post))
-                except IntegrityError:
-                    ingested.append((row, post))  # stored meanwhile by another worker: done, not lost
+                except IntegrityError as exc:
+                    if _already_stored(session, post):
+                        ingested.append((row, post))  # stored meanwhile by another worker: done, not lost
+                    else:  # a constraint this record breaks: kept, with the reason, never deleted
+                        reason = str(getattr(exc, "orig", None) or exc).splitlines()[0][:200]
+                        invalid.append((row, f"could not be stored: {type(exc).__name__}: {reason}"))
                 except SQLAlchemyError as exc:
                     if unavailable(exc):
                         raise
-                    invalid.append((row, f"could not be stored: {type(exc).__name__}: {str(exc.orig)[:200]}"))
+                    reason = str(getattr(exc, "orig", None) or exc).splitlines()[0][:200]
+                    invalid.append((row, f"could not be stored: {type(exc).__name__}: {reason}"))
                 except Exception as exc:
                     log.exception("%s: %s could not be ingested", row.stream, row.position)
                     invalid.append((row, f"could not be ingested: {type(exc).__name__}: {exc}"))

@@ -376,8 +376,9 @@ class XStream(_XSource):
         return True
 
     def step(self) -> float:
-        if not self.flush():
-            return 1.0  # the database still refuses writes: hold the connection until it is back
+        # Connect even while the database refuses writes: X sends each post once, so a stream that
+        # waited for the database would lose what arrives meanwhile; it is kept in memory instead.
+        self.flush()
         stream = self._new_client()
         with self._lock:
             self.current = stream

@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError, InterfaceError, InternalError, OperationalError, ProgrammingError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool
 
@@ -86,3 +87,12 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
     """One unit of work: commit on success, roll back on any error."""
     with factory() as session, session.begin():
         yield session
+
+
+def unavailable(exc: BaseException) -> bool:
+    """Not a problem with any one record: the database is down, locked or unreachable, or its
+    schema is not what this code expects (a missing table is an OperationalError on SQLite but a
+    ProgrammingError on PostgreSQL) — retry later rather than mark every record skipped."""
+    if isinstance(exc, OperationalError | InterfaceError | ProgrammingError | InternalError):
+        return True
+    return isinstance(exc, DBAPIError) and bool(exc.connection_invalidated)

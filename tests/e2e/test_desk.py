@@ -80,6 +80,7 @@ def test_twenty_concurrent_claims_give_one_owner_and_nineteen_ephemerals(desk: D
     people = [f"U0CLAIM{i:03d}" for i in range(20)]
     for person in people:
         desk.slack.add_user(person, person.lower(), channels=(COMPLAINTS,))
+    desk.app.access.refresh()  # the team list is refreshed off the request path
     cid = desk.complaint()
     barrier = threading.Barrier(20)
     statuses: list[int] = []
@@ -217,6 +218,7 @@ def test_support_usergroup_decides_who_may_act(db_url: str):
     d = Desk(db_url, usergroup="S0SUPPORT")
     try:
         d.slack.add_usergroup("S0SUPPORT", [BOB])
+        d.app.access.refresh()
         cid = d.complaint()
         d.click(ALICE, Action.CLAIM, str(cid))  # in the channel, but not in the group
         assert "<!subteam^S0SUPPORT>" in d.responses()[0]["text"]

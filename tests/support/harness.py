@@ -70,6 +70,8 @@ class Desk:
         self._ids = itertools.count(1)
 
     def close(self) -> None:
+        if self.app.access is not None:
+            self.app.access.stop()
         self.server.close()
         self.server.task_dispatcher.shutdown(timeout=5)  # type: ignore[union-attr]
         self.slack.stop()

@@ -74,3 +74,32 @@ def test_a_step_that_loses_its_lease_is_interrupted():
     ).as_task()
     assert task.step() == 0.0
     assert stopped.is_set()
+
+
+def test_a_lease_that_cannot_be_renewed_because_the_database_is_down_does_not_stop_the_step():
+    """The database refusing writes must not cut the X stream (X sends each post once, and the
+    stream keeps them in memory meanwhile): only another worker holding the lease does."""
+    from bot.worker import Leased
+
+    calls = {"n": 0}
+    renewals_failed = threading.Event()
+
+    def hold() -> bool:
+        calls["n"] += 1
+        if calls["n"] == 1:
+            return True
+        if calls["n"] >= 3:
+            renewals_failed.set()
+        raise ConnectionError("database unavailable")
+
+    stopped = threading.Event()
+
+    def long_step() -> float:
+        assert renewals_failed.wait(10)
+        return 0.0
+
+    task = Leased(
+        Task("x:stream", long_step, stop=stopped.set), hold=hold, release=lambda: None, ttl_seconds=0.03
+    ).as_task()
+    assert task.step() == 0.0
+    assert not stopped.is_set()

@@ -190,14 +190,24 @@ def _carry_over() -> None:
             "payload, priority, status, attempts, available_at, first_attempt_at, remote_channel, remote_id, "
             "last_error, created_at, sent_at) "
             "SELECT o.id, o.kind, 'slack', coalesce(o.dedupe_key, 'legacy:' || o.id), o.complaint_id, o.promise_id, "
-            f"CASE WHEN o.kind IN {CARD_KINDS} THEN o.complaint_id END, "
+            f"CASE WHEN o.kind IN {CARD_KINDS} THEN coalesce(c.duplicate_of, o.complaint_id) END, "
             f"CASE WHEN o.kind IN {CARD_KINDS} THEN NULL ELSE o.channel END, "
-            "CASE WHEN o.kind = 'update_card' THEN 'update:' || coalesce(c.slack_channel, o.channel, '') "
-            f"WHEN o.kind IN {CARD_KINDS} THEN 'post:' || coalesce(c.slack_channel, o.channel, '') "
+            "CASE WHEN o.kind = 'update_card' "
+            "THEN 'update:' || coalesce(p.slack_channel, c.slack_channel, o.channel, '') "
+            f"WHEN o.kind IN {CARD_KINDS} THEN 'post:' || coalesce(p.slack_channel, c.slack_channel, o.channel, '') "
             "ELSE 'post:' || coalesce(o.channel, '') END, "
             "o.payload, o.priority, o.status, o.attempts, o.available_at, "
             "CASE WHEN o.attempts > 0 THEN o.created_at END, o.channel, o.slack_ts, o.last_error, o.created_at, "
-            "o.sent_at FROM outbox o LEFT JOIN complaints c ON c.id = o.complaint_id"
+            "o.sent_at FROM outbox o LEFT JOIN complaints c ON c.id = o.complaint_id "
+            "LEFT JOIN complaints p ON p.id = coalesce(c.duplicate_of, o.complaint_id)"
+        )
+    )
+    # A line that waited for a card the old poster had given up on would wait for ever: closed.
+    bind.execute(
+        sa.text(
+            "UPDATE deliveries SET status = 'closed', last_error = 'its card could not be posted' "
+            "WHERE status = 'pending' AND card_of IN "
+            "(SELECT complaint_id FROM deliveries WHERE kind = 'post_card' AND status = 'dead')"
         )
     )
     if bind.dialect.name == "postgresql":
