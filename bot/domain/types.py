@@ -14,6 +14,7 @@ class Kind(StrEnum):
     COMPLAINT = "complaint"
     PRAISE = "praise"
     OTHER = "other"
+    QUESTION = "question"
 
 
 class Status(StrEnum):

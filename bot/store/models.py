@@ -388,3 +388,47 @@ class SlackUser(Base):
     name: Mapped[str | None] = mapped_column(String(128))
     tz: Mapped[str | None] = mapped_column(String(64))
     fetched_at: Mapped[datetime]
+
+
+LABEL_KINDS = (*(k.value for k in Kind), "not_complaint")
+"""What a label may say: one of triage's kinds, or just "not a complaint" (a dismissed card)."""
+
+
+class TriageLabel(Base):
+    """A person's verdict on a post (a click on a card, an imported file): what triage learns from.
+
+    The text is stored, not only the complaint it came from, so labels survive the complaint being
+    deleted and imported labels need no complaint at all.
+    """
+
+    __tablename__ = "triage_labels"
+    __table_args__ = (
+        CheckConstraint(_in("kind", LABEL_KINDS), name="kind"),
+        Index("ix_triage_labels_complaint", "complaint_id"),
+        Index("ix_triage_labels_created", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    text: Mapped[str] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(String(16))
+    is_complaint: Mapped[bool] = mapped_column(Boolean)
+    source: Mapped[str] = mapped_column(String(64))
+    complaint_id: Mapped[int | None] = mapped_column(ForeignKey("complaints.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime]
+
+
+class TriageModel(Base):
+    """A trained triage model, stored as plain JSON (vocabulary, idf, coefficients), never pickled:
+    loading it runs no code, and it can be read and diffed like any other row. The newest version
+    is the one in use."""
+
+    __tablename__ = "triage_models"
+    __table_args__ = (UniqueConstraint("version", name="uq_triage_models_version"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime]
+    label_count: Mapped[int] = mapped_column(Integer)
+    params: Mapped[dict[str, Any]] = mapped_column(JSON)
+    metrics: Mapped[dict[str, Any]] = mapped_column(JSON)
+    threshold: Mapped[float] = mapped_column(Float)

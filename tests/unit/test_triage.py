@@ -44,11 +44,21 @@ def test_praise(triage: Triage, text: str):
     "text",
     [
         "@AcmeShop do you ship to Canada?",
-        "Watching the game with @AcmeCola tonight",
         "@AcmeAir what time does boarding start for the 9am flight",
     ],
 )
-def test_plain_questions_and_chat_are_other(triage: Triage, text: str):
+def test_plain_questions_are_questions(triage: Triage, text: str):
+    assert triage.classify(text).kind is Kind.QUESTION
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Watching the game with @AcmeCola tonight",
+        "sunny afternoon at the beach with the family",
+    ],
+)
+def test_chat_is_other(triage: Triage, text: str):
     assert triage.classify(text).kind is Kind.OTHER
 
 
@@ -83,3 +93,15 @@ def test_priority_grows_with_reach_severity_and_repeat_contact():
     assert priority(Kind.COMPLAINT, 2.0, followers=100, amplification_count=40, amplification_reach=90_000) > base
     assert priority(Kind.OTHER, 9.0, followers=10**9) <= 30 < base
     assert priority(Kind.COMPLAINT, 100.0, followers=10**12, repeat_contact=50, verified=True) == 100
+
+
+@pytest.mark.parametrize("followers", [0, 10, 1_000, 1_000_000, 10**12])
+def test_questions_rank_below_complaints_of_the_same_reach_and_above_zero(followers: int):
+    question = priority(Kind.QUESTION, 9.0, followers=followers)
+    assert 0 < question < priority(Kind.COMPLAINT, 0.0, followers=followers)
+    assert question > priority(Kind.OTHER, 9.0, followers=followers)
+    assert question > priority(Kind.PRAISE, 9.0, followers=followers)
+
+
+def test_questions_rank_by_reach():
+    assert priority(Kind.QUESTION, 0.0, followers=1_000_000) > priority(Kind.QUESTION, 0.0, followers=10)

@@ -1,0 +1,660 @@
+"""Triage learns from the desk's own labels.
+
+Out of the box triage is the cue rules (``triage.py``). Every label a person gives — a click on a
+card, a file of labelled posts — is stored (``triage_labels``); ``train`` fits a model on them and
+stores it (``triage_models``) as plain JSON. ``current_model`` loads the newest for ``Triage``.
+
+The model is a logistic regression over TF-IDF word and character n-grams plus what the rules saw
+(the cue score, VADER's scores, whether there was a complaint fact, sarcasm, an ask). scikit-learn
+fits it — it is the reference implementation of both, with the sparse solvers that make training on
+thousands of posts take seconds — but prediction does not use it: the fitted vocabulary, idf weights
+and coefficients are exported to JSON and applied here with plain Python. So a stored model is data,
+not code (no pickle: loading one cannot run anything), it does not depend on the scikit-learn version
+that trained it, and scoring a post is a few dictionary look-ups.
+
+Its say grows with the labels behind it: the model's probability is blended with the rules' as
+``n / (n + BLEND_K)``, so a hundred labels nudge the rules and thousands mostly replace them. The
+decision threshold is chosen on cross-validated predictions so that complaint recall stays at
+``TARGET_RECALL`` or above: a missed complaint costs a customer, a false one costs a click.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import re
+import time
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from operator import itemgetter, mul
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from bot.domain.triage import Analysis, Triage, fold
+from bot.domain.types import Kind
+from bot.store.models import LABEL_KINDS, TriageLabel, TriageModel
+
+FORMAT = "followthrough-triage-lr/1"
+MIN_LABELS = 40
+MIN_PER_CLASS = 10
+BLEND_K = 150
+"""Labels at which the model and the rules have an equal say."""
+TARGET_RECALL = 0.78
+"""Complaint recall the threshold keeps on cross-validated labels (when the labels allow it)."""
+FOLDS = 5
+WORD_NGRAMS = (1, 2)
+CHAR_NGRAMS = (2, 5)
+MAX_CHAR_FEATURES = 60_000
+C = 2.0
+"""Inverse regularisation strength: fitted on 500–2,000 labels of the public complaints data; the
+cross-validated figures move little between 1 and 10."""
+
+_TOKEN = re.compile(r"[^\W_]+(?:'[^\W_]+)?|[!?]+|[^\w\s]", re.UNICODE)
+_SPACES = re.compile(r"\s+")
+_TRUE = {"1", "true", "yes", "y", "t", "complaint"}
+_FALSE = {"0", "false", "no", "n", "f", "not_complaint", "not complaint"}
+DENSE = ("score", "compound", "pos", "neg", "neu", "facts", "sarcasm", "ask", "readable", "link", "mention")
+
+
+class LabelFileError(ValueError):
+    """A labels file that cannot be used; ``problems`` are (line, reason) for rows that were bad."""
+
+    def __init__(self, message: str, problems: Sequence[tuple[int, str]] = ()) -> None:
+        super().__init__(message)
+        self.problems = list(problems)
+
+
+class NotEnoughLabels(ValueError):
+    """Too few labels (or too few of one class) to fit anything better than the rules."""
+
+
+@dataclass(frozen=True)
+class LabelRow:
+    text: str
+    is_complaint: bool
+    kind: str
+
+
+@dataclass(frozen=True)
+class Metrics:
+    count: int
+    accuracy: float
+    macro_f1: float
+    precision: float
+    recall: float
+
+    def line(self) -> str:
+        return f"macro_f1={self.macro_f1:.3f} recall={self.recall:.3f} precision={self.precision:.3f}"
+
+
+@dataclass(frozen=True)
+class ModelReport:
+    version: int
+    label_count: int
+    threshold: float
+    target_recall: float
+    weight: float
+    cross_validated: Metrics
+    rules_only: Metrics
+    seconds: float
+
+
+# --- labels ----------------------------------------------------------------------------------
+
+
+def _label_kind(kind: str | Kind, is_complaint: bool | None = None) -> tuple[str, bool]:
+    value = str(kind).strip().lower().replace(" ", "_").replace("-", "_")
+    if value not in LABEL_KINDS:
+        raise ValueError(f"kind must be one of {', '.join(LABEL_KINDS)} (got {kind!r})")
+    complaint = value == Kind.COMPLAINT.value
+    if is_complaint is not None and is_complaint != complaint:
+        raise ValueError(f"kind {value!r} contradicts is_complaint={int(is_complaint)}")
+    return value, complaint
+
+
+def record_label(
+    session: Session, text: str, kind: str | Kind, source: str, at: datetime, complaint_id: int | None = None
+) -> TriageLabel:
+    """Store one person's verdict on a post (``source``: the click or import it came from)."""
+    if not text or not text.strip():
+        raise ValueError("a label needs the post's text")
+    value, complaint = _label_kind(kind)
+    label = TriageLabel(
+        text=text, kind=value, is_complaint=complaint, source=source[:64], complaint_id=complaint_id, created_at=at
+    )
+    session.add(label)
+    session.flush()
+    return label
+
+
+def read_labels(path: Path) -> list[LabelRow]:
+    """The rows of a labels CSV (``text,is_complaint`` and optionally ``kind``), all or none: a file
+    with bad rows raises ``LabelFileError`` listing each (line number and reason), so importing it
+    twice after fixing it cannot leave half of it stored twice."""
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise LabelFileError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise LabelFileError(f"{path}: is a directory, not a CSV file") from None
+    except OSError as exc:
+        raise LabelFileError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    try:
+        content = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise LabelFileError(f"{path}: not UTF-8 text (byte {exc.start})") from None
+    try:
+        reader = csv.DictReader(io.StringIO(content, newline=""), strict=True)
+        header = [h.strip() for h in (reader.fieldnames or [])]
+        if not header:
+            raise LabelFileError(f"{path}: empty file, expected a header with text,is_complaint")
+        missing = [c for c in ("text", "is_complaint") if c not in header]
+        if missing:
+            raise LabelFileError(
+                f"{path}: missing column {', '.join(missing)} (expected text,is_complaint and optionally kind; "
+                f"found {','.join(header)[:120]})"
+            )
+        reader.fieldnames = header
+        rows: list[LabelRow] = []
+        problems: list[tuple[int, str]] = []
+        for record in reader:
+            line = reader.line_num
+            try:
+                rows.append(_row(record))
+            except ValueError as exc:
+                problems.append((line, str(exc)))
+    except csv.Error as exc:
+        raise LabelFileError(f"{path}: not a readable CSV file ({exc})") from None
+    if problems:
+        first = "; ".join(f"line {n}: {why}" for n, why in problems[:3])
+        more = f" (and {len(problems) - 3} more)" if len(problems) > 3 else ""
+        raise LabelFileError(f"{path}: {len(problems)} bad rows, nothing imported — {first}{more}", problems)
+    if not rows:
+        raise LabelFileError(f"{path}: no labelled rows")
+    return rows
+
+
+def _row(record: dict[str | Any, Any]) -> LabelRow:
+    if None in record:
+        raise ValueError("more fields than columns")
+    text = (record.get("text") or "").strip()
+    if not text:
+        raise ValueError("empty text")
+    flag = (record.get("is_complaint") or "").strip().lower()
+    if flag in _TRUE:
+        complaint = True
+    elif flag in _FALSE:
+        complaint = False
+    else:
+        raise ValueError(f"is_complaint must be 1 or 0 (got {flag!r})")
+    kind = (record.get("kind") or "").strip()
+    if kind:
+        value, _ = _label_kind(kind, complaint)
+    else:
+        value = Kind.COMPLAINT.value if complaint else "not_complaint"
+    return LabelRow(text, complaint, value)
+
+
+def import_labels(session: Session, path: Path, at: datetime) -> int:
+    """Store every row of a labels CSV (see ``read_labels``); returns how many were stored."""
+    rows = read_labels(path)
+    source = f"import:{path.name}"[:64]
+    session.add_all(
+        TriageLabel(text=r.text, kind=r.kind, is_complaint=r.is_complaint, source=source, created_at=at) for r in rows
+    )
+    session.flush()
+    return len(rows)
+
+
+def labels(session: Session) -> list[LabelRow]:
+    """Every label, one per text: when a post was labelled twice, the latest label wins (a person
+    who corrects an imported label is right)."""
+    latest: dict[str, LabelRow] = {}
+    query = select(TriageLabel.text, TriageLabel.is_complaint, TriageLabel.kind).order_by(
+        TriageLabel.created_at, TriageLabel.id
+    )
+    for text, complaint, kind in session.execute(query):
+        latest[_SPACES.sub(" ", text.strip())] = LabelRow(text, bool(complaint), kind)
+    return list(latest.values())
+
+
+# --- features ------------------------------------------------------------------------------------
+
+
+def model_text(analysis: Analysis) -> str:
+    """What the n-grams are taken from: the folded text the cues read, links and handles removed (a
+    handle names a customer or a brand, not what the post says; whether there were any is a dense
+    feature)."""
+    return analysis.folded or fold(analysis.plain)
+
+
+def word_features(text: str) -> list[str]:
+    tokens = _TOKEN.findall(text)
+    grams = list(tokens)
+    lo, hi = WORD_NGRAMS
+    for n in range(max(2, lo), hi + 1):
+        grams.extend(" ".join(tokens[i : i + n]) for i in range(len(tokens) - n + 1))
+    return grams if lo <= 1 else grams[len(tokens) :]
+
+
+def char_features_of_word(word: str) -> list[str]:
+    padded = f" {word} "
+    lo, hi = CHAR_NGRAMS
+    out: list[str] = []
+    for n in range(lo, hi + 1):
+        if n > len(padded):
+            break
+        out.extend(padded[i : i + n] for i in range(len(padded) - n + 1))
+    return out
+
+
+def char_features(text: str) -> list[str]:
+    """Character n-grams within words, padded with a space either side (scikit-learn's ``char_wb``):
+    they read misspellings, inflections and languages the word n-grams have not seen."""
+    out: list[str] = []
+    for word in text.split():
+        out.extend(char_features_of_word(word))
+    return out
+
+
+def dense_features(a: Analysis) -> list[float]:
+    return [
+        a.score, a.compound, a.pos, a.neg, a.neu, float(a.facts), float(a.sarcasm), float(a.ask), float(a.readable),
+        float("http" in a.text or "www." in a.text), float("@" in a.text),
+    ]  # fmt: skip
+
+
+# --- the model at run time ------------------------------------------------------------------
+
+
+_TF = [0.0] + [1.0 + math.log(n) for n in range(1, 256)]
+
+
+class _Block:
+    """One TF-IDF block: a vocabulary (term → column), its idf weights and idf × coefficient, so a
+    post's contribution is what scikit-learn computes (sublinear tf, l2 norm, dot product) in one
+    pass over the post's distinct terms, without its objects. Plain lists and ``Counter``: for the
+    hundred-odd terms of a post they beat numpy, whose per-call overhead is larger than the work."""
+
+    def __init__(self, terms: Sequence[str], idf: Sequence[float], coef: Sequence[float]) -> None:
+        if not len(terms) == len(idf) == len(coef):
+            raise ValueError("model block: terms, idf and coefficients differ in length")
+        self.index: dict[str, int] = {t: i for i, t in enumerate(terms)}
+        if len(self.index) != len(terms):
+            raise ValueError("model block: a term appears twice")
+        self.idf = [float(v) for v in idf]
+        self.idf2 = [v * v for v in self.idf]
+        self.weighted = [float(i) * float(c) for i, c in zip(idf, coef, strict=True)]
+
+    def score(self, columns: list[int]) -> float:
+        """``columns``: the vocabulary columns of a post's terms, once per occurrence."""
+        if not columns:
+            return 0.0
+        counts = Counter(columns)
+        # Looked up and summed by itemgetter, map and sum, which run in C: a Python loop over a
+        # post's couple of hundred character n-grams cost more than everything else in the model.
+        pick = itemgetter(*counts) if len(counts) > 1 else (lambda seq: (seq[next(iter(counts))],))
+        idf2, weighted = pick(self.idf2), pick(self.weighted)
+        if len(counts) == len(columns):  # every term once: tf is 1 throughout
+            norm2, dot = sum(idf2), sum(weighted)
+        else:
+            tf = [_TF[n] if n < 256 else 1.0 + math.log(n) for n in counts.values()]
+            norm2 = sum(map(mul, map(mul, tf, tf), idf2))
+            dot = sum(map(mul, tf, weighted))
+        return dot / math.sqrt(norm2) if norm2 > 0.0 else 0.0
+
+
+@dataclass
+class LoadedModel:
+    """A stored model, ready to score posts. ``weight`` is its share of the blend with the rules."""
+
+    version: int
+    label_count: int
+    threshold: float
+    params: dict[str, Any]
+    metrics: dict[str, Any] = field(default_factory=dict)
+    weight: float = 0.0
+    _cache: dict[str, tuple[float, int]] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        p = self.params
+        if p.get("format") != FORMAT:
+            raise ValueError(f"unknown model format {p.get('format')!r} (this version reads {FORMAT})")
+        self.word = _Block(p["word"]["terms"], p["word"]["idf"], p["word"]["coef"])
+        char = p["char"]
+        if not len(char["terms"]) == len(char["idf"]) == len(char["coef"]):
+            raise ValueError("model block: terms, idf and coefficients differ in length")
+        self.char_weights: dict[str, float] = {
+            t: float(i) * float(c) for t, i, c in zip(char["terms"], char["idf"], char["coef"], strict=True)
+        }
+        dense = p["dense"]
+        if list(dense["names"]) != list(DENSE):
+            raise ValueError("model's dense features differ from this version's")
+        self.dense = [
+            (float(m), float(s), float(c)) for m, s, c in zip(dense["mean"], dense["scale"], dense["coef"], strict=True)
+        ]
+        self.intercept = float(p["intercept"])
+        self.weight = blend_weight(self.label_count) if not self.weight else self.weight
+
+    def decision(self, a: Analysis) -> float:
+        text = model_text(a)
+        vocabulary = self.word.index
+        words = [c for c in map(vocabulary.get, word_features(text)) if c is not None]
+        char_score = 0.0
+        grams = 0
+        cache = self._cache
+        for token in text.split():
+            cut = cache.get(token)
+            if cut is None:
+                # Posts repeat words: each word's n-grams are cut and scored once.
+                found = char_features_of_word(token)
+                cut = (sum(self.char_weights.get(g, 0.0) for g in found), len(found))
+                if len(cache) > 200_000:
+                    cache.clear()
+                cache[token] = cut
+            char_score += cut[0]
+            grams += cut[1]
+        z = self.intercept + self.word.score(words) + char_score / math.sqrt(max(1, grams))
+        for x, (mean, scale, coef) in zip(dense_features(a), self.dense, strict=True):
+            z += coef * (x - mean) / scale
+        return z
+
+    def complaint_probability(self, analysis: Analysis) -> float:
+        z = self.decision(analysis)
+        if z >= 0:
+            return 1.0 / (1.0 + math.exp(-z))
+        e = math.exp(z)
+        return e / (1.0 + e)
+
+
+def blend_weight(label_count: int) -> float:
+    return label_count / (label_count + BLEND_K) if label_count > 0 else 0.0
+
+
+def current_model(session: Session) -> LoadedModel | None:
+    """The newest stored model, or None (triage then runs on the rules alone)."""
+    row = session.scalars(select(TriageModel).order_by(TriageModel.version.desc()).limit(1)).first()
+    if row is None:
+        return None
+    return LoadedModel(row.version, row.label_count, row.threshold, row.params, row.metrics or {})
+
+
+def load_triage(session: Session, base: Triage | None = None) -> Triage:
+    """``base`` (or default rules) with the newest stored model, if there is one."""
+    base = base or Triage()
+    return base.with_model(current_model(session))
+
+
+# --- training --------------------------------------------------------------------------------
+
+
+@dataclass
+class Fitted:
+    """A fitted model: scikit-learn's objects (for tests and measurement) and their JSON export."""
+
+    params: dict[str, Any]
+    label_count: int
+    word: Any
+    char: Any
+    scaler: Any
+    classifier: Any
+
+    def sklearn_probability(self, analyses: Sequence[Analysis]) -> list[float]:
+        """The probabilities scikit-learn itself computes: the reference the exported model matches."""
+        x = _matrix(self.word, self.char, self.scaler, _Features.of(analyses), fit=False)
+        return [float(p) for p in self.classifier.predict_proba(x)[:, 1]]
+
+    def loaded(self, threshold: float = 0.5) -> LoadedModel:
+        return LoadedModel(0, self.label_count, threshold, self.params)
+
+
+def _vectorizers() -> tuple[Any, Any]:
+    import numpy as np
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    def passthrough(doc: list[str]) -> list[str]:
+        return doc
+
+    word = TfidfVectorizer(analyzer=passthrough, sublinear_tf=True, min_df=2, dtype=np.float64)
+    # Character n-grams: raw counts × idf, each post scaled by 1/√(its number of n-grams) instead
+    # of the l2 norm. The score is then a sum over the post's words of a per-word score, which run
+    # time caches per word — an l2 norm over a post's couple of hundred n-grams cost more than the
+    # rest of triage together, and measured no better.
+    char = TfidfVectorizer(analyzer=passthrough, norm=None, min_df=2, max_features=MAX_CHAR_FEATURES, dtype=np.float64)
+    return word, char
+
+
+def _char_scale(chars: Sequence[list[str]]) -> Any:
+    import numpy as np
+    from scipy.sparse import diags
+
+    return diags(1.0 / np.sqrt(np.maximum(1, np.array([len(c) for c in chars], dtype=np.float64))))
+
+
+@dataclass
+class _Features:
+    """Each post's n-grams and rule features, computed once per training run (cross-validation fits
+    five models on slices of the same posts)."""
+
+    words: list[list[str]]
+    chars: list[list[str]]
+    dense: list[list[float]]
+
+    @classmethod
+    def of(cls, analyses: Sequence[Analysis]) -> _Features:
+        texts = [model_text(a) for a in analyses]
+        cut: dict[str, list[str]] = {}
+
+        def chars(text: str) -> list[str]:
+            out: list[str] = []
+            for word in text.split():
+                grams = cut.get(word)
+                if grams is None:
+                    grams = cut[word] = char_features_of_word(word)
+                out.extend(grams)
+            return out
+
+        return cls([word_features(t) for t in texts], [chars(t) for t in texts], [dense_features(a) for a in analyses])
+
+    def take(self, indices: Sequence[int]) -> _Features:
+        return _Features(
+            [self.words[i] for i in indices], [self.chars[i] for i in indices], [self.dense[i] for i in indices]
+        )
+
+
+def _matrix(word: Any, char: Any, scaler: Any, features: _Features, *, fit: bool) -> Any:
+    import numpy as np
+    from scipy.sparse import csr_matrix, hstack
+
+    dense = np.array(features.dense, dtype=np.float64)
+    if fit:
+        xw, xc, xd = word.fit_transform(features.words), char.fit_transform(features.chars), scaler.fit_transform(dense)
+    else:
+        xw, xc, xd = word.transform(features.words), char.transform(features.chars), scaler.transform(dense)
+    return hstack([xw, _char_scale(features.chars) @ xc, csr_matrix(xd)], format="csr")
+
+
+def fit(analyses: Sequence[Analysis], truth: Sequence[bool], features: _Features | None = None) -> Fitted:
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.preprocessing import StandardScaler
+
+    word, char = _vectorizers()
+    scaler = StandardScaler()
+    x = _matrix(word, char, scaler, features or _Features.of(analyses), fit=True)
+    classifier = LogisticRegression(C=C, class_weight="balanced", solver="liblinear", max_iter=1000, random_state=0)
+    classifier.fit(x, [int(t) for t in truth])
+    coef = classifier.coef_[0]
+    nw, nc = len(word.vocabulary_), len(char.vocabulary_)
+
+    def block(vectorizer: Any, offset: int, size: int) -> dict[str, list[Any]]:
+        terms = [""] * size
+        for term, i in vectorizer.vocabulary_.items():
+            terms[i] = term
+        return {
+            "terms": terms,
+            "idf": [float(v) for v in vectorizer.idf_],
+            "coef": [float(v) for v in coef[offset : offset + size]],
+        }
+
+    params = {
+        "format": FORMAT,
+        "word": block(word, 0, nw),
+        "char": block(char, nw, nc),
+        "dense": {
+            "names": list(DENSE),
+            "mean": [float(v) for v in scaler.mean_],
+            "scale": [float(v) for v in scaler.scale_],
+            "coef": [float(v) for v in coef[nw + nc :]],
+        },
+        "intercept": float(classifier.intercept_[0]),
+        "features": {"word_ngrams": list(WORD_NGRAMS), "char_ngrams": list(CHAR_NGRAMS), "C": C},
+    }
+    return Fitted(params, len(truth), word, char, scaler, classifier)
+
+
+def metrics(truth: Sequence[bool], predicted: Sequence[bool]) -> Metrics:
+    tp = sum(t and p for t, p in zip(truth, predicted, strict=True))
+    fp = sum(p and not t for t, p in zip(truth, predicted, strict=True))
+    fn = sum(t and not p for t, p in zip(truth, predicted, strict=True))
+    tn = len(truth) - tp - fp - fn
+
+    def f1(a: int, b: int, c: int) -> float:
+        return 2 * a / (2 * a + b + c) if a else 0.0
+
+    return Metrics(
+        count=len(truth),
+        accuracy=(tp + tn) / len(truth) if truth else 0.0,
+        macro_f1=(f1(tp, fp, fn) + f1(tn, fn, fp)) / 2,
+        precision=tp / (tp + fp) if tp + fp else 0.0,
+        recall=tp / (tp + fn) if tp + fn else 0.0,
+    )
+
+
+def choose_threshold(truth: Sequence[bool], probability: Sequence[float], target_recall: float) -> float:
+    """The threshold with the best macro-F1 among those that keep complaint recall at the target; if
+    none does, the one with the best recall-weighted F1 (F2) — with few labels, recall first.
+
+    One sweep down the sorted probabilities: each distinct value is a candidate ("complaint when
+    p ≥ value"), its counts running totals of the ones above it.
+    """
+    positives = sum(truth)
+    total = len(truth)
+    order = sorted(zip(probability, truth, strict=True), key=lambda pt: -pt[0])
+    best: tuple[float, float] | None = None
+    fallback: tuple[float, float] = (-1.0, 0.5)
+    tp = fp = 0
+
+    def f1(a: int, b: int, c: int) -> float:
+        return 2 * a / (2 * a + b + c) if a else 0.0
+
+    for i, (p, t) in enumerate(order):
+        tp += t
+        fp += not t
+        if i + 1 < total and order[i + 1][0] == p:
+            continue  # ties: a threshold takes all equal probabilities at once
+        fn, tn = positives - tp, total - positives - fp
+        recall = tp / positives if positives else 0.0
+        precision = tp / (tp + fp) if tp + fp else 0.0
+        macro = (f1(tp, fp, fn) + f1(tn, fn, fp)) / 2
+        if recall >= target_recall and (best is None or macro > best[0]):
+            best = (macro, p)
+        f2 = 5 * precision * recall / (4 * precision + recall) if precision + recall else 0.0
+        if f2 > fallback[0]:
+            fallback = (f2, p)
+    return float((best or fallback)[1])
+
+
+def cross_validated(
+    triage: Triage,
+    analyses: Sequence[Analysis],
+    truth: Sequence[bool],
+    weight: float,
+    folds: int = FOLDS,
+    features: _Features | None = None,
+) -> list[float]:
+    """Each label's blended probability from a model that did not see it."""
+    from sklearn.model_selection import StratifiedKFold
+
+    k = max(2, min(folds, sum(truth), len(truth) - sum(truth)))
+    out = [0.0] * len(truth)
+    features = features or _Features.of(analyses)
+    for train_idx, test_idx in StratifiedKFold(n_splits=k, shuffle=True, random_state=0).split(analyses, truth):
+        fitted = fit([analyses[i] for i in train_idx], [truth[i] for i in train_idx], features.take(train_idx))
+        model = fitted.loaded()
+        for i in test_idx:
+            prior = triage.cue_probability(analyses[i].score)
+            out[i] = weight * model.complaint_probability(analyses[i]) + (1 - weight) * prior
+    return out
+
+
+def train_on(
+    rows: Sequence[LabelRow], triage: Triage | None = None, target_recall: float | None = None
+) -> tuple[Fitted, float, Metrics, Metrics]:
+    """Fit on ``rows``; returns the model, its threshold, and the cross-validated figures of the
+    blend and of the rules alone on the same labels."""
+    n, positives = len(rows), sum(r.is_complaint for r in rows)
+    if n < MIN_LABELS or min(positives, n - positives) < MIN_PER_CLASS:
+        raise NotEnoughLabels(
+            f"need at least {MIN_LABELS} labels, {MIN_PER_CLASS} of them complaints and {MIN_PER_CLASS} not: "
+            f"have {n} ({positives} complaints, {n - positives} not)"
+        )
+    triage = (triage or Triage()).with_model(None)
+    analyses = [triage.analyse(r.text) for r in rows]
+    truth = [r.is_complaint for r in rows]
+    weight = blend_weight(n)
+    features = _Features.of(analyses)
+    probability = cross_validated(triage, analyses, truth, weight, features=features)
+    threshold = choose_threshold(truth, probability, TARGET_RECALL if target_recall is None else target_recall)
+    cv = metrics(truth, [p >= threshold for p in probability])
+    rules = metrics(truth, [a.score >= triage.thresholds.complaint for a in analyses])
+    return fit(analyses, truth, features), threshold, cv, rules
+
+
+def train(session: Session, at: datetime, triage: Triage | None = None) -> ModelReport:
+    """Fit a model on every stored label and store it as the next version."""
+    started = time.perf_counter()
+    rows = labels(session)
+    fitted, threshold, cv, rules = train_on(rows, triage)
+    version = (session.scalar(select(func.max(TriageModel.version))) or 0) + 1
+    report_metrics = {
+        "cross_validated": asdict(cv),
+        "rules_only": asdict(rules),
+        "target_recall": TARGET_RECALL,
+        "blend_weight": blend_weight(len(rows)),
+        "folds": FOLDS,
+    }
+    session.add(
+        TriageModel(
+            version=version,
+            created_at=at,
+            label_count=len(rows),
+            params=json.loads(json.dumps(fitted.params)),  # plain JSON, whatever numpy handed back
+            metrics=report_metrics,
+            threshold=threshold,
+        )
+    )
+    session.flush()
+    return ModelReport(
+        version, len(rows), threshold, TARGET_RECALL, blend_weight(len(rows)), cv, rules,
+        time.perf_counter() - started,
+    )  # fmt: skip
+
+
+def evaluate(triage: Triage, rows: Iterable[LabelRow | tuple[str, bool]]) -> Metrics:
+    """How ``triage`` (with its model, if any) does on labelled posts: complaint or not."""
+    truth: list[bool] = []
+    predicted: list[bool] = []
+    for row in rows:
+        text, complaint = (row.text, row.is_complaint) if isinstance(row, LabelRow) else row
+        truth.append(bool(complaint))
+        predicted.append(triage.classify(text).kind is Kind.COMPLAINT)
+    if not truth:
+        raise ValueError("nothing to evaluate: no labelled rows")
+    return metrics(truth, predicted)
