@@ -150,7 +150,7 @@ def _customer_reply(ctx: RenderContext, row: Delivery, complaint: Complaint | No
     folded_from = complaint.id if complaint.id != card.id else None
     return Outgoing(
         _need(card.slack_channel, "card channel"),
-        blocks.build_customer_reply(post.author_handle, post.text, folded_from=folded_from),
+        blocks.build_customer_reply(post.author_handle, post.text, source=post.source, folded_from=folded_from),
         thread_ts=card.slack_ts,
     )
 

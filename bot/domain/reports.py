@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import statistics
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from bot.domain.events import SYSTEM, EventKind, PromiseClosed, details_of
@@ -103,18 +103,27 @@ def open_promises_on(session: Session, complaint_id: int) -> list[PromiseLine]:
     )
 
 
+WAITING_SINCE = case((Complaint.posted_at < Complaint.created_at, Complaint.posted_at), else_=Complaint.created_at)
+"""When the customer started waiting: when they posted — not when the bot stored the post (after a
+fresh start or an outage that can be hours later) — but never later than we had it (a clock ahead)."""
+
+
+def _utc(value: object) -> datetime | None:
+    """An aggregate or CASE over a datetime column comes back untyped on SQLite (text or naive)."""
+    if value is None or (isinstance(value, datetime) and value.tzinfo is not None):
+        return value  # type: ignore[return-value]
+    return datetime.fromisoformat(str(value)).replace(tzinfo=UTC)
+
+
 def counts(session: Session, now: datetime) -> Counts:
     visible = [Complaint.kind == Kind.COMPLAINT.value, Complaint.duplicate_of.is_(None)]
     by_status = dict(
         session.execute(select(Complaint.status, func.count()).where(*visible).group_by(Complaint.status)).all()
     )
     oldest = session.execute(
-        select(func.min(Complaint.created_at)).where(*visible, Complaint.status == Status.NEW.value)
+        select(func.min(WAITING_SINCE)).where(*visible, Complaint.status == Status.NEW.value)
     ).scalar_one()
-    if oldest is not None and oldest.tzinfo is None:  # min() bypasses the column type on SQLite
-        from datetime import UTC
-
-        oldest = datetime.fromisoformat(str(oldest)).replace(tzinfo=UTC)
+    oldest = _utc(oldest)
     overdue_count = session.execute(
         select(func.count())
         .select_from(Promise)
@@ -145,7 +154,7 @@ def customer_history(session: Session, handle: str, limit: int = 10) -> list[Com
         session.scalars(
             select(Complaint)
             .where(func.lower(Complaint.author_handle) == handle)
-            .order_by(Complaint.created_at.desc())
+            .order_by(Complaint.posted_at.desc(), Complaint.id.desc())
             .limit(limit)
         )
     )
@@ -175,10 +184,14 @@ def yesterday(session: Session, now: datetime, tz: str) -> Yesterday:
     if claims:
         created = dict(
             session.execute(
-                select(Complaint.id, Complaint.created_at).where(Complaint.id.in_([e.complaint_id for e in claims]))
+                select(Complaint.id, WAITING_SINCE).where(Complaint.id.in_([e.complaint_id for e in claims]))
             ).all()
         )
-        waits = [(e.at - created[e.complaint_id]).total_seconds() / 60 for e in claims if e.complaint_id in created]
+        waits = [
+            (e.at - since).total_seconds() / 60
+            for e in claims
+            if (since := _utc(created.get(e.complaint_id))) is not None
+        ]
     kept = by_kind[EventKind.PROMISE_KEPT]
     on_time = sum(1 for e in kept if isinstance(d := details_of(e), PromiseClosed) and d.on_time)
     resolved = [e for e in by_kind[EventKind.RESOLVED] if e.actor != SYSTEM]  # not the folded copies

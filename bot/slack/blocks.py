@@ -9,13 +9,17 @@ containing ``<!channel>`` or ``<@U123>`` shows those characters and pings nobody
 from __future__ import annotations
 
 import contextlib
+import re
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from bot.domain.types import Kind, Status
 from bot.slack.ids import Action, Field, View
+from bot.sources.links import link_hosts
 
 SECTION_LIMIT = 3000
 DIGEST_TEXT_BUDGET = 8000  # of Slack's ~12,000 characters a message: the rest for due-today and status
@@ -27,11 +31,45 @@ QUOTE_LIMIT = 2600
 Json = dict[str, Any]
 
 
+_BROADCAST = re.compile(r"(?<![\w@])@(channel|here|everyone)\b", re.IGNORECASE)
+_LINE_BREAKS = re.compile(r"[\r\n\v\f\x1c-\x1e\x85\u2028\u2029]+")
+_FORMATTING = str.maketrans("", "", "*_~`")
+
+
 def escape(text: str | None) -> str:
-    """Make third-party text inert in Slack mrkdwn: &, <, > are Slack's control characters."""
+    """Make any text not written by the bot inert in Slack mrkdwn — the customer's and the team's alike.
+
+    ``&``, ``<`` and ``>`` are Slack's control characters (so ``<!channel>`` shows as text); a bare
+    ``@channel`` / ``@here`` / ``@everyone`` word gets a full-width at sign, which reads the same and
+    pings nobody even where Slack would link names.
+    """
     if not text:
         return ""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return _BROADCAST.sub(lambda m: "\uff20" + m.group(1), text)
+
+
+def _visible(ch: str) -> bool:
+    """Control and invisible format characters (zero-width, bidi overrides) can disguise text."""
+    return unicodedata.category(ch) not in ("Cc", "Cf")
+
+
+def inline(text: str | None, limit: int = 100, *, keep_underscores: bool = False) -> str:
+    """A one-line outside field (display name, handle, source name): one line, no Slack formatting.
+
+    A display name with a newline and ``*Resolved*`` in it must not read like a line of ours.
+    Handles keep ``_`` (``@acme_help`` is the handle; a single underscore formats nothing).
+    """
+    if not text:
+        return ""
+    flat = " ".join(_LINE_BREAKS.sub(" ", "".join(ch for ch in text if ch in "\n\r" or _visible(ch))).split())
+    drop = "*~`" if keep_underscores else "*_~`"
+    return cut(escape(flat.translate(str.maketrans("", "", drop))), limit)
+
+
+def handle(text: str | None) -> str:
+    """``@handle``, made safe as a one-line field."""
+    return "@" + inline((text or "").lstrip("@"), 64, keep_underscores=True)
 
 
 def cut(text: str, limit: int) -> str:
@@ -51,8 +89,10 @@ def cut(text: str, limit: int) -> str:
 
 
 def quote(text: str, limit: int = QUOTE_LIMIT) -> str:
-    """The customer's words as a Slack quote, escaped and cut."""
-    lines = cut(escape(text), limit).splitlines() or [""]
+    """The customer's words as a Slack quote, escaped and cut; every line is quoted (any line break
+    Slack honours counts), so no line of theirs can step out of the quote and pass for ours."""
+    clean = "".join(ch for ch in text if ch == "\n" or _visible(ch) or ch in "\r\v\f\x1c\x1d\x1e\x85")
+    lines = _LINE_BREAKS.split(cut(escape(clean), limit)) or [""]
     return "\n".join("&gt; " + line for line in lines)
 
 
@@ -82,12 +122,37 @@ def followers(n: int) -> str:
 
 
 def safe_url(url: str | None) -> str | None:
-    """Only http(s) links without Slack control characters or spaces may become a link."""
-    if not url or not url.startswith(("https://", "http://")):
+    """A URL from Slack itself (a permalink): https, printable ASCII, no Slack control characters."""
+    if not url or not url.startswith("https://"):
         return None
-    if any(ch in url for ch in "<>| \n\t"):
+    if not url.isascii() or any(not ch.isprintable() or ch in "<>|` " for ch in url):
         return None
     return url.replace("&", "&amp;")
+
+
+def post_link(url: str | None, source: str) -> str | None:
+    """A post's own link, only to its network's hosts (x.com / twitter.com for X).
+
+    Anything else — another host, a look-alike, an invisible character — is not made a link."""
+    link = safe_url(url)
+    if link is None:
+        return None
+    host = (urlsplit(url).hostname or "") if url else ""
+    if not any(host == h or host.endswith("." + h) for h in link_hosts(source)):
+        return None
+    return link
+
+
+def shown_url(url: str | None, source: str) -> str:
+    """How a post's URL appears: a link to its own network, else inert text (in code, so Slack
+    does not turn it into a link either)."""
+    link = post_link(url, source)
+    if link:
+        return f"<{link}|view post>"
+    if not url:
+        return ""
+    plain = "".join(ch for ch in url if _visible(ch) and ch not in "`\n")
+    return f"`{cut(escape(plain), 200)}`"
 
 
 @dataclass(frozen=True)
@@ -237,21 +302,21 @@ def card_actions(c: CardState) -> list[Json]:
 def card_fallback(c: CardState) -> str:
     """The notification text: short, escaped, never a ping."""
     label = "Complaint" if c.kind == Kind.COMPLAINT else c.kind.capitalize()
-    return cut(f"{label} #{c.id} from @{escape(c.author_handle)}: {escape(c.text)}", 300)
+    return cut(f"{label} #{c.id} from {handle(c.author_handle)}: {inline(c.text, 300)}", 300)
 
 
 def build_card(c: CardState, now: datetime) -> Json:
-    name = escape(c.author_name) if c.author_name else escape(c.author_handle)
-    who = f"*{cut(name, 100)}* (@{cut(escape(c.author_handle), 64)} · {followers(c.author_followers)} followers)"
+    name = inline(c.author_name) or inline(c.author_handle, keep_underscores=True)
+    who = f"*{name}* ({handle(c.author_handle)} · {followers(c.author_followers)} followers)"
     icon = ":rotating_light:" if c.priority >= 70 else ":warning:" if c.priority >= 45 else ":speech_balloon:"
     header = f"{icon} *Complaint #{c.id}* · priority {c.priority} · {who}"
-    link = safe_url(c.url)
+    link = post_link(c.url, c.source)
     text = quote(c.text)
     if text.endswith("…") and link:
         text += f" <{link}|read it all>"
     context = [f"posted {slack_date(c.posted_at)} ({age(c.posted_at, now)} ago)"]
-    if link:
-        context.append(f"<{link}|view post>")
+    if c.url:
+        context.append(shown_url(c.url, c.source))
     if c.amplification_count:
         context.append(f":loudspeaker: {c.amplification_count} reposts, reach {followers(c.amplification_reach)}")
     if c.duplicate_count:
@@ -274,6 +339,12 @@ def build_card(c: CardState, now: datetime) -> Json:
     return {"text": card_fallback(c), "blocks": blocks[:BLOCKS_LIMIT]}
 
 
+def claim_line(c: Any, now: datetime) -> str:
+    """One claimed complaint in a list (``/complaints mine``, App Home); its age is the customer's wait."""
+    waiting = age(min(c.posted_at, c.created_at), now)
+    return f"• #{c.id} {handle(c.author_handle)} — {c.status}, waiting {waiting}: “{cut(escape(c.text), 80)}”"
+
+
 def promise_lines(c: CardState, now: datetime) -> str:
     lines = []
     for p in sorted(c.promises, key=lambda p: p.due_at)[:10]:
@@ -289,25 +360,26 @@ def promise_lines(c: CardState, now: datetime) -> str:
 
 
 def build_kudos(c: CardState) -> Json:
-    who = f"*{escape(c.author_name or c.author_handle)}* (@{escape(c.author_handle)})"
-    link = safe_url(c.url)
-    text = f":tada: Praise from {who}\n{quote(c.text, 2000)}" + (f"\n<{link}|view post>" if link else "")
+    name = inline(c.author_name) or inline(c.author_handle, keep_underscores=True)
+    who = f"*{name}* ({handle(c.author_handle)})"
+    text = f":tada: Praise from {who}\n{quote(c.text, 2000)}" + (f"\n{shown_url(c.url, c.source)}" if c.url else "")
     return {
-        "text": cut(f"Praise from @{escape(c.author_handle)}: {escape(c.text)}", 300),
+        "text": cut(f"Praise from {handle(c.author_handle)}: {inline(c.text, 300)}", 300),
         "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": cut(text, SECTION_LIMIT)}}],
     }
 
 
-def build_customer_reply(handle: str, text: str, url: str | None = None, *, folded_from: int | None = None) -> Json:
+def build_customer_reply(
+    author: str, text: str, url: str | None = None, *, source: str = "x", folded_from: int | None = None
+) -> Json:
     """A customer's reply in the card's thread. ``folded_from``: the reply belongs to another
     complaint folded into this card (``+N similar``), so it says whose it is."""
-    link = safe_url(url)
     whose = f" (complaint #{folded_from}, folded into this card)" if folded_from else ""
-    body = f":speech_balloon: @{escape(handle)}{whose} replied:\n{quote(text, 2500)}" + (
-        f"\n<{link}|view>" if link else ""
+    body = f":speech_balloon: {handle(author)}{whose} replied:\n{quote(text, 2500)}" + (
+        f"\n{shown_url(url, source)}" if url else ""
     )
     return {
-        "text": cut(f"@{escape(handle)} replied: {escape(text)}", 300),
+        "text": cut(f"{handle(author)} replied: {inline(text, 300)}", 300),
         "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": cut(body, SECTION_LIMIT)}}],
     }
 
@@ -329,10 +401,10 @@ def build_alert(text: str) -> Json:
 
 def build_escalation_notice(c: CardState, tier: str, contact: str | None, permalink: str | None) -> Json:
     mention = contact_mention(contact)
-    link = f" <{permalink}|open the card>" if permalink and safe_url(permalink) else ""
+    link = f" <{safe_url(permalink)}|open the card>" if safe_url(permalink) else ""
     reason = f"\n> {cut(escape(c.escalation_reason), 1500)}" if c.escalation_reason else ""
     text = (
-        f":arrow_double_up: {mention + ' ' if mention else ''}Complaint #{c.id} from @{escape(c.author_handle)} "
+        f":arrow_double_up: {mention + ' ' if mention else ''}Complaint #{c.id} from {handle(c.author_handle)} "
         f"escalated to *{escape(tier)}* by <@{c.escalated_by}>.{link}{reason}"
     )
     return {
@@ -569,8 +641,8 @@ def build_nag(
 ) -> Json:
     """One step of the nag ladder for an overdue promise."""
     what = f"“{cut(escape(promise.text), 300)}”"
-    customer = f"@{escape(c.author_handle)}"
-    link = f" <{permalink}|open the card>" if permalink and safe_url(permalink) else ""
+    customer = handle(c.author_handle)
+    link = f" <{safe_url(permalink)}|open the card>" if safe_url(permalink) else ""
     late = age(promise.due_at, now)
     if kind == "dm":
         text = (
@@ -642,7 +714,7 @@ def build_digest(report: dict[str, Any], permalinks: dict[int, str], now: dateti
         budget, shown = DIGEST_TEXT_BUDGET, 0
         for owner, lines in by_owner.items():
             items = [
-                f"• {card(x)} “{cut(escape(x['text']), 120)}” to @{escape(x['customer'])} — due "
+                f"• {card(x)} “{cut(escape(x['text']), 120)}” to {handle(x['customer'])} — due "
                 f"{slack_date(when(x['due_at']))}, {age(when(x['due_at']), now)} ago"
                 + (" (broken)" if x["status"] == "broken" else "")
                 for x in lines[:15]

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from bot.domain import reports
-from bot.slack.blocks import age, cut, escape, slack_date
+from bot.slack.blocks import age, claim_line, cut, escape, handle, slack_date
 from bot.slack.deps import CommandDeps, Requests
 from bot.slack.middleware import team_only
 from bot.sources.state import source_statuses
@@ -34,7 +34,7 @@ def _promise_line(p: reports.PromiseLine, now: datetime, *, owner: bool = True) 
     late = f" — *{age(p.due_at, now)} overdue*" if p.due_at < now else ""
     who = f"<@{p.owner_id}> " if owner else ""
     what = cut(escape(p.text), 120)
-    return f"• #{p.complaint_id} {who}“{what}” to @{escape(p.customer)} by {slack_date(p.due_at)}{late}"
+    return f"• #{p.complaint_id} {who}“{what}” to {handle(p.customer)} by {slack_date(p.due_at)}{late}"
 
 
 def status(deps: CommandDeps, user: str, args: str, now: datetime) -> str:
@@ -64,7 +64,7 @@ def mine(deps: CommandDeps, user: str, args: str, now: datetime) -> str:
         promises = reports.open_promises_of(session, user)
     lines = [f"*Your claims ({len(claims)})*"]
     lines += [
-        f"• #{c.id} @{escape(c.author_handle)} — {c.status}, {age(c.created_at, now)} old: “{cut(escape(c.text), 80)}”"
+        claim_line(c, now)
         for c in claims[:20]
     ] or ["• none"]
     promises.sort(key=lambda p: (p.due_at >= now, p.due_at))  # overdue first
@@ -82,19 +82,19 @@ def overdue(deps: CommandDeps, user: str, args: str, now: datetime) -> str:
 
 
 def find(deps: CommandDeps, user: str, args: str, now: datetime) -> str:
-    handle = args.strip().split()[0] if args.strip() else ""
-    if not handle:
+    who = args.strip().split()[0] if args.strip() else ""
+    if not who:
         return "Whose history? `/complaints find @handle`"
     with deps.sessions() as session:
-        history = reports.customer_history(session, handle)
+        history = reports.customer_history(session, who)
     if not history:
-        return f"No earlier complaints from @{escape(handle.lstrip('@'))}."
-    lines = [f"*@{escape(history[0].author_handle)}: {len(history)} earlier post(s)* (newest first)"]
+        return f"No earlier complaints from {handle(who)}."
+    lines = [f"*{handle(history[0].author_handle)}: {len(history)} earlier post(s)* (newest first)"]
     for c in history:
         ending = c.status
         if c.resolution_note:
             ending += f": {cut(escape(c.resolution_note), 120)}"
-        lines.append(f"• #{c.id} {slack_date(c.created_at, '{date_short}')} — “{cut(escape(c.text), 100)}” → {ending}")
+        lines.append(f"• #{c.id} {slack_date(c.posted_at, '{date_short}')} — “{cut(escape(c.text), 100)}” → {ending}")
     return "\n".join(lines)
 
 

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from bot.domain import reports
-from bot.slack.blocks import SECTION_LIMIT, age, cut, escape, slack_date
+from bot.slack.blocks import SECTION_LIMIT, age, claim_line, cut, escape, handle, slack_date
 from bot.slack.deps import HomeDeps
 
 if TYPE_CHECKING:
@@ -27,12 +27,12 @@ def home_view(deps: HomeDeps, user: str, now: datetime) -> dict[str, Any]:
         counts = reports.counts(session, now)
     promises.sort(key=lambda p: (p.due_at >= now, p.due_at))
     claim_lines = [
-        f"• #{c.id} @{escape(c.author_handle)} — {c.status}, {age(c.created_at, now)} old: “{cut(escape(c.text), 80)}”"
+        claim_line(c, now)
         for c in claims[:25]
     ] or ["Nothing claimed."]
     promise_lines = [
         f"• {':red_circle:' if p.due_at < now else ':hourglass_flowing_sand:'} #{p.complaint_id} "
-        f"“{cut(escape(p.text), 100)}” to @{escape(p.customer)} by {slack_date(p.due_at)}"
+        f"“{cut(escape(p.text), 100)}” to {handle(p.customer)} by {slack_date(p.due_at)}"
         for p in promises[:25]
     ] or ["No open promises."]
     team = " · ".join(f"{s} {counts.by_status.get(s, 0)}" for s in ("new", "claimed", "escalated", "resolved"))
