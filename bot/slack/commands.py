@@ -63,10 +63,7 @@ def mine(deps: CommandDeps, user: str, args: str, now: datetime) -> str:
         claims = reports.my_claims(session, user)
         promises = reports.open_promises_of(session, user)
     lines = [f"*Your claims ({len(claims)})*"]
-    lines += [
-        claim_line(c, now)
-        for c in claims[:20]
-    ] or ["• none"]
+    lines += [claim_line(c, now) for c in claims[:20]] or ["• none"]
     promises.sort(key=lambda p: (p.due_at >= now, p.due_at))  # overdue first
     lines.append(f"*Your promises ({len(promises)})*")
     lines += [_promise_line(p, now, owner=False) for p in promises[:20]] or ["• none"]

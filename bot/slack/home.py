@@ -26,10 +26,7 @@ def home_view(deps: HomeDeps, user: str, now: datetime) -> dict[str, Any]:
         promises = reports.open_promises_of(session, user)
         counts = reports.counts(session, now)
     promises.sort(key=lambda p: (p.due_at >= now, p.due_at))
-    claim_lines = [
-        claim_line(c, now)
-        for c in claims[:25]
-    ] or ["Nothing claimed."]
+    claim_lines = [claim_line(c, now) for c in claims[:25]] or ["Nothing claimed."]
     promise_lines = [
         f"• {':red_circle:' if p.due_at < now else ':hourglass_flowing_sand:'} #{p.complaint_id} "
         f"“{cut(escape(p.text), 100)}” to {handle(p.customer)} by {slack_date(p.due_at)}"
