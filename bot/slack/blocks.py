@@ -259,7 +259,7 @@ def state_line(c: CardState) -> str:
         return f":raising_hand: *Claimed* by <@{c.owner_id}>{when}"
     if c.status == Status.ESCALATED:
         who = f" by <@{c.escalated_by}>" if c.escalated_by else ""
-        reason = f": {cut(escape(c.escalation_reason), 500)}" if c.escalation_reason else ""
+        reason = f": {inline(c.escalation_reason, 500)}" if c.escalation_reason else ""
         owner = f" · owner <@{c.owner_id}>" if c.owner_id else ""
         return f":arrow_double_up: *Escalated* to {escape(c.escalation_tier)}{who}{reason}{owner}"
     if c.status == Status.RESOLVED:
@@ -402,7 +402,7 @@ def build_alert(text: str) -> Json:
 def build_escalation_notice(c: CardState, tier: str, contact: str | None, permalink: str | None) -> Json:
     mention = contact_mention(contact)
     link = f" <{safe_url(permalink)}|open the card>" if safe_url(permalink) else ""
-    reason = f"\n> {cut(escape(c.escalation_reason), 1500)}" if c.escalation_reason else ""
+    reason = "\n" + quote(c.escalation_reason, 1500) if c.escalation_reason else ""
     text = (
         f":arrow_double_up: {mention + ' ' if mention else ''}Complaint #{c.id} from {handle(c.author_handle)} "
         f"escalated to *{escape(tier)}* by <@{c.escalated_by}>.{link}{reason}"
@@ -549,7 +549,7 @@ def format_note(payload: dict[str, Any]) -> str:
         with contextlib.suppress(ValueError):
             line += f" · {slack_date(datetime.fromisoformat(str(when)))}"
     if payload.get("note"):
-        line += f"\n> {cut(escape(str(payload['note'])), 1500)}"
+        line += "\n" + quote(str(payload["note"]), 1500)
     if detail.get("customer_confirmed") == "True":
         line += " · customer confirmed"
     return line
