@@ -89,7 +89,7 @@ class Desk:
             author_id=str(n),
             author_handle=f"cust{n}",
             author_name=kw.pop("author_name", f"Customer {n}"),
-            created_at=self.clock.now(),
+            created_at=kw.pop("posted_at", None) or self.clock.now(),
             **kw,
         )
         [result] = self.ingestor.ingest_batch(self.app.sessions, [post], at=self.clock.now())
