@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from bot.delivery import outbox
 from bot.delivery.kinds import DeliveryKind
-from bot.domain import events, promises
+from bot.domain import events, heads_up, promises
 from bot.domain.errors import Conflict, DomainError, NotFound
 from bot.domain.events import EventKind
 from bot.domain.types import OPEN_STATUSES, PromiseStatus, Status
@@ -43,6 +43,7 @@ def changed(
     values: dict[str, Any] | None = None,
     require_owner: str | None = None,
     details: events.Details | None = None,
+    detail: dict[str, Any] | None = None,
 ) -> tuple[Complaint, AuditEvent]:
     """Move a complaint to ``to`` (None: keep its status) if it is in one of ``allowed_from``; raise
     ``Conflict`` otherwise.
@@ -88,7 +89,10 @@ def changed(
         at=at,
         details=details,
     )
-    detail = {k: v for k, v in (values or {}).items() if isinstance(v, str | int | bool) and k != "resolved_at"}
+    detail = {
+        **{k: v for k, v in (values or {}).items() if isinstance(v, str | int | bool) and k != "resolved_at"},
+        **(detail or {}),
+    }
     outbox.note_and_refresh(
         session,
         complaint_id=complaint.id,
@@ -118,8 +122,19 @@ def claim(session: Session, complaint_id: int, *, user_id: str, at: datetime) ->
     )
 
 
+def _owner(session: Session, complaint_id: int) -> str | None:
+    return session.execute(select(Complaint.owner_id).where(Complaint.id == complaint_id)).scalar_one_or_none()
+
+
+def _others(owner: str | None, actor: str) -> dict[str, Any]:
+    """The thread line names whose it was when that was someone else."""
+    return {"previous_owner": owner} if owner and owner != actor else {}
+
+
 def unclaim(session: Session, complaint_id: int, *, user_id: str, at: datetime) -> Complaint:
-    return transition(
+    """Anyone in the team may unclaim (the owner is away); the owner is told privately."""
+    before = _owner(session, complaint_id)
+    complaint, event = changed(
         session,
         complaint_id,
         allowed_from=[Status.CLAIMED],
@@ -128,15 +143,28 @@ def unclaim(session: Session, complaint_id: int, *, user_id: str, at: datetime) 
         kind=EventKind.UNCLAIMED,
         at=at,
         values={"owner_id": None, "claimed_at": None},
+        require_owner=before,
+        detail=_others(before, user_id),
     )
+    heads_up.tell_previous_owner(
+        session,
+        owner=before,
+        actor=user_id,
+        action=event.action,
+        event_id=event.id,
+        complaint_id=complaint_id,
+        at=at,
+        priority=complaint.priority,
+    )
+    return complaint
 
 
 def hand_over(session: Session, complaint_id: int, *, user_id: str, to_user: str, at: datetime) -> Complaint:
     """Give an owned complaint to someone else; it keeps its status (claimed or escalated)."""
     if not to_user:
         raise DomainError("Pick the person to hand this complaint to.")
-    before = session.execute(select(Complaint.owner_id).where(Complaint.id == complaint_id)).scalar_one_or_none()
-    return transition(
+    before = _owner(session, complaint_id)
+    complaint, event = changed(
         session,
         complaint_id,
         allowed_from=[Status.CLAIMED, Status.ESCALATED],
@@ -146,7 +174,22 @@ def hand_over(session: Session, complaint_id: int, *, user_id: str, to_user: str
         at=at,
         values={"owner_id": to_user, "claimed_at": at},
         details=events.HandedOver(to_user=to_user, from_user=before),
+        require_owner=before,
+        detail=_others(before, user_id),
     )
+    if before != to_user:
+        heads_up.tell_previous_owner(
+            session,
+            owner=before,
+            actor=user_id,
+            action=event.action,
+            event_id=event.id,
+            complaint_id=complaint_id,
+            at=at,
+            priority=complaint.priority,
+            detail={"to_user": to_user},
+        )
+    return complaint
 
 
 def escalate(

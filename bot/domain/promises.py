@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from bot.config import QuietHours
 from bot.delivery import outbox
 from bot.delivery.kinds import NAG_KINDS
-from bot.domain import events
+from bot.domain import events, heads_up
 from bot.domain.errors import Conflict, DomainError, NotFound
 from bot.domain.events import EventKind
 from bot.domain.quiet import next_allowed
@@ -159,10 +159,24 @@ def close(
             due_at=promise.due_at.isoformat(), on_time=status is PromiseStatus.KEPT and at <= promise.due_at, why=why
         ),
     )
+    theirs = promise.owner_id if promise.owner_id != user_id else None
     if why is None and status is not PromiseStatus.BROKEN:
-        _note(session, complaint, event, user_id, at, text=promise.text)
+        _note(session, complaint, event, user_id, at, text=promise.text, previous_owner=theirs)
     else:
         outbox.request_card_refresh(session, complaint.id, at=at, priority=complaint.priority + 1)
+    if status is not PromiseStatus.BROKEN:
+        heads_up.tell_previous_owner(
+            session,
+            owner=promise.owner_id,
+            actor=user_id,
+            action=event.action,
+            event_id=event.id,
+            complaint_id=complaint.id,
+            promise_id=promise_id,
+            at=at,
+            priority=complaint.priority,
+            detail={"text": promise.text, **({"why": why} if why else {})},
+        )
     return promise
 
 
@@ -230,6 +244,19 @@ def reschedule(
         due=due_at.isoformat(),
         reason=reason,
         count=promise.reschedule_count,
+        previous_owner=promise.owner_id if promise.owner_id != user_id else None,
+    )
+    heads_up.tell_previous_owner(
+        session,
+        owner=promise.owner_id,
+        actor=user_id,
+        action=event.action,
+        event_id=event.id,
+        complaint_id=complaint.id,
+        promise_id=promise_id,
+        at=at,
+        priority=complaint.priority,
+        detail={"text": promise.text, "due": due_at.isoformat(), "reason": reason},
     )
     return promise
 

@@ -539,11 +539,15 @@ def format_note(payload: dict[str, Any]) -> str:
         with contextlib.suppress(ValueError):
             detail["due"] = slack_date(datetime.fromisoformat(str(payload["detail"]["due"])))
     template = NOTE_TEMPLATES.get(str(payload.get("action")), ":memo: <@{actor}>: {action}")
+    if payload.get("action") == "hand_over" and detail.get("owner_id") == str(payload.get("actor", "")):
+        template = ":handshake: <@{actor}> took this over"
     values = {"actor": str(payload.get("actor", "")), "action": escape(str(payload.get("action", ""))), **detail}
     try:
         line = template.format(**values)
     except (KeyError, IndexError, ValueError):
         line = f":memo: <@{values['actor']}>: {values['action']}"
+    if detail.get("previous_owner"):
+        line += f" (it was <@{detail['previous_owner']}>'s)"
     when = payload.get("at")
     if when:
         with contextlib.suppress(ValueError):
@@ -783,3 +787,39 @@ def build_digest(report: dict[str, Any], permalinks: dict[int, str], now: dateti
         )
     text = f"Daily reminder {report['day']}: {len(overdue)} overdue promise(s), {unclaimed} unclaimed complaint(s)"
     return {"text": text, "blocks": out[:BLOCKS_LIMIT]}
+
+
+HEADS_UP_TEMPLATES = {
+    "unclaim": "<@{actor}> unclaimed complaint #{id}, which you had claimed; it is back on the board.",
+    "hand_over": "<@{actor}> handed complaint #{id}, which you had claimed, over to <@{to_user}>.",
+    "promise_kept": "<@{actor}> marked your promise “{text}” on complaint #{id} kept.",
+    "promise_cancelled": "<@{actor}> cancelled your promise “{text}” on complaint #{id}.",
+    "promise_rescheduled": "<@{actor}> moved your promise “{text}” on complaint #{id} to {due}: {reason}",
+}
+
+
+def build_heads_up(payload: dict[str, Any], complaint_id: int, permalink: str | None) -> Json:
+    """The private note to someone whose claim or promise a teammate changed (see domain/heads_up.py)."""
+    action = str(payload.get("action"))
+    values = {k: cut(escape(str(v)), 300) for k, v in payload.items()}
+    values["id"] = str(complaint_id)
+    if action == "hand_over" and payload.get("to_user") == payload.get("actor"):
+        template = "<@{actor}> took over complaint #{id}, which you had claimed."
+    else:
+        template = HEADS_UP_TEMPLATES.get(action, "<@{actor}> changed complaint #{id}, which was yours.")
+    if "due" in payload:
+        with contextlib.suppress(ValueError):
+            values["due"] = slack_date(datetime.fromisoformat(str(payload["due"])))
+    if payload.get("why") == "resolved":
+        template = template.rstrip(".") + " when resolving the complaint."
+    try:
+        text = ":information_source: " + template.format(**values)
+    except (KeyError, IndexError, ValueError):
+        text = f":information_source: <@{values.get('actor', '')}> changed complaint #{complaint_id}, which was yours."
+    link = safe_url(permalink)
+    if link:
+        text += f" <{link}|open the card>"
+    return {
+        "text": cut(f"A teammate changed complaint #{complaint_id}, which was yours", 300),
+        "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": cut(text, SECTION_LIMIT)}}],
+    }
