@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from bot.delivery import outbox
 from bot.delivery.kinds import DeliveryKind
-from bot.domain import events, heads_up, promises
+from bot.domain import events, heads_up, limits, promises
 from bot.domain.errors import Conflict, DomainError, NotFound
 from bot.domain.events import EventKind
 from bot.domain.types import OPEN_STATUSES, PromiseStatus, Status
@@ -204,7 +204,7 @@ def escalate(
     contact: str | None = None,
 ) -> Complaint:
     """Escalate to ``tier``; a linked message goes to ``channel`` naming ``contact`` (group or person)."""
-    reason = reason.strip()
+    reason = limits.within(reason.strip(), limits.ESCALATION_REASON, "The reason")
     if not reason:
         raise DomainError("Say why this needs escalating, so the next person need not ask the customer again.")
     complaint, event = changed(
@@ -293,7 +293,7 @@ def resolve(
     ``kept`` or ``cancelled`` closes them (through the one promise close path, so their queued
     reminders are dropped too), ``open`` leaves them for their owners. Copies folded into this card
     are resolved with it."""
-    note = note.strip()
+    note = limits.within(note.strip(), limits.RESOLUTION_NOTE, "The resolution note")
     if len(note) < 3:
         raise DomainError("A resolution note is required: what was done for the customer?")
     if open_promises not in ("open", PromiseStatus.KEPT.value, PromiseStatus.CANCELLED.value):

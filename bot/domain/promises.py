@@ -20,14 +20,14 @@ from sqlalchemy.orm import Session
 from bot.config import QuietHours
 from bot.delivery import outbox
 from bot.delivery.kinds import NAG_KINDS
-from bot.domain import events, heads_up
+from bot.domain import events, heads_up, limits
 from bot.domain.errors import Conflict, DomainError, NotFound
 from bot.domain.events import EventKind
 from bot.domain.quiet import next_allowed
 from bot.domain.types import OPEN_STATUSES, PromiseStatus
 from bot.store.models import Complaint, Promise
 
-MAX_TEXT = 500
+MAX_TEXT = limits.PROMISE_TEXT
 CLOSE_KINDS = {
     PromiseStatus.KEPT: EventKind.PROMISE_KEPT,
     PromiseStatus.CANCELLED: EventKind.PROMISE_CANCELLED,
@@ -196,7 +196,7 @@ def reschedule(
     session: Session, promise_id: int, *, user_id: str, due_at: datetime, reason: str, at: datetime
 ) -> Promise:
     """Move the due time, with a reason; the count shows how often a promise moved."""
-    reason = " ".join(reason.split())
+    reason = limits.within(" ".join(reason.split()), limits.RESCHEDULE_REASON, "Why it moved")
     if not reason:
         raise DomainError("Say why it moved — the customer will ask.")
     if due_at <= at:
