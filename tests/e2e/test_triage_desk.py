@@ -65,7 +65,7 @@ def buttons(message: dict) -> list[tuple[str, str]]:
 def test_every_decision_on_a_card_is_a_label_with_the_posts_text(desk: Desk):
     cid = desk.complaint("@AcmeHelp still waiting for my refund, third week")
     desk.click(ALICE, Action.CLAIM, str(cid))
-    status, raw, _ = desk.command(ALICE, "/promise", f"#{cid} tomorrow 3pm call back about the refund")
+    status, _raw, _ = desk.command(ALICE, "/promise", f"#{cid} tomorrow 3pm call back about the refund")
     assert status == 200
     desk.click(ALICE, Action.ESCALATE, str(cid))
     tier = {"type": "static_select", "selected_option": {"value": "Tier 2"}}
@@ -117,7 +117,8 @@ def test_skipped_posts_are_listed_and_card_it_cards_exactly_once(desk: Desk):
         if b.get("block_id", "").startswith("skipped_") and "actions" not in b["block_id"]
     ]
     assert order == [f"skipped_{praise}", f"skipped_{chatter}"]  # newest first
-    assert "read as praise" in text and "no complaint, question or praise cue" in text
+    assert "read as praise" in text
+    assert "no complaint, question or praise cue" in text
     assert (Action.CARD_IT, str(chatter)) in buttons(reply)
     assert (Action.PRAISE_IT, str(chatter)) in buttons(reply)
 
@@ -142,20 +143,23 @@ def test_skipped_posts_are_listed_and_card_it_cards_exactly_once(desk: Desk):
     desk.deliver()
     new_cards = cards(desk)[before:]
     assert [m["metadata"]["event_payload"]["complaint_id"] for m in new_cards] == [chatter]
-    assert desk.get(chatter).kind == "complaint" and desk.get(chatter).slack_ts
+    assert desk.get(chatter).kind == "complaint"
+    assert desk.get(chatter).slack_ts
     answers = [r["text"] for k in ("c0", "c1", "c2", "c3") for r in desk.responses(k)]
     assert sum("gets a card" in a for a in answers) == 1
     assert sum("has a card already" in a for a in answers) == 3
     assert labels(desk) == [("card_it", "complaint", chatter)]
     with desk.app.sessions() as s:
         clicks = s.scalars(select(Interaction).where(Interaction.name == "card_it")).all()
-        assert len(clicks) == 6 and {c.user_id for c in clicks} == {ALICE, BOB, OUTSIDER}
+        assert len(clicks) == 6
+        assert {c.user_id for c in clicks} == {ALICE, BOB, OUTSIDER}
         assert all(c.at is not None for c in clicks)
         carded = s.scalars(select(AuditEvent).where(AuditEvent.action == "card_it")).all()
         assert [(e.complaint_id, e.actor) for e in carded] == [(chatter, carded[0].actor)]
     # The carded post left the list; the praise is still waiting for a look.
     text = json.dumps(command(desk, BOB, "skipped")["blocks"])
-    assert f"skipped_{chatter}" not in text and f"skipped_{praise}" in text
+    assert f"skipped_{chatter}" not in text
+    assert f"skipped_{praise}" in text
 
 
 def test_praise_sends_a_skipped_post_to_kudos_once(desk: Desk):
@@ -165,7 +169,8 @@ def test_praise_sends_a_skipped_post_to_kudos_once(desk: Desk):
         desk.click(ALICE, Action.PRAISE_IT, str(chatter), key=key)
     desk.deliver()
     kudos = desk.slack.channel_messages(KUDOS)
-    assert len(kudos) == 1 and "my cousin works at acme" in json.dumps(kudos[0])
+    assert len(kudos) == 1
+    assert "my cousin works at acme" in json.dumps(kudos[0])
     assert desk.get(chatter).kind == "praise"
     assert labels(desk) == [("praise", "praise", chatter)]
     assert "reviewed already" in desk.responses("p2")[0]["text"]
@@ -213,8 +218,8 @@ def test_move_between_complaint_question_and_praise(desk: Desk):
 def test_triage_report_shows_quality_on_the_teams_labels_and_what_changed(desk: Desk):
     text = command(desk, ALICE, "triage")["text"]
     assert "No model trained yet" in text
-    rows = [("@AcmeHelp still waiting for refund number %d, nobody answers" % i, "complaint") for i in range(60)]
-    rows += [("lovely sunny walk number %d with the dog" % i, "not_complaint") for i in range(60)]
+    rows = [(f"@AcmeHelp still waiting for refund number {i}, nobody answers", "complaint") for i in range(60)]
+    rows += [(f"lovely sunny walk number {i} with the dog", "not_complaint") for i in range(60)]
     with desk.app.sessions() as s, s.begin():
         for text_, kind in rows:
             learning.record_label(s, text_, kind, "test", desk.clock.now())
@@ -230,6 +235,9 @@ def test_triage_report_shows_quality_on_the_teams_labels_and_what_changed(desk: 
     assert trainer.tick() is not None  # after 100 new labels
     text = command(desk, ALICE, "triage")["text"]
     assert "220 label(s) (complaint 160 · not complaint 60)" in text
-    assert "Model v2" in text and "on 220 label(s)" in text
-    assert "cross-validated macro-F1 *" in text and "complaint recall *" in text
-    assert "Since v1" in text and "+100 label(s)" in text
+    assert "Model v2" in text
+    assert "on 220 label(s)" in text
+    assert "cross-validated macro-F1 *" in text
+    assert "complaint recall *" in text
+    assert "Since v1" in text
+    assert "+100 label(s)" in text
