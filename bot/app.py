@@ -70,7 +70,13 @@ def surfaces(app: Followthrough, access: TeamAccess) -> Surfaces:
         requests=Requests(sessions, app.clock, access),
         cards=CardDeps(sessions, app.clock, access, s.slack_escalation_channel, dict(s.escalation_tiers)),
         promises=PromiseDeps(sessions, app.clock, access, app.people, DueParser(workday_end=s.workday_end)),
-        commands=CommandDeps(sessions, app.clock, timedelta(hours=s.x_silence_alert_hours)),
+        commands=CommandDeps(
+            sessions,
+            app.clock,
+            timedelta(hours=s.x_silence_alert_hours),
+            s.slack_complaints_channel,
+            s.slack_kudos_channel,
+        ),
         home=HomeDeps(sessions, app.clock),
     )
 

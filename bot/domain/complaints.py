@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from bot.delivery import outbox
 from bot.delivery.kinds import DeliveryKind
-from bot.domain import events, heads_up, limits, promises
+from bot.domain import events, heads_up, learning, limits, promises
 from bot.domain.errors import Conflict, DomainError, NotFound
 from bot.domain.events import EventKind
 from bot.domain.types import OPEN_STATUSES, PromiseStatus, Status
@@ -109,8 +109,9 @@ def changed(
 
 
 def claim(session: Session, complaint_id: int, *, user_id: str, at: datetime) -> Complaint:
-    """First claim wins; a second claimer gets ``Conflict`` naming the owner."""
-    return transition(
+    """First claim wins; a second claimer gets ``Conflict`` naming the owner. Claiming says the post
+    needed the team: a label for triage (see ``learning.label_post``)."""
+    complaint = transition(
         session,
         complaint_id,
         allowed_from=[Status.NEW],
@@ -120,6 +121,8 @@ def claim(session: Session, complaint_id: int, *, user_id: str, at: datetime) ->
         at=at,
         values={"owner_id": user_id, "claimed_at": at},
     )
+    learning.label_post(session, complaint_id, None, "claim", at)
+    return complaint
 
 
 def _owner(session: Session, complaint_id: int) -> str | None:
@@ -229,6 +232,7 @@ def escalate(
         payload={"tier": tier, "contact": contact},
         priority=complaint.priority + 2,
     )
+    learning.label_post(session, complaint_id, None, "escalate", at)
     return complaint
 
 
@@ -334,6 +338,7 @@ def resolve(
             promises.close_open_on(
                 session, copy, status=PromiseStatus(open_promises), user_id=user_id, at=at, why="resolved"
             )
+    learning.label_post(session, complaint_id, None, "resolve", at)
     return complaint
 
 
@@ -360,6 +365,7 @@ def dismiss(session: Session, complaint_id: int, *, user_id: str, at: datetime) 
         values={"human_label": "not_complaint", "resolved_by": user_id, "resolved_at": at},
         details=events.Dismissed(with_card=complaint_id),
     )
+    learning.label_post(session, complaint_id, "not_complaint", "dismiss", at)
     return complaint
 
 

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from bot.config import QuietHours
 from bot.delivery import outbox
 from bot.delivery.kinds import NAG_KINDS
-from bot.domain import events, heads_up, limits
+from bot.domain import events, heads_up, learning, limits
 from bot.domain.errors import Conflict, DomainError, NotFound
 from bot.domain.events import EventKind
 from bot.domain.quiet import next_allowed
@@ -99,6 +99,8 @@ def create(
         details=events.PromiseMade(due_at=due_at.isoformat(), owner=owner_id),
     )
     _note(session, complaint, event, created_by, at, owner_id=owner_id, text=text, due=due_at.isoformat())
+    if created_by != events.SYSTEM:
+        learning.label_post(session, complaint_id, None, "promise", at)
     return promise
 
 

@@ -309,7 +309,8 @@ def build_card(c: CardState, now: datetime) -> Json:
     name = inline(c.author_name) or inline(c.author_handle, keep_underscores=True)
     who = f"*{name}* ({handle(c.author_handle)} · {followers(c.author_followers)} followers)"
     icon = ":rotating_light:" if c.priority >= 70 else ":warning:" if c.priority >= 45 else ":speech_balloon:"
-    header = f"{icon} *Complaint #{c.id}* · priority {c.priority} · {who}"
+    label = "Question" if c.kind == Kind.QUESTION else "Complaint"
+    header = f"{icon} *{label} #{c.id}* · priority {c.priority} · {who}"
     link = post_link(c.url, c.source)
     text = quote(c.text)
     if text.endswith("…") and link:
@@ -529,6 +530,7 @@ NOTE_TEMPLATES = {
     "resolve": ":white_check_mark: <@{actor}> resolved this",
     "dismiss": ":no_entry_sign: <@{actor}> marked this as not a complaint",
     "reopen": ":arrows_counterclockwise: <@{actor}> reopened this and owns it now",
+    "reclassify": ":label: <@{actor}> moved this to *{kind}*",
 }
 
 
@@ -765,6 +767,9 @@ def build_digest(report: dict[str, Any], permalinks: dict[int, str], now: dateti
     status = f":inbox_tray: *Unclaimed: {unclaimed}*"
     if unclaimed and oldest:
         status += f", the oldest waiting {age(when(oldest), now)}"
+    skipped = int(report.get("skipped") or 0)
+    if skipped:
+        status += f"\n:mag: *{skipped} post(s) got no card* in the last 24 h — `/complaints skipped` to review them"
     out.append({"type": "section", "text": {"type": "mrkdwn", "text": status}})
     y = report.get("yesterday") or {}
     if y:
