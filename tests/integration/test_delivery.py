@@ -494,3 +494,18 @@ def test_the_look_before_re_posting_holds_under_the_marketplace_history_limits(m
     assert len(answered) <= 4, f"{len(answered)} pages: the search read past the lost attempt's window"
     with make_sessionmaker(migrated)() as s:
         assert s.scalars(select(Complaint.slack_ts)).one() == ours[0]["ts"]
+
+
+def test_a_post_lost_after_a_long_wait_is_looked_for_where_it_was_posted(migrated, ingest, slack, clock):
+    """The first attempt is refused (429, come back in 10 minutes); the second posts but its answer
+    is lost. The look must cover the second attempt's window, not the first one's."""
+    slack.history_tier1 = True
+    first = deliverer(migrated, slack, clock)
+    ingest(post("1"))
+    slack.inject(Fault("429", method="chat.postMessage", retry_after=600))
+    slack.inject(Fault("lost", method="chat.postMessage"))
+    run_until_idle(first, clock=clock)
+    ours = [m for m in slack.channel_messages(CHANNEL) if m.get("metadata")]
+    assert len(ours) == 1
+    with make_sessionmaker(migrated)() as s:
+        assert s.scalars(select(Complaint.slack_ts)).one() == ours[0]["ts"]
