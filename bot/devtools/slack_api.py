@@ -146,6 +146,10 @@ class SlackStandIn:
         self._rng = random.Random(0)
         self.rate_limit_per_channel = rate_limit_per_channel
         self._last_post: dict[str, float] = {}
+        self.history_tier1 = False
+        """Slack's 2025-05-29 limits for apps not approved for the Marketplace: ``conversations.history``
+        and ``conversations.replies`` answer 1 request a minute each, at most 15 messages a page."""
+        self._last_history: dict[str, float] = {}
         self._lock = threading.RLock()
         self._changed = threading.Condition(self._lock)
         self._server: ThreadingHTTPServer | None = None
@@ -336,6 +340,12 @@ class SlackStandIn:
         return None
 
     def _rate_limited(self, method: str, args: Json) -> int | None:
+        if self.history_tier1 and method in ("conversations.history", "conversations.replies"):
+            now, last = self.clock(), self._last_history.get(method)
+            if last is not None and now - last < 60:
+                return max(1, int(60 - (now - last) + 0.999))
+            self._last_history[method] = now
+            return None
         if self.rate_limit_per_channel is None or method != "chat.postMessage":
             return None
         channel = str(args.get("channel"))
@@ -482,6 +492,8 @@ class SlackStandIn:
         """One page as Slack pages it: at most ``limit`` (default 100, at most 999), an opaque
         ``next_cursor`` while more remain, metadata only when asked for."""
         limit = max(1, min(999, int(args.get("limit") or 100)))
+        if args.get("_tier1"):
+            limit = min(limit, 15)
         start = int(str(args.get("cursor") or "0").removeprefix("c") or 0)
         page = messages[start : start + limit]
         out = [m if include_metadata else {k: v for k, v in m.items() if k != "metadata"} for m in page]
@@ -497,23 +509,28 @@ class SlackStandIn:
         channel = str(args.get("channel"))
         oldest = float(args.get("oldest", 0) or 0)
         latest = float(args.get("latest", 0) or 0) or float("inf")
+        inclusive = str(args.get("inclusive", "")).lower() in ("1", "true")
         top = [
             m
             for m in self.state.messages.get(channel, [])
-            if not m.get("thread_ts") and oldest <= float(m["ts"]) <= latest
+            if not m.get("thread_ts") and _between(float(m["ts"]), oldest, latest, inclusive)
         ]
         include = str(args.get("include_all_metadata", "")).lower() in ("1", "true")
+        args = {**args, "_tier1": self.history_tier1}
         return self._page(list(reversed(top)), args, include)  # newest first, as Slack returns history
 
     def _m_conversations_replies(self, args: Json) -> Json:
         channel, ts = str(args.get("channel")), str(args.get("ts"))
         oldest = float(args.get("oldest", 0) or 0)
+        latest = float(args.get("latest", 0) or 0) or float("inf")
+        inclusive = str(args.get("inclusive", "")).lower() in ("1", "true")
         include = str(args.get("include_all_metadata", "")).lower() in ("1", "true")
         thread = [
             m
             for m in self.state.messages.get(channel, [])
-            if m["ts"] == ts or (m.get("thread_ts") == ts and float(m["ts"]) >= oldest)
+            if m["ts"] == ts or (m.get("thread_ts") == ts and _between(float(m["ts"]), oldest, latest, inclusive))
         ]
+        args = {**args, "_tier1": self.history_tier1}
         return self._page(thread, args, include)  # the parent first, then replies oldest first
 
     def thread(self, channel: str, ts: str) -> list[Json]:
@@ -582,6 +599,13 @@ class SlackStandIn:
         view = dict(args.get("view") or {})
         self.state.home_views[str(args.get("user_id"))] = view
         return {"ok": True, "view": view}
+
+
+def _between(ts: float, oldest: float, latest: float, inclusive: bool) -> bool:
+    """Slack's ``oldest`` / ``latest`` bounds are exclusive unless ``inclusive`` is set."""
+    if inclusive:
+        return oldest <= ts <= latest
+    return oldest < ts < latest
 
 
 def _texts(node: Any) -> list[str]:

@@ -30,6 +30,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
+from itertools import pairwise
 from operator import itemgetter, mul
 from pathlib import Path
 from typing import Any
@@ -49,7 +50,7 @@ BLEND_K = 150
 TARGET_RECALL = 0.78
 """Complaint recall the threshold keeps on cross-validated labels (when the labels allow it)."""
 FOLDS = 5
-WORD_NGRAMS = (1, 2)
+WORD_NGRAMS = (1, 2)  # ``LoadedModel.decision`` reads words and pairs of words: change both together
 CHAR_NGRAMS = (2, 5)
 MAX_CHAR_FEATURES = 60_000
 C = 2.0
@@ -321,7 +322,6 @@ class LoadedModel:
     params: dict[str, Any]
     metrics: dict[str, Any] = field(default_factory=dict)
     weight: float = 0.0
-    _cache: dict[str, tuple[float, int]] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         p = self.params
@@ -341,30 +341,39 @@ class LoadedModel:
             (float(m), float(s), float(c)) for m, s, c in zip(dense["mean"], dense["scale"], dense["coef"], strict=True)
         ]
         self.intercept = float(p["intercept"])
+        # coef × (x − mean) / scale, summed: the same as Σ x·(coef/scale) − Σ mean·coef/scale.
+        self._dense_weights = [c / sc for _, sc, c in self.dense]
+        self._dense_offset = sum(m * c / sc for m, sc, c in self.dense)
+        self._char_scores: dict[str, float] = {}
+        self._char_counts: dict[str, int] = {}
         self.weight = blend_weight(self.label_count) if not self.weight else self.weight
 
     def decision(self, a: Analysis) -> float:
+        # The loops here run in C (map, sum, itemgetter): a post is scored with a few dictionary
+        # look-ups per word, and each distinct word's character n-grams are cut and scored once.
         text = model_text(a)
-        vocabulary = self.word.index
-        words = [c for c in map(vocabulary.get, word_features(text)) if c is not None]
-        char_score = 0.0
-        grams = 0
-        cache = self._cache
-        for token in text.split():
-            cut = cache.get(token)
-            if cut is None:
-                # Posts repeat words: each word's n-grams are cut and scored once.
-                found = char_features_of_word(token)
-                cut = (sum(self.char_weights.get(g, 0.0) for g in found), len(found))
-                if len(cache) > 200_000:
-                    cache.clear()
-                cache[token] = cut
-            char_score += cut[0]
-            grams += cut[1]
+        get = self.word.index.get
+        tokens = _TOKEN.findall(text)
+        columns = [*map(get, tokens), *map(get, map(" ".join, pairwise(tokens)))]
+        words = [c for c in columns if c is not None]
+        split = text.split()
+        char_scores, char_counts = self._char_scores, self._char_counts
+        for token in split:
+            if token not in char_scores:
+                self._cut(token)
+        grams = sum(map(char_counts.__getitem__, split))
+        char_score = sum(map(char_scores.__getitem__, split))
         z = self.intercept + self.word.score(words) + char_score / math.sqrt(max(1, grams))
-        for x, (mean, scale, coef) in zip(dense_features(a), self.dense, strict=True):
-            z += coef * (x - mean) / scale
-        return z
+        return z + sum(map(mul, dense_features(a), self._dense_weights)) - self._dense_offset
+
+    def _cut(self, token: str) -> None:
+        if len(self._char_scores) > 200_000:
+            self._char_scores.clear()
+            self._char_counts.clear()
+        found = char_features_of_word(token)
+        weights = self.char_weights
+        self._char_scores[token] = sum(weights.get(g, 0.0) for g in found)
+        self._char_counts[token] = len(found)
 
     def complaint_probability(self, analysis: Analysis) -> float:
         z = self.decision(analysis)

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from bot.domain import skipped
 from bot.domain.events import SYSTEM, EventKind, PromiseClosed, details_of
 from bot.domain.types import OPEN_STATUSES, Kind, PromiseStatus, Status
+from bot.store.fold import fold, folded
 from bot.store.models import AuditEvent, Complaint, Promise
 
 OPEN = [s.value for s in OPEN_STATUSES]
@@ -152,11 +153,12 @@ def my_claims(session: Session, user: str) -> list[Complaint]:
 
 def customer_history(session: Session, handle: str, limit: int = 10) -> list[Complaint]:
     """A customer's earlier complaints and how they ended, so nobody makes them re-tell the story."""
-    handle = handle.strip().lstrip("@").lower()
+    key = fold(handle).strip().lstrip("@\uff20")
+    dialect = session.get_bind().dialect.name
     return list(
         session.scalars(
             select(Complaint)
-            .where(func.lower(Complaint.author_handle) == handle)
+            .where(folded(Complaint.author_handle, dialect) == key)
             .order_by(Complaint.posted_at.desc(), Complaint.id.desc())
             .limit(limit)
         )

@@ -69,7 +69,8 @@ def inline(text: str | None, limit: int = 100, *, keep_underscores: bool = False
 
 def handle(text: str | None) -> str:
     """``@handle``, made safe as a one-line field."""
-    return "@" + inline((text or "").lstrip("@"), 64, keep_underscores=True)
+    visible = "".join(ch for ch in (text or "") if unicodedata.category(ch) != "Cf")  # then "@" is first
+    return "@" + inline(visible.lstrip("@"), 64, keep_underscores=True)
 
 
 def cut(text: str, limit: int) -> str:

@@ -13,6 +13,8 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, InternalError, Operationa
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool
 
+from bot.store.fold import register_sqlite as register_fold
+
 SQLITE_BUSY_TIMEOUT_MS = 15_000
 
 
@@ -52,6 +54,7 @@ def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
         cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
+        register_fold(dbapi_conn)
 
     # One writer at a time in this process, queued on a lock rather than on SQLite's busy handler:
     # that handler retries with sleeps of up to 100 ms, so twenty clicks at once spent most of their
