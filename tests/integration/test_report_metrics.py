@@ -29,16 +29,19 @@ def test_team_numbers_per_week(history):
     report = weeks(engine)
     assert [p.label for p in report.periods] == ["2026-W10", "2026-W11"]
     w1, w2 = report.team
-    assert w1.complaints_in == 5 and w2.complaints_in == 1
+    assert w1.complaints_in == 5
+    assert w2.complaints_in == 1
     # first responses: c1 600 s, c2 1800 s, c3 3600 s (claims) and c6 3600 s (a public reply)
     assert w1.first_responses == 4
     assert (w1.first_response_median_s, w1.first_response_p90_s) == pytest.approx((2700, 3600), abs=0.01)
     assert w1.claimed == 3
     assert (w1.claim_median_s, w1.claim_p90_s) == pytest.approx((1800, 3600), abs=0.01)
     # first resolves: c1 after 9 h, c2 after 24 h; Carol's second resolve of c2 is not a first
-    assert w1.resolved == 2 and w2.resolved == 0
+    assert w1.resolved == 2
+    assert w2.resolved == 0
     assert (w1.resolve_median_s, w1.resolve_p90_s) == pytest.approx((59400, 86400), abs=0.01)
-    assert w1.reopened == 1 and w2.reopened == 0
+    assert w1.reopened == 1
+    assert w2.reopened == 0
     assert (w1.promises_made, w2.promises_made) == (5, 1)
     assert (w1.rescheduled, w1.rescheduled_promises) == (2, 1)
     # outcomes: p1, p3 on time; p2 late; p6 broken; p4 broke in week 1 but was kept late in week 2
@@ -46,7 +49,8 @@ def test_team_numbers_per_week(history):
     assert w1.kept_rate == pytest.approx(0.5)
     assert (w2.kept_on_time, w2.kept_late, w2.broken) == (0, 1, 0)
     assert w2.kept_rate == 0.0
-    assert w2.first_responses == 1 and w2.first_response_median_s == pytest.approx(300, abs=0.01)
+    assert w2.first_responses == 1
+    assert w2.first_response_median_s == pytest.approx(300, abs=0.01)
 
 
 def test_per_person_and_network(history):
@@ -56,15 +60,18 @@ def test_per_person_and_network(history):
     alice, bob = people[ALICE][0], people[BOB][0]
     assert alice.first_responses == 3
     assert (alice.first_response_median_s, alice.first_response_p90_s) == pytest.approx((3600, 3600), abs=0.01)
-    assert alice.claimed == 2 and alice.claim_median_s == pytest.approx(2100, abs=0.01)
-    assert alice.resolved == 1 and alice.resolve_median_s == pytest.approx(32400, abs=0.01)
+    assert alice.claimed == 2
+    assert alice.claim_median_s == pytest.approx(2100, abs=0.01)
+    assert alice.resolved == 1
+    assert alice.resolve_median_s == pytest.approx(32400, abs=0.01)
     assert (alice.promises_made, alice.kept_on_time, alice.kept_late, alice.broken) == (3, 2, 0, 1)
     assert (alice.rescheduled, alice.rescheduled_promises) == (2, 1)
     assert alice.kept_rate == pytest.approx(2 / 3)
     # the reopen (by Carol) counts against Bob, who had resolved it
     assert (bob.claimed, bob.resolved, bob.reopened, bob.promises_made, bob.kept_late) == (1, 1, 1, 2, 1)
     assert bob.kept_rate == 0.0
-    assert people[CAROL][0] == metrics.Metrics() and people[CAROL][1].claimed == 1
+    assert people[CAROL][0] == metrics.Metrics()
+    assert people[CAROL][1].claimed == 1
     assert people[BOB][1].kept_late == 1  # p4, kept late in week 2
     x, sky = networks["x"][0], networks["bluesky"][0]
     assert (x.complaints_in, sky.complaints_in) == (3, 2)
@@ -75,7 +82,8 @@ def test_per_person_and_network(history):
     # oldest promise still owed now: p6 (broken, never kept)
     assert report.oldest_open[("team", "")].promise_id == ids["p6"]
     assert report.oldest_open[("person", ALICE)].promise_id == ids["p6"]
-    assert ("person", BOB) not in report.oldest_open and ("network", "x") not in report.oldest_open
+    assert ("person", BOB) not in report.oldest_open
+    assert ("network", "x") not in report.oldest_open
 
 
 def test_oldest_open_as_of_a_past_week_and_one_person(history):
@@ -97,7 +105,8 @@ def test_per_day(history):
     assert [d.complaints_in for d in days] == [2, 2, 1, 0, 0, 0, 0]
     assert [d.claimed for d in days] == [2, 1, 0, 0, 0, 0, 0]
     assert (days[0].kept_on_time, days[0].kept_late, days[3].kept_on_time, days[4].broken) == (1, 1, 1, 1)
-    assert days[1].resolved == 1 and days[2].reopened == 1
+    assert days[1].resolved == 1
+    assert days[2].reopened == 1
     assert [d.rescheduled for d in days] == [0, 1, 1, 0, 0, 0, 0]
 
 
@@ -116,5 +125,7 @@ def test_team_time_zone_moves_the_day_boundary(history):
 
 def test_percentiles_are_nearest_rank():
     assert metrics.percentile([5, 1, 3, 2, 4, 6, 7, 8, 9, 10], 0.9) == 9
-    assert metrics.percentile([1], 0.9) == 1 and metrics.percentile([], 0.9) is None
-    assert metrics.median([4, 1, 3]) == 3 and metrics.median([1, 2, 3, 4]) == 2.5
+    assert metrics.percentile([1], 0.9) == 1
+    assert metrics.percentile([], 0.9) is None
+    assert metrics.median([4, 1, 3]) == 3
+    assert metrics.median([1, 2, 3, 4]) == 2.5

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.domain import complaints, promises
 from bot.domain.events import SYSTEM
-from bot.domain.ingest import IngestPolicy, Ingestor
+from bot.domain.ingest import Ingestor, IngestPolicy
 from bot.domain.posts import Post
 from bot.domain.triage import Triage
 from bot.domain.types import Kind, PromiseStatus
@@ -55,7 +55,7 @@ def build(sessions: sessionmaker[Session], triage: Triage | None = None) -> dict
         assert result.kind is Kind.COMPLAINT and result.complaint_id is not None, (name, result)
         ids[name] = result.complaint_id
 
-    def act(fn, *args, **kwargs):  # noqa: ANN001, ANN202 - a service call in its own transaction
+    def act(fn, *args, **kwargs):
         with sessions() as s, s.begin():
             return fn(s, *args, **kwargs)
 
