@@ -52,7 +52,8 @@ def build(sessions: sessionmaker[Session], triage: Triage | None = None) -> dict
         )
         with sessions() as s, s.begin():
             result = ingestor.ingest(s, post, at=stored)
-        assert result.kind is Kind.COMPLAINT and result.complaint_id is not None, (name, result)
+        assert result.kind is Kind.COMPLAINT, (name, result)
+        assert result.complaint_id is not None
         ids[name] = result.complaint_id
 
     def act(fn, *args, **kwargs):
