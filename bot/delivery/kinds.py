@@ -27,6 +27,8 @@ class DeliveryKind(StrEnum):
     NAG_THREAD = "nag_thread"
     NAG_CHANNEL = "nag_channel"
     NAG_ESCALATE = "nag_escalate"
+    REPORT = "report"
+    """The lead's report: headline numbers and a chart image (an upload, not a post)."""
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,7 @@ SPECS: dict[DeliveryKind, KindSpec] = {
     DeliveryKind.NAG_THREAD: KindSpec(Transport.SLACK, needs_card=True),
     DeliveryKind.NAG_CHANNEL: KindSpec(Transport.SLACK, needs_card=False),
     DeliveryKind.NAG_ESCALATE: KindSpec(Transport.SLACK, needs_card=False),
+    DeliveryKind.REPORT: KindSpec(Transport.SLACK, needs_card=False),
 }
 
 NAG_KINDS: dict[str, DeliveryKind] = {

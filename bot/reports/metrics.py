@@ -91,6 +91,7 @@ class Metrics:
 @dataclass(frozen=True)
 class OldestOpen:
     promise_id: int
+    complaint_id: int
     owner_id: str
     created_at: datetime
     due_at: datetime
@@ -372,6 +373,7 @@ def oldest_open(
             select(
                 column.label("g"),
                 Promise.id,
+                Promise.complaint_id,
                 Promise.owner_id,
                 Promise.created_at,
                 Promise.due_at,
@@ -384,10 +386,12 @@ def oldest_open(
         if label == "person" and person is not None:
             ranked = ranked.where(Promise.owner_id == person)
         sub = ranked.subquery()
-        for group, pid, owner, created, due in session.execute(
-            select(sub.c.g, sub.c.id, sub.c.owner_id, sub.c.created_at, sub.c.due_at).where(sub.c.r == 1)
+        for group, pid, cid, owner, created, due in session.execute(
+            select(sub.c.g, sub.c.id, sub.c.complaint_id, sub.c.owner_id, sub.c.created_at, sub.c.due_at).where(
+                sub.c.r == 1
+            )
         ):
-            out[(label, str(group))] = OldestOpen(pid, owner, _utc(created), _utc(due))
+            out[(label, str(group))] = OldestOpen(pid, cid, owner, _utc(created), _utc(due))
     return out
 
 
