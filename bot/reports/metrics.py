@@ -106,7 +106,7 @@ class Report:
     groups: dict[tuple[str, str], list[Metrics]] = field(default_factory=dict)
     """("team", ""), ("person", user id), ("network", source) → one ``Metrics`` per period."""
     oldest_open: dict[tuple[str, str], OldestOpen] = field(default_factory=dict)
-    """The oldest promise still owed at ``as_of`` (the end of the last period, or now), per group."""
+    """The oldest promise still owed now, per group (see ``oldest_open``)."""
 
     @property
     def team(self) -> list[Metrics]:
@@ -352,46 +352,52 @@ def compute(
         setattr(metrics, f"{name}_p90_s", percentile(values, 0.9))
 
     report = Report(unit, tz, spans, as_of, dict(groups))
-    report.oldest_open = oldest_open(session, as_of, now=now, person=person)
+    report.oldest_open = oldest_open(session, person=person)
     return report
 
 
-def oldest_open(
-    session: Session, as_of: datetime, *, now: datetime, person: str | None = None
-) -> dict[tuple[str, str], OldestOpen]:
-    """The oldest promise still owed at ``as_of``, for the team, each owner and each network."""
-    if as_of >= now:
-        owed = Promise.status.in_([PromiseStatus.OPEN.value, PromiseStatus.BROKEN.value])
-    else:  # a past period: made before its end and not closed (kept, cancelled) by then
-        owed = and_(
-            Promise.created_at < as_of,
-            or_(Promise.closed_at.is_(None), Promise.closed_at >= as_of),
-        )
+def oldest_open(session: Session, *, person: str | None = None) -> dict[tuple[str, str], OldestOpen]:
+    """The oldest promise still owed now (open, or broken and not yet kept), for the team, each owner
+    and each network. Now, not at the end of a past period: the lead acts on what is owed today,
+    and the current state is one index range, where a past one would be a scan of every promise."""
+    owed = Promise.status.in_([PromiseStatus.OPEN.value, PromiseStatus.BROKEN.value])
     out: dict[tuple[str, str], OldestOpen] = {}
-    for label, column in (("team", literal("")), ("person", Promise.owner_id), ("network", Complaint.source)):
-        ranked = (
-            select(
-                column.label("g"),
-                Promise.id,
-                Promise.complaint_id,
-                Promise.owner_id,
-                Promise.created_at,
-                Promise.due_at,
-                func.row_number().over(partition_by=column, order_by=(Promise.created_at, Promise.id)).label("r"),
-            )
-            .select_from(Promise)
-            .join(Complaint, Complaint.id == Promise.complaint_id)
-            .where(owed)
-        )
-        if label == "person" and person is not None:
-            ranked = ranked.where(Promise.owner_id == person)
-        sub = ranked.subquery()
-        for group, pid, cid, owner, created, due in session.execute(
-            select(sub.c.g, sub.c.id, sub.c.complaint_id, sub.c.owner_id, sub.c.created_at, sub.c.due_at).where(
-                sub.c.r == 1
-            )
-        ):
-            out[(label, str(group))] = OldestOpen(pid, cid, owner, _utc(created), _utc(due))
+    # The oldest time per group first (an aggregate over the owed promises, by index), then the
+    # promise itself for each of the few groups: no window over every owed promise.
+    groupings: tuple[tuple[str, Any], ...] = (
+        ("team", None),
+        ("person", Promise.owner_id),
+        ("network", Complaint.source),
+    )
+    for label, column in groupings:
+        narrow = [Promise.owner_id == person] if label == "person" and person is not None else []
+        if column is None:
+            firsts = [("", session.execute(select(func.min(Promise.created_at)).where(owed)).scalar_one())]
+        else:
+            firsts = session.execute(
+                select(column, func.min(Promise.created_at))
+                .select_from(Promise)
+                .join(Complaint, Complaint.id == Promise.complaint_id)
+                .where(owed, *narrow)
+                .group_by(column)
+            ).all()
+        for group, first in firsts:
+            if first is None:
+                continue
+            match = [Promise.created_at == _utc(first), owed, *narrow]
+            if column is not None:
+                match.append(column == group)
+            found = session.execute(
+                select(Promise.id, Promise.complaint_id, Promise.owner_id, Promise.created_at, Promise.due_at)
+                .select_from(Promise)
+                .join(Complaint, Complaint.id == Promise.complaint_id)
+                .where(*match)
+                .order_by(Promise.id)
+                .limit(1)
+            ).first()
+            if found is not None:
+                pid, cid, owner, created, due = found
+                out[(label, str(group))] = OldestOpen(pid, cid, owner, _utc(created), _utc(due))
     return out
 
 

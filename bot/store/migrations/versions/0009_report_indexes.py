@@ -23,9 +23,11 @@ def upgrade() -> None:
     op.create_index("ix_complaints_created", "complaints", ["created_at"], unique=False)
     op.create_index("ix_audit_events_promise", "audit_events", ["promise_id", "at"], unique=False)
     op.create_index("ix_promises_status_created", "promises", ["status", "created_at"], unique=False)
+    op.create_index("ix_audit_events_action_at", "audit_events", ["action", "at"], unique=False)
 
 
 def downgrade() -> None:
+    op.drop_index("ix_audit_events_action_at", table_name="audit_events")
     op.drop_index("ix_promises_status_created", table_name="promises")
     op.drop_index("ix_audit_events_promise", table_name="audit_events")
     op.drop_index("ix_complaints_created", table_name="complaints")
