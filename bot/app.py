@@ -69,8 +69,10 @@ def surfaces(app: Followthrough, access: TeamAccess) -> Surfaces:
         requests=Requests(app.sessions, app.clock, access),
         cards=CardDeps(app.sessions, app.clock, access, s.slack_escalation_channel, dict(s.escalation_tiers)),
         promises=PromiseDeps(app.sessions, app.clock, access, app.people, DueParser(workday_end=s.workday_end)),
-        commands=CommandDeps(app.sessions, app.clock, timedelta(hours=s.x_silence_alert_hours)),
-        home=HomeDeps(app.sessions, app.clock),
+        commands=CommandDeps(
+            app.sessions, app.clock, timedelta(hours=s.x_silence_alert_hours), team_timezone=s.team_timezone
+        ),
+        home=HomeDeps(app.sessions, app.clock, team_timezone=s.team_timezone),
     )
 
 

@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from bot.domain import reports
+from bot.reports.slack_report import report_command
 from bot.slack.blocks import age, claim_line, cut, escape, handle, slack_date
 from bot.slack.deps import CommandDeps, Requests
 from bot.slack.middleware import team_only
@@ -100,6 +101,13 @@ REGISTRY: list[Subcommand] = [
     Subcommand("mine", "", "your claims and your promises, overdue first", mine, ("me", "my")),
     Subcommand("overdue", "", "every overdue promise, by due time", overdue, ("late",)),
     Subcommand("find", "@handle", "a customer's earlier complaints and how they ended", find, ("history", "who")),
+    Subcommand(
+        "report",
+        "[week|month|person @x]",
+        "promises kept on time, response times, complaints in (the chart comes by DM)",
+        lambda deps, user, args, now: report_command(deps.sessions, user, args, now, deps.team_timezone),
+        ("stats",),
+    ),
 ]
 
 

@@ -52,12 +52,15 @@ class CommandDeps:
     clock: Clock
     silence: timedelta
     """How long without posts before a source is reported quiet."""
+    team_timezone: str = "UTC"
+    """Weeks and days in reports are the team's."""
 
 
 @dataclass(frozen=True)
 class HomeDeps:
     sessions: sessionmaker[Session]
     clock: Clock
+    team_timezone: str = "UTC"
 
 
 @dataclass(frozen=True)
