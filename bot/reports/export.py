@@ -5,8 +5,9 @@ the table as it is read) and written as they come, so memory stays flat however 
 are. Column names are part of the interface — a team's BI tool or spreadsheet is built on them —
 so they are listed here once, in order, and only ever added to at the end.
 
-Times are ISO 8601 in UTC (``2026-03-02T09:00:00+00:00``). ``--since``/``--until`` are dates in the
-team's time zone (TEAM_TIMEZONE); ``--until`` includes that whole day. Rows are chosen by when they
+Times are ISO 8601 in UTC, to the microsecond (``2026-03-02T09:00:00.000000+00:00``).
+``--since``/``--until`` are dates in the team's time zone (TEAM_TIMEZONE); ``--until`` includes that
+whole day. Rows are chosen by when they
 began: a complaint by when it was stored, a promise by when it was made, an event by when it happened.
 """
 
@@ -16,17 +17,18 @@ import argparse
 import csv
 import json
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import IO, Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine, Select, Text, cast, select
+from sqlalchemy import Engine, Select, String, Text, cast, func, select, type_coerce
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.store.models import AuditEvent, Complaint, Promise
+from bot.store.types import UTCDateTime
 
 BATCH = 5000
 
@@ -85,9 +87,20 @@ EVENT_COLUMNS = {
 WHAT = {"complaints": COMPLAINT_COLUMNS, "promises": PROMISE_COLUMNS, "events": EVENT_COLUMNS}
 
 
-def query(what: str, start: datetime, end: datetime) -> Select[Any]:
+def _iso(column: Any, dialect: str) -> Any:
+    """A UTC timestamp as ISO 8601 text, formatted by the database: the rows then need no work in
+    Python at all (parsing and re-formatting every timestamp cost more than the rest of the export)."""
+    if dialect == "postgresql":
+        return func.to_char(func.timezone("UTC", column), 'YYYY-MM-DD"T"HH24:MI:SS.US') + "+00:00"
+    return func.replace(type_coerce(column, String), " ", "T") + "+00:00"  # stored as 'YYYY-MM-DD HH:MM:SS.ffffff'
+
+
+def query(what: str, start: datetime, end: datetime, dialect: str = "sqlite") -> Select[Any]:
     columns = WHAT[what]
-    labelled = [column.label(name) for name, column in columns.items()]
+    labelled = [
+        (_iso(column, dialect) if isinstance(column.type, UTCDateTime) else column).label(name)
+        for name, column in columns.items()
+    ]
     if what == "complaints":
         return select(*labelled).where(Complaint.created_at >= start, Complaint.created_at < end).order_by(Complaint.id)
     if what == "promises":
@@ -100,37 +113,30 @@ def query(what: str, start: datetime, end: datetime) -> Select[Any]:
     return select(*labelled).where(AuditEvent.at >= start, AuditEvent.at < end).order_by(AuditEvent.id)
 
 
-def _cell(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value.isoformat()
-    return value
-
-
-def rows(engine: Engine, what: str, start: datetime, end: datetime) -> Iterator[list[Any]]:
-    """The rows in column order, a batch at a time from the database."""
+def rows(engine: Engine, what: str, start: datetime, end: datetime) -> Iterator[Sequence[Any]]:
+    """Batches of rows in column order, as they come from the database."""
     with engine.connect() as conn:
-        result = conn.execution_options(yield_per=BATCH).execute(query(what, start, end))
-        for partition in result.partitions():
-            for row in partition:
-                yield [_cell(v) for v in row]
+        statement = query(what, start, end, engine.dialect.name)
+        result = conn.execution_options(yield_per=BATCH).execute(statement)
+        yield from result.partitions()
 
 
-def write_csv(out: IO[str], names: list[str], source: Iterator[list[Any]]) -> int:
+def write_csv(out: IO[str], names: list[str], source: Iterator[Sequence[Any]]) -> int:
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(names)
     n = 0
-    for row in source:
-        writer.writerow(row)
-        n += 1
+    for batch in source:
+        writer.writerows(batch)
+        n += len(batch)
     return n
 
 
-def write_jsonl(out: IO[str], names: list[str], source: Iterator[list[Any]]) -> int:
+def write_jsonl(out: IO[str], names: list[str], source: Iterator[Sequence[Any]]) -> int:
     raw_json = "details" in names  # stored JSON text, spliced in as an object, not re-parsed
     where = names.index("details") if raw_json else -1
     encode = json.JSONEncoder(ensure_ascii=False).encode
     n = 0
-    for row in source:
+    for row in (row for batch in source for row in batch):
         if raw_json:
             details = row[where]
             plain = dict(zip(names, row, strict=True))
@@ -144,7 +150,7 @@ def write_jsonl(out: IO[str], names: list[str], source: Iterator[list[Any]]) -> 
     return n
 
 
-WRITERS: dict[str, Callable[[IO[str], list[str], Iterator[list[Any]]], int]] = {
+WRITERS: dict[str, Callable[[IO[str], list[str], Iterator[Sequence[Any]]], int]] = {
     "csv": write_csv,
     "jsonl": write_jsonl,
 }

@@ -39,7 +39,7 @@ def test_complaints_csv_has_the_documented_columns_and_the_window(history, capsy
     # stored on the 2nd (c1, c2) and the 3rd (c3, c4): --until includes its whole day
     assert [r[2] for r in table[1:]] == ["c1", "c2", "c3", "c4"]
     row = dict(zip(table[0], table[1], strict=True))
-    assert row["received_at"] == "2026-03-02T09:00:00+00:00"
+    assert row["received_at"] == "2026-03-02T09:00:00.000000+00:00"
     assert row["owner"] == ALICE
     assert row["status"] == "resolved"
     assert err.strip() == "4 complaints exported"
@@ -56,7 +56,7 @@ def test_events_jsonl_carries_typed_details_as_objects(history, capsys):
     assert kinds.count("promise_kept") == 1  # p3, on the 5th
     kept = next(line for line in lines if line["kind"] == "promise_kept")
     assert kept["details"]["on_time"] is True
-    assert kept["at"] == "2026-03-05T15:00:00+00:00"
+    assert kept["at"] == "2026-03-05T15:00:00.000000+00:00"
     broken = next(line for line in lines if line["kind"] == "promise_broken")
     assert broken["details"]["on_time"] is False
 
