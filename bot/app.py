@@ -76,8 +76,9 @@ def surfaces(app: Followthrough, access: TeamAccess) -> Surfaces:
             timedelta(hours=s.x_silence_alert_hours),
             s.slack_complaints_channel,
             s.slack_kudos_channel,
+            team_timezone=s.team_timezone,
         ),
-        home=HomeDeps(sessions, app.clock),
+        home=HomeDeps(sessions, app.clock, team_timezone=s.team_timezone),
     )
 
 

@@ -187,6 +187,10 @@ class Settings:
 
     team_timezone: str = "UTC"
     digest_time: time = time(9, 0)
+    report_time: time = time(9, 0)
+    """When the weekly report goes out on Mondays, team time."""
+    slack_report_channel: str | None = None
+    """Where the weekly report goes; the complaints channel when unset."""
     scheduler_tick_seconds: int = 30
     nag_quiet_hours: QuietHours = field(default_factory=lambda: QuietHours(time(20, 0), time(8, 0), weekends=True))
 
@@ -206,6 +210,10 @@ class Settings:
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.team_timezone)
+
+    @property
+    def report_channel(self) -> str:
+        return self.slack_report_channel or self.slack_complaints_channel
 
     @property
     def database_url_masked(self) -> str:
@@ -463,6 +471,7 @@ def _slack_settings(r: _Reader, duties: _Duties) -> _Fields:
         ("SLACK_COMPLAINTS_CHANNEL", "slack_complaints_channel", True),
         ("SLACK_ESCALATION_CHANNEL", "slack_escalation_channel", True),
         ("SLACK_KUDOS_CHANNEL", "slack_kudos_channel", False),
+        ("SLACK_REPORT_CHANNEL", "slack_report_channel", False),
     ):
         value = r.require(name, "the channel ID the bot posts to") if required and posts else r.raw(name)
         value = r.pattern(name, value, _CHANNEL_ID, channel_hint)
@@ -603,6 +612,12 @@ def _schedule_settings(r: _Reader) -> _Fields:
             values["digest_time"] = parse_hhmm(digest)
         except ValueError as exc:
             r.refused("DIGEST_TIME", digest, exc, "a time of day like 09:00")
+    report = r.raw("REPORT_TIME")
+    if report:
+        try:
+            values["report_time"] = parse_hhmm(report)
+        except ValueError as exc:
+            r.refused("REPORT_TIME", report, exc, "a time of day like 09:00")
     values["scheduler_tick_seconds"] = r.integer("SCHEDULER_TICK_SECONDS", 30, 1, 3600)
     quiet = r.raw("NAG_QUIET_HOURS")
     if quiet is not None:

@@ -28,6 +28,8 @@ class DeliveryKind(StrEnum):
     NAG_CHANNEL = "nag_channel"
     NAG_ESCALATE = "nag_escalate"
     HEADS_UP = "heads_up"
+    REPORT = "report"
+    """The lead's report: headline numbers and a chart image (an upload, not a post)."""
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,7 @@ SPECS: dict[DeliveryKind, KindSpec] = {
     DeliveryKind.NAG_CHANNEL: KindSpec(Transport.SLACK, needs_card=False),
     DeliveryKind.NAG_ESCALATE: KindSpec(Transport.SLACK, needs_card=False),
     DeliveryKind.HEADS_UP: KindSpec(Transport.SLACK, needs_card=False),
+    DeliveryKind.REPORT: KindSpec(Transport.SLACK, needs_card=False),
 }
 
 NAG_KINDS: dict[str, DeliveryKind] = {

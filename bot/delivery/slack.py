@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
+from slack_sdk.errors import SlackApiError, SlackRequestError
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -81,6 +81,17 @@ class Outgoing:
     thread_ts: str | None = None
     update_ts: str | None = None
     """Edit this message (``chat.update``) instead of posting a new one."""
+    upload: Upload | None = None
+    """Share a file with ``payload["text"]`` as its comment (``files_upload_v2``) instead of posting."""
+
+
+@dataclass(frozen=True)
+class Upload:
+    filename: str
+    """Unique per delivery: how a retry finds the file if an earlier attempt shared it."""
+    content: bytes
+    title: str
+    alt_txt: str
 
 
 class RenderContext:
@@ -240,6 +251,20 @@ def _heads_up(ctx: RenderContext, row: Delivery, complaint: Complaint | None, _c
     return Outgoing(_need(row.channel, "channel"), blocks.build_heads_up(row.payload, complaint.id, permalink))
 
 
+@renders(DeliveryKind.REPORT)
+def _report(ctx: RenderContext, row: Delivery, _complaint: Complaint | None, _card: Complaint | None) -> Outgoing:
+    from bot.reports import weekly
+
+    report = row.payload
+    upload = Upload(
+        filename=f"followthrough-report-{row.id}.png",
+        content=weekly.chart_png(report),
+        title=str(report["title"]),
+        alt_txt=weekly.alt_text(report),
+    )
+    return Outgoing(_need(row.channel, "channel"), {"text": weekly.text(report)}, upload=upload)
+
+
 class SlackTransport:
     name = Transport.SLACK
 
@@ -255,6 +280,8 @@ class SlackTransport:
     def send(self, row: Delivery, complaint: Complaint | None, card: Complaint | None) -> Sent:
         renderer = RENDERERS[DeliveryKind(row.kind)]
         out = renderer(self.context, row, complaint, card)
+        if out.upload is not None:
+            return self.send_upload(row, out, out.upload)
         if out.update_ts:
             self.call("chat_update", channel=out.channel, ts=out.update_ts, **out.payload)
             return Sent(out.channel, out.update_ts)
@@ -364,3 +391,47 @@ class SlackTransport:
             # History runs newest first: the next page ends where this one did. Replies run oldest
             # first (after the parent): the next page starts where this one ended.
             self._searched[delivery_id] = (oldest, min(stamps)) if not thread_ts else (max(stamps), latest)
+
+    # -- uploads ----------------------------------------------------------------------------------
+    def send_upload(self, row: Delivery, out: Outgoing, upload: Upload) -> Sent:
+        """Share a file once. Look before re-sending means: an earlier attempt whose answer was lost
+        may have shared the file, so the channel is searched for a message carrying a file of this
+        delivery's own name, back to the first attempt. An attempt that died before completing the
+        upload leaves only an unshared file nobody sees (Slack discards it); uploading again is right.
+        """
+        channel = self._conversation(out.channel)
+        if row.attempts > 1 and row.first_attempt_at is not None:
+            found = self.find_uploaded(upload.filename, channel, row.first_attempt_at)
+            if found:
+                log.info("delivery %d: its file is already in the channel; not uploading again", row.id)
+                return Sent(channel, found)
+        try:
+            answer = self.call(
+                "files_upload_v2",
+                channel=channel,
+                content=upload.content,
+                filename=upload.filename,
+                title=upload.title,
+                alt_txt=upload.alt_txt,
+                initial_comment=str(out.payload.get("text") or ""),
+            )
+        except SlackRequestError as exc:  # the bytes were refused by the upload URL
+            raise RetryLater(5.0, f"upload failed: {exc}") from None
+        return Sent(channel, str((answer.get("file") or {}).get("id") or answer["files"][0]["id"]))
+
+    def find_uploaded(self, filename: str, channel: str, first_attempt: datetime) -> str | None:
+        """The id of a file named ``filename`` shared in ``channel`` since ``first_attempt``, page by page."""
+        oldest = first_attempt - LOOKBACK
+        cursor: str | None = None
+        while True:
+            args: dict[str, Any] = {"channel": channel, "oldest": f"{oldest.timestamp():.6f}", "limit": 200}
+            if cursor:
+                args["cursor"] = cursor
+            answer = self.call("conversations_history", **args)
+            for message in answer.get("messages") or []:
+                for shared in message.get("files") or []:
+                    if shared.get("name") == filename:
+                        return str(shared["id"])
+            cursor = (answer.get("response_metadata") or {}).get("next_cursor") or None
+            if not cursor or not answer.get("has_more", True):
+                return None

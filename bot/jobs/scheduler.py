@@ -11,7 +11,9 @@ import dataclasses
 import logging
 import socket
 from collections.abc import Callable
-from datetime import datetime
+from datetime import date, datetime, timedelta
+from datetime import time as time_of_day
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
@@ -23,10 +25,12 @@ from bot.domain import learning, promises, reports
 from bot.domain.clock import Clock
 from bot.domain.triage import Thresholds, Triage
 from bot.domain.types import JobStatus
+from bot.reports import weekly
 from bot.store.models import JobRun
 
 log = logging.getLogger(__name__)
 DIGEST = "digest"
+WEEKLY_REPORT = "weekly_report"
 
 
 class Scheduler:
@@ -85,7 +89,49 @@ class Scheduler:
                 total.deferred,
                 total.broken,
             )
-        return total, self.digest(now)
+        digest = self.digest(now)
+        self.weekly_report(now)
+        return total, digest
+
+    def weekly_report(self, now: datetime) -> bool:
+        """Queue the weekly report once per week, for every worker together (a unique job run).
+
+        The numbers are computed before the write transaction (they read a lot; the SQLite write
+        lock must not wait on them) and stored in the delivery row, so a retry sends the same."""
+        monday = weekly_report_due(now, self.settings.tz, self.settings.report_time)
+        if monday is None:
+            return False
+        key = monday.isoformat()
+        with self.sessions() as session:
+            if session.query(JobRun.id).filter_by(kind=WEEKLY_REPORT, key=key).first():
+                return False
+            report = weekly.payload(session, now=now, tz=self.settings.team_timezone)
+        try:
+            with self.sessions() as session, session.begin():
+                session.add(
+                    JobRun(
+                        kind=WEEKLY_REPORT,
+                        key=key,
+                        status=JobStatus.DONE.value,
+                        owner=self.worker,
+                        started_at=now,
+                        finished_at=now,
+                    )
+                )
+                session.flush()  # the unique (kind, key) decides, before the delivery is queued
+                outbox.enqueue(
+                    session,
+                    DeliveryKind.REPORT,
+                    key=f"report:{key}",
+                    at=now,
+                    channel=self.settings.report_channel,
+                    payload=report,
+                    priority=70,
+                )
+        except IntegrityError:
+            return False  # another worker queued it
+        log.info("weekly report for the week of %s queued", key)
+        return True
 
     def digest(self, now: datetime) -> bool:
         """Post today's reminder if it is time and nobody has: exactly once per local date."""
@@ -122,6 +168,16 @@ class Scheduler:
             return False  # another worker posted it
         log.info("daily reminder for %s queued", key)
         return True
+
+
+def weekly_report_due(now: datetime, tz: ZoneInfo, at: time_of_day) -> date | None:
+    """The Monday whose report is due at ``now``: from REPORT_TIME that Monday, until the week ends
+    (a worker that was down on Monday sends it when it is back, that week)."""
+    local = now.astimezone(tz)
+    monday = local.date() - timedelta(days=local.weekday())
+    if local.weekday() == 0 and local.time() < at:
+        return None
+    return monday
 
 
 def _jsonable(report: reports.Digest) -> dict[str, object]:

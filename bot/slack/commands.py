@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from bot.domain import reports
+from bot.reports.slack_report import report_command
 from bot.slack.blocks import age, claim_line, cut, escape, handle, slack_date
 from bot.slack.deps import CommandDeps, Requests
 from bot.slack.middleware import team_only
@@ -105,6 +106,13 @@ REGISTRY: list[Subcommand] = [
     Subcommand("skipped", "", "posts of the last 24 h that got no card, with Card it and Praise", skipped_message),
     Subcommand("triage", "", "triage's quality on your team's labels, and what retraining changed", triage_report),
     Subcommand("move", "#42 question", "say what a post is: complaint, question or praise", move_command),
+    Subcommand(
+        "report",
+        "[week|month|person @x]",
+        "promises kept on time, response times, complaints in (the chart comes by DM)",
+        lambda deps, user, args, now: report_command(deps.sessions, user, args, now, deps.team_timezone),
+        ("stats",),
+    ),
 ]
 
 
