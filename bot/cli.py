@@ -93,6 +93,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument(
         "--socket", action="store_true", help="the clicks arrive over Socket Mode (a local stand-in), as by default"
     )
+    from bot import promises_cli
+
+    promises_cli.add_parser(sub)
     return parser
 
 
@@ -107,6 +110,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_db(args)
         if args.command == "demo":
             return cmd_demo(args)
+        if args.command == "promises":
+            from bot import promises_cli
+
+            return promises_cli.main(args)
     except SettingsError as exc:
         print(exc.render(), file=sys.stderr)
         return EXIT_CONFIG

@@ -19,8 +19,8 @@ from bot.domain.when import Calendar, normalise, pieces, resolve
 
 _SUBJECT = (
     r"(?:we|i|someone|somebody|one\s+of\s+(?:us|our\s+\w+(?:\s+\w+)?)|"
-    r"(?:an?|the|our|your)\s+(?:[\w-]+\s+){0,3}?(?:engineer|technician|agent|specialist|manager|member|colleague|"
-    r"courier|driver|team|department|advisor|adviser|rep|representative|supervisor|fitter|installer|"
+    r"(?:(?:an?|the|our|your)\s+)?(?:[\w-]+\s+){0,3}?(?:engineer|technician|agent|specialist|manager|member|colleague|"
+    r"courier|driver|team|tech|executive|officer|one|department|advisor|adviser|rep|representative|supervisor|fitter|installer|"
     r"refund|replacement|order|parcel|package|voucher|credit|delivery|item|card|label|compensation|money|payment|"
     r"reimbursement|booking|case|ticket|callback|call|email|response|reply|update|bag|luggage|fix|repair|"
     r"statement|invoice|code|bill|account|service|connection|appointment|visit|router|device|tickets|goodwill)|"
@@ -28,13 +28,14 @@ _SUBJECT = (
 )
 _ADV = r"(?:\s+(?:also|then|definitely|personally|now|still|just|certainly|all|both|hopefully|aim\s+to))?"
 _MODAL = (
-    r"(?:'ll|'re\s+going\s+to|'m\s+going\s+to|'re\s+due\s+to|\s+(?:will|shall|should|are\s+going\s+to|"
+    r"(?:'ll|'re\s+sending|'re\s+arranging|'re\s+calling|'re\s+going\s+to|'m\s+going\s+to|'re\s+due\s+to|\s+(?:will|shall|should|are\s+going\s+to|"
     r"is\s+going\s+to|am\s+going\s+to|aim\s+to|promise\s+to|are\s+due\s+to|is\s+due\s+to|would\s+like\s+to|"
     r"are\s+arranging|are\s+sending|'re\s+sending|are\s+calling))"
 )
 _FUTURE = re.compile(rf"\b{_SUBJECT}{_ADV}{_MODAL}\b")
 _OTHER_CUES = re.compile(
-    r"\b(?:expect\s+(?:a|an|to|your|the|our|us|it|them|some|delivery|contact|payment)|please\s+allow|"
+    r"\b(?:expect\s+(?:a|an|to|your|the|our|us|it|them|some|delivery|contact|payment)|"
+    r"please\s+allow\s+(?:up\s+to\s+)?(?:\d+|a\s+(?:few|couple)|one|two|three|four|five|seven|ten)|"
     r"allow\s+(?:up\s+to\s+)?\d|keep\s+an\s+eye\s+(?:out|on)|look\s+out\s+for|watch\s+(?:out\s+for|your)|"
     r"(?:let\s+me|leave\s+it\s+with\s+(?:me|us))\b.*\b(?:get\s+back|come\s+back|update|let\s+you\s+know|"
     r"reply|call|email|dm|message)|"
@@ -142,7 +143,7 @@ def is_promise(sentence: str) -> bool:
     s = normalise(sentence).strip()
     if not s or s.rstrip(" )🙂😊").endswith("?"):
         return False
-    if _CONDITIONAL.search(s) or _YOU_NEEDS.search(s) or _REPORTED.search(s):
+    if _CONDITIONAL.search(s) or _YOU_NEEDS.search(s) or _REPORTED.search(s) or re.search(r"\bby\s+now\b|\bnow\W*$", s):
         return False
     future = _FUTURE.search(s)
     other = _OTHER_CUES.search(s)
@@ -156,16 +157,8 @@ def is_promise(sentence: str) -> bool:
         return True
     if future and re.match(r"\byou\b", tail) and not re.search(r"\b(?:receive|get|hear|see|have)\b", tail):
         return False
-    if _ACTION.search(tail[future.end() - future.start() :]):  # type: ignore[union-attr]
-        after = tail[future.end() - future.start() :]  # type: ignore[union-attr]
-        vague = _VAGUE_ONLY.search(after)
-        action = _ACTION.search(after)
-        if vague and action and vague.start() < action.start() and not has_time:
-            first_clause = re.split(r"\s+and\s+|,\s*", after)[0]
-            if not _ACTION.search(first_clause) and not re.search(
-                r"\band\b.*\b(?:get\s+back|update|call|email|dm|let\s+you\s+know|come\s+back)", after
-            ):
-                return False
+    after = _VAGUE_ONLY.sub(" ", tail[future.end() - future.start() :])  # type: ignore[union-attr]
+    if _ACTION.search(after):
         return True
     return has_time
 

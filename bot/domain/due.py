@@ -211,3 +211,16 @@ def say_due(due: datetime, *, now: datetime, tz: str) -> str:
     else:
         rel = f"in {days} days"
     return f"{local:%a} {local.day} {local:%b}, {local:%H:%M} your time — {rel}"
+
+
+def parse_holidays(text: str) -> frozenset[date]:
+    """``2026-12-25,2026-12-26``: days that are not working days (skipped by "within 2 working days")."""
+    days = set()
+    for part in (p.strip() for p in text.replace(";", ",").split(",")):
+        if not part:
+            continue
+        try:
+            days.add(date.fromisoformat(part))
+        except ValueError:
+            raise ValueError(f"{part!r} is not a date like 2026-12-25") from None
+    return frozenset(days)

@@ -99,7 +99,7 @@ _P_DURATION = re.compile(
     rf"(?<![\w£$€.])(?:(?P<lead>{_LEAD})\s+)?(?P<n1>{_NUM})(?:\s*(?:-|to|or)\s*(?P<n2>{_NUM}))?"
     rf"\s*(?P<unit>{_UNIT})(?![\w'])"
 )
-_P_HOUR = re.compile(r"(?<![\w£$€])(?:within|in|under)\s+(?:the|an?)\s+(?P<unit>hour)\b")
+_P_HOUR = re.compile(r"(?<![\w£$€])(?:within|in|under)\s+(?:the\s+next|the|an?|next)\s+(?P<unit>hour)\b")
 _P_EOD = re.compile(
     r"\b(?:eod|cob|eop|e\.o\.d\.?|close\s+of\s+(?:business|play)|end\s+of\s+(?:the\s+)?(?:working\s+|business\s+)?"
     r"(?:day|play|business(?:\s+day)?)|the\s+end\s+of\s+today|later\s+today|close\s+of\s+day)\b"
@@ -129,7 +129,7 @@ _P_WINDOW = re.compile(
     + r"(?![\w%])"
 )
 _P_CLOCK_MER = re.compile(rf"(?<![\w£$€.])(?P<h>\d{{1,2}})(?:[:.](?P<m>\d{{2}}))?\s*(?P<x>{_MER})")
-_P_CLOCK_24 = re.compile(r"(?<![\w£$€./:])(?P<h>\d{1,2})[:.](?P<m>\d{2})(?![\d%.:/]|\s*(?:%|gb|mb|kg))")
+_P_CLOCK_24 = re.compile(r"(?<![\w£$€./:])(?P<h>\d{1,2})[:.](?P<m>\d{2})(?![\d%:/]|\.\d|\s*(?:%|gb|mb|kg))")
 _P_CLOCK_AT = re.compile(
     rf"\b(?:at|by|before|around|@)\s+(?P<h>\d{{1,2}})(?![\w%:./]|,\d|\s*(?:{_UNIT}|{_MER})\b|\s+(?:{_MON}|of)\b)"
 )
@@ -199,7 +199,7 @@ def _clock(h: str, m: str | None, x: str | None, *, bare_rule: bool = True) -> t
         if not 1 <= hour <= 12:
             return None
         hour = hour % 12 + (12 if x.startswith("p") else 0)
-    elif bare_rule and m is None and 1 <= hour <= 6:
+    elif bare_rule and len(h) == 1 and 1 <= hour <= 6:
         hour += 12  # "at 3" on a support desk means 3 in the afternoon
     if hour > 23:
         return None
@@ -268,7 +268,7 @@ def pieces(text: str) -> list[Piece]:
         if c:
             found.append(Piece("clock", m.start(), m.end(), c))
     for m in _P_CLOCK_24.finditer(text):
-        c = _clock(m["h"], m["m"], None, bare_rule=False)
+        c = _clock(m["h"], m["m"], None)
         if c:
             found.append(Piece("clock", m.start(), m.end(), c))
     for m in _P_CLOCK_HRS.finditer(text):
