@@ -109,7 +109,7 @@ def find_commitments(
     zone = ZoneInfo(tz)
     cal = Calendar(workday_end or time(17, 0), holidays)
     found: list[Commitment] = []
-    for start, end in _sentences(norm):
+    for start, end in _sentences(text):
         sentence = norm[start:end]
         if not is_promise(sentence):
             continue

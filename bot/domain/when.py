@@ -217,6 +217,8 @@ def pieces(text: str) -> list[Piece]:
             continue
         if unit == "h" and not m.group("n1")[-1].isdigit():
             continue
+        if unit.startswith("h") and re.fullmatch(r"[01]\d[0-5]\d|2[0-3][0-5]\d", m.group("n1")):
+            continue  # "1700hrs" is a time of day
         bare = not m.group("lead")
         found.append(Piece("duration", m.start(), m.end(), (max(n1, n2 or 0), unit), weak=bare))
     for m in _P_HOUR.finditer(text):
