@@ -68,7 +68,13 @@ def surfaces(app: Followthrough, access: TeamAccess) -> Surfaces:
     return Surfaces(
         requests=Requests(app.sessions, app.clock, access),
         cards=CardDeps(app.sessions, app.clock, access, s.slack_escalation_channel, dict(s.escalation_tiers)),
-        promises=PromiseDeps(app.sessions, app.clock, access, app.people, DueParser(workday_end=s.workday_end)),
+        promises=PromiseDeps(
+            app.sessions,
+            app.clock,
+            access,
+            app.people,
+            DueParser(workday_end=s.workday_end, holidays=s.promise_holidays),
+        ),
         commands=CommandDeps(app.sessions, app.clock, timedelta(hours=s.x_silence_alert_hours)),
         home=HomeDeps(app.sessions, app.clock),
     )
