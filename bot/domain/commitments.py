@@ -23,14 +23,16 @@ _SUBJECT = (
     r"courier|driver|team|tech|executive|officer|one|department|advisor|adviser|rep|representative|supervisor|fitter|installer|"
     r"refund|replacement|order|parcel|package|voucher|credit|delivery|item|card|label|compensation|money|payment|"
     r"reimbursement|booking|case|ticket|callback|call|email|response|reply|update|bag|luggage|fix|repair|"
-    r"statement|invoice|code|bill|account|service|connection|appointment|visit|router|device|tickets|goodwill)|"
+    r"statement|invoice|code|bill|account|service|connection|appointment|visit|router|device|tickets|goodwill)"
+    r"(?:\s+[a-z]+(?=\s+(?:will|should|shall|is|are)\b))?|"
     r"it|this|that|they|he|she|you)"
 )
 _ADV = r"(?:\s+(?:also|then|definitely|personally|now|still|just|certainly|all|both|hopefully|aim\s+to))?"
 _MODAL = (
-    r"(?:'ll|'re\s+sending|'re\s+arranging|'re\s+calling|'re\s+going\s+to|'m\s+going\s+to|'re\s+due\s+to|\s+(?:will|shall|should|are\s+going\s+to|"
-    r"is\s+going\s+to|am\s+going\s+to|aim\s+to|promise\s+to|are\s+due\s+to|is\s+due\s+to|would\s+like\s+to|"
-    r"are\s+arranging|are\s+sending|'re\s+sending|are\s+calling))"
+    r"(?:'ll|'re\s+sending|'re\s+arranging|'re\s+calling|'re\s+going\s+to|'m\s+going\s+to|'re\s+due\s+to|"
+    r"'re\s+aiming\s+to|\s+(?:will|shall|should|are\s+going\s+to|is\s+going\s+to|am\s+going\s+to|aim\s+to|"
+    r"are\s+aiming\s+to|is\s+aiming\s+to|promise\s+to|are\s+due\s+to|is\s+due\s+to|would\s+like\s+to|"
+    r"are\s+arranging|are\s+sending|are\s+calling))"
 )
 _FUTURE = re.compile(rf"\b{_SUBJECT}{_ADV}{_MODAL}\b")
 _OTHER_CUES = re.compile(
@@ -67,6 +69,9 @@ _CONDITIONAL = re.compile(
     r"\b(?:if|once|when|as\s+soon\s+as|after)\s+(?:you|u)\s+(?:dm|send|message|reply|provide|confirm|give|drop|"
     r"follow|fill|share|let\s+us|get\s+in\s+touch|contact|pop|email|call|ring|return)|"
     r"\bif\s+(?:you'd|you\s+would|you\s+could|you\s+can)\b"
+)
+_STATE = re.compile(
+    r"^\W*if\b(?!\s+we\b)|\b(?:will|should)\s+(?:show|appear|stay|remain)\s+as\b|\b(?:stay|remain)s?\s+until\b"
 )
 _YOU_NEEDS = re.compile(
     r"\byou(?:'ll|\s+will|\s+should|\s+may|\s+might)\s+(?:need|have\s+to|want|be\s+asked|be\s+able)\b"
@@ -143,7 +148,13 @@ def is_promise(sentence: str) -> bool:
     s = normalise(sentence).strip()
     if not s or s.rstrip(" )🙂😊").endswith("?"):
         return False
-    if _CONDITIONAL.search(s) or _YOU_NEEDS.search(s) or _REPORTED.search(s) or re.search(r"\bby\s+now\b|\bnow\W*$", s):
+    if (
+        _STATE.search(s)
+        or _CONDITIONAL.search(s)
+        or _YOU_NEEDS.search(s)
+        or _REPORTED.search(s)
+        or re.search(r"\bby\s+now\b|\bnow\W*$", s)
+    ):
         return False
     future = _FUTURE.search(s)
     other = _OTHER_CUES.search(s)

@@ -131,7 +131,7 @@ _P_WINDOW = re.compile(
 _P_CLOCK_MER = re.compile(rf"(?<![\w£$€.])(?P<h>\d{{1,2}})(?:[:.](?P<m>\d{{2}}))?\s*(?P<x>{_MER})")
 _P_CLOCK_24 = re.compile(r"(?<![\w£$€./:])(?P<h>\d{1,2})[:.](?P<m>\d{2})(?![\d%:/]|\.\d|\s*(?:%|gb|mb|kg))")
 _P_CLOCK_AT = re.compile(
-    rf"\b(?:at|by|before|around|@)\s+(?P<h>\d{{1,2}})(?![\w%:./]|,\d|\s*(?:{_UNIT}|{_MER})\b|\s+(?:{_MON}|of)\b)"
+    rf"\b(?:at|by|before|around|@)\s+(?P<h>\d{{1,2}})(?![\w%:/]|\.\d|,\d|\s*(?:{_UNIT}|{_MER})\b|\s+(?:{_MON}|of)\b)"
 )
 _P_CLOCK_HRS = re.compile(r"(?<![\w£$€.])(?P<h>[01]\d|2[0-3])(?P<m>[0-5]\d)\s*(?:hrs|hours|h)\b")
 _P_NAMED_TIME = re.compile(r"\b(?P<w>noon|midday|midnight|lunch\s*time|lunch)\b")
@@ -302,6 +302,13 @@ def pieces(text: str) -> list[Piece]:
     return kept
 
 
+def _day_of(p: Piece, today: date) -> date:
+    kind, v = p.value  # type: ignore[misc]
+    if kind == "rel":
+        return today + timedelta(days={"today": 0, "tonight": 0, "after": 2}.get(str(v), 1))
+    return today + timedelta(days=(int(v) - today.weekday()) % 7 or 7)
+
+
 def _sat_verb(text: str, at: int) -> bool:
     """ "sat" as in "it sat in the depot" is not Saturday."""
     before = text[max(0, at - 12) : at]
@@ -419,6 +426,7 @@ def resolve(found: list[Piece], *, now: datetime, zone: ZoneInfo, cal: Calendar,
             return Due(None, error=ask or "That is not a date.", span=span)
         day, alt_days = options[0], options[1:]
     elif days:
+        days = sorted(days, key=lambda p: _day_of(p, today), reverse=True)  # all of it done: the latest day
         kind, v = days[0].value  # type: ignore[misc]
         if kind == "rel":
             day = today + timedelta(days={"today": 0, "tonight": 0, "after": 2}.get(v, 1))

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 from bot.domain.commitments import find_commitments
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "brand_replies.jsonl"
+HOLDOUT = DATA.with_name("brand_replies_holdout.jsonl")
 
 
 @dataclass
