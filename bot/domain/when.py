@@ -140,6 +140,8 @@ _P_PART = re.compile(
     r"(?:the\s+|this\s+|in\s+the\s+)?afternoon|(?:the\s+|this\s+|in\s+the\s+)?evening|"
     r"(?:start|beginning)\s+of\s+(?:the\s+)?day)\b"
 )
+_P_DAY_AMPM = re.compile(rf"\b(?:today|tomorrow|tmrw|tmr|{_WD})\s+(?P<x>am|pm)\b")
+_P_PAST = re.compile(r"\b(?:(?P<q>half|quarter)\s+(?P<dir>past|to)\s+|(?P<uk>half)\s+)(?P<h>\d{1,2})(?![\w:.])")
 _P_VAGUE = re.compile(r"\b(?:asap|as\s+soon\s+as\s+(?:possible|we\s+can|i\s+can)|shortly|soon|in\s+due\s+course)\b")
 
 
@@ -281,6 +283,15 @@ def pieces(text: str) -> list[Piece]:
         c = _clock(m["h"], None, None)
         if c:
             found.append(Piece("clock", m.start(), m.end(), c))
+    for m in _P_DAY_AMPM.finditer(text):
+        found.append(Piece("part", m.start("x"), m.end("x"), "morning" if m["x"] == "am" else "afternoon"))
+    for m in _P_PAST.finditer(text):
+        c = _clock(m["h"], None, None)
+        if c is None:
+            continue
+        minutes = c.hour * 60 + (30 if m["uk"] or m["q"] == "half" else 15 if m["dir"] == "past" else -15)
+        if 0 <= minutes < 24 * 60:
+            found.append(Piece("clock", m.start(), m.end(), time(minutes // 60, minutes % 60)))
     for m in _P_NAMED_TIME.finditer(text):
         w = m["w"]
         c = {"noon": MORNING_END, "midday": MORNING_END, "midnight": LAST_MINUTE}.get(w, LUNCHTIME)

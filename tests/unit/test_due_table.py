@@ -105,6 +105,14 @@ TABLE = [
     ("first thing call the depot", "2026-11-25 10:00", "call the depot"),
     ("thursday between 8am and 1pm engineer visit", "2026-11-26 13:00", "engineer visit"),
     ("thursday 8-1pm engineer visit", "2026-11-26 13:00", "engineer visit"),
+    ("wed am call", "2026-11-25 12:00", "call"),
+    ("tomorrow pm call", "2026-11-25 17:00", "call"),
+    ("tomorrow half 3 call", "2026-11-25 15:30", "call"),  # British: half past three
+    ("quarter past 2 call", "2026-11-24 14:15", "call"),
+    ("5pm tmrw call", "2026-11-25 17:00", "call"),
+    ("by 10 tomorrow call", "2026-11-25 10:00", "call"),
+    ("noon tomorrow call", "2026-11-25 12:00", "call"),
+    ("this week call", "2026-11-27 17:00", "call"),
     # dates
     ("25 nov call", "2026-11-25 17:00", "call"),
     ("25th November call", "2026-11-25 17:00", "call"),
@@ -139,6 +147,8 @@ ASKS = [
 
 REFUSED = [
     ("call back soon", "couldn't find when"),
+    ("asap call", "couldn't find when"),
+    ("25.12 call", "couldn't find when"),  # a dotted date is not guessed at
     ("tomorrow 3pm", "Say what was promised"),
     ("2025-01-01 call", "has passed"),
     ("2028-01-01 call", "more than a year"),
