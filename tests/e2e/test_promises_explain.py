@@ -55,3 +55,15 @@ def test_bad_input_is_one_json_line_not_a_traceback():
     bad_env = cli("promises", "explain", "eod x", *NOW, env=base_env(WORKDAY_END="5pm"))
     assert bad_env.returncode == 2
     assert "WORKDAY_END" in lines(bad_env)[0]["error"]
+
+
+def test_quiet_hours_show_when_the_first_nag_would_go():
+    env = base_env(NAG_QUIET_HOURS="20:00-08:00,weekends")
+    [line] = lines(cli("promises", "explain", "tonight email the invoice", *NOW, env=env))
+    assert (line["due"], line["first_nag"]) == ("2026-11-24T21:00:00Z", "2026-11-25T08:00:00Z")
+
+
+def test_help():
+    result = cli("promises", "explain", "--help", env=base_env())
+    assert result.returncode == 0
+    assert "--reply" in result.stdout
