@@ -23,7 +23,8 @@ _SUBJECT = (
     r"courier|driver|team|tech|executive|officer|one|department|advisor|adviser|rep|representative|supervisor|fitter|installer|"
     r"refund|replacement|order|parcel|package|voucher|credit|delivery|item|card|label|compensation|money|payment|"
     r"reimbursement|booking|case|ticket|callback|call|email|response|reply|update|bag|luggage|fix|repair|"
-    r"statement|invoice|code|bill|account|service|connection|appointment|visit|router|device|tickets|goodwill)"
+    r"statement|invoice|code|bill|account|service|connection|appointment|visit|router|device|tickets|goodwill|"
+    r"systems?|app|website|site|line|network|broadband|internet|power|signal|supply|wifi)"
     r"(?:\s+[a-z]+(?=\s+(?:will|should|shall|is|are)\b))?|"
     r"it|this|that|they|he|she|you)"
 )
@@ -71,6 +72,7 @@ _CONDITIONAL = re.compile(
     r"\bif\s+(?:you'd|you\s+would|you\s+could|you\s+can)\b"
 )
 _STATE = re.compile(
+    r"(?:will|'ll|are\s+going\s+to)\s+be\s+(?:closed|open|shut|down|offline|unavailable|busy|closing|opening)\b|"
     r"^\W*if\b(?!\s+we\b)|\b(?:will|should)\s+(?:show|appear|stay|remain)\s+as\b|\b(?:stay|remain)s?\s+until\b"
 )
 _YOU_NEEDS = re.compile(

@@ -46,7 +46,15 @@ def test_the_issue_examples_are_promises(reply, due, text):
 
 
 @pytest.mark.parametrize(
-    "reply", ["I've credited £20.", "Please DM us your order number.", "We're looking into it.", "Shall we call you?"]
+    "reply",
+    [
+        "I've credited £20.",
+        "Please DM us your order number.",
+        "We're looking into it.",
+        "Shall we call you?",
+        "We will be closed on Monday for the bank holiday.",  # opening hours, not a promise
+        "The app will be down for maintenance between 2am and 4am.",
+    ],
 )
 def test_done_requests_and_sympathy_are_not(reply):
     assert find_commitments(reply, now=NOW, tz=LONDON) == []
