@@ -69,7 +69,13 @@ def surfaces(app: Followthrough, access: TeamAccess) -> Surfaces:
     return Surfaces(
         requests=Requests(sessions, app.clock, access),
         cards=CardDeps(sessions, app.clock, access, s.slack_escalation_channel, dict(s.escalation_tiers)),
-        promises=PromiseDeps(sessions, app.clock, access, app.people, DueParser(workday_end=s.workday_end)),
+        promises=PromiseDeps(
+            sessions,
+            app.clock,
+            access,
+            app.people,
+            DueParser(workday_end=s.workday_end, holidays=s.promise_holidays),
+        ),
         commands=CommandDeps(
             sessions,
             app.clock,

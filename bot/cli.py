@@ -96,6 +96,9 @@ def build_parser() -> argparse.ArgumentParser:
     from bot.reports.export import add_parser as add_export
 
     add_export(sub)
+    from bot import promises_cli
+
+    promises_cli.add_parser(sub)
     return parser
 
 
@@ -114,6 +117,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from bot.reports.export import cmd_export
 
             return cmd_export(args)
+        if args.command == "promises":
+            from bot import promises_cli
+
+            return promises_cli.main(args)
     except SettingsError as exc:
         print(exc.render(), file=sys.stderr)
         return EXIT_CONFIG

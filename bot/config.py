@@ -14,7 +14,7 @@ import re
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
-from datetime import time
+from datetime import date, time
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -196,6 +196,7 @@ class Settings:
 
     escalation_tiers: tuple[tuple[str, str | None], ...] = (("Tier 2", None), ("Tier 3", None), ("Comms lead", None))
     workday_end: time = time(17, 0)
+    promise_holidays: frozenset[date] = frozenset()
     nag_ladder: tuple[tuple[float, str], ...] = ((0.0, "dm"), (1.0, "thread"), (4.0, "channel"), (24.0, "escalate"))
     nag_escalation_contact: str | None = None
 
@@ -632,6 +633,16 @@ def _schedule_settings(r: _Reader) -> _Fields:
             values["workday_end"] = parse_hhmm(workday)
         except ValueError as exc:
             r.refused("WORKDAY_END", workday, exc, "a time of day like 17:00")
+    holidays = r.raw("PROMISE_HOLIDAYS")
+    if holidays:
+        from bot.domain.due import parse_holidays
+
+        try:
+            values["promise_holidays"] = parse_holidays(holidays)
+        except ValueError as exc:
+            r.refused(
+                "PROMISE_HOLIDAYS", holidays, exc, "dates that are not working days", " (e.g. 2026-12-25,2026-12-28)"
+            )
     ladder = r.raw("NAG_LADDER")
     if ladder:
         try:

@@ -86,6 +86,8 @@ class User:
     id: str
     name: str
     tz: str = "UTC"
+    locale: str = "en-US"
+    """Returned by users.info only when asked with ``include_locale``, as Slack does."""
     is_bot: bool = False
     deleted: bool = False
     """Deactivated."""
@@ -565,7 +567,10 @@ class SlackStandIn:
         user = self.state.users.get(str(args.get("user")))
         if user is None:
             return {"ok": False, "error": "user_not_found"}
-        return {"ok": True, "user": user.as_json()}
+        shown = user.as_json()
+        if str(args.get("include_locale", "")).lower() in ("true", "1"):
+            shown["locale"] = user.locale
+        return {"ok": True, "user": shown}
 
     def _m_users_list(self, args: Json) -> Json:
         users = list(self.state.users.values())

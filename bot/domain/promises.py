@@ -104,6 +104,12 @@ def create(
     return promise
 
 
+def lock_complaint(session: Session, complaint_id: int) -> None:
+    """Serialise promise creation on one complaint (PostgreSQL row lock; SQLite's write lock already does),
+    so a double-clicked reading is checked and recorded once."""
+    session.execute(select(Complaint.id).where(Complaint.id == complaint_id).with_for_update())
+
+
 def _drop_pending_nags(session: Session, promise_id: int, why: str) -> None:
     """Kept, cancelled or moved: reminders not yet delivered for it must not go out."""
     outbox.drop_pending(session, promise_id=promise_id, kinds=list(NAG_KINDS.values()), reason=why)
