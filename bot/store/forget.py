@@ -51,7 +51,7 @@ FORGOTTEN_ID = "forgotten"
 
 PERSONAL_COLUMN = re.compile(
     r"author|handle|text|name|note|reason|payload|record|details|url|error|outcome|conversation|external|"
-    r"signals|body|email|phone|address|customer|quote|reply|message",
+    r"signals|body|email|phone|address|customer|quote|reply|message|actor",
     re.IGNORECASE,
 )
 """Column names that could hold something about a customer: each must be named in its table's rule."""
@@ -200,8 +200,8 @@ RULES: dict[str, Rule] = {
     "audit_events": Rule(
         Action.ANONYMISE,
         rows=lambda c: or_(_in(AuditEvent.complaint_id, c.complaint_ids), _in(AuditEvent.promise_id, c.promise_ids)),
-        replace={"note": _if_set("note", FORGOTTEN), "details": _scrubbed("details")},
-        why="who did what and when stays; notes about the customer go",
+        replace={"note": _if_set("note", FORGOTTEN), "details": _scrubbed("details"), "actor": _scrubbed("actor")},
+        why="who did what and when stays (a customer as actor becomes [forgotten]); notes about them go",
     ),
     "promises": Rule(
         Action.ANONYMISE,
