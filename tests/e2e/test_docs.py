@@ -206,6 +206,7 @@ def sandbox(tmp_path: Path):
         yield tmp_path, env
 
 
+@pytest.mark.timeout(900)  # the demo and a dozen CLI runs, one after another
 def test_every_command_in_the_docs_runs_as_written(sandbox):
     folder, env = sandbox
     ran, failures = [], []
