@@ -197,6 +197,8 @@ class Settings:
 
     triage_complaint_threshold: float = 1.0
     triage_praise_threshold: float = 0.5
+    triage_retrain_time: time | None = time(2, 0)
+    """Local time of the nightly retraining (team time zone); None: only after every 100 new labels."""
 
     port: int = 3000
     log_level: str = "INFO"
@@ -634,7 +636,21 @@ def _triage_settings(r: _Reader) -> _Fields:
     return {
         "triage_complaint_threshold": r.number("TRIAGE_COMPLAINT_THRESHOLD", 1.0, -10, 10),
         "triage_praise_threshold": r.number("TRIAGE_PRAISE_THRESHOLD", 0.5, -1, 1),
+        **_retrain_time(r),
     }
+
+
+def _retrain_time(r: _Reader) -> _Fields:
+    raw = r.raw("TRIAGE_RETRAIN_TIME")
+    if not raw:
+        return {}
+    if raw.strip().lower() == "off":
+        return {"triage_retrain_time": None}
+    try:
+        return {"triage_retrain_time": parse_hhmm(raw)}
+    except ValueError as exc:
+        r.refused("TRIAGE_RETRAIN_TIME", raw, exc, "a time of day like 02:00 (or off)")
+        return {}
 
 
 def _process_settings(r: _Reader) -> _Fields:

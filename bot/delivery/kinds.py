@@ -27,6 +27,7 @@ class DeliveryKind(StrEnum):
     NAG_THREAD = "nag_thread"
     NAG_CHANNEL = "nag_channel"
     NAG_ESCALATE = "nag_escalate"
+    HEADS_UP = "heads_up"
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,7 @@ SPECS: dict[DeliveryKind, KindSpec] = {
     DeliveryKind.NAG_THREAD: KindSpec(Transport.SLACK, needs_card=True),
     DeliveryKind.NAG_CHANNEL: KindSpec(Transport.SLACK, needs_card=False),
     DeliveryKind.NAG_ESCALATE: KindSpec(Transport.SLACK, needs_card=False),
+    DeliveryKind.HEADS_UP: KindSpec(Transport.SLACK, needs_card=False),
 }
 
 NAG_KINDS: dict[str, DeliveryKind] = {

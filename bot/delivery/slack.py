@@ -226,6 +226,13 @@ def _nag(ctx: RenderContext, row: Delivery, complaint: Complaint | None, card: C
     return Outgoing(_need(row.channel, "channel"), payload)
 
 
+@renders(DeliveryKind.HEADS_UP)
+def _heads_up(ctx: RenderContext, row: Delivery, complaint: Complaint | None, _card: Complaint | None) -> Outgoing:
+    complaint = _need(complaint, "complaint")
+    permalink = ctx.permalink(*_own_card(ctx, complaint))
+    return Outgoing(_need(row.channel, "channel"), blocks.build_heads_up(row.payload, complaint.id, permalink))
+
+
 class SlackTransport:
     name = Transport.SLACK
 

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
+from bot.domain import skipped
 from bot.domain.events import SYSTEM, EventKind, PromiseClosed, details_of
 from bot.domain.types import OPEN_STATUSES, Kind, PromiseStatus, Status
 from bot.store.models import AuditEvent, Complaint, Promise
@@ -62,6 +63,8 @@ class Digest:
     due_today: list[PromiseLine] = field(default_factory=list)
     counts: Counts | None = None
     yesterday: Yesterday | None = None
+    skipped: int = 0
+    """Posts of the last 24 h that got no card (``/complaints skipped`` lists them)."""
 
 
 def _lines(session: Session, *where: object, order: object = Promise.due_at) -> list[PromiseLine]:
@@ -206,6 +209,10 @@ def yesterday(session: Session, now: datetime, tz: str) -> Yesterday:
     )
 
 
+def skipped_count(session: Session, now: datetime) -> int:
+    return skipped.count(session, now)
+
+
 def digest(session: Session, now: datetime, tz: str) -> Digest:
     zone = ZoneInfo(tz)
     local = now.astimezone(zone)
@@ -216,4 +223,5 @@ def digest(session: Session, now: datetime, tz: str) -> Digest:
         due_today=due_between(session, now, end_of_day),
         counts=counts(session, now),
         yesterday=yesterday(session, now, tz),
+        skipped=skipped_count(session, now),
     )

@@ -52,6 +52,9 @@ class CommandDeps:
     clock: Clock
     silence: timedelta
     """How long without posts before a source is reported quiet."""
+    complaints_channel: str = ""
+    """Where a post carded from ``/complaints skipped`` or ``move`` gets its card."""
+    kudos_channel: str | None = None
 
 
 @dataclass(frozen=True)

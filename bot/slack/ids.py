@@ -17,6 +17,8 @@ class Action(StrEnum):
     PROMISE_KEPT = "ft_promise_kept"
     PROMISE_RESCHEDULE = "ft_promise_reschedule"
     PROMISE_CANCEL = "ft_promise_cancel"
+    CARD_IT = "ft_card_it"
+    PRAISE_IT = "ft_praise_it"
 
 
 class View(StrEnum):

@@ -7,6 +7,7 @@ import re
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from bot.domain import limits
 from bot.domain import promises as promise_service
 from bot.domain.due import MAX_AHEAD, BadDueTime, split_when_what
 from bot.domain.errors import DomainError
@@ -44,6 +45,8 @@ class PromiseDesk:
             return due
         if not when or not when.strip():
             raise BadDueTime("Say when — type it (tomorrow 5pm, friday, in 2 hours, eod) or pick a date and time.")
+        if len(when) > limits.DUE_TEXT:
+            raise BadDueTime(f"Say when in at most {limits.DUE_TEXT} characters, e.g. tomorrow 5pm.")
         return self.deps.parser.parse(when, now=now, tz=self.deps.people.tz(owner))
 
     def _refused(self, body: dict[str, Any], exc: Exception) -> None:

@@ -82,6 +82,36 @@ def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
 
 
+REQUEST_LOCK_TIMEOUT_MS = 1500
+REQUEST_STATEMENT_TIMEOUT_MS = 2500
+
+
+def make_request_sessionmaker(
+    engine: Engine,
+    *,
+    lock_timeout_ms: int = REQUEST_LOCK_TIMEOUT_MS,
+    statement_timeout_ms: int = REQUEST_STATEMENT_TIMEOUT_MS,
+) -> sessionmaker[Session]:
+    """Sessions for answering Slack, which must ack within 3 seconds.
+
+    On PostgreSQL each transaction gets ``lock_timeout`` and ``statement_timeout`` (``SET LOCAL``, so
+    pooled connections the worker reuses keep no limit): a row locked by a long worker transaction,
+    or a stuck query, fails the click fast — the person is told it was not saved — instead of
+    holding it past Slack's deadline. SQLite has no such settings; its writers queue in-process.
+    """
+    factory = make_sessionmaker(engine)
+    if engine.dialect.name == "postgresql":
+
+        @event.listens_for(factory, "after_begin")
+        def _limits(_session: Session, _transaction: Any, connection: Any) -> None:
+            connection.exec_driver_sql(
+                f"SET LOCAL lock_timeout = {int(lock_timeout_ms)}; "
+                f"SET LOCAL statement_timeout = {int(statement_timeout_ms)}"
+            )
+
+    return factory
+
+
 @contextmanager
 def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
     """One unit of work: commit on success, roll back on any error."""
