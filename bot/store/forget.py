@@ -148,6 +148,9 @@ class Rule:
     why: str = ""
     match: Callable[[Any, Customer], bool] | None = None
     """A finer test in Python, for rows the WHERE clause can only narrow down (raw JSON records)."""
+    unswept: Mapping[str, str] = field(default_factory=dict)
+    """Columns the sweep leaves alone, and why: a source's position may be the id of the customer's
+    post, but rewriting it would make the source skip or re-read posts."""
 
 
 def _in(column: Any, values: Iterable[Any]) -> ColumnElement[bool]:
@@ -219,6 +222,7 @@ RULES: dict[str, Rule] = {
         Action.DELETE,
         rows=_inbox_candidates,
         match=_inbox_is_theirs,
+        unswept={"position": "a source's position, kept with each raw record"},
         why="their raw posts as the source read them (pending or set aside)",
     ),
     "triage_labels": Rule(
@@ -239,6 +243,7 @@ RULES: dict[str, Rule] = {
     "source_cursors": Rule(
         Action.NONE,
         keeps={"name": "the source's name", "last_error": "a source's last error, swept"},
+        unswept={"cursor": "the source's position (since_id): a post id, but no person's data"},
         why="where each source got to",
     ),
     "source_alerts": Rule(Action.NONE, keeps={"text": "alerts about a source, swept"}, why="alerts about sources"),
@@ -430,6 +435,8 @@ def _sweep(session: Session, customer: Customer) -> list[TableReport]:
         changed = 0
         touched: set[str] = set()
         for column in _text_columns(table):
+            if column.name in RULES[name].unswept:
+                continue
             text = func.lower(cast(column, Text)) if isinstance(column.type, JSON) else func.lower(column)
             found = session.execute(select(*pk, column).where(or_(*(text.like(f"%{n}%") for n in needles)))).all()
             for row in found:
