@@ -99,7 +99,38 @@ def build_parser() -> argparse.ArgumentParser:
     from bot import promises_cli
 
     promises_cli.add_parser(sub)
+    _add_data_parser(sub)
     return parser
+
+
+def _add_data_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    data = sub.add_parser("data", help="stored data commands", description="Commands about stored customer data.")
+    data_sub = data.add_subparsers(dest="data_command", required=True, metavar="ACTION")
+    forget = data_sub.add_parser(
+        "forget",
+        help="forget one customer (a data-protection request)",
+        description="Delete or anonymise everything stored about one customer: their posts and raw records are "
+        "deleted; their complaints, promises and events stay anonymised, so counts and reports do not change.",
+    )
+    forget.add_argument("handle", help="the customer's handle, e.g. @jo")
+    forget.add_argument("--source", required=True, help="the network the handle is on: x, replay, …")
+    forget.add_argument("--dry-run", action="store_true", help="say what would change, per table; change nothing")
+    forget.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+
+
+def cmd_data(args: argparse.Namespace) -> int:
+    from bot.forget_cli import forget_command
+
+    settings = load_settings(mode=None, dotenv_path=args.env_file)
+    configure_logging(settings.log_level)
+    return forget_command(
+        settings.database_url,
+        settings.database_url_masked,
+        args.handle,
+        args.source,
+        dry_run=args.dry_run,
+        yes=args.yes,
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -121,6 +152,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             from bot import promises_cli
 
             return promises_cli.main(args)
+        if args.command == "data":
+            return cmd_data(args)
     except SettingsError as exc:
         print(exc.render(), file=sys.stderr)
         return EXIT_CONFIG
