@@ -12,6 +12,8 @@ from enum import StrEnum
 
 class Transport(StrEnum):
     SLACK = "slack"
+    BLUESKY = "bluesky"
+    MASTODON = "mastodon"
 
 
 class DeliveryKind(StrEnum):
@@ -27,6 +29,8 @@ class DeliveryKind(StrEnum):
     NAG_THREAD = "nag_thread"
     NAG_CHANNEL = "nag_channel"
     NAG_ESCALATE = "nag_escalate"
+    REPLY_BLUESKY = "reply_bluesky"
+    REPLY_MASTODON = "reply_mastodon"
 
 
 @dataclass(frozen=True)
@@ -51,7 +55,15 @@ SPECS: dict[DeliveryKind, KindSpec] = {
     DeliveryKind.NAG_THREAD: KindSpec(Transport.SLACK, needs_card=True),
     DeliveryKind.NAG_CHANNEL: KindSpec(Transport.SLACK, needs_card=False),
     DeliveryKind.NAG_ESCALATE: KindSpec(Transport.SLACK, needs_card=False),
+    DeliveryKind.REPLY_BLUESKY: KindSpec(Transport.BLUESKY, needs_card=False),
+    DeliveryKind.REPLY_MASTODON: KindSpec(Transport.MASTODON, needs_card=False),
 }
+
+REPLY_KINDS: dict[str, DeliveryKind] = {
+    "bluesky": DeliveryKind.REPLY_BLUESKY,
+    "mastodon": DeliveryKind.REPLY_MASTODON,
+}
+"""A complaint's ``source`` → the delivery kind that answers the customer on that network."""
 
 NAG_KINDS: dict[str, DeliveryKind] = {
     "dm": DeliveryKind.NAG_DM,

@@ -202,6 +202,7 @@ class MastodonStandIn:
     # -- handling ------------------------------------------------------------------------------
     def _handle(self, request: BaseHTTPRequestHandler, method: str) -> None:
         parts = urlsplit(request.path)
+        parts = parts._replace(path=parts.path.rstrip("/") or "/")  # Rails routes accept a trailing slash
         query = parse_qs(parts.query)
         length = int(request.headers.get("Content-Length") or 0)
         raw = request.rfile.read(length) if length else b""
@@ -334,7 +335,7 @@ class MastodonStandIn:
         visibility = body.get("visibility") or "public"
         if visibility not in ("public", "unlisted", "private", "direct"):
             return 422, {"error": "Validation failed: Visibility is not included in the list"}, {}
-        reply_to = body.get("in_reply_to_id")
+        reply_to = str(body["in_reply_to_id"]) if body.get("in_reply_to_id") is not None else None
         if reply_to and (reply_to not in self.state.statuses or self.state.statuses[reply_to].get("deleted")):
             return 404, {"error": "Record not found"}, {}
         key = request.headers.get("Idempotency-Key")
