@@ -143,7 +143,9 @@ class BlueskyTransport:
             raise Undeliverable("the customer's post is gone (deleted, or hidden from the brand account)")
         parent = posts[0]
         reply = (parent.get("record") or {}).get("reply") or {}
-        root = reply.get("root") if isinstance(reply.get("root"), dict) and split_uri(reply["root"].get("uri")) else None
+        root = (
+            reply.get("root") if isinstance(reply.get("root"), dict) and split_uri(reply["root"].get("uri")) else None
+        )
         parent_ref = models.ComAtprotoRepoStrongRef.Main(uri=parent["uri"], cid=parent["cid"])
         root_ref = models.ComAtprotoRepoStrongRef.Main(uri=root["uri"], cid=root["cid"]) if root else parent_ref
         return models.AppBskyFeedPost.Record(

@@ -228,7 +228,9 @@ class BlueskyPoller(SourceBase):
         return _oldest_first(kept), newest, None
 
     def _profiles(self, notes: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
-        dids = sorted({str(n["author"]["did"]) for n in notes if isinstance(n.get("author"), dict) and n["author"].get("did")})
+        dids = sorted(
+            {str(n["author"]["did"]) for n in notes if isinstance(n.get("author"), dict) and n["author"].get("did")}
+        )
         out: dict[str, dict[str, Any]] = {}
         for start in range(0, len(dids), PROFILES_PER_CALL):
             params = models.AppBskyActorGetProfiles.Params(actors=dids[start : start + PROFILES_PER_CALL])
@@ -285,4 +287,3 @@ def build_bluesky_source(settings: Any, ctx: SourceContext) -> BlueskyPoller | N
     if not settings.bluesky_handle or not settings.bluesky_app_password:
         return None
     return BlueskyPoller(ctx, make_session(settings, ctx.clock), poll_seconds=settings.bluesky_poll_seconds)
-

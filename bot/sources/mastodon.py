@@ -39,8 +39,7 @@ BOOSTABLE = ("public", "unlisted")
 
 
 class _Text(HTMLParser):
-    _BREAKS = {"br": "\n"}
-    _BLOCKS = {"p", "div", "blockquote", "li", "pre", "h1", "h2", "h3", "h4", "h5", "h6"}
+    _BLOCKS = frozenset({"p", "div", "blockquote", "li", "pre", "h1", "h2", "h3", "h4", "h5", "h6"})
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
@@ -198,7 +197,9 @@ class MastodonPoller(SourceBase):
         )
         state.record_error(self.ctx.sessions, self.name, f"credentials refused (HTTP {status})", self.ctx.clock.now())
         if self.alert_once(CREDENTIALS_ALERT_KEY, text):
-            log.error("%s: Mastodon refused our access token (HTTP %d); source stopped, alert posted", self.name, status)
+            log.error(
+                "%s: Mastodon refused our access token (HTTP %d); source stopped, alert posted", self.name, status
+            )
         else:
             log.warning("%s: Mastodon still refuses our access token (HTTP %d)", self.name, status)
         return CREDENTIAL_RETRY_SECONDS
@@ -226,7 +227,9 @@ class MastodonPoller(SourceBase):
         except m_errors.MastodonRatelimitError:
             wait = self.last.reset_wait(self.ctx.clock.now())
             log.warning("%s: rate limited by Mastodon; waiting %.0fs until the window resets", self.name, wait)
-            state.record_error(self.ctx.sessions, self.name, f"rate limited; retry in {wait:.0f}s", self.ctx.clock.now())
+            state.record_error(
+                self.ctx.sessions, self.name, f"rate limited; retry in {wait:.0f}s", self.ctx.clock.now()
+            )
             return wait
         if gap:
             self._alert_gap(gap)
@@ -261,9 +264,13 @@ class MastodonPoller(SourceBase):
                 break  # no progress: never loop on a page that repeats
             max_id = oldest
             if pages >= self.max_pages:
-                return _oldest_first(kept), newest, (
-                    f"more than {len(kept)} new notifications in one poll; read {pages} pages and stopped. "
-                    "Older ones in between were skipped."
+                return (
+                    _oldest_first(kept),
+                    newest,
+                    (
+                        f"more than {len(kept)} new notifications in one poll; read {pages} pages and stopped. "
+                        "Older ones in between were skipped."
+                    ),
                 )
         return _oldest_first(kept), newest, None
 

@@ -105,7 +105,8 @@ def test_mentions_become_complaints_with_profile_url_and_a_durable_cursor(ctx, b
     restarted.step()
     assert total(ctx, Complaint) == 2
     assert total(ctx, PostRow) == 2
-    assert bsky.calls("com.atproto.server.createSession") and len(bsky.calls("com.atproto.server.createSession")) == 2
+    assert bsky.calls("com.atproto.server.createSession")
+    assert len(bsky.calls("com.atproto.server.createSession")) == 2
 
 
 def test_replies_attach_to_the_thread_root_reposts_amplify_and_likes_are_ignored(ctx, bsky, clock, poller):

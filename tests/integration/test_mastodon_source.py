@@ -77,7 +77,7 @@ def test_mentions_become_complaints_as_plain_text_with_visibility_kept(ctx, mast
     ann = masto.add_account("ann", name="Ann", followers=900, remote="mastodon.example")
     html = (
         '<p><span class="h-card"><a href="https://social.example/@acmehelp" class="u-url mention">@<span>acmehelp'
-        '</span></a></span> my order &amp; refund are &lt;still&gt; missing<br />third week now</p>'
+        "</span></a></span> my order &amp; refund are &lt;still&gt; missing<br />third week now</p>"
         '<p>see <a href="https://example.com/orders/12345"><span class="invisible">https://</span>'
         '<span class="ellipsis">example.com/orders/1</span><span class="invisible">2345</span></a></p>'
     )
@@ -133,7 +133,9 @@ def test_since_id_paging_replies_attach_to_the_root_and_visible_boosts_amplify(c
     boosts = [r for r in records if r.get("retweet_of")]
     assert [(b["retweet_of"], b["followers"]) for b in boosts] == [(reply, 250)]
     since = [q.get("since_id") for q in masto.calls("/api/v1/notifications")]
-    assert since[0] is None and all(s == since[1] for s in since[1:]) and len(since) >= 3
+    assert since[0] is None
+    assert all(s == since[1] for s in since[1:])
+    assert len(since) >= 3
     drain.drain()
     with ctx.sessions() as s:
         c = s.scalars(select(Complaint).where(Complaint.external_id == first)).one()
@@ -186,7 +188,8 @@ def test_a_refused_token_alerts_once_and_recovers(ctx, masto, poller, caplog):
         assert poller(token="revoked").step() == CREDENTIAL_RETRY_SECONDS
         assert poller(token="revoked").step() == CREDENTIAL_RETRY_SECONDS
     [alert] = alerts(ctx)
-    assert "MASTODON_ACCESS_TOKEN" in alert and "HTTP 401" in alert
+    assert "MASTODON_ACCESS_TOKEN" in alert
+    assert "HTTP 401" in alert
     assert "revoked" not in caplog.text.replace("was revoked", "")
     ann = masto.add_account("ann", followers=100)
     masto.add_status(ann, "<p>@acmehelp hello?</p>")

@@ -123,7 +123,8 @@ def test_a_bluesky_reply_carries_root_and_parent_refs(bsky, sessions, clock, bsk
     assert made["record"]["text"] == "We have re-sent it today 📦 — tracking by DM."
     assert made["record"]["$type"] == "app.bsky.feed.post"
     [row] = rows(sessions)
-    assert row.status == "sent" and row.remote_id == _id(made["uri"])
+    assert row.status == "sent"
+    assert row.remote_id == _id(made["uri"])
 
 
 def test_a_lost_answer_then_a_retry_posts_the_bluesky_reply_once(bsky, sessions, clock, bsky_deliverer):
@@ -162,15 +163,18 @@ def _complaint(sessions, complaint_id: int) -> Complaint:
 
 def test_bluesky_length_is_counted_in_graphemes_and_an_overlong_reply_is_refused(bsky, sessions, clock, bsky_deliverer):
     family = "👩‍👩‍👧‍👦"
-    assert graphemes(family * 300) == 300 and too_long(family * 300) is not None  # 300 graphemes, 7,500 bytes
-    assert too_long("é" * 300) is None and too_long("e\u0301" * 300) is None
+    assert graphemes(family * 300) == 300
+    assert too_long(family * 300) is not None
+    assert too_long("é" * 300) is None
+    assert too_long("e\u0301" * 300) is None
     assert too_long("a" * 301) == "the reply is 301 characters; Bluesky allows 300"
     post = bsky.add_post(ANN, "@acme.bsky.social hello")
     complaint = store(sessions, clock, "bluesky", _id(post))
     request_reply(sessions, clock, complaint, "bluesky", "a" * 301)
     run(bsky_deliverer, clock)
     [row] = rows(sessions)
-    assert row.status == "dead" and "301 characters" in row.last_error
+    assert row.status == "dead"
+    assert "301 characters" in row.last_error
     assert bsky.state.created == []
 
 
@@ -181,7 +185,8 @@ def test_bluesky_reply_keys_are_valid_tids_stable_per_row_and_distinct_between_r
         for n in (1, 2):
             outbox.enqueue(s, DeliveryKind.REPLY_BLUESKY, key=f"reply:1:{n}", at=clock.now(), channel="bluesky")
     a, b = rows(sessions)
-    assert reply_rkey(a) == reply_rkey(a) and reply_rkey(a) != reply_rkey(b)
+    assert reply_rkey(a) == reply_rkey(a)
+    assert reply_rkey(a) != reply_rkey(b)
     assert all(TID_RE.match(reply_rkey(r)) for r in (a, b))
 
 
@@ -189,7 +194,7 @@ def test_a_bluesky_reply_survives_an_expired_token_and_a_rate_limit(bsky, sessio
     post = bsky.add_post(ANN, "@acme.bsky.social refund please")
     complaint = store(sessions, clock, "bluesky", _id(post))
     request_reply(sessions, clock, complaint, "bluesky", "Refund sent.")
-    bsky_deliverer.transports["bluesky"].session.did  # logged in
+    assert bsky_deliverer.transports["bluesky"].session.did == BRAND  # logged in
     bsky.expire_tokens()
     bsky.inject(BskyFault(429, nsid="com.atproto.repo.createRecord", reset_in=120))
     run(bsky_deliverer, clock)
@@ -228,7 +233,8 @@ def test_a_mastodon_reply_keeps_the_mentions_visibility_and_mentions_the_author(
     assert reply["in_reply_to_id"] == status
     assert reply["text_sent"] == "@ann@mastodon.example Fixed, sorry about that."
     [row] = rows(sessions)
-    assert row.status == "sent" and row.remote_id == reply["id"]
+    assert row.status == "sent"
+    assert row.remote_id == reply["id"]
 
 
 def test_a_lost_answer_then_a_retry_posts_the_mastodon_reply_once(masto, sessions, clock, masto_deliverer):
@@ -272,7 +278,8 @@ def test_the_instance_limit_is_read_and_counted_the_mastodon_way(masto, sessions
     run(masto_deliverer, clock)
     by_complaint = {r.complaint_id: r for r in rows(sessions)}
     assert by_complaint[c1].status == "sent"
-    assert by_complaint[c2].status == "dead" and "allows 60" in by_complaint[c2].last_error
+    assert by_complaint[c2].status == "dead"
+    assert "allows 60" in by_complaint[c2].last_error
     assert len(masto.statuses_by(masto.brand_id)) == 1
     assert len(masto.calls("/api/v2/instance")) == 1
 
@@ -291,5 +298,6 @@ def test_mastodon_faults_retry_and_a_deleted_status_is_undeliverable(masto, sess
     run(masto_deliverer, clock)
     by_complaint = {r.complaint_id: r for r in rows(sessions)}
     assert by_complaint[c1].status == "sent"
-    assert by_complaint[c2].status == "dead" and "gone" in by_complaint[c2].last_error
+    assert by_complaint[c2].status == "dead"
+    assert "gone" in by_complaint[c2].last_error
     assert len(masto.statuses_by(masto.brand_id)) == 1

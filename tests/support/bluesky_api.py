@@ -331,7 +331,7 @@ class BlueskyStandIn:
     def _create_session(self, body: Json) -> tuple[int, Json]:
         identifier, password = body.get("identifier"), body.get("password")
         if not isinstance(identifier, str) or not isinstance(password, str):
-            return 400, {"error": "InvalidRequest", "message": "Input must have the property \"identifier\""}
+            return 400, {"error": "InvalidRequest", "message": 'Input must have the property "identifier"'}
         with self._lock:
             account = self._find(identifier.lstrip("@"))
             if account is None or not account["password"] or account["password"] != password:
@@ -419,20 +419,29 @@ class BlueskyStandIn:
         if collection == "app.bsky.feed.post":
             text = record.get("text")
             if not isinstance(text, str):
-                return 400, {"error": "InvalidRequest", "message": "Invalid app.bsky.feed.post record: Record/text must be a string"}
+                return 400, {
+                    "error": "InvalidRequest",
+                    "message": "Invalid app.bsky.feed.post record: Record/text must be a string",
+                }
             if len(regex.findall(r"\X", text)) > 300 or len(text.encode()) > 3000:
                 return 400, {
                     "error": "InvalidRequest",
                     "message": "Invalid app.bsky.feed.post record: Record/text must not be longer than 300 graphemes",
                 }
             if not isinstance(record.get("createdAt"), str):
-                return 400, {"error": "InvalidRequest", "message": "Invalid app.bsky.feed.post record: Record must have the property \"createdAt\""}
+                return 400, {
+                    "error": "InvalidRequest",
+                    "message": 'Invalid app.bsky.feed.post record: Record must have the property "createdAt"',
+                }
             reply = record.get("reply")
             if reply is not None:
                 for ref in ("root", "parent"):
                     strong = reply.get(ref) if isinstance(reply, dict) else None
                     if not isinstance(strong, dict) or not strong.get("uri") or not strong.get("cid"):
-                        return 400, {"error": "InvalidRequest", "message": f"Invalid app.bsky.feed.post record: Record/reply/{ref} must be a strongRef"}
+                        return 400, {
+                            "error": "InvalidRequest",
+                            "message": f"Invalid app.bsky.feed.post record: Record/reply/{ref} must be a strongRef",
+                        }
         rkey = body.get("rkey") or self._tid()
         uri = f"at://{did}/{collection}/{rkey}"
         with self._lock:

@@ -18,8 +18,8 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from html import escape
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -112,7 +112,9 @@ class MastodonStandIn:
         t = self.now()
         return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t)) + f".{int(t * 1000) % 1000:03d}Z"
 
-    def add_account(self, username: str, *, name: str = "", followers: int = 10, remote: str | None = None, brand=False) -> str:
+    def add_account(
+        self, username: str, *, name: str = "", followers: int = 10, remote: str | None = None, brand=False
+    ) -> str:
         account_id = self._next_id()
         acct = f"{username}@{remote}" if remote else username
         with self._lock:
@@ -216,11 +218,7 @@ class MastodonStandIn:
         with self._lock:
             self.requests.append((method, parts.path, flat, body))
             fault = next(
-                (
-                    f
-                    for f in self.faults
-                    if f.path in parts.path and f.method in ("", method) and f.count > 0
-                ),
+                (f for f in self.faults if f.path in parts.path and f.method in ("", method) and f.count > 0),
                 None,
             )
             if fault:
@@ -291,7 +289,9 @@ class MastodonStandIn:
         headers = {}
         if page:
             base = f"{self.base_url}/api/v1/notifications"
-            headers["Link"] = f'<{base}?max_id={page[-1]["id"]}>; rel="next", <{base}?min_id={page[0]["id"]}>; rel="prev"'
+            headers["Link"] = (
+                f'<{base}?max_id={page[-1]["id"]}>; rel="next", <{base}?min_id={page[0]["id"]}>; rel="prev"'
+            )
         return page, headers
 
     def _context(self, status: Json) -> Json:
