@@ -86,14 +86,27 @@ def _followers(account: dict[str, Any]) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) else 0
 
 
-def normalise(note: dict[str, Any], *, root: str | None = None) -> dict[str, Any]:
+def local_url(instance_url: str | None, status: dict[str, Any]) -> str | None:
+    """The status as the brand's own instance shows it (``https://instance/@user@remote/ID``).
+
+    Not the status' own ``url``: for a customer on another server that host is whatever the other
+    server says (a link we cannot vouch for on a card), and the team is signed in on the brand's
+    instance, where they can answer it.
+    """
+    acct = (status.get("account") or {}).get("acct")
+    if not instance_url or not acct or status.get("id") is None:
+        return status.get("url") or status.get("uri")
+    return f"{instance_url.rstrip('/')}/@{acct}/{status.get('id')}"
+
+
+def normalise(note: dict[str, Any], *, root: str | None = None, instance_url: str | None = None) -> dict[str, Any]:
     """One notification (``mention`` or ``reblog``) → a replay-format record. Only maps."""
     status = note.get("status") or {}
     if note.get("type") == "reblog":
         booster = note.get("account") or {}
         return {
             "id": f"boost-{booster.get('id')}-{status.get('id')}",  # one boost per account and status
-            "text": f"boosted {status.get('url') or status.get('uri')}",
+            "text": f"boosted {local_url(instance_url, status)}",
             "author_id": _str(booster.get("id")),
             "author_handle": booster.get("acct"),
             "author_name": booster.get("display_name") or None,
@@ -121,7 +134,7 @@ def normalise(note: dict[str, Any], *, root: str | None = None) -> dict[str, Any
         "lang": status.get("language"),
         "conversation_id": root or parent or own,
         "in_reply_to_id": parent,
-        "url": status.get("url") or status.get("uri"),
+        "url": local_url(instance_url, status),
         "visibility": status.get("visibility"),
         "source": SOURCE,
     }
@@ -175,8 +188,10 @@ class MastodonPoller(SourceBase):
         *,
         poll_seconds: float = 60.0,
         max_pages: int = 10,
+        instance_url: str | None = None,
     ) -> None:
         super().__init__(ctx, name=f"{SOURCE}:notifications")
+        self.instance_url = instance_url
         self.client = client
         self.last = last
         self.poll_seconds = poll_seconds
@@ -301,7 +316,7 @@ class MastodonPoller(SourceBase):
                 note = {**note, "status": status, "account": dict(note.get("account") or {})}
                 status["account"] = dict(status.get("account") or {})
                 root = self._root(status) if note.get("type") == "mention" else None
-                out.append(RawPost(where, normalise(note, root=root)))
+                out.append(RawPost(where, normalise(note, root=root, instance_url=self.instance_url)))
             except (m_errors.MastodonError, requests.RequestException):
                 raise
             except Exception as exc:  # a shape no mapping expected: skip it, keep the source going
@@ -335,4 +350,6 @@ def build_mastodon_source(settings: Any, ctx: SourceContext, clock: Clock | None
     if not settings.mastodon_base_url or not settings.mastodon_access_token:
         return None
     client, last = make_client(settings.mastodon_base_url, settings.mastodon_access_token.reveal())
-    return MastodonPoller(ctx, client, last, poll_seconds=settings.mastodon_poll_seconds)
+    return MastodonPoller(
+        ctx, client, last, poll_seconds=settings.mastodon_poll_seconds, instance_url=settings.mastodon_base_url
+    )

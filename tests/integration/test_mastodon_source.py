@@ -58,7 +58,8 @@ def drain(ctx: SourceContext, triage: Triage, masto: MastodonStandIn) -> InboxDr
 def poller(ctx, masto, drain):
     def make(token: str | None = None, **kwargs) -> Drained:
         client, last = make_client(masto.base_url, token or masto.token, timeout=5)
-        return Drained(MastodonPoller(ctx, client, last, poll_seconds=60, **kwargs), drain)
+        poller = MastodonPoller(ctx, client, last, poll_seconds=60, instance_url="https://home.example", **kwargs)
+        return Drained(poller, drain)
 
     return make
 
@@ -95,7 +96,7 @@ def test_mentions_become_complaints_as_plain_text_with_visibility_kept(ctx, mast
         "ann@mastodon.example",
         900,
     )
-    assert c.url == f"https://social.example/@ann@mastodon.example/{status_id}"
+    assert c.url == f"https://home.example/@ann@mastodon.example/{status_id}"  # the brand's instance's copy
     assert raw is None  # ingested: the inbox row is gone
     notes = masto.calls("/api/v1/notifications")
     assert notes[0]["types[]"] == ["mention", "reblog"]

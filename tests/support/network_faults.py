@@ -162,7 +162,7 @@ def mastodon_fault_scenario(n: int, *, seed: int = 7) -> NetworkFaultReport:
         plan = {
             3: ("429", lambda: masto.inject(MastoFault(429, path=path, reset_in=rng.randrange(5, 60)))),
             5: ("503", lambda: masto.inject(MastoFault(503, path=path))),
-            7: ("404 on a thread's context", lambda: masto.inject(MastoFault(500, path="/context"))),
+            7: ("500 on a thread's context", lambda: masto.inject(MastoFault(500, path="/context"))),
             9: ("dropped connection", lambda: masto.inject(MastoFault(0, path=path))),
             11: ("repeated page after a reconnect", lambda: setattr(masto, "repeat_next_page", True)),
             15: ("token revoked for 3 polls", lambda: setattr(masto, "token", "rotated-elsewhere")),
