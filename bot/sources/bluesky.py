@@ -1,7 +1,7 @@
 """Bluesky: mentions, replies, quotes and reposts of the brand, from the brand's notifications.
 
 ``app.bsky.notification.listNotifications`` pages from the newest backwards and has no "since"
-parameter, so the durable cursor is the ``indexedAt`` of the newest notification stored: each poll
+parameter, so the durable cursor is the ``indexedAt`` (and URI) of the newest notification stored: each poll
 reads pages until it reaches notifications at or before it (at most ``max_pages``, then says so
 loudly), and stores what is newer together with the new cursor, in one transaction. Notifications
 at exactly the cursor's time are read again and dropped by ingest's (source, id) check, so a
@@ -161,9 +161,10 @@ class BlueskyPoller(SourceBase):
     # -- reading ---------------------------------------------------------------------------------
     def step(self) -> float:
         cursor = state.read_cursor(self.ctx.sessions, self.name)
-        since = _when(cursor)
+        since_text, _, since_uri = (cursor or "").partition("|")
+        since = _when(since_text)
         try:
-            notes, newest, gap = self._read(since)
+            notes, newest, gap = self._read(since, since_uri)
             profiles = self._profiles(notes)
         except BlueskyAuthError as exc:
             return self._credentials_failed(exc)
@@ -177,14 +178,18 @@ class BlueskyPoller(SourceBase):
         if gap:
             self._alert_gap(gap)
         posts = self.records(notes, profiles)
-        self.store(posts, newest.isoformat() if newest else cursor, also=self.moved)
+        self.store(posts, newest or cursor, also=self.moved)
         return self.poll_seconds
 
-    def _read(self, since: datetime | None) -> tuple[list[dict[str, Any]], datetime | None, str | None]:
-        """Pages from the newest back to ``since``: the notifications to keep (oldest first), the
-        newest ``indexedAt`` seen, and what was missed if we stopped early."""
+    def _read(self, since: datetime | None, since_uri: str = "") -> tuple[list[dict[str, Any]], str | None, str | None]:
+        """Pages from the newest back to ``since``: the notifications to keep (oldest first), the new
+        cursor (``indexedAt|uri`` of the newest seen), and what was missed if we stopped early.
+
+        The notification the cursor names is not read again; others at exactly its time are (rare,
+        and ingest drops what it already has)."""
         kept: dict[str, dict[str, Any]] = {}
         newest: datetime | None = since
+        newest_uri = since_uri
         page_cursor: str | None = None
         pages = 0
         while True:
@@ -204,8 +209,8 @@ class BlueskyPoller(SourceBase):
                     self.skipped(f"notification {str(note.get('uri'))[:60]}", "missing or unreadable indexedAt")
                     continue
                 if newest is None or at > newest:
-                    newest = at
-                if since is not None and at < since:
+                    newest, newest_uri = at, str(note.get("uri") or "")
+                if since is not None and (at < since or (at == since and note.get("uri") == since_uri)):
                     reached = True
                     continue
                 if note.get("reason") not in READ_REASONS:
@@ -215,17 +220,22 @@ class BlueskyPoller(SourceBase):
                     self.repeats_dropped += 1
                     continue
                 kept[uri] = note
-            page_cursor = page.get("cursor") if isinstance(page.get("cursor"), str) else None
+            previous, page_cursor = page_cursor, page.get("cursor") if isinstance(page.get("cursor"), str) else None
+            if page_cursor is not None and page_cursor == previous:
+                # The server answered the same page again: never loop on it, and keep the cursor
+                # where it was, so the next poll reads the rest (ingest drops what repeats).
+                log.warning("%s: the server repeated a page; the rest is read on the next poll", self.name)
+                return _oldest_first(kept), None, None
             if reached or not items or not page_cursor or since is None:
                 break  # first run (no cursor yet): the newest page only, not the account's history
             if pages >= self.max_pages:
                 return (
                     _oldest_first(kept),
-                    newest,
+                    _cursor(newest, newest_uri),
                     f"more than {len(kept)} new notifications in one poll; read {pages} pages and stopped. "
                     "Older ones in between were skipped.",
                 )
-        return _oldest_first(kept), newest, None
+        return _oldest_first(kept), _cursor(newest, newest_uri), None
 
     def _profiles(self, notes: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
         dids = sorted(
@@ -264,6 +274,10 @@ def _when(value: Any) -> datetime | None:
         return parse_time(value) if value else None
     except MalformedPost:
         return None
+
+
+def _cursor(at: datetime | None, uri: str) -> str | None:
+    return f"{at.isoformat()}|{uri}"[:160] if at else None
 
 
 def _oldest_first(kept: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:

@@ -96,7 +96,7 @@ def test_mentions_become_complaints_with_profile_url_and_a_durable_cursor(ctx, b
     assert (c.author_handle, c.author_name, c.author_followers) == ("ann.bsky.social", "Ann Example", 1200)
     assert c.conversation_id == c.external_id
     assert c.lang == "en"
-    assert state.read_cursor(ctx.sessions, "bluesky:notifications") == "2026-03-02T09:00:00+00:00"
+    assert state.read_cursor(ctx.sessions, "bluesky:notifications") == f"2026-03-02T09:00:00+00:00|{uri}"
 
     clock.advance(minutes=5)
     bsky.add_post(BOB, "@acme.bsky.social refund still missing, third week", created_at="2026-03-02T09:04:00Z")
@@ -234,3 +234,39 @@ def test_malformed_notifications_are_skipped_with_their_reason(ctx, bsky, poller
     text = caplog.text
     assert "empty text" in text
     assert "not a post URI" in text
+
+
+def test_a_page_that_repeats_itself_in_paging_stops_the_poll_without_a_false_alarm(ctx, bsky, clock, poller):
+    bsky.add_post(ANN, "@acme.bsky.social first")
+    source = poller(page_size=5)
+    source.step()
+    for i in range(12):
+        clock.advance(seconds=1)
+        bsky.add_post(BOB, f"@acme.bsky.social order {i} lost")
+    real = bsky._list_notifications
+
+    def stuck(query, reasons):  # a broken server: every page answers with the same page and cursor
+        return real({**query, "cursor": "0"}, reasons)
+
+    bsky._list_notifications = stuck
+    source.step()
+    assert len(bsky.calls("app.bsky.notification.listNotifications")) == 3  # first run, then two pages
+    assert alerts(ctx) == []
+    bsky._list_notifications = real
+    source.step()
+    assert total(ctx, PostRow) == 13
+
+
+def test_a_quiet_bluesky_source_is_reported_once(ctx, bsky, clock, poller, caplog):
+    bsky.add_post(ANN, "@acme.bsky.social still waiting", created_at="2026-03-02T08:59:00Z")
+    source = poller()
+    source.step()
+    clock.advance(hours=7)
+    with caplog.at_level(logging.WARNING):
+        source.step()
+        source.step()
+    assert sum("no posts for" in r.message for r in caplog.records) == 1
+    with ctx.sessions() as s:
+        [status] = state.source_statuses(s, now=clock.now(), silence=ctx.silence)
+    assert status.name == "bluesky:notifications"
+    assert status.quiet
