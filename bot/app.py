@@ -24,7 +24,7 @@ from bot.slack.access import TeamAccess
 from bot.slack.deps import CardDeps, CommandDeps, HomeDeps, PromiseDeps, Requests, Surfaces
 from bot.slack.people import People
 from bot.sources.links import register_network_link_hosts
-from bot.store.db import make_engine, make_sessionmaker
+from bot.store.db import make_engine, make_request_sessionmaker, make_sessionmaker
 
 log = logging.getLogger(__name__)
 
@@ -66,12 +66,26 @@ def _no_unused_token_warning(record: logging.LogRecord) -> bool:
 
 def surfaces(app: Followthrough, access: TeamAccess) -> Surfaces:
     s = app.settings
+    sessions = make_request_sessionmaker(app.engine)  # PostgreSQL: lock and statement timeouts under 3 s
     return Surfaces(
-        requests=Requests(app.sessions, app.clock, access),
-        cards=CardDeps(app.sessions, app.clock, access, s.slack_escalation_channel, dict(s.escalation_tiers)),
-        promises=PromiseDeps(app.sessions, app.clock, access, app.people, DueParser(workday_end=s.workday_end)),
-        commands=CommandDeps(app.sessions, app.clock, timedelta(hours=s.x_silence_alert_hours)),
-        home=HomeDeps(app.sessions, app.clock),
+        requests=Requests(sessions, app.clock, access),
+        cards=CardDeps(sessions, app.clock, access, s.slack_escalation_channel, dict(s.escalation_tiers)),
+        promises=PromiseDeps(
+            sessions,
+            app.clock,
+            access,
+            app.people,
+            DueParser(workday_end=s.workday_end, holidays=s.promise_holidays),
+        ),
+        commands=CommandDeps(
+            sessions,
+            app.clock,
+            timedelta(hours=s.x_silence_alert_hours),
+            s.slack_complaints_channel,
+            s.slack_kudos_channel,
+            team_timezone=s.team_timezone,
+        ),
+        home=HomeDeps(sessions, app.clock, team_timezone=s.team_timezone),
     )
 
 

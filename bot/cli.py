@@ -93,6 +93,12 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument(
         "--socket", action="store_true", help="the clicks arrive over Socket Mode (a local stand-in), as by default"
     )
+    from bot.reports.export import add_parser as add_export
+
+    add_export(sub)
+    from bot import promises_cli
+
+    promises_cli.add_parser(sub)
     return parser
 
 
@@ -107,6 +113,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_db(args)
         if args.command == "demo":
             return cmd_demo(args)
+        if args.command == "export":
+            from bot.reports.export import cmd_export
+
+            return cmd_export(args)
+        if args.command == "promises":
+            from bot import promises_cli
+
+            return promises_cli.main(args)
     except SettingsError as exc:
         print(exc.render(), file=sys.stderr)
         return EXIT_CONFIG

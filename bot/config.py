@@ -14,7 +14,7 @@ import re
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
-from datetime import time
+from datetime import date, time
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -196,16 +196,23 @@ class Settings:
 
     team_timezone: str = "UTC"
     digest_time: time = time(9, 0)
+    report_time: time = time(9, 0)
+    """When the weekly report goes out on Mondays, team time."""
+    slack_report_channel: str | None = None
+    """Where the weekly report goes; the complaints channel when unset."""
     scheduler_tick_seconds: int = 30
     nag_quiet_hours: QuietHours = field(default_factory=lambda: QuietHours(time(20, 0), time(8, 0), weekends=True))
 
     escalation_tiers: tuple[tuple[str, str | None], ...] = (("Tier 2", None), ("Tier 3", None), ("Comms lead", None))
     workday_end: time = time(17, 0)
+    promise_holidays: frozenset[date] = frozenset()
     nag_ladder: tuple[tuple[float, str], ...] = ((0.0, "dm"), (1.0, "thread"), (4.0, "channel"), (24.0, "escalate"))
     nag_escalation_contact: str | None = None
 
     triage_complaint_threshold: float = 1.0
     triage_praise_threshold: float = 0.5
+    triage_retrain_time: time | None = time(2, 0)
+    """Local time of the nightly retraining (team time zone); None: only after every 100 new labels."""
 
     port: int = 3000
     log_level: str = "INFO"
@@ -213,6 +220,10 @@ class Settings:
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.team_timezone)
+
+    @property
+    def report_channel(self) -> str:
+        return self.slack_report_channel or self.slack_complaints_channel
 
     @property
     def database_url_masked(self) -> str:
@@ -470,6 +481,7 @@ def _slack_settings(r: _Reader, duties: _Duties) -> _Fields:
         ("SLACK_COMPLAINTS_CHANNEL", "slack_complaints_channel", True),
         ("SLACK_ESCALATION_CHANNEL", "slack_escalation_channel", True),
         ("SLACK_KUDOS_CHANNEL", "slack_kudos_channel", False),
+        ("SLACK_REPORT_CHANNEL", "slack_report_channel", False),
     ):
         value = r.require(name, "the channel ID the bot posts to") if required and posts else r.raw(name)
         value = r.pattern(name, value, _CHANNEL_ID, channel_hint)
@@ -663,6 +675,12 @@ def _schedule_settings(r: _Reader) -> _Fields:
             values["digest_time"] = parse_hhmm(digest)
         except ValueError as exc:
             r.refused("DIGEST_TIME", digest, exc, "a time of day like 09:00")
+    report = r.raw("REPORT_TIME")
+    if report:
+        try:
+            values["report_time"] = parse_hhmm(report)
+        except ValueError as exc:
+            r.refused("REPORT_TIME", report, exc, "a time of day like 09:00")
     values["scheduler_tick_seconds"] = r.integer("SCHEDULER_TICK_SECONDS", 30, 1, 3600)
     quiet = r.raw("NAG_QUIET_HOURS")
     if quiet is not None:
@@ -677,6 +695,16 @@ def _schedule_settings(r: _Reader) -> _Fields:
             values["workday_end"] = parse_hhmm(workday)
         except ValueError as exc:
             r.refused("WORKDAY_END", workday, exc, "a time of day like 17:00")
+    holidays = r.raw("PROMISE_HOLIDAYS")
+    if holidays:
+        from bot.domain.due import parse_holidays
+
+        try:
+            values["promise_holidays"] = parse_holidays(holidays)
+        except ValueError as exc:
+            r.refused(
+                "PROMISE_HOLIDAYS", holidays, exc, "dates that are not working days", " (e.g. 2026-12-25,2026-12-28)"
+            )
     ladder = r.raw("NAG_LADDER")
     if ladder:
         try:
@@ -696,7 +724,21 @@ def _triage_settings(r: _Reader) -> _Fields:
     return {
         "triage_complaint_threshold": r.number("TRIAGE_COMPLAINT_THRESHOLD", 1.0, -10, 10),
         "triage_praise_threshold": r.number("TRIAGE_PRAISE_THRESHOLD", 0.5, -1, 1),
+        **_retrain_time(r),
     }
+
+
+def _retrain_time(r: _Reader) -> _Fields:
+    raw = r.raw("TRIAGE_RETRAIN_TIME")
+    if not raw:
+        return {}
+    if raw.strip().lower() == "off":
+        return {"triage_retrain_time": None}
+    try:
+        return {"triage_retrain_time": parse_hhmm(raw)}
+    except ValueError as exc:
+        r.refused("TRIAGE_RETRAIN_TIME", raw, exc, "a time of day like 02:00 (or off)")
+        return {}
 
 
 def _process_settings(r: _Reader) -> _Fields:

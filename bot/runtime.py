@@ -17,8 +17,9 @@ from bot.app import Followthrough
 from bot.delivery.slack import SlackTransport
 from bot.delivery.worker import Deliverer
 from bot.domain.ingest import Ingestor, IngestPolicy
+from bot.domain.learning import ModelReloader
 from bot.domain.triage import Thresholds, Triage
-from bot.jobs.scheduler import Scheduler
+from bot.jobs.scheduler import Retrainer, Scheduler
 from bot.sources.base import SourceContext
 from bot.sources.inbox import Inbox, InboxDrain
 from bot.sources.networks import network_brand_handles, network_tasks, network_transports
@@ -44,7 +45,8 @@ def build_ingestor(app: Followthrough, brand_ids: frozenset[str] = frozenset()) 
         brand_handles=handles,
     )
     thresholds = Thresholds(complaint=s.triage_complaint_threshold, praise=s.triage_praise_threshold)
-    return Ingestor(Triage(thresholds), policy)
+    rules = Triage(thresholds)
+    return Ingestor(rules, policy, ModelReloader(rules))
 
 
 def source_context(app: Followthrough) -> SourceContext:
@@ -121,4 +123,10 @@ def build_tasks(app: Followthrough, *, replays: Sequence[Path] = ()) -> list[Tas
         Task("ingest", drain.step, error_backoff=1.0, max_backoff=30.0),
         Task("slack-delivery", deliverer.step, error_backoff=1.0, max_backoff=30.0),
         Task("scheduler", scheduler.step, error_backoff=5.0, max_backoff=120.0),
+        Task(
+            "triage-retrain",
+            Retrainer(app.sessions, app.settings, app.clock).step,
+            error_backoff=30.0,
+            max_backoff=600.0,
+        ),
     ]

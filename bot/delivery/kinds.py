@@ -29,6 +29,9 @@ class DeliveryKind(StrEnum):
     NAG_THREAD = "nag_thread"
     NAG_CHANNEL = "nag_channel"
     NAG_ESCALATE = "nag_escalate"
+    HEADS_UP = "heads_up"
+    REPORT = "report"
+    """The lead's report: headline numbers and a chart image (an upload, not a post)."""
     REPLY_BLUESKY = "reply_bluesky"
     REPLY_MASTODON = "reply_mastodon"
 
@@ -55,6 +58,8 @@ SPECS: dict[DeliveryKind, KindSpec] = {
     DeliveryKind.NAG_THREAD: KindSpec(Transport.SLACK, needs_card=True),
     DeliveryKind.NAG_CHANNEL: KindSpec(Transport.SLACK, needs_card=False),
     DeliveryKind.NAG_ESCALATE: KindSpec(Transport.SLACK, needs_card=False),
+    DeliveryKind.HEADS_UP: KindSpec(Transport.SLACK, needs_card=False),
+    DeliveryKind.REPORT: KindSpec(Transport.SLACK, needs_card=False),
     DeliveryKind.REPLY_BLUESKY: KindSpec(Transport.BLUESKY, needs_card=False),
     DeliveryKind.REPLY_MASTODON: KindSpec(Transport.MASTODON, needs_card=False),
 }

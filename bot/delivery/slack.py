@@ -23,8 +23,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
-from sqlalchemy import select
+from slack_sdk.errors import SlackApiError, SlackRequestError
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.delivery.errors import RetryLater, Undeliverable
@@ -62,8 +62,15 @@ PERMANENT_ERRORS = frozenset(
         "user_disabled",
     }
 )
-LOOKBACK = timedelta(minutes=5)
-"""How far before a row's first attempt the channel is searched (clock skew between us and Slack)."""
+LOOKBACK = timedelta(seconds=30)
+"""Clock skew allowed between us and Slack either side of a post attempt's window."""
+POST_WINDOW = timedelta(seconds=15)
+"""How long after a post attempt started Slack may still have stamped the message (the client's 10 s
+timeout, and some)."""
+PAGE = 15
+"""Messages asked for per ``conversations.history`` / ``replies`` page: the most that apps not approved
+for the Slack Marketplace get since 2025-05-29 (they also get 1 request a minute), so the search
+behaves the same for every app."""
 
 
 @dataclass(frozen=True)
@@ -74,6 +81,17 @@ class Outgoing:
     thread_ts: str | None = None
     update_ts: str | None = None
     """Edit this message (``chat.update``) instead of posting a new one."""
+    upload: Upload | None = None
+    """Share a file with ``payload["text"]`` as its comment (``files_upload_v2``) instead of posting."""
+
+
+@dataclass(frozen=True)
+class Upload:
+    filename: str
+    """Unique per delivery: how a retry finds the file if an earlier attempt shared it."""
+    content: bytes
+    title: str
+    alt_txt: str
 
 
 class RenderContext:
@@ -226,6 +244,27 @@ def _nag(ctx: RenderContext, row: Delivery, complaint: Complaint | None, card: C
     return Outgoing(_need(row.channel, "channel"), payload)
 
 
+@renders(DeliveryKind.HEADS_UP)
+def _heads_up(ctx: RenderContext, row: Delivery, complaint: Complaint | None, _card: Complaint | None) -> Outgoing:
+    complaint = _need(complaint, "complaint")
+    permalink = ctx.permalink(*_own_card(ctx, complaint))
+    return Outgoing(_need(row.channel, "channel"), blocks.build_heads_up(row.payload, complaint.id, permalink))
+
+
+@renders(DeliveryKind.REPORT)
+def _report(ctx: RenderContext, row: Delivery, _complaint: Complaint | None, _card: Complaint | None) -> Outgoing:
+    from bot.reports import weekly
+
+    report = row.payload
+    upload = Upload(
+        filename=f"followthrough-report-{row.id}.png",
+        content=weekly.chart_png(report),
+        title=str(report["title"]),
+        alt_txt=weekly.alt_text(report),
+    )
+    return Outgoing(_need(row.channel, "channel"), {"text": weekly.text(report)}, upload=upload)
+
+
 class SlackTransport:
     name = Transport.SLACK
 
@@ -235,10 +274,14 @@ class SlackTransport:
         self.clock = clock
         self.context = RenderContext(sessions, clock, self.call)
         self._dm_channels: dict[str, str] = {}
+        self._searched: dict[int, tuple[float, float]] = {}
+        """How far each unfinished search got (oldest, latest): resumed after a 429."""
 
     def send(self, row: Delivery, complaint: Complaint | None, card: Complaint | None) -> Sent:
         renderer = RENDERERS[DeliveryKind(row.kind)]
         out = renderer(self.context, row, complaint, card)
+        if out.upload is not None:
+            return self.send_upload(row, out, out.upload)
         if out.update_ts:
             self.call("chat_update", channel=out.channel, ts=out.update_ts, **out.payload)
             return Sent(out.channel, out.update_ts)
@@ -248,6 +291,7 @@ class SlackTransport:
             if found:
                 log.info("delivery %d: found in the channel after a lost answer; not posting again", row.id)
                 return Sent(channel, found)
+        self._attempting(row)
         metadata = {
             "event_type": METADATA_EVENT,
             "event_payload": {"delivery_id": row.id, "complaint_id": row.complaint_id or 0},
@@ -290,19 +334,41 @@ class SlackTransport:
             self._dm_channels[channel] = str(answer["channel"]["id"])
         return self._dm_channels[channel]
 
-    def find_posted(self, delivery_id: int, channel: str, thread_ts: str | None, first_attempt: datetime) -> str | None:
-        """Look for a message tagged with ``delivery_id``, page by page, back to its first attempt."""
-        oldest = first_attempt - LOOKBACK
-        cursor: str | None = None
+    def _attempting(self, row: Delivery) -> None:
+        """Note when this post attempt starts: a copy it leaves behind (its answer lost) is stamped
+        between now and ``POST_WINDOW`` later, and every earlier attempt was already looked for — so
+        the next look covers this attempt's window only, however long the retries go on."""
+        if row.id is None:
+            return
+        now = self.clock.now()
+        with self.sessions() as session, session.begin():
+            session.execute(
+                update(Delivery)
+                .where(Delivery.id == row.id)
+                .values(first_attempt_at=now)
+                .execution_options(synchronize_session=False)
+            )
+        row.first_attempt_at = now
+        self._searched.pop(row.id, None)
+
+    def find_posted(self, delivery_id: int, channel: str, thread_ts: str | None, attempt: datetime) -> str | None:
+        """Look for a message tagged with ``delivery_id`` posted by the attempt that started at ``attempt``.
+
+        The window is that attempt's alone (``LOOKBACK`` before to ``POST_WINDOW`` + ``LOOKBACK`` after),
+        read in pages of ``PAGE`` bounded by time rather than by cursor; the bound reached is kept, so a
+        search cut short by a 429 (1 request a minute for apps outside the Marketplace) resumes where it
+        stopped instead of starting again and never getting past its first page.
+        """
+        oldest, latest = (attempt - LOOKBACK).timestamp(), (attempt + POST_WINDOW + LOOKBACK).timestamp()
         while True:
+            oldest, latest = self._searched.get(delivery_id, (oldest, latest))
             args: dict[str, Any] = {
                 "channel": channel,
-                "oldest": f"{oldest.timestamp():.6f}",
+                "oldest": f"{oldest:.6f}",
+                "latest": f"{latest:.6f}",
                 "include_all_metadata": True,
-                "limit": 200,
+                "limit": PAGE,
             }
-            if cursor:
-                args["cursor"] = cursor
             if thread_ts:
                 answer = self.call("conversations_replies", ts=thread_ts, **args)
             else:
@@ -316,9 +382,56 @@ class SlackTransport:
                     payload.get("delivery_id"),
                     payload.get("outbox_id"),
                 ):
+                    self._searched.pop(delivery_id, None)
                     return str(message["ts"])
+            stamps = [float(m["ts"]) for m in messages if not thread_ts or m.get("ts") != thread_ts]
+            if not answer.get("has_more") or not stamps:
+                self._searched.pop(delivery_id, None)
+                return None
+            # History runs newest first: the next page ends where this one did. Replies run oldest
+            # first (after the parent): the next page starts where this one ended.
+            self._searched[delivery_id] = (oldest, min(stamps)) if not thread_ts else (max(stamps), latest)
+
+    # -- uploads ----------------------------------------------------------------------------------
+    def send_upload(self, row: Delivery, out: Outgoing, upload: Upload) -> Sent:
+        """Share a file once. Look before re-sending means: an earlier attempt whose answer was lost
+        may have shared the file, so the channel is searched for a message carrying a file of this
+        delivery's own name, back to the first attempt. An attempt that died before completing the
+        upload leaves only an unshared file nobody sees (Slack discards it); uploading again is right.
+        """
+        channel = self._conversation(out.channel)
+        if row.attempts > 1 and row.first_attempt_at is not None:
+            found = self.find_uploaded(upload.filename, channel, row.first_attempt_at)
+            if found:
+                log.info("delivery %d: its file is already in the channel; not uploading again", row.id)
+                return Sent(channel, found)
+        try:
+            answer = self.call(
+                "files_upload_v2",
+                channel=channel,
+                content=upload.content,
+                filename=upload.filename,
+                title=upload.title,
+                alt_txt=upload.alt_txt,
+                initial_comment=str(out.payload.get("text") or ""),
+            )
+        except SlackRequestError as exc:  # the bytes were refused by the upload URL
+            raise RetryLater(5.0, f"upload failed: {exc}") from None
+        return Sent(channel, str((answer.get("file") or {}).get("id") or answer["files"][0]["id"]))
+
+    def find_uploaded(self, filename: str, channel: str, first_attempt: datetime) -> str | None:
+        """The id of a file named ``filename`` shared in ``channel`` since ``first_attempt``, page by page."""
+        oldest = first_attempt - LOOKBACK
+        cursor: str | None = None
+        while True:
+            args: dict[str, Any] = {"channel": channel, "oldest": f"{oldest.timestamp():.6f}", "limit": 200}
+            if cursor:
+                args["cursor"] = cursor
+            answer = self.call("conversations_history", **args)
+            for message in answer.get("messages") or []:
+                for shared in message.get("files") or []:
+                    if shared.get("name") == filename:
+                        return str(shared["id"])
             cursor = (answer.get("response_metadata") or {}).get("next_cursor") or None
             if not cursor or not answer.get("has_more", True):
                 return None
-            if not thread_ts and messages and float(messages[-1]["ts"]) < oldest.timestamp():
-                return None  # history runs newest first: this page is already older than the first attempt

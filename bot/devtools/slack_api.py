@@ -33,6 +33,7 @@ MANIFEST_SCOPES = frozenset(
         "usergroups:read",
         "users:read",
         "im:write",
+        "files:write",
     }
 )
 """The bot scopes ``slack-manifest.yml`` asks for (a test keeps the two equal)."""
@@ -51,7 +52,10 @@ METHOD_SCOPES: dict[str, str | tuple[str, str]] = {
     "users.info": "users:read",
     "users.list": "users:read",
     "usergroups.users.list": "usergroups:read",
+    "files.getUploadURLExternal": "files:write",
+    "files.completeUploadExternal": "files:write",
 }
+MAX_FILE_BYTES = 1024 * 1024 * 1024  # Slack's limit for one file: 1 GB
 SECTION_TEXT_LIMIT = 3000
 MESSAGE_TEXT_TOTAL = 12_000  # Slack refuses a message whose blocks carry more text than about this
 
@@ -82,6 +86,8 @@ class User:
     id: str
     name: str
     tz: str = "UTC"
+    locale: str = "en-US"
+    """Returned by users.info only when asked with ``include_locale``, as Slack does."""
     is_bot: bool = False
     deleted: bool = False
     """Deactivated."""
@@ -118,6 +124,8 @@ class SlackState:
     app_token: str = "xapp-1-test-app-token"
     triggers: dict[str, float] = field(default_factory=dict)
     """Trigger ids this workspace issued, and when: each opens one view within 3 seconds."""
+    files: dict[str, Json] = field(default_factory=dict)
+    """Files by id, from ``files.getUploadURLExternal``: name, announced length, uploaded bytes."""
 
 
 class SlackStandIn:
@@ -146,6 +154,10 @@ class SlackStandIn:
         self._rng = random.Random(0)
         self.rate_limit_per_channel = rate_limit_per_channel
         self._last_post: dict[str, float] = {}
+        self.history_tier1 = False
+        """Slack's 2025-05-29 limits for apps not approved for the Marketplace: ``conversations.history``
+        and ``conversations.replies`` answer 1 request a minute each, at most 15 messages a page."""
+        self._last_history: dict[str, float] = {}
         self._lock = threading.RLock()
         self._changed = threading.Condition(self._lock)
         self._server: ThreadingHTTPServer | None = None
@@ -237,6 +249,9 @@ class SlackStandIn:
         method = request.path.split("/api/", 1)[-1].split("?", 1)[0]
         length = int(request.headers.get("Content-Length") or 0)
         raw = request.rfile.read(length) if length else b""
+        if request.path.startswith("/upload/"):
+            self._upload(request, request.path.split("/")[2], raw)
+            return
         if request.path.startswith("/response/"):
             with self._lock:
                 self.responses.append({"key": request.path.split("/")[2], **json.loads(raw or b"{}")})
@@ -336,6 +351,12 @@ class SlackStandIn:
         return None
 
     def _rate_limited(self, method: str, args: Json) -> int | None:
+        if self.history_tier1 and method in ("conversations.history", "conversations.replies"):
+            now, last = self.clock(), self._last_history.get(method)
+            if last is not None and now - last < 60:
+                return max(1, int(60 - (now - last) + 0.999))
+            self._last_history[method] = now
+            return None
         if self.rate_limit_per_channel is None or method != "chat.postMessage":
             return None
         channel = str(args.get("channel"))
@@ -482,6 +503,8 @@ class SlackStandIn:
         """One page as Slack pages it: at most ``limit`` (default 100, at most 999), an opaque
         ``next_cursor`` while more remain, metadata only when asked for."""
         limit = max(1, min(999, int(args.get("limit") or 100)))
+        if args.get("_tier1"):
+            limit = min(limit, 15)
         start = int(str(args.get("cursor") or "0").removeprefix("c") or 0)
         page = messages[start : start + limit]
         out = [m if include_metadata else {k: v for k, v in m.items() if k != "metadata"} for m in page]
@@ -497,23 +520,28 @@ class SlackStandIn:
         channel = str(args.get("channel"))
         oldest = float(args.get("oldest", 0) or 0)
         latest = float(args.get("latest", 0) or 0) or float("inf")
+        inclusive = str(args.get("inclusive", "")).lower() in ("1", "true")
         top = [
             m
             for m in self.state.messages.get(channel, [])
-            if not m.get("thread_ts") and oldest <= float(m["ts"]) <= latest
+            if not m.get("thread_ts") and _between(float(m["ts"]), oldest, latest, inclusive)
         ]
         include = str(args.get("include_all_metadata", "")).lower() in ("1", "true")
+        args = {**args, "_tier1": self.history_tier1}
         return self._page(list(reversed(top)), args, include)  # newest first, as Slack returns history
 
     def _m_conversations_replies(self, args: Json) -> Json:
         channel, ts = str(args.get("channel")), str(args.get("ts"))
         oldest = float(args.get("oldest", 0) or 0)
+        latest = float(args.get("latest", 0) or 0) or float("inf")
+        inclusive = str(args.get("inclusive", "")).lower() in ("1", "true")
         include = str(args.get("include_all_metadata", "")).lower() in ("1", "true")
         thread = [
             m
             for m in self.state.messages.get(channel, [])
-            if m["ts"] == ts or (m.get("thread_ts") == ts and float(m["ts"]) >= oldest)
+            if m["ts"] == ts or (m.get("thread_ts") == ts and _between(float(m["ts"]), oldest, latest, inclusive))
         ]
+        args = {**args, "_tier1": self.history_tier1}
         return self._page(thread, args, include)  # the parent first, then replies oldest first
 
     def thread(self, channel: str, ts: str) -> list[Json]:
@@ -539,7 +567,10 @@ class SlackStandIn:
         user = self.state.users.get(str(args.get("user")))
         if user is None:
             return {"ok": False, "error": "user_not_found"}
-        return {"ok": True, "user": user.as_json()}
+        shown = user.as_json()
+        if str(args.get("include_locale", "")).lower() in ("true", "1"):
+            shown["locale"] = user.locale
+        return {"ok": True, "user": shown}
 
     def _m_users_list(self, args: Json) -> Json:
         users = list(self.state.users.values())
@@ -563,6 +594,107 @@ class SlackStandIn:
             return {"ok": False, "error": "not_allowed_token_type"}
         return {"ok": True, "url": self.socket_url()}
 
+    # -- file uploads (files_upload_v2: get a URL, send the bytes there, complete) ----------------
+    def _m_files_getUploadURLExternal(self, args: Json) -> Json:
+        filename, length = str(args.get("filename") or ""), str(args.get("length") or "")
+        if not filename or not length.isdigit() or int(length) <= 0:
+            return {"ok": False, "error": "invalid_arguments"}
+        if int(length) > MAX_FILE_BYTES:
+            return {"ok": False, "error": "file_too_large"}
+        self.state.ts_counter += 1
+        file_id = f"F{self.state.ts_counter:08d}"
+        self.state.files[file_id] = {
+            "id": file_id,
+            "name": filename,
+            "length": int(length),
+            "alt_txt": args.get("alt_txt"),
+            "content": None,
+            "completed": False,
+        }
+        assert self._server is not None
+        host, port = self._server.server_address[:2]
+        return {"ok": True, "upload_url": f"http://{host}:{port}/upload/{file_id}", "file_id": file_id}
+
+    def _upload(self, request: BaseHTTPRequestHandler, file_id: str, raw: bytes) -> None:
+        """The upload URL: takes the bytes once; Slack's answers it with plain text, not JSON."""
+        with self._lock:
+            self.calls.append(Call("upload", {"file_id": file_id, "bytes": len(raw)}, self.clock()))
+            entry = self.state.files.get(file_id)
+            status = 200
+            if entry is None or entry["completed"]:
+                status = 404
+            elif len(raw) != entry["length"]:
+                status = 400  # the length announced when the URL was asked for must match
+            else:
+                entry["content"] = raw
+        data = b"OK - %d" % len(raw) if status == 200 else b"upload refused"
+        try:
+            request.send_response(status)
+            request.send_header("Content-Type", "text/plain; charset=utf-8")
+            request.send_header("Content-Length", str(len(data)))
+            request.end_headers()
+            request.wfile.write(data)
+        except (BrokenPipeError, ConnectionResetError):
+            return
+        self._notify()
+
+    def _m_files_completeUploadExternal(self, args: Json) -> Json:
+        try:
+            files = json.loads(args.get("files") or "[]") if isinstance(args.get("files"), str) else args.get("files")
+        except ValueError:
+            return {"ok": False, "error": "invalid_arguments"}
+        if not isinstance(files, list) or not files:
+            return {"ok": False, "error": "invalid_arguments"}
+        done = []
+        for item in files:
+            entry = self.state.files.get(str(item.get("id")))
+            if entry is None or entry["content"] is None or entry["completed"]:
+                return {"ok": False, "error": "file_not_found"}
+            entry.update(completed=True, title=item.get("title") or entry["name"])
+            done.append(entry)
+        channel = str(args.get("channel_id") or args.get("channels") or "")
+        if channel:
+            if channel.startswith("U"):
+                channel = "D" + channel[1:]
+            comment = str(args.get("initial_comment") or "")
+            if len(comment) > 40_000:
+                return {"ok": False, "error": "msg_too_long"}
+            message = {
+                "type": "message",
+                "ts": self._next_ts(),
+                "channel": channel,
+                "user": self.state.bot_user,
+                "text": comment,
+                "files": [self._file_json(e) for e in done],
+                "thread_ts": args.get("thread_ts"),
+                "upload": True,
+            }
+            message = {k: v for k, v in message.items() if v is not None}
+            self.state.messages[channel].append(message)
+            for entry in done:
+                entry["shares"] = {channel: [message["ts"]]}
+        return {"ok": True, "files": [{"id": e["id"], "title": e["title"]} for e in done]}
+
+    @staticmethod
+    def _file_json(entry: Json) -> Json:
+        return {
+            "id": entry["id"],
+            "name": entry["name"],
+            "title": entry.get("title"),
+            "mimetype": "image/png" if entry["content"][:8] == b"\x89PNG\r\n\x1a\n" else "application/octet-stream",
+            "size": len(entry["content"]),
+            "alt_txt": entry.get("alt_txt"),
+        }
+
+    def uploaded(self, channel: str) -> list[tuple[Json, bytes]]:
+        """The files shared in ``channel`` with their bytes, oldest first (for tests)."""
+        with self._lock:
+            out = []
+            for message in self.state.messages.get(channel, []):
+                for f in message.get("files") or []:
+                    out.append((message, self.state.files[f["id"]]["content"]))
+            return out
+
     def _m_views_open(self, args: Json) -> Json:
         refused = self._use_trigger(args.get("trigger_id"))
         if refused:
@@ -582,6 +714,13 @@ class SlackStandIn:
         view = dict(args.get("view") or {})
         self.state.home_views[str(args.get("user_id"))] = view
         return {"ok": True, "view": view}
+
+
+def _between(ts: float, oldest: float, latest: float, inclusive: bool) -> bool:
+    """Slack's ``oldest`` / ``latest`` bounds are exclusive unless ``inclusive`` is set."""
+    if inclusive:
+        return oldest <= ts <= latest
+    return oldest < ts < latest
 
 
 def _texts(node: Any) -> list[str]:

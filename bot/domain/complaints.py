@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from bot.delivery import outbox
 from bot.delivery.kinds import DeliveryKind
-from bot.domain import events, promises
+from bot.domain import events, heads_up, learning, limits, promises
 from bot.domain.errors import Conflict, DomainError, NotFound
 from bot.domain.events import EventKind
 from bot.domain.types import OPEN_STATUSES, PromiseStatus, Status
@@ -43,6 +43,7 @@ def changed(
     values: dict[str, Any] | None = None,
     require_owner: str | None = None,
     details: events.Details | None = None,
+    detail: dict[str, Any] | None = None,
 ) -> tuple[Complaint, AuditEvent]:
     """Move a complaint to ``to`` (None: keep its status) if it is in one of ``allowed_from``; raise
     ``Conflict`` otherwise.
@@ -88,7 +89,10 @@ def changed(
         at=at,
         details=details,
     )
-    detail = {k: v for k, v in (values or {}).items() if isinstance(v, str | int | bool) and k != "resolved_at"}
+    detail = {
+        **{k: v for k, v in (values or {}).items() if isinstance(v, str | int | bool) and k != "resolved_at"},
+        **(detail or {}),
+    }
     outbox.note_and_refresh(
         session,
         complaint_id=complaint.id,
@@ -105,8 +109,9 @@ def changed(
 
 
 def claim(session: Session, complaint_id: int, *, user_id: str, at: datetime) -> Complaint:
-    """First claim wins; a second claimer gets ``Conflict`` naming the owner."""
-    return transition(
+    """First claim wins; a second claimer gets ``Conflict`` naming the owner. Claiming says the post
+    needed the team: a label for triage (see ``learning.label_post``)."""
+    complaint = transition(
         session,
         complaint_id,
         allowed_from=[Status.NEW],
@@ -116,10 +121,23 @@ def claim(session: Session, complaint_id: int, *, user_id: str, at: datetime) ->
         at=at,
         values={"owner_id": user_id, "claimed_at": at},
     )
+    learning.label_post(session, complaint_id, None, "claim", at)
+    return complaint
+
+
+def _owner(session: Session, complaint_id: int) -> str | None:
+    return session.execute(select(Complaint.owner_id).where(Complaint.id == complaint_id)).scalar_one_or_none()
+
+
+def _others(owner: str | None, actor: str) -> dict[str, Any]:
+    """The thread line names whose it was when that was someone else."""
+    return {"previous_owner": owner} if owner and owner != actor else {}
 
 
 def unclaim(session: Session, complaint_id: int, *, user_id: str, at: datetime) -> Complaint:
-    return transition(
+    """Anyone in the team may unclaim (the owner is away); the owner is told privately."""
+    before = _owner(session, complaint_id)
+    complaint, event = changed(
         session,
         complaint_id,
         allowed_from=[Status.CLAIMED],
@@ -128,15 +146,28 @@ def unclaim(session: Session, complaint_id: int, *, user_id: str, at: datetime) 
         kind=EventKind.UNCLAIMED,
         at=at,
         values={"owner_id": None, "claimed_at": None},
+        require_owner=before,
+        detail=_others(before, user_id),
     )
+    heads_up.tell_previous_owner(
+        session,
+        owner=before,
+        actor=user_id,
+        action=event.action,
+        event_id=event.id,
+        complaint_id=complaint_id,
+        at=at,
+        priority=complaint.priority,
+    )
+    return complaint
 
 
 def hand_over(session: Session, complaint_id: int, *, user_id: str, to_user: str, at: datetime) -> Complaint:
     """Give an owned complaint to someone else; it keeps its status (claimed or escalated)."""
     if not to_user:
         raise DomainError("Pick the person to hand this complaint to.")
-    before = session.execute(select(Complaint.owner_id).where(Complaint.id == complaint_id)).scalar_one_or_none()
-    return transition(
+    before = _owner(session, complaint_id)
+    complaint, event = changed(
         session,
         complaint_id,
         allowed_from=[Status.CLAIMED, Status.ESCALATED],
@@ -146,7 +177,22 @@ def hand_over(session: Session, complaint_id: int, *, user_id: str, to_user: str
         at=at,
         values={"owner_id": to_user, "claimed_at": at},
         details=events.HandedOver(to_user=to_user, from_user=before),
+        require_owner=before,
+        detail=_others(before, user_id),
     )
+    if before != to_user:
+        heads_up.tell_previous_owner(
+            session,
+            owner=before,
+            actor=user_id,
+            action=event.action,
+            event_id=event.id,
+            complaint_id=complaint_id,
+            at=at,
+            priority=complaint.priority,
+            detail={"to_user": to_user},
+        )
+    return complaint
 
 
 def escalate(
@@ -161,7 +207,7 @@ def escalate(
     contact: str | None = None,
 ) -> Complaint:
     """Escalate to ``tier``; a linked message goes to ``channel`` naming ``contact`` (group or person)."""
-    reason = reason.strip()
+    reason = limits.within(reason.strip(), limits.ESCALATION_REASON, "The reason")
     if not reason:
         raise DomainError("Say why this needs escalating, so the next person need not ask the customer again.")
     complaint, event = changed(
@@ -186,6 +232,7 @@ def escalate(
         payload={"tier": tier, "contact": contact},
         priority=complaint.priority + 2,
     )
+    learning.label_post(session, complaint_id, None, "escalate", at)
     return complaint
 
 
@@ -250,7 +297,7 @@ def resolve(
     ``kept`` or ``cancelled`` closes them (through the one promise close path, so their queued
     reminders are dropped too), ``open`` leaves them for their owners. Copies folded into this card
     are resolved with it."""
-    note = note.strip()
+    note = limits.within(note.strip(), limits.RESOLUTION_NOTE, "The resolution note")
     if len(note) < 3:
         raise DomainError("A resolution note is required: what was done for the customer?")
     if open_promises not in ("open", PromiseStatus.KEPT.value, PromiseStatus.CANCELLED.value):
@@ -291,6 +338,7 @@ def resolve(
             promises.close_open_on(
                 session, copy, status=PromiseStatus(open_promises), user_id=user_id, at=at, why="resolved"
             )
+    learning.label_post(session, complaint_id, None, "resolve", at)
     return complaint
 
 
@@ -317,6 +365,7 @@ def dismiss(session: Session, complaint_id: int, *, user_id: str, at: datetime) 
         values={"human_label": "not_complaint", "resolved_by": user_id, "resolved_at": at},
         details=events.Dismissed(with_card=complaint_id),
     )
+    learning.label_post(session, complaint_id, "not_complaint", "dismiss", at)
     return complaint
 
 

@@ -36,6 +36,9 @@ class EventKind(StrEnum):
     RESOLVED = "resolve"
     DISMISSED = "dismiss"
     REOPENED = "reopen"
+    # triage corrected by a person
+    CARDED = "card_it"
+    RECLASSIFIED = "reclassify"
     # promises
     PROMISE_MADE = "promise"
     PROMISE_KEPT = "promise_kept"
@@ -114,6 +117,14 @@ class Reopened(Details):
 
 
 @dataclass(frozen=True)
+class Reclassified(Details):
+    """A person said what a post is (``Card it``, ``Praise``, ``/complaints move``)."""
+
+    from_kind: str
+    to_kind: str
+
+
+@dataclass(frozen=True)
 class PromiseMade(Details):
     due_at: str
     owner: str
@@ -165,6 +176,8 @@ DETAILS: dict[EventKind, type[Details] | None] = {
     EventKind.RESOLVED: Resolved,
     EventKind.DISMISSED: Dismissed,
     EventKind.REOPENED: Reopened,
+    EventKind.CARDED: Reclassified,
+    EventKind.RECLASSIFIED: Reclassified,
     EventKind.PROMISE_MADE: PromiseMade,
     EventKind.PROMISE_KEPT: PromiseClosed,
     EventKind.PROMISE_CANCELLED: PromiseClosed,

@@ -30,6 +30,7 @@ from bot.delivery import outbox
 from bot.delivery.kinds import DeliveryKind, lane_for
 from bot.domain import events
 from bot.domain.events import EventKind
+from bot.domain.learning import ModelReloader
 from bot.domain.posts import Post, text_key
 from bot.domain.triage import Triage, priority
 from bot.domain.types import OPEN_STATUSES, DeliveryStatus, Kind, PostRole, Status
@@ -440,9 +441,11 @@ def _result(pending: _Pending) -> IngestResult:
 
 
 class Ingestor:
-    def __init__(self, triage: Triage, policy: IngestPolicy) -> None:
+    def __init__(self, triage: Triage, policy: IngestPolicy, models: ModelReloader | None = None) -> None:
         self.triage = triage
         self.policy = policy
+        self.models = models
+        """When given, each batch triages with the newest stored model (see ``ModelReloader``)."""
 
     def ingest_batch(
         self,
@@ -493,6 +496,8 @@ class Ingestor:
         return [_result(p) for p in pending]
 
     def _ingest_all(self, batch: _Batch, posts: Sequence[Post], flush_each: bool = False) -> list[_Pending]:
+        if self.models is not None:
+            self.triage = self.models.current(batch.session, batch.at)
         seen = self._known_ids(batch.session, posts)
         batch.preload_retweeted(posts)
         batch.preload_primaries({batch.key_of(p) for p in posts if not p.retweet_of})
@@ -631,7 +636,7 @@ class Ingestor:
         return _Pending(Outcome.REPLY, target, Kind.COMPLAINT)
 
     def _create(self, batch: _Batch, post: Post) -> _Pending:
-        verdict = self.triage.classify(post.text)
+        verdict = self.triage.classify(post.text, post.lang)
         repeat = batch.repeat_count(post.source, post.author_id) if verdict.kind is Kind.COMPLAINT else 0
         rank = priority(
             verdict.kind, verdict.score, followers=post.followers, repeat_contact=repeat, verified=post.verified
@@ -696,6 +701,9 @@ class Ingestor:
                 counts[2] = max(counts[2], rank)
                 return _Pending(Outcome.FOLDED, complaint_id, verdict.kind)
             batch.primaries[key] = complaint_id
+            batch.deliver(DeliveryKind.CARD, "card:{id}", complaint_id, self.policy.complaints_channel, priority=rank)
+        elif verdict.kind is Kind.QUESTION:
+            # A question needs an answer as much as a complaint does: a card, in its own lower band.
             batch.deliver(DeliveryKind.CARD, "card:{id}", complaint_id, self.policy.complaints_channel, priority=rank)
         elif verdict.kind is Kind.PRAISE and self.policy.kudos_channel:
             batch.deliver(DeliveryKind.KUDOS, "kudos:{id}", complaint_id, self.policy.kudos_channel)

@@ -30,6 +30,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
+from itertools import pairwise
 from operator import itemgetter, mul
 from pathlib import Path
 from typing import Any
@@ -49,7 +50,7 @@ BLEND_K = 150
 TARGET_RECALL = 0.78
 """Complaint recall the threshold keeps on cross-validated labels (when the labels allow it)."""
 FOLDS = 5
-WORD_NGRAMS = (1, 2)
+WORD_NGRAMS = (1, 2)  # ``LoadedModel.decision`` reads words and pairs of words: change both together
 CHAR_NGRAMS = (2, 5)
 MAX_CHAR_FEATURES = 60_000
 C = 2.0
@@ -321,7 +322,6 @@ class LoadedModel:
     params: dict[str, Any]
     metrics: dict[str, Any] = field(default_factory=dict)
     weight: float = 0.0
-    _cache: dict[str, tuple[float, int]] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         p = self.params
@@ -341,30 +341,39 @@ class LoadedModel:
             (float(m), float(s), float(c)) for m, s, c in zip(dense["mean"], dense["scale"], dense["coef"], strict=True)
         ]
         self.intercept = float(p["intercept"])
+        # coef × (x − mean) / scale, summed: the same as Σ x·(coef/scale) − Σ mean·coef/scale.
+        self._dense_weights = [c / sc for _, sc, c in self.dense]
+        self._dense_offset = sum(m * c / sc for m, sc, c in self.dense)
+        self._char_scores: dict[str, float] = {}
+        self._char_counts: dict[str, int] = {}
         self.weight = blend_weight(self.label_count) if not self.weight else self.weight
 
     def decision(self, a: Analysis) -> float:
+        # The loops here run in C (map, sum, itemgetter): a post is scored with a few dictionary
+        # look-ups per word, and each distinct word's character n-grams are cut and scored once.
         text = model_text(a)
-        vocabulary = self.word.index
-        words = [c for c in map(vocabulary.get, word_features(text)) if c is not None]
-        char_score = 0.0
-        grams = 0
-        cache = self._cache
-        for token in text.split():
-            cut = cache.get(token)
-            if cut is None:
-                # Posts repeat words: each word's n-grams are cut and scored once.
-                found = char_features_of_word(token)
-                cut = (sum(self.char_weights.get(g, 0.0) for g in found), len(found))
-                if len(cache) > 200_000:
-                    cache.clear()
-                cache[token] = cut
-            char_score += cut[0]
-            grams += cut[1]
+        get = self.word.index.get
+        tokens = _TOKEN.findall(text)
+        columns = [*map(get, tokens), *map(get, map(" ".join, pairwise(tokens)))]
+        words = [c for c in columns if c is not None]
+        split = text.split()
+        char_scores, char_counts = self._char_scores, self._char_counts
+        for token in split:
+            if token not in char_scores:
+                self._cut(token)
+        grams = sum(map(char_counts.__getitem__, split))
+        char_score = sum(map(char_scores.__getitem__, split))
         z = self.intercept + self.word.score(words) + char_score / math.sqrt(max(1, grams))
-        for x, (mean, scale, coef) in zip(dense_features(a), self.dense, strict=True):
-            z += coef * (x - mean) / scale
-        return z
+        return z + sum(map(mul, dense_features(a), self._dense_weights)) - self._dense_offset
+
+    def _cut(self, token: str) -> None:
+        if len(self._char_scores) > 200_000:
+            self._char_scores.clear()
+            self._char_counts.clear()
+        found = char_features_of_word(token)
+        weights = self.char_weights
+        self._char_scores[token] = sum(weights.get(g, 0.0) for g in found)
+        self._char_counts[token] = len(found)
 
     def complaint_probability(self, analysis: Analysis) -> float:
         z = self.decision(analysis)
@@ -618,33 +627,12 @@ def train_on(
 
 
 def train(session: Session, at: datetime, triage: Triage | None = None) -> ModelReport:
-    """Fit a model on every stored label and store it as the next version."""
+    """Fit a model on every stored label and store it as the next version (in the caller's
+    transaction: the CLI's; the worker uses ``train_outside``)."""
     started = time.perf_counter()
     rows = labels(session)
     fitted, threshold, cv, rules = train_on(rows, triage)
-    version = (session.scalar(select(func.max(TriageModel.version))) or 0) + 1
-    report_metrics = {
-        "cross_validated": asdict(cv),
-        "rules_only": asdict(rules),
-        "target_recall": TARGET_RECALL,
-        "blend_weight": blend_weight(len(rows)),
-        "folds": FOLDS,
-    }
-    session.add(
-        TriageModel(
-            version=version,
-            created_at=at,
-            label_count=len(rows),
-            params=json.loads(json.dumps(fitted.params)),  # plain JSON, whatever numpy handed back
-            metrics=report_metrics,
-            threshold=threshold,
-        )
-    )
-    session.flush()
-    return ModelReport(
-        version, len(rows), threshold, TARGET_RECALL, blend_weight(len(rows)), cv, rules,
-        time.perf_counter() - started,
-    )  # fmt: skip
+    return _store(session, at, rows, fitted, threshold, cv, rules, started, label_rows(session))
 
 
 def evaluate(triage: Triage, rows: Iterable[LabelRow | tuple[str, bool]]) -> Metrics:
@@ -658,3 +646,173 @@ def evaluate(triage: Triage, rows: Iterable[LabelRow | tuple[str, bool]]) -> Met
     if not truth:
         raise ValueError("nothing to evaluate: no labelled rows")
     return metrics(truth, predicted)
+
+
+# --- what people decide on cards ------------------------------------------------------------------
+
+
+def card_kind(kind: str) -> Kind:
+    """The label a card's buttons give: a question card stays a question, anything else on the board
+    (a complaint, a needs-a-look card) was treated as a complaint."""
+    return Kind.QUESTION if kind == Kind.QUESTION.value else Kind.COMPLAINT
+
+
+def label_post(
+    session: Session, complaint_id: int, kind: str | Kind | None, source: str, at: datetime
+) -> TriageLabel | None:
+    """Store what a person's decision on complaint ``complaint_id`` says it is; ``kind`` None: what its
+    card says (``card_kind``). Nothing is stored for a post without text (there is nothing to learn)."""
+    from bot.store.models import Complaint
+
+    row = session.execute(select(Complaint.text, Complaint.kind).where(Complaint.id == complaint_id)).one_or_none()
+    if row is None or not (row.text or "").strip():
+        return None
+    return record_label(session, row.text, kind if kind is not None else card_kind(row.kind), source, at, complaint_id)
+
+
+# --- the model in use, and retraining -------------------------------------------------------------
+
+
+class ModelReloader:
+    """The triage ingest should use: the rules with the newest stored model.
+
+    Looking is one indexed ``max(version)`` query, at most every ``interval`` seconds of the injected
+    clock; the model is loaded (JSON parsed, a few dictionaries built) only when a newer version
+    appears. So ingest picks up a retrained model within ``interval`` without a restart, and a batch
+    pays nothing for it in between.
+    """
+
+    def __init__(self, base: Triage, interval: float = 30.0) -> None:
+        self.base = base
+        self.interval = interval
+        self.version = 0
+        self.triage = base
+        self._checked: datetime | None = None
+
+    def current(self, session: Session, now: datetime) -> Triage:
+        if self._checked is not None and (now - self._checked).total_seconds() < self.interval:
+            return self.triage
+        self._checked = now
+        newest = session.scalar(select(func.max(TriageModel.version))) or 0
+        if newest != self.version:
+            model = current_model(session)
+            self.triage = self.base.with_model(model)
+            self.version = model.version if model is not None else 0
+        return self.triage
+
+
+RETRAIN_EVERY = 100
+"""New labels after which the worker retrains without waiting for the night."""
+
+
+def label_rows(session: Session) -> int:
+    """Every label row ever stored (each click counts, so "100 new labels" means 100 decisions)."""
+    return int(session.scalar(select(func.count()).select_from(TriageLabel)) or 0)
+
+
+def rows_at_last_training(session: Session) -> int:
+    row = session.scalars(select(TriageModel).order_by(TriageModel.version.desc()).limit(1)).first()
+    return int((row.metrics or {}).get("label_rows", 0)) if row is not None else 0
+
+
+def train_outside(sessions: Any, at: datetime, triage: Triage | None = None) -> ModelReport:
+    """``train`` for the worker: labels read in one short transaction, the fitting (seconds) done with
+    no transaction open — on SQLite a transaction holds the write lock, and clicks must not wait on
+    training — and the model stored in another short one."""
+    started = time.perf_counter()
+    with sessions() as session:
+        rows = labels(session)
+        total = label_rows(session)
+    fitted, threshold, cv, rules = train_on(rows, triage)
+    with sessions() as session, session.begin():
+        return _store(session, at, rows, fitted, threshold, cv, rules, started, total)
+
+
+def _store(
+    session: Session,
+    at: datetime,
+    rows: Sequence[LabelRow],
+    fitted: Fitted,
+    threshold: float,
+    cv: Metrics,
+    rules: Metrics,
+    started: float,
+    total_rows: int,
+) -> ModelReport:
+    version = (session.scalar(select(func.max(TriageModel.version))) or 0) + 1
+    seconds = time.perf_counter() - started
+    session.add(
+        TriageModel(
+            version=version,
+            created_at=at,
+            label_count=len(rows),
+            params=json.loads(json.dumps(fitted.params)),  # plain JSON, whatever numpy handed back
+            metrics={
+                "cross_validated": asdict(cv),
+                "rules_only": asdict(rules),
+                "target_recall": TARGET_RECALL,
+                "blend_weight": blend_weight(len(rows)),
+                "folds": FOLDS,
+                "label_rows": total_rows,
+                "seconds": round(seconds, 2),
+            },
+            threshold=threshold,
+        )
+    )
+    session.flush()
+    return ModelReport(version, len(rows), threshold, TARGET_RECALL, blend_weight(len(rows)), cv, rules, seconds)
+
+
+@dataclass(frozen=True)
+class Quality:
+    """What ``/complaints triage`` shows: the model in use against the one before it."""
+
+    labels_now: int
+    by_kind: dict[str, int]
+    version: int | None = None
+    trained_at: datetime | None = None
+    label_count: int = 0
+    macro_f1: float | None = None
+    recall: float | None = None
+    precision: float | None = None
+    rules_macro_f1: float | None = None
+    threshold: float | None = None
+    target_recall: float | None = None
+    previous: dict[str, Any] | None = None
+    """The previous model's version, label count, macro-F1, recall, threshold (None if none)."""
+
+
+def quality(session: Session) -> Quality:
+    by_kind = {k: int(n) for k, n in session.execute(select(TriageLabel.kind, func.count()).group_by(TriageLabel.kind))}
+    models = list(session.scalars(select(TriageModel).order_by(TriageModel.version.desc()).limit(2)))
+    if not models:
+        return Quality(sum(by_kind.values()), by_kind)
+
+    def figures(m: TriageModel) -> dict[str, Any]:
+        cv = (m.metrics or {}).get("cross_validated") or {}
+        return {
+            "version": m.version,
+            "label_count": m.label_count,
+            "macro_f1": cv.get("macro_f1"),
+            "recall": cv.get("recall"),
+            "precision": cv.get("precision"),
+            "threshold": m.threshold,
+            "trained_at": m.created_at,
+        }
+
+    now = figures(models[0])
+    rules = ((models[0].metrics or {}).get("rules_only") or {}).get("macro_f1")
+    return Quality(
+        labels_now=sum(by_kind.values()),
+        by_kind=by_kind,
+        version=now["version"],
+        trained_at=now["trained_at"],
+        label_count=now["label_count"],
+        macro_f1=now["macro_f1"],
+        recall=now["recall"],
+        precision=now["precision"],
+        rules_macro_f1=rules,
+        threshold=now["threshold"],
+        target_recall=(models[0].metrics or {}).get("target_recall"),
+        previous=figures(models[1]) if len(models) > 1 else None,
+    )

@@ -20,14 +20,14 @@ from sqlalchemy.orm import Session
 from bot.config import QuietHours
 from bot.delivery import outbox
 from bot.delivery.kinds import NAG_KINDS
-from bot.domain import events
+from bot.domain import events, heads_up, learning, limits
 from bot.domain.errors import Conflict, DomainError, NotFound
 from bot.domain.events import EventKind
 from bot.domain.quiet import next_allowed
 from bot.domain.types import OPEN_STATUSES, PromiseStatus
 from bot.store.models import Complaint, Promise
 
-MAX_TEXT = 500
+MAX_TEXT = limits.PROMISE_TEXT
 CLOSE_KINDS = {
     PromiseStatus.KEPT: EventKind.PROMISE_KEPT,
     PromiseStatus.CANCELLED: EventKind.PROMISE_CANCELLED,
@@ -99,7 +99,15 @@ def create(
         details=events.PromiseMade(due_at=due_at.isoformat(), owner=owner_id),
     )
     _note(session, complaint, event, created_by, at, owner_id=owner_id, text=text, due=due_at.isoformat())
+    if created_by != events.SYSTEM:
+        learning.label_post(session, complaint_id, None, "promise", at)
     return promise
+
+
+def lock_complaint(session: Session, complaint_id: int) -> None:
+    """Serialise promise creation on one complaint (PostgreSQL row lock; SQLite's write lock already does),
+    so a double-clicked reading is checked and recorded once."""
+    session.execute(select(Complaint.id).where(Complaint.id == complaint_id).with_for_update())
 
 
 def _drop_pending_nags(session: Session, promise_id: int, why: str) -> None:
@@ -159,10 +167,24 @@ def close(
             due_at=promise.due_at.isoformat(), on_time=status is PromiseStatus.KEPT and at <= promise.due_at, why=why
         ),
     )
+    theirs = promise.owner_id if promise.owner_id != user_id else None
     if why is None and status is not PromiseStatus.BROKEN:
-        _note(session, complaint, event, user_id, at, text=promise.text)
+        _note(session, complaint, event, user_id, at, text=promise.text, previous_owner=theirs)
     else:
         outbox.request_card_refresh(session, complaint.id, at=at, priority=complaint.priority + 1)
+    if status is not PromiseStatus.BROKEN:
+        heads_up.tell_previous_owner(
+            session,
+            owner=promise.owner_id,
+            actor=user_id,
+            action=event.action,
+            event_id=event.id,
+            complaint_id=complaint.id,
+            promise_id=promise_id,
+            at=at,
+            priority=complaint.priority,
+            detail={"text": promise.text, **({"why": why} if why else {})},
+        )
     return promise
 
 
@@ -182,7 +204,7 @@ def reschedule(
     session: Session, promise_id: int, *, user_id: str, due_at: datetime, reason: str, at: datetime
 ) -> Promise:
     """Move the due time, with a reason; the count shows how often a promise moved."""
-    reason = " ".join(reason.split())
+    reason = limits.within(" ".join(reason.split()), limits.RESCHEDULE_REASON, "Why it moved")
     if not reason:
         raise DomainError("Say why it moved — the customer will ask.")
     if due_at <= at:
@@ -230,6 +252,19 @@ def reschedule(
         due=due_at.isoformat(),
         reason=reason,
         count=promise.reschedule_count,
+        previous_owner=promise.owner_id if promise.owner_id != user_id else None,
+    )
+    heads_up.tell_previous_owner(
+        session,
+        owner=promise.owner_id,
+        actor=user_id,
+        action=event.action,
+        event_id=event.id,
+        complaint_id=complaint.id,
+        promise_id=promise_id,
+        at=at,
+        priority=complaint.priority,
+        detail={"text": promise.text, "due": due_at.isoformat(), "reason": reason},
     )
     return promise
 

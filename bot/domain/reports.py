@@ -13,8 +13,10 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
+from bot.domain import skipped
 from bot.domain.events import SYSTEM, EventKind, PromiseClosed, details_of
 from bot.domain.types import OPEN_STATUSES, Kind, PromiseStatus, Status
+from bot.store.fold import fold, folded
 from bot.store.models import AuditEvent, Complaint, Promise
 
 OPEN = [s.value for s in OPEN_STATUSES]
@@ -62,6 +64,8 @@ class Digest:
     due_today: list[PromiseLine] = field(default_factory=list)
     counts: Counts | None = None
     yesterday: Yesterday | None = None
+    skipped: int = 0
+    """Posts of the last 24 h that got no card (``/complaints skipped`` lists them)."""
 
 
 def _lines(session: Session, *where: object, order: object = Promise.due_at) -> list[PromiseLine]:
@@ -149,11 +153,12 @@ def my_claims(session: Session, user: str) -> list[Complaint]:
 
 def customer_history(session: Session, handle: str, limit: int = 10) -> list[Complaint]:
     """A customer's earlier complaints and how they ended, so nobody makes them re-tell the story."""
-    handle = handle.strip().lstrip("@").lower()
+    key = fold(handle).strip().lstrip("@\uff20")
+    dialect = session.get_bind().dialect.name
     return list(
         session.scalars(
             select(Complaint)
-            .where(func.lower(Complaint.author_handle) == handle)
+            .where(folded(Complaint.author_handle, dialect) == key)
             .order_by(Complaint.posted_at.desc(), Complaint.id.desc())
             .limit(limit)
         )
@@ -206,6 +211,10 @@ def yesterday(session: Session, now: datetime, tz: str) -> Yesterday:
     )
 
 
+def skipped_count(session: Session, now: datetime) -> int:
+    return skipped.count(session, now)
+
+
 def digest(session: Session, now: datetime, tz: str) -> Digest:
     zone = ZoneInfo(tz)
     local = now.astimezone(zone)
@@ -216,4 +225,5 @@ def digest(session: Session, now: datetime, tz: str) -> Digest:
         due_today=due_between(session, now, end_of_day),
         counts=counts(session, now),
         yesterday=yesterday(session, now, tz),
+        skipped=skipped_count(session, now),
     )

@@ -26,6 +26,7 @@ import re
 import tomllib
 import unicodedata
 from dataclasses import dataclass, field
+from operator import itemgetter
 from pathlib import Path
 from re import _constants as sre_constants  # to read a pattern's required literals (see CueIndex)
 from re import _parser as sre_parser
@@ -48,6 +49,7 @@ _WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?")
 _NO_LANGUAGE = {"und", "zxx", "qme", "qht", "qam", "qct", "qst", "art"}
 # X's legacy codes, so the card shows the code people know.
 _X_ALIASES = {"in": "id", "iw": "he", "ji": "yi"}
+_VALUE = itemgetter(1)
 
 
 @dataclass(frozen=True)
@@ -231,43 +233,57 @@ class CueIndex:
 
     def __init__(self, groups: list[CueGroup]) -> None:
         self.groups = groups
-        self.cues: list[tuple[int, re.Pattern[str], tuple[frozenset[str], ...]]] = []
+        # Each cue: its group, its pattern, and the parts (sets of literal ids) still to check once
+        # the literal it is indexed by was found; literals are numbered so a post's found set is a
+        # set of small ints, cheap to build and intersect.
+        self.cues: list[tuple[int, re.Pattern[str], tuple[frozenset[int], ...]]] = []
         self.always: list[int] = []
-        by_literal: dict[str, list[int]] = {}
+        literal_ids: dict[str, int] = {}
+        indexed: list[list[int]] = []
+
+        def ids(part: frozenset[str]) -> frozenset[int]:
+            out = []
+            for literal in part:
+                if literal not in literal_ids:
+                    literal_ids[literal] = len(indexed)
+                    indexed.append([])
+                out.append(literal_ids[literal])
+            return frozenset(out)
+
         for g, group in enumerate(groups):
             for cue in group.cues:
                 i = len(self.cues)
                 parts = required_literals(cue.pattern.pattern)
-                self.cues.append((g, cue.pattern, tuple(parts or ())))
                 if parts is None:
+                    self.cues.append((g, cue.pattern, ()))
                     self.always.append(i)
                     continue
                 # Indexed by its most selective part; the other parts are checked before searching.
                 best = max(parts, key=lambda lits: (min(len(x) for x in lits), -len(lits)))
-                for part in parts:
-                    for literal in part:
-                        by_literal.setdefault(literal, [])
-                for literal in best:
-                    by_literal[literal].append(i)
+                others = tuple(ids(part) for part in parts if part is not best)
+                for literal_id in ids(best):
+                    indexed[literal_id].append(i)
+                self.cues.append((g, cue.pattern, others))
+        self.indexed: list[tuple[int, ...]] = [tuple(cues) for cues in indexed]
+        self.always_set = frozenset(self.always)
         self.automaton = ahocorasick.Automaton()
-        for literal, cues in by_literal.items():
-            self.automaton.add_word(literal, (literal, tuple(cues)))
-        self.empty = not by_literal
+        for literal, literal_id in literal_ids.items():
+            self.automaton.add_word(literal, literal_id)
+        self.empty = not literal_ids
         if not self.empty:
             self.automaton.make_automaton()
 
     def totals(self, folded: str) -> dict[str, float]:
         """Each group's weight times the number of its cues the text matches (at most two)."""
-        candidates = set(self.always)
-        present: set[str] = set()
-        if not self.empty:
-            for _, (literal, cues) in self.automaton.iter(folded):
-                present.add(literal)
-                candidates.update(cues)
+        present: set[int] = set() if self.empty else set(map(_VALUE, self.automaton.iter(folded)))
+        candidates = self.always_set.union(*map(self.indexed.__getitem__, present)) if present else self.always_set
         hits: dict[int, int] = {}
+        cues = self.cues
         for i in sorted(candidates):  # a group's cues in file order, as when every cue is searched
-            g, pattern, parts = self.cues[i]
-            if hits.get(g, 0) >= 2 or not all(not present.isdisjoint(part) for part in parts):
+            g, pattern, others = cues[i]
+            if others and (present.isdisjoint(others[0]) or any(present.isdisjoint(part) for part in others[1:])):
+                continue
+            if hits.get(g, 0) >= 2:
                 continue
             if pattern.search(folded):
                 hits[g] = hits.get(g, 0) + 1
@@ -402,40 +418,86 @@ def _script(plain: str) -> str | None:
     return "?"  # Cyrillic, Arabic, Greek…: py3langid tells these apart
 
 
-class Sentiment(SentimentIntensityAnalyzer):
-    """VADER, minus a per-character loop that cannot change an ASCII post.
+_NEUTRAL = {"neg": 0.0, "neu": 1.0, "pos": 0.0, "compound": 0.0}
+_EMPTY = {"neg": 0.0, "neu": 0.0, "pos": 0.0, "compound": 0.0}
+_NEGATE = frozenset(vader.NEGATE)
 
-    VADER first rewrites emoji as their descriptions, one character at a time; none of its emoji is
-    ASCII, so for an ASCII post (most of them) that loop only copies the text — at a tenth of triage's
-    time. Everything else is VADER's own code, and a test holds the scores equal to VADER's.
+
+class Sentiment(SentimentIntensityAnalyzer):
+    """VADER, minus work that cannot change an ASCII post's scores.
+
+    - VADER first rewrites emoji as their descriptions, one character at a time; none of its emoji
+      is ASCII, so for an ASCII post (most of them) that loop only copies the text.
+    - VADER calls its per-word rule chain for every word; for a word outside its lexicon the chain
+      only appends 0, so those words get their 0 here without the call; and a post with no lexicon
+      word at all (a third of them) scores neutral without building VADER's objects.
+
+    Everything else is VADER's own code, and a test holds the scores equal to VADER's.
     """
 
     def __init__(self) -> None:
         super().__init__()
         self._ascii_emoji = any(e.isascii() for e in self.emojis)
+        self._lexicon_keys = self.lexicon.keys()
 
     def polarity_scores(self, text: str) -> dict[str, float]:
         if not text.isascii() or self._ascii_emoji:
             return super().polarity_scores(text)
-        # From here on, vaderSentiment 3.3.2's polarity_scores, unchanged.
-        sentitext = vader.SentiText(text.strip())
+        # From here on, vaderSentiment 3.3.2's polarity_scores, with the shortcuts above.
+        stripped = text.strip()
+        words = list(map(vader.SentiText._strip_punc_if_word, stripped.split()))
+        lowered = [w.lower() for w in words]
+        if self._lexicon_keys.isdisjoint(lowered):
+            # Every word scores 0: VADER's "but" rule halves and scales zeros, and its punctuation
+            # emphasis applies only to a non-zero sum, so the result is all neutral.
+            return dict(_NEUTRAL) if lowered else dict(_EMPTY)
+        sentitext = object.__new__(vader.SentiText)  # SentiText(stripped), without splitting it again
+        sentitext.text = stripped
+        sentitext.words_and_emoticons = words
+        sentitext.is_cap_diff = vader.allcap_differential(words)
         sentiments: list[float] = []
         words_and_emoticons = sentitext.words_and_emoticons
+        lexicon = self.lexicon
+        last = len(lowered) - 1
         for i, item in enumerate(words_and_emoticons):
-            valence = 0
-            if item.lower() in vader.BOOSTER_DICT:
-                sentiments.append(valence)
-                continue
+            low = lowered[i]
             if (
-                i < len(words_and_emoticons) - 1
-                and item.lower() == "kind"
-                and words_and_emoticons[i + 1].lower() == "of"
+                low in vader.BOOSTER_DICT
+                or low not in lexicon
+                or (i < last and low == "kind" and lowered[i + 1] == "of")
             ):
-                sentiments.append(valence)
+                sentiments.append(0)
                 continue
-            sentiments = self.sentiment_valence(valence, sentitext, item, i, sentiments)
+            sentiments = self.sentiment_valence(0, sentitext, item, i, sentiments)
         sentiments = self._but_check(words_and_emoticons, sentiments)
-        return self.score_valence(sentiments, text.strip())
+        return self.score_valence(sentiments, stripped)
+
+    @staticmethod
+    def _negation_check(valence: float, words_and_emoticons: list[str], start_i: int, i: int) -> float:
+        """VADER's, with its ``negated`` of one word as a set look-up (VADER walks its whole list of
+        negations for each word before a sentiment word)."""
+        low = [str(w).lower() for w in words_and_emoticons]
+        before = low[i - (start_i + 1)]
+        negated = before in _NEGATE or "n't" in before
+        if start_i == 0 and negated:
+            valence = valence * vader.N_SCALAR
+        if start_i == 1:
+            if low[i - 2] == "never" and (low[i - 1] == "so" or low[i - 1] == "this"):
+                valence = valence * 1.25
+            elif low[i - 2] == "without" and low[i - 1] == "doubt":
+                valence = valence
+            elif negated:
+                valence = valence * vader.N_SCALAR
+        if start_i == 2:
+            if (low[i - 3] == "never" and (low[i - 2] == "so" or low[i - 2] == "this")) or (
+                low[i - 1] == "so" or low[i - 1] == "this"
+            ):
+                valence = valence * 1.25
+            elif low[i - 3] == "without" and (low[i - 2] == "doubt" or low[i - 1] == "doubt"):
+                valence = valence
+            elif negated:
+                valence = valence * vader.N_SCALAR
+        return valence
 
 
 class Triage:

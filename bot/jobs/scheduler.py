@@ -11,7 +11,9 @@ import dataclasses
 import logging
 import socket
 from collections.abc import Callable
-from datetime import datetime
+from datetime import date, datetime, timedelta
+from datetime import time as time_of_day
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
@@ -19,13 +21,16 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.config import Settings
 from bot.delivery import outbox
 from bot.delivery.kinds import DeliveryKind
-from bot.domain import promises, reports
+from bot.domain import learning, promises, reports
 from bot.domain.clock import Clock
+from bot.domain.triage import Thresholds, Triage
 from bot.domain.types import JobStatus
+from bot.reports import weekly
 from bot.store.models import JobRun
 
 log = logging.getLogger(__name__)
 DIGEST = "digest"
+WEEKLY_REPORT = "weekly_report"
 
 
 class Scheduler:
@@ -84,7 +89,49 @@ class Scheduler:
                 total.deferred,
                 total.broken,
             )
-        return total, self.digest(now)
+        digest = self.digest(now)
+        self.weekly_report(now)
+        return total, digest
+
+    def weekly_report(self, now: datetime) -> bool:
+        """Queue the weekly report once per week, for every worker together (a unique job run).
+
+        The numbers are computed before the write transaction (they read a lot; the SQLite write
+        lock must not wait on them) and stored in the delivery row, so a retry sends the same."""
+        monday = weekly_report_due(now, self.settings.tz, self.settings.report_time)
+        if monday is None:
+            return False
+        key = monday.isoformat()
+        with self.sessions() as session:
+            if session.query(JobRun.id).filter_by(kind=WEEKLY_REPORT, key=key).first():
+                return False
+            report = weekly.payload(session, now=now, tz=self.settings.team_timezone)
+        try:
+            with self.sessions() as session, session.begin():
+                session.add(
+                    JobRun(
+                        kind=WEEKLY_REPORT,
+                        key=key,
+                        status=JobStatus.DONE.value,
+                        owner=self.worker,
+                        started_at=now,
+                        finished_at=now,
+                    )
+                )
+                session.flush()  # the unique (kind, key) decides, before the delivery is queued
+                outbox.enqueue(
+                    session,
+                    DeliveryKind.REPORT,
+                    key=f"report:{key}",
+                    at=now,
+                    channel=self.settings.report_channel,
+                    payload=report,
+                    priority=70,
+                )
+        except IntegrityError:
+            return False  # another worker queued it
+        log.info("weekly report for the week of %s queued", key)
+        return True
 
     def digest(self, now: datetime) -> bool:
         """Post today's reminder if it is time and nobody has: exactly once per local date."""
@@ -123,6 +170,16 @@ class Scheduler:
         return True
 
 
+def weekly_report_due(now: datetime, tz: ZoneInfo, at: time_of_day) -> date | None:
+    """The Monday whose report is due at ``now``: from REPORT_TIME that Monday, until the week ends
+    (a worker that was down on Monday sends it when it is back, that week)."""
+    local = now.astimezone(tz)
+    monday = local.date() - timedelta(days=local.weekday())
+    if local.weekday() == 0 and local.time() < at:
+        return None
+    return monday
+
+
 def _jsonable(report: reports.Digest) -> dict[str, object]:
     def convert(value: object) -> object:
         if isinstance(value, datetime):
@@ -134,3 +191,94 @@ def _jsonable(report: reports.Digest) -> dict[str, object]:
         return value
 
     return convert(dataclasses.asdict(report))  # type: ignore[return-value]
+
+
+RETRAIN = "triage_retrain"
+
+
+class Retrainer:
+    """Retrains triage on the team's labels: each night at ``TRIAGE_RETRAIN_TIME`` (team time zone)
+    and whenever ``learning.RETRAIN_EVERY`` new labels have come in since the model in use.
+
+    Its own worker loop, not the scheduler's tick: fitting takes seconds (about 25 on 5,000 labels)
+    and nags must not wait for it. Each training is claimed by a unique job run first — ``night:<date>``
+    or ``labels:<hundreds>`` — so however many workers run, each happens once; the fit itself runs
+    with no transaction open (``learning.train_outside``). A run that dies half-way leaves its claim
+    behind: the next night or the next hundred labels train instead.
+    """
+
+    def __init__(self, sessions: sessionmaker[Session], settings: Settings, clock: Clock, every: float = 60.0) -> None:
+        self.sessions = sessions
+        self.settings = settings
+        self.clock = clock
+        self.every = every
+        self.worker = f"{socket.gethostname()}"
+        self._rules: Triage | None = None
+
+    def rules(self) -> Triage:
+        if self._rules is None:
+            self._rules = Triage(
+                Thresholds(
+                    complaint=self.settings.triage_complaint_threshold, praise=self.settings.triage_praise_threshold
+                )
+            )
+        return self._rules
+
+    def step(self) -> float:
+        self.tick()
+        return self.every
+
+    def due(self, now: datetime) -> str | None:
+        """The job-run key of the training due now, or None."""
+        with self.sessions() as session:
+            total = learning.label_rows(session)
+            last = learning.rows_at_last_training(session)
+            if total == 0:
+                return None
+            at = self.settings.triage_retrain_time
+            if at is not None and total != last:
+                local = now.astimezone(self.settings.tz)
+                key = f"night:{local.date().isoformat()}"
+                if local.time() >= at and not session.query(JobRun.id).filter_by(kind=RETRAIN, key=key).first():
+                    return key
+            if total - last >= learning.RETRAIN_EVERY:
+                key = f"labels:{total // learning.RETRAIN_EVERY}"
+                if not session.query(JobRun.id).filter_by(kind=RETRAIN, key=key).first():
+                    return key
+        return None
+
+    def tick(self) -> learning.ModelReport | None:
+        now = self.clock.now()
+        key = self.due(now)
+        if key is None:
+            return None
+        try:
+            with self.sessions() as session, session.begin():
+                run = JobRun(kind=RETRAIN, key=key, status=JobStatus.RUNNING.value, owner=self.worker, started_at=now)
+                session.add(run)
+                session.flush()  # the unique (kind, key) decides who trains
+                run_id = run.id
+        except IntegrityError:
+            return None  # another worker is training for this key
+        report: learning.ModelReport | None = None
+        status, details = JobStatus.DONE, {}
+        try:
+            report = learning.train_outside(self.sessions, now, self.rules())
+            cv = report.cross_validated
+            details = {"version": report.version, "labels": report.label_count, "macro_f1": cv.macro_f1,
+                       "recall": cv.recall, "seconds": round(report.seconds, 1)}  # fmt: skip
+            log.info(
+                "triage retrained (%s): model v%d on %d labels, cross-validated macro-F1 %.3f, recall %.3f, %.1f s",
+                key, report.version, report.label_count, cv.macro_f1, cv.recall, report.seconds,
+            )  # fmt: skip
+        except learning.NotEnoughLabels as exc:
+            details = {"skipped": str(exc)}
+            log.info("triage not retrained (%s): %s", key, exc)
+        except Exception as exc:
+            status, details = JobStatus.FAILED, {"error": f"{type(exc).__name__}: {exc}"[:300]}
+            log.exception("triage retraining failed (%s)", key)
+        with self.sessions() as session, session.begin():
+            run = session.get(JobRun, run_id)
+            if run is not None:
+                run.status, run.details, run.finished_at = status.value, details, self.clock.now()
+        return report

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 def register(bolt: App, surfaces: Surfaces) -> None:
     """Attach every Slack surface to ``bolt``, once, at start-up: the request log and the error
     policy first, then one ``register`` per surface."""
-    from bot.slack import cards, commands, home, promises
+    from bot.slack import cards, commands, home, promises, triage
     from bot.slack.middleware import error_policy, record_requests
 
     bolt.use(record_requests(surfaces.requests))
@@ -24,4 +24,5 @@ def register(bolt: App, surfaces: Surfaces) -> None:
     desk = cards.register(bolt, surfaces.cards, surfaces.requests)
     promises.register(bolt, surfaces.promises, surfaces.requests, desk)
     commands.register(bolt, surfaces.commands, surfaces.requests)
+    triage.register(bolt, surfaces.commands, surfaces.requests)
     home.register(bolt, surfaces.home)

@@ -69,7 +69,8 @@ def inline(text: str | None, limit: int = 100, *, keep_underscores: bool = False
 
 def handle(text: str | None) -> str:
     """``@handle``, made safe as a one-line field."""
-    return "@" + inline((text or "").lstrip("@"), 64, keep_underscores=True)
+    visible = "".join(ch for ch in (text or "") if unicodedata.category(ch) != "Cf")  # then "@" is first
+    return "@" + inline(visible.lstrip("@"), 64, keep_underscores=True)
 
 
 def cut(text: str, limit: int) -> str:
@@ -259,7 +260,7 @@ def state_line(c: CardState) -> str:
         return f":raising_hand: *Claimed* by <@{c.owner_id}>{when}"
     if c.status == Status.ESCALATED:
         who = f" by <@{c.escalated_by}>" if c.escalated_by else ""
-        reason = f": {cut(escape(c.escalation_reason), 500)}" if c.escalation_reason else ""
+        reason = f": {inline(c.escalation_reason, 500)}" if c.escalation_reason else ""
         owner = f" · owner <@{c.owner_id}>" if c.owner_id else ""
         return f":arrow_double_up: *Escalated* to {escape(c.escalation_tier)}{who}{reason}{owner}"
     if c.status == Status.RESOLVED:
@@ -309,7 +310,8 @@ def build_card(c: CardState, now: datetime) -> Json:
     name = inline(c.author_name) or inline(c.author_handle, keep_underscores=True)
     who = f"*{name}* ({handle(c.author_handle)} · {followers(c.author_followers)} followers)"
     icon = ":rotating_light:" if c.priority >= 70 else ":warning:" if c.priority >= 45 else ":speech_balloon:"
-    header = f"{icon} *Complaint #{c.id}* · priority {c.priority} · {who}"
+    label = "Question" if c.kind == Kind.QUESTION else "Complaint"
+    header = f"{icon} *{label} #{c.id}* · priority {c.priority} · {who}"
     link = post_link(c.url, c.source)
     text = quote(c.text)
     if text.endswith("…") and link:
@@ -402,7 +404,7 @@ def build_alert(text: str) -> Json:
 def build_escalation_notice(c: CardState, tier: str, contact: str | None, permalink: str | None) -> Json:
     mention = contact_mention(contact)
     link = f" <{safe_url(permalink)}|open the card>" if safe_url(permalink) else ""
-    reason = f"\n> {cut(escape(c.escalation_reason), 1500)}" if c.escalation_reason else ""
+    reason = "\n" + quote(c.escalation_reason, 1500) if c.escalation_reason else ""
     text = (
         f":arrow_double_up: {mention + ' ' if mention else ''}Complaint #{c.id} from {handle(c.author_handle)} "
         f"escalated to *{escape(tier)}* by <@{c.escalated_by}>.{link}{reason}"
@@ -529,6 +531,7 @@ NOTE_TEMPLATES = {
     "resolve": ":white_check_mark: <@{actor}> resolved this",
     "dismiss": ":no_entry_sign: <@{actor}> marked this as not a complaint",
     "reopen": ":arrows_counterclockwise: <@{actor}> reopened this and owns it now",
+    "reclassify": ":label: <@{actor}> moved this to *{kind}*",
 }
 
 
@@ -539,17 +542,21 @@ def format_note(payload: dict[str, Any]) -> str:
         with contextlib.suppress(ValueError):
             detail["due"] = slack_date(datetime.fromisoformat(str(payload["detail"]["due"])))
     template = NOTE_TEMPLATES.get(str(payload.get("action")), ":memo: <@{actor}>: {action}")
+    if payload.get("action") == "hand_over" and detail.get("owner_id") == str(payload.get("actor", "")):
+        template = ":handshake: <@{actor}> took this over"
     values = {"actor": str(payload.get("actor", "")), "action": escape(str(payload.get("action", ""))), **detail}
     try:
         line = template.format(**values)
     except (KeyError, IndexError, ValueError):
         line = f":memo: <@{values['actor']}>: {values['action']}"
+    if detail.get("previous_owner"):
+        line += f" (it was <@{detail['previous_owner']}>'s)"
     when = payload.get("at")
     if when:
         with contextlib.suppress(ValueError):
             line += f" · {slack_date(datetime.fromisoformat(str(when)))}"
     if payload.get("note"):
-        line += f"\n> {cut(escape(str(payload['note'])), 1500)}"
+        line += "\n" + quote(str(payload["note"]), 1500)
     if detail.get("customer_confirmed") == "True":
         line += " · customer confirmed"
     return line
@@ -761,6 +768,9 @@ def build_digest(report: dict[str, Any], permalinks: dict[int, str], now: dateti
     status = f":inbox_tray: *Unclaimed: {unclaimed}*"
     if unclaimed and oldest:
         status += f", the oldest waiting {age(when(oldest), now)}"
+    skipped = int(report.get("skipped") or 0)
+    if skipped:
+        status += f"\n:mag: *{skipped} post(s) got no card* in the last 24 h — `/complaints skipped` to review them"
     out.append({"type": "section", "text": {"type": "mrkdwn", "text": status}})
     y = report.get("yesterday") or {}
     if y:
@@ -783,3 +793,39 @@ def build_digest(report: dict[str, Any], permalinks: dict[int, str], now: dateti
         )
     text = f"Daily reminder {report['day']}: {len(overdue)} overdue promise(s), {unclaimed} unclaimed complaint(s)"
     return {"text": text, "blocks": out[:BLOCKS_LIMIT]}
+
+
+HEADS_UP_TEMPLATES = {
+    "unclaim": "<@{actor}> unclaimed complaint #{id}, which you had claimed; it is back on the board.",
+    "hand_over": "<@{actor}> handed complaint #{id}, which you had claimed, over to <@{to_user}>.",
+    "promise_kept": "<@{actor}> marked your promise “{text}” on complaint #{id} kept.",
+    "promise_cancelled": "<@{actor}> cancelled your promise “{text}” on complaint #{id}.",
+    "promise_rescheduled": "<@{actor}> moved your promise “{text}” on complaint #{id} to {due}: {reason}",
+}
+
+
+def build_heads_up(payload: dict[str, Any], complaint_id: int, permalink: str | None) -> Json:
+    """The private note to someone whose claim or promise a teammate changed (see domain/heads_up.py)."""
+    action = str(payload.get("action"))
+    values = {k: cut(escape(str(v)), 300) for k, v in payload.items()}
+    values["id"] = str(complaint_id)
+    if action == "hand_over" and payload.get("to_user") == payload.get("actor"):
+        template = "<@{actor}> took over complaint #{id}, which you had claimed."
+    else:
+        template = HEADS_UP_TEMPLATES.get(action, "<@{actor}> changed complaint #{id}, which was yours.")
+    if "due" in payload:
+        with contextlib.suppress(ValueError):
+            values["due"] = slack_date(datetime.fromisoformat(str(payload["due"])))
+    if payload.get("why") == "resolved":
+        template = template.rstrip(".") + " when resolving the complaint."
+    try:
+        text = ":information_source: " + template.format(**values)
+    except (KeyError, IndexError, ValueError):
+        text = f":information_source: <@{values.get('actor', '')}> changed complaint #{complaint_id}, which was yours."
+    link = safe_url(permalink)
+    if link:
+        text += f" <{link}|open the card>"
+    return {
+        "text": cut(f"A teammate changed complaint #{complaint_id}, which was yours", 300),
+        "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": cut(text, SECTION_LIMIT)}}],
+    }

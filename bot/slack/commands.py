@@ -12,9 +12,11 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from bot.domain import reports
+from bot.reports.slack_report import report_command
 from bot.slack.blocks import age, claim_line, cut, escape, handle, slack_date
 from bot.slack.deps import CommandDeps, Requests
 from bot.slack.middleware import team_only
+from bot.slack.triage import move_command, skipped_message, triage_report
 from bot.sources.state import source_statuses
 
 if TYPE_CHECKING:
@@ -26,7 +28,8 @@ class Subcommand:
     name: str
     args: str
     help: str
-    run: Callable[[CommandDeps, str, str, datetime], str]
+    run: Callable[[CommandDeps, str, str, datetime], str | dict[str, Any]]
+    """Returns the answer's text, or a whole message (``text`` and ``blocks``) for answers with buttons."""
     aliases: tuple[str, ...] = ()
 
 
@@ -100,6 +103,16 @@ REGISTRY: list[Subcommand] = [
     Subcommand("mine", "", "your claims and your promises, overdue first", mine, ("me", "my")),
     Subcommand("overdue", "", "every overdue promise, by due time", overdue, ("late",)),
     Subcommand("find", "@handle", "a customer's earlier complaints and how they ended", find, ("history", "who")),
+    Subcommand("skipped", "", "posts of the last 24 h that got no card, with Card it and Praise", skipped_message),
+    Subcommand("triage", "", "triage's quality on your team's labels, and what retraining changed", triage_report),
+    Subcommand("move", "#42 question", "say what a post is: complaint, question or praise", move_command),
+    Subcommand(
+        "report",
+        "[week|month|person @x]",
+        "promises kept on time, response times, complaints in (the chart comes by DM)",
+        lambda deps, user, args, now: report_command(deps.sessions, user, args, now, deps.team_timezone),
+        ("stats",),
+    ),
 ]
 
 
@@ -114,7 +127,7 @@ def help_text() -> str:
     return "\n".join(lines)
 
 
-def dispatch(deps: CommandDeps, user: str, text: str, now: datetime) -> str:
+def dispatch(deps: CommandDeps, user: str, text: str, now: datetime) -> str | dict[str, Any]:
     word, _, rest = text.strip().partition(" ")
     word = word.lower()
     if word in ("", "help", "?"):
@@ -128,6 +141,10 @@ def dispatch(deps: CommandDeps, user: str, text: str, now: datetime) -> str:
 def register(bolt: App, deps: CommandDeps, requests: Requests) -> None:
     def complaints_command(ack: Callable[..., Any], command: dict[str, Any]) -> None:
         user, text = command["user_id"], command.get("text") or ""
-        ack(response_type="ephemeral", text=cut(dispatch(deps, user, text, deps.clock.now()), 3900))
+        reply = dispatch(deps, user, text, deps.clock.now())
+        if isinstance(reply, dict):
+            ack(response_type="ephemeral", **reply)
+            return
+        ack(response_type="ephemeral", text=cut(reply, 3900))
 
     bolt.command("/complaints", middleware=[team_only(requests, "use this")])(complaints_command)

@@ -52,12 +52,18 @@ class CommandDeps:
     clock: Clock
     silence: timedelta
     """How long without posts before a source is reported quiet."""
+    complaints_channel: str = ""
+    """Where a post carded from ``/complaints skipped`` or ``move`` gets its card."""
+    kudos_channel: str | None = None
+    team_timezone: str = "UTC"
+    """Weeks and days in reports are the team's."""
 
 
 @dataclass(frozen=True)
 class HomeDeps:
     sessions: sessionmaker[Session]
     clock: Clock
+    team_timezone: str = "UTC"
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from bot.domain import reports
+from bot.reports.slack_report import lead_section
 from bot.slack.blocks import SECTION_LIMIT, age, claim_line, cut, escape, handle, slack_date
 from bot.slack.deps import HomeDeps
 
@@ -43,6 +44,8 @@ def home_view(deps: HomeDeps, user: str, now: datetime) -> dict[str, Any]:
             _section(f"*Your claims ({len(claims)})*\n" + "\n".join(claim_lines)),
             {"type": "divider"},
             _section(f"*Team*: {team}{oldest} · {counts.overdue_promises} overdue promise(s)"),
+            {"type": "divider"},
+            _section(lead_section(deps.sessions, now, deps.team_timezone)),
             {"type": "context", "elements": [{"type": "mrkdwn", "text": f"Updated {slack_date(now)}"}]},
         ],
     }

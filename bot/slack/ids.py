@@ -17,6 +17,11 @@ class Action(StrEnum):
     PROMISE_KEPT = "ft_promise_kept"
     PROMISE_RESCHEDULE = "ft_promise_reschedule"
     PROMISE_CANCEL = "ft_promise_cancel"
+    CARD_IT = "ft_card_it"
+    PRAISE_IT = "ft_praise_it"
+    PROMISE_PICK = "ft_promise_pick"
+    PROMISE_PICK_OTHER = "ft_promise_pick_2"
+    PROMISE_PICK_CANCEL = "ft_promise_pick_cancel"
 
 
 class View(StrEnum):

@@ -3,12 +3,16 @@ Kept / Reschedule / Cancel buttons. Due times are read in the owner's Slack time
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy import select
+
+from bot.domain import limits
 from bot.domain import promises as promise_service
-from bot.domain.due import MAX_AHEAD, BadDueTime, split_when_what
+from bot.domain.due import MAX_AHEAD, BadDueTime, Reading, say_due
 from bot.domain.errors import DomainError
 from bot.domain.types import PromiseStatus
 from bot.slack import blocks
@@ -44,7 +48,10 @@ class PromiseDesk:
             return due
         if not when or not when.strip():
             raise BadDueTime("Say when — type it (tomorrow 5pm, friday, in 2 hours, eod) or pick a date and time.")
-        return self.deps.parser.parse(when, now=now, tz=self.deps.people.tz(owner))
+        if len(when) > limits.DUE_TEXT:
+            raise BadDueTime(f"Say when in at most {limits.DUE_TEXT} characters, e.g. tomorrow 5pm.")
+        people = self.deps.people
+        return self.deps.parser.parse(when, now=now, tz=people.tz(owner), locale=people.locale(owner))
 
     def _refused(self, body: dict[str, Any], exc: Exception) -> None:
         refuse(self.requests, request_name(body), f"refused: {exc}")
@@ -101,19 +108,64 @@ class PromiseDesk:
             ack(response_type="ephemeral", text=f"I need a complaint number first. {PROMISE_USAGE}")
             return
         cid = int(match.group(1))
+        tz = self.deps.people.tz(user)
+        reading = self.deps.parser.read(match.group(2), now=now, tz=tz, locale=self.deps.people.locale(user))
+        if reading.error:
+            self._refused(body, BadDueTime(reading.error))
+            ack(response_type="ephemeral", text=f"{reading.error}\n{PROMISE_USAGE}")
+            return
+        if reading.ask:
+            refuse(self.requests, request_name(body), f"asked: {reading.ask}")
+            ack(response_type="ephemeral", **_ask_message(cid, match.group(2), reading, now=now, tz=tz))
+            return
+        due, what = reading.options[0].due, reading.what
         try:
-            due, what = split_when_what(match.group(2), self.deps.parser, now=now, tz=self.deps.people.tz(user))
             with transaction(self.deps.sessions) as session:
                 promise_service.create(session, cid, owner_id=user, text=what, due_at=due, created_by=user, at=now)
-        except BadDueTime as exc:
+        except DomainError as exc:
             self._refused(body, exc)
             ack(response_type="ephemeral", text=f"{exc}\n{PROMISE_USAGE}")
             return
-        ack(
-            response_type="ephemeral",
-            text=f":handshake: Promise recorded on #{cid}: “{blocks.escape(what)}” — due {blocks.slack_date(due)}. "
-            "I'll remind you if it slips.",
-        )
+        ack(response_type="ephemeral", text=_recorded(cid, what, due, now=now, tz=tz))
+
+    def pick(self, ack: Ack, body: dict[str, Any], respond: Respond) -> None:
+        """A reading chosen from /promise's question: recorded once, however often it is clicked."""
+        user, action = clicked(body)
+        ack()
+        if action.get("action_id") == Action.PROMISE_PICK_CANCEL.value:
+            respond(replace_original=True, text="Not recorded. Type `/promise` again when you know the time.")
+            return
+        try:
+            choice = _parse_choice(action.get("value"))
+        except ValueError as exc:
+            self._refused(body, exc)
+            ephemeral(respond, "That button is out of date; type `/promise` again.")
+            return
+        now = self.deps.clock.now()
+        tz = self.deps.people.tz(user)
+        due = datetime.fromtimestamp(choice["d"], UTC)
+        asked = datetime.fromtimestamp(choice["a"], UTC)
+        try:
+            with transaction(self.deps.sessions) as session:
+                promise_service.lock_complaint(session, choice["c"])
+                same = session.scalars(
+                    select(Promise.id).where(
+                        Promise.complaint_id == choice["c"],
+                        Promise.owner_id == user,
+                        Promise.text == " ".join(choice["w"].split()),
+                        Promise.due_at == due,
+                        Promise.created_at >= asked,
+                    )
+                ).first()
+                if same is None:
+                    promise_service.create(
+                        session, choice["c"], owner_id=user, text=choice["w"], due_at=due, created_by=user, at=now
+                    )
+        except DomainError as exc:
+            self._refused(body, exc)
+            ephemeral(respond, f"{exc}\n{PROMISE_USAGE}")
+            return
+        respond(replace_original=True, text=_recorded(choice["c"], choice["w"], due, now=now, tz=tz))
 
     # -- the nag DM's buttons ----------------------------------------------------------------------------
     def close_button(self, status: PromiseStatus) -> Any:
@@ -176,4 +228,60 @@ def register(bolt: App, deps: PromiseDeps, requests: Requests, cards: Cards) -> 
     bolt.action(Action.PROMISE_KEPT.value, middleware=team)(desk.close_button(PromiseStatus.KEPT))
     bolt.action(Action.PROMISE_CANCEL.value, middleware=team)(desk.close_button(PromiseStatus.CANCELLED))
     bolt.action(Action.PROMISE_RESCHEDULE.value, middleware=team)(desk.open_reschedule)
+    for pick in (Action.PROMISE_PICK, Action.PROMISE_PICK_OTHER, Action.PROMISE_PICK_CANCEL):
+        bolt.action(pick.value, middleware=[team_only(requests, "record promises")])(desk.pick)
     bolt.view(View.RESCHEDULE.value, middleware=[team_only(requests, "move promises")])(desk.submit_reschedule)
+
+
+def _recorded(cid: int, what: str, due: datetime, *, now: datetime, tz: str) -> str:
+    return (
+        f":handshake: Promise recorded on #{cid}: “{blocks.escape(what)}” — due {say_due(due, now=now, tz=tz)}. "
+        "I'll remind you if it slips."
+    )
+
+
+def _ask_message(cid: int, said: str, reading: Reading, *, now: datetime, tz: str) -> dict[str, Any]:
+    """What was read and one button per reading, plus Cancel: an unsure reading is never saved silently."""
+    asked = int(now.timestamp())
+    buttons = []
+    for action, option in zip((Action.PROMISE_PICK, Action.PROMISE_PICK_OTHER), reading.options, strict=False):
+        when = say_due(option.due, now=now, tz=tz).split(" your time")[0]
+        label = f"{when} · {option.what}"
+        value = json.dumps({"c": cid, "d": int(option.due.timestamp()), "w": option.what, "a": asked})
+        buttons.append(
+            {
+                "type": "button",
+                "action_id": action.value,
+                "text": {"type": "plain_text", "text": label if len(label) <= 75 else label[:74] + "…"},
+                "value": value[:2000],
+            }
+        )
+    buttons[0]["style"] = "primary"
+    buttons.append(
+        {
+            "type": "button",
+            "action_id": Action.PROMISE_PICK_CANCEL.value,
+            "text": {"type": "plain_text", "text": "Cancel"},
+            "value": str(cid),
+        }
+    )
+    lines = [f"• {say_due(o.due, now=now, tz=tz)}: “{blocks.escape(o.what)}”" for o in reading.options]
+    text = f"{reading.ask} (#{cid}, “{blocks.escape(said[:200])}”)"
+    return {
+        "text": text,
+        "blocks": [
+            {"type": "section", "text": {"type": "mrkdwn", "text": f":thinking_face: {text}\n" + "\n".join(lines)}},
+            {"type": "actions", "block_id": "ft_promise_pick", "elements": buttons},
+        ],
+    }
+
+
+def _parse_choice(value: str | None) -> dict[str, Any]:
+    try:
+        choice = json.loads(value or "")
+        cid, due, what, asked = int(choice["c"]), int(choice["d"]), str(choice["w"]), int(choice["a"])
+    except (ValueError, TypeError, KeyError) as exc:
+        raise ValueError("not a promise reading") from exc
+    if not (0 < cid < 10**12 and 0 < due < 10**11 and 0 < asked < 10**11 and what.strip()):
+        raise ValueError("not a promise reading")
+    return {"c": cid, "d": due, "w": what, "a": asked}

@@ -13,6 +13,8 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, InternalError, Operationa
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool
 
+from bot.store.fold import register_sqlite as register_fold
+
 SQLITE_BUSY_TIMEOUT_MS = 15_000
 
 
@@ -52,6 +54,7 @@ def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
         cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
+        register_fold(dbapi_conn)
 
     # One writer at a time in this process, queued on a lock rather than on SQLite's busy handler:
     # that handler retries with sleeps of up to 100 ms, so twenty clicks at once spent most of their
@@ -80,6 +83,36 @@ def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
     # expire_on_commit=False: services hand committed objects back to callers (handlers, builders)
     # that read them after the transaction; reloading each attribute would cost a query apiece.
     return sessionmaker(engine, expire_on_commit=False)
+
+
+REQUEST_LOCK_TIMEOUT_MS = 1500
+REQUEST_STATEMENT_TIMEOUT_MS = 2500
+
+
+def make_request_sessionmaker(
+    engine: Engine,
+    *,
+    lock_timeout_ms: int = REQUEST_LOCK_TIMEOUT_MS,
+    statement_timeout_ms: int = REQUEST_STATEMENT_TIMEOUT_MS,
+) -> sessionmaker[Session]:
+    """Sessions for answering Slack, which must ack within 3 seconds.
+
+    On PostgreSQL each transaction gets ``lock_timeout`` and ``statement_timeout`` (``SET LOCAL``, so
+    pooled connections the worker reuses keep no limit): a row locked by a long worker transaction,
+    or a stuck query, fails the click fast — the person is told it was not saved — instead of
+    holding it past Slack's deadline. SQLite has no such settings; its writers queue in-process.
+    """
+    factory = make_sessionmaker(engine)
+    if engine.dialect.name == "postgresql":
+
+        @event.listens_for(factory, "after_begin")
+        def _limits(_session: Session, _transaction: Any, connection: Any) -> None:
+            connection.exec_driver_sql(
+                f"SET LOCAL lock_timeout = {int(lock_timeout_ms)}; "
+                f"SET LOCAL statement_timeout = {int(statement_timeout_ms)}"
+            )
+
+    return factory
 
 
 @contextmanager

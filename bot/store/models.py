@@ -60,6 +60,7 @@ class Complaint(Base):
         Index("ix_complaints_conversation", "source", "conversation_id"),
         Index("ix_complaints_owner", "owner_id"),
         Index("ix_complaints_text_key_created", "text_key", "created_at"),
+        Index("ix_complaints_created", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -149,6 +150,8 @@ class AuditEvent(Base):
     __table_args__ = (
         Index("ix_audit_events_complaint", "complaint_id", "at"),
         Index("ix_audit_events_at", "at"),
+        Index("ix_audit_events_promise", "promise_id", "at"),
+        Index("ix_audit_events_action_at", "action", "at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -179,6 +182,7 @@ class Promise(Base):
         ),
         Index("ix_promises_complaint", "complaint_id"),
         Index("ix_promises_owner_status", "owner_id", "status"),
+        Index("ix_promises_status_created", "status", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

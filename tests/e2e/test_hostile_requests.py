@@ -3,6 +3,7 @@ forged or replayed requests get 401 and change nothing."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import time
@@ -14,6 +15,7 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from bot.devtools.interactions import block_action, post_signed
+from bot.domain.events import EventKind
 from bot.slack.ids import Action, Field, View
 from bot.store.models import AuditEvent, Interaction, Promise
 from tests.inert import CORPUS, assert_inert
@@ -36,6 +38,25 @@ def desk(tmp_path_factory) -> Iterator[Desk]:
     d.close()
 
 
+KEYS = itertools.count()
+
+
+def failures(desk: Desk) -> int:
+    """Unexpected errors recorded so far: ``failed`` audit events (the error policy's traceback path)."""
+    with desk.app.sessions() as s:
+        return s.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.action == EventKind.FAILED.value))
+
+
+def changes(desk: Desk) -> int:
+    """Audit events that record a change (not a refusal, not a failure)."""
+    with desk.app.sessions() as s:
+        return s.scalar(
+            select(func.count())
+            .select_from(AuditEvent)
+            .where(AuditEvent.action.not_in([EventKind.FAILED.value, EventKind.REFUSED.value]))
+        )
+
+
 @fuzz
 @given(text=args, command=st.sampled_from(["/complaints", "/promise"]))
 def test_every_command_argument_gets_a_helpful_private_answer(desk: Desk, text: str, command: str):
@@ -46,6 +67,7 @@ def test_every_command_argument_gets_a_helpful_private_answer(desk: Desk, text: 
     assert answer["text"].strip()
     assert "Something went wrong" not in answer["text"]
     assert_inert({"text": answer["text"]})
+    assert failures(desk) == 0, "an unexpected error was recorded"
 
 
 def _shape() -> st.SearchStrategy:
@@ -77,11 +99,16 @@ def test_modal_values_of_every_shape_never_500(desk: Desk, callback: str, values
         "team": {"id": "T0FOLLOW"},
         "view": {**view, "id": "V1", "state": {"values": {k: {k: v} for k, v in values.items()}}},
     }
+    failed = failures(desk)
     status, raw, _ = desk.send(payload)
     assert status == 200
     if raw:
         answer = json.loads(raw)
         assert answer.get("response_action") in (None, "errors")
+        for error in (answer.get("errors") or {}).values():
+            assert error.strip()
+            assert "Something went wrong" not in error
+    assert failures(desk) == failed, "an unexpected error was recorded"
 
 
 @fuzz
@@ -90,8 +117,19 @@ def test_modal_values_of_every_shape_never_500(desk: Desk, callback: str, values
     action=st.sampled_from([a.value for a in Action]),
 )
 def test_button_values_of_every_shape_never_500(desk: Desk, value: str, action: str):
-    status, _, _ = desk.click(ALICE, action, value, key="fuzz")
+    """Every click is answered: it changes something (an audit event, or a form opens) or the person
+    is told privately why not — and nothing is an unexpected error."""
+    key = f"fuzz{next(KEYS)}"
+    failed, changed, views = failures(desk), changes(desk), len(desk.slack.state.views)
+    status, _, _ = desk.click(ALICE, action, value, key=key)
     assert status == 200
+    assert failures(desk) == failed, "an unexpected error was recorded"
+    if changes(desk) == changed and len(desk.slack.state.views) == views:
+        [reply] = desk.responses(key)
+        assert reply["response_type"] == "ephemeral"
+        assert reply["text"].strip()
+        assert "Something went wrong" not in reply["text"]
+        assert_inert({"text": reply["text"]})
 
 
 def test_forged_replayed_and_unsigned_requests_get_401_and_change_nothing(desk: Desk):

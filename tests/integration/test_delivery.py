@@ -465,3 +465,47 @@ def test_unpaced_delivery_needs_no_clock_movement(migrated, slack, clock, ingest
     ingest(*(post(str(i), f"@AcmeHelp broken thing {i}") for i in range(5)))
     fast.drain()
     assert len(cards(slack)) == 5
+
+
+def test_the_look_before_re_posting_holds_under_the_marketplace_history_limits(migrated, ingest, slack, clock):
+    """Since 2025-05-29 Slack answers ``conversations.history`` 1 request a minute, 15 messages a page,
+    for apps not approved for the Marketplace. A lost post in a busy channel is still found, not
+    posted twice: the search covers only the lost attempt's window, and a search cut short by the
+    limit resumes where it stopped (starting again would never get past its first page)."""
+    slack.history_tier1 = True
+    first = deliverer(migrated, slack, clock)
+    ingest(post("1"))
+    slack.inject(Fault("lost", method="chat.postMessage"))
+    first.step()  # posted, answer lost
+    for i in range(40):  # the channel is busy right after it
+        clock.advance(seconds=0.25)
+        slack._m_chat_postMessage({"channel": CHANNEL, "text": f"chatter {i}"})
+    for i in range(300):  # and stays busy for ten minutes, while the search waits out the limit
+        clock.advance(seconds=2)
+        slack._m_chat_postMessage({"channel": CHANNEL, "text": f"later chatter {i}"})
+    clock.advance(LEASE + timedelta(seconds=1))
+    run_until_idle(first, clock=clock)
+    ours = [m for m in slack.channel_messages(CHANNEL) if m.get("metadata")]
+    assert len(ours) == 1
+    looked = [c for c in slack.calls if c.method == "conversations.history"]
+    assert all(int(c.args.get("limit", 100)) <= 15 for c in looked)
+    answered = [c for c in looked if c.status == 200]
+    assert any(c.status == 429 for c in looked)  # the limit was met, and waited out
+    assert len(answered) <= 4, f"{len(answered)} pages: the search read past the lost attempt's window"
+    with make_sessionmaker(migrated)() as s:
+        assert s.scalars(select(Complaint.slack_ts)).one() == ours[0]["ts"]
+
+
+def test_a_post_lost_after_a_long_wait_is_looked_for_where_it_was_posted(migrated, ingest, slack, clock):
+    """The first attempt is refused (429, come back in 10 minutes); the second posts but its answer
+    is lost. The look must cover the second attempt's window, not the first one's."""
+    slack.history_tier1 = True
+    first = deliverer(migrated, slack, clock)
+    ingest(post("1"))
+    slack.inject(Fault("429", method="chat.postMessage", retry_after=600))
+    slack.inject(Fault("lost", method="chat.postMessage"))
+    run_until_idle(first, clock=clock)
+    ours = [m for m in slack.channel_messages(CHANNEL) if m.get("metadata")]
+    assert len(ours) == 1
+    with make_sessionmaker(migrated)() as s:
+        assert s.scalars(select(Complaint.slack_ts)).one() == ours[0]["ts"]

@@ -38,7 +38,9 @@ OUTSIDER = "U0OUTSIDE"
 
 
 class Desk:
-    def __init__(self, database_url: str, *, usergroup: str | None = None, threads: int = 24) -> None:
+    def __init__(
+        self, database_url: str, *, usergroup: str | None = None, threads: int = 24, kudos: str | None = None
+    ) -> None:
         self.slack = SlackStandIn().start()
         self.clock = FakeClock(datetime(2026, 3, 2, 9, 0, tzinfo=UTC))
         self.slack.wall = lambda: self.clock.now().timestamp()
@@ -52,6 +54,7 @@ class Desk:
             slack_complaints_channel=COMPLAINTS,
             slack_escalation_channel=ESCALATION,
             slack_support_usergroup=usergroup,
+            slack_kudos_channel=kudos,
             escalation_tiers=(("Tier 2", "S0TIER002"), ("Comms lead", "U0COMMS01")),
             database_url=database_url,
         )
@@ -60,7 +63,7 @@ class Desk:
         # Rate limiting is tested on the delivery worker itself; here cards should appear at once.
         self.poster = build_deliverer(self.app, unpaced=True)
         self.threads = threads
-        self.ingestor = Ingestor(Triage(), IngestPolicy(COMPLAINTS, None))
+        self.ingestor = Ingestor(Triage(), IngestPolicy(COMPLAINTS, kudos))
         self.server = create_server(
             make_wsgi_app(self.app), host="127.0.0.1", port=0, threads=threads, max_request_body_size=MAX_BODY
         )
@@ -89,7 +92,7 @@ class Desk:
             author_id=str(n),
             author_handle=f"cust{n}",
             author_name=kw.pop("author_name", f"Customer {n}"),
-            created_at=self.clock.now(),
+            created_at=kw.pop("posted_at", None) or self.clock.now(),
             **kw,
         )
         [result] = self.ingestor.ingest_batch(self.app.sessions, [post], at=self.clock.now())

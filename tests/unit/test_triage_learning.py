@@ -240,3 +240,20 @@ def test_sentiment_fast_path_scores_exactly_as_vader():
 def test_tf_table_matches_the_formula():
     assert learning._TF[1] == 1.0
     assert learning._TF[7] == pytest.approx(1 + math.log(7))
+
+
+def test_sentiment_shortcuts_score_exactly_as_vader_on_negations_boosters_and_buts():
+    """The shortcuts (no lexicon word, words outside the lexicon, negations as a set) on thousands
+    of made-up posts built from the words VADER's rules turn on."""
+    import random
+
+    from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+    ours, theirs = Sentiment(), SentimentIntensityAnalyzer()
+    words = ["not", "never", "so", "this", "without", "doubt", "good", "bad", "great", "awful", "isn't", "don't",
+             "no", "least", "at", "very", "kind", "of", "but", "LOVE", "hate", "ok", "the", "refund", "wasn't",
+             "nor", "or", "sort", "😀", "!!!", "?", "GOOD", "Extremely"]  # fmt: skip
+    rnd = random.Random(11)
+    for _ in range(3000):
+        text = " ".join(rnd.choice(words) for _ in range(rnd.randint(0, 12)))
+        assert ours.polarity_scores(text) == theirs.polarity_scores(text), text

@@ -1,0 +1,425 @@
+"""The lead's numbers, computed in SQL from the typed events on SQLite and PostgreSQL alike.
+
+Every number is bucketed by the time of the event it measures (a claim counts in the week it was
+made; a complaint in the week it arrived), in periods of the team's local days or Monday-started
+weeks. Bucketing is a ``CASE`` over the periods' UTC boundaries computed here, so it is exact across
+daylight-saving changes and needs no time-zone support from the engine. Counts are grouped in SQL;
+for durations only the seconds column is fetched (neither engine shares a percentile function) and
+the median and 90th percentile (nearest rank) are taken here.
+
+Each number is attributed to a person and a network (``complaints.source``):
+
+- complaints in: when stored (``created_at``); per person: not attributed (see ``claimed``);
+- first response: the first event of a ``FIRST_RESPONSE_KINDS`` kind on a complaint, measured from
+  when the customer started waiting; its actor is the responder;
+- time to claim: the first claim, by its claimer; time to resolve: the first resolve by a person
+  (folded copies resolved with their card are not counted), by its resolver;
+- reopened: reopen events by a person, attributed to whoever had resolved it;
+- promises (by their owner): made, rescheduled (how often, and how many promises), and one outcome
+  per promise — its latest kept or broken event, so a promise broken and then kept late counts once,
+  as kept late. Cancelled promises have no outcome. Kept rate = on time ÷ (on time + late + broken).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from enum import StrEnum
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import ColumnElement, and_, case, exists, func, literal, or_, select
+from sqlalchemy.orm import Session, aliased
+
+from bot.domain.events import SYSTEM, EventKind
+from bot.domain.types import Kind, PromiseStatus
+from bot.store.models import AuditEvent, Complaint, Promise
+
+FIRST_RESPONSE_KINDS: tuple[str, ...] = (EventKind.CLAIMED.value, "public_reply")
+"""The events that count as the team's first answer to a customer, in one place: a claim, or a brand
+reply in public (seen on the network or sent from the card). ``public_reply`` is the customer-loop
+work's kind; listed by its stored value so it counts from the day it exists."""
+
+OUTCOME_KINDS = (EventKind.PROMISE_KEPT.value, EventKind.PROMISE_BROKEN.value)
+CLOSING_KINDS = (*OUTCOME_KINDS, EventKind.PROMISE_CANCELLED.value)
+TEAM = ("team", "")
+
+
+class Unit(StrEnum):
+    DAY = "day"
+    WEEK = "week"
+
+
+@dataclass(frozen=True)
+class Period:
+    label: str
+    start: datetime
+    end: datetime
+
+
+@dataclass
+class Metrics:
+    complaints_in: int = 0
+    claimed: int = 0
+    first_responses: int = 0
+    first_response_median_s: float | None = None
+    first_response_p90_s: float | None = None
+    claim_median_s: float | None = None
+    claim_p90_s: float | None = None
+    resolved: int = 0
+    resolve_median_s: float | None = None
+    resolve_p90_s: float | None = None
+    reopened: int = 0
+    promises_made: int = 0
+    kept_on_time: int = 0
+    kept_late: int = 0
+    rescheduled: int = 0
+    """Reschedule events: how often promises moved."""
+    rescheduled_promises: int = 0
+    """How many distinct promises moved."""
+    broken: int = 0
+
+    @property
+    def kept_rate(self) -> float | None:
+        settled = self.kept_on_time + self.kept_late + self.broken
+        return self.kept_on_time / settled if settled else None
+
+
+@dataclass(frozen=True)
+class OldestOpen:
+    promise_id: int
+    complaint_id: int
+    owner_id: str
+    created_at: datetime
+    due_at: datetime
+
+
+@dataclass
+class Report:
+    unit: Unit
+    tz: str
+    periods: list[Period]
+    as_of: datetime
+    groups: dict[tuple[str, str], list[Metrics]] = field(default_factory=dict)
+    """("team", ""), ("person", user id), ("network", source) → one ``Metrics`` per period."""
+    oldest_open: dict[tuple[str, str], OldestOpen] = field(default_factory=dict)
+    """The oldest promise still owed now, per group (see ``oldest_open``)."""
+
+    @property
+    def team(self) -> list[Metrics]:
+        return self.groups[TEAM]
+
+    def of(self, kind: str) -> dict[str, list[Metrics]]:
+        return {key: rows for (k, key), rows in self.groups.items() if k == kind}
+
+
+def period_start(day: date, unit: Unit) -> date:
+    return day - timedelta(days=day.weekday()) if unit is Unit.WEEK else day
+
+
+def periods(start: date, count: int, unit: Unit, tz: str) -> list[Period]:
+    """``count`` consecutive local days or weeks (from Monday) starting at ``start``."""
+    zone = ZoneInfo(tz)
+    step = timedelta(days=7 if unit is Unit.WEEK else 1)
+    first = period_start(start, unit)
+    out = []
+    for i in range(count):
+        day = first + i * step
+        label = f"{day.isocalendar().year}-W{day.isocalendar().week:02d}" if unit is Unit.WEEK else day.isoformat()
+        out.append(
+            Period(
+                label,
+                datetime.combine(day, time(0), tzinfo=zone).astimezone(UTC),
+                datetime.combine(day + step, time(0), tzinfo=zone).astimezone(UTC),
+            )
+        )
+    return out
+
+
+def last_periods(now: datetime, count: int, unit: Unit, tz: str) -> list[Period]:
+    """The ``count`` periods ending with the one ``now`` falls in (so the last one is "so far")."""
+    today = now.astimezone(ZoneInfo(tz)).date()
+    step = timedelta(days=7 if unit is Unit.WEEK else 1)
+    return periods(period_start(today, unit) - (count - 1) * step, count, unit, tz)
+
+
+def percentile(values: Sequence[float], q: float) -> float | None:
+    """Nearest-rank percentile (q in 0..1): always one of the measured values."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(q * len(ordered)) - 1)]
+
+
+def median(values: Sequence[float]) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    mid = len(ordered) // 2
+    return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
+
+
+WAITING_SINCE = case((Complaint.posted_at < Complaint.created_at, Complaint.posted_at), else_=Complaint.created_at)
+"""When the customer started waiting (as the daily reminder counts it)."""
+
+
+def _seconds(session: Session, later: Any, earlier: Any) -> ColumnElement[float]:
+    if session.get_bind().dialect.name == "postgresql":
+        return func.extract("epoch", later - earlier)
+    return (func.julianday(later) - func.julianday(earlier)) * 86400.0
+
+
+def _bucket(column: Any, spans: list[Period]) -> ColumnElement[int]:
+    if len(spans) == 1:
+        return literal(0)
+    return case(*[(column < p.end, i) for i, p in enumerate(spans[:-1])], else_=len(spans) - 1)
+
+
+def _in_range(column: Any, spans: list[Period]) -> ColumnElement[bool]:
+    return and_(column >= spans[0].start, column < spans[-1].end)
+
+
+def _first_of(kinds: Iterable[str], *, people_only: bool = False) -> Any:
+    """Events that are the first of ``kinds`` on their complaint (no earlier one exists)."""
+    kinds = list(kinds)
+    earlier = aliased(AuditEvent)
+    conditions = [
+        earlier.complaint_id == AuditEvent.complaint_id,
+        earlier.action.in_(kinds),
+        or_(earlier.at < AuditEvent.at, and_(earlier.at == AuditEvent.at, earlier.id < AuditEvent.id)),
+    ]
+    if people_only:
+        conditions.append(earlier.actor != SYSTEM)
+    return ~exists().where(*conditions)
+
+
+def compute(
+    session: Session,
+    spans: list[Period],
+    *,
+    unit: Unit,
+    tz: str,
+    now: datetime,
+    person: str | None = None,
+) -> Report:
+    """Every number for every period in ``spans``, for the team, each person and each network.
+
+    ``person`` narrows the per-person work to one user (``/complaints report person @x``); the team
+    and network rows are always computed.
+    """
+    n = len(spans)
+    as_of = min(now, spans[-1].end)
+    groups: dict[tuple[str, str], list[Metrics]] = defaultdict(lambda: [Metrics() for _ in range(n)])
+    _ = groups[TEAM]  # the team row exists even when nothing happened
+    durations: dict[tuple[str, str, int, str], list[float]] = defaultdict(list)
+
+    def add(bucket: int, actor: str | None, source: str | None, name: str, value: int) -> None:
+        keys = [TEAM]
+        if actor is not None and actor != SYSTEM and (person is None or actor == person):
+            keys.append(("person", actor))
+        if source is not None:
+            keys.append(("network", source))
+        for key in keys:
+            metrics = groups[key][bucket]
+            setattr(metrics, name, getattr(metrics, name) + value)
+
+    def timed(bucket: int, actor: str | None, source: str | None, name: str, seconds: float) -> None:
+        keys = [TEAM, ("network", source)]
+        if actor is not None and actor != SYSTEM and (person is None or actor == person):
+            keys.append(("person", actor))
+        for key in keys:
+            durations[(*key, bucket, name)].append(float(seconds))
+
+    # complaints in
+    bucket = _bucket(Complaint.created_at, spans)
+    for b, source, count in session.execute(
+        select(bucket, Complaint.source, func.count())
+        .where(Complaint.kind == Kind.COMPLAINT.value, _in_range(Complaint.created_at, spans))
+        .group_by(bucket, Complaint.source)
+    ):
+        add(b, None, source, "complaints_in", count)
+
+    # first response, first claim, first resolve: one row per complaint, the seconds it waited
+    event_bucket = _bucket(AuditEvent.at, spans)
+    waited = _seconds(session, AuditEvent.at, WAITING_SINCE)
+    firsts = (
+        ("first_response", FIRST_RESPONSE_KINDS, False, "first_responses"),
+        ("claim", (EventKind.CLAIMED.value,), False, "claimed"),
+        ("resolve", (EventKind.RESOLVED.value,), True, "resolved"),
+    )
+    for name, kinds, people_only, count_name in firsts:
+        query = (
+            select(event_bucket, AuditEvent.actor, Complaint.source, waited)
+            .select_from(AuditEvent)
+            .join(Complaint, Complaint.id == AuditEvent.complaint_id)
+            .where(
+                AuditEvent.action.in_(kinds), _in_range(AuditEvent.at, spans), _first_of(kinds, people_only=people_only)
+            )
+        )
+        if people_only:
+            query = query.where(AuditEvent.actor != SYSTEM)
+        for b, actor, source, seconds in session.execute(query):
+            add(b, actor, source, count_name, 1)
+            timed(b, actor, source, name, max(0.0, float(seconds)))
+
+    # reopened, attributed to whoever resolved it last before the reopen
+    resolve = aliased(AuditEvent)
+    resolver = (
+        select(resolve.actor)
+        .where(
+            resolve.complaint_id == AuditEvent.complaint_id,
+            resolve.action == EventKind.RESOLVED.value,
+            resolve.at <= AuditEvent.at,
+        )
+        .order_by(resolve.at.desc(), resolve.id.desc())
+        .limit(1)
+        .correlate(AuditEvent)
+        .scalar_subquery()
+    )
+    for b, actor, source in session.execute(
+        select(event_bucket, resolver, Complaint.source)
+        .select_from(AuditEvent)
+        .join(Complaint, Complaint.id == AuditEvent.complaint_id)
+        .where(
+            AuditEvent.action == EventKind.REOPENED.value,
+            AuditEvent.actor != SYSTEM,
+            _in_range(AuditEvent.at, spans),
+        )
+    ):
+        add(b, actor, source, "reopened", 1)
+
+    # promises made and rescheduled, by their owner
+    promise_events = (
+        select(
+            event_bucket,
+            AuditEvent.action,
+            Promise.owner_id,
+            Complaint.source,
+            func.count(),
+        )
+        .select_from(AuditEvent)
+        .join(Promise, Promise.id == AuditEvent.promise_id)
+        .join(Complaint, Complaint.id == Promise.complaint_id)
+        .where(
+            AuditEvent.action.in_([EventKind.PROMISE_MADE.value, EventKind.PROMISE_RESCHEDULED.value]),
+            _in_range(AuditEvent.at, spans),
+        )
+        .group_by(event_bucket, AuditEvent.action, Promise.owner_id, Complaint.source)
+    )
+    for b, action, owner, source, count in session.execute(promise_events):
+        if action == EventKind.PROMISE_MADE.value:
+            add(b, owner, source, "promises_made", count)
+        else:
+            add(b, owner, source, "rescheduled", count)
+    # distinct promises moved: counted per group separately (a promise moved twice is one)
+    moved = (
+        select(event_bucket.label("b"), AuditEvent.promise_id, Promise.owner_id, Complaint.source)
+        .select_from(AuditEvent)
+        .join(Promise, Promise.id == AuditEvent.promise_id)
+        .join(Complaint, Complaint.id == Promise.complaint_id)
+        .where(AuditEvent.action == EventKind.PROMISE_RESCHEDULED.value, _in_range(AuditEvent.at, spans))
+        .distinct()
+    )
+    for b, _pid, owner, source in session.execute(moved):
+        add(b, owner, source, "rescheduled_promises", 1)
+
+    # outcomes: each promise's latest kept or broken event (no closing event after it)
+    later = aliased(AuditEvent)
+    last_outcome = ~exists().where(
+        later.promise_id == AuditEvent.promise_id,
+        later.action.in_(CLOSING_KINDS),
+        or_(later.at > AuditEvent.at, and_(later.at == AuditEvent.at, later.id > AuditEvent.id)),
+    )
+    on_time = AuditEvent.details["on_time"].as_boolean()
+    for b, action, in_time, owner, source, count in session.execute(
+        select(event_bucket, AuditEvent.action, on_time, Promise.owner_id, Complaint.source, func.count())
+        .select_from(AuditEvent)
+        .join(Promise, Promise.id == AuditEvent.promise_id)
+        .join(Complaint, Complaint.id == Promise.complaint_id)
+        .where(AuditEvent.action.in_(OUTCOME_KINDS), _in_range(AuditEvent.at, spans), last_outcome)
+        .group_by(event_bucket, AuditEvent.action, on_time, Promise.owner_id, Complaint.source)
+    ):
+        late = "kept_on_time" if in_time else "kept_late"
+        name = "broken" if action == EventKind.PROMISE_BROKEN.value else late
+        add(b, owner, source, name, count)
+
+    for (kind, key, b, name), values in durations.items():
+        metrics = groups[(kind, key)][b]
+        setattr(metrics, f"{name}_median_s", median(values))
+        setattr(metrics, f"{name}_p90_s", percentile(values, 0.9))
+
+    report = Report(unit, tz, spans, as_of, dict(groups))
+    report.oldest_open = oldest_open(session, person=person)
+    return report
+
+
+def oldest_open(session: Session, *, person: str | None = None) -> dict[tuple[str, str], OldestOpen]:
+    """The oldest promise still owed now (open, or broken and not yet kept), for the team, each owner
+    and each network. Now, not at the end of a past period: the lead acts on what is owed today,
+    and the current state is one index range, where a past one would be a scan of every promise."""
+    owed = Promise.status.in_([PromiseStatus.OPEN.value, PromiseStatus.BROKEN.value])
+    out: dict[tuple[str, str], OldestOpen] = {}
+    # The oldest time per group first (an aggregate over the owed promises, by index), then the
+    # promise itself for each of the few groups: no window over every owed promise.
+    groupings: tuple[tuple[str, Any], ...] = (
+        ("team", None),
+        ("person", Promise.owner_id),
+        ("network", Complaint.source),
+    )
+    for label, column in groupings:
+        narrow = [Promise.owner_id == person] if label == "person" and person is not None else []
+        if column is None:
+            firsts = [("", session.execute(select(func.min(Promise.created_at)).where(owed)).scalar_one())]
+        else:
+            firsts = session.execute(
+                select(column, func.min(Promise.created_at))
+                .select_from(Promise)
+                .join(Complaint, Complaint.id == Promise.complaint_id)
+                .where(owed, *narrow)
+                .group_by(column)
+            ).all()
+        for group, first in firsts:
+            if first is None:
+                continue
+            match = [Promise.created_at == _utc(first), owed, *narrow]
+            if column is not None:
+                match.append(column == group)
+            found = session.execute(
+                select(Promise.id, Promise.complaint_id, Promise.owner_id, Promise.created_at, Promise.due_at)
+                .select_from(Promise)
+                .join(Complaint, Complaint.id == Promise.complaint_id)
+                .where(*match)
+                .order_by(Promise.id)
+                .limit(1)
+            ).first()
+            if found is not None:
+                pid, cid, owner, created, due = found
+                out[(label, str(group))] = OldestOpen(pid, cid, owner, _utc(created), _utc(due))
+    return out
+
+
+def _utc(value: Any) -> datetime:
+    if isinstance(value, datetime):
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    return datetime.fromisoformat(str(value)).replace(tzinfo=UTC)
+
+
+def weekly(session: Session, *, now: datetime, tz: str, weeks: int = 8, person: str | None = None) -> Report:
+    """The last ``weeks`` weeks, the current one so far included."""
+    return compute(session, last_periods(now, weeks, Unit.WEEK, tz), unit=Unit.WEEK, tz=tz, now=now, person=person)
+
+
+def daily_complaints(session: Session, spans: list[Period]) -> list[int]:
+    """Complaints in per period only: the chart's daily bars, without the rest of the work."""
+    bucket = _bucket(Complaint.created_at, spans)
+    counts = [0] * len(spans)
+    for b, count in session.execute(
+        select(bucket, func.count())
+        .where(Complaint.kind == Kind.COMPLAINT.value, _in_range(Complaint.created_at, spans))
+        .group_by(bucket)
+    ):
+        counts[b] = count
+    return counts

@@ -1,0 +1,151 @@
+"""The weekly report: queued once on Monday at REPORT_TIME, uploaded once as text and a PNG chart
+through the Slack stand-in's files_upload_v2 flow — also when an answer is lost."""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import Engine, select
+
+from bot.app import make_slack_client
+from bot.config import Secret, Settings, parse_quiet_hours
+from bot.delivery.slack import SlackTransport
+from bot.delivery.worker import Deliverer
+from bot.devtools.slack_api import MANIFEST_SCOPES, Fault, SlackStandIn
+from bot.domain.clock import FakeClock
+from bot.jobs.scheduler import Scheduler
+from bot.store.db import make_sessionmaker
+from bot.store.models import Delivery, JobRun
+from tests.support.report_history import build
+
+REPORT_CHANNEL = "C0REPORTS"
+MONDAY = datetime(2026, 3, 16, 9, 0, tzinfo=UTC)  # the Monday after the history's second week
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock(MONDAY - timedelta(minutes=1))
+
+
+def stand_in(clock: FakeClock, scopes: frozenset[str] = MANIFEST_SCOPES) -> SlackStandIn:
+    slack = SlackStandIn(scopes=scopes).start()
+    slack.clock = lambda: clock.now().timestamp()
+    slack.wall = lambda: clock.now().timestamp()
+    return slack
+
+
+@pytest.fixture
+def slack(clock: FakeClock) -> Iterator[SlackStandIn]:
+    server = stand_in(clock)
+    yield server
+    server.stop()
+
+
+def settings(slack: SlackStandIn) -> Settings:
+    return Settings(
+        slack_bot_token=Secret(slack.state.token),
+        slack_api_url=slack.base_url,
+        slack_complaints_channel="C0COMPLAIN",
+        slack_escalation_channel="C0ESCALATE",
+        slack_report_channel=REPORT_CHANNEL,
+        nag_quiet_hours=parse_quiet_hours("off"),
+    )
+
+
+def scheduler(engine: Engine, slack: SlackStandIn, clock: FakeClock) -> Scheduler:
+    return Scheduler(make_sessionmaker(engine), settings(slack), clock, lambda _user: "UTC")
+
+
+def deliver(engine: Engine, slack: SlackStandIn, clock: FakeClock) -> None:
+    sessions = make_sessionmaker(engine)
+    worker = Deliverer(sessions, clock, [SlackTransport(make_slack_client(settings(slack)), sessions, clock)])
+    for _ in range(50):
+        if worker.step() > 0 and not worker.due():
+            wait = worker.next_due_in()
+            if wait is None:
+                return
+            clock.advance(seconds=max(wait, 0.001))
+
+
+def png_size(data: bytes) -> tuple[int, int]:
+    assert data[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
+    assert data[12:16] == b"IHDR"
+    return struct.unpack(">II", data[16:24])
+
+
+def test_monday_at_report_time_once_then_uploaded_as_text_and_png(migrated, slack, clock):
+    build(make_sessionmaker(migrated))
+    first, second = scheduler(migrated, slack, clock), scheduler(migrated, slack, clock)
+    assert first.weekly_report(clock.now()) is False  # 08:59: not yet
+    clock.advance(minutes=1)
+    assert first.weekly_report(clock.now()) is True
+    assert second.weekly_report(clock.now()) is False  # another worker: already queued
+    clock.advance(hours=5)
+    first.tick()
+    with make_sessionmaker(migrated)() as s:
+        assert s.scalars(select(JobRun.key).where(JobRun.kind == "weekly_report")).all() == ["2026-03-16"]
+        [row] = s.scalars(select(Delivery).where(Delivery.kind == "report")).all()
+        assert row.channel == REPORT_CHANNEL
+        assert row.payload["period"] == "2026-W11"
+    deliver(migrated, slack, clock)
+    [(message, data)] = slack.uploaded(REPORT_CHANNEL)
+    width, height = png_size(data)
+    assert (width, height) == (800, 900)
+    assert 20_000 < len(data) < 1_000_000
+    assert message["files"][0]["mimetype"] == "image/png"
+    assert message["files"][0]["alt_txt"].startswith("Chart for 2026-W11")
+    text = message["text"]
+    # week 2 of the history: p4 kept late, nothing on time; the week before kept 50%
+    assert "Promises kept on time: 0%* ↓ (worse than 50%)" in text
+    assert "Complaints in: 1 (before: 5)" in text
+    assert "First response: median 5 min" in text
+    assert len(slack.calls_to("files.getUploadURLExternal")) == 1
+    with make_sessionmaker(migrated)() as s:
+        assert s.scalars(select(Delivery.status).where(Delivery.kind == "report")).one() == "sent"
+
+
+def test_not_before_monday_report_time_and_caught_up_later_that_week(migrated, slack, clock):
+    sched = scheduler(migrated, slack, clock)
+    clock.set(datetime(2026, 3, 15, 23, 0, tzinfo=UTC))  # Sunday night: that week's report is caught up
+    assert sched.weekly_report(clock.now()) is True
+    clock.set(datetime(2026, 3, 16, 8, 59, tzinfo=UTC))  # Monday before REPORT_TIME: nothing due
+    assert sched.weekly_report(clock.now()) is False
+    clock.set(datetime(2026, 3, 17, 14, 0, tzinfo=UTC))  # the worker was down on Monday: sent on Tuesday
+    assert sched.weekly_report(clock.now()) is True
+    assert sched.weekly_report(clock.now()) is False
+    with make_sessionmaker(migrated)() as s:
+        keys = s.scalars(select(JobRun.key).where(JobRun.kind == "weekly_report").order_by(JobRun.key)).all()
+    assert keys == ["2026-03-09", "2026-03-16"]
+
+
+def test_a_lost_answer_to_the_upload_is_found_not_uploaded_twice(migrated, slack, clock):
+    build(make_sessionmaker(migrated))
+    clock.set(MONDAY)
+    assert scheduler(migrated, slack, clock).weekly_report(clock.now())
+    slack.inject(Fault("lost", method="files.completeUploadExternal"))  # shared; we never hear back
+    deliver(migrated, slack, clock)
+    assert len(slack.uploaded(REPORT_CHANNEL)) == 1
+    assert len(slack.calls_to("files.getUploadURLExternal")) == 1
+    assert slack.calls_to("conversations.history")
+    with make_sessionmaker(migrated)() as s:
+        row = s.scalars(select(Delivery).where(Delivery.kind == "report")).one()
+        assert row.status == "sent"
+        assert row.attempts == 2
+
+
+def test_without_files_write_the_upload_is_refused_like_slack(migrated, clock):
+    slack = stand_in(clock, scopes=MANIFEST_SCOPES - {"files:write"})
+    try:
+        clock.set(MONDAY)
+        assert scheduler(migrated, slack, clock).weekly_report(clock.now())
+        deliver(migrated, slack, clock)
+        assert slack.uploaded(REPORT_CHANNEL) == []
+        with make_sessionmaker(migrated)() as s:
+            row = s.scalars(select(Delivery).where(Delivery.kind == "report")).one()
+        assert row.status == "dead"
+        assert "missing_scope" in (row.last_error or "")
+    finally:
+        slack.stop()
