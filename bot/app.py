@@ -23,6 +23,7 @@ from bot.domain.due import DueParser
 from bot.slack.access import TeamAccess
 from bot.slack.deps import CardDeps, CommandDeps, HomeDeps, PromiseDeps, Requests, Surfaces
 from bot.slack.people import People
+from bot.sources.links import register_network_link_hosts
 from bot.store.db import make_engine, make_request_sessionmaker, make_sessionmaker
 
 log = logging.getLogger(__name__)
@@ -97,6 +98,7 @@ def create_app(
 ) -> Followthrough:
     """Build the bot. ``listener=False`` skips the Bolt app (worker processes never receive events)."""
     engine = engine or make_engine(settings.database_url)
+    register_network_link_hosts(settings)
     sessions = make_sessionmaker(engine)
     clock = clock or SystemClock()
     slack = make_slack_client(settings)

@@ -114,7 +114,62 @@ def check_socket_mode(settings: Settings) -> CheckResult:
     return CheckResult("socket mode", True, "the app-level token can open connections")
 
 
-CHECKS: tuple[Callable[[Settings], CheckResult], ...] = (check_database, check_slack, check_x)
+def check_bluesky(settings: Settings) -> CheckResult:
+    """The handle and app password log in (one createSession: Bluesky allows 30 per 5 minutes)."""
+    from bot.domain.clock import SystemClock
+    from bot.sources.bluesky import make_session
+    from bot.sources.bluesky_client import BlueskyAuthError
+
+    if not settings.bluesky_handle:
+        return CheckResult("bluesky", True, "BLUESKY_HANDLE not set: Bluesky is off")
+    session = make_session(settings, SystemClock())
+    try:
+        did = session.did
+    except BlueskyAuthError as exc:
+        return CheckResult("bluesky", False, f"{exc}: create a new app password and set BLUESKY_APP_PASSWORD")
+    except Exception as exc:
+        return CheckResult("bluesky", False, f"{session.service_url} unreachable: {short_reason(exc)}")
+    finally:
+        session.close()
+    return CheckResult("bluesky", True, f"app password valid; brand account @{settings.bluesky_handle} ({did})")
+
+
+def check_mastodon(settings: Settings) -> CheckResult:
+    """The token works, can read notifications, and the instance says how long a reply may be."""
+    from mastodon import errors as m_errors
+
+    from bot.sources.mastodon import make_client
+
+    if not settings.mastodon_base_url or not settings.mastodon_access_token:
+        return CheckResult("mastodon", True, "MASTODON_BASE_URL not set: Mastodon is off")
+    client, _ = make_client(settings.mastodon_base_url, settings.mastodon_access_token.reveal(), timeout=15)
+    try:
+        me = client.me()
+        client.notifications(types=["mention"], limit=1)
+        instance = client.instance_v2()
+    except m_errors.MastodonUnauthorizedError:
+        return CheckResult("mastodon", False, "access token refused (401): revoked or mistyped MASTODON_ACCESS_TOKEN")
+    except m_errors.MastodonAPIError as exc:
+        status = exc.args[1] if len(exc.args) > 1 else "?"
+        return CheckResult("mastodon", False, f"refused ({status}): the token needs the read and write:statuses scopes")
+    except Exception as exc:
+        return CheckResult("mastodon", False, f"{settings.mastodon_base_url} unreachable: {short_reason(exc)}")
+    limit = ((instance.get("configuration") or {}).get("statuses") or {}).get("max_characters", "?")
+    return CheckResult(
+        "mastodon",
+        True,
+        f"token valid; brand account @{me.get('acct')} on {settings.mastodon_base_url}; "
+        f"replies up to {limit} characters",
+    )
+
+
+CHECKS: tuple[Callable[[Settings], CheckResult], ...] = (
+    check_database,
+    check_slack,
+    check_x,
+    check_bluesky,
+    check_mastodon,
+)
 
 
 def run_checks(settings: Settings, *, socket_mode: bool = False) -> list[CheckResult]:

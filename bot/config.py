@@ -183,6 +183,15 @@ class Settings:
     x_poll_seconds: int = 60
     x_silence_alert_hours: float = 6.0
 
+    bluesky_handle: str | None = None
+    bluesky_app_password: Secret = field(default_factory=lambda: Secret(""))
+    bluesky_service_url: str | None = None
+    bluesky_poll_seconds: int = 60
+
+    mastodon_base_url: str | None = None
+    mastodon_access_token: Secret = field(default_factory=lambda: Secret(""))
+    mastodon_poll_seconds: int = 60
+
     database_url: str = DEFAULT_DATABASE_URL
 
     team_timezone: str = "UTC"
@@ -565,6 +574,59 @@ def _x_settings(r: _Reader, duties: _Duties) -> _Fields:
     return values
 
 
+_BLUESKY_HANDLE = re.compile(
+    r"^(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?\.)+[a-zA-Z][a-zA-Z0-9-]*$|^did:[a-z]+:[\w.:%-]+$"
+)
+
+
+def _bluesky_settings(r: _Reader) -> _Fields:
+    """The brand's Bluesky account: a handle and an app password (never the account's own password)."""
+    handle = r.raw("BLUESKY_HANDLE")
+    handle = handle.lstrip("@") if handle else None
+    password = r.raw("BLUESKY_APP_PASSWORD")
+    handle = r.pattern(
+        "BLUESKY_HANDLE", handle, _BLUESKY_HANDLE, "must be a Bluesky handle like acme.bsky.social (or a did:plc:…)"
+    )
+    if r.raw("BLUESKY_HANDLE") and not password:
+        r.problems.append(
+            "BLUESKY_APP_PASSWORD is not set (BLUESKY_HANDLE is): create one in Bluesky → Settings → "
+            "Privacy and security → App passwords"
+        )
+    if password and not r.raw("BLUESKY_HANDLE"):
+        r.problems.append("BLUESKY_HANDLE is not set (BLUESKY_APP_PASSWORD is): the brand account's handle")
+    return {
+        "bluesky_handle": handle,
+        "bluesky_app_password": Secret(password or ""),
+        "bluesky_service_url": r.url("BLUESKY_SERVICE_URL"),
+        "bluesky_poll_seconds": r.integer("BLUESKY_POLL_SECONDS", 60, 5, 86_400),
+    }
+
+
+def _mastodon_settings(r: _Reader) -> _Fields:
+    """The brand's Mastodon account: its instance and an access token (read + write:statuses)."""
+    base = r.url("MASTODON_BASE_URL")
+    if base and re.search(r"^https?://[^/]+/.+", base.rstrip("/")):
+        shown = shown_value("MASTODON_BASE_URL", base)
+        r.problems.append(
+            f"MASTODON_BASE_URL={shown} must be the instance's address only, like https://mastodon.social"
+        )
+        base = None
+    token = r.raw("MASTODON_ACCESS_TOKEN")
+    if r.raw("MASTODON_BASE_URL") and not token:
+        r.problems.append(
+            "MASTODON_ACCESS_TOKEN is not set (MASTODON_BASE_URL is): Preferences → Development → New application"
+        )
+    if token and not r.raw("MASTODON_BASE_URL"):
+        r.problems.append(
+            "MASTODON_BASE_URL is not set (MASTODON_ACCESS_TOKEN is): the instance, like https://mastodon.social"
+        )
+    return {
+        "mastodon_base_url": base.rstrip("/") if base else None,
+        "mastodon_access_token": Secret(token or ""),
+        "mastodon_poll_seconds": r.integer("MASTODON_POLL_SECONDS", 60, 5, 86_400),
+    }
+
+
 def _database_url_problem(url: str) -> str | None:
     if _has_unencoded_at(url):
         return f"is not a valid database URL: {_ENCODING_ADVICE}"
@@ -711,6 +773,8 @@ def load_settings(
         **_slack_settings(r, duties),
         **_escalation_tier_settings(r),
         **_x_settings(r, duties),
+        **_bluesky_settings(r),
+        **_mastodon_settings(r),
         **_database_settings(r),
         **_schedule_settings(r),
         **_triage_settings(r),

@@ -22,6 +22,7 @@ from bot.domain.triage import Thresholds, Triage
 from bot.jobs.scheduler import Retrainer, Scheduler
 from bot.sources.base import SourceContext
 from bot.sources.inbox import Inbox, InboxDrain
+from bot.sources.networks import network_brand_handles, network_tasks, network_transports
 from bot.sources.replay import ReplaySource
 from bot.sources.x import XPoller, XStream, make_client, resolve_brand_user_id
 from bot.store import leases
@@ -36,6 +37,7 @@ SOURCE_LEASE = timedelta(seconds=30)
 def build_ingestor(app: Followthrough, brand_ids: frozenset[str] = frozenset()) -> Ingestor:
     s = app.settings
     handles = frozenset({s.x_brand_handle.lower()}) if s.x_brand_handle else frozenset()
+    handles |= network_brand_handles(s)
     policy = IngestPolicy(
         complaints_channel=s.slack_complaints_channel,
         kudos_channel=s.slack_kudos_channel,
@@ -67,6 +69,7 @@ def build_sources(app: Followthrough, *, replays: Sequence[Path] = ()) -> tuple[
     for path in replays:
         source = ReplaySource(ctx, path)
         tasks.append(Task(source.name, source.step, stop=source.close))
+    tasks.extend(network_tasks(s, ctx))  # Bluesky and Mastodon, when configured
     if not s.x_bearer_token:
         return tasks, frozenset()
     client = make_client(s.x_bearer_token.reveal(), s.x_api_url)
@@ -104,7 +107,8 @@ def build_deliverer(app: Followthrough, *, unpaced: bool = False) -> Deliverer:
     """``unpaced``: no per-channel rate (the demo's local stand-in has none)."""
     rate = math.inf if unpaced else app.settings.slack_post_rate
     transport = SlackTransport(app.slack, app.sessions, app.clock)
-    return Deliverer(app.sessions, app.clock, [transport], post_rate=rate, update_rate=max(0.8, rate * 0.8))
+    transports = [transport, *network_transports(app.settings, app.clock)]
+    return Deliverer(app.sessions, app.clock, transports, post_rate=rate, update_rate=max(0.8, rate * 0.8))
 
 
 def build_tasks(app: Followthrough, *, replays: Sequence[Path] = ()) -> list[Task]:

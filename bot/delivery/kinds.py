@@ -12,6 +12,8 @@ from enum import StrEnum
 
 class Transport(StrEnum):
     SLACK = "slack"
+    BLUESKY = "bluesky"
+    MASTODON = "mastodon"
 
 
 class DeliveryKind(StrEnum):
@@ -30,6 +32,8 @@ class DeliveryKind(StrEnum):
     HEADS_UP = "heads_up"
     REPORT = "report"
     """The lead's report: headline numbers and a chart image (an upload, not a post)."""
+    REPLY_BLUESKY = "reply_bluesky"
+    REPLY_MASTODON = "reply_mastodon"
 
 
 @dataclass(frozen=True)
@@ -56,7 +60,15 @@ SPECS: dict[DeliveryKind, KindSpec] = {
     DeliveryKind.NAG_ESCALATE: KindSpec(Transport.SLACK, needs_card=False),
     DeliveryKind.HEADS_UP: KindSpec(Transport.SLACK, needs_card=False),
     DeliveryKind.REPORT: KindSpec(Transport.SLACK, needs_card=False),
+    DeliveryKind.REPLY_BLUESKY: KindSpec(Transport.BLUESKY, needs_card=False),
+    DeliveryKind.REPLY_MASTODON: KindSpec(Transport.MASTODON, needs_card=False),
 }
+
+REPLY_KINDS: dict[str, DeliveryKind] = {
+    "bluesky": DeliveryKind.REPLY_BLUESKY,
+    "mastodon": DeliveryKind.REPLY_MASTODON,
+}
+"""A complaint's ``source`` → the delivery kind that answers the customer on that network."""
 
 NAG_KINDS: dict[str, DeliveryKind] = {
     "dm": DeliveryKind.NAG_DM,

@@ -20,6 +20,7 @@ from waitress.server import create_server
 from bot.app import create_app
 from bot.config import Secret, Settings
 from bot.devtools.interactions import block_action, post_signed, view_submission
+from bot.devtools.network_demo import read_network_samples
 from bot.devtools.slack_api import SlackStandIn
 from bot.devtools.socket_mode import SocketModeStandIn
 from bot.runtime import build_deliverer, build_ingestor, source_context
@@ -95,6 +96,7 @@ def run_demo(*, socket: bool = False) -> int:
         while replay.step() == 0.0:  # 0.0: more lines are waiting; read them all before clicking
             continue
         replay.close()
+        read_network_samples(source_context(app))  # one mention each from the Bluesky and Mastodon stand-ins
         InboxDrain(app.sessions, build_ingestor(app), app.clock).drain()
         poster = build_deliverer(app, unpaced=True)  # the stand-in has no rate limit to respect
         poster.drain()

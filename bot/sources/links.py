@@ -7,11 +7,28 @@ on a card under "view post".
 
 from __future__ import annotations
 
+from typing import Any
+from urllib.parse import urlsplit
+
 LINK_HOSTS: dict[str, tuple[str, ...]] = {
     "x": ("x.com", "twitter.com"),
+    "bluesky": ("bsky.app",),
 }
 """Each source's own hosts (subdomains included). Sources added later register theirs here."""
 
 
 def link_hosts(source: str) -> tuple[str, ...]:
     return LINK_HOSTS.get(source, ())
+
+
+def register_host(source: str, host: str) -> None:
+    """Add a host configured at start-up (the brand's Mastodon instance: links go to its copy of a post)."""
+    host = host.lower().split(":")[0]
+    if host and host not in LINK_HOSTS.get(source, ()):
+        LINK_HOSTS[source] = (*LINK_HOSTS.get(source, ()), host)
+
+
+def register_network_link_hosts(settings: Any) -> None:
+    """Cards may link to the brand's Mastodon instance (its copy of each status)."""
+    if settings.mastodon_base_url:
+        register_host("mastodon", urlsplit(settings.mastodon_base_url).netloc)

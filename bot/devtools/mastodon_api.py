@@ -1,0 +1,368 @@
+"""A local HTTP server that behaves like the parts of a Mastodon instance's REST API the bot uses.
+
+Follows docs.joinmastodon.org: ``GET /api/v1/notifications`` (``types[]``, ``since_id``/``max_id``/
+``min_id``, ``limit`` up to 40, newest first, a ``Link`` header), ``GET /api/v1/statuses/:id`` and
+``/context``, ``POST /api/v1/statuses`` (the instance's character limit with URLs counted as 23
+and mentions by their local part; ``Idempotency-Key`` returns the first status for a repeated key;
+a reply to a status the account cannot see is 404), ``GET /api/v2/instance``. Bearer tokens are
+checked (401 ``The access token is invalid``). Faults can be queued: 429 with ``X-RateLimit-*``
+headers (the reset an ISO 8601 time), 5xx, a dropped connection, a lost response, a repeated page.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import re
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from html import escape
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+Json = dict[str, Any]
+
+
+@dataclass
+class MastoFault:
+    """Answer the next ``count`` requests whose path contains ``path`` with ``status`` (0: drop the
+    connection; ``lost``: carry the request out, then drop the connection)."""
+
+    status: int
+    count: int = 1
+    path: str = ""
+    method: str = ""
+    reset_in: int = 30
+    lost: bool = False
+
+
+@dataclass
+class MastoState:
+    accounts: dict[str, Json] = field(default_factory=dict)
+    statuses: dict[str, Json] = field(default_factory=dict)
+    notifications: list[Json] = field(default_factory=list)  # oldest first
+    idempotency: dict[tuple[str, str], str] = field(default_factory=dict)
+
+
+class MastodonStandIn:
+    def __init__(
+        self, *, token: str = "masto-test-token", domain: str = "social.example", max_characters: int = 500
+    ) -> None:
+        self.token = token
+        self.domain = domain
+        self.max_characters = max_characters
+        self.brand_id = ""
+        self.state = MastoState()
+        self.requests: list[tuple[str, str, Json, Json]] = []
+        self.faults: list[MastoFault] = []
+        self.repeat_next_page = False
+        self.now: Callable[[], float] = time.time
+        self._ids = itertools.count(1)
+        self._last_page: list[Json] | None = None
+        self._lock = threading.RLock()
+        self._server: ThreadingHTTPServer | None = None
+
+    # -- lifecycle -----------------------------------------------------------------------------
+    def start(self) -> MastodonStandIn:
+        stand_in = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_GET(self) -> None:
+                stand_in._handle(self, "GET")
+
+            def do_POST(self) -> None:
+                stand_in._handle(self, "POST")
+
+            def log_message(self, format: str, *args: Any) -> None:
+                return
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="masto-stand-in", daemon=True
+        ).start()
+        return self
+
+    def stop(self) -> None:
+        if self._server:
+            self._server.shutdown()
+            self._server.server_close()
+
+    def __enter__(self) -> MastodonStandIn:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def base_url(self) -> str:
+        assert self._server is not None
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    # -- set-up --------------------------------------------------------------------------------
+    def _next_id(self) -> str:
+        # Snowflake-like: milliseconds << 16 plus a sequence, as Mastodon's ids (numeric strings).
+        return str((int(self.now() * 1000) << 16) + next(self._ids))
+
+    def _iso(self) -> str:
+        t = self.now()
+        return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t)) + f".{int(t * 1000) % 1000:03d}Z"
+
+    def add_account(
+        self, username: str, *, name: str = "", followers: int = 10, remote: str | None = None, brand: bool = False
+    ) -> str:
+        account_id = self._next_id()
+        acct = f"{username}@{remote}" if remote else username
+        with self._lock:
+            self.state.accounts[account_id] = {
+                "id": account_id,
+                "username": username,
+                "acct": acct,
+                "display_name": name,
+                "followers_count": followers,
+                "following_count": 1,
+                "statuses_count": 1,
+                "url": f"https://{remote or self.domain}/@{username}",
+                "created_at": "2024-01-01T00:00:00.000Z",
+            }
+            if brand:
+                self.brand_id = account_id
+        return account_id
+
+    def add_status(
+        self,
+        account_id: str,
+        content_html: str,
+        *,
+        visibility: str = "public",
+        reply_to: str | None = None,
+        spoiler: str = "",
+        notify: bool = True,
+        language: str | None = "en",
+    ) -> str:
+        status_id = self._next_id()
+        account = self.state.accounts[account_id]
+        parent = self.state.statuses.get(reply_to) if reply_to else None
+        status = {
+            "id": status_id,
+            "uri": f"https://{self.domain}/users/{account['username']}/statuses/{status_id}",
+            "url": f"https://{self.domain}/@{account['acct']}/{status_id}",
+            "created_at": self._iso(),
+            "account": account,
+            "content": content_html,
+            "visibility": visibility,
+            "sensitive": bool(spoiler),
+            "spoiler_text": spoiler,
+            "in_reply_to_id": reply_to,
+            "in_reply_to_account_id": parent["account"]["id"] if parent else None,
+            "language": language,
+            "reblog": None,
+            "mentions": [],
+            "media_attachments": [],
+        }
+        with self._lock:
+            self.state.statuses[status_id] = status
+            if notify:
+                self._notify("mention", account_id, status)
+        return status_id
+
+    def add_boost(self, account_id: str, status_id: str) -> None:
+        with self._lock:
+            self._notify("reblog", account_id, self.state.statuses[status_id])
+
+    def add_favourite(self, account_id: str, status_id: str) -> None:
+        with self._lock:
+            self._notify("favourite", account_id, self.state.statuses[status_id])
+
+    def _notify(self, kind: str, account_id: str, status: Json) -> None:
+        self.state.notifications.append(
+            {
+                "id": self._next_id(),
+                "type": kind,
+                "created_at": self._iso(),
+                "account": self.state.accounts[account_id],
+                "status": status,
+            }
+        )
+
+    def inject(self, fault: MastoFault) -> None:
+        with self._lock:
+            self.faults.append(fault)
+
+    def calls(self, path: str, method: str = "GET") -> list[Json]:
+        with self._lock:
+            return [q for m, p, q, _ in self.requests if p == path and m == method]
+
+    def statuses_by(self, account_id: str) -> list[Json]:
+        with self._lock:
+            return [s for s in self.state.statuses.values() if s["account"]["id"] == account_id]
+
+    # -- handling ------------------------------------------------------------------------------
+    def _handle(self, request: BaseHTTPRequestHandler, method: str) -> None:
+        parts = urlsplit(request.path)
+        parts = parts._replace(path=parts.path.rstrip("/") or "/")  # Rails routes accept a trailing slash
+        query = parse_qs(parts.query)
+        length = int(request.headers.get("Content-Length") or 0)
+        raw = request.rfile.read(length) if length else b""
+        body: Json = {}
+        if raw:
+            if "json" in (request.headers.get("Content-Type") or ""):
+                body = json.loads(raw)
+            else:
+                body = {k: v if len(v) > 1 else v[0] for k, v in parse_qs(raw.decode()).items()}
+        flat = {k: v if len(v) > 1 else v[0] for k, v in query.items()}
+        with self._lock:
+            self.requests.append((method, parts.path, flat, body))
+            fault = next(
+                (f for f in self.faults if f.path in parts.path and f.method in ("", method) and f.count > 0),
+                None,
+            )
+            if fault:
+                fault.count -= 1
+                if fault.count == 0:
+                    self.faults.remove(fault)
+        if fault and not fault.lost:
+            if fault.status == 0:
+                request.close_connection = True
+                request.connection.shutdown(2)
+                return
+            headers: dict[str, str] = {}
+            answer: Json = {"error": "We're sorry, but something went wrong on our end."}
+            if fault.status == 429:
+                reset = self.now() + fault.reset_in
+                headers = {
+                    "X-RateLimit-Limit": "300",
+                    "X-RateLimit-Remaining": "0",
+                    "X-RateLimit-Reset": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(reset)) + ".000000Z",
+                }
+                answer = {"error": "Too many requests"}
+            self._json(request, fault.status, answer, headers)
+            return
+        if request.headers.get("Authorization") != f"Bearer {self.token}":
+            self._json(request, 401, {"error": "The access token is invalid"})
+            return
+        status, answer, headers = self._route(request, method, parts.path, query, body)
+        if fault and fault.lost:
+            request.close_connection = True
+            request.connection.shutdown(2)
+            return
+        self._json(request, status, answer, headers)
+
+    def _route(
+        self, request: BaseHTTPRequestHandler, method: str, path: str, query: dict[str, list[str]], body: Json
+    ) -> tuple[int, Any, dict[str, str]]:
+        if path == "/api/v1/notifications" and method == "GET":
+            return 200, *self._notifications(query)
+        if path == "/api/v2/instance" and method == "GET":
+            return 200, self._instance(), {}
+        match = re.fullmatch(r"/api/v1/statuses/(\d+)(/context)?", path)
+        if match and method == "GET":
+            status = self.state.statuses.get(match.group(1))
+            if status is None or status.get("deleted"):
+                return 404, {"error": "Record not found"}, {}
+            if match.group(2):
+                return 200, self._context(status), {}
+            return 200, status, {}
+        if path == "/api/v1/statuses" and method == "POST":
+            return self._post_status(request, body)
+        if path == "/api/v1/accounts/verify_credentials" and method == "GET":
+            return 200, self.state.accounts[self.brand_id], {}
+        return 404, {"error": "Not Found"}, {}
+
+    def _notifications(self, query: dict[str, list[str]]) -> tuple[list[Json], dict[str, str]]:
+        types = query.get("types[]") or query.get("types") or []
+        limit = max(1, min(40, int((query.get("limit") or ["40"])[0])))
+        since = int((query.get("since_id") or ["0"])[0] or 0)
+        max_id = int((query.get("max_id") or ["0"])[0] or 0)
+        with self._lock:
+            if self.repeat_next_page and self._last_page is not None:
+                self.repeat_next_page = False
+                return self._last_page, {}
+            items = [n for n in reversed(self.state.notifications) if not types or n["type"] in types]
+            items = [n for n in items if int(n["id"]) > since and (not max_id or int(n["id"]) < max_id)]
+            page = items[:limit]
+            self._last_page = page
+        headers = {}
+        if page:
+            base = f"{self.base_url}/api/v1/notifications"
+            headers["Link"] = (
+                f'<{base}?max_id={page[-1]["id"]}>; rel="next", <{base}?min_id={page[0]["id"]}>; rel="prev"'
+            )
+        return page, headers
+
+    def _context(self, status: Json) -> Json:
+        ancestors = []
+        parent = status.get("in_reply_to_id")
+        while parent and parent in self.state.statuses:
+            ancestors.insert(0, self.state.statuses[parent])
+            parent = self.state.statuses[parent].get("in_reply_to_id")
+        descendants = [s for s in self.state.statuses.values() if s.get("in_reply_to_id") == status["id"]]
+        return {"ancestors": ancestors, "descendants": descendants}
+
+    def _instance(self) -> Json:
+        return {
+            "domain": self.domain,
+            "title": "Stand-in",
+            "version": "4.3.0",
+            "configuration": {
+                "urls": {"streaming": f"wss://{self.domain}"},
+                "accounts": {"max_featured_tags": 10},
+                "statuses": {
+                    "max_characters": self.max_characters,
+                    "max_media_attachments": 4,
+                    "characters_reserved_per_url": 23,
+                },
+            },
+        }
+
+    @staticmethod
+    def counted_length(text: str) -> int:
+        """Mastodon's count: every URL is 23 characters, a mention counts its local part only."""
+        text = re.sub(r"https?://\S+", "x" * 23, text)
+        text = re.sub(r"(@[\w.]+)@[\w.-]+\w", r"\1", text)
+        return len(text)
+
+    def _post_status(self, request: BaseHTTPRequestHandler, body: Json) -> tuple[int, Any, dict[str, str]]:
+        text = body.get("status")
+        if not isinstance(text, str) or not text.strip():
+            return 422, {"error": "Validation failed: Text can't be blank"}, {}
+        if self.counted_length(text) > self.max_characters:
+            return 422, {"error": f"Validation failed: Text character limit of {self.max_characters} exceeded"}, {}
+        visibility = body.get("visibility") or "public"
+        if visibility not in ("public", "unlisted", "private", "direct"):
+            return 422, {"error": "Validation failed: Visibility is not included in the list"}, {}
+        reply_to = str(body["in_reply_to_id"]) if body.get("in_reply_to_id") is not None else None
+        if reply_to and (reply_to not in self.state.statuses or self.state.statuses[reply_to].get("deleted")):
+            return 404, {"error": "Record not found"}, {}
+        key = request.headers.get("Idempotency-Key")
+        with self._lock:
+            if key and (self.brand_id, key) in self.state.idempotency:
+                return 200, self.state.statuses[self.state.idempotency[(self.brand_id, key)]], {}
+            paragraphs = "".join(f"<p>{escape(p).replace(chr(10), '<br />')}</p>" for p in text.split("\n\n"))
+            status_id = self.add_status(
+                self.brand_id, paragraphs, visibility=visibility, reply_to=reply_to, notify=False
+            )
+            self.state.statuses[status_id]["text_sent"] = text
+            if key:
+                self.state.idempotency[(self.brand_id, key)] = status_id
+            return 200, self.state.statuses[status_id], {}
+
+    @staticmethod
+    def _json(request: BaseHTTPRequestHandler, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
+        data = json.dumps(body).encode()
+        try:
+            request.send_response(status)
+            request.send_header("Content-Type", "application/json; charset=utf-8")
+            request.send_header("Content-Length", str(len(data)))
+            for key, value in (headers or {}).items():
+                request.send_header(key, value)
+            request.end_headers()
+            request.wfile.write(data)
+        except (BrokenPipeError, ConnectionResetError):
+            return
