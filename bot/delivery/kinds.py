@@ -12,6 +12,7 @@ from enum import StrEnum
 
 class Transport(StrEnum):
     SLACK = "slack"
+    X = "x"
 
 
 class DeliveryKind(StrEnum):
@@ -27,6 +28,12 @@ class DeliveryKind(StrEnum):
     NAG_THREAD = "nag_thread"
     NAG_CHANNEL = "nag_channel"
     NAG_ESCALATE = "nag_escalate"
+    REPLY_X = "reply_x"
+    """A public reply to the customer on X, sent from the card (transport ``x``)."""
+    PUBLIC_REPLY_LINE = "public_reply_line"
+    """The thread line for a brand reply seen on a network or sent from the card."""
+    COMMITMENT = "commitment"
+    """A promise found in a brand reply: tracked (with Change time / Not a promise) or proposed."""
 
 
 @dataclass(frozen=True)
@@ -51,7 +58,17 @@ SPECS: dict[DeliveryKind, KindSpec] = {
     DeliveryKind.NAG_THREAD: KindSpec(Transport.SLACK, needs_card=True),
     DeliveryKind.NAG_CHANNEL: KindSpec(Transport.SLACK, needs_card=False),
     DeliveryKind.NAG_ESCALATE: KindSpec(Transport.SLACK, needs_card=False),
+    DeliveryKind.REPLY_X: KindSpec(Transport.X, needs_card=True),
+    DeliveryKind.PUBLIC_REPLY_LINE: KindSpec(Transport.SLACK, needs_card=True),
+    DeliveryKind.COMMITMENT: KindSpec(Transport.SLACK, needs_card=True),
 }
+
+REPLY_KINDS: dict[str, DeliveryKind] = {
+    "x": DeliveryKind.REPLY_X,
+}
+"""A complaint's source name → the delivery kind that answers the customer there. What happens
+after any of them is sent (post id and sender recorded, thread line, promises read) is generic:
+see ``bot.domain.replies.after_sent``."""
 
 NAG_KINDS: dict[str, DeliveryKind] = {
     "dm": DeliveryKind.NAG_DM,
