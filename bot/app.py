@@ -23,6 +23,7 @@ from bot.domain.due import DueParser
 from bot.slack.access import TeamAccess
 from bot.slack.deps import CardDeps, CommandDeps, HomeDeps, PromiseDeps, Requests, Surfaces
 from bot.slack.people import People
+from bot.slack.reply_cards import ReplyDeps
 from bot.store.db import make_engine, make_sessionmaker
 
 log = logging.getLogger(__name__)
@@ -71,6 +72,14 @@ def surfaces(app: Followthrough, access: TeamAccess) -> Surfaces:
         promises=PromiseDeps(app.sessions, app.clock, access, app.people, DueParser(workday_end=s.workday_end)),
         commands=CommandDeps(app.sessions, app.clock, timedelta(hours=s.x_silence_alert_hours)),
         home=HomeDeps(app.sessions, app.clock),
+        replies=ReplyDeps(
+            app.sessions,
+            app.clock,
+            access,
+            app.people,
+            DueParser(workday_end=s.workday_end),
+            frozenset({"x"}) if s.x_can_reply else frozenset(),
+        ),
     )
 
 

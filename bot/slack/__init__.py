@@ -25,3 +25,7 @@ def register(bolt: App, surfaces: Surfaces) -> None:
     promises.register(bolt, surfaces.promises, surfaces.requests, desk)
     commands.register(bolt, surfaces.commands, surfaces.requests)
     home.register(bolt, surfaces.home)
+    if surfaces.replies is not None:
+        from bot.slack import reply_cards
+
+        reply_cards.register(bolt, surfaces.replies, surfaces.requests)

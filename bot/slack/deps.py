@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -67,3 +68,5 @@ class Surfaces:
     promises: PromiseDeps
     commands: CommandDeps
     home: HomeDeps
+    replies: Any = None
+    """``bot.slack.reply_cards.ReplyDeps``: answering the customer from the card."""

@@ -88,7 +88,7 @@ def commitment_line(label: Any, owner: str | None, now: datetime) -> Json:
     """A promise found in a reply: what it says, its due time, and the buttons for its state."""
     what = cut(escape(label.text), 300)
     due = slack_date(label.due_at, "{date_short_pretty} {time}") if label.due_at else "no time read"
-    ref = str(label.id)
+    ref = f"label:{label.id}"
     buttons: list[Json] = []
     if label.decision in ("tracked", "auto_tracked", "changed"):
         who = {"auto_tracked": " (nobody answered within the hour)"}.get(label.decision, "")
@@ -154,7 +154,7 @@ def change_time_modal(label_id: int, text: str) -> Json:
     return {
         "type": "modal",
         "callback_id": VIEW_CHANGE,
-        "private_metadata": str(label_id),
+        "private_metadata": f"label:{label_id}",
         "title": {"type": "plain_text", "text": "Change the time"},
         "submit": {"type": "plain_text", "text": "Save"},
         "close": {"type": "plain_text", "text": "Cancel"},
