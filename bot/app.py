@@ -68,7 +68,14 @@ def surfaces(app: Followthrough, access: TeamAccess) -> Surfaces:
     s = app.settings
     return Surfaces(
         requests=Requests(app.sessions, app.clock, access),
-        cards=CardDeps(app.sessions, app.clock, access, s.slack_escalation_channel, dict(s.escalation_tiers)),
+        cards=CardDeps(
+            app.sessions,
+            app.clock,
+            access,
+            s.slack_escalation_channel,
+            dict(s.escalation_tiers),
+            frozenset({"x"}) if s.x_can_reply else frozenset(),
+        ),
         promises=PromiseDeps(app.sessions, app.clock, access, app.people, DueParser(workday_end=s.workday_end)),
         commands=CommandDeps(app.sessions, app.clock, timedelta(hours=s.x_silence_alert_hours)),
         home=HomeDeps(app.sessions, app.clock),

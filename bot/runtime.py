@@ -46,6 +46,8 @@ def build_ingestor(app: Followthrough, brand_ids: frozenset[str] = frozenset()) 
         kudos_channel=s.slack_kudos_channel,
         brand_ids=brand_ids | ({s.x_user_id} if s.x_user_id else set()),
         brand_handles=handles,
+        follow_up_days=s.follow_up_days,
+        team_timezone=s.team_timezone,
     )
     thresholds = Thresholds(complaint=s.triage_complaint_threshold, praise=s.triage_praise_threshold)
     return Ingestor(Triage(thresholds), policy)

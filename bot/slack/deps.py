@@ -36,6 +36,8 @@ class CardDeps:
     escalation_channel: str
     tiers: dict[str, str | None]
     """Escalation tier name → the user group or person to mention."""
+    reply_sources: frozenset[str] = frozenset()
+    """Networks the brand can reply on: the Resolve form then offers a closing reply."""
 
 
 @dataclass(frozen=True)
