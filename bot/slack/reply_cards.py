@@ -85,7 +85,7 @@ class ReplyDesk:
                     text=text,
                     user_id=user,
                     tz=tz,
-                    key=f"view:{view.get('id') or body.get('trigger_id')}",
+                    key=f"view:{view.get('id')}:{body.get('trigger_id')}",
                     at=self.deps.clock.now(),
                 )
         except DomainError as exc:

@@ -38,7 +38,7 @@ OUTSIDER = "U0OUTSIDE"
 
 
 class Desk:
-    def __init__(self, database_url: str, *, usergroup: str | None = None, threads: int = 24) -> None:
+    def __init__(self, database_url: str, *, usergroup: str | None = None, threads: int = 24, **settings: Any) -> None:
         self.slack = SlackStandIn().start()
         self.clock = FakeClock(datetime(2026, 3, 2, 9, 0, tzinfo=UTC))
         self.slack.wall = lambda: self.clock.now().timestamp()
@@ -54,6 +54,7 @@ class Desk:
             slack_support_usergroup=usergroup,
             escalation_tiers=(("Tier 2", "S0TIER002"), ("Comms lead", "U0COMMS01")),
             database_url=database_url,
+            **settings,
         )
         self.app: Followthrough = create_app(self.settings, clock=self.clock)
         migrate.upgrade(self.app.engine)
