@@ -104,16 +104,21 @@ def test_reply_from_the_card_posts_once_tracks_the_promise_and_the_ladder_runs(d
     # the promise: due 17:00 tomorrow in Alice's zone (London, GMT in March), owned by the sender
     with desk.app.sessions() as s:
         [promise] = s.scalars(select(Promise).where(Promise.complaint_id == cid)).all()
-        assert promise.owner_id == ALICE and promise.created_by == ALICE
+        assert promise.owner_id == ALICE
+        assert promise.created_by == ALICE
         assert promise.due_at == datetime(2026, 3, 3, 17, 0, tzinfo=UTC)
         [label] = s.scalars(select(CommitmentLabel)).all()
         assert (label.origin, label.decision, label.decided_by) == ("card", "tracked", ALICE)
         sent = s.scalars(select(Delivery).where(Delivery.kind == "reply_x")).one()
-        assert sent.status == "sent" and sent.remote_id == reply["id"] and sent.payload["sender"] == ALICE
+        assert sent.status == "sent"
+        assert sent.remote_id == reply["id"]
+        assert sent.payload["sender"] == ALICE
         [public] = s.scalars(select(AuditEvent).where(AuditEvent.action == EventKind.PUBLIC_REPLY.value)).all()
         details = events.details_of(public)
         assert isinstance(details, events.PublicReply)
-        assert details.first and details.sent_by == ALICE and details.response_seconds == 1800
+        assert details.first
+        assert details.sent_by == ALICE
+        assert details.response_seconds == 1800
 
     thread = thread_texts(desk, cid)
     assert any("@AcmeHelp replied (on X)" in t and f"/status/{reply['id']}" in t and f"<@{ALICE}>" in t for t in thread)
@@ -138,7 +143,7 @@ def test_reply_from_the_card_posts_once_tracks_the_promise_and_the_ladder_runs(d
 def test_x_length_rule_refuses_with_the_count_before_anything_is_stored(desk: Desk, x: XStandIn):
     cid = customer_post(desk, x)
     text = "@cust " + "日本" * 140  # 286 characters but 566 weighted: CJK counts 2
-    status, raw = reply_from_card(desk, cid, text)
+    _status, raw = reply_from_card(desk, cid, text)
     answer = json.loads(raw)
     assert answer["response_action"] == "errors"
     assert "566/280" in answer["errors"][rb.FIELD_REPLY]
