@@ -510,24 +510,29 @@ def auto_track_due(session: Session, now: datetime, limit: int = 100) -> int:
         usable = owner is not None and open_now and label.due_at is not None and label.due_at > now
         if owner is None and open_now and label.due_at is not None and label.due_at > now:
             continue  # nobody to own it yet: tracked at the first tick after someone claims the card
-        with session.begin_nested():
-            done = session.execute(
+        try:
+            with session.begin_nested():
+                done = session.execute(
+                    update(CommitmentLabel)
+                    .where(CommitmentLabel.id == label_id, CommitmentLabel.decision == PROPOSED)
+                    .values(decision=AUTO_TRACKED if usable else "lapsed", decided_by=events.SYSTEM, decided_at=now)
+                    .execution_options(synchronize_session=False)
+                ).rowcount  # type: ignore[attr-defined]
+                if done != 1:
+                    continue
+                session.refresh(label)
+                if usable:
+                    assert owner is not None
+                    _track(session, label, owner=owner, by=events.SYSTEM, at=now, decision=AUTO_TRACKED)
+                    tracked += 1
+                else:
+                    _show(session, label, at=now, step="lapsed")
+        except DomainError as exc:  # changed under us (resolved meanwhile): not tracked, and said so
+            log.info("proposed promise %d not tracked: %s", label_id, exc)
+            session.execute(
                 update(CommitmentLabel)
                 .where(CommitmentLabel.id == label_id, CommitmentLabel.decision == PROPOSED)
-                .values(
-                    decision=AUTO_TRACKED if usable else "lapsed",
-                    decided_by=events.SYSTEM,
-                    decided_at=now,
-                )
-                .execution_options(synchronize_session=False)
-            ).rowcount  # type: ignore[attr-defined]
-            if done != 1:
-                continue
-            session.refresh(label)
-            if usable:
-                assert owner is not None
-                _track(session, label, owner=owner, by=events.SYSTEM, at=now, decision=AUTO_TRACKED)
-                tracked += 1
-            else:
-                _show(session, label, at=now, step="lapsed")
+                .values(decision="lapsed", decided_by=events.SYSTEM, decided_at=now)
+            )
+            _show(session, label, at=now, step="lapsed")
     return tracked
