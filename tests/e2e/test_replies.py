@@ -183,3 +183,40 @@ def test_internal_notes_are_marked_internal(desk: Desk, x: XStandIn):
     desk.click(ALICE, "ft_claim", str(cid))
     desk.deliver()
     assert any("_internal_" in t and "claimed this" in t for t in thread_texts(desk, cid))
+
+
+def test_the_resolve_form_can_send_a_closing_reply_through_the_reply_path(desk: Desk, x: XStandIn):
+    cid = customer_post(desk, x)
+    desk.click(ALICE, "ft_claim", str(cid))
+    desk.click(ALICE, "ft_resolve", str(cid))
+    view = desk.opened_view()
+    assert rb.FIELD_CLOSING in [b.get("block_id") for b in view["blocks"]]
+    text = f"@{desk.get(cid).author_handle} we think this is sorted now, can you confirm it works?"
+    status, raw, _ = desk.submit(
+        ALICE, view, {"ft_note": {"value": "router replaced"}, rb.FIELD_CLOSING: {"value": text}}
+    )
+    assert status == 200
+    assert raw in (b"", b"{}"), raw
+    assert desk.get(cid).status == "resolved"
+    desk.deliver()
+    [reply] = x.replies_to(desk.get(cid).external_id)
+    assert reply["text"] == text
+    assert any("replied (on X)" in t and f"<@{ALICE}>" in t for t in thread_texts(desk, cid))
+
+
+def test_check_reports_whether_replying_is_set_up(desk: Desk, x: XStandIn):
+    from dataclasses import replace
+
+    from bot.checks import check_x_replies
+
+    good = check_x_replies(desk.settings)
+    assert good.ok
+    assert "replies are posted as @AcmeHelp" in good.detail
+    bad = check_x_replies(replace(desk.settings, x_access_token_secret=Secret("revoked")))
+    assert not bad.ok
+    assert "refused (401)" in bad.detail
+    other = check_x_replies(replace(desk.settings, x_brand_handle="SomeoneElse"))
+    assert not other.ok
+    off = check_x_replies(replace(desk.settings, x_api_key=Secret("")))
+    assert off.ok
+    assert off.detail.startswith("off:")
