@@ -19,7 +19,7 @@ from bot.domain import events
 from bot.domain.events import EventKind
 from bot.slack import reply_blocks as rb
 from bot.store.models import AuditEvent, CommitmentLabel, Delivery, Promise
-from tests.support.harness import TEAM, Desk
+from tests.support.harness import COMPLAINTS, TEAM, Desk
 from tests.support.x_api import XStandIn
 
 ALICE, BOB, _ = TEAM
@@ -220,3 +220,27 @@ def test_check_reports_whether_replying_is_set_up(desk: Desk, x: XStandIn):
     off = check_x_replies(replace(desk.settings, x_api_key=Secret("")))
     assert off.ok
     assert off.detail.startswith("off:")
+
+
+def test_a_reply_sent_from_the_card_is_not_shown_again_when_x_shows_it_back(desk: Desk, x: XStandIn):
+    from bot.domain.ingest import Ingestor, IngestPolicy, Outcome
+    from bot.domain.posts import Post
+    from bot.domain.triage import Triage
+
+    cid = customer_post(desk, x)
+    reply_from_card(desk, cid, "@cust we'll call you back by 5pm tomorrow")
+    desk.deliver()
+    c = desk.get(cid)
+    [reply] = x.replies_to(c.external_id)
+    ingestor = Ingestor(Triage(), IngestPolicy(COMPLAINTS, None, brand_handles=frozenset({"acmehelp"})))
+    seen = Post(
+        "x", reply["id"], reply["text"], "99", "AcmeHelp", desk.clock.now(),
+        conversation_id=c.conversation_id, in_reply_to_id=c.external_id,
+    )  # fmt: skip
+    [result] = ingestor.ingest_batch(desk.app.sessions, [seen], at=desk.clock.now())
+    assert result.outcome is Outcome.DUPLICATE
+    desk.deliver()
+    assert len([t for t in thread_texts(desk, cid) if "replied (on X)" in t]) == 1
+    with desk.app.sessions() as s:
+        assert len(s.scalars(select(Promise)).all()) == 1
+        assert len(s.scalars(select(CommitmentLabel)).all()) == 1
