@@ -22,23 +22,34 @@ from bot.store.models import Complaint
 REOPENED, CONFIRMED, ATTACHED = "reopened", "confirmed", "attached"
 
 
-def recently_resolved(session: Session, source: str, author_id: str, *, at: datetime, days: int) -> int | None:
-    """The customer's complaint resolved within ``days`` (the newest), if any."""
+def recently_resolved_many(
+    session: Session, authors: dict[str, set[str]], *, at: datetime, days: int
+) -> dict[tuple[str, str], int]:
+    """Each author's complaint resolved within ``days`` (the newest), for a whole ingest batch: one
+    query per source and 500 authors, not one per post (ingest's hot path; a per-post query halved
+    its throughput)."""
+    found: dict[tuple[str, str], tuple[datetime, int]] = {}
     if days <= 0:
-        return None
-    return session.execute(
-        select(Complaint.id)
-        .where(
-            Complaint.source == source,
-            Complaint.author_id == author_id,
-            Complaint.kind == Kind.COMPLAINT.value,
-            Complaint.status == Status.RESOLVED.value,
-            Complaint.duplicate_of.is_(None),
-            Complaint.resolved_at >= at - timedelta(days=days),
-        )
-        .order_by(Complaint.resolved_at.desc())
-        .limit(1)
-    ).scalar_one_or_none()
+        return {}
+    since = at - timedelta(days=days)
+    for source, ids in authors.items():
+        wanted = sorted(ids)
+        for start in range(0, len(wanted), 500):
+            rows = session.execute(
+                select(Complaint.author_id, Complaint.id, Complaint.resolved_at).where(
+                    Complaint.source == source,
+                    Complaint.author_id.in_(wanted[start : start + 500]),
+                    Complaint.kind == Kind.COMPLAINT.value,
+                    Complaint.status == Status.RESOLVED.value,
+                    Complaint.duplicate_of.is_(None),
+                    Complaint.resolved_at >= since,
+                )
+            )
+            for author_id, cid, resolved_at in rows:
+                key = (source, author_id)
+                if key not in found or resolved_at > found[key][0]:
+                    found[key] = (resolved_at, cid)
+    return {key: cid for key, (_, cid) in found.items()}
 
 
 def outcome_of(kind: Kind, compound: float) -> str:
@@ -66,6 +77,8 @@ def follow_up(
         at=at,
         details=events.FollowUp(post=post_id, outcome=outcome),
     )
+    if outcome == REOPENED and complaint.status != Status.RESOLVED.value:
+        outcome = ATTACHED  # reopened already (an earlier post of the same batch, or a person)
     if outcome == REOPENED:
         owner = complaint.owner_id or complaint.resolved_by
         complaints.transition(

@@ -193,6 +193,7 @@ class _Batch:
     folded_into: dict[int, int] = field(default_factory=dict)  # stored complaint id -> its primary
     refresh: dict[int, int] = field(default_factory=dict)  # stored complaint id -> priority of its refresh
     text_keys: dict[int, str] = field(default_factory=dict)  # id(post) -> its near-duplicate key
+    resolved: dict[tuple[str, str], int] = field(default_factory=dict)  # (source, author) -> complaint to follow up
 
     def flush_complaints(self) -> None:
         """Insert the pending complaints in one statement; their refs get their ids.
@@ -500,6 +501,14 @@ class Ingestor:
         seen = self._known_ids(batch.session, posts)
         batch.preload_retweeted(posts)
         batch.preload_primaries({batch.key_of(p) for p in posts if not p.retweet_of})
+        if self.policy.follow_up_days:
+            authors: dict[str, set[str]] = {}
+            for post in posts:
+                if not post.retweet_of:
+                    authors.setdefault(post.source, set()).add(post.author_id)
+            batch.resolved = follow_up.recently_resolved_many(
+                batch.session, authors, at=batch.at, days=self.policy.follow_up_days
+            )
         results = []
         for post in posts:
             key = (post.source, post.id)
@@ -555,12 +564,9 @@ class Ingestor:
             if open_id is not None:
                 return self._attach_reply(batch, post, open_id)
 
-        if self.policy.follow_up_days:
-            resolved = follow_up.recently_resolved(
-                batch.session, post.source, post.author_id, at=batch.at, days=self.policy.follow_up_days
-            )
-            if resolved is not None:
-                return self._follow_up(batch, post, resolved)
+        resolved = batch.resolved.get((post.source, post.author_id))
+        if resolved is not None:
+            return self._follow_up(batch, post, resolved)
 
         return self._create(batch, post)
 
@@ -610,6 +616,7 @@ class Ingestor:
             outcome=follow_up.outcome_of(verdict.kind, verdict.compound),
             at=batch.at,
         )
+        # The customer's next posts in this batch join it too (a reopened one as "attached").
         return _Pending(Outcome.REPLY, complaint_id, Kind.COMPLAINT)
 
     def _ledger(self, batch: _Batch, post: Post, complaint_id: int | _Ref | None, role: PostRole) -> None:

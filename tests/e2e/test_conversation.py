@@ -189,3 +189,25 @@ def test_after_follow_up_days_a_new_post_is_a_new_complaint(desk: Desk):
     assert desk.get(cid).status == "resolved"
     with desk.app.sessions() as s:
         assert len(s.scalars(select(Complaint.id)).all()) == 2
+
+
+def test_two_angry_posts_in_one_batch_reopen_once_and_both_join_the_thread(desk: Desk):
+    cid = desk.complaint("@AcmeHelp no internet since Monday")
+    desk.click(ALICE, "ft_claim", str(cid))
+    with transaction(desk.app.sessions) as s:
+        complaints.resolve(s, cid, user_id=ALICE, note="fixed", customer_confirmed=False, at=desk.clock.now())
+    c = desk.get(cid)
+    posts = [
+        Post("x", "3001", "@AcmeHelp it's down AGAIN. useless", c.author_id, c.author_handle, desk.clock.now()),
+        Post("x", "3002", "@AcmeHelp still nothing, terrible", c.author_id, c.author_handle, desk.clock.now()),
+    ]
+    desk.ingestor.ingest_batch(desk.app.sessions, posts, at=desk.clock.now())
+    desk.deliver()
+    assert (desk.get(cid).status, desk.get(cid).owner_id) == ("claimed", ALICE)
+    lines = thread(desk, cid)
+    assert any("AGAIN" in t for t in lines)
+    assert any("still nothing" in t for t in lines)
+    with desk.app.sessions() as s:
+        assert len(s.scalars(select(Complaint.id)).all()) == 1
+        reopened = s.scalars(select(AuditEvent).where(AuditEvent.action == EventKind.REOPENED.value)).all()
+        assert len(reopened) == 1
