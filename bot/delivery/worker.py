@@ -275,6 +275,8 @@ class Deliverer:
             )
             if pause_lane:
                 lanes.pause(session, row.lane, until=until)
+            if row.kind in _REPLIES:
+                replies.after_delayed(session, row, reason, until=until, at=self.clock.now())
 
     def _dead(self, row: Delivery, reason: str) -> None:
         log.error("delivery %d (%s) cannot be delivered: %s (attempt %d)", row.id, row.kind, reason, row.attempts)

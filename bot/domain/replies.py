@@ -209,6 +209,28 @@ def after_failed(session: Session, row: Delivery, reason: str, *, at: datetime) 
     )
 
 
+def after_delayed(session: Session, row: Delivery, reason: str, *, until: datetime, at: datetime) -> None:
+    """A reply that could not go yet (X's rate limit, an outage): said once in the thread, so the
+    sender knows it is on its way rather than lost. Its final fate gets its own line."""
+    if not row.complaint_id:
+        return
+    outbox.enqueue_on_card(
+        session,
+        DeliveryKind.PUBLIC_REPLY_LINE,
+        complaint_id=row.complaint_id,
+        key=f"reply-delayed:{row.id}",
+        at=at,
+        payload={
+            "delayed": True,
+            "reason": reason[:300],
+            "until": until.isoformat(),
+            "sender": (row.payload or {}).get("sender"),
+            "source": (row.payload or {}).get("source"),
+        },
+        priority=90,
+    )
+
+
 def record_public_reply(
     session: Session,
     complaint: Complaint,

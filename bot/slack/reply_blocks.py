@@ -3,6 +3,7 @@ and the Reply form. Pure builders; outside text (the reply, the customer's handl
 
 from __future__ import annotations
 
+import contextlib
 from datetime import datetime
 from typing import Any
 
@@ -68,6 +69,19 @@ def public_reply_line(payload: dict[str, Any]) -> Json:
         return {
             "text": cut(f"Reply not posted on {network}", 300),
             "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": cut(body, SECTION_LIMIT)}}],
+        }
+    if payload.get("delayed"):
+        who = f" from <@{sender}>" if sender else ""
+        when = ""
+        with contextlib.suppress(TypeError, ValueError):
+            when = f" — trying again {slack_date(datetime.fromisoformat(str(payload.get('until'))), '{time}')}"
+        body = (
+            f":hourglass_flowing_sand: The reply{who} is not on {network} yet: "
+            f"{escape(str(payload.get('reason') or ''))}{when}. It will be posted once, not twice."
+        )
+        return {
+            "text": cut(f"Reply delayed on {network}", 300),
+            "blocks": [{"type": "context", "elements": [{"type": "mrkdwn", "text": cut(body, 2900)}]}],
         }
     link = post_link(payload.get("url"), source)
     by = f" — sent by <@{sender}> from this card" if sender else ""

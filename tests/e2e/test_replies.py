@@ -244,3 +244,24 @@ def test_a_reply_sent_from_the_card_is_not_shown_again_when_x_shows_it_back(desk
     with desk.app.sessions() as s:
         assert len(s.scalars(select(Promise)).all()) == 1
         assert len(s.scalars(select(CommitmentLabel)).all()) == 1
+
+
+def test_a_rate_limited_reply_waits_for_the_reset_says_so_once_and_goes_once(desk: Desk, x: XStandIn):
+    from tests.support.x_api import XFault
+
+    cid = customer_post(desk, x)
+    x.inject(XFault(429, count=2, path="/2/tweets", method="POST", reset_in=120))
+    reply_from_card(desk, cid, "@cust we'll look into it today")
+    desk.deliver()
+    assert x.replies_to(desk.get(cid).external_id) == []
+    desk.clock.advance(timedelta(seconds=60))
+    desk.deliver()  # before x-rate-limit-reset: the reply lane stays paused, nothing is tried
+    assert [m for m, p, _ in x.requests if m == "POST"] == ["POST"]
+    desk.clock.advance(timedelta(seconds=61))
+    desk.deliver()  # second 429
+    desk.clock.advance(timedelta(seconds=121))
+    desk.deliver()
+    assert len(x.replies_to(desk.get(cid).external_id)) == 1
+    lines = thread_texts(desk, cid)
+    assert len([t for t in lines if "is not on X yet" in t and "rate limit" in t]) == 1
+    assert len([t for t in lines if "replied (on X)" in t]) == 1
