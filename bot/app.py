@@ -23,6 +23,7 @@ from bot.domain.due import DueParser
 from bot.slack.access import TeamAccess
 from bot.slack.deps import CardDeps, CommandDeps, HomeDeps, PromiseDeps, Requests, Surfaces
 from bot.slack.people import People
+from bot.slack.reply_cards import ReplyDeps
 from bot.sources.links import register_network_link_hosts
 from bot.store.db import make_engine, make_request_sessionmaker, make_sessionmaker
 
@@ -64,12 +65,29 @@ def _no_unused_token_warning(record: logging.LogRecord) -> bool:
     return "will be unused" not in record.getMessage()
 
 
+def reply_sources(s: Settings) -> frozenset[str]:
+    """The networks a card can answer on: those whose write credentials are configured."""
+    names = {"x"} if s.x_can_reply else set()
+    if s.bluesky_handle:
+        names.add("bluesky")
+    if s.mastodon_base_url:
+        names.add("mastodon")
+    return frozenset(names)
+
+
 def surfaces(app: Followthrough, access: TeamAccess) -> Surfaces:
     s = app.settings
     sessions = make_request_sessionmaker(app.engine)  # PostgreSQL: lock and statement timeouts under 3 s
     return Surfaces(
         requests=Requests(sessions, app.clock, access),
-        cards=CardDeps(sessions, app.clock, access, s.slack_escalation_channel, dict(s.escalation_tiers)),
+        cards=CardDeps(
+            sessions,
+            app.clock,
+            access,
+            s.slack_escalation_channel,
+            dict(s.escalation_tiers),
+            reply_sources(s),
+        ),
         promises=PromiseDeps(
             sessions,
             app.clock,
@@ -86,6 +104,14 @@ def surfaces(app: Followthrough, access: TeamAccess) -> Surfaces:
             team_timezone=s.team_timezone,
         ),
         home=HomeDeps(sessions, app.clock, team_timezone=s.team_timezone),
+        replies=ReplyDeps(
+            sessions,
+            app.clock,
+            access,
+            app.people,
+            DueParser(workday_end=s.workday_end, holidays=s.promise_holidays),
+            reply_sources(s),
+        ),
     )
 
 

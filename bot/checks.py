@@ -163,10 +163,47 @@ def check_mastodon(settings: Settings) -> CheckResult:
     )
 
 
+def check_x_replies(settings: Settings) -> CheckResult:
+    """Replying from the card: the brand account's OAuth 1.0a keys, tried with ``GET /2/users/me``."""
+    import tweepy
+
+    from bot.delivery.x_reply import make_user_client
+
+    if not settings.x_can_reply:
+        return CheckResult(
+            "x replies",
+            True,
+            "off: set X_API_KEY, X_API_SECRET, X_ACCESS_TOKEN and X_ACCESS_TOKEN_SECRET to reply from the card "
+            "(cards offer “Open on X” meanwhile)",
+        )
+    client = make_user_client(
+        settings.x_api_key.reveal(),
+        settings.x_api_secret.reveal(),
+        settings.x_access_token.reveal(),
+        settings.x_access_token_secret.reveal(),
+        settings.x_api_url,
+    )
+    try:
+        me = client.get_me(user_auth=True)
+    except (tweepy.Unauthorized, tweepy.Forbidden) as exc:
+        return CheckResult("x replies", False, f"the brand's OAuth 1.0a keys were refused ({exc.response.status_code})")
+    except Exception as exc:
+        return CheckResult("x replies", False, f"unreachable: {short_reason(exc)}")
+    if not me.data:
+        return CheckResult("x replies", False, "X did not say whose keys these are")
+    handle = str(me.data.username)
+    if settings.x_brand_handle and handle.lower() != settings.x_brand_handle.lower():
+        return CheckResult(
+            "x replies", False, f"the keys belong to @{handle}, not the brand @{settings.x_brand_handle}"
+        )
+    return CheckResult("x replies", True, f"set up: replies are posted as @{handle}")
+
+
 CHECKS: tuple[Callable[[Settings], CheckResult], ...] = (
     check_database,
     check_slack,
     check_x,
+    check_x_replies,
     check_bluesky,
     check_mastodon,
 )

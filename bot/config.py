@@ -182,6 +182,11 @@ class Settings:
     x_stream_rules: tuple[str, ...] = ()
     x_poll_seconds: int = 60
     x_silence_alert_hours: float = 6.0
+    x_api_key: Secret = field(default_factory=lambda: Secret(""))
+    x_api_secret: Secret = field(default_factory=lambda: Secret(""))
+    x_access_token: Secret = field(default_factory=lambda: Secret(""))
+    x_access_token_secret: Secret = field(default_factory=lambda: Secret(""))
+    follow_up_days: int = 7
 
     bluesky_handle: str | None = None
     bluesky_app_password: Secret = field(default_factory=lambda: Secret(""))
@@ -216,6 +221,11 @@ class Settings:
 
     port: int = 3000
     log_level: str = "INFO"
+
+    @property
+    def x_can_reply(self) -> bool:
+        """The brand's OAuth 1.0a user-context keys are all set: the card can reply on X."""
+        return all((self.x_api_key, self.x_api_secret, self.x_access_token, self.x_access_token_secret))
 
     @property
     def tz(self) -> ZoneInfo:
@@ -627,6 +637,23 @@ def _mastodon_settings(r: _Reader) -> _Fields:
     }
 
 
+X_REPLY_KEYS = ("X_API_KEY", "X_API_SECRET", "X_ACCESS_TOKEN", "X_ACCESS_TOKEN_SECRET")
+
+
+def _x_reply_settings(r: _Reader) -> _Fields:
+    """The brand account's OAuth 1.0a keys (all four, or none: replying from the card is then off)."""
+    given = {name: r.raw(name) or "" for name in X_REPLY_KEYS}
+    missing = [name for name, value in given.items() if not value]
+    if 0 < len(missing) < len(X_REPLY_KEYS):
+        r.problems.append(
+            f"{', '.join(missing)} not set: replying on X needs all four of {', '.join(X_REPLY_KEYS)} "
+            "(the brand account's OAuth 1.0a keys), or none to leave replying off"
+        )
+    values: _Fields = {name.lower(): Secret(value) for name, value in given.items()}
+    values["follow_up_days"] = r.integer("FOLLOW_UP_DAYS", 7, 0, 90)
+    return values
+
+
 def _database_url_problem(url: str) -> str | None:
     if _has_unencoded_at(url):
         return f"is not a valid database URL: {_ENCODING_ADVICE}"
@@ -775,6 +802,7 @@ def load_settings(
         **_x_settings(r, duties),
         **_bluesky_settings(r),
         **_mastodon_settings(r),
+        **_x_reply_settings(r),
         **_database_settings(r),
         **_schedule_settings(r),
         **_triage_settings(r),

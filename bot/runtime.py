@@ -13,9 +13,15 @@ from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
 
-from bot.app import Followthrough
+import tweepy
+
+from bot.app import Followthrough, reply_sources
+from bot.config import Settings
 from bot.delivery.slack import SlackTransport
+from bot.delivery.transport import DeliveryTransport
 from bot.delivery.worker import Deliverer
+from bot.delivery.x_reply import XReplyTransport, make_user_client
+from bot.domain import replies
 from bot.domain.ingest import Ingestor, IngestPolicy
 from bot.domain.learning import ModelReloader
 from bot.domain.triage import Thresholds, Triage
@@ -43,6 +49,8 @@ def build_ingestor(app: Followthrough, brand_ids: frozenset[str] = frozenset()) 
         kudos_channel=s.slack_kudos_channel,
         brand_ids=brand_ids | ({s.x_user_id} if s.x_user_id else set()),
         brand_handles=handles,
+        follow_up_days=s.follow_up_days,
+        team_timezone=s.team_timezone,
     )
     thresholds = Thresholds(complaint=s.triage_complaint_threshold, praise=s.triage_praise_threshold)
     rules = Triage(thresholds)
@@ -107,8 +115,26 @@ def build_deliverer(app: Followthrough, *, unpaced: bool = False) -> Deliverer:
     """``unpaced``: no per-channel rate (the demo's local stand-in has none)."""
     rate = math.inf if unpaced else app.settings.slack_post_rate
     transport = SlackTransport(app.slack, app.sessions, app.clock)
-    transports = [transport, *network_transports(app.settings, app.clock)]
-    return Deliverer(app.sessions, app.clock, transports, post_rate=rate, update_rate=max(0.8, rate * 0.8))
+    transports: list[DeliveryTransport] = [transport, *network_transports(app.settings, app.clock)]
+    s = app.settings
+    if s.x_can_reply:
+        transports.append(XReplyTransport(reply_client(s), app.clock))
+    transport.context.reply_sources = reply_sources(s)
+    brand = replies.Brand(
+        handles={"x": s.x_brand_handle} if s.x_brand_handle else {}, ids={"x": s.x_user_id} if s.x_user_id else {}
+    )
+    return Deliverer(app.sessions, app.clock, transports, post_rate=rate, update_rate=max(0.8, rate * 0.8), brand=brand)
+
+
+def reply_client(s: Settings) -> tweepy.Client:
+    """The brand account's X client (OAuth 1.0a user context), routed by X_API_URL like the sources."""
+    return make_user_client(
+        s.x_api_key.reveal(),
+        s.x_api_secret.reveal(),
+        s.x_access_token.reveal(),
+        s.x_access_token_secret.reveal(),
+        s.x_api_url,
+    )
 
 
 def build_tasks(app: Followthrough, *, replays: Sequence[Path] = ()) -> list[Task]:

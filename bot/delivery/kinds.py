@@ -12,6 +12,7 @@ from enum import StrEnum
 
 class Transport(StrEnum):
     SLACK = "slack"
+    X = "x"
     BLUESKY = "bluesky"
     MASTODON = "mastodon"
 
@@ -34,6 +35,12 @@ class DeliveryKind(StrEnum):
     """The lead's report: headline numbers and a chart image (an upload, not a post)."""
     REPLY_BLUESKY = "reply_bluesky"
     REPLY_MASTODON = "reply_mastodon"
+    REPLY_X = "reply_x"
+    """A public reply to the customer on X, sent from the card (transport ``x``)."""
+    PUBLIC_REPLY_LINE = "public_reply_line"
+    """The thread line for a brand reply seen on a network or sent from the card."""
+    COMMITMENT = "commitment"
+    """A promise found in a brand reply: tracked (with Change time / Not a promise) or proposed."""
 
 
 @dataclass(frozen=True)
@@ -60,15 +67,21 @@ SPECS: dict[DeliveryKind, KindSpec] = {
     DeliveryKind.NAG_ESCALATE: KindSpec(Transport.SLACK, needs_card=False),
     DeliveryKind.HEADS_UP: KindSpec(Transport.SLACK, needs_card=False),
     DeliveryKind.REPORT: KindSpec(Transport.SLACK, needs_card=False),
-    DeliveryKind.REPLY_BLUESKY: KindSpec(Transport.BLUESKY, needs_card=False),
-    DeliveryKind.REPLY_MASTODON: KindSpec(Transport.MASTODON, needs_card=False),
+    DeliveryKind.REPLY_X: KindSpec(Transport.X, needs_card=True),
+    DeliveryKind.REPLY_BLUESKY: KindSpec(Transport.BLUESKY, needs_card=True),
+    DeliveryKind.REPLY_MASTODON: KindSpec(Transport.MASTODON, needs_card=True),
+    DeliveryKind.PUBLIC_REPLY_LINE: KindSpec(Transport.SLACK, needs_card=True),
+    DeliveryKind.COMMITMENT: KindSpec(Transport.SLACK, needs_card=True),
 }
 
 REPLY_KINDS: dict[str, DeliveryKind] = {
+    "x": DeliveryKind.REPLY_X,
     "bluesky": DeliveryKind.REPLY_BLUESKY,
     "mastodon": DeliveryKind.REPLY_MASTODON,
 }
-"""A complaint's ``source`` → the delivery kind that answers the customer on that network."""
+"""A complaint's source name → the delivery kind that answers the customer there. What happens
+after any of them is sent (post id and sender recorded, thread line, promises read) is generic:
+see ``bot.domain.replies.after_sent``."""
 
 NAG_KINDS: dict[str, DeliveryKind] = {
     "dm": DeliveryKind.NAG_DM,

@@ -15,6 +15,7 @@ never patched. Sending:
 
 from __future__ import annotations
 
+import dataclasses
 import http.client
 import logging
 from collections.abc import Callable
@@ -30,7 +31,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.delivery.errors import RetryLater, Undeliverable
 from bot.delivery.kinds import DeliveryKind, Transport
 from bot.delivery.transport import Sent
-from bot.domain import reports
+from bot.domain import replies, reports
 from bot.domain.clock import Clock
 from bot.slack import blocks
 from bot.slack.ids import METADATA_EVENT
@@ -101,6 +102,8 @@ class RenderContext:
         self.sessions = sessions
         self.clock = clock
         self._call = call
+        self.reply_sources: frozenset[str] = frozenset()
+        """Networks the brand can reply on from the card (their write keys are set)."""
 
     def now(self) -> datetime:
         return self.clock.now()
@@ -108,7 +111,11 @@ class RenderContext:
     def card(self, complaint: Complaint) -> blocks.CardState:
         with self.sessions() as session:
             promises = reports.open_promises_on(session, complaint.id)
-        return blocks.card_state(complaint, promises)
+            first = replies.first_response_seconds(session, complaint.id)
+        state = blocks.card_state(complaint, promises)
+        return dataclasses.replace(
+            state, first_response_seconds=first, can_reply=complaint.source in self.reply_sources
+        )
 
     def permalink(self, channel: str | None, ts: str | None) -> str | None:
         if not channel or not ts:
@@ -178,7 +185,7 @@ def _note(ctx: RenderContext, row: Delivery, _complaint: Complaint | None, card:
     card = _need(card, "card")
     return Outgoing(
         _need(card.slack_channel, "card channel"),
-        blocks.build_note(blocks.format_note(row.payload)),
+        blocks.build_note(":lock: _internal_ · " + blocks.format_note(row.payload)),
         thread_ts=card.slack_ts,
     )
 
@@ -435,3 +442,6 @@ class SlackTransport:
             cursor = (answer.get("response_metadata") or {}).get("next_cursor") or None
             if not cursor or not answer.get("has_more", True):
                 return None
+
+
+from bot.delivery import slack_replies  # noqa: E402, F401  (registers the reply renderers)

@@ -28,9 +28,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.delivery import lanes
 from bot.delivery.errors import RetryLater, Undeliverable
-from bot.delivery.kinds import DeliveryKind
+from bot.delivery.kinds import REPLY_KINDS, DeliveryKind
 from bot.delivery.outbox import close_dependents, request_card_refresh
 from bot.delivery.transport import DeliveryTransport, Sent
+from bot.domain import replies
 from bot.domain.clock import Clock
 from bot.domain.types import DeliveryStatus
 from bot.store.db import unavailable
@@ -46,6 +47,7 @@ PENDING = DeliveryStatus.PENDING.value
 _D = Delivery.__table__.c
 _L = Lane.__table__.c
 _C = Complaint.__table__.c
+_REPLIES = frozenset(k.value for k in REPLY_KINDS.values())
 
 
 def _deliverable(now: datetime, transports: list[str]) -> Select:  # type: ignore[type-arg]
@@ -77,6 +79,7 @@ class Deliverer:
         post_rate: float = 1.0,
         update_rate: float = 0.8,
         idle_seconds: float = 0.25,
+        brand: replies.Brand | None = None,
     ) -> None:
         self.sessions = sessions
         self.clock = clock
@@ -87,6 +90,8 @@ class Deliverer:
         self.sent = 0
         self.retries = 0
         self.set_aside = 0
+        self.brand = brand or replies.Brand({}, {})
+        """Who the brand is on each network: replies sent to customers are recorded as its posts."""
 
     # -- the loop --------------------------------------------------------------------------------
     def step(self) -> float:
@@ -255,6 +260,10 @@ class Deliverer:
                 if changed is not None and changed > complaint.updated_at:
                     # Changed between rendering and posting: the card needs one refresh to catch up.
                     request_card_refresh(session, complaint.id, at=now, priority=row.priority)
+            if row.kind in _REPLIES:
+                # Any network's reply: recorded, shown and read for promises in the transaction that
+                # marks it sent, so none of it happens twice or not at all.
+                replies.after_sent(session, row, sent.remote_id, at=now, brand=self.brand)
         self.sent += 1
 
     def _reschedule(self, row: Delivery, seconds: float, reason: str, *, pause_lane: bool) -> None:
@@ -266,6 +275,8 @@ class Deliverer:
             )
             if pause_lane:
                 lanes.pause(session, row.lane, until=until)
+            if row.kind in _REPLIES:
+                replies.after_delayed(session, row, reason, until=until, at=self.clock.now())
 
     def _dead(self, row: Delivery, reason: str) -> None:
         log.error("delivery %d (%s) cannot be delivered: %s (attempt %d)", row.id, row.kind, reason, row.attempts)
@@ -278,6 +289,8 @@ class Deliverer:
             )
             if row.kind == DeliveryKind.CARD and row.complaint_id and status is DeliveryStatus.DEAD:
                 close_dependents(session, row.complaint_id, f"its card could not be posted: {reason}")
+            if row.kind in _REPLIES and status is not DeliveryStatus.PENDING:
+                replies.after_failed(session, row, reason, at=self.clock.now())
 
 
 def counts_by_status(session: Session) -> dict[str, int]:

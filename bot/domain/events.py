@@ -46,6 +46,11 @@ class EventKind(StrEnum):
     PROMISE_BROKEN = "promise_broken"
     PROMISE_RESCHEDULED = "promise_rescheduled"
     NAG_SENT = "nag"
+    # the customer side of the loop
+    PUBLIC_REPLY = "public_reply"
+    """A brand reply to the customer, seen on a network or sent from the card."""
+    FOLLOW_UP = "follow_up"
+    """The customer posted again after the complaint was resolved (within FOLLOW_UP_DAYS)."""
     # requests that changed nothing
     REFUSED = "refused"
     FAILED = "failed"
@@ -164,6 +169,25 @@ class Failed(Details):
     ref: str
 
 
+@dataclass(frozen=True)
+class PublicReply(Details):
+    post: str
+    source: str
+    url: str | None = None
+    sent_by: str | None = None
+    """The agent who sent it from the card; None when it was seen on the network."""
+    first: bool = False
+    """The complaint's first public answer: ``response_seconds`` is its first response time."""
+    response_seconds: float | None = None
+
+
+@dataclass(frozen=True)
+class FollowUp(Details):
+    post: str
+    outcome: str
+    """reopened, confirmed or attached."""
+
+
 DETAILS: dict[EventKind, type[Details] | None] = {
     EventKind.INGESTED: Ingested,
     EventKind.AMPLIFIED: Amplified,
@@ -185,6 +209,8 @@ DETAILS: dict[EventKind, type[Details] | None] = {
     EventKind.PROMISE_RESCHEDULED: PromiseRescheduled,
     EventKind.NAG_SENT: NagSent,
     EventKind.REFUSED: Refused,
+    EventKind.PUBLIC_REPLY: PublicReply,
+    EventKind.FOLLOW_UP: FollowUp,
     EventKind.FAILED: Failed,
 }
 

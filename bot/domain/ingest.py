@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.delivery import outbox
 from bot.delivery.kinds import DeliveryKind, lane_for
-from bot.domain import events
+from bot.domain import events, follow_up, replies
 from bot.domain.events import EventKind
 from bot.domain.learning import ModelReloader
 from bot.domain.posts import Post, text_key
@@ -67,6 +67,10 @@ class IngestPolicy:
     kudos_channel: str | None = None
     brand_ids: frozenset[str] = frozenset()
     brand_handles: frozenset[str] = frozenset()
+    follow_up_days: int = 0
+    """For this many days after a complaint is resolved, its customer's next posts attach to it."""
+    team_timezone: str = "UTC"
+    """Due times in brand replies seen on a network are read in the owner's zone, else this one."""
 
     def is_brand(self, post: Post) -> bool:
         return post.author_id in self.brand_ids or post.author_handle.lower() in self.brand_handles
@@ -190,6 +194,7 @@ class _Batch:
     folded_into: dict[int, int] = field(default_factory=dict)  # stored complaint id -> its primary
     refresh: dict[int, int] = field(default_factory=dict)  # stored complaint id -> priority of its refresh
     text_keys: dict[int, str] = field(default_factory=dict)  # id(post) -> its near-duplicate key
+    resolved: dict[tuple[str, str], int] = field(default_factory=dict)  # (source, author) -> complaint to follow up
 
     def flush_complaints(self) -> None:
         """Insert the pending complaints in one statement; their refs get their ids.
@@ -501,6 +506,14 @@ class Ingestor:
         seen = self._known_ids(batch.session, posts)
         batch.preload_retweeted(posts)
         batch.preload_primaries({batch.key_of(p) for p in posts if not p.retweet_of})
+        if self.policy.follow_up_days:
+            authors: dict[str, set[str]] = {}
+            for post in posts:
+                if not post.retweet_of:
+                    authors.setdefault(post.source, set()).add(post.author_id)
+            batch.resolved = follow_up.recently_resolved_many(
+                batch.session, authors, at=batch.at, days=self.policy.follow_up_days
+            )
         results = []
         for post in posts:
             key = (post.source, post.id)
@@ -531,8 +544,7 @@ class Ingestor:
     # -- the rules -------------------------------------------------------------------------------
     def _one(self, batch: _Batch, post: Post) -> _Pending:
         if self.policy.is_brand(post):
-            self._ledger(batch, post, None, PostRole.OWN)
-            return _Pending(Outcome.OWN)
+            return self._brand_post(batch, post)
 
         if post.retweet_of:
             target = batch.complaint_of_post.get((post.source, post.retweet_of))
@@ -557,7 +569,60 @@ class Ingestor:
             if open_id is not None:
                 return self._attach_reply(batch, post, open_id)
 
+        resolved = batch.resolved.get((post.source, post.author_id))
+        if resolved is not None:
+            return self._follow_up(batch, post, resolved)
+
         return self._create(batch, post)
+
+    def _brand_post(self, batch: _Batch, post: Post) -> _Pending:
+        """The brand's own post: set aside — unless it answers a complaint's conversation, when it
+        shows in that card's thread, sets its first response time, and its promises are proposed."""
+        target = None
+        if post.conversation_id and (post.in_reply_to_id or post.conversation_id != post.id):
+            batch.flush()  # a complaint created earlier in this batch must be findable
+            target = replies.conversation_complaint(batch.session, post.source, post.conversation_id)
+        self._ledger(batch, post, target, PostRole.OWN)
+        if target is None:
+            return _Pending(Outcome.OWN)
+        batch.flush()
+        replies.seen_on_network(
+            batch.session,
+            target,
+            source=post.source,
+            post_id=post.id,
+            text=post.text,
+            handle=post.author_handle,
+            posted_at=post.created_at,
+            at=batch.at,
+            team_tz=self.policy.team_timezone,
+        )
+        return _Pending(Outcome.OWN, target)
+
+    def _follow_up(self, batch: _Batch, post: Post, complaint_id: int) -> _Pending:
+        """The customer posted again within FOLLOW_UP_DAYS of their complaint's resolution."""
+        verdict = self.triage.classify(post.text, post.lang)
+        self._ledger(batch, post, complaint_id, PostRole.REPLY)
+        batch.session.execute(_COUNT_REPLY, {"cid": complaint_id, "at": batch.at})
+        batch.deliver_on_card(
+            DeliveryKind.CUSTOMER_REPLY,
+            f"reply:{post.source}:{post.id}",
+            complaint_id,
+            self.policy.complaints_channel,
+            payload={"source": post.source, "post_id": post.id},
+        )
+        batch.flush()
+        follow_up.follow_up(
+            batch.session,
+            complaint_id,
+            post_id=post.id,
+            actor=self._actor(post),
+            text=post.text,
+            outcome=follow_up.outcome_of(verdict.kind, verdict.compound),
+            at=batch.at,
+        )
+        # The customer's next posts in this batch join it too (a reopened one as "attached").
+        return _Pending(Outcome.REPLY, complaint_id, Kind.COMPLAINT)
 
     def _ledger(self, batch: _Batch, post: Post, complaint_id: int | _Ref | None, role: PostRole) -> None:
         batch.ledger.append(

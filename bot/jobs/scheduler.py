@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.config import Settings
 from bot.delivery import outbox
 from bot.delivery.kinds import DeliveryKind
-from bot.domain import learning, promises, reports
+from bot.domain import learning, promises, replies, reports
 from bot.domain.clock import Clock
 from bot.domain.triage import Thresholds, Triage
 from bot.domain.types import JobStatus
@@ -82,6 +82,7 @@ class Scheduler:
             )
             if result.sent + result.deferred == 0:
                 break
+        self.auto_track(now)
         if total.sent or total.deferred:
             log.info(
                 "nags: %d sent, %d deferred for quiet hours, %d promises broken",
@@ -132,6 +133,15 @@ class Scheduler:
             return False  # another worker queued it
         log.info("weekly report for the week of %s queued", key)
         return True
+
+    def auto_track(self, now: datetime) -> int:
+        """Promises proposed from brand replies seen on X, untouched for an hour: tracked anyway
+        (each once: a conditional update in the transaction that records the promise)."""
+        with self.sessions() as session, session.begin():
+            tracked = replies.auto_track_due(session, now)
+        if tracked:
+            log.info("%d promise(s) found in brand replies tracked after nobody answered", tracked)
+        return tracked
 
     def digest(self, now: datetime) -> bool:
         """Post today's reminder if it is time and nobody has: exactly once per local date."""

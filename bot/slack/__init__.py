@@ -26,3 +26,7 @@ def register(bolt: App, surfaces: Surfaces) -> None:
     commands.register(bolt, surfaces.commands, surfaces.requests)
     triage.register(bolt, surfaces.commands, surfaces.requests)
     home.register(bolt, surfaces.home)
+    if surfaces.replies is not None:
+        from bot.slack import reply_cards
+
+        reply_cards.register(bolt, surfaces.replies, surfaces.requests)

@@ -186,6 +186,9 @@ class CardState:
     repeat_contact: int = 0
     source: str = "x"
     promises: tuple[PromiseView, ...] = ()
+    first_response_seconds: float | None = None
+    can_reply: bool = False
+    """The brand's write keys for this network are set: the card offers Reply, else "Open on X"."""
 
 
 @dataclass(frozen=True)
@@ -279,13 +282,16 @@ def state_line(c: CardState) -> str:
 def card_actions(c: CardState) -> list[Json]:
     ref = str(c.id)
     if c.status == Status.NEW:
-        return [
-            _button("Claim", Action.CLAIM, ref, "primary"),
-            _button("Escalate", Action.ESCALATE, ref),
-            _button("Resolve", Action.RESOLVE, ref),
-            _button("Promise", Action.PROMISE, ref),
-            _button("Not a complaint", Action.DISMISS, ref),
-        ]
+        return _with_answer(
+            c,
+            [
+                _button("Claim", Action.CLAIM, ref, "primary"),
+                _button("Escalate", Action.ESCALATE, ref),
+                _button("Resolve", Action.RESOLVE, ref),
+                _button("Promise", Action.PROMISE, ref),
+                _button("Not a complaint", Action.DISMISS, ref),
+            ],
+        )
     if c.status in (Status.CLAIMED, Status.ESCALATED):
         hand_over: Json = {
             "type": "users_select",
@@ -296,8 +302,20 @@ def card_actions(c: CardState) -> list[Json]:
         if c.status == Status.CLAIMED:
             buttons.append(_button("Escalate", Action.ESCALATE, ref))
         buttons += [_button("Unclaim", Action.UNCLAIM, ref), hand_over]
+        return _with_answer(c, buttons)
+    return _with_answer(c, [_button("Reopen", Action.REOPEN, ref)])
+
+
+def _with_answer(c: CardState, buttons: list[Json]) -> list[Json]:
+    """Reply (or a link to the post when replying is not set up) joins the card's buttons."""
+    from bot.slack.reply_blocks import reply_or_open
+
+    if c.status == Status.DISMISSED:
         return buttons
-    return [_button("Reopen", Action.REOPEN, ref)]
+    answer = reply_or_open(c.id, c.source, c.url, c.can_reply)
+    if answer is None:
+        return buttons
+    return [*buttons[:1], answer, *buttons[1:]]
 
 
 def card_fallback(c: CardState) -> str:
@@ -327,6 +345,10 @@ def build_card(c: CardState, now: datetime) -> Json:
         context.append(f":speech_balloon: {c.reply_count} customer replies in thread")
     if c.repeat_contact:
         context.append(f":repeat: {c.repeat_contact} earlier complaint(s) from this customer")
+    if c.first_response_seconds is not None:
+        from bot.slack.reply_blocks import first_response
+
+        context.append(first_response(c.first_response_seconds) or "")
     blocks: list[Json] = [
         {"type": "section", "text": {"type": "mrkdwn", "text": cut(header, SECTION_LIMIT)}},
         {"type": "section", "text": {"type": "mrkdwn", "text": cut(text, SECTION_LIMIT)}},

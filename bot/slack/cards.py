@@ -81,7 +81,13 @@ class Cards:
 
     def resolve_form(self, complaint_id: int, _user: str) -> dict[str, Any]:
         with self.deps.sessions() as session:
-            return blocks.resolve_modal(complaint_id, complaints.open_promise_count(session, complaint_id))
+            view = blocks.resolve_modal(complaint_id, complaints.open_promise_count(session, complaint_id))
+            complaint = session.get(Complaint, complaint_id)
+            if complaint is not None and complaint.source in self.deps.reply_sources:
+                from bot.slack.reply_blocks import closing_reply_block
+
+                view["blocks"].insert(1, closing_reply_block(complaint.author_handle))
+            return view
 
     def escalate_form(self, complaint_id: int, _user: str) -> dict[str, Any]:
         return blocks.escalate_modal(complaint_id, list(self.deps.tiers))
@@ -126,6 +132,15 @@ class Cards:
         choice = (field_value(values, Field.CLOSE_PROMISES, "selected_option") or {}).get("value", "open")
         if complaints.open_promise_count(session, cid) and Field.CLOSE_PROMISES not in values:
             raise DomainError("This complaint has open promises: reopen the form to say what happens to them.")
+        closing = _closing_reply(values)
+        if closing:
+            from bot.domain import replies
+
+            # Stored with the resolution, in its transaction: sent once through the Reply path.
+            replies.request_reply(
+                session, cid, text=closing, user_id=user, tz="UTC", key=f"resolve:{cid}:{self.now().isoformat()}",
+                at=self.now(), closing=True,
+            )  # fmt: skip
         complaints.resolve(
             session,
             cid,
@@ -135,6 +150,14 @@ class Cards:
             at=self.now(),
             open_promises=choice,
         )
+
+
+def _closing_reply(values: dict[str, Any]) -> str:
+    from bot.slack.reply_blocks import FIELD_CLOSING
+
+    block = values.get(FIELD_CLOSING) or {}
+    element = block.get(FIELD_CLOSING) if isinstance(block, dict) else None
+    return str((element or {}).get("value") or "").strip()
 
 
 def register(bolt: App, deps: CardDeps, requests: Requests) -> Cards:

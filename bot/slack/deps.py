@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -35,6 +36,8 @@ class CardDeps:
     escalation_channel: str
     tiers: dict[str, str | None]
     """Escalation tier name → the user group or person to mention."""
+    reply_sources: frozenset[str] = frozenset()
+    """Networks the brand can reply on: the Resolve form then offers a closing reply."""
 
 
 @dataclass(frozen=True)
@@ -73,3 +76,5 @@ class Surfaces:
     promises: PromiseDeps
     commands: CommandDeps
     home: HomeDeps
+    replies: Any = None
+    """``bot.slack.reply_cards.ReplyDeps``: answering the customer from the card."""

@@ -436,3 +436,39 @@ class TriageModel(Base):
     params: Mapped[dict[str, Any]] = mapped_column(JSON)
     metrics: Mapped[dict[str, Any]] = mapped_column(JSON)
     threshold: Mapped[float] = mapped_column(Float)
+
+
+class CommitmentLabel(Base):
+    """A promise found in a brand reply, and what a person (or the one-hour rule) decided about it.
+
+    One row per commitment found: proposed (seen on a network), tracked (a promise was recorded),
+    or not a promise. Who decided and when are kept, with the reply's text, so detection can later
+    learn from the team's decisions.
+    """
+
+    __tablename__ = "commitment_labels"
+    __table_args__ = (
+        UniqueConstraint("source", "post_id", "span_start", name="uq_commitment_labels_source"),
+        Index("ix_commitment_labels_pending", "decision", "track_after"),
+        Index("ix_commitment_labels_complaint", "complaint_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    complaint_id: Mapped[int] = mapped_column(ForeignKey("complaints.id", ondelete="CASCADE"))
+    source: Mapped[str] = mapped_column(String(32))
+    post_id: Mapped[str] = mapped_column(String(64))
+    span_start: Mapped[int] = mapped_column(Integer)
+    origin: Mapped[str] = mapped_column(String(16))
+    """``card`` (sent from the card: tracked at once) or ``seen`` (seen on the network: proposed)."""
+    reply_text: Mapped[str] = mapped_column(Text)
+    text: Mapped[str] = mapped_column(Text)
+    due_at: Mapped[datetime | None]
+    ask: Mapped[str | None] = mapped_column(Text)
+    decision: Mapped[str] = mapped_column(String(16))
+    """proposed, tracked, auto_tracked, changed, not_a_promise."""
+    decided_by: Mapped[str | None] = mapped_column(String(64))
+    decided_at: Mapped[datetime | None]
+    proposed_to: Mapped[str | None] = mapped_column(String(32))
+    track_after: Mapped[datetime | None]
+    promise_id: Mapped[int | None] = mapped_column(ForeignKey("promises.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime]

@@ -62,7 +62,8 @@ def test_card_shows_the_customer_and_outside_text_is_inert(desk: Desk):
     assert "<https://x.com/cust/status/1001|view post>" in text
     assert card["metadata"]["event_payload"]["complaint_id"] == cid
     actions = {e["action_id"] for b in card["blocks"] if b["type"] == "actions" for e in b["elements"]}
-    assert actions == {Action.CLAIM, Action.ESCALATE, Action.RESOLVE, Action.PROMISE, Action.DISMISS}
+    # without the brand's X write keys the card links to the post instead of offering Reply
+    assert actions == {Action.CLAIM, Action.ESCALATE, Action.RESOLVE, Action.PROMISE, Action.DISMISS, "ft_open_post"}
 
 
 def test_long_text_is_cut_to_block_kit_limits_with_a_link(desk: Desk):

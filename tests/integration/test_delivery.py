@@ -15,7 +15,7 @@ from sqlalchemy import Engine, func, select, update
 from bot.app import make_slack_client
 from bot.config import Secret, Settings
 from bot.delivery import outbox
-from bot.delivery.kinds import SPECS, DeliveryKind
+from bot.delivery.kinds import REPLY_KINDS, SPECS, DeliveryKind, Transport
 from bot.delivery.slack import RENDERERS, SlackTransport
 from bot.delivery.worker import LEASE, Deliverer, counts_by_status
 from bot.devtools.slack_api import Fault, SlackStandIn
@@ -103,7 +103,9 @@ def cards(slack: SlackStandIn) -> list[dict]:
 
 def test_every_kind_has_a_transport_and_a_renderer():
     assert set(SPECS) == set(DeliveryKind)
-    assert set(RENDERERS) == {k for k in DeliveryKind if SPECS[k].transport == "slack"}
+    assert set(RENDERERS) == {k for k in DeliveryKind if SPECS[k].transport is Transport.SLACK}
+    # every reply kind is sent by its network's transport (its post-send handling is generic)
+    assert {SPECS[k].transport for k in REPLY_KINDS.values()} <= set(Transport) - {Transport.SLACK}
 
 
 def test_cards_go_out_in_priority_order_with_metadata(poster, ingest, slack, clock, migrated):

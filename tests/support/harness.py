@@ -39,7 +39,13 @@ OUTSIDER = "U0OUTSIDE"
 
 class Desk:
     def __init__(
-        self, database_url: str, *, usergroup: str | None = None, threads: int = 24, kudos: str | None = None
+        self,
+        database_url: str,
+        *,
+        usergroup: str | None = None,
+        threads: int = 24,
+        kudos: str | None = None,
+        **settings: Any,
     ) -> None:
         self.slack = SlackStandIn().start()
         self.clock = FakeClock(datetime(2026, 3, 2, 9, 0, tzinfo=UTC))
@@ -57,6 +63,7 @@ class Desk:
             slack_kudos_channel=kudos,
             escalation_tiers=(("Tier 2", "S0TIER002"), ("Comms lead", "U0COMMS01")),
             database_url=database_url,
+            **settings,
         )
         self.app: Followthrough = create_app(self.settings, clock=self.clock)
         migrate.upgrade(self.app.engine)

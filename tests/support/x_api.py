@@ -8,14 +8,20 @@ posts after a reconnect. Faults (429 with ``x-rate-limit-reset``, 401, 500) can 
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import json
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, quote, unquote, urlsplit
+
+from twitter_text import parse_tweet
 
 Json = dict[str, Any]
 MENTIONS_HORIZON = 800
@@ -29,6 +35,11 @@ class XFault:
     count: int = 1
     path: str = ""
     reset_in: int = 30
+    method: str = ""
+    """Only requests with this method (``POST`` for replies); any when empty."""
+    mode: str = "status"
+    """``status``: answer ``status``; ``lost``: do the request, then drop the connection before the
+    answer; ``drop``: drop the connection without doing anything."""
 
 
 @dataclass
@@ -65,6 +76,14 @@ class XStandIn:
         self.now: Callable[[], float] = time.time
         self._lock = threading.RLock()
         self._server: ThreadingHTTPServer | None = None
+        self.brand: Json | None = None
+        self.oauth: dict[str, str] = {}
+        self._nonces: set[str] = set()
+        self.refuse_duplicates = True
+        self.oauth_refusals: list[str] = []
+        self.wall: Callable[[], float] = time.time
+        """Real time, for OAuth timestamps (tweepy signs with the machine's clock, not the test's)."""
+        self._next_id = 1_900_000_000_000_000_000
 
     # -- lifecycle -----------------------------------------------------------------------------
     def start(self) -> XStandIn:
@@ -150,6 +169,44 @@ class XStandIn:
             self.state.tweets.append(tweet)
         return tweet
 
+    def set_brand(
+        self,
+        user_id: str,
+        username: str,
+        *,
+        api_key: str = "x-api-key",
+        api_secret: str = "x-api-secret",
+        access_token: str = "1-x-access-token",
+        access_secret: str = "x-access-secret",
+    ) -> dict[str, str]:
+        """The brand's account and its OAuth 1.0a keys; returns them as the bot's settings name them."""
+        self.add_user(user_id, username)
+        with self._lock:
+            self.brand = self.state.users[user_id]
+            self.oauth = {
+                "api_key": api_key,
+                "api_secret": api_secret,
+                "access_token": access_token,
+                "access_secret": access_secret,
+            }
+        return {
+            "X_API_KEY": api_key,
+            "X_API_SECRET": api_secret,
+            "X_ACCESS_TOKEN": access_token,
+            "X_ACCESS_TOKEN_SECRET": access_secret,
+        }
+
+    def replies_to(self, tweet_id: str) -> list[Json]:
+        """The brand's posts replying to ``tweet_id`` (what the customer would see)."""
+        with self._lock:
+            return [
+                t
+                for t in self.state.tweets
+                if self.brand
+                and t.get("author_id") == self.brand["id"]
+                and any(r["type"] == "replied_to" and r["id"] == tweet_id for r in t.get("referenced_tweets", []))
+            ]
+
     def queue_stream(self, tweet: Json) -> None:
         with self._lock:
             self.state.stream_queue.append(tweet)
@@ -170,11 +227,25 @@ class XStandIn:
         body = json.loads(request.rfile.read(length) or b"{}") if length else {}
         with self._lock:
             self.requests.append((method, parts.path, query))
-            fault = next((f for f in self.faults if f.path in parts.path and f.count > 0), None)
+            fault = next(
+                (
+                    f
+                    for f in self.faults
+                    if f.path in parts.path and f.count > 0 and (not f.method or f.method == method)
+                ),
+                None,
+            )
             if fault:
                 fault.count -= 1
                 if fault.count == 0:
                     self.faults.remove(fault)
+        if fault and fault.mode == "drop":
+            request.close_connection = True
+            return
+        if fault and fault.mode == "lost":
+            self._user_context(request, method, parts.path, parts.query, body)
+            request.close_connection = True
+            return
         if fault:
             headers = {}
             if fault.status == 429:
@@ -183,6 +254,9 @@ class XStandIn:
             self._json(
                 request, fault.status, {"title": titles.get(fault.status, "Error"), "detail": "injected"}, headers
             )
+            return
+        if self._is_user_context(method, parts.path):
+            self._user_context(request, method, parts.path, parts.query, body, answer=True)
             return
         if request.headers.get("Authorization") != f"Bearer {self.token}":
             self._json(request, 401, {"title": "Unauthorized", "detail": "Unauthorized", "status": 401})
@@ -222,6 +296,135 @@ class XStandIn:
             self._json(request, 200, {"data": user} if user else {"errors": [{"detail": "Not Found"}]})
             return
         self._json(request, 404, {"title": "Not Found"})
+
+    # -- the brand's own account: OAuth 1.0a user context ------------------------------------------
+    @staticmethod
+    def _is_user_context(method: str, path: str) -> bool:
+        return (
+            (method == "POST" and path == "/2/tweets")
+            or path == "/2/users/me"
+            or (path.startswith("/2/users/") and path.endswith("/tweets"))
+        )
+
+    def _oauth_problem(self, request: BaseHTTPRequestHandler, method: str, path: str, raw_query: str) -> str | None:
+        """OAuth 1.0a as X checks it: every parameter present and well-formed, the keys known, the
+        timestamp fresh, the nonce new, and the HMAC-SHA1 signature right over method, URL and query."""
+        header = request.headers.get("Authorization") or ""
+        if not header.startswith("OAuth "):
+            return "no OAuth 1.0a Authorization header (user context required)"
+        params: dict[str, str] = {}
+        for part in header[len("OAuth ") :].split(","):
+            key, eq, value = part.strip().partition("=")
+            if not eq or len(value) < 2 or value[0] != '"' or value[-1] != '"':
+                return f"malformed OAuth parameter {key[:30]!r}"
+            params[unquote(key)] = unquote(value[1:-1])
+        required = (
+            "oauth_consumer_key",
+            "oauth_nonce",
+            "oauth_signature",
+            "oauth_signature_method",
+            "oauth_timestamp",
+            "oauth_token",
+            "oauth_version",
+        )
+        missing = [k for k in required if not params.get(k)]
+        if missing:
+            return f"OAuth header lacks {', '.join(missing)}"
+        if params["oauth_signature_method"] != "HMAC-SHA1" or params["oauth_version"] != "1.0":
+            return "OAuth must be HMAC-SHA1, version 1.0"
+        if not self.oauth or params["oauth_consumer_key"] != self.oauth["api_key"]:
+            return "unknown consumer key"
+        if params["oauth_token"] != self.oauth["access_token"]:
+            return "unknown access token"
+        if not params["oauth_timestamp"].isdigit() or abs(int(params["oauth_timestamp"]) - self.wall()) > 300:
+            return "OAuth timestamp is not within 5 minutes"
+        nonce = params["oauth_nonce"]
+        if nonce in self._nonces:
+            return "OAuth nonce used before"
+        signed = [(k, v) for k, v in params.items() if k != "oauth_signature" and k.startswith("oauth_")]
+        signed += [(k, v) for k, vs in parse_qs(raw_query, keep_blank_values=True).items() for v in vs]
+        normal = "&".join(f"{k}={v}" for k, v in sorted((_enc(k), _enc(v)) for k, v in signed))
+        key = f"{_enc(self.oauth['api_secret'])}&{_enc(self.oauth['access_secret'])}".encode()
+        for host in ("https://api.twitter.com", "https://api.x.com"):
+            base = f"{method}&{_enc(host + path)}&{_enc(normal)}"
+            digest = base64.b64encode(hmac.new(key, base.encode(), hashlib.sha1).digest()).decode()
+            if hmac.compare_digest(digest, params["oauth_signature"]):
+                self._nonces.add(nonce)
+                return None
+        return "OAuth signature does not match"
+
+    def _user_context(
+        self,
+        request: BaseHTTPRequestHandler,
+        method: str,
+        path: str,
+        raw_query: str,
+        body: Json,
+        *,
+        answer: bool = False,
+    ) -> None:
+        with self._lock:
+            problem = self._oauth_problem(request, method, path, raw_query)
+            if problem:
+                self.oauth_refusals.append(problem)
+                if answer:
+                    self._json(request, 401, {"title": "Unauthorized", "detail": problem, "status": 401})
+                return
+            if path == "/2/users/me":
+                result: tuple[int, Json] = (200, {"data": self.brand})
+            elif method == "POST":
+                result = self._create_tweet(body)
+            else:
+                result = (200, self._timeline(path.split("/")[3], {k: v[0] for k, v in parse_qs(raw_query).items()}))
+        if answer:
+            self._json(request, *result)
+
+    def _create_tweet(self, body: Json) -> tuple[int, Json]:
+        text = body.get("text")
+        reply = body.get("reply") or {}
+        target = str(reply.get("in_reply_to_tweet_id") or "")
+        if not isinstance(text, str) or not text.strip():
+            return 400, {"title": "Invalid Request", "detail": "text is required"}
+        if set(body) - {"text", "reply"}:
+            return 400, {
+                "title": "Invalid Request",
+                "detail": f"unexpected fields {sorted(set(body) - {'text', 'reply'})}",
+            }
+        if _weighted(text) > 280:
+            return 400, {"title": "Invalid Request", "detail": "Your Tweet text is too long."}
+        original = next((t for t in self.state.tweets if t["id"] == target), None)
+        if target and original is None:
+            return 400, {"title": "Invalid Request", "detail": "The Tweet you are replying to is gone or invisible."}
+        assert self.brand is not None
+        if self.refuse_duplicates and any(
+            t.get("author_id") == self.brand["id"] and t.get("text") == text for t in self.state.tweets
+        ):
+            return 403, {
+                "title": "Forbidden",
+                "detail": "You are not allowed to create a Tweet with duplicate content.",
+                "status": 403,
+            }
+        self._next_id += 1
+        tweet_id = str(self._next_id)
+        created = datetime.fromtimestamp(self.now(), UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+        tweet = self.add_tweet(
+            tweet_id,
+            text,
+            self.brand["id"],
+            conversation_id=(original or {}).get("conversation_id") or target or tweet_id,
+            replied_to=target or None,
+            created_at=created,
+        )
+        tweet["edit_history_tweet_ids"] = [tweet_id]
+        return 201, {"data": {"id": tweet_id, "text": text, "edit_history_tweet_ids": [tweet_id]}}
+
+    def _timeline(self, user_id: str, query: Json) -> Json:
+        start = query.get("start_time")
+        mine = [t for t in self.state.tweets if t.get("author_id") == user_id]
+        if start:
+            since = datetime.fromisoformat(start.replace("Z", "+00:00"))
+            mine = [t for t in mine if datetime.fromisoformat(t["created_at"].replace("Z", "+00:00")) >= since]
+        return self._page(mine, query)
 
     def _page(self, tweets: list[Json], query: Json) -> Json:
         since = int(query.get("since_id", 0) or 0)
@@ -308,3 +511,12 @@ class XStandIn:
             request.wfile.write(data)
         except (BrokenPipeError, ConnectionResetError):
             return
+
+
+def _enc(value: str) -> str:
+    """RFC 5849 percent-encoding (unreserved characters kept)."""
+    return quote(value, safe="~-._")
+
+
+def _weighted(text: str) -> int:
+    return int(parse_tweet(text).weightedLength)

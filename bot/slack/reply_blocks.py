@@ -1,0 +1,206 @@
+"""Block Kit for the customer side of the loop: brand replies in the thread, promises found in them,
+and the Reply form. Pure builders; outside text (the reply, the customer's handle) is escaped here."""
+
+from __future__ import annotations
+
+import contextlib
+from datetime import datetime
+from typing import Any
+
+from bot.slack.blocks import SECTION_LIMIT, Json, cut, escape, handle, inline, post_link, quote, slack_date
+
+ACTION_REPLY = "ft_reply"
+ACTION_OPEN_POST = "ft_open_post"
+ACTION_TRACK = "ft_commit_track"
+ACTION_CHANGE = "ft_commit_change"
+ACTION_NOT_PROMISE = "ft_commit_not_promise"
+VIEW_REPLY = "ft_reply_modal"
+VIEW_CHANGE = "ft_commit_change_modal"
+FIELD_REPLY = "ft_reply_text"
+FIELD_WHEN = "ft_commit_when"
+FIELD_CLOSING = "ft_closing_reply"
+NETWORKS = {"x": "X", "bluesky": "Bluesky", "mastodon": "Mastodon"}
+
+
+def _button(text: str, action: str, value: str, style: str | None = None) -> Json:
+    button: Json = {"type": "button", "text": {"type": "plain_text", "text": text}, "action_id": action, "value": value}
+    if style:
+        button["style"] = style
+    return button
+
+
+def reply_or_open(complaint_id: int, source: str, url: str | None, can_reply: bool) -> Json | None:
+    """The card's answer button: Reply when the brand's write keys are set, else a link to the post."""
+    if can_reply:
+        return _button("Reply", ACTION_REPLY, str(complaint_id))
+    link = post_link(url, source)
+    if not link:
+        return None
+    return {
+        "type": "button",
+        "text": {"type": "plain_text", "text": f"Open on {NETWORKS.get(source, source)}"},
+        "action_id": ACTION_OPEN_POST,
+        "url": link.replace("&amp;", "&"),
+        "value": str(complaint_id),
+    }
+
+
+def first_response(seconds: float | None) -> str | None:
+    if seconds is None:
+        return None
+    minutes = int(seconds // 60)
+    if minutes < 60:
+        return f":stopwatch: first response {minutes} min"
+    if minutes < 48 * 60:
+        return f":stopwatch: first response {minutes // 60} h {minutes % 60:02d} min"
+    return f":stopwatch: first response {minutes // 1440} d"
+
+
+def public_reply_line(payload: dict[str, Any]) -> Json:
+    source = str(payload.get("source") or "x")
+    network = NETWORKS.get(source, source)
+    sender = payload.get("sender")
+    if payload.get("failed"):
+        who = f" from <@{sender}>" if sender else ""
+        body = (
+            f":warning: The reply{who} was *not* posted on {network}: {escape(str(payload.get('reason') or ''))}\n"
+            f"{quote(str(payload.get('text') or ''), 1500)}"
+        )
+        return {
+            "text": cut(f"Reply not posted on {network}", 300),
+            "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": cut(body, SECTION_LIMIT)}}],
+        }
+    if payload.get("delayed"):
+        who = f" from <@{sender}>" if sender else ""
+        when = ""
+        with contextlib.suppress(TypeError, ValueError):
+            when = f" — trying again {slack_date(datetime.fromisoformat(str(payload.get('until'))), '{time}')}"
+        body = (
+            f":hourglass_flowing_sand: The reply{who} is not on {network} yet: "
+            f"{escape(str(payload.get('reason') or ''))}{when}. It will be posted once, not twice."
+        )
+        return {
+            "text": cut(f"Reply delayed on {network}", 300),
+            "blocks": [{"type": "context", "elements": [{"type": "mrkdwn", "text": cut(body, 2900)}]}],
+        }
+    link = post_link(payload.get("url"), source)
+    by = f" — sent by <@{sender}> from this card" if sender else ""
+    view = f" · <{link}|view on {network}>" if link else ""
+    body = (
+        f":leftwards_arrow_with_hook: {handle(payload.get('handle'))} replied (on {network}){by}{view}\n"
+        f"{quote(str(payload.get('text') or ''), 2500)}"
+    )
+    return {
+        "text": cut(
+            f"↩ {handle(payload.get('handle'))} replied (on {network}): {inline(payload.get('text'), 200)}", 300
+        ),
+        "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": cut(body, SECTION_LIMIT)}}],
+    }
+
+
+def commitment_line(label: Any, owner: str | None, now: datetime) -> Json:
+    """A promise found in a reply: what it says, its due time, and the buttons for its state."""
+    what = cut(escape(label.text), 300)
+    due = slack_date(label.due_at, "{date_short_pretty} {time}") if label.due_at else "no time read"
+    ref = f"label:{label.id}"
+    buttons: list[Json] = []
+    if label.decision in ("tracked", "auto_tracked", "changed"):
+        who = {"auto_tracked": " (nobody answered within the hour)"}.get(label.decision, "")
+        text = f":dart: Tracking: {what} — due {due}{who}"
+        if owner:
+            text += f" · owner <@{owner}>"
+        buttons = [_button("Change time", ACTION_CHANGE, ref), _button("Not a promise", ACTION_NOT_PROMISE, ref)]
+    elif label.decision == "proposed":
+        to = f"<@{owner}>" if owner else "Anyone on the team"
+        ask = f"\n_{escape(label.ask)}_" if label.ask else ""
+        text = (
+            f":mag: {to}: the brand's reply on this post reads like a promise — {what} — due {due}.{ask}\n"
+            "Track it? Untouched, it is tracked in an hour."
+        )
+        buttons = [
+            _button("Track", ACTION_TRACK, ref, "primary"),
+            _button("Change time", ACTION_CHANGE, ref),
+            _button("Not a promise", ACTION_NOT_PROMISE, ref),
+        ]
+    elif label.decision == "rejected":
+        by = f" by <@{label.decided_by}>" if label.decided_by else ""
+        text = f":heavy_multiplication_x: Not a promise{by}: {what}"
+    else:
+        text = f":grey_question: Not tracked: {what} (due {due}) — nobody owned the complaint or the time had passed"
+    blocks: list[Json] = [{"type": "section", "text": {"type": "mrkdwn", "text": cut(text, SECTION_LIMIT)}}]
+    if buttons:
+        blocks.append({"type": "actions", "block_id": f"commitment_{label.id}", "elements": buttons})
+    return {"text": cut(f"Promise: {inline(label.text, 200)}", 300), "blocks": blocks}
+
+
+def reply_modal(complaint_id: int, customer: str, source: str, draft: str | None = None) -> Json:
+    network = NETWORKS.get(source, source)
+    initial = draft if draft is not None else f"@{customer.lstrip('@')} "
+    return {
+        "type": "modal",
+        "callback_id": VIEW_REPLY,
+        "private_metadata": str(complaint_id),
+        "title": {"type": "plain_text", "text": f"Reply on {network}"[:24]},
+        "submit": {"type": "plain_text", "text": "Send reply"},
+        "close": {"type": "plain_text", "text": "Cancel"},
+        "blocks": [
+            {
+                "type": "input",
+                "block_id": FIELD_REPLY,
+                "label": {"type": "plain_text", "text": f"Public reply to {handle(customer)}"[:2000]},
+                "hint": {
+                    "type": "plain_text",
+                    "text": "Everyone can read it. 280 on X (links count 23). Promises in it are tracked as yours.",
+                },
+                "element": {
+                    "type": "plain_text_input",
+                    "action_id": FIELD_REPLY,
+                    "multiline": True,
+                    "max_length": 3000,
+                    "initial_value": initial[:3000],
+                },
+            }
+        ],
+    }
+
+
+def change_time_modal(label_id: int, text: str) -> Json:
+    return {
+        "type": "modal",
+        "callback_id": VIEW_CHANGE,
+        "private_metadata": f"label:{label_id}",
+        "title": {"type": "plain_text", "text": "Change the time"},
+        "submit": {"type": "plain_text", "text": "Save"},
+        "close": {"type": "plain_text", "text": "Cancel"},
+        "blocks": [
+            {"type": "section", "text": {"type": "mrkdwn", "text": f"“{cut(escape(text), 500)}”"}},
+            {
+                "type": "input",
+                "block_id": FIELD_WHEN,
+                "label": {"type": "plain_text", "text": "Due"},
+                "hint": {"type": "plain_text", "text": "tomorrow 5pm, friday, in 2 hours, eod — in your time zone"},
+                "element": {"type": "plain_text_input", "action_id": FIELD_WHEN, "max_length": 80},
+            },
+        ],
+    }
+
+
+def closing_reply_block(customer: str) -> Json:
+    """For the Resolve form: an optional public reply asking the customer to confirm."""
+    return {
+        "type": "input",
+        "block_id": FIELD_CLOSING,
+        "optional": True,
+        "label": {"type": "plain_text", "text": "Closing reply to the customer (optional, public)"},
+        "hint": {"type": "plain_text", "text": "Sent as a reply to their post. Leave empty to send nothing."},
+        "element": {
+            "type": "plain_text_input",
+            "action_id": FIELD_CLOSING,
+            "multiline": True,
+            "max_length": 3000,
+            "placeholder": {
+                "type": "plain_text",
+                "text": f"@{customer.lstrip('@')} we think this is sorted — can you confirm it's working now?"[:150],
+            },
+        },
+    }

@@ -1,0 +1,154 @@
+"""Answering the customer from the card: Reply (a form, X's length rule checked before anything is
+stored), "Open on X" when replying is not set up, and the buttons on promises found in replies
+(Track / Change time / Not a promise). Thin: parse, call ``bot.domain.replies``, ack."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.domain import replies
+from bot.domain.clock import Clock
+from bot.domain.due import DueParser
+from bot.domain.errors import DomainError, NotFound
+from bot.slack import reply_blocks as rb
+from bot.slack.access import TeamAccess
+from bot.slack.deps import Requests
+from bot.slack.ids import parse_ref
+from bot.slack.middleware import refuse, request_name, team_only
+from bot.slack.people import People
+from bot.slack.replies import Ack, Respond, ephemeral
+from bot.store.db import transaction
+from bot.store.models import CommitmentLabel, Complaint
+
+if TYPE_CHECKING:
+    from slack_bolt import App
+
+
+@dataclass(frozen=True)
+class ReplyDeps:
+    sessions: sessionmaker[Session]
+    clock: Clock
+    access: TeamAccess
+    people: People
+    parser: DueParser
+    reply_sources: frozenset[str]
+    """Networks whose write keys are set (``x`` when X_API_KEY … X_ACCESS_TOKEN_SECRET are)."""
+
+
+def _value(values: dict[str, Any], field: str) -> str:
+    block = values.get(field) or {}
+    element = block.get(field) if isinstance(block, dict) else None
+    return str((element or {}).get("value") or "")
+
+
+def _label_ref(value: str | None) -> int:
+    text = (value or "").removeprefix("label:")
+    if not text.isdigit() or len(text) > 12:
+        raise NotFound("That promise suggestion is not known.")
+    return int(text)
+
+
+class ReplyDesk:
+    def __init__(self, deps: ReplyDeps, requests: Requests) -> None:
+        self.deps = deps
+        self.requests = requests
+
+    # -- Reply -----------------------------------------------------------------------------------------
+    def open_reply(self, ack: Ack, body: dict[str, Any], respond: Respond, client: Any) -> None:
+        cid = parse_ref(body["actions"][0].get("value"))
+        with self.deps.sessions() as session:
+            complaint = session.get(Complaint, cid)
+            if complaint is None:
+                raise NotFound(f"There is no complaint #{cid}.")
+            source, customer = complaint.source, complaint.author_handle
+        ack()
+        if source not in self.deps.reply_sources:
+            ephemeral(
+                respond, f"Replying on {rb.NETWORKS.get(source, source)} is not set up (see `followthrough check`)."
+            )
+            return
+        client.views_open(trigger_id=body["trigger_id"], view=rb.reply_modal(cid, customer, source))
+
+    def submit_reply(self, ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
+        user = body["user"]["id"]
+        cid = parse_ref(view.get("private_metadata"))
+        text = _value(view["state"]["values"], rb.FIELD_REPLY)
+        tz = self.deps.people.tz(user)  # before the transaction: it may ask Slack
+        try:
+            with transaction(self.deps.sessions) as session:
+                replies.request_reply(
+                    session,
+                    cid,
+                    text=text,
+                    user_id=user,
+                    tz=tz,
+                    key=f"view:{view.get('id')}:{body.get('trigger_id')}",
+                    at=self.deps.clock.now(),
+                )
+        except DomainError as exc:
+            refuse(self.requests, request_name(body), f"refused: {exc}")
+            ack(response_action="errors", errors={rb.FIELD_REPLY: str(exc)[:150]})
+            return
+        ack()
+
+    def open_post(self, ack: Ack) -> None:
+        """ "Open on X" is a link: Slack still tells us it was clicked; nothing to do but answer."""
+        ack()
+
+    # -- promises found in replies ----------------------------------------------------------------------
+    def track(self, ack: Ack, body: dict[str, Any]) -> None:
+        user = body["user"]["id"]
+        label_id = _label_ref(body["actions"][0].get("value"))
+        with transaction(self.deps.sessions) as session:
+            replies.track(session, label_id, user_id=user, at=self.deps.clock.now())
+        ack()
+
+    def not_a_promise(self, ack: Ack, body: dict[str, Any]) -> None:
+        user = body["user"]["id"]
+        label_id = _label_ref(body["actions"][0].get("value"))
+        with transaction(self.deps.sessions) as session:
+            replies.not_a_promise(session, label_id, user_id=user, at=self.deps.clock.now())
+        ack()
+
+    def open_change(self, ack: Ack, body: dict[str, Any], respond: Respond, client: Any) -> None:
+        label_id = _label_ref(body["actions"][0].get("value"))
+        with self.deps.sessions() as session:
+            label = session.get(CommitmentLabel, label_id)
+            text = label.text if label else ""
+            decided = label is None or label.decision == replies.NOT_A_PROMISE
+        ack()
+        if decided:
+            ephemeral(respond, "That was marked not a promise.")
+            return
+        client.views_open(trigger_id=body["trigger_id"], view=rb.change_time_modal(label_id, text))
+
+    def submit_change(self, ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
+        user = body["user"]["id"]
+        label_id = _label_ref(view.get("private_metadata"))
+        now = self.deps.clock.now()
+        tz = self.deps.people.tz(user)
+        try:
+            due = self.deps.parser.parse(_value(view["state"]["values"], rb.FIELD_WHEN), now=now, tz=tz)
+            with transaction(self.deps.sessions) as session:
+                replies.change_time(session, label_id, user_id=user, due_at=due, at=now)
+        except DomainError as exc:
+            refuse(self.requests, request_name(body), f"refused: {exc}")
+            ack(response_action="errors", errors={rb.FIELD_WHEN: str(exc)[:150]})
+            return
+        ack()
+
+
+def register(bolt: App, deps: ReplyDeps, requests: Requests) -> ReplyDesk:
+    desk = ReplyDesk(deps, requests)
+    team = [team_only(requests)]
+    bolt.action(rb.ACTION_REPLY, middleware=team)(desk.open_reply)
+    bolt.action(rb.ACTION_OPEN_POST)(desk.open_post)
+    bolt.view(rb.VIEW_REPLY, middleware=team)(desk.submit_reply)
+    bolt.action(rb.ACTION_TRACK, middleware=team)(desk.track)
+    bolt.action(rb.ACTION_NOT_PROMISE, middleware=team)(desk.not_a_promise)
+    bolt.action(rb.ACTION_CHANGE, middleware=team)(desk.open_change)
+    bolt.view(rb.VIEW_CHANGE, middleware=team)(desk.submit_change)
+    return desk
