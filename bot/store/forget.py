@@ -36,6 +36,7 @@ from bot.domain.types import DeliveryStatus
 from bot.store.models import (
     AuditEvent,
     Base,
+    CommitmentLabel,
     Complaint,
     Delivery,
     InboxItem,
@@ -229,6 +230,13 @@ RULES: dict[str, Rule] = {
         Action.DELETE,
         rows=lambda c: or_(_in(TriageLabel.complaint_id, c.complaint_ids), _in(TriageLabel.text, c.texts)),
         why="labels are made of their words",
+    ),
+    "commitment_labels": Rule(
+        Action.ANONYMISE,
+        rows=lambda c: _in(CommitmentLabel.complaint_id, c.complaint_ids),
+        replace={"reply_text": _scrubbed("reply_text"), "text": _scrubbed("text")},
+        keeps={"decision": "what the team decided", "origin": "card or seen"},
+        why="the team's decisions on promises found in its replies stay (labels); their handle and words go",
     ),
     "triage_models": Rule(
         Action.NONE,
