@@ -23,6 +23,7 @@ from bot.domain.due import DueParser
 from bot.slack.access import TeamAccess
 from bot.slack.deps import CardDeps, CommandDeps, HomeDeps, PromiseDeps, Requests, Surfaces
 from bot.slack.people import People
+from bot.sources.registry import register_link_hosts
 from bot.store.db import make_engine, make_sessionmaker
 
 log = logging.getLogger(__name__)
@@ -84,6 +85,7 @@ def create_app(
     """Build the bot. ``listener=False`` skips the Bolt app (worker processes never receive events)."""
     engine = engine or make_engine(settings.database_url)
     sessions = make_sessionmaker(engine)
+    register_link_hosts(settings)
     clock = clock or SystemClock()
     slack = make_slack_client(settings)
     app = Followthrough(

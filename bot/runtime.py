@@ -19,6 +19,7 @@ from bot.delivery.worker import Deliverer
 from bot.domain.ingest import Ingestor, IngestPolicy
 from bot.domain.triage import Thresholds, Triage
 from bot.jobs.scheduler import Scheduler
+from bot.sources import registry
 from bot.sources.base import SourceContext
 from bot.sources.inbox import Inbox, InboxDrain
 from bot.sources.replay import ReplaySource
@@ -65,7 +66,12 @@ def build_sources(app: Followthrough, *, replays: Sequence[Path] = ()) -> tuple[
     for path in replays:
         source = ReplaySource(ctx, path)
         tasks.append(Task(source.name, source.step, stop=source.close))
-    if not s.x_bearer_token:
+    for network in registry.build_networks(s, ctx):
+        tasks.append(Task(network.name, network.step, stop=getattr(network, "stop", None)))
+    if registry.webhook_sources(s):
+        watch = registry.QuietWatch(ctx, registry.webhook_sources(s))
+        tasks.append(Task(watch.name, watch.step))
+    if not s.x_bearer_token or "x" not in registry.selected(s):
         return tasks, frozenset()
     client = make_client(s.x_bearer_token.reveal(), s.x_api_url)
     user_id = s.x_user_id
