@@ -194,9 +194,7 @@ class WebhookIngest:
             return _send(start_response, Reply("400 Bad Request", {"error": "bad Content-Length"}))
         if declared > MAX_BODY:
             return _send(start_response, _too_large())
-        body = environ["wsgi.input"].read(MAX_BODY + 1) if declared else b""
-        if len(body) > MAX_BODY:
-            return _send(start_response, _too_large())
+        body = environ["wsgi.input"].read(declared) if declared > 0 else b""
         headers = {
             SIGNATURE_HEADER.lower(): environ.get("HTTP_X_FOLLOWTHROUGH_SIGNATURE", ""),
             TIMESTAMP_HEADER.lower(): environ.get("HTTP_X_FOLLOWTHROUGH_TIMESTAMP", ""),
