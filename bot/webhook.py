@@ -29,19 +29,22 @@ import hashlib
 import hmac
 import json
 import logging
+import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.domain.clock import Clock
 from bot.domain.posts import post_from_record
 from bot.source_settings import SOURCE_NAME
-from bot.sources.inbox import Inbox, RawPost
+from bot.domain.types import InboxStatus
+from bot.sources import state
 from bot.store.db import unavailable
+from bot.store.models import InboxItem
 from bot.store.models import Post as PostRow
 
 log = logging.getLogger(__name__)
@@ -53,6 +56,8 @@ SIGNATURE_HEADER = "X-Followthrough-Signature"
 TIMESTAMP_HEADER = "X-Followthrough-Timestamp"
 TOLERANCE_SECONDS = 300
 MAX_BODY = 1024 * 1024
+_INSERT = insert(InboxItem.__table__)
+PENDING = InboxStatus.PENDING.value
 MAX_RECORDS = 1000
 """A 1 MB body holds a few thousand tiny records; a request is answered within one transaction, so
 the count is capped too (a sender splits larger batches)."""
@@ -88,6 +93,103 @@ class Reply:
     headers: tuple[tuple[str, str], ...] = ()
 
 
+@dataclass
+class _Slot:
+    """One request's valid records, waiting for a group commit; ``accepted``: how many were new."""
+
+    source: str
+    records: dict[str, tuple[int, dict[str, Any]]]
+    accepted: int = 0
+    error: BaseException | None = None
+    done: bool = False
+
+
+class GroupWriter:
+    """Writes the records of concurrent requests in one transaction (group commit).
+
+    Why: a request may be answered 202 only once its records are committed, and on SQLite commits
+    are one at a time — fifty senders each waiting for their own commit queue up behind each other.
+    Here a request adds its records to a queue and takes the write lock; whoever gets it writes
+    everything queued so far (its own and the others'), so one commit answers many requests. A
+    request whose records a previous holder wrote returns at once. If the write fails, every
+    request in that group fails (and is answered 503, so its sender retries): nothing is half-stored.
+
+    The (source, id) check runs inside the same transaction, so two copies of one body arriving
+    together are written once, and a post already ingested is not written to the inbox again.
+    """
+
+    def __init__(self, sessions: sessionmaker[Session], clock: Clock) -> None:
+        self.sessions = sessions
+        self.clock = clock
+        self._queue: list[_Slot] = []
+        self._queue_lock = threading.Lock()
+        self._write_lock = threading.Lock()
+        self.commits = 0
+
+    def write(self, slot: _Slot) -> None:
+        with self._queue_lock:
+            self._queue.append(slot)
+        with self._write_lock:
+            if not slot.done:
+                with self._queue_lock:
+                    group, self._queue = self._queue, []
+                try:
+                    self._write(group)
+                except BaseException as exc:
+                    for queued in group:
+                        queued.error = exc
+                    raise
+                finally:
+                    for queued in group:
+                        queued.done = True
+        if slot.error is not None:
+            raise slot.error
+
+    def _write(self, group: list[_Slot]) -> None:
+        at = self.clock.now()
+        rows: list[dict[str, Any]] = []
+        with self.sessions() as session, session.begin():
+            by_source: dict[str, list[_Slot]] = {}
+            for slot in group:
+                by_source.setdefault(slot.source, []).append(slot)
+            for source, slots in by_source.items():
+                ids = sorted({pid for slot in slots for pid in slot.records})
+                taken = _stored_ids(session, source, ids)
+                for slot in slots:
+                    slot.accepted = 0
+                    for pid, (index, record) in slot.records.items():
+                        if pid in taken:
+                            continue
+                        taken.add(pid)
+                        slot.accepted += 1
+                        rows.append(
+                            {
+                                "stream": stream_name(source),
+                                "position": f"request record {index} (id {pid[:40]})",
+                                "record": record,
+                                "status": PENDING,
+                                "error": None,
+                                "received_at": at,
+                            }
+                        )
+                state.advance(session, stream_name(source), at=at)
+            if rows:
+                session.execute(_INSERT, rows)
+        self.commits += 1
+
+
+def _stored_ids(session: Session, source: str, ids: list[str]) -> set[str]:
+    """The ids of this source already ingested (a retry after the drain writes nothing new)."""
+    found: set[str] = set()
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        rows = session.execute(
+            select(PostRow.external_id).where(PostRow.source == source, PostRow.external_id.in_(chunk))
+        )
+        found.update(r[0] for r in rows)
+    return found
+
+
 NOT_FOUND = Reply("404 Not Found", {"error": "not found"})
 UNSIGNED = Reply("401 Unauthorized", {"error": "missing, wrong or stale signature"})
 
@@ -98,7 +200,7 @@ class WebhookIngest:
     def __init__(self, sessions: sessionmaker[Session], clock: Clock, secrets: Mapping[str, str]) -> None:
         self.sessions = sessions
         self.clock = clock
-        self.inbox = Inbox(sessions, clock)
+        self.writer = GroupWriter(sessions, clock)
         self._secrets = dict(secrets)
 
     @property
@@ -145,19 +247,15 @@ class WebhookIngest:
                 rejected.append({"index": index, "reason": str(exc) or type(exc).__name__})
                 continue
             good.setdefault(post.id, (index, {**record, "source": source}))
+        slot = _Slot(source, good)
         try:
-            stored = self._stored_ids(source, list(good))
-            fresh = [(i, r) for pid, (i, r) in good.items() if pid not in stored]
-            self.inbox.write(
-                stream_name(source),
-                [RawPost(f"request record {i} (id {str(r.get('id'))[:40]})", r) for i, r in fresh],
-                cursor=None,
-            )
+            if good:
+                self.writer.write(slot)
         except SQLAlchemyError as exc:
             if unavailable(exc):
                 log.warning("webhook %s: database unavailable; asked the sender to retry", source)
             else:
-                log.exception("webhook %s: could not store a request", source)
+                log.error("webhook %s: could not store a request: %s", source, type(exc).__name__)
             return Reply(
                 "503 Service Unavailable",
                 {"error": "could not store the posts now; send the same request again"},
@@ -165,21 +263,11 @@ class WebhookIngest:
             )
         for bad in rejected:
             log.warning("webhook %s: record %d skipped: %s", source, bad["index"], bad["reason"])
-        body = {"accepted": len(fresh), "duplicates": len(records) - len(rejected) - len(fresh), "rejected": rejected}
+        body = {"accepted": slot.accepted, "duplicates": len(records) - len(rejected) - slot.accepted}
+        body["rejected"] = rejected
         if not good:
             return Reply("422 Unprocessable Content", body)
         return Reply("202 Accepted", body)
-
-    def _stored_ids(self, source: str, ids: list[str]) -> set[str]:
-        found: set[str] = set()
-        with self.sessions() as session:
-            for start in range(0, len(ids), 500):
-                chunk = ids[start : start + 500]
-                rows = session.execute(
-                    select(PostRow.external_id).where(PostRow.source == source, PostRow.external_id.in_(chunk))
-                )
-                found.update(r[0] for r in rows)
-        return found
 
     # -- WSGI ------------------------------------------------------------------------------------
     def wsgi(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
