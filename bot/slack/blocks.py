@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 from bot.domain.types import Kind, Status
 from bot.slack.ids import Action, Field, View
 from bot.sources.links import link_hosts
+from bot.sources.networks import network
 
 SECTION_LIMIT = 3000
 DIGEST_TEXT_BUDGET = 8000  # of Slack's ~12,000 characters a message: the rest for due-today and status
@@ -305,11 +306,17 @@ def card_fallback(c: CardState) -> str:
     return cut(f"{label} #{c.id} from {handle(c.author_handle)}: {inline(c.text, 300)}", 300)
 
 
+def network_label(source: str) -> str:
+    """``:butterfly: Bluesky``: where the post is (and where the answer goes)."""
+    name, icon = network(source)
+    return f"{icon} {inline(name, 32)}"
+
+
 def build_card(c: CardState, now: datetime) -> Json:
     name = inline(c.author_name) or inline(c.author_handle, keep_underscores=True)
     who = f"*{name}* ({handle(c.author_handle)} · {followers(c.author_followers)} followers)"
     icon = ":rotating_light:" if c.priority >= 70 else ":warning:" if c.priority >= 45 else ":speech_balloon:"
-    header = f"{icon} *Complaint #{c.id}* · priority {c.priority} · {who}"
+    header = f"{icon} *Complaint #{c.id}* · priority {c.priority} · {network_label(c.source)} · {who}"
     link = post_link(c.url, c.source)
     text = quote(c.text)
     if text.endswith("…") and link:
