@@ -37,8 +37,7 @@ def main() -> None:
     print("\n".join("  " + line for line in report.lines()))
     ok = report.stored == args.posts and set(report.statuses) == {202}
     print(
-        f"posts_per_s={report.rate:.0f} p99_ms={report.percentile(99) * 1000:.0f} "
-        f"stored_once={'yes' if ok else 'NO'}"
+        f"posts_per_s={report.rate:.0f} p99_ms={report.percentile(99) * 1000:.0f} stored_once={'yes' if ok else 'NO'}"
     )
     if args.pg:
         with temporary_schema(args.pg, "webhook") as url:

@@ -35,7 +35,7 @@ REQUIRES: dict[str, tuple[str, ...]] = {
 """The settings that make a network "configured" (the default ``SOURCES`` is every configured one)."""
 
 MIN_SECRET = 16
-SECRET_PREFIX = "WEBHOOK_SECRET_"
+SECRET_PREFIX = "WEBHOOK_SECRET_"  # noqa: S105 - a variable name's prefix
 HOSTS_PREFIX = "WEBHOOK_LINK_HOSTS_"
 _HOST = re.compile(r"^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)+$")
 
@@ -104,7 +104,9 @@ def sources_settings(r: Any, secret: type[Secret]) -> dict[str, Any]:
             continue
         name = key[len(SECRET_PREFIX) :].lower()
         if not SOURCE_NAME.match(name):
-            r.problems.append(f"{key}: the source name must be 1–32 of a-z, 0-9, _ and - (it is used in /ingest/<source>)")
+            r.problems.append(
+                f"{key}: the source name must be 1–32 of a-z, 0-9, _ and - (it is used in /ingest/<source>)"
+            )
         elif name in BUILT_IN:
             r.problems.append(f"{key}: {name!r} is a built-in source; give the webhook source its own name")
         elif len(value) < MIN_SECRET:

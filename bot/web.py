@@ -124,7 +124,12 @@ def _common(app: Followthrough, ingest: Any, environ: dict[str, Any], start_resp
 
 
 def serve(
-    app: Followthrough, port: int, host: str = "0.0.0.0", threads: int = 16, *, slack_events: bool = True  # noqa: S104
+    app: Followthrough,
+    port: int,
+    host: str = "0.0.0.0",  # noqa: S104
+    threads: int = 16,
+    *,
+    slack_events: bool = True,
 ) -> None:
     from waitress import serve as waitress_serve
 

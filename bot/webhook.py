@@ -40,8 +40,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.domain.clock import Clock
 from bot.domain.posts import post_from_record
-from bot.source_settings import SOURCE_NAME
 from bot.domain.types import InboxStatus
+from bot.source_settings import SOURCE_NAME
 from bot.sources import state
 from bot.store.db import unavailable
 from bot.store.models import InboxItem

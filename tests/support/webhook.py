@@ -186,7 +186,7 @@ class LoadReport:
         if not self.latencies:
             return 0.0
         ordered = sorted(self.latencies)
-        return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+        return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
     def lines(self) -> list[str]:
         return [

@@ -19,7 +19,10 @@ def test_prints_a_curl_line_that_verifies_and_hides_the_secret(
 ):
     monkeypatch.setenv("WEBHOOK_SECRET_FACEBOOK", SECRET)
     monkeypatch.setenv("PORT", "8123")
-    body = b'[{"id": "1", "text": "where is my parcel", "author_id": "9", "author_handle": "jo", "created_at": "2026-03-01T12:00:00Z"}]\n'
+    body = (
+        b'[{"id": "1", "text": "where is my parcel", "author_id": "9", "author_handle": "jo", '
+        b'"created_at": "2026-03-01T12:00:00Z"}]\n'
+    )
     posts = tmp_path / "my posts.json"
     posts.write_bytes(body)
     assert main(["--env-file", str(tmp_path / "none.env"), "webhook", "sign", "--source", "facebook", str(posts)]) == 0
@@ -53,7 +56,22 @@ def test_the_secret_can_come_from_the_env_file(
     env.write_text(f"WEBHOOK_SECRET_EMAIL={SECRET}\n")
     posts = tmp_path / "p.json"
     posts.write_text("{}")
-    assert main(["--env-file", str(env), "webhook", "sign", "--source", "email", "--url", "https://bot.example/", str(posts)]) == 0
+    assert (
+        main(
+            [
+                "--env-file",
+                str(env),
+                "webhook",
+                "sign",
+                "--source",
+                "email",
+                "--url",
+                "https://bot.example/",
+                str(posts),
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     assert "https://bot.example/ingest/email" in out
     assert SECRET not in out
