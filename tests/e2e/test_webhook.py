@@ -224,3 +224,18 @@ def test_the_app_itself_refuses_over_1_mb_whatever_server_runs_it(hook: WebhookS
     app(environ, lambda status, headers: seen.append(status))
     assert seen == ["413 Content Too Large"]
     assert untouched(hook)
+
+
+def test_without_slack_events_the_server_takes_only_the_webhook_and_health(hook: WebhookServer):
+    """Socket Mode: nothing signs /slack/events with a secret we hold, so it is not served at all."""
+    conn = hook.connect()
+    try:
+        conn.request("POST", "/slack/events", body=b"{}", headers={"Content-Type": "application/json"})
+        response = conn.getresponse()
+        response.read()
+        assert response.status == 404
+        conn.request("GET", "/healthz")
+        health = conn.getresponse()
+        assert (health.status, json.loads(health.read())) == (200, {"ok": True})
+    finally:
+        conn.close()
