@@ -25,6 +25,7 @@ from bot.slack.deps import CardDeps, CommandDeps, HomeDeps, PromiseDeps, Request
 from bot.slack.people import People
 from bot.slack.reply_cards import ReplyDeps
 from bot.sources.links import register_network_link_hosts
+from bot.sources.registry import register_link_hosts
 from bot.store.db import make_engine, make_request_sessionmaker, make_sessionmaker
 
 log = logging.getLogger(__name__)
@@ -126,6 +127,7 @@ def create_app(
     engine = engine or make_engine(settings.database_url)
     register_network_link_hosts(settings)
     sessions = make_sessionmaker(engine)
+    register_link_hosts(settings)
     clock = clock or SystemClock()
     slack = make_slack_client(settings)
     app = Followthrough(

@@ -19,6 +19,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bot.config import Mode, Role, Settings, SettingsError, load_settings
 from bot.logs import configure_logging
+from bot.webhook_cli import add_webhook_parser, cmd_webhook
 
 log = logging.getLogger("bot")
 
@@ -83,6 +84,8 @@ def build_parser() -> argparse.ArgumentParser:
     down.add_argument("revision", help="target revision id, or 'base' for an empty database")
     down.add_argument("--yes", action="store_true", help="do not ask before dropping every table (revision 'base')")
     db_sub.add_parser("current", help="show the schema revision", description="Print the current and latest revisions.")
+
+    add_webhook_parser(sub)
 
     demo = sub.add_parser(
         "demo",
@@ -154,6 +157,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return promises_cli.main(args)
         if args.command == "data":
             return cmd_data(args)
+        if args.command == "webhook":
+            return cmd_webhook(args)
     except SettingsError as exc:
         print(exc.render(), file=sys.stderr)
         return EXIT_CONFIG
@@ -278,6 +283,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     from bot.app import create_app
     from bot.runtime import build_tasks
+    from bot.sources.registry import webhook_sources
     from bot.store.leases import AnotherWorker, sqlite_worker_lock
     from bot.worker import Worker
 
@@ -318,6 +324,12 @@ def cmd_run(args: argparse.Namespace) -> int:
 
             port = args.port or settings.port
             threading.Thread(target=serve, args=(app, port), name="http", daemon=True).start()
+        elif listens and webhook_sources(settings):
+            from bot.web import serve
+
+            port = args.port or settings.port  # Socket Mode: the HTTP server only takes the webhook
+            kwargs = {"slack_events": False}
+            threading.Thread(target=serve, args=(app, port), kwargs=kwargs, name="http", daemon=True).start()
         stop.wait()
     finally:
         if socket is not None:

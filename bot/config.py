@@ -24,6 +24,8 @@ from dotenv import dotenv_values
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from bot import source_settings
+
 DEFAULT_DATABASE_URL = "sqlite:///followthrough.db"
 
 
@@ -221,6 +223,11 @@ class Settings:
 
     port: int = 3000
     log_level: str = "INFO"
+
+    sources: tuple[str, ...] = ()
+    """SOURCES as given; empty: every configured source (``bot.sources.registry``)."""
+    webhook_secrets: tuple[tuple[str, Secret], ...] = ()
+    webhook_link_hosts: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
     @property
     def x_can_reply(self) -> bool:
@@ -794,7 +801,7 @@ def load_settings(
     merged: dict[str, str] = dict(os.environ if env is None else env)
     load_dotenv_into(merged, dotenv_path)
     r = _Reader(merged)
-    duties = _Duties.of(mode, role, replay)
+    duties = _Duties.of(mode, role, not source_settings.reads_x(merged, replay=replay))
     # A dict display runs left to right, so problems keep the order of .env.example's sections.
     values: _Fields = {
         **_slack_settings(r, duties),
@@ -807,6 +814,7 @@ def load_settings(
         **_schedule_settings(r),
         **_triage_settings(r),
         **_process_settings(r),
+        **source_settings.sources_settings(r, Secret),
     }
     if r.problems:
         raise SettingsError(r.problems)

@@ -26,9 +26,10 @@ from bot.domain.ingest import Ingestor, IngestPolicy
 from bot.domain.learning import ModelReloader
 from bot.domain.triage import Thresholds, Triage
 from bot.jobs.scheduler import Retrainer, Scheduler
+from bot.sources import registry
 from bot.sources.base import SourceContext
 from bot.sources.inbox import Inbox, InboxDrain
-from bot.sources.networks import network_brand_handles, network_tasks, network_transports
+from bot.sources.networks import network_brand_handles, network_transports
 from bot.sources.replay import ReplaySource
 from bot.sources.x import XPoller, XStream, make_client, resolve_brand_user_id
 from bot.store import leases
@@ -77,8 +78,14 @@ def build_sources(app: Followthrough, *, replays: Sequence[Path] = ()) -> tuple[
     for path in replays:
         source = ReplaySource(ctx, path)
         tasks.append(Task(source.name, source.step, stop=source.close))
-    tasks.extend(network_tasks(s, ctx))  # Bluesky and Mastodon, when configured
-    if not s.x_bearer_token:
+    for network in registry.build_networks(s, ctx):
+        tasks.append(
+            Task(network.name, network.step, error_backoff=5.0, max_backoff=300.0, stop=getattr(network, "stop", None))
+        )
+    if registry.webhook_sources(s):
+        watch = registry.QuietWatch(ctx, registry.webhook_sources(s))
+        tasks.append(Task(watch.name, watch.step))
+    if not s.x_bearer_token or "x" not in registry.selected(s):
         return tasks, frozenset()
     client = make_client(s.x_bearer_token.reveal(), s.x_api_url)
     user_id = s.x_user_id

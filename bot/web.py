@@ -36,7 +36,16 @@ def _plain(start_response: StartResponse, status: str, text: str) -> list[bytes]
     return [data]
 
 
-def make_wsgi_app(app: Followthrough) -> Callable[[dict[str, Any], StartResponse], Iterable[bytes]]:
+def make_wsgi_app(
+    app: Followthrough, *, slack_events: bool = True
+) -> Callable[[dict[str, Any], StartResponse], Iterable[bytes]]:
+    """``slack_events=False``: only the webhook and /healthz (Socket Mode, where nothing signs
+    /slack/events requests with a secret we hold)."""
+    from bot import webhook
+
+    ingest = webhook.from_settings(app.sessions, app.clock, app.settings)
+    if not slack_events:
+        return _without_slack(app, ingest)
     assert app.bolt is not None, "HTTP mode needs the Slack listener"
     slack_handler = SlackRequestHandler(app.bolt)
     verifier = SignatureVerifier(app.settings.slack_signing_secret.reveal())
@@ -79,30 +88,57 @@ def make_wsgi_app(app: Followthrough) -> Callable[[dict[str, Any], StartResponse
         path = environ.get("PATH_INFO", "")
         if path == "/slack/events":
             return slack(environ, start_response)
-        if path == "/healthz":
-            try:
-                with app.engine.connect() as conn:
-                    conn.execute(text("SELECT 1"))
-                status, body = "200 OK", {"ok": True}
-            except Exception as exc:  # health must answer, whatever the database says
-                log.warning("health check: database unreachable: %s", type(exc).__name__)
-                status, body = "503 Service Unavailable", {"ok": False, "error": "database unreachable"}
-            data = json.dumps(body).encode()
-            start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(data)))])
-            return [data]
-        data = b"not found"
-        start_response("404 Not Found", [("Content-Type", "text/plain"), ("Content-Length", str(len(data)))])
-        return [data]
+        return _common(app, ingest, environ, start_response)
 
+    wsgi.webhook = ingest  # type: ignore[attr-defined]
     return wsgi
 
 
-def serve(app: Followthrough, port: int, host: str = "0.0.0.0", threads: int = 16) -> None:  # noqa: S104
+def _without_slack(app: Followthrough, ingest: Any) -> Callable[[dict[str, Any], StartResponse], Iterable[bytes]]:
+    def wsgi(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        return _common(app, ingest, environ, start_response)
+
+    wsgi.webhook = ingest  # type: ignore[attr-defined]  # for tests and benches: its group writer's counts
+    return wsgi
+
+
+def _common(app: Followthrough, ingest: Any, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+    """/ingest/<source> (the signed webhook, ``bot.webhook``), /healthz, and 404 for the rest."""
+    path = environ.get("PATH_INFO", "")
+    if path.startswith("/ingest/"):
+        return ingest.wsgi(environ, start_response)
+    if path == "/healthz":
+        try:
+            with app.engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+            status, body = "200 OK", {"ok": True}
+        except Exception as exc:  # health must answer, whatever the database says
+            log.warning("health check: database unreachable: %s", type(exc).__name__)
+            status, body = "503 Service Unavailable", {"ok": False, "error": "database unreachable"}
+        data = json.dumps(body).encode()
+        start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(data)))])
+        return [data]
+    data = b"not found"
+    start_response("404 Not Found", [("Content-Type", "text/plain"), ("Content-Length", str(len(data)))])
+    return [data]
+
+
+def serve(
+    app: Followthrough,
+    port: int,
+    host: str = "0.0.0.0",  # noqa: S104
+    threads: int = 16,
+    *,
+    slack_events: bool = True,
+) -> None:
     from waitress import serve as waitress_serve
 
-    log.info("HTTP mode: listening on %s:%d (Slack at /slack/events)", host, port)
+    if slack_events:
+        log.info("HTTP mode: listening on %s:%d (Slack at /slack/events)", host, port)
+    else:
+        log.info("webhook: listening on %s:%d (/ingest/<source>; Slack arrives over Socket Mode)", host, port)
     waitress_serve(
-        make_wsgi_app(app),
+        make_wsgi_app(app, slack_events=slack_events),
         host=host,
         port=port,
         threads=threads,

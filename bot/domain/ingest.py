@@ -9,7 +9,8 @@ Rules, in order:
 4. a reply from the same customer in the same conversation joins their open complaint (it will
    appear in that card's thread) instead of opening a new one;
 5. anything else is triaged and stored; complaints get a card, praise goes to the kudos channel —
-   except a complaint whose text matches an open one from the last day (a storm of copies): it is
+   except a complaint whose text matches an open one from the last day on the same network (a storm
+   of copies; the same words on another network are another customer's, answered there): it is
    folded into that one's card (``+N similar``) here, as a stored fact, and gets no card of its own.
    Whatever later belongs to a folded complaint (its customer's reply, a retweet) shows on that card.
 """
@@ -189,7 +190,7 @@ class _Batch:
     repeat_counts: dict[tuple[str, str], int] = field(default_factory=dict)
     pending_complaints: list[tuple[dict[str, Any], _Ref]] = field(default_factory=list)
     amplified: dict[int, list[int]] = field(default_factory=dict)  # stored complaint id -> [reposts, reach]
-    primaries: dict[str, int | _Ref] = field(default_factory=dict)  # text key -> open unfolded complaint
+    primaries: dict[tuple[str, str], int | _Ref] = field(default_factory=dict)  # (source, text key) -> open unfolded
     folded: dict[int, list[int]] = field(default_factory=dict)  # primary id -> [copies, reach, top rank]
     folded_into: dict[int, int] = field(default_factory=dict)  # stored complaint id -> its primary
     refresh: dict[int, int] = field(default_factory=dict)  # stored complaint id -> priority of its refresh
@@ -294,18 +295,20 @@ class _Batch:
                     self.complaint_of_post.setdefault((source, external_id), complaint_id)
                     self.folded_into[complaint_id] = duplicate_of or complaint_id
 
-    def preload_primaries(self, keys: set[str]) -> None:
+    def preload_primaries(self, keys: set[tuple[str, str]]) -> None:
         """The open, unfolded complaints (of the last day) that copies in this batch would fold into.
 
         Only complaints carry a text key, and the (text key, created) index finds the last day's in
         one range; the other conditions are checked here on the few rows that returns.
         """
-        wanted = [k for k in keys if k not in self.primaries]
+        wanted_keys = {k for k in keys if k not in self.primaries}  # per network: (source, text key)
+        wanted = sorted({key for _, key in wanted_keys})
         since = self.at - FOLD_WINDOW
-        candidates: dict[str, list[int]] = {}
+        candidates: dict[tuple[str, str], list[int]] = {}
         for start in range(0, len(wanted), 500):
             rows = self.session.execute(
                 select(
+                    Complaint.source,
                     Complaint.text_key,
                     Complaint.id,
                     Complaint.kind,
@@ -314,9 +317,11 @@ class _Batch:
                     Complaint.created_at,
                 ).where(Complaint.text_key.in_(wanted[start : start + 500]), Complaint.created_at >= since)
             )
-            for key, cid, kind, duplicate_of, status, created_at in rows:
+            for source, key, cid, kind, duplicate_of, status, created_at in rows:
+                if (source, key) not in wanted_keys:
+                    continue  # the same words on another network: another customer, another card
                 if kind == Kind.COMPLAINT.value and duplicate_of is None and status in OPEN and created_at >= since:
-                    candidates.setdefault(key, []).append(cid)
+                    candidates.setdefault((source, key), []).append(cid)
         if not candidates:
             return
         ids = sorted({cid for cids in candidates.values() for cid in cids})
@@ -505,7 +510,7 @@ class Ingestor:
             self.triage = self.models.current(batch.session, batch.at)
         seen = self._known_ids(batch.session, posts)
         batch.preload_retweeted(posts)
-        batch.preload_primaries({batch.key_of(p) for p in posts if not p.retweet_of})
+        batch.preload_primaries({(p.source, batch.key_of(p)) for p in posts if not p.retweet_of})
         if self.policy.follow_up_days:
             authors: dict[str, set[str]] = {}
             for post in posts:
@@ -708,7 +713,7 @@ class Ingestor:
         )
         conversation = post.conversation_id or post.id
         key = batch.key_of(post)
-        primary = batch.primaries.get(key) if verdict.kind is Kind.COMPLAINT else None
+        primary = batch.primaries.get((post.source, key)) if verdict.kind is Kind.COMPLAINT else None
         if isinstance(primary, _Ref) and primary.id is None:
             batch.flush_complaints()  # the copy's row must name its primary's id
         params = dict(
@@ -765,7 +770,7 @@ class Ingestor:
                 counts[1] += post.followers
                 counts[2] = max(counts[2], rank)
                 return _Pending(Outcome.FOLDED, complaint_id, verdict.kind)
-            batch.primaries[key] = complaint_id
+            batch.primaries[(post.source, key)] = complaint_id
             batch.deliver(DeliveryKind.CARD, "card:{id}", complaint_id, self.policy.complaints_channel, priority=rank)
         elif verdict.kind is Kind.QUESTION:
             # A question needs an answer as much as a complaint does: a card, in its own lower band.

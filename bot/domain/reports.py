@@ -165,6 +165,22 @@ def customer_history(session: Session, handle: str, limit: int = 10) -> list[Com
     )
 
 
+def customer_histories(
+    session: Session, handle: str, source: str | None = None, limit: int = 10
+) -> list[list[Complaint]]:
+    """A handle's history per network identity (source + author id), busiest first: the same
+    handle on two networks is two customers, so their stories are never mixed into one list."""
+    handle = handle.strip().lstrip("@").lower()
+    query = select(Complaint).where(func.lower(Complaint.author_handle) == handle)
+    if source:
+        query = query.where(Complaint.source == source)
+    rows = session.scalars(query.order_by(Complaint.posted_at.desc(), Complaint.id.desc()).limit(limit * 5)).all()
+    groups: dict[tuple[str, str], list[Complaint]] = {}
+    for row in rows:
+        groups.setdefault((row.source, row.author_id), []).append(row)
+    return sorted((g[:limit] for g in groups.values()), key=lambda g: (-len(g), g[0].source))
+
+
 def yesterday(session: Session, now: datetime, tz: str) -> Yesterday:
     zone = ZoneInfo(tz)
     day = now.astimezone(zone).date() - timedelta(days=1)

@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 
 from bot.domain.types import Kind, Status
 from bot.slack.ids import Action, Field, View
+from bot.sources.labels import network
 from bot.sources.links import link_hosts
 
 SECTION_LIMIT = 3000
@@ -324,12 +325,18 @@ def card_fallback(c: CardState) -> str:
     return cut(f"{label} #{c.id} from {handle(c.author_handle)}: {inline(c.text, 300)}", 300)
 
 
+def network_label(source: str) -> str:
+    """``:butterfly: Bluesky``: where the post is (and where the answer goes)."""
+    name, icon = network(source)
+    return f"{icon} {inline(name, 32)}"
+
+
 def build_card(c: CardState, now: datetime) -> Json:
     name = inline(c.author_name) or inline(c.author_handle, keep_underscores=True)
     who = f"*{name}* ({handle(c.author_handle)} · {followers(c.author_followers)} followers)"
     icon = ":rotating_light:" if c.priority >= 70 else ":warning:" if c.priority >= 45 else ":speech_balloon:"
     label = "Question" if c.kind == Kind.QUESTION else "Complaint"
-    header = f"{icon} *{label} #{c.id}* · priority {c.priority} · {who}"
+    header = f"{icon} *{label} #{c.id}* · priority {c.priority} · {network_label(c.source)} · {who}"
     link = post_link(c.url, c.source)
     text = quote(c.text)
     if text.endswith("…") and link:

@@ -13,10 +13,11 @@ from typing import TYPE_CHECKING, Any
 
 from bot.domain import reports
 from bot.reports.slack_report import report_command
-from bot.slack.blocks import age, claim_line, cut, escape, handle, slack_date
+from bot.slack.blocks import age, claim_line, cut, escape, handle, network_label, slack_date
 from bot.slack.deps import CommandDeps, Requests
 from bot.slack.middleware import team_only
 from bot.slack.triage import move_command, skipped_message, triage_report
+from bot.sources.labels import network
 from bot.sources.state import source_statuses
 
 if TYPE_CHECKING:
@@ -82,19 +83,34 @@ def overdue(deps: CommandDeps, user: str, args: str, now: datetime) -> str:
 
 
 def find(deps: CommandDeps, user: str, args: str, now: datetime) -> str:
-    who = args.strip().split()[0] if args.strip() else ""
-    if not who:
-        return "Whose history? `/complaints find @handle`"
+    """``@jo`` on every network, each network's @jo apart; ``bluesky:@jo`` (or ``@jo bluesky``) one."""
+    words = args.strip().split()
+    who = words[0] if words else ""
+    source = words[1].lower() if len(words) > 1 else None
+    if ":" in who and not who.startswith("@"):
+        source, _, who = who.partition(":")
+        source = source.lower()
+    if not who.lstrip("@"):
+        return "Whose history? `/complaints find @handle` (or `/complaints find bluesky:@handle` for one network)"
     with deps.sessions() as session:
-        history = reports.customer_history(session, who)
-    if not history:
-        return f"No earlier complaints from {handle(who)}."
-    lines = [f"*{handle(history[0].author_handle)}: {len(history)} earlier post(s)* (newest first)"]
-    for c in history:
-        ending = c.status
-        if c.resolution_note:
-            ending += f": {cut(escape(c.resolution_note), 120)}"
-        lines.append(f"• #{c.id} {slack_date(c.posted_at, '{date_short}')} — “{cut(escape(c.text), 100)}” → {ending}")
+        histories = reports.customer_histories(session, who, source)
+    where = f" on {escape(network(source)[0])}" if source else ""
+    if not histories:
+        return f"No earlier complaints from {handle(who)}{where}."
+    lines: list[str] = []
+    if len(histories) > 1:
+        lines.append(f"{handle(who)} is {len(histories)} different customers (one per network):")
+    for history in histories:
+        first = history[0]
+        label = network_label(first.source)
+        lines.append(f"*{label} {handle(first.author_handle)}: {len(history)} earlier post(s)* (newest first)")
+        for c in history:
+            ending = c.status
+            if c.resolution_note:
+                ending += f": {cut(escape(c.resolution_note), 120)}"
+            lines.append(
+                f"• #{c.id} {slack_date(c.posted_at, '{date_short}')} — “{cut(escape(c.text), 100)}” → {ending}"
+            )
     return "\n".join(lines)
 
 
@@ -102,7 +118,13 @@ REGISTRY: list[Subcommand] = [
     Subcommand("status", "", "counts by state, the oldest unclaimed complaint, overdue promises, sources", status),
     Subcommand("mine", "", "your claims and your promises, overdue first", mine, ("me", "my")),
     Subcommand("overdue", "", "every overdue promise, by due time", overdue, ("late",)),
-    Subcommand("find", "@handle", "a customer's earlier complaints and how they ended", find, ("history", "who")),
+    Subcommand(
+        "find",
+        "@handle [network]",
+        "a customer's earlier complaints and how they ended, per network",
+        find,
+        ("history", "who"),
+    ),
     Subcommand("skipped", "", "posts of the last 24 h that got no card, with Card it and Praise", skipped_message),
     Subcommand("triage", "", "triage's quality on your team's labels, and what retraining changed", triage_report),
     Subcommand("move", "#42 question", "say what a post is: complaint, question or praise", move_command),

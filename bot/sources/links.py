@@ -14,7 +14,9 @@ LINK_HOSTS: dict[str, tuple[str, ...]] = {
     "x": ("x.com", "twitter.com"),
     "bluesky": ("bsky.app",),
 }
-"""Each source's own hosts (subdomains included). Sources added later register theirs here."""
+"""Each source's own hosts (subdomains included). Sources added later register theirs here; the
+configured Mastodon instance and each webhook source's WEBHOOK_LINK_HOSTS_<SOURCE> are added at
+start-up (``bot.sources.registry.register_link_hosts``)."""
 
 
 def link_hosts(source: str) -> tuple[str, ...]:
