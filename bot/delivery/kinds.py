@@ -68,8 +68,8 @@ SPECS: dict[DeliveryKind, KindSpec] = {
     DeliveryKind.HEADS_UP: KindSpec(Transport.SLACK, needs_card=False),
     DeliveryKind.REPORT: KindSpec(Transport.SLACK, needs_card=False),
     DeliveryKind.REPLY_X: KindSpec(Transport.X, needs_card=True),
-    DeliveryKind.REPLY_BLUESKY: KindSpec(Transport.BLUESKY, needs_card=True),
-    DeliveryKind.REPLY_MASTODON: KindSpec(Transport.MASTODON, needs_card=True),
+    DeliveryKind.REPLY_BLUESKY: KindSpec(Transport.BLUESKY, needs_card=False),
+    DeliveryKind.REPLY_MASTODON: KindSpec(Transport.MASTODON, needs_card=False),
     DeliveryKind.PUBLIC_REPLY_LINE: KindSpec(Transport.SLACK, needs_card=True),
     DeliveryKind.COMMITMENT: KindSpec(Transport.SLACK, needs_card=True),
 }

@@ -67,6 +67,11 @@ def check_length(text: str, source: str) -> None:
                 f"Too long for X: {n}/{X_LIMIT} (links count 23, Chinese/Japanese/Korean characters and emoji 2). "
                 f"Cut {n - X_LIMIT}."
             )
+    elif source == "bluesky":
+        from bot.delivery.bluesky import too_long
+
+        if why := too_long(text):
+            raise DomainError(f"Too long for Bluesky: {why}.")
 
 
 def post_url(source: str, handle: str | None, post_id: str) -> str | None:
