@@ -33,7 +33,7 @@ from tests.support.x_api import XStandIn
 
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 SHELL = {"bash", "sh", "shell", "console"}
-NOT_SHELL = {"json", "text", "ini", "caddy", "nginx", "python", "yaml", "toml"}
+NOT_SHELL = {"json", "text", "ini", "caddy", "nginx", "python", "yaml", "toml", "javascript"}
 
 NOT_RUN: dict[str, str] = {
     'pip install -e ".[dev]"': "installs into the running environment; .ci/run runs it in a fresh one",
@@ -59,6 +59,15 @@ NOT_RUN: dict[str, str] = {
         "the whole suite on PostgreSQL: what CI runs (.ci/run); run here with --collect-only, see ADAPTED"
     ),
     "python bench/triage.py complaints.csv": "needs the labelled data set, which is not in the repository",
+    "sig=$({ printf 'v1:%s:' \"$ts\"; cat posts.json; } | openssl dgst -sha256 -hmac \"$WEBHOOK_SECRET_FACEBOOK\" -hex "
+    "| sed 's/^.* //')": (
+        "one line of a sender's script: needs $ts from the line before and the secret in the sender's environment; "
+        "tests/unit/test_webhook_signature.py checks the scheme against openssl"
+    ),
+    'curl -X POST https://bot.example.com/ingest/facebook -H "Content-Type: application/json" '
+    '-H "X-Followthrough-Timestamp: $ts" -H "X-Followthrough-Signature: v1=$sig" --data-binary @posts.json': (
+        "posts to a deployed bot; tests/e2e and tests/reliability send signed requests to the real webhook"
+    ),
     **{
         f"python bench/{name}.py": "a long benchmark (minutes); its fast variant runs in tests/reliability"
         for name in (
