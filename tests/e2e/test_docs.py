@@ -83,6 +83,9 @@ NOT_RUN: dict[str, str] = {
             "overdue_scan",
             "socket_mode",
             "big_requests",
+            "reply_faults",
+            "network_faults",
+            "webhook_load",
         )
     },
 }
