@@ -111,6 +111,7 @@ EXIT_CODES: dict[str, tuple[int, str]] = {
 
 IN_CHECKOUT: dict[str, str] = {
     "python docs/images/render_card.py --html-only --out /tmp/card": "runs the checkout's script; writes to /tmp/card",
+    "python bench/promise_detection.py": "runs the checkout's script on tests/data (under a second); writes nothing",
 }
 """Commands that run in the checkout rather than the scratch folder, each with why (they change nothing in it)."""
 
