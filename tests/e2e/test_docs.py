@@ -59,7 +59,7 @@ NOT_RUN: dict[str, str] = {
         "the whole suite on PostgreSQL: what CI runs (.ci/run); run here with --collect-only, see ADAPTED"
     ),
     "python bench/triage.py complaints.csv": "needs the labelled data set, which is not in the repository",
-    "sig=$({ printf 'v1:%s:' \"$ts\"; cat posts.json; } | openssl dgst -sha256 -hmac \"$WEBHOOK_SECRET_FACEBOOK\" -hex "
+    'sig=$({ printf \'v1:%s:\' "$ts"; cat posts.json; } | openssl dgst -sha256 -hmac "$WEBHOOK_SECRET_FACEBOOK" -hex '
     "| sed 's/^.* //')": (
         "one line of a sender's script: needs $ts from the line before and the secret in the sender's environment; "
         "tests/unit/test_webhook_signature.py checks the scheme against openssl"
