@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from bot.domain.errors import DomainError
+
 
 class Action(StrEnum):
     CLAIM = "ft_claim"
@@ -50,11 +52,16 @@ METADATA_EVENT = "followthrough_message"
 response was lost can be found in the channel instead of being posted twice."""
 
 
+class BadReference(DomainError, ValueError):
+    """A button value or form metadata that names no complaint or promise: only a forged request or a
+    message from another app sends one, but the person still gets a private answer, not an error."""
+
+
 def parse_ref(value: str | None) -> int:
     """A complaint reference from a button value or private_metadata: '42' or '#42'."""
-    if not value:
-        raise ValueError("no complaint reference")
+    if not isinstance(value, str) or not value.strip():
+        raise BadReference("That button or form does not say which complaint it is for; use the card's own buttons.")
     text = value.strip().lstrip("#")
-    if not text.isdigit() or len(text) > 12:
-        raise ValueError(f"not a complaint reference: {value[:20]!r}")
+    if not text.isascii() or not text.isdigit() or len(text) > 12:
+        raise BadReference("That button or form does not name a complaint Followthrough knows; use the card's buttons.")
     return int(text)

@@ -90,3 +90,22 @@ def test_request_sessions_carry_the_timeouts_and_worker_sessions_do_not(pg_url: 
             assert s.execute(text("SELECT current_setting('lock_timeout')")).scalar_one() == "0"
     finally:
         desk.close()
+
+
+def test_looking_needs_no_write_while_a_change_is_not_saved(desk: Desk):
+    """The request log cannot be written (its table is gone): ``/complaints status`` and App Home still
+    answer from what the database has, while a click that would change something says not saved."""
+    cid = desk.complaint()
+    rename(desk, "interactions", "interactions_away")
+    try:
+        status = json.loads(desk.command(ALICE, "/complaints", "status")[1])["text"]
+        desk.event({"type": "app_home_opened", "user": BOB, "tab": "home"})
+        desk.slack.wait_for(lambda: BOB in desk.slack.state.home_views, 10)
+        desk.click(ALICE, Action.CLAIM, str(cid), key="nolog")
+        [reply] = desk.responses("nolog")
+    finally:
+        rename(desk, "interactions_away", "interactions")
+    assert status.startswith("*Desk status*: new 1")
+    assert BOB in desk.slack.state.home_views
+    assert "*not saved*" in reply["text"]
+    assert desk.get(cid).status == "new"

@@ -269,9 +269,14 @@ def test_resolving_with_open_promises_asks_what_happens_to_them(desk: Desk):
         assert s.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "promise_kept")) == 1
 
 
-def test_unexpected_errors_show_a_reference_and_are_logged(desk: Desk, caplog):
+def test_unexpected_errors_show_a_reference_and_are_logged(desk: Desk, caplog, monkeypatch):
+    def broken(_user: str) -> bool:
+        raise RuntimeError("a bug")
+
+    cid = desk.complaint()
+    monkeypatch.setattr(desk.app.access, "allowed", broken)  # any bug behind a click will do
     with caplog.at_level(logging.ERROR):
-        status, _, _ = desk.click(ALICE, Action.CLAIM, "not-a-number")
+        status, _, _ = desk.click(ALICE, Action.CLAIM, str(cid))
         answer = desk.responses()[0]["text"]
     assert status == 200
     ref = answer.split("ref `")[1].split("`")[0]
@@ -284,6 +289,8 @@ def test_unexpected_errors_show_a_reference_and_are_logged(desk: Desk, caplog):
 def test_unknown_complaint_is_a_friendly_answer(desk: Desk):
     desk.click(ALICE, Action.CLAIM, "999999")
     assert desk.responses()[0]["text"] == "There is no complaint #999999."
+    desk.click(ALICE, Action.CLAIM, "not-a-number", key="nan")  # a forged or foreign button
+    assert "does not name a complaint" in desk.responses("nan")[0]["text"]
 
 
 def test_stale_card_click_after_resolution(desk: Desk):

@@ -233,3 +233,23 @@ def test_a_command_and_an_event_delivered_twice_are_recorded_and_acted_on_once(d
     assert promises == 1
     assert sorted(logged) == sorted([form["trigger_id"], "Ev0TWICE01"])
     assert len(desk.slack.calls_to("views.publish")) == 1
+
+
+def test_a_form_submitted_twice_is_recorded_and_acted_on_once(desk: Desk):
+    """A double-clicked Submit (or Slack's retry) arrives twice with one trigger id."""
+    from bot.devtools.interactions import view_submission
+
+    cid = desk.complaint("@AcmeHelp charged twice for one order")
+    view = {"type": "modal", "callback_id": View.RESOLVE.value, "private_metadata": str(cid), "blocks": []}
+    payload = view_submission(ALICE, view, {Field.NOTE: {"value": "refunded the second charge"}}, trigger_id="9.twice")
+    answers = [desk.send(payload) for _ in range(2)]
+    assert [status for status, _, _ in answers] == [200, 200]
+    with desk.app.sessions() as s:
+        resolved = s.scalar(
+            select(func.count())
+            .select_from(AuditEvent)
+            .where(AuditEvent.complaint_id == cid, AuditEvent.action == "resolve")
+        )
+        logged = s.scalar(select(func.count()).select_from(Interaction).where(Interaction.key == "9.twice"))
+    assert (resolved, logged) == (1, 1)
+    assert desk.get(cid).status == "resolved"
