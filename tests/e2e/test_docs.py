@@ -83,6 +83,7 @@ NOT_RUN: dict[str, str] = {
             "overdue_scan",
             "socket_mode",
             "big_requests",
+            "membership_stall",
             "reply_faults",
             "network_faults",
             "webhook_load",
