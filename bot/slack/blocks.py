@@ -185,6 +185,8 @@ class CardState:
     repeat_contact: int = 0
     source: str = "x"
     promises: tuple[PromiseView, ...] = ()
+    needs_look: str | None = None
+    """The language of a post triage could not read (its card says so), else None."""
 
 
 @dataclass(frozen=True)
@@ -225,6 +227,7 @@ def card_state(complaint: Any, promises: Sequence[Any] = ()) -> CardState:
         reply_count=complaint.reply_count,
         repeat_contact=complaint.repeat_contact,
         source=complaint.source,
+        needs_look=_needs_look(getattr(complaint, "triage_signals", None)),
         promises=tuple(
             PromiseView(
                 p.promise_id if hasattr(p, "promise_id") else p.id,
@@ -299,6 +302,12 @@ def card_actions(c: CardState) -> list[Json]:
     return [_button("Reopen", Action.REOPEN, ref)]
 
 
+def _needs_look(signals: Sequence[str] | None) -> str | None:
+    if not signals or "needs a look" not in signals:
+        return None
+    return next((s.removeprefix("language ") for s in signals if s.startswith("language ")), "?")
+
+
 def card_fallback(c: CardState) -> str:
     """The notification text: short, escaped, never a ping."""
     label = "Complaint" if c.kind == Kind.COMPLAINT else c.kind.capitalize()
@@ -326,6 +335,8 @@ def build_card(c: CardState, now: datetime) -> Json:
         context.append(f":speech_balloon: {c.reply_count} customer replies in thread")
     if c.repeat_contact:
         context.append(f":repeat: {c.repeat_contact} earlier complaint(s) from this customer")
+    if c.needs_look:
+        context.append(f":globe_with_meridians: needs a look · {inline(c.needs_look, 8)}")
     blocks: list[Json] = [
         {"type": "section", "text": {"type": "mrkdwn", "text": cut(header, SECTION_LIMIT)}},
         {"type": "section", "text": {"type": "mrkdwn", "text": cut(text, SECTION_LIMIT)}},
