@@ -1,7 +1,10 @@
 """Measure triage against a labelled CSV: out of the box (raw VADER and our rules side by side), then
 how it learns from labels.
 
-    python bench/triage.py [CSV]
+    python bench/triage.py [CSV] [--quick]
+
+``--quick``: two splits at 0 / 500 / 1,500 labels and no 5,000-label training (about 20 s), for
+iterating; the figures in the README come from the full run.
 
 CSV columns: tweet_id,text,is_complaint,domain (default: ../shared/data/complaints-dev.csv).
 
@@ -32,7 +35,12 @@ from bot.domain.triage import Kind, Thresholds, Triage
 from bot.store import migrate
 from bot.store.db import make_engine, make_sessionmaker
 
-DEFAULT = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "complaints-dev.csv"
+DEFAULT = next(
+    (p / "shared" / "data" / "complaints-dev.csv" for p in Path(__file__).resolve().parents
+     if (p / "shared" / "data" / "complaints-dev.csv").is_file()),
+    Path(__file__).resolve().parents[1].parent / "shared" / "data" / "complaints-dev.csv",
+)  # fmt: skip
+"""The checkout's sibling ``shared/`` (found from a git worktree too)."""
 SIZES = (0, 100, 200, 500, 1000, 1500, None)  # None: every label of the split's training part
 SPLITS = 5
 HELD_OUT = 0.2
@@ -119,16 +127,18 @@ def perturbed(rows: list[LabelRow], n: int, seed: int = 7) -> list[LabelRow]:
     return out
 
 
-def learning_curve(rows: list[LabelRow], base: Triage, workdir: Path) -> tuple[dict[str, list[Metrics]], Triage]:
+def learning_curve(
+    rows: list[LabelRow], base: Triage, workdir: Path, splits: int = SPLITS, sizes: tuple[int | None, ...] = SIZES
+) -> tuple[dict[str, list[Metrics]], Triage]:
     results: dict[str, list[Metrics]] = {}
     trained: Triage | None = None
-    for split in range(SPLITS):
+    for split in range(splits):
         order = list(range(len(rows)))
         random.Random(split).shuffle(order)
         cut = int(len(rows) * HELD_OUT)
         held_out = [rows[i] for i in order[:cut]]
         pool = [rows[i] for i in order[cut:]]
-        for size in SIZES:
+        for size in sizes:
             label = "all" if size is None else str(size)
             take = pool if size is None else pool[:size]
             if not take:
@@ -139,13 +149,15 @@ def learning_curve(rows: list[LabelRow], base: Triage, workdir: Path) -> tuple[d
                 if size is None and trained is None:
                     trained = triage
             results.setdefault(label if size is not None else f"all ({len(take)})", []).append(m)
-        print(f"  split {split + 1}/{SPLITS} done", file=sys.stderr)
+        print(f"  split {split + 1}/{splits} done", file=sys.stderr)
     assert trained is not None
     return results, trained
 
 
 def main() -> None:
-    path = Path(sys.argv[1]) if len(sys.argv) > 1 else DEFAULT
+    args = [a for a in sys.argv[1:] if a != "--quick"]
+    quick = "--quick" in sys.argv[1:]
+    path = Path(args[0]) if args else DEFAULT
     with path.open(encoding="utf-8") as f:
         records = list(csv.DictReader(f))
     texts = [r["text"] for r in records]
@@ -176,10 +188,14 @@ def main() -> None:
     started = time.perf_counter()
     rows = [LabelRow(t, c, "complaint" if c else "not_complaint") for t, c in zip(texts, truth, strict=True)]
     print()
-    print(f"Learning from labels: {SPLITS} random splits, {HELD_OUT:.0%} held out, labels from the rest")
+    splits = 2 if quick else SPLITS
+    print(f"Learning from labels: {splits} random splits, {HELD_OUT:.0%} held out, labels from the rest")
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
-        curve, trained = learning_curve(rows, triage, workdir)
+        if quick:
+            curve, trained = learning_curve(rows, triage, workdir, splits=2, sizes=(0, 500, 1500, None))
+        else:
+            curve, trained = learning_curve(rows, triage, workdir)
         print(f"{'labels':>12}  {'macro_f1 mean':>13} {'min':>6}  {'recall mean':>11} {'min':>6}  {'precision':>9}")
         for label, ms in curve.items():
             f1s, recalls = [m.macro_f1 for m in ms], [m.recall for m in ms]
@@ -198,9 +214,10 @@ def main() -> None:
             f"{speed(triage, texts):,.0f} posts/s, rules + model ({getattr(model, 'label_count', 0)} labels) "
             f"{speed(trained, texts):,.0f} posts/s (one core)"
         )
-        big = perturbed(rows, 5000)
-        _, seconds = train_from_file(workdir, "train-5000", big, triage)
-        print(f"training on {len(big):,} labels (import + 5-fold cross-validation + fit + store): {seconds:.1f} s")
+        if not quick:
+            big = perturbed(rows, 5000)
+            _, seconds = train_from_file(workdir, "train-5000", big, triage)
+            print(f"training on {len(big):,} labels (import + 5-fold cross-validation + fit + store): {seconds:.1f} s")
     print(f"macro_f1={b['macro_f1']:.3f} recall={b['recall']:.3f} precision={b['precision']:.3f}")
 
 

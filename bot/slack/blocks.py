@@ -190,6 +190,8 @@ class CardState:
     first_response_seconds: float | None = None
     can_reply: bool = False
     """The brand's write keys for this network are set: the card offers Reply, else "Open on X"."""
+    needs_look: str | None = None
+    """The language of a post triage could not read (its card says so), else None."""
 
 
 @dataclass(frozen=True)
@@ -230,6 +232,7 @@ def card_state(complaint: Any, promises: Sequence[Any] = ()) -> CardState:
         reply_count=complaint.reply_count,
         repeat_contact=complaint.repeat_contact,
         source=complaint.source,
+        needs_look=_needs_look(getattr(complaint, "triage_signals", None)),
         promises=tuple(
             PromiseView(
                 p.promise_id if hasattr(p, "promise_id") else p.id,
@@ -319,6 +322,12 @@ def _with_answer(c: CardState, buttons: list[Json]) -> list[Json]:
     return [*buttons[:1], answer, *buttons[1:]]
 
 
+def _needs_look(signals: Sequence[str] | None) -> str | None:
+    if not signals or "needs a look" not in signals:
+        return None
+    return next((s.removeprefix("language ") for s in signals if s.startswith("language ")), "?")
+
+
 def card_fallback(c: CardState) -> str:
     """The notification text: short, escaped, never a ping."""
     label = "Complaint" if c.kind == Kind.COMPLAINT else c.kind.capitalize()
@@ -356,6 +365,8 @@ def build_card(c: CardState, now: datetime) -> Json:
         from bot.slack.reply_blocks import first_response
 
         context.append(first_response(c.first_response_seconds) or "")
+    if c.needs_look:
+        context.append(f":globe_with_meridians: needs a look · {inline(c.needs_look, 8)}")
     blocks: list[Json] = [
         {"type": "section", "text": {"type": "mrkdwn", "text": cut(header, SECTION_LIMIT)}},
         {"type": "section", "text": {"type": "mrkdwn", "text": cut(text, SECTION_LIMIT)}},

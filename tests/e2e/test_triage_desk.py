@@ -241,3 +241,8 @@ def test_triage_report_shows_quality_on_the_teams_labels_and_what_changed(desk: 
     assert "complaint recall *" in text
     assert "Since v1" in text
     assert "+100 label(s)" in text
+
+
+def test_a_post_triage_cannot_read_is_carded_with_its_language(desk: Desk):
+    cid = desk.complaint("@ANA 荷物がまだ届きません。どうなっていますか")
+    assert "needs a look · ja" in json.dumps(desk.card(cid)["blocks"], ensure_ascii=False)
