@@ -160,9 +160,7 @@ def headline_lines(report: dict[str, Any]) -> list[str]:
         lines.append(
             "Per person: "
             + " · ".join(
-                f"<@{user}> kept {percent(m['kept_rate'])} of {m['kept_on_time'] + m['kept_late'] + m['broken']},"
-                f" first response {duration(m['first_response_median_s'])}"
-                for user, m in people
+                f"<@{user}> {_kept(m)}, first response {duration(m['first_response_median_s'])}" for user, m in people
             )
         )
     if report.get("person") is None and report["networks"]:
@@ -174,6 +172,11 @@ def headline_lines(report: dict[str, Any]) -> list[str]:
             )
         )
     return lines
+
+
+def _kept(m: dict[str, Any]) -> str:
+    settled = m["kept_on_time"] + m["kept_late"] + m["broken"]
+    return f"kept {percent(m['kept_rate'])} of {settled} on time" if settled else "no promises settled"
 
 
 def text(report: dict[str, Any]) -> str:
