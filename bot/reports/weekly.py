@@ -98,6 +98,14 @@ def payload(
     }
 
 
+def is_empty(report: dict[str, Any]) -> bool:
+    """Nothing came in, was answered, promised or settled in the reported period."""
+    c = report["current"]
+    return not any(
+        c[k] for k in ("complaints_in", "first_responses", "promises_made", "kept_on_time", "kept_late", "broken")
+    )
+
+
 def chart_png(report: dict[str, Any]) -> bytes:
     from bot.reports import charts  # matplotlib loads only where a chart is drawn
 
