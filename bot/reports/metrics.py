@@ -374,27 +374,20 @@ def oldest_open(session: Session, *, person: str | None = None) -> dict[tuple[st
         if column is None:
             firsts = [("", session.execute(select(func.min(Promise.created_at)).where(owed)).scalar_one())]
         else:
-            firsts = session.execute(
-                select(column, func.min(Promise.created_at))
-                .select_from(Promise)
-                .join(Complaint, Complaint.id == Promise.complaint_id)
-                .where(owed, *narrow)
-                .group_by(column)
-            ).all()
+            query = select(column, func.min(Promise.created_at)).select_from(Promise).where(owed, *narrow)
+            if label == "network":  # only the network needs the complaint
+                query = query.join(Complaint, Complaint.id == Promise.complaint_id)
+            firsts = session.execute(query.group_by(column)).all()
         for group, first in firsts:
             if first is None:
                 continue
             match = [Promise.created_at == _utc(first), owed, *narrow]
             if column is not None:
                 match.append(column == group)
-            found = session.execute(
-                select(Promise.id, Promise.complaint_id, Promise.owner_id, Promise.created_at, Promise.due_at)
-                .select_from(Promise)
-                .join(Complaint, Complaint.id == Promise.complaint_id)
-                .where(*match)
-                .order_by(Promise.id)
-                .limit(1)
-            ).first()
+            lookup = select(Promise.id, Promise.complaint_id, Promise.owner_id, Promise.created_at, Promise.due_at)
+            if label == "network":
+                lookup = lookup.join(Complaint, Complaint.id == Promise.complaint_id)
+            found = session.execute(lookup.where(*match).order_by(Promise.id).limit(1)).first()
             if found is not None:
                 pid, cid, owner, created, due = found
                 out[(label, str(group))] = OldestOpen(pid, cid, owner, _utc(created), _utc(due))
