@@ -25,9 +25,7 @@ def upgrade() -> None:
     op.create_index("ix_promises_status_created", "promises", ["status", "created_at"], unique=False)
     # Covering: the report reads events of a kind in a time range, and asks of each whether an earlier
     # one of the same kind exists on its complaint; both answered from the index alone.
-    op.create_index(
-        "ix_audit_events_action_at", "audit_events", ["action", "at", "complaint_id", "promise_id", "actor"]
-    )
+    op.create_index("ix_audit_events_action_at", "audit_events", ["action", "at", "complaint_id", "actor"])
     op.create_index("ix_audit_events_complaint_action", "audit_events", ["complaint_id", "action", "at"])
 
 
