@@ -107,6 +107,7 @@ class Scheduler:
             if session.query(JobRun.id).filter_by(kind=WEEKLY_REPORT, key=key).first():
                 return False
             report = weekly.payload(session, now=now, tz=self.settings.team_timezone)
+        quiet = weekly.is_empty(report)  # a week with nothing in it (a fresh install): no report, no noise
         try:
             with self.sessions() as session, session.begin():
                 session.add(
@@ -117,9 +118,12 @@ class Scheduler:
                         owner=self.worker,
                         started_at=now,
                         finished_at=now,
+                        details={"skipped": "nothing happened that week"} if quiet else None,
                     )
                 )
                 session.flush()  # the unique (kind, key) decides, before the delivery is queued
+                if quiet:
+                    return False
                 outbox.enqueue(
                     session,
                     DeliveryKind.REPORT,
