@@ -107,6 +107,7 @@ class Scheduler:
             if session.query(JobRun.id).filter_by(kind=WEEKLY_REPORT, key=key).first():
                 return False
             report = weekly.payload(session, now=now, tz=self.settings.team_timezone)
+        quiet = weekly.is_empty(report)  # a week with nothing in it (a fresh install): no report, no noise
         try:
             with self.sessions() as session, session.begin():
                 session.add(
@@ -117,9 +118,12 @@ class Scheduler:
                         owner=self.worker,
                         started_at=now,
                         finished_at=now,
+                        details={"skipped": "nothing happened that week"} if quiet else None,
                     )
                 )
                 session.flush()  # the unique (kind, key) decides, before the delivery is queued
+                if quiet:
+                    return False
                 outbox.enqueue(
                     session,
                     DeliveryKind.REPORT,
@@ -240,34 +244,49 @@ class Retrainer:
 
     def due(self, now: datetime) -> str | None:
         """The job-run key of the training due now, or None."""
+        keys = self.due_keys(now)
+        return keys[0] if keys else None
+
+    def due_keys(self, now: datetime) -> list[str]:
+        """Every job-run key one training now satisfies (the night's and the label count's): all are
+        claimed together, so a worker that finds the night's key taken cannot train again for the
+        same labels under the count's key while the first is still training."""
+        keys: list[str] = []
         with self.sessions() as session:
             total = learning.label_rows(session)
             last = learning.rows_at_last_training(session)
             if total == 0:
-                return None
+                return keys
             at = self.settings.triage_retrain_time
             if at is not None and total != last:
                 local = now.astimezone(self.settings.tz)
                 key = f"night:{local.date().isoformat()}"
                 if local.time() >= at and not session.query(JobRun.id).filter_by(kind=RETRAIN, key=key).first():
-                    return key
+                    keys.append(key)
             if total - last >= learning.RETRAIN_EVERY:
                 key = f"labels:{total // learning.RETRAIN_EVERY}"
-                if not session.query(JobRun.id).filter_by(kind=RETRAIN, key=key).first():
-                    return key
-        return None
+                taken = session.query(JobRun.status).filter_by(kind=RETRAIN, key=key).first()
+                if taken is None:
+                    keys.append(key)
+                elif taken.status == JobStatus.RUNNING.value:
+                    return []  # the count's training is under way: the night's would repeat it
+        return keys
 
     def tick(self) -> learning.ModelReport | None:
         now = self.clock.now()
-        key = self.due(now)
-        if key is None:
+        keys = self.due_keys(now)
+        if not keys:
             return None
+        key = keys[0]
         try:
             with self.sessions() as session, session.begin():
-                run = JobRun(kind=RETRAIN, key=key, status=JobStatus.RUNNING.value, owner=self.worker, started_at=now)
-                session.add(run)
+                runs = [
+                    JobRun(kind=RETRAIN, key=k, status=JobStatus.RUNNING.value, owner=self.worker, started_at=now)
+                    for k in keys
+                ]
+                session.add_all(runs)
                 session.flush()  # the unique (kind, key) decides who trains
-                run_id = run.id
+                run_ids = [r.id for r in runs]
         except IntegrityError:
             return None  # another worker is training for this key
         report: learning.ModelReport | None = None
@@ -288,7 +307,8 @@ class Retrainer:
             status, details = JobStatus.FAILED, {"error": f"{type(exc).__name__}: {exc}"[:300]}
             log.exception("triage retraining failed (%s)", key)
         with self.sessions() as session, session.begin():
-            run = session.get(JobRun, run_id)
-            if run is not None:
-                run.status, run.details, run.finished_at = status.value, details, self.clock.now()
+            for run_id in run_ids:
+                run = session.get(JobRun, run_id)
+                if run is not None:
+                    run.status, run.details, run.finished_at = status.value, details, self.clock.now()
         return report

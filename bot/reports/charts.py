@@ -81,6 +81,7 @@ def figure(data: ChartData) -> Figure:
     middle.set_yticks([0, 50, 100])
     middle.set_xticks(list(w), labels)
     middle.set_xlabel("week")
+    middle.set_xlim(-0.5, len(data.weeks) - 0.5)
 
     bottom.plot(
         w,
@@ -107,6 +108,7 @@ def figure(data: ChartData) -> Figure:
     bottom.set_ylim(0, max(1.0, highest) * 1.4)  # headroom for the legend above the lines
     bottom.set_xticks(list(w), labels)
     bottom.set_xlabel("week")
+    bottom.set_xlim(-0.5, len(data.weeks) - 0.5)
     bottom.legend(loc="upper center", frameon=False, ncols=2)
 
     for axes in (top, middle, bottom):

@@ -31,7 +31,7 @@ from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, and_, case, exists, func, literal, or_, select
+from sqlalchemy import ColumnElement, and_, case, func, literal, select
 from sqlalchemy.orm import Session, aliased
 
 from bot.domain.events import SYSTEM, EventKind
@@ -183,17 +183,22 @@ def _in_range(column: Any, spans: list[Period]) -> ColumnElement[bool]:
 
 
 def _first_of(kinds: Iterable[str], *, people_only: bool = False) -> Any:
-    """Events that are the first of ``kinds`` on their complaint (no earlier one exists)."""
+    """Events that are the first of ``kinds`` on their complaint.
+
+    Written as "my id is the id of the first such event" (a correlated subquery with LIMIT 1), not
+    NOT EXISTS: PostgreSQL turns NOT EXISTS into an anti-join that hashes every such event ever
+    recorded, where this is one index probe per event in the period, on both engines."""
     kinds = list(kinds)
     earlier = aliased(AuditEvent)
-    conditions = [
-        earlier.complaint_id == AuditEvent.complaint_id,
-        earlier.action.in_(kinds),
-        or_(earlier.at < AuditEvent.at, and_(earlier.at == AuditEvent.at, earlier.id < AuditEvent.id)),
-    ]
+    first = (
+        select(earlier.id)
+        .where(earlier.complaint_id == AuditEvent.complaint_id, earlier.action.in_(kinds))
+        .order_by(earlier.at, earlier.id)
+        .limit(1)
+    )
     if people_only:
-        conditions.append(earlier.actor != SYSTEM)
-    return ~exists().where(*conditions)
+        first = first.where(earlier.actor != SYSTEM)
+    return AuditEvent.id == first.correlate(AuditEvent).scalar_subquery()
 
 
 def compute(
@@ -327,11 +332,19 @@ def compute(
         add(b, owner, source, "rescheduled_promises", 1)
 
     # outcomes: each promise's latest kept or broken event (no closing event after it)
+    # "My id is the id of the promise's latest closing event": one probe of the promise's few events.
+    # The kind test and the sort key are expressions on purpose, so that only the promise index
+    # applies: on the bare columns PostgreSQL combined it with the (action, at) index, reading every
+    # closing event ever recorded once per row.
     later = aliased(AuditEvent)
-    last_outcome = ~exists().where(
-        later.promise_id == AuditEvent.promise_id,
-        later.action.in_(CLOSING_KINDS),
-        or_(later.at > AuditEvent.at, and_(later.at == AuditEvent.at, later.id > AuditEvent.id)),
+    last_outcome = (
+        AuditEvent.id
+        == select(later.id)
+        .where(later.promise_id == AuditEvent.promise_id, func.lower(later.action).in_(CLOSING_KINDS))
+        .order_by(func.coalesce(later.at, later.at).desc(), later.id.desc())
+        .limit(1)
+        .correlate(AuditEvent)
+        .scalar_subquery()
     )
     on_time = AuditEvent.details["on_time"].as_boolean()
     for b, action, in_time, owner, source, count in session.execute(
@@ -374,27 +387,20 @@ def oldest_open(session: Session, *, person: str | None = None) -> dict[tuple[st
         if column is None:
             firsts = [("", session.execute(select(func.min(Promise.created_at)).where(owed)).scalar_one())]
         else:
-            firsts = session.execute(
-                select(column, func.min(Promise.created_at))
-                .select_from(Promise)
-                .join(Complaint, Complaint.id == Promise.complaint_id)
-                .where(owed, *narrow)
-                .group_by(column)
-            ).all()
+            query = select(column, func.min(Promise.created_at)).select_from(Promise).where(owed, *narrow)
+            if label == "network":  # only the network needs the complaint
+                query = query.join(Complaint, Complaint.id == Promise.complaint_id)
+            firsts = session.execute(query.group_by(column)).all()
         for group, first in firsts:
             if first is None:
                 continue
             match = [Promise.created_at == _utc(first), owed, *narrow]
             if column is not None:
                 match.append(column == group)
-            found = session.execute(
-                select(Promise.id, Promise.complaint_id, Promise.owner_id, Promise.created_at, Promise.due_at)
-                .select_from(Promise)
-                .join(Complaint, Complaint.id == Promise.complaint_id)
-                .where(*match)
-                .order_by(Promise.id)
-                .limit(1)
-            ).first()
+            lookup = select(Promise.id, Promise.complaint_id, Promise.owner_id, Promise.created_at, Promise.due_at)
+            if label == "network":
+                lookup = lookup.join(Complaint, Complaint.id == Promise.complaint_id)
+            found = session.execute(lookup.where(*match).order_by(Promise.id).limit(1)).first()
             if found is not None:
                 pid, cid, owner, created, due = found
                 out[(label, str(group))] = OldestOpen(pid, cid, owner, _utc(created), _utc(due))

@@ -98,6 +98,14 @@ def payload(
     }
 
 
+def is_empty(report: dict[str, Any]) -> bool:
+    """Nothing came in, was answered, promised or settled in the reported period."""
+    c = report["current"]
+    return not any(
+        c[k] for k in ("complaints_in", "first_responses", "promises_made", "kept_on_time", "kept_late", "broken")
+    )
+
+
 def chart_png(report: dict[str, Any]) -> bytes:
     from bot.reports import charts  # matplotlib loads only where a chart is drawn
 
@@ -160,9 +168,7 @@ def headline_lines(report: dict[str, Any]) -> list[str]:
         lines.append(
             "Per person: "
             + " · ".join(
-                f"<@{user}> kept {percent(m['kept_rate'])} of {m['kept_on_time'] + m['kept_late'] + m['broken']},"
-                f" first response {duration(m['first_response_median_s'])}"
-                for user, m in people
+                f"<@{user}> {_kept(m)}, first response {duration(m['first_response_median_s'])}" for user, m in people
             )
         )
     if report.get("person") is None and report["networks"]:
@@ -174,6 +180,11 @@ def headline_lines(report: dict[str, Any]) -> list[str]:
             )
         )
     return lines
+
+
+def _kept(m: dict[str, Any]) -> str:
+    settled = m["kept_on_time"] + m["kept_late"] + m["broken"]
+    return f"kept {percent(m['kept_rate'])} of {settled} on time" if settled else "no promises settled"
 
 
 def text(report: dict[str, Any]) -> str:

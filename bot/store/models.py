@@ -151,7 +151,8 @@ class AuditEvent(Base):
         Index("ix_audit_events_complaint", "complaint_id", "at"),
         Index("ix_audit_events_at", "at"),
         Index("ix_audit_events_promise", "promise_id", "at"),
-        Index("ix_audit_events_action_at", "action", "at"),
+        Index("ix_audit_events_action_at", "action", "at", "complaint_id", "actor"),
+        Index("ix_audit_events_complaint_action", "complaint_id", "action", "at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -385,7 +385,8 @@ def test_daily_reminder_once_per_local_date_even_after_downtime(desk: Desk):
     at(desk, hours=24)  # Tuesday 09:00
     assert desk.scheduler().tick()[1] is True
     with desk.app.sessions() as s:
-        assert s.scalars(select(JobRun.key).order_by(JobRun.key)).all() == ["2026-03-02", "2026-03-03"]
+        digests = select(JobRun.key).where(JobRun.kind == "digest").order_by(JobRun.key)
+        assert s.scalars(digests).all() == ["2026-03-02", "2026-03-03"]
 
 
 def test_daily_reminder_says_so_in_one_line_when_nothing_is_overdue(desk: Desk):

@@ -108,6 +108,7 @@ def test_monday_at_report_time_once_then_uploaded_as_text_and_png(migrated, slac
 
 
 def test_not_before_monday_report_time_and_caught_up_later_that_week(migrated, slack, clock):
+    build(make_sessionmaker(migrated))
     sched = scheduler(migrated, slack, clock)
     clock.set(datetime(2026, 3, 15, 23, 0, tzinfo=UTC))  # Sunday night: that week's report is caught up
     assert sched.weekly_report(clock.now()) is True
@@ -119,6 +120,18 @@ def test_not_before_monday_report_time_and_caught_up_later_that_week(migrated, s
     with make_sessionmaker(migrated)() as s:
         keys = s.scalars(select(JobRun.key).where(JobRun.kind == "weekly_report").order_by(JobRun.key)).all()
     assert keys == ["2026-03-09", "2026-03-16"]
+
+
+def test_a_week_with_nothing_in_it_is_not_reported(migrated, slack, clock):
+    build(make_sessionmaker(migrated))
+    clock.set(datetime(2026, 3, 30, 9, 0, tzinfo=UTC))  # the week of 23 March was empty
+    sched = scheduler(migrated, slack, clock)
+    assert sched.weekly_report(clock.now()) is False
+    assert sched.weekly_report(clock.now()) is False  # decided once: the job run is stored
+    with make_sessionmaker(migrated)() as s:
+        [run] = s.scalars(select(JobRun).where(JobRun.kind == "weekly_report")).all()
+        assert run.details == {"skipped": "nothing happened that week"}
+        assert s.scalars(select(Delivery).where(Delivery.kind == "report")).all() == []
 
 
 def test_a_lost_answer_to_the_upload_is_found_not_uploaded_twice(migrated, slack, clock):
@@ -137,6 +150,7 @@ def test_a_lost_answer_to_the_upload_is_found_not_uploaded_twice(migrated, slack
 
 
 def test_without_files_write_the_upload_is_refused_like_slack(migrated, clock):
+    build(make_sessionmaker(migrated))
     slack = stand_in(clock, scopes=MANIFEST_SCOPES - {"files:write"})
     try:
         clock.set(MONDAY)
