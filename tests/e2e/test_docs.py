@@ -84,6 +84,8 @@ NOT_RUN: dict[str, str] = {
             "socket_mode",
             "big_requests",
             "membership_stall",
+            "report_query",
+            "export",
             "reply_faults",
             "network_faults",
             "webhook_load",
