@@ -276,3 +276,13 @@ def test_one_filled_brand_name_is_enough():
     env = {k: v for k, v in GOOD.items() if k != "X_BRAND_HANDLE"}
     assert load_settings({**env, "X_USER_ID": "12345", "X_BRAND_HANDLE": ""}, dotenv_path=None).x_user_id == "12345"
     assert load_settings({**env, "X_USER_ID": " ", "X_BRAND_HANDLE": "Acme"}, dotenv_path=None).x_brand_handle == "Acme"
+
+
+@pytest.mark.parametrize("empty", ["", "   "])
+def test_an_empty_x_user_id_is_refused_like_a_missing_one(empty: str):
+    """``X_USER_ID=`` left blank in .env is not an id: without X_BRAND_HANDLE the mentions mode has
+    no account to read, and the problem is the same one a missing X_USER_ID gives."""
+    env = {k: v for k, v in GOOD.items() if k != "X_BRAND_HANDLE"}
+    missing = only_problem(env)
+    assert missing == "X_USER_ID or X_BRAND_HANDLE must be set to read the brand's mentions"
+    assert only_problem({**env, "X_USER_ID": empty}) == missing
