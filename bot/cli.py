@@ -103,7 +103,47 @@ def build_parser() -> argparse.ArgumentParser:
 
     promises_cli.add_parser(sub)
     _add_data_parser(sub)
+    _add_triage_parser(sub)
     return parser
+
+
+def _add_triage_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    triage = sub.add_parser(
+        "triage",
+        help="triage labels and model",
+        description="Seed labels from a team's history, train the model now, or measure triage on a labelled "
+        "file. Runs against DATABASE_URL; needs no Slack or X settings.",
+    )
+    triage_sub = triage.add_subparsers(dest="triage_command", required=True, metavar="ACTION")
+    imp = triage_sub.add_parser(
+        "import-labels",
+        help="store labels from a CSV (columns text,is_complaint[,kind])",
+        description="Store labels from a CSV with columns text,is_complaint and optionally kind "
+        "(complaint, question, praise, not_complaint). All rows or, when any is bad, none.",
+    )
+    imp.add_argument("file", help="the CSV file")
+    triage_sub.add_parser(
+        "train", help="train the model now on every stored label", description="Fit and store a new model version."
+    )
+    ev = triage_sub.add_parser(
+        "eval",
+        help="measure triage on a labelled CSV",
+        description="Print accuracy, macro-F1, complaint precision and recall of today's triage (cues and the "
+        "newest stored model) on FILE, ending with one line macro_f1=… recall=… precision=….",
+    )
+    ev.add_argument("file", help="the CSV file (text,is_complaint)")
+
+
+def cmd_triage(args: argparse.Namespace) -> int:
+    from bot import triage_cli
+
+    settings = load_settings(mode=None, dotenv_path=args.env_file)
+    configure_logging(settings.log_level)
+    if args.triage_command == "import-labels":
+        return triage_cli.import_labels_command(settings.database_url, args.file)
+    if args.triage_command == "train":
+        return triage_cli.train_command(settings.database_url)
+    return triage_cli.eval_command(settings.database_url, args.file)
 
 
 def _add_data_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -157,6 +197,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return promises_cli.main(args)
         if args.command == "data":
             return cmd_data(args)
+        if args.command == "triage":
+            return cmd_triage(args)
         if args.command == "webhook":
             return cmd_webhook(args)
     except SettingsError as exc:
