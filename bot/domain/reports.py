@@ -151,20 +151,6 @@ def my_claims(session: Session, user: str) -> list[Complaint]:
     )
 
 
-def customer_history(session: Session, handle: str, limit: int = 10) -> list[Complaint]:
-    """A customer's earlier complaints and how they ended, so nobody makes them re-tell the story."""
-    key = fold(handle).strip().lstrip("@\uff20")
-    dialect = session.get_bind().dialect.name
-    return list(
-        session.scalars(
-            select(Complaint)
-            .where(folded(Complaint.author_handle, dialect) == key)
-            .order_by(Complaint.posted_at.desc(), Complaint.id.desc())
-            .limit(limit)
-        )
-    )
-
-
 def customer_histories(
     session: Session, handle: str, source: str | None = None, limit: int = 10
 ) -> list[list[Complaint]]:
