@@ -171,7 +171,14 @@ class InboxDrain:
 
     def _take(self, session: Session) -> list[_Row]:
         postgres = session.get_bind().dialect.name == "postgresql"
-        if postgres and not session.execute(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": DRAIN_LOCK}).scalar():
+        # Advisory locks are database-wide; keyed by the schema too, so deployments (or test runs)
+        # sharing one database in different schemas never wait on each other's drain.
+        if (
+            postgres
+            and not session.execute(
+                text("SELECT pg_try_advisory_xact_lock(:k, hashtext(current_schema()))"), {"k": DRAIN_LOCK}
+            ).scalar()
+        ):
             return []  # another worker is draining; it will get to these
         result = session.execute(
             select(_I.id, _I.stream, _I.position, _I.record)
