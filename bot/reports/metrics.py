@@ -372,38 +372,75 @@ def compute(
 def oldest_open(session: Session, *, person: str | None = None) -> dict[tuple[str, str], OldestOpen]:
     """The oldest promise still owed now (open, or broken and not yet kept), for the team, each owner
     and each network. Now, not at the end of a past period: the lead acts on what is owed today,
-    and the current state is one index range, where a past one would be a scan of every promise."""
-    owed = Promise.status.in_([PromiseStatus.OPEN.value, PromiseStatus.BROKEN.value])
+    and the current state is a few index probes, where a past one would be a scan of every promise.
+
+    Nothing here reads every owed promise (there are 100 000 at a million promises): owners are found
+    by skipping from one to the next in ``ix_promises_status_owner_created``, which also holds each
+    owner's oldest; networks are few and found the same way in the complaints' (source, author) index,
+    and each network's oldest is the first match walking the owed promises oldest first."""
+    owed = [PromiseStatus.OPEN.value, PromiseStatus.BROKEN.value]
     out: dict[tuple[str, str], OldestOpen] = {}
-    # The oldest time per group first (an aggregate over the owed promises, by index), then the
-    # promise itself for each of the few groups: no window over every owed promise.
-    groupings: tuple[tuple[str, Any], ...] = (
-        ("team", None),
-        ("person", Promise.owner_id),
-        ("network", Complaint.source),
-    )
-    for label, column in groupings:
-        narrow = [Promise.owner_id == person] if label == "person" and person is not None else []
-        if column is None:
-            firsts = [("", session.execute(select(func.min(Promise.created_at)).where(owed)).scalar_one())]
-        else:
-            query = select(column, func.min(Promise.created_at)).select_from(Promise).where(owed, *narrow)
-            if label == "network":  # only the network needs the complaint
-                query = query.join(Complaint, Complaint.id == Promise.complaint_id)
-            firsts = session.execute(query.group_by(column)).all()
-        for group, first in firsts:
-            if first is None:
-                continue
-            match = [Promise.created_at == _utc(first), owed, *narrow]
-            if column is not None:
-                match.append(column == group)
-            lookup = select(Promise.id, Promise.complaint_id, Promise.owner_id, Promise.created_at, Promise.due_at)
-            if label == "network":
-                lookup = lookup.join(Complaint, Complaint.id == Promise.complaint_id)
-            found = session.execute(lookup.where(*match).order_by(Promise.id).limit(1)).first()
-            if found is not None:
-                pid, cid, owner, created, due = found
-                out[(label, str(group))] = OldestOpen(pid, cid, owner, _utc(created), _utc(due))
+    firsts: dict[tuple[str, str], datetime] = {}
+
+    def keep(key: tuple[str, str], first: Any) -> None:
+        if first is not None and (key not in firsts or _utc(first) < firsts[key]):
+            firsts[key] = _utc(first)
+
+    for status in owed:
+        keep(TEAM, session.execute(select(func.min(Promise.created_at)).where(Promise.status == status)).scalar())
+        if person is not None:
+            keep(
+                ("person", person),
+                session.execute(
+                    select(func.min(Promise.created_at)).where(Promise.status == status, Promise.owner_id == person)
+                ).scalar(),
+            )
+            continue
+        after: str | None = None
+        while True:  # the next owner with a promise of this status, and (same index) its oldest
+            step = select(Promise.owner_id, Promise.created_at).where(Promise.status == status)
+            if after is not None:
+                step = step.where(Promise.owner_id > after)
+            found = session.execute(step.order_by(Promise.owner_id, Promise.created_at).limit(1)).first()
+            if found is None:
+                break
+            after, first = found
+            keep(("person", after), first)
+    networks: list[str] = []
+    while True:
+        step = select(Complaint.source)
+        if networks:
+            step = step.where(Complaint.source > networks[-1])
+        found = session.execute(step.order_by(Complaint.source).limit(1)).scalar()
+        if found is None:
+            break
+        networks.append(found)
+    for network in networks:
+        for status in owed:
+            keep(
+                ("network", network),
+                session.execute(
+                    select(Promise.created_at)
+                    .join(Complaint, Complaint.id == Promise.complaint_id)
+                    # an expression on purpose: matched row by row as the owed promises are walked
+                    # oldest first, never by the source index (every complaint of the network)
+                    .where(Promise.status == status, func.coalesce(Complaint.source, Complaint.source) == network)
+                    .order_by(Promise.created_at)
+                    .limit(1)
+                ).scalar(),
+            )
+    for (label, group), first in firsts.items():
+        lookup = select(Promise.id, Promise.complaint_id, Promise.owner_id, Promise.created_at, Promise.due_at).where(
+            Promise.created_at == first, Promise.status.in_(owed)
+        )
+        if label == "person":
+            lookup = lookup.where(Promise.owner_id == group)
+        elif label == "network":
+            lookup = lookup.join(Complaint, Complaint.id == Promise.complaint_id).where(Complaint.source == group)
+        found = session.execute(lookup.order_by(Promise.id).limit(1)).first()
+        if found is not None:
+            pid, cid, owner, created, due = found
+            out[(label, group)] = OldestOpen(pid, cid, owner, _utc(created), _utc(due))
     return out
 
 
