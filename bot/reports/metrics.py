@@ -254,13 +254,6 @@ def compute(
             metrics = groups[key][bucket]
             setattr(metrics, name, getattr(metrics, name) + value)
 
-    def timed(bucket: int, actor: str | None, source: str | None, name: str, seconds: float) -> None:
-        keys = [TEAM, ("network", source)]
-        if actor is not None and actor != SYSTEM and (person is None or actor == person):
-            keys.append(("person", actor))
-        for key in keys:
-            durations[(*key, bucket, name)].append(float(seconds))
-
     # complaints in
     bucket = _bucket(Complaint.created_at, spans)
     for b, source, count in session.execute(
@@ -277,11 +270,20 @@ def compute(
         ("claim", (EventKind.CLAIMED.value,), False, "claimed"),
         ("resolve", (EventKind.RESOLVED.value,), True, "resolved"),
     )
+    counted: dict[str, str] = {}
     for name, kinds, people_only, count_name in firsts:
         query = _firsts_in(session, kinds, spans, people_only=people_only)
+        # The hottest loop of the report (a row per complaint and kind): counted as the lengths of the
+        # duration lists below, which hold exactly one value per counted row and group.
+        counted[name] = count_name
         for b, actor, source, seconds in session.execute(query):
-            add(b, actor, source, count_name, 1)
-            timed(b, actor, source, name, max(0.0, float(seconds)))
+            value = float(seconds)
+            if value < 0.0:
+                value = 0.0
+            durations[("team", "", b, name)].append(value)
+            durations[("network", source, b, name)].append(value)
+            if actor is not None and actor != SYSTEM and (person is None or actor == person):
+                durations[("person", actor, b, name)].append(value)
 
     # reopened, attributed to whoever resolved it last before the reopen
     resolve = aliased(AuditEvent)
@@ -384,6 +386,8 @@ def compute(
 
     for (kind, key, b, name), values in durations.items():
         metrics = groups[(kind, key)][b]
+        values.sort()
+        setattr(metrics, counted[name], len(values))
         setattr(metrics, f"{name}_median_s", median(values))
         setattr(metrics, f"{name}_p90_s", percentile(values, 0.9))
 
