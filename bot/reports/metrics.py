@@ -182,23 +182,46 @@ def _in_range(column: Any, spans: list[Period]) -> ColumnElement[bool]:
     return and_(column >= spans[0].start, column < spans[-1].end)
 
 
-def _first_of(kinds: Iterable[str], *, people_only: bool = False) -> Any:
-    """Events that are the first of ``kinds`` on their complaint.
+def _firsts_in(session: Session, kinds: Iterable[str], spans: list[Period], *, people_only: bool = False) -> Any:
+    """One row per complaint whose first event of ``kinds`` (by time, then id) falls in ``spans``:
+    its bucket, actor, network and the seconds the customer had waited.
 
-    Written as "my id is the id of the first such event" (a correlated subquery with LIMIT 1), not
-    NOT EXISTS: PostgreSQL turns NOT EXISTS into an anti-join that hashes every such event ever
-    recorded, where this is one index probe per event in the period, on both engines."""
+    One pass over the period's events of those kinds (an index range), numbered per complaint, keeps
+    each complaint's first in the period; it is the complaint's first ever unless an earlier one
+    exists before the period. That can only be so for a complaint stored before the period (events
+    follow their complaint), so only those few are probed, by index: no correlated lookup per event
+    and nothing read from before the period otherwise."""
     kinds = list(kinds)
+    start = spans[0].start
+    ranked = select(
+        AuditEvent.complaint_id,
+        AuditEvent.actor,
+        AuditEvent.at,
+        func.row_number()
+        .over(partition_by=AuditEvent.complaint_id, order_by=(AuditEvent.at, AuditEvent.id))
+        .label("rn"),
+    ).where(AuditEvent.action.in_(kinds), _in_range(AuditEvent.at, spans))
+    # The kind test is an expression on purpose: only the complaint's own events are looked at (its
+    # index), never the (kind, time) index, which would read every such event before the period.
     earlier = aliased(AuditEvent)
-    first = (
-        select(earlier.id)
-        .where(earlier.complaint_id == AuditEvent.complaint_id, earlier.action.in_(kinds))
-        .order_by(earlier.at, earlier.id)
-        .limit(1)
+    before = select(earlier.id).where(
+        earlier.complaint_id == Complaint.id, func.lower(earlier.action).in_(kinds), earlier.at < start
     )
     if people_only:
-        first = first.where(earlier.actor != SYSTEM)
-    return AuditEvent.id == first.correlate(AuditEvent).scalar_subquery()
+        ranked = ranked.where(AuditEvent.actor != SYSTEM)
+        before = before.where(earlier.actor != SYSTEM)
+    first = ranked.subquery()
+    return (
+        select(
+            _bucket(first.c.at, spans),
+            first.c.actor,
+            Complaint.source,
+            _seconds(session, first.c.at, WAITING_SINCE),
+        )
+        .select_from(first)
+        .join(Complaint, Complaint.id == first.c.complaint_id)
+        .where(first.c.rn == 1, (Complaint.created_at >= start) | ~before.exists())
+    )
 
 
 def compute(
@@ -231,13 +254,6 @@ def compute(
             metrics = groups[key][bucket]
             setattr(metrics, name, getattr(metrics, name) + value)
 
-    def timed(bucket: int, actor: str | None, source: str | None, name: str, seconds: float) -> None:
-        keys = [TEAM, ("network", source)]
-        if actor is not None and actor != SYSTEM and (person is None or actor == person):
-            keys.append(("person", actor))
-        for key in keys:
-            durations[(*key, bucket, name)].append(float(seconds))
-
     # complaints in
     bucket = _bucket(Complaint.created_at, spans)
     for b, source, count in session.execute(
@@ -249,26 +265,25 @@ def compute(
 
     # first response, first claim, first resolve: one row per complaint, the seconds it waited
     event_bucket = _bucket(AuditEvent.at, spans)
-    waited = _seconds(session, AuditEvent.at, WAITING_SINCE)
     firsts = (
         ("first_response", FIRST_RESPONSE_KINDS, False, "first_responses"),
         ("claim", (EventKind.CLAIMED.value,), False, "claimed"),
         ("resolve", (EventKind.RESOLVED.value,), True, "resolved"),
     )
+    counted: dict[str, str] = {}
     for name, kinds, people_only, count_name in firsts:
-        query = (
-            select(event_bucket, AuditEvent.actor, Complaint.source, waited)
-            .select_from(AuditEvent)
-            .join(Complaint, Complaint.id == AuditEvent.complaint_id)
-            .where(
-                AuditEvent.action.in_(kinds), _in_range(AuditEvent.at, spans), _first_of(kinds, people_only=people_only)
-            )
-        )
-        if people_only:
-            query = query.where(AuditEvent.actor != SYSTEM)
+        query = _firsts_in(session, kinds, spans, people_only=people_only)
+        # The hottest loop of the report (a row per complaint and kind): counted as the lengths of the
+        # duration lists below, which hold exactly one value per counted row and group.
+        counted[name] = count_name
         for b, actor, source, seconds in session.execute(query):
-            add(b, actor, source, count_name, 1)
-            timed(b, actor, source, name, max(0.0, float(seconds)))
+            value = float(seconds)
+            if value < 0.0:
+                value = 0.0
+            durations[("team", "", b, name)].append(value)
+            durations[("network", source, b, name)].append(value)
+            if actor is not None and actor != SYSTEM and (person is None or actor == person):
+                durations[("person", actor, b, name)].append(value)
 
     # reopened, attributed to whoever resolved it last before the reopen
     resolve = aliased(AuditEvent)
@@ -331,29 +346,39 @@ def compute(
     for b, _pid, owner, source in session.execute(moved):
         add(b, owner, source, "rescheduled_promises", 1)
 
-    # outcomes: each promise's latest kept or broken event (no closing event after it)
-    # "My id is the id of the promise's latest closing event": one probe of the promise's few events.
-    # The kind test and the sort key are expressions on purpose, so that only the promise index
-    # applies: on the bare columns PostgreSQL combined it with the (action, at) index, reading every
-    # closing event ever recorded once per row.
-    later = aliased(AuditEvent)
-    last_outcome = (
-        AuditEvent.id
-        == select(later.id)
-        .where(later.promise_id == AuditEvent.promise_id, func.lower(later.action).in_(CLOSING_KINDS))
-        .order_by(func.coalesce(later.at, later.at).desc(), later.id.desc())
-        .limit(1)
-        .correlate(AuditEvent)
-        .scalar_subquery()
+    # outcomes: each promise's latest kept or broken event (no closing event after it). The period's
+    # closing events numbered per promise, latest first, keep each promise's last in the period; it is
+    # the promise's last ever unless one follows after the period: one index probe on (promise, at)
+    # per promise, no sort of its events and nothing read outside the period otherwise.
+    ranked = (
+        select(
+            AuditEvent.promise_id,
+            AuditEvent.action,
+            AuditEvent.at,
+            AuditEvent.details["on_time"].as_boolean().label("on_time"),
+            func.row_number()
+            .over(partition_by=AuditEvent.promise_id, order_by=(AuditEvent.at.desc(), AuditEvent.id.desc()))
+            .label("rn"),
+        )
+        .where(
+            AuditEvent.action.in_(CLOSING_KINDS), _in_range(AuditEvent.at, spans), AuditEvent.promise_id.is_not(None)
+        )
+        .subquery()
     )
-    on_time = AuditEvent.details["on_time"].as_boolean()
+    after = aliased(AuditEvent)
+    later_closing = (
+        select(after.id)
+        .where(after.promise_id == ranked.c.promise_id, after.at >= spans[-1].end, after.action.in_(CLOSING_KINDS))
+        .exists()
+    )
+    outcome_bucket = _bucket(ranked.c.at, spans)
     for b, action, in_time, owner, source, count in session.execute(
-        select(event_bucket, AuditEvent.action, on_time, Promise.owner_id, Complaint.source, func.count())
-        .select_from(AuditEvent)
-        .join(Promise, Promise.id == AuditEvent.promise_id)
+        select(outcome_bucket, ranked.c.action, ranked.c.on_time, Promise.owner_id, Complaint.source, func.count())
+        .select_from(ranked)
+        .join(Promise, Promise.id == ranked.c.promise_id)
         .join(Complaint, Complaint.id == Promise.complaint_id)
-        .where(AuditEvent.action.in_(OUTCOME_KINDS), _in_range(AuditEvent.at, spans), last_outcome)
-        .group_by(event_bucket, AuditEvent.action, on_time, Promise.owner_id, Complaint.source)
+        .where(ranked.c.rn == 1, ranked.c.action.in_(OUTCOME_KINDS), ~later_closing)
+        .group_by(outcome_bucket, ranked.c.action, ranked.c.on_time, Promise.owner_id, Complaint.source)
     ):
         late = "kept_on_time" if in_time else "kept_late"
         name = "broken" if action == EventKind.PROMISE_BROKEN.value else late
@@ -361,6 +386,8 @@ def compute(
 
     for (kind, key, b, name), values in durations.items():
         metrics = groups[(kind, key)][b]
+        values.sort()
+        setattr(metrics, counted[name], len(values))
         setattr(metrics, f"{name}_median_s", median(values))
         setattr(metrics, f"{name}_p90_s", percentile(values, 0.9))
 
@@ -372,38 +399,75 @@ def compute(
 def oldest_open(session: Session, *, person: str | None = None) -> dict[tuple[str, str], OldestOpen]:
     """The oldest promise still owed now (open, or broken and not yet kept), for the team, each owner
     and each network. Now, not at the end of a past period: the lead acts on what is owed today,
-    and the current state is one index range, where a past one would be a scan of every promise."""
-    owed = Promise.status.in_([PromiseStatus.OPEN.value, PromiseStatus.BROKEN.value])
+    and the current state is a few index probes, where a past one would be a scan of every promise.
+
+    Nothing here reads every owed promise (there are 100 000 at a million promises): owners are found
+    by skipping from one to the next in ``ix_promises_status_owner_created``, which also holds each
+    owner's oldest; networks are few and found the same way in the complaints' (source, author) index,
+    and each network's oldest is the first match walking the owed promises oldest first."""
+    owed = [PromiseStatus.OPEN.value, PromiseStatus.BROKEN.value]
     out: dict[tuple[str, str], OldestOpen] = {}
-    # The oldest time per group first (an aggregate over the owed promises, by index), then the
-    # promise itself for each of the few groups: no window over every owed promise.
-    groupings: tuple[tuple[str, Any], ...] = (
-        ("team", None),
-        ("person", Promise.owner_id),
-        ("network", Complaint.source),
-    )
-    for label, column in groupings:
-        narrow = [Promise.owner_id == person] if label == "person" and person is not None else []
-        if column is None:
-            firsts = [("", session.execute(select(func.min(Promise.created_at)).where(owed)).scalar_one())]
-        else:
-            query = select(column, func.min(Promise.created_at)).select_from(Promise).where(owed, *narrow)
-            if label == "network":  # only the network needs the complaint
-                query = query.join(Complaint, Complaint.id == Promise.complaint_id)
-            firsts = session.execute(query.group_by(column)).all()
-        for group, first in firsts:
-            if first is None:
-                continue
-            match = [Promise.created_at == _utc(first), owed, *narrow]
-            if column is not None:
-                match.append(column == group)
-            lookup = select(Promise.id, Promise.complaint_id, Promise.owner_id, Promise.created_at, Promise.due_at)
-            if label == "network":
-                lookup = lookup.join(Complaint, Complaint.id == Promise.complaint_id)
-            found = session.execute(lookup.where(*match).order_by(Promise.id).limit(1)).first()
-            if found is not None:
-                pid, cid, owner, created, due = found
-                out[(label, str(group))] = OldestOpen(pid, cid, owner, _utc(created), _utc(due))
+    firsts: dict[tuple[str, str], datetime] = {}
+
+    def keep(key: tuple[str, str], first: Any) -> None:
+        if first is not None and (key not in firsts or _utc(first) < firsts[key]):
+            firsts[key] = _utc(first)
+
+    for status in owed:
+        keep(TEAM, session.execute(select(func.min(Promise.created_at)).where(Promise.status == status)).scalar())
+        if person is not None:
+            keep(
+                ("person", person),
+                session.execute(
+                    select(func.min(Promise.created_at)).where(Promise.status == status, Promise.owner_id == person)
+                ).scalar(),
+            )
+            continue
+        after: str | None = None
+        while True:  # the next owner with a promise of this status, and (same index) its oldest
+            step = select(Promise.owner_id, Promise.created_at).where(Promise.status == status)
+            if after is not None:
+                step = step.where(Promise.owner_id > after)
+            found = session.execute(step.order_by(Promise.owner_id, Promise.created_at).limit(1)).first()
+            if found is None:
+                break
+            after, first = found
+            keep(("person", after), first)
+    networks: list[str] = []
+    while True:
+        step = select(Complaint.source)
+        if networks:
+            step = step.where(Complaint.source > networks[-1])
+        found = session.execute(step.order_by(Complaint.source).limit(1)).scalar()
+        if found is None:
+            break
+        networks.append(found)
+    for network in networks:
+        for status in owed:
+            keep(
+                ("network", network),
+                session.execute(
+                    select(Promise.created_at)
+                    .join(Complaint, Complaint.id == Promise.complaint_id)
+                    # an expression on purpose: matched row by row as the owed promises are walked
+                    # oldest first, never by the source index (every complaint of the network)
+                    .where(Promise.status == status, func.coalesce(Complaint.source, Complaint.source) == network)
+                    .order_by(Promise.created_at)
+                    .limit(1)
+                ).scalar(),
+            )
+    for (label, group), first in firsts.items():
+        lookup = select(Promise.id, Promise.complaint_id, Promise.owner_id, Promise.created_at, Promise.due_at).where(
+            Promise.created_at == first, Promise.status.in_(owed)
+        )
+        if label == "person":
+            lookup = lookup.where(Promise.owner_id == group)
+        elif label == "network":
+            lookup = lookup.join(Complaint, Complaint.id == Promise.complaint_id).where(Complaint.source == group)
+        found = session.execute(lookup.order_by(Promise.id).limit(1)).first()
+        if found is not None:
+            pid, cid, owner, created, due = found
+            out[(label, group)] = OldestOpen(pid, cid, owner, _utc(created), _utc(due))
     return out
 
 

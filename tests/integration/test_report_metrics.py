@@ -130,3 +130,18 @@ def test_percentiles_are_nearest_rank():
     assert metrics.percentile([], 0.9) is None
     assert metrics.median([4, 1, 3]) == 3
     assert metrics.median([1, 2, 3, 4]) == 2.5
+
+
+def test_one_week_alone_counts_as_within_a_longer_report(history):
+    """A week reported alone gives the same numbers as inside a two-week report: a first that happened
+    in the week before is still not a first (Carol's second resolve of c2, the week-2 claims), and a
+    promise whose last outcome came in the week after is still not counted in this one (p4, broken in
+    week 1 and kept late in week 2). The report reads only its own period's events, so these are
+    exactly the cases its probes outside the period must get right."""
+    engine, _ = history
+    both = weeks(engine, count=2)
+    first, second = weeks(engine, count=1), weeks(engine, count=1, start=date(2026, 3, 9))
+    for key, rows in both.groups.items():
+        assert first.groups.get(key, [metrics.Metrics()])[0] == rows[0], key
+        assert second.groups.get(key, [metrics.Metrics()])[0] == rows[1], key
+    assert (second.team[0].resolved, first.team[0].broken) == (0, 1)
