@@ -348,25 +348,61 @@ class LoadedModel:
         self._dense_offset = sum(m * c / sc for m, sc, c in self.dense)
         self._char_scores: dict[str, float] = {}
         self._char_counts: dict[str, int] = {}
+        # The word block folded into two dictionaries keyed by the n-gram itself (idf × coefficient,
+        # and idf²): a post's terms are looked up once, with no column numbers in between.
+        word = p["word"]
+        self._word_weighted: dict[str, float] = dict(zip(word["terms"], self.word.weighted, strict=True))
+        self._word_idf2: dict[str, float] = dict(zip(word["terms"], self.word.idf2, strict=True))
         self.weight = blend_weight(self.label_count) if not self.weight else self.weight
 
     def decision(self, a: Analysis) -> float:
-        # The loops here run in C (map, sum, itemgetter): a post is scored with a few dictionary
-        # look-ups per word, and each distinct word's character n-grams are cut and scored once.
-        text = model_text(a)
-        get = self.word.index.get
+        # The loops here run in C (filter, map, sum): a post is scored with a dictionary look-up per
+        # word and pair of words, and each distinct word's character n-grams are cut and scored
+        # once (``reference_decision`` is the same sum written out; a test holds them equal).
+        text = a.folded or fold(a.plain)
+        weighted = self._word_weighted
+        known = weighted.__contains__
         tokens = _TOKEN.findall(text)
-        columns = [*map(get, tokens), *map(get, map(" ".join, pairwise(tokens)))]
-        words = [c for c in columns if c is not None]
+        found = [*filter(known, tokens), *filter(known, map(" ".join, pairwise(tokens)))]
+        if not found:
+            words = 0.0
+        elif len(set(found)) == len(found):  # every term once: tf is 1 throughout
+            norm2 = sum(map(self._word_idf2.__getitem__, found))
+            words = sum(map(weighted.__getitem__, found)) / math.sqrt(norm2) if norm2 > 0.0 else 0.0
+        else:
+            words = self._repeated(found)
         split = text.split()
-        char_scores, char_counts = self._char_scores, self._char_counts
-        for token in split:
-            if token not in char_scores:
-                self._cut(token)
-        grams = sum(map(char_counts.__getitem__, split))
+        char_scores = self._char_scores
+        if not all(map(char_scores.__contains__, split)):
+            for token in split:
+                if token not in char_scores:
+                    self._cut(token)
+        grams = sum(map(self._char_counts.__getitem__, split))
         char_score = sum(map(char_scores.__getitem__, split))
-        z = self.intercept + self.word.score(words) + char_score / math.sqrt(max(1, grams))
+        z = self.intercept + words + char_score / math.sqrt(max(1, grams))
         return z + sum(map(mul, dense_features(a), self._dense_weights)) - self._dense_offset
+
+    def _repeated(self, found: list[str]) -> float:
+        counts = Counter(found)
+        idf2, weighted = self._word_idf2, self._word_weighted
+        norm2 = dot = 0.0
+        for term, n in counts.items():
+            tf = _TF[n] if n < 256 else 1.0 + math.log(n)
+            norm2 += tf * tf * idf2[term]
+            dot += tf * weighted[term]
+        return dot / math.sqrt(norm2) if norm2 > 0.0 else 0.0
+
+    def reference_decision(self, a: Analysis) -> float:
+        """``decision`` the plain way (the vocabulary's columns, ``_Block``, every character n-gram
+        of the post looked up): what the fast path must equal."""
+        text = model_text(a)
+        index = self.word.index
+        columns = [index[g] for g in word_features(text) if g in index]
+        chars = char_features(text)
+        char_score = sum(self.char_weights.get(g, 0.0) for g in chars)
+        z = self.intercept + self.word.score(columns) + char_score / math.sqrt(max(1, len(chars)))
+        dense = sum(x * w for x, w in zip(dense_features(a), self._dense_weights, strict=True))
+        return z + dense - self._dense_offset
 
     def _cut(self, token: str) -> None:
         if len(self._char_scores) > 200_000:
