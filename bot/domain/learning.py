@@ -383,13 +383,14 @@ class LoadedModel:
         return z + sum(map(mul, dense_features(a), self._dense_weights)) - self._dense_offset
 
     def _repeated(self, found: list[str]) -> float:
+        """The word block's score when some term occurs more than once (sublinear tf)."""
         counts = Counter(found)
-        idf2, weighted = self._word_idf2, self._word_weighted
-        norm2 = dot = 0.0
-        for term, n in counts.items():
-            tf = _TF[n] if n < 256 else 1.0 + math.log(n)
-            norm2 += tf * tf * idf2[term]
-            dot += tf * weighted[term]
+        if max(counts.values()) >= len(_TF):
+            tf = [1.0 + math.log(n) for n in counts.values()]
+        else:
+            tf = list(map(_TF.__getitem__, counts.values()))
+        norm2 = sum(map(mul, map(mul, tf, tf), map(self._word_idf2.__getitem__, counts)))
+        dot = sum(map(mul, tf, map(self._word_weighted.__getitem__, counts)))
         return dot / math.sqrt(norm2) if norm2 > 0.0 else 0.0
 
     def reference_decision(self, a: Analysis) -> float:
