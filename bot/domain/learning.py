@@ -30,7 +30,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
-from itertools import pairwise
+from itertools import chain, pairwise
 from operator import itemgetter, mul
 from pathlib import Path
 from typing import Any
@@ -346,8 +346,10 @@ class LoadedModel:
         # coef × (x − mean) / scale, summed: the same as Σ x·(coef/scale) − Σ mean·coef/scale.
         self._dense_weights = [c / sc for _, sc, c in self.dense]
         self._dense_offset = sum(m * c / sc for m, sc, c in self.dense)
-        self._char_scores: dict[str, float] = {}
-        self._char_counts: dict[str, int] = {}
+        self._pieces: dict[str, tuple[float, int, list[str]]] = {}
+        """Per whitespace-separated piece of a post: its character n-grams' summed weight, their
+        number, and its word tokens (no token spans whitespace, so a post's tokens are its pieces'
+        tokens in order)."""
         # The word block folded into two dictionaries keyed by the n-gram itself (idf × coefficient,
         # and idf²): a post's terms are looked up once, with no column numbers in between.
         word = p["word"]
@@ -360,9 +362,20 @@ class LoadedModel:
         # word and pair of words, and each distinct word's character n-grams are cut and scored
         # once (``reference_decision`` is the same sum written out; a test holds them equal).
         text = a.folded or fold(a.plain)
+        split = text.split()
+        pieces = self._pieces
+        if not all(map(pieces.__contains__, split)):
+            for piece in split:
+                if piece not in pieces:
+                    self._cut(piece)
+        if split:
+            char_scores, char_counts, token_lists = zip(*map(pieces.__getitem__, split), strict=True)
+            char = sum(char_scores) / math.sqrt(max(1, sum(char_counts)))
+            tokens = list(chain.from_iterable(token_lists))
+        else:
+            char, tokens = 0.0, []
         weighted = self._word_weighted
         known = weighted.__contains__
-        tokens = _TOKEN.findall(text)
         found = [*filter(known, tokens), *filter(known, map(" ".join, pairwise(tokens)))]
         if not found:
             words = 0.0
@@ -371,16 +384,15 @@ class LoadedModel:
             words = sum(map(weighted.__getitem__, found)) / math.sqrt(norm2) if norm2 > 0.0 else 0.0
         else:
             words = self._repeated(found)
-        split = text.split()
-        char_scores = self._char_scores
-        if not all(map(char_scores.__contains__, split)):
-            for token in split:
-                if token not in char_scores:
-                    self._cut(token)
-        grams = sum(map(self._char_counts.__getitem__, split))
-        char_score = sum(map(char_scores.__getitem__, split))
-        z = self.intercept + words + char_score / math.sqrt(max(1, grams))
+        z = self.intercept + words + char
         return z + sum(map(mul, dense_features(a), self._dense_weights)) - self._dense_offset
+
+    def _cut(self, piece: str) -> None:
+        if len(self._pieces) > 200_000:
+            self._pieces.clear()
+        found = char_features_of_word(piece)
+        weights = self.char_weights
+        self._pieces[piece] = (sum(weights.get(g, 0.0) for g in found), len(found), _TOKEN.findall(piece))
 
     def _repeated(self, found: list[str]) -> float:
         """The word block's score when some term occurs more than once (sublinear tf)."""
@@ -404,15 +416,6 @@ class LoadedModel:
         z = self.intercept + self.word.score(columns) + char_score / math.sqrt(max(1, len(chars)))
         dense = sum(x * w for x, w in zip(dense_features(a), self._dense_weights, strict=True))
         return z + dense - self._dense_offset
-
-    def _cut(self, token: str) -> None:
-        if len(self._char_scores) > 200_000:
-            self._char_scores.clear()
-            self._char_counts.clear()
-        found = char_features_of_word(token)
-        weights = self.char_weights
-        self._char_scores[token] = sum(weights.get(g, 0.0) for g in found)
-        self._char_counts[token] = len(found)
 
     def complaint_probability(self, analysis: Analysis) -> float:
         z = self.decision(analysis)
