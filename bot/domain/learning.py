@@ -638,12 +638,10 @@ def cross_validated(
     features = features or _Features.of(analyses)
     for train_idx, test_idx in StratifiedKFold(n_splits=k, shuffle=True, random_state=0).split(analyses, truth):
         fitted = fit([analyses[i] for i in train_idx], [truth[i] for i in train_idx], features.take(train_idx))
-        # The held-out fold scored by scikit-learn on its sparse matrix: the same probabilities as
-        # the exported model's (within 1e-9, a test holds it), without loading one per fold.
-        x = _matrix(fitted.word, fitted.char, fitted.scaler, features.take(test_idx), fit=False)
-        for i, p in zip(test_idx, fitted.classifier.predict_proba(x)[:, 1], strict=True):
+        model = fitted.loaded()
+        for i in test_idx:
             prior = triage.cue_probability(analyses[i].score)
-            out[i] = weight * float(p) + (1 - weight) * prior
+            out[i] = weight * model.complaint_probability(analyses[i]) + (1 - weight) * prior
     return out
 
 
