@@ -30,7 +30,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
-from itertools import pairwise
+from itertools import chain, pairwise
 from operator import itemgetter, mul
 from pathlib import Path
 from typing import Any
@@ -346,36 +346,76 @@ class LoadedModel:
         # coef × (x − mean) / scale, summed: the same as Σ x·(coef/scale) − Σ mean·coef/scale.
         self._dense_weights = [c / sc for _, sc, c in self.dense]
         self._dense_offset = sum(m * c / sc for m, sc, c in self.dense)
-        self._char_scores: dict[str, float] = {}
-        self._char_counts: dict[str, int] = {}
+        self._pieces: dict[str, tuple[float, int, list[str]]] = {}
+        """Per whitespace-separated piece of a post: its character n-grams' summed weight, their
+        number, and its word tokens (no token spans whitespace, so a post's tokens are its pieces'
+        tokens in order)."""
+        # The word block folded into two dictionaries keyed by the n-gram itself (idf × coefficient,
+        # and idf²): a post's terms are looked up once, with no column numbers in between.
+        word = p["word"]
+        self._word_weighted: dict[str, float] = dict(zip(word["terms"], self.word.weighted, strict=True))
+        self._word_idf2: dict[str, float] = dict(zip(word["terms"], self.word.idf2, strict=True))
         self.weight = blend_weight(self.label_count) if not self.weight else self.weight
 
     def decision(self, a: Analysis) -> float:
-        # The loops here run in C (map, sum, itemgetter): a post is scored with a few dictionary
-        # look-ups per word, and each distinct word's character n-grams are cut and scored once.
-        text = model_text(a)
-        get = self.word.index.get
-        tokens = _TOKEN.findall(text)
-        columns = [*map(get, tokens), *map(get, map(" ".join, pairwise(tokens)))]
-        words = [c for c in columns if c is not None]
+        # The loops here run in C (filter, map, sum): a post is scored with a dictionary look-up per
+        # word and pair of words, and each distinct word's character n-grams are cut and scored
+        # once (``reference_decision`` is the same sum written out; a test holds them equal).
+        text = a.folded or fold(a.plain)
         split = text.split()
-        char_scores, char_counts = self._char_scores, self._char_counts
-        for token in split:
-            if token not in char_scores:
-                self._cut(token)
-        grams = sum(map(char_counts.__getitem__, split))
-        char_score = sum(map(char_scores.__getitem__, split))
-        z = self.intercept + self.word.score(words) + char_score / math.sqrt(max(1, grams))
+        pieces = self._pieces
+        if not all(map(pieces.__contains__, split)):
+            for piece in split:
+                if piece not in pieces:
+                    self._cut(piece)
+        if split:
+            char_scores, char_counts, token_lists = zip(*map(pieces.__getitem__, split), strict=True)
+            char = sum(char_scores) / math.sqrt(max(1, sum(char_counts)))
+            tokens = list(chain.from_iterable(token_lists))
+        else:
+            char, tokens = 0.0, []
+        weighted = self._word_weighted
+        known = weighted.__contains__
+        found = [*filter(known, tokens), *filter(known, map(" ".join, pairwise(tokens)))]
+        if not found:
+            words = 0.0
+        elif len(set(found)) == len(found):  # every term once: tf is 1 throughout
+            norm2 = sum(map(self._word_idf2.__getitem__, found))
+            words = sum(map(weighted.__getitem__, found)) / math.sqrt(norm2) if norm2 > 0.0 else 0.0
+        else:
+            words = self._repeated(found)
+        z = self.intercept + words + char
         return z + sum(map(mul, dense_features(a), self._dense_weights)) - self._dense_offset
 
-    def _cut(self, token: str) -> None:
-        if len(self._char_scores) > 200_000:
-            self._char_scores.clear()
-            self._char_counts.clear()
-        found = char_features_of_word(token)
+    def _cut(self, piece: str) -> None:
+        if len(self._pieces) > 200_000:
+            self._pieces.clear()
+        found = char_features_of_word(piece)
         weights = self.char_weights
-        self._char_scores[token] = sum(weights.get(g, 0.0) for g in found)
-        self._char_counts[token] = len(found)
+        self._pieces[piece] = (sum(weights.get(g, 0.0) for g in found), len(found), _TOKEN.findall(piece))
+
+    def _repeated(self, found: list[str]) -> float:
+        """The word block's score when some term occurs more than once (sublinear tf)."""
+        counts = Counter(found)
+        if max(counts.values()) >= len(_TF):
+            tf = [1.0 + math.log(n) for n in counts.values()]
+        else:
+            tf = list(map(_TF.__getitem__, counts.values()))
+        norm2 = sum(map(mul, map(mul, tf, tf), map(self._word_idf2.__getitem__, counts)))
+        dot = sum(map(mul, tf, map(self._word_weighted.__getitem__, counts)))
+        return dot / math.sqrt(norm2) if norm2 > 0.0 else 0.0
+
+    def reference_decision(self, a: Analysis) -> float:
+        """``decision`` the plain way (the vocabulary's columns, ``_Block``, every character n-gram
+        of the post looked up): what the fast path must equal."""
+        text = model_text(a)
+        index = self.word.index
+        columns = [index[g] for g in word_features(text) if g in index]
+        chars = char_features(text)
+        char_score = sum(self.char_weights.get(g, 0.0) for g in chars)
+        z = self.intercept + self.word.score(columns) + char_score / math.sqrt(max(1, len(chars)))
+        dense = sum(x * w for x, w in zip(dense_features(a), self._dense_weights, strict=True))
+        return z + dense - self._dense_offset
 
     def complaint_probability(self, analysis: Analysis) -> float:
         z = self.decision(analysis)
