@@ -33,6 +33,10 @@ POSTED = NOW - timedelta(hours=2, minutes=15)
 PEOPLE = {"U0ALICE01": "alice", "U0BOB0001": "bob", "S0TIER002": "tier-2-oncall"}
 EMOJI = {
     "rotating_light": "🚨",
+    "bird": "🐦",
+    "butterfly": "🦋",
+    "elephant": "🐘",
+    "stopwatch": "⏱️",
     "warning": "⚠️",
     "speech_balloon": "💬",
     "loudspeaker": "📢",
@@ -217,7 +221,7 @@ def main() -> int:
                 "--disable-background-networking",
                 f"--user-data-dir={profile}",
                 "--hide-scrollbars",
-                "--window-size=1180,330",
+                "--window-size=1180,370",
                 f"--screenshot={png}",
                 page_path.as_uri(),
             ],
