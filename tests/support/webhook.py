@@ -7,6 +7,7 @@ database, and HTTP requests signed per the contract in ``bot.webhook``.
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import random
@@ -111,7 +112,9 @@ class WebhookServer:
         conn = conn or self.connect()
         started = time.perf_counter()
         try:
-            conn.request(method, f"/ingest/{source}", body=data, headers=headers)
+            # refused before the whole body was sent (413): the answer is still there to read
+            with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                conn.request(method, f"/ingest/{source}", body=data, headers=headers)
             response = conn.getresponse()
             raw = response.read()
         finally:
