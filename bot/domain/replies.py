@@ -193,47 +193,32 @@ def after_sent(session: Session, row: Delivery, post_id: str, *, at: datetime, b
     )
 
 
-def after_failed(session: Session, row: Delivery, reason: str, *, at: datetime) -> None:
-    """A reply that will not go out: the thread says so, with X's reason, so someone acts."""
+def _reply_line(session: Session, row: Delivery, key: str, at: datetime, **state: Any) -> None:
+    """A thread line about a reply's fate (failed, delayed), once per row and fate."""
     if not row.complaint_id:
         return
+    payload = row.payload or {}
     outbox.enqueue_on_card(
         session,
         DeliveryKind.PUBLIC_REPLY_LINE,
         complaint_id=row.complaint_id,
-        key=f"reply-failed:{row.id}",
+        key=f"{key}:{row.id}",
         at=at,
-        payload={
-            "failed": True,
-            "reason": reason[:300],
-            "text": (row.payload or {}).get("text"),
-            "sender": (row.payload or {}).get("sender"),
-            "source": (row.payload or {}).get("source"),
-        },
+        payload={**state, "sender": payload.get("sender"), "source": payload.get("source")},
         priority=90,
     )
+
+
+def after_failed(session: Session, row: Delivery, reason: str, *, at: datetime) -> None:
+    """A reply that will not go out: the thread says so, with X's reason, so someone acts."""
+    text = (row.payload or {}).get("text")
+    _reply_line(session, row, "reply-failed", at, failed=True, reason=reason[:300], text=text)
 
 
 def after_delayed(session: Session, row: Delivery, reason: str, *, until: datetime, at: datetime) -> None:
     """A reply that could not go yet (X's rate limit, an outage): said once in the thread, so the
     sender knows it is on its way rather than lost. Its final fate gets its own line."""
-    if not row.complaint_id:
-        return
-    outbox.enqueue_on_card(
-        session,
-        DeliveryKind.PUBLIC_REPLY_LINE,
-        complaint_id=row.complaint_id,
-        key=f"reply-delayed:{row.id}",
-        at=at,
-        payload={
-            "delayed": True,
-            "reason": reason[:300],
-            "until": until.isoformat(),
-            "sender": (row.payload or {}).get("sender"),
-            "source": (row.payload or {}).get("source"),
-        },
-        priority=90,
-    )
+    _reply_line(session, row, "reply-delayed", at, delayed=True, reason=reason[:300], until=until.isoformat())
 
 
 def record_public_reply(
