@@ -281,6 +281,17 @@ def record(
     )
     session.add(event)
     session.flush()
+    from bot.domain import facts  # here, not at the top: facts reads EventKind from this module
+
+    facts.apply(
+        session,
+        kind.value,
+        actor=event.actor,
+        at=at,
+        complaint_id=complaint_id,
+        promise_id=promise_id,
+        on_time=details.on_time if isinstance(details, PromiseClosed) else None,
+    )
     return event
 
 

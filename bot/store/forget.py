@@ -257,6 +257,16 @@ RULES: dict[str, Rule] = {
     "source_alerts": Rule(Action.NONE, keeps={"text": "alerts about a source, swept"}, why="alerts about sources"),
     "brand_accounts": Rule(Action.NONE, keeps={"handle": "the brand's own account"}, why="the brand's own accounts"),
     "lanes": Rule(Action.NONE, why="rate-limit turns"),
+    "complaint_facts": Rule(
+        Action.NONE,
+        keeps={"first_response_by": "a team member or the brand's account, swept"},
+        why="times of the team's first answer, claim and resolve, so reports do not change",
+    ),
+    "promise_facts": Rule(
+        Action.NONE,
+        keeps={"outcome": "kept on time, kept late or broken", "outcome_at": "when it settled"},
+        why="a promise's owner, times and outcome, so promises kept still count",
+    ),
     "leases": Rule(Action.NONE, keeps={"name": "the work's name"}, why="which worker holds which work"),
     "job_runs": Rule(Action.NONE, keeps={"details": "a job's counters, swept"}, why="once-only jobs"),
     "slack_users": Rule(Action.NONE, keeps={"name": "team members, not customers"}, why="the team's Slack profiles"),

@@ -60,7 +60,8 @@ class Complaint(Base):
         Index("ix_complaints_conversation", "source", "conversation_id"),
         Index("ix_complaints_owner", "owner_id"),
         Index("ix_complaints_text_key_created", "text_key", "created_at"),
-        Index("ix_complaints_created", "created_at"),
+        # Covering for the report's "complaints in" (kind and network by arrival) and the export's window.
+        Index("ix_complaints_created_kind_source", "created_at", "kind", "source"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -201,6 +202,52 @@ class Promise(Base):
     created_at: Mapped[datetime]
     closed_at: Mapped[datetime | None]
     closed_by: Mapped[str | None] = mapped_column(String(32))
+
+
+class ComplaintFacts(Base):
+    """When a complaint first got an answer, a claim and a resolve, and from whom: the lead's report
+    reads these few narrow rows by time instead of ranking every event of a week (see
+    ``bot/domain/facts.py``, which keeps them in step with the events in the same transaction)."""
+
+    __tablename__ = "complaint_facts"
+    __table_args__ = (
+        Index("ix_complaint_facts_response", "first_response_at", "first_response_by", "source", "first_response_s"),
+        Index("ix_complaint_facts_claim", "first_claim_at", "first_claim_by", "source", "first_claim_s"),
+        Index("ix_complaint_facts_resolve", "first_resolve_at", "first_resolve_by", "source", "first_resolve_s"),
+    )
+
+    complaint_id: Mapped[int] = mapped_column(ForeignKey("complaints.id", ondelete="CASCADE"), primary_key=True)
+    source: Mapped[str] = mapped_column(String(32))
+    waiting_since: Mapped[datetime]
+    """When the customer started waiting: the post's time, or when it was stored if that was earlier."""
+    first_response_at: Mapped[datetime | None]
+    first_response_by: Mapped[str | None] = mapped_column(String(64))
+    first_response_s: Mapped[float | None] = mapped_column(Float)
+    first_claim_at: Mapped[datetime | None]
+    first_claim_by: Mapped[str | None] = mapped_column(String(64))
+    first_claim_s: Mapped[float | None] = mapped_column(Float)
+    first_resolve_at: Mapped[datetime | None]
+    first_resolve_by: Mapped[str | None] = mapped_column(String(64))
+    first_resolve_s: Mapped[float | None] = mapped_column(Float)
+
+
+class PromiseFacts(Base):
+    """When a promise was made and how it last settled (kept on time, kept late, broken; none when
+    cancelled), with its owner and network: the report counts these by time without reading events."""
+
+    __tablename__ = "promise_facts"
+    __table_args__ = (
+        Index("ix_promise_facts_made", "made_at", "owner_id", "source"),
+        Index("ix_promise_facts_outcome", "outcome_at", "outcome", "owner_id", "source"),
+    )
+
+    promise_id: Mapped[int] = mapped_column(ForeignKey("promises.id", ondelete="CASCADE"), primary_key=True)
+    complaint_id: Mapped[int] = mapped_column(ForeignKey("complaints.id", ondelete="CASCADE"))
+    owner_id: Mapped[str] = mapped_column(String(32))
+    source: Mapped[str] = mapped_column(String(32))
+    made_at: Mapped[datetime]
+    outcome: Mapped[str | None] = mapped_column(String(16))
+    outcome_at: Mapped[datetime | None]
 
 
 class SourceCursor(Base):

@@ -25,6 +25,8 @@ TABLES = {
     "interactions",
     "job_runs",
     "slack_users",
+    "complaint_facts",
+    "promise_facts",
 }
 
 

@@ -10,13 +10,12 @@ from datetime import UTC, datetime
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.domain import complaints, promises
-from bot.domain.events import SYSTEM
+from bot.domain import complaints, events, promises
+from bot.domain.events import SYSTEM, EventKind
 from bot.domain.ingest import Ingestor, IngestPolicy
 from bot.domain.posts import Post
 from bot.domain.triage import Triage
 from bot.domain.types import Kind, PromiseStatus
-from bot.store.models import AuditEvent
 
 ALICE, BOB, CAROL = "UALICE0001", "UBOB000001", "UCAROL0001"
 WEEK1 = datetime(2026, 3, 2, tzinfo=UTC)
@@ -98,8 +97,14 @@ def build(sessions: sessionmaker[Session], triage: Triage | None = None) -> dict
     # breaks and stays owed.
     arrive("c6", "bluesky", t(4, 12), t(4, 12))
     with sessions() as s, s.begin():
-        # The customer-loop work's kind, written as that work will store it (it is not an EventKind here yet).
-        s.add(AuditEvent(complaint_id=ids["c6"], actor=ALICE, action="public_reply", at=t(4, 13)))
+        events.record(
+            s,
+            EventKind.PUBLIC_REPLY,
+            complaint_id=ids["c6"],
+            actor=ALICE,
+            at=t(4, 13),
+            details=events.PublicReply(post="b1", source="bluesky", sent_by=ALICE, first=True, response_seconds=3600),
+        )
     promise("c6", "p6", ALICE, t(4, 12, 5), t(5, 12))
     act(promises.close, ids["p6"], status=PromiseStatus.BROKEN, user_id=SYSTEM, at=t(6, 12))
     # c5 (x), week 2: Carol claims after 5 min; her promise is cancelled (no outcome).
