@@ -30,6 +30,66 @@ TABLES = {
 }
 
 
+@pytest.fixture
+def replayed(engine: Engine) -> Engine:
+    """Every migration run in turn, as an existing desk upgrades (``migrated`` builds a new one from
+    the models in one step)."""
+    migrate.upgrade(engine, replay=True)
+    return engine
+
+
+def schema(engine: Engine) -> dict[str, dict[str, object]]:
+    """What a database's catalog says of every table: columns (type, nullability, default), primary
+    key, foreign keys, unique and check constraints, and indexes (with their WHERE clause)."""
+    found = inspect(engine)
+    out: dict[str, dict[str, object]] = {}
+    for table in sorted(found.get_table_names()):
+        if table == "alembic_version":
+            continue
+        indexes = []
+        for ix in found.get_indexes(table):
+            options = ix.get("dialect_options", {})
+            where = options.get("postgresql_where", options.get("sqlite_where"))
+            clause = "" if where is None else " ".join(str(where).split())
+            indexes.append((ix["name"], tuple(ix["column_names"]), bool(ix["unique"]), clause))
+        out[table] = {
+            "columns": sorted(
+                [
+                    (c["name"], str(c["type"]), c["nullable"], str(c.get("default") or ""))
+                    for c in found.get_columns(table)
+                ]
+            ),
+            "pk": tuple(found.get_pk_constraint(table)["constrained_columns"]),
+            "fks": sorted(
+                (fk["name"] or "", tuple(fk["constrained_columns"]), fk["referred_table"], str(fk.get("options")))
+                for fk in found.get_foreign_keys(table)
+            ),
+            "unique": sorted((u["name"] or "", tuple(u["column_names"])) for u in found.get_unique_constraints(table)),
+            "checks": sorted(" ".join(str(c["sqltext"]).split()) for c in found.get_check_constraints(table)),
+            "indexes": sorted(indexes),
+        }
+    return out
+
+
+def test_a_new_database_built_from_the_models_is_the_migrated_schema(db_url: str):
+    from bot.store.db import make_engine
+
+    fresh, replay = make_engine(db_url), None
+    try:
+        migrate.upgrade(fresh)
+        assert migrate.schema_state(fresh).up_to_date
+        built = schema(fresh)
+        migrate.downgrade(fresh, "base")
+        replay = fresh
+        migrate.upgrade(replay, replay=True)
+        replayed_schema = schema(replay)
+    finally:
+        fresh.dispose()
+    assert built.keys() == replayed_schema.keys()
+    for table in built:
+        assert built[table] == replayed_schema[table], table
+
+
 def test_upgrade_from_empty_to_head_and_back_down(engine: Engine):
     assert migrate.current_revision(engine) is None
     migrate.upgrade(engine)
@@ -44,7 +104,8 @@ def test_upgrade_from_empty_to_head_and_back_down(engine: Engine):
     assert migrate.schema_state(engine).up_to_date
 
 
-def test_models_match_migrations(migrated: Engine):
+def test_models_match_migrations(replayed: Engine):
+    migrated = replayed
     with migrated.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata)
     if migrated.dialect.name == "sqlite":
@@ -69,7 +130,8 @@ def test_partial_index_for_overdue_scan_exists(migrated: Engine):
     assert "ix_promises_open_next_nag" in indexes
 
 
-def test_check_constraints_survive_every_migration(migrated: Engine):
+def test_check_constraints_survive_every_migration(replayed: Engine):
+    migrated = replayed
     from datetime import UTC, datetime
 
     from sqlalchemy import text
