@@ -16,8 +16,6 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.config import load_dotenv_into, parse_hhmm, parse_quiet_hours
-from bot.domain.commitments import find_commitments
-from bot.domain.due import DueParser, parse_holidays
 
 BAD_INPUT = 2
 
@@ -49,6 +47,11 @@ def _fail(message: str) -> int:
 
 
 def main(args: argparse.Namespace) -> int:
+    # Imported here, not at the top: every command's parser is built from this module, and the
+    # readers cost a noticeable share of a short command's start-up (an export, a check).
+    from bot.domain.commitments import find_commitments
+    from bot.domain.due import DueParser, parse_holidays
+
     env = dict(os.environ)
     env_file = getattr(args, "env_file", None)
     if env_file is not None and Path(env_file).is_file():

@@ -186,6 +186,8 @@ class Promise(Base):
         Index("ix_promises_owner_status", "owner_id", "status"),
         Index("ix_promises_status_created", "status", "created_at"),
         Index("ix_promises_status_owner_created", "status", "owner_id", "created_at"),
+        # The export chooses promises by when they were made (``--since``/``--until``).
+        Index("ix_promises_created", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
