@@ -30,7 +30,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
-from itertools import chain, pairwise
+from itertools import chain, pairwise, repeat
 from operator import itemgetter, mul
 from pathlib import Path
 from typing import Any
@@ -392,7 +392,7 @@ class LoadedModel:
             self._pieces.clear()
         found = char_features_of_word(piece)
         weights = self.char_weights
-        self._pieces[piece] = (sum(weights.get(g, 0.0) for g in found), len(found), _TOKEN.findall(piece))
+        self._pieces[piece] = (sum(map(weights.get, found, repeat(0.0))), len(found), _TOKEN.findall(piece))
 
     def _repeated(self, found: list[str]) -> float:
         """The word block's score when some term occurs more than once (sublinear tf)."""
