@@ -46,6 +46,8 @@ _SHOUT = re.compile(r"\b[A-Z]{4,}\b")
 _ENTITIES = {"&amp;": "&", "&lt;": "<", "&gt;": ">", "&quot;": '"', "&#39;": "'"}
 _QUOTES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "\u201c": '"', "\u201d": '"', "\uff1f": "?"})
 _WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?")
+_ASCII_WORD = re.compile(r"[A-Za-z]+(?:'[A-Za-z]+)?")
+"""``_WORD`` for ASCII text (its letters are A-Z and a-z), without looking up Unicode categories."""
 # X's codes that name no language: undetermined, media or hashtags only, no linguistic content.
 _NO_LANGUAGE = {"und", "zxx", "qme", "qht", "qam", "qct", "qst", "art"}
 # X's legacy codes, so the card shows the code people know.
@@ -440,7 +442,7 @@ class LanguageDetector:
             return str(self._langid().classify(plain)[0])
         if script is not None:
             return script
-        tokens = _WORD.findall(folded)
+        tokens = (_ASCII_WORD if folded.isascii() else _WORD).findall(folded)
         if not tokens:
             return self.default
         distinct = set(tokens)

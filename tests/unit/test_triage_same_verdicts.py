@@ -21,7 +21,7 @@ from vaderSentiment import vaderSentiment as vader
 
 from bot.domain import learning
 from bot.domain.learning import LoadedModel
-from bot.domain.triage import Sentiment, Triage, required_literals
+from bot.domain.triage import _ASCII_WORD, _WORD, Sentiment, Triage, fold, required_literals
 from tests.inert import CORPUS
 from tests.support.triage_reference import ReferenceTriage
 from tests.unit.test_triage_fast_model import posts
@@ -42,7 +42,7 @@ VADER_WORDS = [
 ]  # fmt: skip
 DECOR = ["@AcmeAir", "@Bob_99", "https://t.co/x1Y", "www.acme.com/help", "pic.twitter.com/abc", "&amp;", "&lt;3",
          "don’t", "“quoted”", "café", "todavía", "Straße", "WORST", "!!", "?", "¿", "#fail", "3 hours", "2nd time",
-         "🙃", "😍", "", "  "]  # fmt: skip
+         "🙃", "😍", "ℌELP", "𝐀𝐁𝐂 ok", "", "  "]  # fmt: skip
 
 
 def cue_phrases() -> list[str]:
@@ -120,6 +120,17 @@ def test_x_language_codes_decide_as_before(lang: str):
 @given(st.lists(st.sampled_from(PHRASES + VADER_WORDS + DECOR), min_size=0, max_size=8).map(" ".join))
 def test_mixtures_decide_as_before(text: str):
     assert TRIAGE.classify(text) == REFERENCE.classify(text)
+
+
+def test_words_of_ascii_text_are_read_as_unicode_words():
+    """Language detection reads ASCII posts with an ASCII pattern: it must find the same words —
+    folded text can hold capitals ("ℌ" and "𝐀" have no lower case, and fold to "H" and "A")."""
+    rnd = random.Random(3)
+    texts = [fold("ℌello 𝐀BC don't"), *(fold(t) for t in HARD + MADE_UP)]
+    texts += ["".join(chr(rnd.randrange(128)) for _ in range(rnd.randint(0, 30))) for _ in range(20_000)]
+    ascii_texts = [t for t in texts if t.isascii()]
+    assert [_ASCII_WORD.findall(t) for t in ascii_texts] == [_WORD.findall(t) for t in ascii_texts]
+    assert "Hello" in _ASCII_WORD.findall(texts[0])
 
 
 def test_sentiment_is_vader_to_the_last_bit():
