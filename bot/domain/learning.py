@@ -363,13 +363,11 @@ class LoadedModel:
         # once (``reference_decision`` is the same sum written out; a test holds them equal).
         text = a.folded or fold(a.plain)
         split = text.split()
-        pieces = self._pieces
-        if not all(map(pieces.__contains__, split)):
-            for piece in split:
-                if piece not in pieces:
-                    self._cut(piece)
-        if split:
-            char_scores, char_counts, token_lists = zip(*map(pieces.__getitem__, split), strict=True)
+        entries = list(map(self._pieces.get, split))
+        if None in entries:  # pieces not seen yet (or since the cache was last emptied)
+            entries = [self._cut(piece) if e is None else e for piece, e in zip(split, entries, strict=True)]
+        if entries:
+            char_scores, char_counts, token_lists = zip(*entries, strict=True)
             char = sum(char_scores) / math.sqrt(max(1, sum(char_counts)))
             tokens = list(chain.from_iterable(token_lists))
         else:
@@ -387,12 +385,13 @@ class LoadedModel:
         z = self.intercept + words + char
         return z + sum(map(mul, dense_features(a), self._dense_weights)) - self._dense_offset
 
-    def _cut(self, piece: str) -> None:
+    def _cut(self, piece: str) -> tuple[float, int, list[str]]:
         if len(self._pieces) > 200_000:
             self._pieces.clear()
         found = char_features_of_word(piece)
-        weights = self.char_weights
-        self._pieces[piece] = (sum(map(weights.get, found, repeat(0.0))), len(found), _TOKEN.findall(piece))
+        entry = (sum(map(self.char_weights.get, found, repeat(0.0))), len(found), _TOKEN.findall(piece))
+        self._pieces[piece] = entry
+        return entry
 
     def _repeated(self, found: list[str]) -> float:
         """The word block's score when some term occurs more than once (sublinear tf)."""

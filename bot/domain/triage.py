@@ -27,6 +27,7 @@ import string
 import tomllib
 import unicodedata
 from dataclasses import dataclass, field
+from itertools import compress
 from operator import itemgetter
 from pathlib import Path
 from re import _constants as sre_constants  # to read a pattern's required literals (see CueIndex)
@@ -42,7 +43,9 @@ from bot.domain.types import Kind
 CUES_FILE = Path(__file__).with_name("cues.toml")
 _MENTION = re.compile(r"@\w+")
 _URL = re.compile(r"https?://\S+|\bpic\.twitter\.com/\S+|\bwww\.\S+")
-_SHOUT = re.compile(r"\b[A-Z]{4,}\b")
+_SHOUT = re.compile(r"[A-Z](?<!\w[A-Z])[A-Z]{3,}(?!\w)")
+"""Words of four capitals or more: ``\b[A-Z]{4,}\b``, written to start with a capital so the regex
+engine skips to the capitals instead of trying every position of the post."""
 _ENTITIES = {"&amp;": "&", "&lt;": "<", "&gt;": ">", "&quot;": '"', "&#39;": "'"}
 _QUOTES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "\u201c": '"', "\u201d": '"', "\uff1f": "?"})
 _WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?")
@@ -516,8 +519,8 @@ class Sentiment(SentimentIntensityAnalyzer):
     stripped and lowered once, emoji are looked for with one set test, and only lexicon words go
     through the rules — the same rules, in the same order, with the same arithmetic, so the scores
     are VADER's to the last bit (tests hold them equal on the dev set and on thousands of made-up
-    posts built from the words the rules turn on). The ``but`` rule and the final scoring are
-    VADER's own methods.
+    posts built from the words the rules turn on). The ``but`` rule is VADER's own method; the final
+    scoring is VADER's with its loop over every word's score cut to the non-zero ones.
     """
 
     def __init__(self) -> None:
@@ -534,22 +537,60 @@ class Sentiment(SentimentIntensityAnalyzer):
         # or fewer (":)" stays ":)").
         words = [w if len(w := token.strip(_PUNCTUATION)) > 2 else token for token in raw]
         lowered = [w.lower() for w in words]
-        if self._lexicon_keys.isdisjoint(lowered):
+        in_lexicon = list(map(self._lexicon_keys.__contains__, lowered))
+        if not any(in_lexicon):
             # Every word scores 0: VADER's "but" rule halves and scales zeros, and its punctuation
             # emphasis applies only to a non-zero sum, so the result is all neutral.
             return dict(_NEUTRAL) if lowered else dict(_EMPTY)
         uppers = sum(map(str.isupper, words))
         is_cap_diff = 0 < uppers < len(words)
-        lexicon = self.lexicon
         last = len(lowered) - 1
         sentiments: list[float] = [0] * len(words)
-        for i, low in enumerate(lowered):
-            if low not in lexicon or low in _BOOSTERS or (low == "kind" and i < last and lowered[i + 1] == "of"):
+        # Only lexicon words can score; the others keep VADER's 0.
+        for i in compress(range(len(lowered)), in_lexicon):
+            low = lowered[i]
+            if low in _BOOSTERS or (low == "kind" and i < last and lowered[i + 1] == "of"):
                 continue  # VADER scores these 0
             sentiments[i] = self._valence(i, words, lowered, is_cap_diff)
         if "but" in lowered:
             sentiments = self._but_check(words, sentiments)
-        return self.score_valence(sentiments, text)  # it counts "!" and "?": stripping spaces changes nothing
+        return self._scores(sentiments, text)
+
+    def _scores(self, sentiments: list[float], text: str) -> dict[str, float]:
+        """VADER's ``score_valence``, its sift over the words reading only the non-zero ones (a zero
+        adds nothing to either sum; it counts as neutral)."""
+        sum_s = float(sum(sentiments))
+        # VADER's punctuation emphasis: up to four "!", and two or three "?" (more count as 0.96).
+        ep_count = min(text.count("!"), 4)
+        qm_count = text.count("?")
+        qm_amplifier: float = 0
+        if qm_count > 1:
+            qm_amplifier = qm_count * 0.18 if qm_count <= 3 else 0.96
+        punct_emph_amplifier = ep_count * 0.292 + qm_amplifier
+        if sum_s > 0:
+            sum_s += punct_emph_amplifier
+        elif sum_s < 0:
+            sum_s -= punct_emph_amplifier
+        compound = vader.normalize(sum_s)
+        pos_sum = neg_sum = 0.0
+        scored = list(filter(None, sentiments))
+        for score in scored:
+            if score > 0:
+                pos_sum += float(score) + 1  # compensates for neutral words that are counted as 1
+            elif score < 0:
+                neg_sum += float(score) - 1
+        neu_count = len(sentiments) - len(scored)
+        if pos_sum > math.fabs(neg_sum):
+            pos_sum += punct_emph_amplifier
+        elif pos_sum < math.fabs(neg_sum):
+            neg_sum -= punct_emph_amplifier
+        total = pos_sum + math.fabs(neg_sum) + neu_count
+        return {
+            "neg": round(math.fabs(neg_sum / total), 3),
+            "neu": round(math.fabs(neu_count / total), 3),
+            "pos": round(math.fabs(pos_sum / total), 3),
+            "compound": round(compound, 4),
+        }
 
     def _valence(self, i: int, words: list[str], low: list[str], is_cap_diff: bool) -> float:
         """VADER's ``sentiment_valence`` for the lexicon word at ``i``, with its checks (``no``, caps,

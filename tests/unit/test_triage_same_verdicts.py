@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import random
+import re
 from pathlib import Path
 
 import pytest
@@ -21,7 +22,7 @@ from vaderSentiment import vaderSentiment as vader
 
 from bot.domain import learning
 from bot.domain.learning import LoadedModel
-from bot.domain.triage import _ASCII_WORD, _WORD, Sentiment, Triage, fold, required_literals
+from bot.domain.triage import _ASCII_WORD, _SHOUT, _WORD, Sentiment, Triage, fold, required_literals
 from tests.inert import CORPUS
 from tests.support.triage_reference import ReferenceTriage
 from tests.unit.test_triage_fast_model import posts
@@ -131,6 +132,13 @@ def test_words_of_ascii_text_are_read_as_unicode_words():
     ascii_texts = [t for t in texts if t.isascii()]
     assert [_ASCII_WORD.findall(t) for t in ascii_texts] == [_WORD.findall(t) for t in ascii_texts]
     assert "Hello" in _ASCII_WORD.findall(texts[0])
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet=st.sampled_from("ABCDEFGHIJ abc_1ÉéŁ!.'\n"), max_size=30))
+def test_shouting_is_counted_as_before(text: str):
+    """Words of four capitals or more, found by a pattern that starts with a capital."""
+    assert _SHOUT.findall(text) == re.findall(r"\b[A-Z]{4,}\b", text)
 
 
 def test_sentiment_is_vader_to_the_last_bit():
