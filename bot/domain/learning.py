@@ -635,7 +635,7 @@ def fit(analyses: Sequence[Analysis], truth: Sequence[bool], features: _Features
 
     x, word, char, scaler = _fit_matrix(features or _Features.of(analyses))
     # The dual solver: the same regularised problem (liblinear's, the intercept penalised alike), for
-    # many more features than posts the faster of its two solvers — 0.7 s instead of 2.7 s on 5,000
+    # many more features than posts the faster of its two solvers — 0.7 s instead of 1.5–2.7 s on 5,000
     # posts — and at its default tolerance nearer the optimum than the primal one at its own.
     classifier = LogisticRegression(
         C=C, class_weight="balanced", solver="liblinear", dual=True, max_iter=1000, random_state=0
