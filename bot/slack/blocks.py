@@ -340,12 +340,16 @@ def network_label(source: str) -> str:
     return f"{icon} {inline(name, 32)}"
 
 
+QUESTION_QUOTE_LIMIT = 600
+
+
 def build_card(c: CardState, now: datetime) -> Json:
+    if c.kind == Kind.QUESTION:
+        return build_question_card(c, now)
     name = inline(c.author_name) or inline(c.author_handle, keep_underscores=True)
     who = f"*{name}* ({handle(c.author_handle)} · {followers(c.author_followers)} followers)"
     icon = ":rotating_light:" if c.priority >= 70 else ":warning:" if c.priority >= 45 else ":speech_balloon:"
-    label = "Question" if c.kind == Kind.QUESTION else "Complaint"
-    header = f"{icon} *{label} #{c.id}* · priority {c.priority} · {network_label(c.source)} · {who}"
+    header = f"{icon} *Complaint #{c.id}* · priority {c.priority} · {network_label(c.source)} · {who}"
     link = post_link(c.url, c.source)
     text = quote(c.text)
     if text.endswith("…") and link:
@@ -379,6 +383,41 @@ def build_card(c: CardState, now: datetime) -> Json:
         )
     blocks.append({"type": "actions", "block_id": f"card_{c.id}", "elements": card_actions(c)})
     return {"text": card_fallback(c), "blocks": blocks[:BLOCKS_LIMIT]}
+
+
+def build_question_card(c: CardState, now: datetime) -> Json:
+    """A question's card: compact, because nothing went wrong yet and the board is for complaints
+    first — who asks and what in one section, one line of context, and the complaint card's buttons
+    (a question needs an owner and an answer just the same). No priority, reach or repeat-contact
+    lines: its band already ranks it below every complaint; a new card's "nobody owns this yet"
+    is said by its Claim button."""
+    name = inline(c.author_name) or inline(c.author_handle, keep_underscores=True)
+    header = f":grey_question: *Question #{c.id}* · {network_label(c.source)} · *{name}* ({handle(c.author_handle)})"
+    link = post_link(c.url, c.source)
+    text = quote(c.text, QUESTION_QUOTE_LIMIT)
+    if text.endswith("…") and link:
+        text += f" <{link}|read it all>"
+    context = [f"asked {slack_date(c.posted_at)} ({age(c.posted_at, now)} ago)"]
+    if c.url:
+        context.append(shown_url(c.url, c.source))
+    if c.needs_look:
+        context.append(f":globe_with_meridians: needs a look · {inline(c.needs_look, 8)}")
+    if c.first_response_seconds is not None:
+        from bot.slack.reply_blocks import first_response
+
+        context.append(first_response(c.first_response_seconds) or "")
+    if c.status != Status.NEW:
+        context.append(state_line(c))
+    blocks: list[Json] = [
+        {"type": "section", "text": {"type": "mrkdwn", "text": cut(f"{header}\n{text}", SECTION_LIMIT)}},
+        {"type": "context", "elements": [{"type": "mrkdwn", "text": cut(" · ".join(context), 2000)}]},
+    ]
+    if c.promises:
+        blocks.append(
+            {"type": "section", "text": {"type": "mrkdwn", "text": cut(promise_lines(c, now), SECTION_LIMIT)}}
+        )
+    blocks.append({"type": "actions", "block_id": f"card_{c.id}", "elements": card_actions(c)})
+    return {"text": card_fallback(c), "blocks": blocks}
 
 
 def claim_line(c: Any, now: datetime) -> str:

@@ -99,6 +99,37 @@ def test_every_decision_on_a_card_is_a_label_with_the_posts_text(desk: Desk):
     assert len(labels(desk)) == 6
 
 
+def action_ids(message: dict) -> list[str]:
+    return [action for action, _ in buttons(message)]
+
+
+def test_a_question_gets_a_compact_card_with_the_complaint_cards_buttons(desk: Desk):
+    complaint = desk.complaint("@AcmeHelp still waiting for my refund, third week")
+    question = desk.complaint(QUESTION)
+    assert (desk.get(complaint).kind, desk.get(question).kind) == ("complaint", "question")
+    big, small = desk.card(complaint), desk.card(question)
+    assert len(small["blocks"]) < len(big["blocks"])
+    assert len(json.dumps(small["blocks"])) < len(json.dumps(big["blocks"]))
+    assert action_ids(small) == action_ids(big)
+    assert {Action.CLAIM, Action.ESCALATE, Action.RESOLVE} <= set(action_ids(small))
+    shown = json.dumps(small["blocks"])
+    assert "*Question #" in shown
+    assert "can I bring my cat in the cabin?" in shown
+    assert "priority" not in shown
+    assert "followers" not in shown
+    assert small["text"].startswith(f"Question #{question} from @cust")
+
+    # Claimed, the compact card says who has it, and offers what a claimed complaint's card offers.
+    desk.click(CAROL, Action.CLAIM, str(question))
+    desk.click(ALICE, Action.CLAIM, str(complaint))
+    desk.deliver()
+    big, small = desk.card(complaint), desk.card(question)
+    assert f"*Claimed* by <@{CAROL}>" in json.dumps(small["blocks"])
+    assert action_ids(small) == action_ids(big)
+    assert Action.RESOLVE in action_ids(small)
+    assert len(small["blocks"]) < len(big["blocks"])
+
+
 def test_skipped_posts_are_listed_and_card_it_cards_exactly_once(desk: Desk):
     chatter = desk.complaint(CHATTER)
     desk.clock.advance(timedelta(minutes=5))

@@ -47,14 +47,16 @@ def state(text: str, name: str, handle: str, **kw) -> blocks.CardState:
     note=hostile,
     tier=hostile,
     status=st.sampled_from(["new", "claimed", "escalated", "resolved", "dismissed"]),
+    kind=st.sampled_from(["complaint", "question"]),
 )
-def test_cards_in_every_state_are_inert_and_fit(text, name, handle, note, tier, status):
+def test_cards_in_every_state_are_inert_and_fit(text, name, handle, note, tier, status, kind):
     promise = blocks.PromiseView(1, "U0ALICE01", note, NOW + timedelta(hours=1), "open", 2)
     c = state(
         text,
         name,
         handle,
         status=status,
+        kind=kind,
         owner_id="U0ALICE01",
         claimed_at=NOW,
         escalation_tier=tier,

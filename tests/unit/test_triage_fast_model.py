@@ -67,3 +67,16 @@ def test_classify_with_the_model_gives_the_reference_verdicts(triage: Triage):
         verdict = with_model.classify(text)
         assert verdict.probability == pytest.approx(round(expected, 4), abs=1e-4)
         assert (verdict.kind.value == "complaint") == (expected >= 0.5) or abs(expected - 0.5) < 1e-9
+
+
+def test_a_post_scores_the_same_when_the_word_cache_is_emptied_under_it(triage: Triage):
+    """The per-word cache is emptied when it grows past its bound, possibly halfway through a post
+    whose other words were cached: the post still scores as with a fresh cache."""
+    rows = synthetic(120)
+    fitted = learning.fit([triage.analyse(r.text) for r in rows], [r.is_complaint for r in rows])
+    model, fresh = fitted.loaded(), fitted.loaded()
+    seen, post = triage.analyse("@Acme my refund"), triage.analyse("@Acme my refund is broken again zqxv")
+    model.decision(seen)  # "my" and "refund" cached
+    model._pieces.update((f"filler{i}", (0.0, 0, [])) for i in range(200_001))
+    assert model.decision(post) == fresh.decision(post)
+    assert len(model._pieces) < 10  # emptied, then refilled with this post's words

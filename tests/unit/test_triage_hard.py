@@ -212,9 +212,19 @@ def _brute_force(index: CueIndex, folded: str) -> dict[str, float]:
 
 def test_required_literals_are_read_from_the_expression():
     assert required_literals(r"\brefund(s|ed)?\b") == [frozenset({"refund"})]
+    # A run of few-string pieces is read as their concatenations: far rarer than its words alone.
     assert required_literals(r"\b(still|yet) (waiting|no)\b") == [
-        frozenset({"still", "yet"}), frozenset({" "}), frozenset({"waiting", "no"}),
+        frozenset({"still waiting", "still no", "yet waiting", "yet no"}),
     ]  # fmt: skip
+    assert required_literals(r"\b(thanks?|thx)( so much)? for\b") == [
+        frozenset({"thank for", "thanks for", "thx for", "thank so much for", "thanks so much for", "thx so much for"}),
+    ]  # fmt: skip
+    # Too many concatenations: the run is cut where it would exceed the limit.
+    many = "(" + "|".join(f"w{i:02}" for i in range(40)) + ") (" + "|".join(f"v{i:02}" for i in range(40)) + ")"
+    assert required_literals(many) == [
+        frozenset(f"w{i:02} " for i in range(40)), frozenset(f"v{i:02}" for i in range(40)),
+    ]  # fmt: skip
+    assert required_literals(r"(?i)refund") is None  # the automaton matches exact strings
     assert required_literals(r"🙄|🙃") == [frozenset({"🙄", "🙃"})]
     assert required_literals(r"(a|)b?") is None
     assert required_literals(r"\w+") is None
