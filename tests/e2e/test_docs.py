@@ -52,9 +52,8 @@ NOT_RUN: dict[str, str] = {
     'pg_restore --clean --if-exists --no-owner --dbname="postgresql://followthrough@db.example.com/followthrough" '
     "followthrough.dump": "restores over a production database",
     'python -c "from bot.store.db import make_engine; from bot.store import migrate; '
-    "e = make_engine('sqlite:////tmp/schema.db'); migrate.upgrade(e, replay=True); migrate.autogenerate(e, 'what changed')\"": (
-        "writes a new migration file into bot/store/migrations"
-    ),
+    "e = make_engine('sqlite:////tmp/schema.db'); migrate.upgrade(e, replay=True); "
+    "migrate.autogenerate(e, 'what changed')\"": ("writes a new migration file into bot/store/migrations"),
     "TEST_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/test python -m pytest": (
         "the whole suite on PostgreSQL: what CI runs (.ci/run); run here with --collect-only, see ADAPTED"
     ),
