@@ -21,6 +21,7 @@ Three rules shape the decision, each because a cheaper rule lost real complaints
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 import string
@@ -178,6 +179,17 @@ def required_literals(pattern: str) -> list[frozenset[str]] | None:
     """Sets of strings such that every match of ``pattern`` contains one string of each set; None
     when no such set is found.
 
+    Remembered per pattern: reading the cues' expressions was most of building a ``Triage`` (a
+    quarter of a second), which every worker, retrain and test does again with the same cues.
+    """
+    found = _required_literals(pattern)
+    return None if found is None else list(found)
+
+
+@functools.lru_cache(maxsize=8192)
+def _required_literals(pattern: str) -> tuple[frozenset[str], ...] | None:
+    """What ``required_literals`` says, as an immutable value that can be shared.
+
     Read from the parsed expression. A run of pieces that can each consume only a few strings (a
     letter, an alternation of words, an optional ending, a word boundary, which consumes nothing)
     consumes one of their concatenations: ``(thanks|thx)( so much)? for`` gives "thanks for",
@@ -193,7 +205,7 @@ def required_literals(pattern: str) -> list[frozenset[str]] | None:
         parts = _required_parts(parsed.data)
     except Exception:  # an expression this reading does not understand is simply always tried
         return None
-    return parts or None
+    return tuple(parts) or None
 
 
 _MAX_STRINGS = 64
