@@ -17,19 +17,31 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from bot.delivery.kinds import SPECS, DeliveryKind, lane_for
 from bot.domain.types import DeliveryStatus
+from bot.store.db import autoflush
 from bot.store.models import Complaint, Delivery
+from bot.store.types import UTCDateTime
 
 log = logging.getLogger(__name__)
 
 _T = Delivery.__table__
 _D = _T.c
 PENDING = DeliveryStatus.PENDING.value
+_C = Complaint.__table__.c
+# Built once: ingest asks for card targets and refreshes every batch (see bot.domain.ingest).
+_IDS = bindparam("ids", expanding=True)
+_CARD_COMPLAINTS = select(_C.id, _C.duplicate_of, _C.slack_channel, _C.slack_ts).where(_C.id.in_(_IDS))
+_CARD_ROWS = select(_D.key, _D.status, _D.channel).where(_D.key.in_(_IDS))
+_TOUCH = (
+    update(Complaint.__table__)
+    .where(_C.id.in_(_IDS), _C.updated_at < bindparam("at", type_=UTCDateTime()))
+    .values(updated_at=bindparam("at", type_=UTCDateTime()))
+)
 
 
 def card_key(complaint_id: int) -> str:
@@ -136,35 +148,18 @@ def card_targets(session: Session, complaint_ids: Iterable[int]) -> dict[int, Ca
     ids = sorted(set(complaint_ids))
     if not ids:
         return {}
-    complaints = {
-        row.id: row
-        for row in session.execute(
-            select(Complaint.id, Complaint.duplicate_of, Complaint.slack_channel, Complaint.slack_ts).where(
-                Complaint.id.in_(ids)
-            )
-        )
-    }
+    autoflush(session)
+    complaints = {row.id: row for row in session.execute(_CARD_COMPLAINTS, {"ids": ids})}
     primaries = {cid: (complaints[cid].duplicate_of if cid in complaints else None) or cid for cid in ids}
     missing = [p for p in set(primaries.values()) if p not in complaints]
     if missing:
-        complaints.update(
-            (row.id, row)
-            for row in session.execute(
-                select(Complaint.id, Complaint.duplicate_of, Complaint.slack_channel, Complaint.slack_ts).where(
-                    Complaint.id.in_(missing)
-                )
-            )
-        )
+        complaints.update((row.id, row) for row in session.execute(_CARD_COMPLAINTS, {"ids": missing}))
     unposted = [p for p in set(primaries.values()) if not (p in complaints and complaints[p].slack_ts)]
     cards = {}
     if unposted:
         cards = {
             key: (status, channel)
-            for key, status, channel in session.execute(
-                select(Delivery.key, Delivery.status, Delivery.channel).where(
-                    Delivery.key.in_([card_key(p) for p in unposted])
-                )
-            )
+            for key, status, channel in session.execute(_CARD_ROWS, {"ids": [card_key(p) for p in unposted]})
         }
     out = {}
     for cid, primary in primaries.items():
@@ -251,12 +246,8 @@ def request_card_refreshes(
     # card being posted right now) knows to go once more.
     primaries = sorted({t.complaint_id for t in targets.values()})
     if primaries:
-        session.execute(
-            update(Complaint)
-            .where(Complaint.id.in_(primaries), Complaint.updated_at < at)
-            .values(updated_at=at)
-            .execution_options(synchronize_session=False)
-        )
+        autoflush(session)
+        session.execute(_TOUCH, {"ids": primaries, "at": at})
     for cid, priority in priorities.items():
         target = targets[cid]
         if target.status == DeliveryStatus.SENT.value and target.channel:

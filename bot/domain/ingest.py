@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import bindparam, case, func, insert, select, text, update
+from sqlalchemy import String, bindparam, case, func, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -35,8 +35,11 @@ from bot.domain.learning import ModelReloader
 from bot.domain.posts import Post, text_key
 from bot.domain.triage import Triage, priority
 from bot.domain.types import OPEN_STATUSES, DeliveryStatus, Kind, PostRole, Status
+from bot.store.bulk import insert_rows
+from bot.store.db import autoflush
 from bot.store.models import AuditEvent, Complaint, Delivery
 from bot.store.models import Post as PostRow
+from bot.store.types import UTCDateTime
 
 FOLD_WINDOW = timedelta(hours=24)
 """A complaint folds into an open one with the same text created within this window."""
@@ -77,13 +80,48 @@ class IngestPolicy:
         return post.author_id in self.brand_ids or post.author_handle.lower() in self.brand_handles
 
 
-_INSERT_POST = insert(PostRow.__table__)
-_INSERT_EVENT = insert(AuditEvent.__table__)
-_INSERT_DELIVERY = insert(Delivery.__table__)
-_INSERT_COMPLAINTS = insert(Complaint.__table__)
-
-
 _C = Complaint.__table__.c
+_P = PostRow.__table__.c
+# The batch's look-ups, built once: a statement built per call (ORM attributes, a fresh IN list)
+# cost more in SQLAlchemy's coercion and cache-key work than SQLite spent answering it.
+_IDS = bindparam("ids", expanding=True)
+_SOURCE = bindparam("source", type_=String())
+_KNOWN = select(_P.external_id).where(_P.source == _SOURCE, _P.external_id.in_(_IDS))
+_RETWEETED = (
+    select(_P.external_id, _P.complaint_id, _C.duplicate_of)
+    .join_from(PostRow.__table__, Complaint.__table__, _C.id == _P.complaint_id)
+    .where(_P.source == _SOURCE, _P.external_id.in_(_IDS))
+)
+_PRIMARY_CANDIDATES = select(_C.source, _C.text_key, _C.id, _C.kind, _C.duplicate_of, _C.status, _C.created_at).where(
+    _C.text_key.in_(_IDS), _C.created_at >= bindparam("since", type_=UTCDateTime())
+)
+_LOCK_OPEN = select(_C.id).where(_C.id.in_(_IDS), _C.status.in_(OPEN)).with_for_update()
+_DUPLICATE_OF = select(_C.duplicate_of).where(_C.id == bindparam("cid"))
+_COMPLAINT_KIND = Kind.COMPLAINT.value
+_REPEATS = (
+    select(_C.author_id, func.count())
+    .where(_C.source == _SOURCE, _C.author_id.in_(_IDS), _C.kind == _COMPLAINT_KIND)
+    .group_by(_C.author_id)
+)
+_REPEAT = (
+    select(func.count())
+    .select_from(Complaint.__table__)
+    .where(_C.source == _SOURCE, _C.author_id == bindparam("author", type_=String()), _C.kind == _COMPLAINT_KIND)
+)
+_OPEN_IN_CONVERSATION = (
+    select(_C.id)
+    .where(
+        _C.source == _SOURCE,
+        _C.conversation_id == bindparam("conversation", type_=String()),
+        _C.author_id == bindparam("author", type_=String()),
+        _C.kind == _COMPLAINT_KIND,
+        _C.status.in_(OPEN),
+    )
+    .order_by(_C.id.desc())
+    .limit(1)
+)
+_MAX_ID = select(func.coalesce(func.max(_C.id), 0))
+_NEXT_IDS = text("SELECT nextval(pg_get_serial_sequence('complaints', 'id')) FROM generate_series(1, :n)")
 _AMPLIFY = (
     update(Complaint.__table__)
     .where(_C.id == bindparam("cid"))
@@ -102,7 +140,7 @@ _RANKING = select(
     _C.amplification_count,
     _C.repeat_contact,
     _C.author_verified,
-)
+).where(_C.id.in_(_IDS))
 _SET_PRIORITY = update(Complaint.__table__).where(_C.id == bindparam("cid")).values(priority=bindparam("rank"))
 _COUNT_REPLY = (
     update(Complaint.__table__)
@@ -151,13 +189,9 @@ def _reserve_ids(session: Session, n: int) -> list[int]:
     collide. SQLite: past the largest id — safe because every transaction there holds the write
     lock from its start (``BEGIN IMMEDIATE``), so nobody else can insert meanwhile."""
     if session.get_bind().dialect.name == "postgresql":
-        return list(
-            session.scalars(
-                text("SELECT nextval(pg_get_serial_sequence('complaints', 'id')) FROM generate_series(1, :n)"),
-                {"n": n},
-            )
-        )
-    start = session.scalar(select(func.coalesce(func.max(Complaint.id), 0)))
+        return list(session.scalars(_NEXT_IDS, {"n": n}))
+    autoflush(session)
+    start = session.scalar(_MAX_ID)
     return list(range(int(start or 0) + 1, int(start or 0) + 1 + n))
 
 
@@ -208,7 +242,7 @@ class _Batch:
         ids = _reserve_ids(self.session, len(self.pending_complaints))
         for (params, ref), cid in zip(self.pending_complaints, ids, strict=True):
             params["id"] = ref.id = cid
-        self.session.execute(_INSERT_COMPLAINTS, [params for params, _ in self.pending_complaints])
+        insert_rows(self.session, Complaint.__table__, [params for params, _ in self.pending_complaints])
         self.pending_complaints = []
 
     def flush_amplification(self) -> None:
@@ -220,7 +254,7 @@ class _Batch:
         self.session.execute(
             _AMPLIFY, [{"cid": cid, "n": n, "reach": reach, "at": at} for cid, (n, reach) in self.amplified.items()]
         )
-        rows = self.session.execute(_RANKING.where(_C.id.in_(list(self.amplified)))).all()
+        rows = self.session.execute(_RANKING, {"ids": list(self.amplified)}).all()
         ranks = {r.id: Ingestor.rank(r._asdict()) for r in rows if r.kind == Kind.COMPLAINT.value}
         if ranks:
             self.session.execute(_SET_PRIORITY, [{"cid": cid, "rank": rank} for cid, rank in ranks.items()])
@@ -263,12 +297,9 @@ class _Batch:
             row["card_of"] = _resolve(row["card_of"])
             if row["key"].endswith(":{id}"):
                 row["key"] = row["key"].replace("{id}", str(row["complaint_id"]))
-        if self.ledger:
-            self.session.execute(_INSERT_POST, self.ledger)
-        if self.events:
-            self.session.execute(_INSERT_EVENT, self.events)
-        if self.deliveries:
-            self.session.execute(_INSERT_DELIVERY, self.deliveries)
+        insert_rows(self.session, PostRow.__table__, self.ledger)
+        insert_rows(self.session, AuditEvent.__table__, self.events)
+        insert_rows(self.session, Delivery.__table__, self.deliveries)
         self.ledger, self.events, self.deliveries = [], [], []
         self.flush_amplification()
         self.flush_folding()
@@ -286,11 +317,8 @@ class _Batch:
         for source, ids in by_source.items():
             wanted = list(ids)
             for start in range(0, len(wanted), 500):
-                rows = self.session.execute(
-                    select(PostRow.external_id, PostRow.complaint_id, Complaint.duplicate_of)
-                    .join(Complaint, Complaint.id == PostRow.complaint_id)
-                    .where(PostRow.source == source, PostRow.external_id.in_(wanted[start : start + 500]))
-                )
+                autoflush(self.session)
+                rows = self.session.execute(_RETWEETED, {"source": source, "ids": wanted[start : start + 500]})
                 for external_id, complaint_id, duplicate_of in rows:
                     self.complaint_of_post.setdefault((source, external_id), complaint_id)
                     self.folded_into[complaint_id] = duplicate_of or complaint_id
@@ -306,17 +334,8 @@ class _Batch:
         since = self.at - FOLD_WINDOW
         candidates: dict[tuple[str, str], list[int]] = {}
         for start in range(0, len(wanted), 500):
-            rows = self.session.execute(
-                select(
-                    Complaint.source,
-                    Complaint.text_key,
-                    Complaint.id,
-                    Complaint.kind,
-                    Complaint.duplicate_of,
-                    Complaint.status,
-                    Complaint.created_at,
-                ).where(Complaint.text_key.in_(wanted[start : start + 500]), Complaint.created_at >= since)
-            )
+            autoflush(self.session)
+            rows = self.session.execute(_PRIMARY_CANDIDATES, {"ids": wanted[start : start + 500], "since": since})
             for source, key, cid, kind, duplicate_of, status, created_at in rows:
                 if (source, key) not in wanted_keys:
                     continue  # the same words on another network: another customer, another card
@@ -332,11 +351,8 @@ class _Batch:
             # Lock the chosen cards until this batch commits: a Resolve racing this ingest waits, and
             # then its cascade sees (and resolves) the copies folded in here. (SQLite's writers are
             # serialised by BEGIN IMMEDIATE already.)
-            still_open = self.session.scalars(
-                select(Complaint.id)
-                .where(Complaint.id.in_(sorted(usable)), Complaint.status.in_(OPEN))
-                .with_for_update()
-            ).all()
+            autoflush(self.session)
+            still_open = self.session.scalars(_LOCK_OPEN, {"ids": sorted(usable)}).all()
             usable = set(still_open)
         for key, cids in candidates.items():
             good = sorted(cid for cid in cids if cid in usable)
@@ -355,9 +371,9 @@ class _Batch:
         if isinstance(complaint_id, _Ref):
             return complaint_id.params.get("duplicate_of") or complaint_id
         if complaint_id not in self.folded_into:
+            autoflush(self.session)
             self.folded_into[complaint_id] = (
-                self.session.execute(select(Complaint.duplicate_of).where(Complaint.id == complaint_id)).scalar()
-                or complaint_id
+                self.session.execute(_DUPLICATE_OF, {"cid": complaint_id}).scalar() or complaint_id
             )
         return self.folded_into[complaint_id]
 
@@ -370,29 +386,17 @@ class _Batch:
                 self.repeat_counts.setdefault((source, key), 0)
             ids = list(authors)
             for start in range(0, len(ids), 500):
-                rows = self.session.execute(
-                    select(Complaint.author_id, func.count())
-                    .where(
-                        Complaint.source == source,
-                        Complaint.author_id.in_(ids[start : start + 500]),
-                        Complaint.kind == Kind.COMPLAINT.value,
-                    )
-                    .group_by(Complaint.author_id)
-                )
+                autoflush(self.session)
+                rows = self.session.execute(_REPEATS, {"source": source, "ids": ids[start : start + 500]})
                 for author_id, count in rows:
                     self.repeat_counts[(source, author_id)] = count
 
     def repeat_count(self, source: str, author_id: str) -> int:
         key = (source, author_id)
         if key not in self.repeat_counts:
+            autoflush(self.session)
             self.repeat_counts[key] = self.session.execute(
-                select(func.count())
-                .select_from(Complaint)
-                .where(
-                    Complaint.source == source,
-                    Complaint.author_id == author_id,
-                    Complaint.kind == Kind.COMPLAINT.value,
-                )
+                _REPEAT, {"source": source, "author": author_id}
             ).scalar_one()
         return self.repeat_counts[key]
 
@@ -540,9 +544,8 @@ class Ingestor:
         for source, ids in by_source.items():
             for start in range(0, len(ids), 500):
                 chunk = ids[start : start + 500]
-                rows = session.execute(
-                    select(PostRow.external_id).where(PostRow.source == source, PostRow.external_id.in_(chunk))
-                )
+                autoflush(session)
+                rows = session.execute(_KNOWN, {"source": source, "ids": chunk})
                 known.update((source, r[0]) for r in rows)
         return known
 
@@ -559,17 +562,10 @@ class Ingestor:
         if post.conversation_id and (post.in_reply_to_id or post.conversation_id != post.id):
             open_id = batch.open_by_conversation.get((post.source, post.conversation_id, post.author_id))
             if open_id is None:
+                autoflush(batch.session)
                 open_id = batch.session.execute(
-                    select(Complaint.id)
-                    .where(
-                        Complaint.source == post.source,
-                        Complaint.conversation_id == post.conversation_id,
-                        Complaint.author_id == post.author_id,
-                        Complaint.kind == Kind.COMPLAINT.value,
-                        Complaint.status.in_(OPEN),
-                    )
-                    .order_by(Complaint.id.desc())
-                    .limit(1)
+                    _OPEN_IN_CONVERSATION,
+                    {"source": post.source, "conversation": post.conversation_id, "author": post.author_id},
                 ).scalar_one_or_none()
             if open_id is not None:
                 return self._attach_reply(batch, post, open_id)

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, insert, select, text, update
+from sqlalchemy import Integer, bindparam, delete, select, text, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -36,6 +36,7 @@ from bot.domain.ingest import Ingestor
 from bot.domain.posts import Post, post_from_record
 from bot.domain.types import InboxStatus
 from bot.sources import state
+from bot.store.bulk import insert_rows
 from bot.store.db import unavailable
 from bot.store.models import InboxItem
 from bot.store.models import Post as PostRow
@@ -43,9 +44,15 @@ from bot.store.models import Post as PostRow
 log = logging.getLogger(__name__)
 
 DRAIN_LOCK = 0x4654_494E  # "FTIN": the advisory lock id of the inbox drain on PostgreSQL
-_INSERT = insert(InboxItem.__table__)
 _I = InboxItem.__table__.c
 PENDING = InboxStatus.PENDING.value
+_TAKE = (
+    select(_I.id, _I.stream, _I.position, _I.record)
+    .where(_I.status == PENDING)
+    .order_by(_I.id)
+    .limit(bindparam("batch", type_=Integer()))
+)
+_DONE = delete(InboxItem.__table__).where(_I.id.in_(bindparam("ids", expanding=True)))
 
 
 @dataclass(frozen=True)
@@ -80,8 +87,9 @@ class Inbox:
         at = self.clock.now()
         with self.sessions() as session, session.begin():
             if posts:
-                session.execute(
-                    _INSERT,
+                insert_rows(
+                    session,
+                    InboxItem.__table__,
                     [
                         {
                             "stream": stream,
@@ -180,13 +188,7 @@ class InboxDrain:
             ).scalar()
         ):
             return []  # another worker is draining; it will get to these
-        result = session.execute(
-            select(_I.id, _I.stream, _I.position, _I.record)
-            .where(_I.status == PENDING)
-            .order_by(_I.id)
-            .limit(self.batch)
-        )
-        return [_Row(*r) for r in result]
+        return [_Row(*r) for r in session.execute(_TAKE, {"batch": self.batch})]
 
     def _validate(self, rows: list[_Row], at: datetime) -> tuple[list[tuple[_Row, Post]], list[tuple[_Row, str]]]:
         valid: list[tuple[_Row, Post]] = []
@@ -206,7 +208,7 @@ class InboxDrain:
         at: datetime,
     ) -> None:
         if ingested:
-            session.execute(delete(InboxItem).where(_I.id.in_([r.id for r, _ in ingested])))
+            session.execute(_DONE, {"ids": [r.id for r, _ in ingested]})
             newest: dict[str, datetime] = {}
             for row, post in ingested:
                 if row.stream not in newest or post.created_at > newest[row.stream]:

@@ -10,14 +10,39 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import Integer, String, bindparam, case, func, insert, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.delivery import outbox
 from bot.delivery.kinds import DeliveryKind
 from bot.store.models import BrandAccount, SourceAlert, SourceCursor
+from bot.store.types import UTCDateTime
 
 log = logging.getLogger(__name__)
+
+_S = SourceCursor.__table__.c
+_WHERE_NAME = _S.name == bindparam("stream_name", type_=String())
+_POST_AT = bindparam("post_at", type_=UTCDateTime())
+_AT = bindparam("at", type_=UTCDateTime())
+_NEWER_POST = or_(_S.last_post_at.is_(None), _S.last_post_at < _POST_AT)
+_ADVANCE = {
+    "last_poll_at": _AT,
+    "last_error": None,
+    "malformed": func.coalesce(_S.malformed, 0) + bindparam("more_malformed", type_=Integer()),
+    "updated_at": _AT,
+}
+_CURSOR = {"cursor": bindparam("new_cursor", type_=String())}
+_LAST_POST = {"last_post_at": case((_NEWER_POST, _POST_AT), else_=_S.last_post_at)}
+_ADVANCE_STATEMENTS = {
+    (moves_cursor, saw): update(SourceCursor.__table__)
+    .where(_WHERE_NAME)
+    .values({**_ADVANCE, **(_CURSOR if moves_cursor else {}), **(_LAST_POST if saw else {})})
+    for moves_cursor in (False, True)
+    for saw in (False, True)
+}
+_SAW_POST = update(SourceCursor.__table__).where(_WHERE_NAME, _NEWER_POST).values(last_post_at=_POST_AT)
+_EXISTS = select(_S.name).where(_WHERE_NAME)
+_INSERT = insert(SourceCursor.__table__)
 
 
 def get_cursor(session: Session, name: str, at: datetime) -> SourceCursor:
@@ -27,6 +52,12 @@ def get_cursor(session: Session, name: str, at: datetime) -> SourceCursor:
         session.add(row)
         session.flush()
     return row
+
+
+def _held(session: Session, name: str) -> bool:
+    """Whether this session has the cursor's ORM object loaded (or added and not yet flushed)."""
+    key = session.identity_key(SourceCursor, name)
+    return key in session.identity_map or any(isinstance(obj, SourceCursor) and obj.name == name for obj in session.new)
 
 
 def read_cursor(sessions: sessionmaker[Session], name: str) -> str | None:
@@ -43,7 +74,35 @@ def advance(
     last_post_at: datetime | None = None,
     malformed: int = 0,
 ) -> None:
-    """Record a successful read: move the cursor (if given) and clear any standing error."""
+    """Record a successful read: move the cursor (if given) and clear any standing error.
+
+    Every source write calls this, so it is one UPDATE (an INSERT for a new source) rather than a
+    load and a flush of the ORM object; a row this session already holds goes the ORM way, so its
+    unflushed changes are neither lost nor written over.
+    """
+    if not _held(session, name):
+        # Only the statement's own parameters: an UPDATE takes any other key that names a column
+        # as one more column to set.
+        params: dict[str, object] = {"stream_name": name, "at": at, "more_malformed": malformed}
+        if cursor is not None:
+            params["new_cursor"] = cursor
+        if last_post_at is not None:
+            params["post_at"] = last_post_at
+        statement = _ADVANCE_STATEMENTS[(cursor is not None, last_post_at is not None)]
+        if session.execute(statement, params).rowcount == 0:  # type: ignore[attr-defined]
+            session.execute(
+                _INSERT,
+                {
+                    "name": name,
+                    "cursor": cursor,
+                    "last_post_at": last_post_at,
+                    "last_poll_at": at,
+                    "last_error": None,
+                    "malformed": malformed,
+                    "updated_at": at,
+                },
+            )
+        return
     row = get_cursor(session, name, at)
     if cursor is not None:
         row.cursor = cursor
@@ -56,7 +115,16 @@ def advance(
 
 
 def saw_post(session: Session, name: str, posted_at: datetime, at: datetime) -> None:
-    """A post from this source reached ingest: its time is the source's "last post" (health)."""
+    """A post from this source reached ingest: its time is the source's "last post" (health).
+
+    One conditional UPDATE per drained batch (see ``advance`` for why not the ORM object).
+    """
+    if not _held(session, name):
+        if session.execute(_SAW_POST, {"stream_name": name, "post_at": posted_at}).rowcount:  # type: ignore[attr-defined]
+            return
+        if session.execute(_EXISTS, {"stream_name": name}).first() is None:
+            session.execute(_INSERT, {"name": name, "last_post_at": posted_at, "malformed": 0, "updated_at": at})
+        return
     row = get_cursor(session, name, at)
     if row.last_post_at is None or posted_at > row.last_post_at:
         row.last_post_at = posted_at

@@ -119,6 +119,17 @@ def make_request_sessionmaker(
     return factory
 
 
+def autoflush(session: Session) -> None:
+    """Flush pending ORM changes, as an ORM query does before it runs.
+
+    A Core statement (built on ``Table`` columns) run through ``session.execute`` skips that step.
+    Hot paths that replaced ORM queries with prebuilt Core ones call this first, so they still read
+    what the transaction changed through ORM objects (a complaint reopened earlier in the batch).
+    """
+    if session.autoflush:
+        session.flush()
+
+
 @contextmanager
 def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
     """One unit of work: commit on success, roll back on any error."""
