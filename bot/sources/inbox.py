@@ -25,7 +25,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Integer, bindparam, delete, select, text, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
@@ -113,8 +113,9 @@ class Inbox:
             return session.scalar(select(func.count()).select_from(InboxItem).where(_I.status == PENDING)) or 0
 
 
-@dataclass(frozen=True)
-class _Row:
+class _Row(NamedTuple):
+    """A pending inbox row (a tuple: built straight from the result row, hundreds per batch)."""
+
     id: int
     stream: str
     position: str | None
@@ -188,7 +189,7 @@ class InboxDrain:
             ).scalar()
         ):
             return []  # another worker is draining; it will get to these
-        return [_Row(*r) for r in session.execute(_TAKE, {"batch": self.batch})]
+        return list(map(_Row._make, session.execute(_TAKE, {"batch": self.batch})))
 
     def _validate(self, rows: list[_Row], at: datetime) -> tuple[list[tuple[_Row, Post]], list[tuple[_Row, str]]]:
         valid: list[tuple[_Row, Post]] = []

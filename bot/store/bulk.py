@@ -6,8 +6,9 @@ value at a time. With thousands of posts a second (an inbox row, a complaint, a 
 and a delivery each) that bookkeeping cost more than SQLite's own work. On SQLite this module hands
 the driver ready tuples instead: the statement is compiled once per table and column set, each
 column's values are converted by the very processor SQLAlchemy would use (so the stored values are
-the same, byte for byte), column by column, and a timestamp repeated across the batch (the batch's
-``at``) is converted once. Other engines keep SQLAlchemy's own executemany (psycopg pipelines it).
+the same, byte for byte), column by column, and a timestamp seen again (the batch's ``at`` on every
+row, a post's time in its complaint and in the ledger) is converted once. Other engines keep
+SQLAlchemy's own executemany (psycopg pipelines it).
 
 Rows must all have the same keys, and every column with a Python-side default must be given: the
 fast path has no default handling, so a table or a call that needs it goes the ordinary way.
@@ -16,7 +17,7 @@ fast path has no default handling, so a table or a call that needs it goes the o
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from operator import itemgetter
 from typing import Any
 
@@ -28,6 +29,11 @@ from bot.store.types import UTCDateTime
 
 FAST = True
 """Whether SQLite inserts take the driver-level path (tests switch it off to compare the two)."""
+
+_STAMPS: dict[str, dict[datetime, Any]] = {}
+"""Per engine, timestamps converted lately, shared by every timestamp column: the conversion depends
+on the instant only."""
+_STAMPS_KEPT = 4096
 
 _Plan = tuple[str, tuple[Callable[[Any], Any], ...], tuple[Callable[[Sequence[Any]], list[Any]] | None, ...]]
 _PLANS: dict[tuple[str, tuple[str, ...], str], _Plan | None] = {}
@@ -78,16 +84,21 @@ def _converter(type_: Any, dialect: Dialect) -> Callable[[Sequence[Any]], list[A
     if process is None:
         return None
     if isinstance(type_, UTCDateTime):
-        # Its result depends only on the instant, and equal aware datetimes are the same instant
-        # (a naive one never equals an aware one, so it still reaches the processor and is refused).
+        # Its result depends only on the instant, and equal UTC datetimes are the same instant (in
+        # other zones, two readings of a repeated hour compare equal; a naive value never equals an
+        # aware one). Anything else goes to the processor, which refuses what it must.
+        done = _STAMPS.setdefault(dialect.name, {})
+
         def timestamps(values: Sequence[Any]) -> list[Any]:
-            done: dict[datetime, Any] = {}
+            if len(done) > _STAMPS_KEPT:
+                done.clear()
             out = []
             for value in values:
-                if type(value) is datetime:
-                    if value not in done:
-                        done[value] = process(value)
-                    out.append(done[value])
+                if type(value) is datetime and value.tzinfo is UTC:
+                    stamp = done.get(value)
+                    if stamp is None:
+                        stamp = done[value] = process(value)
+                    out.append(stamp)
                 else:
                     out.append(process(value))
             return out
