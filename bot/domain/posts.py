@@ -22,6 +22,7 @@ FUTURE_SLACK = timedelta(days=1)
 # Column widths (bot/store/models.py): outside strings are cut to fit rather than refused.
 COLUMNS = {"author_name": 128, "author_handle": 64, "lang": 16, "source": 32}
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_TEXTUAL = (str, int)
 
 
 class MalformedPost(ValueError):
@@ -52,9 +53,12 @@ def _text_field(record: Mapping[str, Any], name: str, *, required: bool, limit: 
         if required:
             raise MalformedPost(f"missing {name}")
         return None
-    if isinstance(value, bool) or not isinstance(value, str | int):
+    if type(value) is str:  # the usual case, first: every drained record passes here ten times
+        value = value.strip()
+    elif isinstance(value, bool) or not isinstance(value, _TEXTUAL):
         raise MalformedPost(f"{name} must be a string, got {type(value).__name__}")
-    value = str(value).strip()
+    else:
+        value = str(value).strip()
     if not value:
         if required:
             raise MalformedPost(f"empty {name}")
@@ -73,6 +77,8 @@ def _required(record: Mapping[str, Any], name: str, limit: int) -> str:
 
 
 def _check_unicode(name: str, value: str) -> None:
+    if value.isascii():  # no surrogate can hide in ASCII, and the test is a flag read
+        return
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:

@@ -39,6 +39,9 @@ def test_time_without_offset_is_utc_and_offsets_are_converted():
         ({"text": "x" * 100_000}, "100000 characters"),
         ({"text": "bad \ud800 surrogate"}, "lone surrogate"),
         ({"author_id": {"nested": 1}}, "author_id must be a string"),
+        ({"author_id": True}, "author_id must be a string, got bool"),
+        ({"author_handle": "caf\udce9"}, "author_handle is not valid Unicode"),
+        ({"id": "  "}, "empty id"),
         ({"created_at": "yesterday"}, "not an ISO 8601 time"),
         ({"created_at": None}, "missing created_at"),
         ({"followers": -3}, "followers"),
@@ -54,6 +57,11 @@ def test_malformed_records_are_refused_with_reason(change, reason):
 def test_not_an_object():
     with pytest.raises(MalformedPost, match="JSON object"):
         post_from_record(["a", "list"], default_source="replay")
+
+
+def test_ids_given_as_numbers_and_non_ascii_handles_are_kept():
+    post = post_from_record({**GOOD, "id": 123, "author_id": 7, "author_handle": " @Émilie "}, default_source="r")
+    assert (post.id, post.author_id, post.author_handle) == ("123", "7", "Émilie")
 
 
 def test_control_characters_are_stripped():
