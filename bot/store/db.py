@@ -13,6 +13,7 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, InternalError, Operationa
 from sqlalchemy.pool import NullPool
 
 from bot.store.fold import register_sqlite as register_fold
+from bot.store.types import json_dumps
 
 if TYPE_CHECKING:  # the ORM is imported when a session is first made: commands without one start faster
     from sqlalchemy.orm import Session, sessionmaker
@@ -30,8 +31,10 @@ def make_engine(
     timeout, and every transaction opened with ``BEGIN IMMEDIATE``. The last matters: a deferred
     transaction that reads and then writes can fail at once with SQLITE_BUSY when another connection
     wrote in between, and the busy timeout does not help; taking the write lock up front makes
-    concurrent writers queue instead. PostgreSQL: pre-ping, so a restarted server does not surface
-    as an error on the first request after it.
+    concurrent writers queue instead. JSON columns are written by ``json_dumps`` (the same text as
+    ``json.dumps``, without building an encoder per value: ingest stores several per post).
+    PostgreSQL: pre-ping, so a restarted server does not surface as an error on the first request
+    after it.
     """
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
@@ -40,6 +43,7 @@ def make_engine(
             echo=echo,
             connect_args={"timeout": busy_timeout_ms / 1000, "check_same_thread": False},
             poolclass=NullPool if parsed.database in (None, "", ":memory:") else None,
+            json_serializer=json_dumps,
         )
         _configure_sqlite(engine, busy_timeout_ms)
         return engine
