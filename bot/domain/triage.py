@@ -665,7 +665,7 @@ class Sentiment(SentimentIntensityAnalyzer):
             if low[i - 2] == "never" and (low[i - 1] == "so" or low[i - 1] == "this"):
                 valence = valence * 1.25
             elif low[i - 2] == "without" and low[i - 1] == "doubt":
-                pass
+                pass  # VADER's rule: "without doubt" is not a negation, the valence stands
             elif negated:
                 valence = valence * _N
         elif start_i == 2:
@@ -674,7 +674,7 @@ class Sentiment(SentimentIntensityAnalyzer):
             ):
                 valence = valence * 1.25
             elif low[i - 3] == "without" and (low[i - 2] == "doubt" or low[i - 1] == "doubt"):
-                pass
+                pass  # as above: not a negation
             elif negated:
                 valence = valence * _N
         return valence
