@@ -7,7 +7,7 @@ their transport (see ``bot.delivery.slack``), and a test insists every kind has 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import StrEnum
+from enum import IntEnum, StrEnum
 
 
 class Transport(StrEnum):
@@ -43,33 +43,48 @@ class DeliveryKind(StrEnum):
     """A promise found in a brand reply: tracked (with Change time / Not a promise) or proposed."""
 
 
+class Band(IntEnum):
+    """Which rows go first on a shared lane, before the complaint's own priority is looked at.
+
+    A channel's lane carries about one post a second, and two hundred clicks make two hundred audit
+    lines: ordered by priority alone, a new customer's card waited behind every one of them. A row a
+    person is waiting on (a new card, a nag, a reply to the customer) goes first; what a person reads
+    in a thread next; audit lines (who claimed, heads-ups) last.
+    """
+
+    AUDIT = 0
+    THREAD = 1
+    WAITED_ON = 2
+
+
 @dataclass(frozen=True)
 class KindSpec:
     transport: Transport
     needs_card: bool
     """Threads under, or updates, the card of ``card_of``: it waits (in SQL) until that card is out."""
+    band: Band = Band.THREAD
     updates: bool = False
     """Edits an existing message (its own, slower rate-limit lane) instead of posting a new one."""
 
 
 SPECS: dict[DeliveryKind, KindSpec] = {
-    DeliveryKind.CARD: KindSpec(Transport.SLACK, needs_card=False),
+    DeliveryKind.CARD: KindSpec(Transport.SLACK, needs_card=False, band=Band.WAITED_ON),
     DeliveryKind.CARD_UPDATE: KindSpec(Transport.SLACK, needs_card=True, updates=True),
     DeliveryKind.CUSTOMER_REPLY: KindSpec(Transport.SLACK, needs_card=True),
-    DeliveryKind.NOTE: KindSpec(Transport.SLACK, needs_card=True),
+    DeliveryKind.NOTE: KindSpec(Transport.SLACK, needs_card=True, band=Band.AUDIT),
     DeliveryKind.KUDOS: KindSpec(Transport.SLACK, needs_card=False),
-    DeliveryKind.ALERT: KindSpec(Transport.SLACK, needs_card=False),
-    DeliveryKind.ESCALATION: KindSpec(Transport.SLACK, needs_card=False),
+    DeliveryKind.ALERT: KindSpec(Transport.SLACK, needs_card=False, band=Band.WAITED_ON),
+    DeliveryKind.ESCALATION: KindSpec(Transport.SLACK, needs_card=False, band=Band.WAITED_ON),
     DeliveryKind.DIGEST: KindSpec(Transport.SLACK, needs_card=False),
-    DeliveryKind.NAG_DM: KindSpec(Transport.SLACK, needs_card=False),
-    DeliveryKind.NAG_THREAD: KindSpec(Transport.SLACK, needs_card=True),
-    DeliveryKind.NAG_CHANNEL: KindSpec(Transport.SLACK, needs_card=False),
-    DeliveryKind.NAG_ESCALATE: KindSpec(Transport.SLACK, needs_card=False),
-    DeliveryKind.HEADS_UP: KindSpec(Transport.SLACK, needs_card=False),
+    DeliveryKind.NAG_DM: KindSpec(Transport.SLACK, needs_card=False, band=Band.WAITED_ON),
+    DeliveryKind.NAG_THREAD: KindSpec(Transport.SLACK, needs_card=True, band=Band.WAITED_ON),
+    DeliveryKind.NAG_CHANNEL: KindSpec(Transport.SLACK, needs_card=False, band=Band.WAITED_ON),
+    DeliveryKind.NAG_ESCALATE: KindSpec(Transport.SLACK, needs_card=False, band=Band.WAITED_ON),
+    DeliveryKind.HEADS_UP: KindSpec(Transport.SLACK, needs_card=False, band=Band.AUDIT),
     DeliveryKind.REPORT: KindSpec(Transport.SLACK, needs_card=False),
-    DeliveryKind.REPLY_X: KindSpec(Transport.X, needs_card=True),
-    DeliveryKind.REPLY_BLUESKY: KindSpec(Transport.BLUESKY, needs_card=False),
-    DeliveryKind.REPLY_MASTODON: KindSpec(Transport.MASTODON, needs_card=False),
+    DeliveryKind.REPLY_X: KindSpec(Transport.X, needs_card=True, band=Band.WAITED_ON),
+    DeliveryKind.REPLY_BLUESKY: KindSpec(Transport.BLUESKY, needs_card=False, band=Band.WAITED_ON),
+    DeliveryKind.REPLY_MASTODON: KindSpec(Transport.MASTODON, needs_card=False, band=Band.WAITED_ON),
     DeliveryKind.PUBLIC_REPLY_LINE: KindSpec(Transport.SLACK, needs_card=True),
     DeliveryKind.COMMITMENT: KindSpec(Transport.SLACK, needs_card=True),
 }

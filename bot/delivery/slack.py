@@ -63,6 +63,8 @@ PERMANENT_ERRORS = frozenset(
         "user_disabled",
     }
 )
+LANE_METHODS = frozenset({"chat_postMessage", "chat_update", "files_upload_v2"})
+"""The calls a lane paces (``kinds.lane_for``): a 429 on one of them pauses the lane for every worker."""
 LOOKBACK = timedelta(seconds=30)
 """Clock skew allowed between us and Slack either side of a post attempt's window."""
 POST_WINDOW = timedelta(seconds=15)
@@ -324,7 +326,12 @@ class SlackTransport:
             if status == 429:
                 headers = exc.response.headers
                 retry = float(headers.get("Retry-After", headers.get("retry-after", 1)))
-                raise RetryLater(retry, f"429 rate limited for {retry:.0f}s", pause_lane=True) from None
+                # Only a refused post or edit pauses the channel's lane. A look back through the
+                # history (1 request a minute for apps outside the Marketplace), a permalink or a DM
+                # opening has its own limit: that row waits, the channel's other rows go on.
+                raise RetryLater(
+                    retry, f"429 rate limited for {retry:.0f}s ({method})", pause_lane=method in LANE_METHODS
+                ) from None
             if status >= 500:
                 raise RetryLater(1.0, f"Slack answered {status}") from None
             if error in PERMANENT_ERRORS:

@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.delivery import lanes
 from bot.delivery.errors import RetryLater, Undeliverable
-from bot.delivery.kinds import REPLY_KINDS, DeliveryKind
+from bot.delivery.kinds import REPLY_KINDS, SPECS, DeliveryKind
 from bot.delivery.outbox import close_dependents, request_card_refresh
 from bot.delivery.transport import DeliveryTransport, Sent
 from bot.domain import replies
@@ -48,6 +48,8 @@ _D = Delivery.__table__.c
 _L = Lane.__table__.c
 _C = Complaint.__table__.c
 _REPLIES = frozenset(k.value for k in REPLY_KINDS.values())
+_BAND = case({kind.value: spec.band.value for kind, spec in SPECS.items()}, value=_D.kind, else_=0)
+"""Each row's band (``kinds.Band``): a new card goes before two hundred audit lines on its channel."""
 
 
 def _deliverable(now: datetime, transports: list[str]) -> Select:  # type: ignore[type-arg]
@@ -101,11 +103,16 @@ class Deliverer:
             picked = session.execute(
                 _deliverable(now, list(self.transports))
                 .where(_D.available_at <= now, or_(_L.next_at.is_(None), _L.next_at <= now))
-                .order_by(_D.priority.desc(), _D.id)
+                .order_by(_BAND.desc(), _D.priority.desc(), _D.id)
                 .limit(1)
             ).first()
         if picked is None:
-            return self.idle_seconds  # one query per idle step: the lanes' 1 s turns need no finer clock
+            # Wait for the next turn, not a fixed idle: after each post the channel's lane is busy for
+            # 1/rate seconds, and idling a quarter second after every post capped delivery at four a
+            # second whatever the rate (a backlog of audit lines then starved new cards for minutes).
+            # ``idle_seconds`` bounds the wait, so rows other processes add are seen within it.
+            wait = self.next_due_in()
+            return self.idle_seconds if wait is None else min(self.idle_seconds, wait)
         interval = self.intervals["update" if picked.lane.startswith("update:") else "post"]
         try:
             with self.sessions() as session, session.begin():

@@ -302,6 +302,77 @@ def test_rows_waiting_for_a_card_that_is_not_out_never_hide_one_that_can_go(post
     assert waiting == 151  # the stuck card and its lines: still there, still waiting, nothing lost
 
 
+def test_a_new_card_goes_before_a_backlog_of_audit_lines_on_its_channel(poster, ingest, slack, clock, migrated):
+    """The kill -9 test's starvation: two hundred clicks on a loud complaint leave two hundred audit
+    lines on the channel's lane, each at that complaint's (high) priority. A quiet customer's new card
+    must not wait behind them: at one post a second that was minutes."""
+    sessions = make_sessionmaker(migrated)
+    [loud] = ingest(post("1", followers=5_000_000))
+    run_until_idle(poster, clock=clock)
+    with transaction(sessions) as s:
+        for i in range(40):
+            outbox.enqueue_on_card(
+                s,
+                DeliveryKind.NOTE,
+                complaint_id=loud.complaint_id,
+                key=f"note:backlog{i}",
+                at=clock.now(),
+                priority=99,
+                payload={"action": "claim", "actor": "U0ALICE01", "at": clock.now().isoformat()},
+            )
+    ingest(post("2", "@AcmeHelp the parcel never came, still waiting for a refund", followers=1))
+    clock.advance(seconds=1)
+    assert poster.step() == 0.0
+    newest = slack.channel_messages(CHANNEL)[-1]
+    assert not newest.get("thread_ts")
+    assert "from @c2" in newest["text"]
+    run_until_idle(poster, clock=clock)  # the audit lines still go, after it
+    assert len([m for m in slack.channel_messages(CHANNEL) if m.get("thread_ts")]) == 40
+
+
+def test_delivery_keeps_the_configured_rate_not_an_idle_tick(migrated, slack, clock, ingest):
+    """At 40 posts a second the worker waits 1/40 s for the lane's next turn. It used to sleep its
+    idle quarter second after every post, so no rate above four a second was ever reached (and at
+    the default one a second, 0.8)."""
+    slack.rate_limit_per_channel = None
+    fast = deliverer(migrated, slack, clock, post_rate=40.0)
+    ingest(*(post(str(i), f"@AcmeHelp broken thing number {i}") for i in range(20)))
+    started = clock.now()
+    for _ in range(500):
+        if len(cards(slack)) == 20:
+            break
+        clock.advance(seconds=fast.step())
+    assert len(cards(slack)) == 20
+    assert (clock.now() - started).total_seconds() <= 20 / 40 + 0.05
+
+
+def test_a_look_back_refused_by_the_history_limit_holds_up_only_its_own_row(migrated, ingest, slack, clock):
+    """A card whose answer was lost must be looked for before it is posted again, and Slack answers
+    ``conversations.history`` once a minute for apps outside the Marketplace. Its 429 is that call's
+    limit, not the channel's: the uncertain card waits, new cards keep going out once a second."""
+    slack.history_tier1 = True
+    first = deliverer(migrated, slack, clock)
+    ingest(post("1"))
+    slack.inject(Fault("lost", method="chat.postMessage"))
+    first.step()  # posted, the answer lost: uncertain
+    slack._rate_limited("conversations.history", {})  # someone used this minute's look-up
+    clock.advance(LEASE + timedelta(seconds=1))
+    ingest(*(post(str(i), f"@AcmeHelp another broken thing {i}") for i in range(2, 5)))
+    refused_at = None
+    for _ in range(40):
+        clock.advance(seconds=max(first.step(), 0.01))
+        if refused_at is None and any(c.method == "conversations.history" and c.status == 429 for c in slack.calls):
+            refused_at = clock.now()
+        if len(cards(slack)) == 4:
+            break
+    assert refused_at is not None
+    assert len(cards(slack)) == 4, "new cards waited for the uncertain card's look-up"
+    assert (clock.now() - refused_at).total_seconds() < 5
+    run_until_idle(first, clock=clock)
+    ours = [m for m in slack.channel_messages(CHANNEL) if m.get("metadata")]
+    assert len(ours) == 4  # the uncertain one found, not posted twice
+
+
 def test_lines_for_a_card_set_aside_are_closed_not_queued(ingest, clock, migrated):
     sessions = make_sessionmaker(migrated)
     [stuck] = ingest(post("1"))

@@ -9,6 +9,12 @@ a few milliseconds after a click was sent; each time the bot is started again. A
 every post stored once, exactly one card per complaint, every acknowledged click's effect and every
 acknowledged promise persisted, every due nag sent exactly once, the daily reminder once, and
 nothing left pending (no delivery, no inbox row).
+
+The traffic is bounded (``clicks`` actions in all, a fifth of them ``/promise … in 1 minute``), so
+what the bot is asked to send is known; the quiet period after the last kill is computed from it —
+what is still pending at the configured post rate, the last promise's due time plus its ladder, a
+killed worker's lease — and printed. When something is left pending, each row is listed with why it
+has not gone (kind, attempts, lease or retry time, the lane's next turn, the last error).
 """
 
 from __future__ import annotations
@@ -32,13 +38,14 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from bot.delivery.worker import LEASE
 from bot.devtools.interactions import block_action, post_signed, slash_command
 from bot.devtools.slack_api import SlackStandIn
 from bot.domain.events import EventKind
 from bot.slack.ids import Action
 from bot.store import migrate
 from bot.store.db import make_engine, make_sessionmaker
-from bot.store.models import AuditEvent, Complaint, Delivery, InboxItem, Interaction, Promise
+from bot.store.models import AuditEvent, Complaint, Delivery, InboxItem, Interaction, Lane, Promise
 from bot.store.models import Post as PostRow
 from tests.support.procs import free_port, wait_for_port
 
@@ -46,6 +53,10 @@ SECRET = "crash-signing-secret"
 CHANNEL, ESCALATION = "C0COMPLAIN", "C0ESCALATE"
 TEAM = [f"U0TEAM{i:03d}" for i in range(6)]
 LADDER = "0:dm,0.001:thread"  # at the due time, and 3.6 s later
+LADDER_SECONDS = 3.6
+POST_RATE = 40.0
+PROMISE_IN = 60.0
+"""``/promise #N in 1 minute …``: the shortest wait the due reader accepts (it refuses seconds)."""
 
 
 @dataclass
@@ -70,6 +81,11 @@ class CrashReport:
     digests: int = 0
     left_pending: int = 0
     """Deliveries and inbox rows still pending when the run ended (must be 0)."""
+    pending_rows: list[str] = field(default_factory=list)
+    """Why each of them had not gone: kind, attempts, available_at (lease or retry), lane turn, error."""
+    quiet_seconds: float = 0.0
+    """How long the run waited after the last kill, at most: computed from what was still to send."""
+    quiet_reason: str = ""
     seconds: float = 0.0
     lost_clicks: list[tuple[str, int, str]] = field(default_factory=list)
     bot_errors: list[str] = field(default_factory=list)
@@ -100,6 +116,8 @@ class CrashReport:
             f"{self.promises_acked}, lost {self.promises_lost}",
             f"nag steps due {self.nag_steps_due}, sent {self.nag_messages}, doubled {self.nags_doubled}, "
             f"missing {self.nags_missing}; daily reminders {self.digests}; left pending {self.left_pending}",
+            f"quiet period allowed {self.quiet_seconds:.0f}s ({self.quiet_reason})",
+            *(f"PENDING {row}" for row in self.pending_rows[:40]),
             *(f"LOST CLICK {c}" for c in self.lost_clicks),
             *(f"bot: {line[:300]}" for line in (self.bot_errors if self.lost_clicks else [])),
         ]
@@ -172,7 +190,7 @@ def run_crash_scenario(
     posts: int = 2000,
     kills: int = 20,
     seed: int = 1,
-    quiet_seconds: float = 120.0,
+    clicks: int = 240,
     workers: int = 1,
 ) -> CrashReport:
     rng = random.Random(seed)
@@ -202,7 +220,7 @@ def run_crash_scenario(
             NAG_QUIET_HOURS="off",
             NAG_LADDER=LADDER,
             DIGEST_TIME="00:00",
-            SLACK_POST_RATE="40",
+            SLACK_POST_RATE=str(POST_RATE),
             LOG_LEVEL="WARNING",
         )
         bots = [Bot(env, replay, port, "web")] + [Bot(env, replay, None, f"worker{i}") for i in range(1, workers)]
@@ -229,6 +247,9 @@ def run_crash_scenario(
 
         slack.on_call = on_call
 
+        budget = threading.Semaphore(clicks)
+        last_promise = [time.monotonic()]
+
         def traffic() -> None:
             while not stop.is_set():
                 with sessions() as s:
@@ -236,16 +257,21 @@ def run_crash_scenario(
                 if not carded:
                     time.sleep(0.1)
                     continue
+                if not budget.acquire(blocking=False):
+                    return  # bounded traffic: what the bot must send is known
+                time.sleep(rng.uniform(0.02, 0.12))  # a person's pace, roughly
                 cid, user = rng.choice(carded), rng.choice(TEAM)
                 if rng.random() < 0.2:
                     token = uuid.uuid4().hex[:10]
-                    form = slash_command(user, "/promise", f"#{cid} in 4 seconds call back {token}")
+                    form = slash_command(user, "/promise", f"#{cid} in 1 minute call back {token}")
+                    sent_at = time.monotonic()
                     try:
                         status, raw, _ = post_signed(url, None, SECRET, form=form, timeout=5)
                     except (OSError, http.client.HTTPException):
                         continue
                     if status == 200 and "Promise recorded" in json.loads(raw or b"{}").get("text", ""):
                         acked_promises.append(token)
+                        last_promise[0] = max(last_promise[0], sent_at)
                     continue
                 action = rng.choice([Action.CLAIM, Action.UNCLAIM])
                 try:
@@ -289,8 +315,21 @@ def run_crash_scenario(
         for w in clickers:
             w.join(10)
 
-        # Let it finish: everything ingested, every card out, every nag step due has gone.
-        deadline = time.monotonic() + quiet_seconds
+        # Let it finish: everything ingested, every card out, every nag step due has gone. The wait
+        # allowed is what is left to do: the pending rows at the post rate (a row per turn, every one
+        # on the complaints channel's lane at worst), a killed worker's lease, the last promise's due
+        # time and ladder, and a start-up's worth of slack for each.
+        pending_now = _pending(sessions)
+        promise_wait = 0.0
+        if acked_promises:
+            promise_wait = max(0.0, last_promise[0] + PROMISE_IN + LADDER_SECONDS - time.monotonic())
+        quiet = max(pending_now / POST_RATE + LEASE.total_seconds(), promise_wait) + 30.0
+        report.quiet_seconds = quiet
+        report.quiet_reason = (
+            f"{pending_now} pending at {POST_RATE:.0f}/s + {LEASE.total_seconds():.0f}s lease, or the last promise's "
+            f"due + ladder in {promise_wait:.0f}s; whichever is longer, + 30s"
+        )
+        deadline = time.monotonic() + quiet
         while time.monotonic() < deadline:
             with sessions() as s:
                 stored = s.scalar(select(func.count()).select_from(PostRow))
@@ -303,6 +342,7 @@ def run_crash_scenario(
         for one in bots:
             one.stop()
         report.left_pending = _pending(sessions)
+        report.pending_rows = _why_pending(sessions)
 
         with sessions() as s:
             report.posts_stored = s.scalar(select(func.count(func.distinct(PostRow.external_id)))) or 0
@@ -375,6 +415,29 @@ def _pending(sessions: Any) -> int:
         deliveries = s.scalar(select(func.count()).select_from(Delivery).where(Delivery.status == "pending")) or 0
         inbox = s.scalar(select(func.count()).select_from(InboxItem).where(InboxItem.status == "pending")) or 0
     return deliveries + inbox
+
+
+def _why_pending(sessions: Any) -> list[str]:
+    """Each row still pending, with what holds it: its lease or retry time, its lane's next turn,
+    whether it waits for a card, and its last error."""
+    d, lane = Delivery.__table__.c, Lane.__table__.c
+    with sessions() as s:
+        rows = s.execute(
+            select(d.id, d.kind, d.attempts, d.available_at, d.card_of, d.priority, d.last_error, lane.next_at)
+            .outerjoin(Lane.__table__, lane.key == d.lane)
+            .where(d.status == "pending")
+            .order_by(d.id)
+        ).all()
+        cards = dict(s.execute(select(Complaint.id, Complaint.slack_ts)).all())
+        inbox = s.scalars(select(InboxItem.id).where(InboxItem.status == "pending")).all()
+    lines = [
+        f"delivery {r.id} {r.kind} priority {r.priority} attempts {r.attempts} available_at {r.available_at} "
+        f"lane next {r.next_at}"
+        + (f" waits for card of #{r.card_of}" if r.card_of and not cards.get(r.card_of) else "")
+        + (f" last error {r.last_error[:120]!r}" if r.last_error else "")
+        for r in rows
+    ]
+    return lines + [f"inbox row {i} not ingested" for i in inbox]
 
 
 def _try(url: str, payload: dict[str, Any], acked: list[tuple[str, int, str]]) -> None:
