@@ -24,15 +24,15 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from bot.domain.clock import FakeClock
-from bot.domain.ingest import Ingestor, IngestPolicy
-from bot.domain.posts import Post
-from bot.domain.triage import Triage
-from bot.sources.inbox import Inbox, InboxDrain, RawPost
+from bot.common.clock import FakeClock
+from bot.intake.inbox import Inbox, InboxDrain, RawPost
+from bot.intake.ingest import Ingestor, IngestPolicy
+from bot.intake.posts import Post
 from bot.store import migrate
 from bot.store.db import make_engine, make_sessionmaker
 from bot.store.models import Complaint, Delivery
 from bot.store.models import Post as PostRow
+from bot.triage.classify import Triage
 
 COMPLAINTS = [
     "@AcmeHelp still waiting for my refund, it has been {n} days",

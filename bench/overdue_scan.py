@@ -22,7 +22,7 @@ import _repo  # noqa: F401  (puts the checkout on sys.path for tests.support)
 from sqlalchemy import Engine, text
 
 from bot.config import parse_quiet_hours
-from bot.domain import promises
+from bot.promises import lifecycle as promises
 from bot.store import migrate
 from bot.store.db import make_engine, make_sessionmaker
 from bot.store.models import Complaint

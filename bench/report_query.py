@@ -22,7 +22,7 @@ from pathlib import Path
 import _repo  # noqa: F401  (puts the checkout on sys.path for tests.support)
 from sqlalchemy import Engine, text
 
-from bot.domain import facts
+from bot.history import facts
 from bot.reports import metrics, weekly
 from bot.reports.metrics import Unit
 from bot.store import migrate

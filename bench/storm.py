@@ -27,17 +27,17 @@ from pathlib import Path
 from sqlalchemy import select
 
 from bot.app import make_slack_client
+from bot.common.clock import FakeClock
 from bot.config import Secret, Settings
 from bot.delivery.slack import SlackTransport
 from bot.delivery.worker import Deliverer
 from bot.devtools.slack_api import SlackStandIn
-from bot.domain.clock import FakeClock
-from bot.domain.ingest import Ingestor, IngestPolicy
-from bot.domain.posts import Post
-from bot.domain.triage import Triage
+from bot.intake.ingest import Ingestor, IngestPolicy
+from bot.intake.posts import Post
 from bot.store import migrate
 from bot.store.db import make_engine, make_sessionmaker
 from bot.store.models import Complaint
+from bot.triage.classify import Triage
 
 CHANNEL = "C0COMPLAIN"
 OUTAGES = [

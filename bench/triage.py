@@ -29,11 +29,11 @@ from pathlib import Path
 
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
-from bot.domain import learning
-from bot.domain.learning import LabelRow, Metrics
-from bot.domain.triage import Kind, Thresholds, Triage
 from bot.store import migrate
 from bot.store.db import make_engine, make_sessionmaker
+from bot.triage import learning
+from bot.triage.classify import Kind, Thresholds, Triage
+from bot.triage.learning import LabelRow, Metrics
 
 DEFAULT = next(
     (p / "shared" / "data" / "complaints-dev.csv" for p in Path(__file__).resolve().parents

@@ -17,15 +17,15 @@ from slack_sdk import WebClient
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.common.clock import Clock, SystemClock
 from bot.config import Settings
-from bot.domain.clock import Clock, SystemClock
-from bot.domain.due import DueParser
+from bot.networks.links import register_network_link_hosts
+from bot.networks.registry import register_link_hosts
+from bot.promises.due import DueParser
 from bot.slack.access import TeamAccess
 from bot.slack.deps import CardDeps, CommandDeps, HomeDeps, PromiseDeps, Requests, Surfaces
 from bot.slack.people import People
 from bot.slack.reply_cards import ReplyDeps
-from bot.sources.links import register_network_link_hosts
-from bot.sources.registry import register_link_hosts
 from bot.store.db import make_engine, make_request_sessionmaker, make_sessionmaker
 
 log = logging.getLogger(__name__)

@@ -75,7 +75,7 @@ def check_slack(settings: Settings) -> CheckResult:
 def check_x(settings: Settings) -> CheckResult:
     import tweepy
 
-    from bot.sources.x_client import make_x_client
+    from bot.networks.x.client import make_x_client
 
     if not settings.x_bearer_token:
         return CheckResult("x", True, "X_BEARER_TOKEN not set: X sources are off (replay only)")
@@ -116,9 +116,9 @@ def check_socket_mode(settings: Settings) -> CheckResult:
 
 def check_bluesky(settings: Settings) -> CheckResult:
     """The handle and app password log in (one createSession: Bluesky allows 30 per 5 minutes)."""
-    from bot.domain.clock import SystemClock
-    from bot.sources.bluesky import make_session
-    from bot.sources.bluesky_client import BlueskyAuthError
+    from bot.common.clock import SystemClock
+    from bot.networks.bluesky.client import BlueskyAuthError
+    from bot.networks.bluesky.source import make_session
 
     if not settings.bluesky_handle:
         return CheckResult("bluesky", True, "BLUESKY_HANDLE not set: Bluesky is off")
@@ -138,7 +138,7 @@ def check_mastodon(settings: Settings) -> CheckResult:
     """The token works, can read notifications, and the instance says how long a reply may be."""
     from mastodon import errors as m_errors
 
-    from bot.sources.mastodon import make_client
+    from bot.networks.mastodon.source import make_client
 
     if not settings.mastodon_base_url or not settings.mastodon_access_token:
         return CheckResult("mastodon", True, "MASTODON_BASE_URL not set: Mastodon is off")
@@ -167,7 +167,7 @@ def check_x_replies(settings: Settings) -> CheckResult:
     """Replying from the card: the brand account's OAuth 1.0a keys, tried with ``GET /2/users/me``."""
     import tweepy
 
-    from bot.delivery.x_reply import make_user_client
+    from bot.networks.x.reply import make_user_client
 
     if not settings.x_can_reply:
         return CheckResult(
@@ -249,7 +249,7 @@ def source_lines(settings: Settings) -> list[str]:
     """Each source's health (last post, quiet, last error), from the database; empty if unreachable."""
     from datetime import UTC, datetime, timedelta
 
-    from bot.sources.state import source_statuses
+    from bot.intake.state import source_statuses
     from bot.store.db import make_sessionmaker
 
     engine = make_engine(settings.database_url)

@@ -24,7 +24,7 @@ from dotenv import dotenv_values
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-from bot import source_settings
+from bot.networks import settings as source_settings
 
 DEFAULT_DATABASE_URL = "sqlite:///followthrough.db"
 
@@ -225,7 +225,7 @@ class Settings:
     log_level: str = "INFO"
 
     sources: tuple[str, ...] = ()
-    """SOURCES as given; empty: every configured source (``bot.sources.registry``)."""
+    """SOURCES as given; empty: every configured source (``bot.networks.registry``)."""
     webhook_secrets: tuple[tuple[str, Secret], ...] = ()
     webhook_link_hosts: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
@@ -731,7 +731,7 @@ def _schedule_settings(r: _Reader) -> _Fields:
             r.refused("WORKDAY_END", workday, exc, "a time of day like 17:00")
     holidays = r.raw("PROMISE_HOLIDAYS")
     if holidays:
-        from bot.domain.due import parse_holidays
+        from bot.promises.due import parse_holidays
 
         try:
             values["promise_holidays"] = parse_holidays(holidays)

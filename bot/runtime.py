@@ -16,25 +16,25 @@ from pathlib import Path
 import tweepy
 
 from bot.app import Followthrough, reply_sources
+from bot.common.tasks import Leased, Task
 from bot.config import Settings
 from bot.delivery.slack import SlackTransport
-from bot.delivery.transport import DeliveryTransport
 from bot.delivery.worker import Deliverer
-from bot.delivery.x_reply import XReplyTransport, make_user_client
-from bot.domain import replies
-from bot.domain.ingest import Ingestor, IngestPolicy
-from bot.domain.learning import ModelReloader
-from bot.domain.triage import Thresholds, Triage
+from bot.desk import replies
+from bot.intake.inbox import Inbox, InboxDrain
+from bot.intake.ingest import Ingestor, IngestPolicy
+from bot.intake.source import SourceContext
 from bot.jobs.scheduler import Retrainer, Scheduler
-from bot.sources import registry
-from bot.sources.base import SourceContext
-from bot.sources.inbox import Inbox, InboxDrain
-from bot.sources.networks import network_brand_handles, network_transports
-from bot.sources.replay import ReplaySource
-from bot.sources.x import XPoller, XStream, make_client, resolve_brand_user_id
+from bot.networks import registry
+from bot.networks.builders import network_brand_handles, network_transports
+from bot.networks.replay.source import ReplaySource
+from bot.networks.x.reply import XReplyTransport, make_user_client
+from bot.networks.x.source import XPoller, XStream, make_client, resolve_brand_user_id
+from bot.outbox.transport import DeliveryTransport
 from bot.store import leases
 from bot.store.db import transaction
-from bot.worker import Leased, Task
+from bot.triage.classify import Thresholds, Triage
+from bot.triage.learning import ModelReloader
 
 log = logging.getLogger(__name__)
 

@@ -41,7 +41,7 @@ def make_wsgi_app(
 ) -> Callable[[dict[str, Any], StartResponse], Iterable[bytes]]:
     """``slack_events=False``: only the webhook and /healthz (Socket Mode, where nothing signs
     /slack/events requests with a secret we hold)."""
-    from bot import webhook
+    from bot.networks.webhook import server as webhook
 
     ingest = webhook.from_settings(app.sessions, app.clock, app.settings)
     if not slack_events:
@@ -103,7 +103,7 @@ def _without_slack(app: Followthrough, ingest: Any) -> Callable[[dict[str, Any],
 
 
 def _common(app: Followthrough, ingest: Any, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
-    """/ingest/<source> (the signed webhook, ``bot.webhook``), /healthz, and 404 for the rest."""
+    """/ingest/<source> (the signed webhook, ``bot.networks.webhook.server``), /healthz, and 404 for the rest."""
     path = environ.get("PATH_INFO", "")
     if path.startswith("/ingest/"):
         return ingest.wsgi(environ, start_response)

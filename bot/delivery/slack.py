@@ -28,11 +28,12 @@ from slack_sdk.errors import SlackApiError, SlackRequestError
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.delivery.errors import RetryLater, Undeliverable
-from bot.delivery.kinds import DeliveryKind, Transport
-from bot.delivery.transport import Sent
-from bot.domain import replies, reports
-from bot.domain.clock import Clock
+from bot.common.clock import Clock
+from bot.desk import replies
+from bot.desk import status as reports
+from bot.outbox.errors import RetryLater, Undeliverable
+from bot.outbox.kinds import DeliveryKind, Transport
+from bot.outbox.transport import Sent
 from bot.slack import blocks
 from bot.slack.ids import METADATA_EVENT
 from bot.store.models import Complaint, Delivery, Promise

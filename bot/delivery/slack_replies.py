@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from bot.delivery.kinds import DeliveryKind
 from bot.delivery.slack import Outgoing, RenderContext, _need, renders
+from bot.outbox.kinds import DeliveryKind
 from bot.slack import reply_blocks
 from bot.store.models import CommitmentLabel, Complaint, Delivery
 

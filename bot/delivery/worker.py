@@ -26,15 +26,14 @@ from sqlalchemy import Select, case, func, or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.delivery import lanes
-from bot.delivery.errors import RetryLater, Undeliverable
-from bot.delivery.kinds import REPLY_KINDS, SPECS, DeliveryKind
-from bot.delivery.outbox import close_dependents, request_card_refresh
-from bot.delivery.transport import DeliveryTransport, Sent
-from bot.domain import replies
-from bot.domain.clock import Clock
-from bot.domain.types import DeliveryStatus
+from bot.common.clock import Clock
+from bot.desk import replies
+from bot.outbox import close_dependents, lanes, request_card_refresh
+from bot.outbox.errors import RetryLater, Undeliverable
+from bot.outbox.kinds import REPLY_KINDS, SPECS, DeliveryKind
+from bot.outbox.transport import DeliveryTransport, Sent
 from bot.store.db import unavailable
+from bot.store.enums import DeliveryStatus
 from bot.store.models import Complaint, Delivery, Lane
 
 log = logging.getLogger(__name__)

@@ -23,11 +23,11 @@ from bot.devtools.interactions import block_action, post_signed, view_submission
 from bot.devtools.network_demo import read_network_samples
 from bot.devtools.slack_api import SlackStandIn
 from bot.devtools.socket_mode import SocketModeStandIn
+from bot.intake.inbox import InboxDrain
+from bot.networks.replay.source import ReplaySource
 from bot.runtime import build_deliverer, build_ingestor, source_context
 from bot.slack.ids import Action, Field
 from bot.socket_mode import SocketMode
-from bot.sources.inbox import InboxDrain
-from bot.sources.replay import ReplaySource
 from bot.store import migrate
 from bot.store.models import Complaint
 from bot.web import make_wsgi_app

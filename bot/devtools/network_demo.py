@@ -7,12 +7,12 @@ HTTP, mapping the network's JSON, and writing raw posts to the inbox.
 
 from __future__ import annotations
 
-from bot.devtools.bluesky_api import BlueskyStandIn
-from bot.devtools.mastodon_api import MastodonStandIn
-from bot.sources.base import SourceContext
-from bot.sources.bluesky import BlueskyPoller
-from bot.sources.bluesky_client import BlueskySession
-from bot.sources.mastodon import MastodonPoller, make_client
+from bot.intake.source import SourceContext
+from bot.networks.bluesky.client import BlueskySession
+from bot.networks.bluesky.source import BlueskyPoller
+from bot.networks.bluesky.standin import BlueskyStandIn
+from bot.networks.mastodon.source import MastodonPoller, make_client
+from bot.networks.mastodon.standin import MastodonStandIn
 
 BRAND_DID = "did:plc:acmehelpacmehelpacmehelp"
 PASSWORD = "demo-demo-demo-demo"

@@ -18,15 +18,18 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot import outbox
+from bot.common.clock import Clock
 from bot.config import Settings
-from bot.delivery import outbox
-from bot.delivery.kinds import DeliveryKind
-from bot.domain import learning, promises, replies, reports
-from bot.domain.clock import Clock
-from bot.domain.triage import Thresholds, Triage
-from bot.domain.types import JobStatus
+from bot.desk import replies
+from bot.desk import status as reports
+from bot.outbox.kinds import DeliveryKind
+from bot.promises import lifecycle as promises
 from bot.reports import weekly
+from bot.store.enums import JobStatus
 from bot.store.models import JobRun
+from bot.triage import learning
+from bot.triage.classify import Thresholds, Triage
 
 log = logging.getLogger(__name__)
 DIGEST = "digest"

@@ -99,7 +99,7 @@ EVENT_COLUMNS = {
     "note": Column("e.note", TEXT),
     "details": Column("e.details", JSON),
 }
-"""``details`` is the event's typed details as a JSON object (see ``bot/domain/events.py``), written
+"""``details`` is the event's typed details as a JSON object (see ``bot/history/events.py``), written
 as stored: spliced into a JSON line as an object, not re-encoded."""
 
 WHAT = {"complaints": COMPLAINT_COLUMNS, "promises": PROMISE_COLUMNS, "events": EVENT_COLUMNS}

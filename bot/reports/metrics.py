@@ -7,7 +7,7 @@ daylight-saving changes and needs no time-zone support from the engine. Counts a
 for durations only the seconds column is fetched (neither engine shares a percentile function) and
 the median and 90th percentile (nearest rank) are taken here.
 
-The firsts and the promise outcomes are read from the facts tables (``bot/domain/facts.py``), kept
+The firsts and the promise outcomes are read from the facts tables (``bot/history/facts.py``), kept
 with the events in the same transaction, so a period costs a range read of its own rows however
 many events came before it; reopens and reschedules (a few per hundred) are read from the events.
 
@@ -38,9 +38,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import ColumnElement, Text, and_, case, cast, func, literal, literal_column, select
 from sqlalchemy.orm import Session, aliased
 
-from bot.domain.events import SYSTEM, EventKind
-from bot.domain.facts import FIRST_RESPONSE_KINDS
-from bot.domain.types import Kind, PromiseStatus
+from bot.history.events import SYSTEM, EventKind
+from bot.history.facts import FIRST_RESPONSE_KINDS
+from bot.store.enums import Kind, PromiseStatus
 from bot.store.models import AuditEvent, Complaint, ComplaintFacts, Promise, PromiseFacts
 
 __all__ = ["FIRST_RESPONSE_KINDS", "Metrics", "Report", "Unit", "compute", "weekly"]

@@ -14,8 +14,8 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.delivery import outbox
-from bot.delivery.kinds import DeliveryKind
+from bot import outbox
+from bot.outbox.kinds import DeliveryKind
 from bot.reports import metrics, weekly
 from bot.reports.metrics import Unit
 from bot.store.models import SlackUser

@@ -17,10 +17,10 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from bot.domain.types import Kind, Status
+from bot.networks.labels import network
+from bot.networks.links import link_hosts
 from bot.slack.ids import Action, Field, View
-from bot.sources.labels import network
-from bot.sources.links import link_hosts
+from bot.store.enums import Kind, Status
 
 SECTION_LIMIT = 3000
 DIGEST_TEXT_BUDGET = 8000  # of Slack's ~12,000 characters a message: the rest for due-today and status
@@ -773,7 +773,7 @@ def build_nag(
 
 
 def build_digest(report: dict[str, Any], permalinks: dict[int, str], now: datetime) -> Json:
-    """The daily overdue reminder from a stored report (see bot.domain.reports.Digest)."""
+    """The daily overdue reminder from a stored report (see bot.desk.status.Digest)."""
 
     def when(value: str) -> datetime:
         return datetime.fromisoformat(value)

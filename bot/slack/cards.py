@@ -12,15 +12,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from bot.domain import complaints
-from bot.domain.errors import DomainError, NotFound
-from bot.domain.types import OPEN_STATUSES
+from bot.common.errors import DomainError, NotFound
+from bot.desk import complaints
 from bot.slack import blocks
 from bot.slack.deps import CardDeps, Requests
 from bot.slack.ids import Action, Field, View, parse_ref
 from bot.slack.middleware import refuse, request_name, team_only
 from bot.slack.replies import Ack, Respond, ephemeral, field_value
 from bot.store.db import transaction
+from bot.store.enums import OPEN_STATUSES
 from bot.store.models import Complaint
 
 if TYPE_CHECKING:
@@ -134,7 +134,7 @@ class Cards:
             raise DomainError("This complaint has open promises: reopen the form to say what happens to them.")
         closing = _closing_reply(values)
         if closing:
-            from bot.domain import replies
+            from bot.desk import replies
 
             # Stored with the resolution, in its transaction: sent once through the Reply path.
             replies.request_reply(

@@ -11,14 +11,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from bot.domain import reports
+from bot.desk import status as reports
+from bot.intake.state import source_statuses
+from bot.networks.labels import network
 from bot.reports.slack_report import report_command
 from bot.slack.blocks import age, claim_line, cut, escape, handle, network_label, slack_date
 from bot.slack.deps import CommandDeps, Requests
 from bot.slack.middleware import team_only
 from bot.slack.triage import move_command, skipped_message, triage_report
-from bot.sources.labels import network
-from bot.sources.state import source_statuses
 
 if TYPE_CHECKING:
     from slack_bolt import App

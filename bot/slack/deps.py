@@ -13,8 +13,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.domain.clock import Clock
-from bot.domain.due import DueParser
+from bot.common.clock import Clock
+from bot.promises.due import DueParser
 from bot.slack.access import TeamAccess
 from bot.slack.people import People
 

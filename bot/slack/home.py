@@ -6,7 +6,7 @@ import logging
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from bot.domain import reports
+from bot.desk import status as reports
 from bot.reports.slack_report import lead_section
 from bot.slack.blocks import SECTION_LIMIT, age, claim_line, cut, escape, handle, slack_date
 from bot.slack.deps import HomeDeps

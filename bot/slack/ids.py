@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from bot.domain.errors import DomainError
+from bot.common.errors import DomainError
 
 
 class Action(StrEnum):

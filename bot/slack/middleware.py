@@ -25,9 +25,9 @@ from sqlalchemy import delete
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.domain import events
-from bot.domain.errors import Conflict, DomainError
-from bot.domain.events import EventKind
+from bot.common.errors import Conflict, DomainError
+from bot.history import events
+from bot.history.events import EventKind
 from bot.slack.deps import Requests
 from bot.store.db import transaction, unavailable
 from bot.store.models import Complaint, Interaction

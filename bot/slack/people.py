@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from slack_sdk import WebClient
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.domain.clock import Clock
+from bot.common.clock import Clock
 from bot.store.models import SlackUser
 
 log = logging.getLogger(__name__)

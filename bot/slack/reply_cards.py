@@ -1,6 +1,6 @@
 """Answering the customer from the card: Reply (a form, X's length rule checked before anything is
 stored), "Open on X" when replying is not set up, and the buttons on promises found in replies
-(Track / Change time / Not a promise). Thin: parse, call ``bot.domain.replies``, ack."""
+(Track / Change time / Not a promise). Thin: parse, call ``bot.desk.replies``, ack."""
 
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.domain import replies
-from bot.domain.clock import Clock
-from bot.domain.due import DueParser
-from bot.domain.errors import DomainError, NotFound
+from bot.common.clock import Clock
+from bot.common.errors import DomainError, NotFound
+from bot.desk import replies
+from bot.promises.due import DueParser
 from bot.slack import reply_blocks as rb
 from bot.slack.access import TeamAccess
 from bot.slack.deps import Requests

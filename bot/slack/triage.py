@@ -1,7 +1,7 @@
 """Triage in Slack: ``/complaints skipped`` (what got no card, with Card it / Praise), ``/complaints
 triage`` (how good triage is on the team's own labels) and ``/complaints move #42 question``.
 
-Thin, like every surface: parse, call the domain (``bot.domain.skipped``, ``bot.domain.learning``),
+Thin, like every surface: parse, call the domain (``bot.intake.skipped``, ``bot.triage.learning``),
 answer. The clicks pass the same middleware as card buttons (stored with who and when, team only).
 """
 
@@ -10,8 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from bot.domain import learning, skipped
-from bot.domain.types import Kind
+from bot.intake import skipped
 from bot.slack.blocks import escape, handle, inline, quote, slack_date
 from bot.slack.cards import clicked
 from bot.slack.deps import CommandDeps, Requests
@@ -19,6 +18,8 @@ from bot.slack.ids import Action, parse_ref
 from bot.slack.middleware import team_only
 from bot.slack.replies import Ack, Respond, ephemeral
 from bot.store.db import transaction
+from bot.store.enums import Kind
+from bot.triage import learning
 
 if TYPE_CHECKING:
     from slack_bolt import App

@@ -26,7 +26,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from bot.domain.types import DeliveryStatus, InboxStatus, JobStatus, Kind, PostRole, PromiseStatus, Status
+from bot.store.enums import DeliveryStatus, InboxStatus, JobStatus, Kind, PostRole, PromiseStatus, Status
 from bot.store.types import UTCDateTime
 
 NAMING = {
@@ -209,7 +209,7 @@ class Promise(Base):
 class ComplaintFacts(Base):
     """When a complaint first got an answer, a claim and a resolve, and from whom: the lead's report
     reads these few narrow rows by time instead of ranking every event of a week (see
-    ``bot/domain/facts.py``, which keeps them in step with the events in the same transaction)."""
+    ``bot/history/facts.py``, which keeps them in step with the events in the same transaction)."""
 
     __tablename__ = "complaint_facts"
     __table_args__ = (

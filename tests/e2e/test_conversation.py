@@ -12,14 +12,15 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from bot.domain import complaints, events
-from bot.domain.events import EventKind
-from bot.domain.ingest import Ingestor, IngestPolicy
-from bot.domain.posts import Post
-from bot.domain.triage import Triage
+from bot.desk import complaints
+from bot.history import events
+from bot.history.events import EventKind
+from bot.intake.ingest import Ingestor, IngestPolicy
+from bot.intake.posts import Post
 from bot.slack import reply_blocks as rb
 from bot.store.db import transaction
 from bot.store.models import AuditEvent, CommitmentLabel, Complaint, Promise
+from bot.triage.classify import Triage
 from tests.support.harness import COMPLAINTS, TEAM, Desk
 
 ALICE, BOB, _ = TEAM

@@ -13,8 +13,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from bot.domain.types import PromiseStatus
 from bot.slack.ids import Action, Field, View
+from bot.store.enums import PromiseStatus
 from bot.store.models import AuditEvent, Complaint, Interaction, Promise
 from tests.support.harness import COMPLAINTS, ESCALATION, OUTSIDER, TEAM, Desk
 

@@ -23,11 +23,11 @@ from pathlib import Path
 import pytest
 
 from bot.devtools.slack_api import SlackStandIn
-from bot.domain.ingest import Ingestor, IngestPolicy
-from bot.domain.posts import post_from_record
-from bot.domain.triage import Triage
+from bot.intake.ingest import Ingestor, IngestPolicy
+from bot.intake.posts import post_from_record
 from bot.store import migrate
 from bot.store.db import make_engine, make_sessionmaker
+from bot.triage.classify import Triage
 from tests.e2e.helpers import ROOT
 from tests.support.x_api import XStandIn
 

@@ -11,8 +11,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from bot.domain import limits
-from bot.domain import promises as promise_service
+from bot.common import limits
+from bot.promises import lifecycle as promise_service
 from bot.slack import blocks
 from bot.slack.ids import Action, Field
 from bot.store.db import transaction
@@ -69,7 +69,7 @@ def test_an_oversized_resolution_note_is_refused_and_nothing_is_stored(desk: Des
     cid = desk.complaint()
     view = form(desk, Action.RESOLVE, cid)
     if size >= MEGABYTE:  # over HTTP the body cap answers first; Socket Mode has none, so the domain must
-        from bot.domain import complaints
+        from bot.desk import complaints
 
         with pytest.raises(Exception, match="at most 2,000 characters"), transaction(desk.app.sessions) as s:
             complaints.resolve(s, cid, user_id=ALICE, note="x" * size, customer_confirmed=False, at=desk.clock.now())

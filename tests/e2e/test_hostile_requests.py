@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from bot.devtools.interactions import block_action, post_signed
-from bot.domain.events import EventKind
+from bot.history.events import EventKind
 from bot.slack.ids import Action, Field, View
 from bot.store.models import AuditEvent, Interaction, Promise
 from tests.inert import CORPUS, assert_inert

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from bot.domain import promises as promise_service
+from bot.promises import lifecycle as promise_service
 from bot.slack.ids import Action, Field, View
 from bot.store.db import transaction
 from bot.store.models import AuditEvent, Delivery, Interaction, JobRun, Promise

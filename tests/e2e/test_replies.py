@@ -15,8 +15,8 @@ import pytest
 from sqlalchemy import select
 
 from bot.config import Secret
-from bot.domain import events
-from bot.domain.events import EventKind
+from bot.history import events
+from bot.history.events import EventKind
 from bot.slack import reply_blocks as rb
 from bot.store.models import AuditEvent, CommitmentLabel, Delivery, Promise
 from tests.support.harness import COMPLAINTS, TEAM, Desk
@@ -223,9 +223,9 @@ def test_check_reports_whether_replying_is_set_up(desk: Desk, x: XStandIn):
 
 
 def test_a_reply_sent_from_the_card_is_not_shown_again_when_x_shows_it_back(desk: Desk, x: XStandIn):
-    from bot.domain.ingest import Ingestor, IngestPolicy, Outcome
-    from bot.domain.posts import Post
-    from bot.domain.triage import Triage
+    from bot.intake.ingest import Ingestor, IngestPolicy, Outcome
+    from bot.intake.posts import Post
+    from bot.triage.classify import Triage
 
     cid = customer_post(desk, x)
     reply_from_card(desk, cid, "@cust we'll call you back by 5pm tomorrow")

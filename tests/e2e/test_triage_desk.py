@@ -12,10 +12,10 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from bot.domain import learning
 from bot.jobs.scheduler import Retrainer
 from bot.slack.ids import Action, Field
 from bot.store.models import AuditEvent, Interaction, TriageLabel
+from bot.triage import learning
 from tests.support.harness import COMPLAINTS, OUTSIDER, TEAM, Desk
 
 ALICE, BOB, CAROL = TEAM

@@ -12,9 +12,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from bot.domain.clock import FakeClock
+from bot.common.clock import FakeClock
+from bot.networks.webhook.server import MAX_BODY, sign
 from bot.store.models import SourceCursor
-from bot.webhook import MAX_BODY, sign
 from tests.support.webhook import SECRETS, WebhookServer, record
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -191,7 +191,7 @@ def test_each_webhook_source_has_its_own_health_line(hook: WebhookServer):
     assert hook.post("facebook", [record(1, at=at(2))]).status == 202
     assert hook.post("helpdesk", [record(2, at=at(2))]).status == 202
     hook.drain()
-    from bot.sources.state import source_statuses
+    from bot.intake.state import source_statuses
 
     with hook.app.sessions() as session:
         lines = [s.line() for s in source_statuses(session, now=NOW, silence=timedelta(hours=6))]

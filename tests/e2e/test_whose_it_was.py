@@ -10,7 +10,7 @@ from datetime import timedelta
 
 import pytest
 
-from bot.domain import promises as promise_service
+from bot.promises import lifecycle as promise_service
 from bot.slack.ids import Action, Field, View
 from bot.store.db import transaction
 from tests.support.harness import TEAM, Desk

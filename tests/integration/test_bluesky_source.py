@@ -11,17 +11,17 @@ import pytest
 from atproto_client import exceptions as at_errors
 from sqlalchemy import Engine, func, select
 
-from bot.domain.clock import FakeClock
-from bot.domain.ingest import Ingestor, IngestPolicy
-from bot.domain.triage import Triage
-from bot.sources import state
-from bot.sources.base import SourceContext
-from bot.sources.bluesky import CREDENTIAL_RETRY_SECONDS, BlueskyPoller
-from bot.sources.bluesky_client import BlueskySession
-from bot.sources.inbox import Inbox, InboxDrain
+from bot.common.clock import FakeClock
+from bot.intake import state
+from bot.intake.inbox import Inbox, InboxDrain
+from bot.intake.ingest import Ingestor, IngestPolicy
+from bot.intake.source import SourceContext
+from bot.networks.bluesky.client import BlueskySession
+from bot.networks.bluesky.source import CREDENTIAL_RETRY_SECONDS, BlueskyPoller
 from bot.store.db import make_sessionmaker
 from bot.store.models import Complaint, Delivery
 from bot.store.models import Post as PostRow
+from bot.triage.classify import Triage
 from tests.support.bluesky_api import BlueskyStandIn, BskyFault
 from tests.support.pipeline import Drained
 

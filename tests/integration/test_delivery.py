@@ -12,23 +12,23 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import Engine, func, select, update
 
+from bot import outbox
 from bot.app import make_slack_client
+from bot.common.clock import FakeClock
 from bot.config import Secret, Settings
-from bot.delivery import outbox
-from bot.delivery.kinds import REPLY_KINDS, SPECS, DeliveryKind, Transport
 from bot.delivery.slack import RENDERERS, SlackTransport
 from bot.delivery.worker import LEASE, Deliverer, counts_by_status
+from bot.desk import complaints as complaint_service
 from bot.devtools.slack_api import Fault, SlackStandIn
-from bot.domain import complaints as complaint_service
-from bot.domain import events
-from bot.domain.clock import FakeClock
-from bot.domain.ingest import Ingestor, IngestPolicy
-from bot.domain.posts import Post
-from bot.domain.triage import Triage
+from bot.history import events
+from bot.intake import state
+from bot.intake.ingest import Ingestor, IngestPolicy
+from bot.intake.posts import Post
+from bot.outbox.kinds import REPLY_KINDS, SPECS, DeliveryKind, Transport
 from bot.slack.ids import METADATA_EVENT
-from bot.sources import state
 from bot.store.db import make_sessionmaker, transaction
 from bot.store.models import AuditEvent, Complaint, Delivery
+from bot.triage.classify import Triage
 
 CHANNEL = "C0COMPLAIN"
 
@@ -502,7 +502,7 @@ def test_credential_alert_reaches_the_channel_once(poster, slack, clock, migrate
 
 
 def test_a_dm_whose_answer_was_lost_is_found_not_sent_again(poster, ingest, slack, clock, migrated):
-    from bot.domain import promises as promise_service
+    from bot.promises import lifecycle as promise_service
 
     [c] = ingest(post("1"))
     run_until_idle(poster, clock=clock)

@@ -16,16 +16,16 @@ from typing import Any
 import pytest
 from sqlalchemy import JSON, Column, Engine, Integer, String, Table, Text, func, select, update
 
+from bot import outbox
 from bot.cli import main
-from bot.delivery import outbox
-from bot.delivery.kinds import DeliveryKind
-from bot.domain import complaints, learning, promises
-from bot.domain.ingest import Ingestor, IngestPolicy
-from bot.domain.posts import Post
-from bot.domain.triage import Triage
-from bot.store import forget as forget_mod
+from bot.desk import complaints
+from bot.desk import forget as forget_mod
+from bot.desk.forget import MissingRule, Rule, forget, missing_rules, uncovered_columns
+from bot.intake.ingest import Ingestor, IngestPolicy
+from bot.intake.posts import Post
+from bot.outbox.kinds import DeliveryKind
+from bot.promises import lifecycle as promises
 from bot.store.db import make_sessionmaker
-from bot.store.forget import MissingRule, Rule, forget, missing_rules, uncovered_columns
 from bot.store.models import (
     Base,
     Complaint,
@@ -36,6 +36,8 @@ from bot.store.models import (
     SourceCursor,
 )
 from bot.store.models import Post as PostRow
+from bot.triage import learning
+from bot.triage.classify import Triage
 
 AT = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 POLICY = IngestPolicy("C0COMPLAIN", "C0KUDOS", frozenset({"1000"}), frozenset({"acmehelp"}))

@@ -8,13 +8,13 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import Engine, func, select, update
 
-from bot.domain.ingest import Ingestor, IngestPolicy, Outcome
-from bot.domain.posts import Post
-from bot.domain.triage import Triage
-from bot.domain.types import Kind
+from bot.intake.ingest import Ingestor, IngestPolicy, Outcome
+from bot.intake.posts import Post
 from bot.store.db import make_sessionmaker
+from bot.store.enums import Kind
 from bot.store.models import AuditEvent, Complaint, Delivery
 from bot.store.models import Post as PostRow
+from bot.triage.classify import Triage
 
 AT = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 POLICY = IngestPolicy("C0COMPLAIN", "C0KUDOS", frozenset({"1000"}), frozenset({"acmehelp"}))

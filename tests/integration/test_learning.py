@@ -12,14 +12,14 @@ import pytest
 from sqlalchemy import Engine, func, select, text
 from sqlalchemy.exc import IntegrityError
 
-from bot.domain import learning
-from bot.domain.clock import FakeClock
-from bot.domain.triage import Triage
-from bot.domain.types import Kind
+from bot.cli.triage import eval_command, import_labels_command, train_command
+from bot.common.clock import FakeClock
 from bot.store import migrate
 from bot.store.db import make_engine, make_sessionmaker
+from bot.store.enums import Kind
 from bot.store.models import Complaint, TriageLabel, TriageModel
-from bot.triage_cli import eval_command, import_labels_command, train_command
+from bot.triage import learning
+from bot.triage.classify import Triage
 from tests.unit.test_triage_learning import synthetic
 
 AT = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)

@@ -10,16 +10,16 @@ import pytest
 from mastodon import errors as m_errors
 from sqlalchemy import Engine, func, select
 
-from bot.domain.clock import FakeClock
-from bot.domain.ingest import Ingestor, IngestPolicy
-from bot.domain.triage import Triage
-from bot.sources import state
-from bot.sources.base import SourceContext
-from bot.sources.inbox import Inbox, InboxDrain
-from bot.sources.mastodon import CREDENTIAL_RETRY_SECONDS, MastodonPoller, make_client
+from bot.common.clock import FakeClock
+from bot.intake import state
+from bot.intake.inbox import Inbox, InboxDrain
+from bot.intake.ingest import Ingestor, IngestPolicy
+from bot.intake.source import SourceContext
+from bot.networks.mastodon.source import CREDENTIAL_RETRY_SECONDS, MastodonPoller, make_client
 from bot.store.db import make_sessionmaker
 from bot.store.models import Complaint, Delivery, InboxItem
 from bot.store.models import Post as PostRow
+from bot.triage.classify import Triage
 from tests.support.mastodon_api import MastodonStandIn, MastoFault
 from tests.support.pipeline import Drained
 

@@ -181,7 +181,7 @@ def test_0003_carries_the_outbox_cursors_alerts_and_events_over(engine: Engine):
 
     from sqlalchemy import text
 
-    from bot.domain.events import details_of
+    from bot.history.events import details_of
     from bot.store.db import make_sessionmaker
     from bot.store.models import AuditEvent, BrandAccount, Delivery, Interaction, SourceAlert, SourceCursor
 

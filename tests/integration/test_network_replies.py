@@ -13,19 +13,19 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import Engine, select
 
-from bot.delivery import outbox
-from bot.delivery.bluesky import BlueskyTransport, graphemes, reply_rkey, too_long
-from bot.delivery.kinds import REPLY_KINDS, DeliveryKind
-from bot.delivery.mastodon import MastodonTransport, counted_length
+from bot import outbox
+from bot.common.clock import FakeClock
 from bot.delivery.worker import Deliverer
-from bot.domain.clock import FakeClock
-from bot.domain.ingest import Ingestor, IngestPolicy
-from bot.domain.posts import Post
-from bot.domain.triage import Triage
-from bot.sources.bluesky_client import BlueskySession
-from bot.sources.mastodon import make_client
+from bot.intake.ingest import Ingestor, IngestPolicy
+from bot.intake.posts import Post
+from bot.networks.bluesky.client import BlueskySession
+from bot.networks.bluesky.reply import BlueskyTransport, graphemes, reply_rkey, too_long
+from bot.networks.mastodon.reply import MastodonTransport, counted_length
+from bot.networks.mastodon.source import make_client
+from bot.outbox.kinds import REPLY_KINDS, DeliveryKind
 from bot.store.db import make_sessionmaker
 from bot.store.models import Complaint, Delivery
+from bot.triage.classify import Triage
 from tests.support.bluesky_api import BlueskyStandIn, BskyFault
 from tests.support.mastodon_api import MastodonStandIn, MastoFault
 

@@ -8,14 +8,14 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from bot import outbox
 from bot.app import create_app
+from bot.common.clock import FakeClock
 from bot.config import Secret, Settings
-from bot.delivery import outbox
-from bot.delivery.kinds import REPLY_KINDS
 from bot.devtools.slack_api import SlackStandIn
-from bot.domain.clock import FakeClock
+from bot.intake.inbox import InboxDrain
+from bot.outbox.kinds import REPLY_KINDS
 from bot.runtime import build_deliverer, build_ingestor, build_sources
-from bot.sources.inbox import InboxDrain
 from bot.store import migrate
 from bot.store.models import Complaint
 from tests.support.bluesky_api import BlueskyStandIn

@@ -9,18 +9,18 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import Engine, select
 
+from bot.common.clock import FakeClock
 from bot.config import Secret, Settings
-from bot.domain import reports
-from bot.domain.clock import FakeClock
-from bot.domain.ingest import Ingestor, IngestPolicy, Outcome
-from bot.domain.posts import Post, post_from_record
-from bot.domain.triage import Triage
+from bot.desk import status as reports
+from bot.intake.ingest import Ingestor, IngestPolicy, Outcome
+from bot.intake.posts import Post, post_from_record
+from bot.networks import links, registry
 from bot.slack import commands
 from bot.slack.blocks import build_card, card_state
 from bot.slack.deps import CommandDeps
-from bot.sources import links, registry
 from bot.store.db import make_sessionmaker
 from bot.store.models import Complaint
+from bot.triage.classify import Triage
 
 AT = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 TEXT = "@AcmeHelp my order 5512 never arrived and support is ignoring me"

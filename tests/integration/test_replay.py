@@ -12,15 +12,15 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, func, select
 
-from bot.domain.clock import FakeClock
-from bot.domain.ingest import Ingestor, IngestPolicy
-from bot.domain.triage import Triage
-from bot.sources.base import SourceContext
-from bot.sources.inbox import Inbox, InboxDrain
-from bot.sources.replay import MAX_LINE, ReplaySource
+from bot.common.clock import FakeClock
+from bot.intake.inbox import Inbox, InboxDrain
+from bot.intake.ingest import Ingestor, IngestPolicy
+from bot.intake.source import SourceContext
+from bot.networks.replay.source import MAX_LINE, ReplaySource
 from bot.store.db import make_sessionmaker
 from bot.store.models import Complaint, InboxItem, SourceCursor
 from bot.store.models import Post as PostRow
+from bot.triage.classify import Triage
 from tests.support.pipeline import Drained
 
 

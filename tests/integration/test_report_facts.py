@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import Engine, select, text
 
-from bot.domain import facts
+from bot.history import facts
 from bot.store import migrate
 from bot.store.db import make_sessionmaker
 from bot.store.models import ComplaintFacts, PromiseFacts

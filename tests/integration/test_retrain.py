@@ -9,15 +9,15 @@ from datetime import UTC, datetime, time, timedelta
 
 from sqlalchemy import Engine, func, select
 
+from bot.common.clock import FakeClock
 from bot.config import Settings
-from bot.domain import learning
-from bot.domain.clock import FakeClock
-from bot.domain.ingest import Ingestor, IngestPolicy
-from bot.domain.posts import Post
-from bot.domain.triage import Triage
+from bot.intake.ingest import Ingestor, IngestPolicy
+from bot.intake.posts import Post
 from bot.jobs.scheduler import RETRAIN, Retrainer
 from bot.store.db import make_sessionmaker
 from bot.store.models import JobRun, TriageModel
+from bot.triage import learning
+from bot.triage.classify import Triage
 from tests.unit.test_triage_learning import synthetic
 
 START = datetime(2026, 3, 2, 0, 30, tzinfo=UTC)  # 00:30 in London (GMT in March)

@@ -9,10 +9,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
+from bot.common.clock import FakeClock
 from bot.config import Settings, parse_quiet_hours
-from bot.domain import promises as promise_service
-from bot.domain.clock import FakeClock
 from bot.jobs.scheduler import Scheduler
+from bot.promises import lifecycle as promise_service
 from bot.store import migrate
 from bot.store.db import make_engine, make_sessionmaker, transaction
 from bot.store.models import Complaint, Delivery, JobRun

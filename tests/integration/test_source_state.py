@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine, select
 
-from bot.sources import state
+from bot.intake import state
 from bot.store.db import make_sessionmaker
 from bot.store.models import SourceCursor
 

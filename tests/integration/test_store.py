@@ -10,10 +10,10 @@ import pytest
 from sqlalchemy import Engine, func, select
 from sqlalchemy.exc import IntegrityError, StatementError
 
-from bot.domain import complaints
-from bot.domain.errors import Conflict, NotFound
-from bot.domain.types import Kind, Status
+from bot.common.errors import Conflict, NotFound
+from bot.desk import complaints
 from bot.store.db import make_engine, make_sessionmaker, transaction
+from bot.store.enums import Kind, Status
 from bot.store.models import AuditEvent, Complaint
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -161,8 +161,9 @@ def test_conditional_upserts_say_whether_they_won_on_both_engines(migrated: Engi
     reports -1 for INSERT on PostgreSQL unless asked, which once let every worker win every race."""
     from datetime import UTC, datetime, timedelta
 
-    from bot.delivery import lanes, outbox
-    from bot.delivery.kinds import DeliveryKind
+    from bot import outbox
+    from bot.outbox import lanes
+    from bot.outbox.kinds import DeliveryKind
     from bot.store import leases
     from bot.store.db import make_sessionmaker, transaction
 

@@ -8,11 +8,11 @@ from datetime import UTC, datetime
 
 from sqlalchemy import Engine, select
 
-from bot.domain.ingest import Ingestor, IngestPolicy
-from bot.domain.posts import Post
-from bot.domain.triage import Triage
+from bot.intake.ingest import Ingestor, IngestPolicy
+from bot.intake.posts import Post
 from bot.store.db import make_sessionmaker
 from bot.store.models import Complaint, Delivery
+from bot.triage.classify import Triage
 from tests.unit.test_triage_hard import QUESTIONS, READABLE, SARCASM
 
 AT = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)

@@ -8,13 +8,13 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import Engine, select
 
 from bot.app import create_app
+from bot.common.clock import FakeClock
 from bot.config import Secret, Settings
-from bot.delivery.kinds import DeliveryKind
-from bot.domain.clock import FakeClock
+from bot.intake.inbox import Inbox, RawPost
+from bot.intake.source import SourceContext
+from bot.networks.registry import QuietWatch
+from bot.outbox.kinds import DeliveryKind
 from bot.runtime import build_sources
-from bot.sources.base import SourceContext
-from bot.sources.inbox import Inbox, RawPost
-from bot.sources.registry import QuietWatch
 from bot.store.db import make_sessionmaker
 from bot.store.models import Delivery
 

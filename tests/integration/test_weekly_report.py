@@ -11,11 +11,11 @@ import pytest
 from sqlalchemy import Engine, select
 
 from bot.app import make_slack_client
+from bot.common.clock import FakeClock
 from bot.config import Secret, Settings, parse_quiet_hours
 from bot.delivery.slack import SlackTransport
 from bot.delivery.worker import Deliverer
 from bot.devtools.slack_api import MANIFEST_SCOPES, Fault, SlackStandIn
-from bot.domain.clock import FakeClock
 from bot.jobs.scheduler import Scheduler
 from bot.store.db import make_sessionmaker
 from bot.store.models import Delivery, JobRun

@@ -11,16 +11,16 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import Engine, func, select
 
-from bot.domain.clock import FakeClock
-from bot.domain.ingest import Ingestor, IngestPolicy
-from bot.domain.triage import Triage
-from bot.sources import state
-from bot.sources.base import SourceContext
-from bot.sources.inbox import Inbox, InboxDrain
-from bot.sources.x import CREDENTIAL_RETRY_SECONDS, XPoller, XStream, make_client
+from bot.common.clock import FakeClock
+from bot.intake import state
+from bot.intake.inbox import Inbox, InboxDrain
+from bot.intake.ingest import Ingestor, IngestPolicy
+from bot.intake.source import SourceContext
+from bot.networks.x.source import CREDENTIAL_RETRY_SECONDS, XPoller, XStream, make_client
 from bot.store.db import make_sessionmaker
 from bot.store.models import Complaint, Delivery, SourceCursor
 from bot.store.models import Post as PostRow
+from bot.triage.classify import Triage
 from tests.support.pipeline import Drained
 from tests.support.x_api import StreamPlan, XFault, XStandIn
 

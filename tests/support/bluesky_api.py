@@ -1,3 +1,3 @@
-"""The Bluesky stand-in lives in ``bot.devtools.bluesky_api`` (the demo uses it too, as it does the Slack one)."""
+"""The Bluesky stand-in lives in ``bot.networks.bluesky.standin`` (the demo uses it too, as it does the Slack one)."""
 
-from bot.devtools.bluesky_api import *  # noqa: F403
+from bot.networks.bluesky.standin import *  # noqa: F403

@@ -41,7 +41,7 @@ from sqlalchemy import func, select
 from bot.delivery.worker import LEASE
 from bot.devtools.interactions import block_action, post_signed, slash_command
 from bot.devtools.slack_api import SlackStandIn
-from bot.domain.events import EventKind
+from bot.history.events import EventKind
 from bot.slack.ids import Action
 from bot.store import migrate
 from bot.store.db import make_engine, make_sessionmaker

@@ -17,18 +17,18 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from bot.app import make_slack_client
+from bot.common.clock import FakeClock
 from bot.config import Secret, Settings
 from bot.delivery.slack import SlackTransport
 from bot.delivery.worker import Deliverer
+from bot.desk import complaints as complaint_service
 from bot.devtools.slack_api import SlackStandIn
-from bot.domain import complaints as complaint_service
-from bot.domain.clock import FakeClock
-from bot.domain.ingest import Ingestor, IngestPolicy
-from bot.domain.posts import Post
-from bot.domain.triage import Triage
+from bot.intake.ingest import Ingestor, IngestPolicy
+from bot.intake.posts import Post
 from bot.store import migrate
 from bot.store.db import make_engine, make_sessionmaker, transaction
 from bot.store.models import Complaint, Delivery
+from bot.triage.classify import Triage
 
 CHANNEL = "C0COMPLAIN"
 
@@ -201,9 +201,9 @@ def x_fault_scenario(n: int, *, seed: int = 7) -> XFaultReport:
     """The filtered stream drops every few posts and repeats some after each reconnect; a 429 with a
     reset and one spell of 401s (three connections in a row) hit mid-run; then mentions polling meets
     a 429 and a 503. One credentials incident must mean exactly one alert."""
-    from bot.sources.base import SourceContext
-    from bot.sources.inbox import Inbox, InboxDrain
-    from bot.sources.x import XPoller, XStream, make_client
+    from bot.intake.inbox import Inbox, InboxDrain
+    from bot.intake.source import SourceContext
+    from bot.networks.x.source import XPoller, XStream, make_client
     from bot.store.models import Post as PostRow
     from tests.support.x_api import StreamPlan, XFault, XStandIn
 
@@ -242,7 +242,7 @@ def x_fault_scenario(n: int, *, seed: int = 7) -> XFaultReport:
 
         poller = XPoller(ctx, make_client(x.token, x.base_url), mode="mentions", user_id="1000")
         with sessions() as s, s.begin():
-            from bot.sources import state as source_state
+            from bot.intake import state as source_state
 
             source_state.advance(s, "x:mentions", at=clock.now(), cursor=str(10_000 + half - 1))
         x.inject(XFault(429, path="/mentions", reset_in=20))

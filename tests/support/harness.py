@@ -16,18 +16,18 @@ from sqlalchemy import select
 from waitress.server import create_server
 
 from bot.app import Followthrough, create_app
+from bot.common.clock import FakeClock
 from bot.config import Secret, Settings
 from bot.devtools.interactions import block_action, event_callback, post_signed, slash_command, view_submission
 from bot.devtools.slack_api import SlackStandIn
-from bot.domain.clock import FakeClock
-from bot.domain.ingest import Ingestor, IngestPolicy
-from bot.domain.posts import Post
-from bot.domain.triage import Triage
+from bot.intake.ingest import Ingestor, IngestPolicy
+from bot.intake.posts import Post
 from bot.jobs.scheduler import Scheduler
 from bot.runtime import build_deliverer
 from bot.slack.people import People
 from bot.store import migrate
 from bot.store.models import Complaint
+from bot.triage.classify import Triage
 from bot.web import MAX_BODY, make_wsgi_app
 
 SECRET = "test-signing-secret"

@@ -19,14 +19,14 @@ from typing import Any
 
 from sqlalchemy import Engine, select, update
 
-from bot.domain import complaints
-from bot.domain.clock import FakeClock
-from bot.domain.ingest import Ingestor, IngestPolicy
-from bot.domain.triage import Triage
-from bot.sources.inbox import Inbox, InboxDrain, RawPost
+from bot.common.clock import FakeClock
+from bot.desk import complaints
+from bot.intake.inbox import Inbox, InboxDrain, RawPost
+from bot.intake.ingest import Ingestor, IngestPolicy
 from bot.store.db import make_sessionmaker
 from bot.store.models import Base, Complaint, Delivery
 from bot.store.models import Post as PostRow
+from bot.triage.classify import Triage
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 POLICY = IngestPolicy(

@@ -1,3 +1,3 @@
-"""The Mastodon stand-in lives in ``bot.devtools.mastodon_api`` (the demo uses it too, as it does the Slack one)."""
+"""The Mastodon stand-in lives in ``bot.networks.mastodon.standin`` (the demo uses it too, as it does the Slack one)."""
 
-from bot.devtools.mastodon_api import *  # noqa: F403
+from bot.networks.mastodon.standin import *  # noqa: F403

@@ -19,15 +19,15 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from bot.domain.clock import FakeClock
-from bot.domain.ingest import Ingestor, IngestPolicy
-from bot.domain.triage import Triage
-from bot.sources.base import SourceContext
-from bot.sources.inbox import Inbox, InboxDrain
+from bot.common.clock import FakeClock
+from bot.intake.inbox import Inbox, InboxDrain
+from bot.intake.ingest import Ingestor, IngestPolicy
+from bot.intake.source import SourceContext
 from bot.store import migrate
 from bot.store.db import make_engine, make_sessionmaker
 from bot.store.models import Complaint, Delivery
 from bot.store.models import Post as PostRow
+from bot.triage.classify import Triage
 
 CHANNEL = "C0COMPLAIN"
 
@@ -84,8 +84,8 @@ def _finish(report: NetworkFaultReport, sessions: Any) -> None:
 
 
 def bluesky_fault_scenario(n: int, *, seed: int = 7) -> NetworkFaultReport:
-    from bot.sources.bluesky import BlueskyPoller
-    from bot.sources.bluesky_client import BlueskySession
+    from bot.networks.bluesky.client import BlueskySession
+    from bot.networks.bluesky.source import BlueskyPoller
     from tests.support.bluesky_api import BlueskyStandIn, BskyFault
 
     rng = random.Random(seed)
@@ -137,7 +137,7 @@ def bluesky_fault_scenario(n: int, *, seed: int = 7) -> NetworkFaultReport:
 
 
 def mastodon_fault_scenario(n: int, *, seed: int = 7) -> NetworkFaultReport:
-    from bot.sources.mastodon import MastodonPoller, make_client
+    from bot.networks.mastodon.source import MastodonPoller, make_client
     from tests.support.mastodon_api import MastodonStandIn, MastoFault
 
     rng = random.Random(seed)

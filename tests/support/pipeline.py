@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.sources.inbox import InboxDrain
+from bot.intake.inbox import InboxDrain
 
 
 class Drained:

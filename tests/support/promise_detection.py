@@ -9,7 +9,7 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from bot.domain.commitments import find_commitments
+from bot.promises.commitments import find_commitments
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "brand_replies.jsonl"
 HOLDOUT = DATA.with_name("brand_replies_holdout.jsonl")

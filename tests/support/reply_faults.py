@@ -19,17 +19,17 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 
 from bot.app import create_app
+from bot.common.clock import FakeClock
 from bot.config import Secret, Settings
+from bot.desk import replies
 from bot.devtools.slack_api import SlackStandIn
-from bot.domain import replies
-from bot.domain.clock import FakeClock
-from bot.domain.ingest import Ingestor, IngestPolicy
-from bot.domain.posts import Post
-from bot.domain.triage import Triage
+from bot.intake.ingest import Ingestor, IngestPolicy
+from bot.intake.posts import Post
 from bot.runtime import build_deliverer
 from bot.store import migrate
 from bot.store.db import transaction
 from bot.store.models import Delivery
+from bot.triage.classify import Triage
 from tests.support.x_api import XFault, XStandIn
 
 COMPLAINTS = "C0COMPLAIN"

@@ -10,12 +10,14 @@ from datetime import UTC, datetime
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.domain import complaints, events, promises
-from bot.domain.events import SYSTEM, EventKind
-from bot.domain.ingest import Ingestor, IngestPolicy
-from bot.domain.posts import Post
-from bot.domain.triage import Triage
-from bot.domain.types import Kind, PromiseStatus
+from bot.desk import complaints
+from bot.history import events
+from bot.history.events import SYSTEM, EventKind
+from bot.intake.ingest import Ingestor, IngestPolicy
+from bot.intake.posts import Post
+from bot.promises import lifecycle as promises
+from bot.store.enums import Kind, PromiseStatus
+from bot.triage.classify import Triage
 
 ALICE, BOB, CAROL = "UALICE0001", "UBOB000001", "UCAROL0001"
 WEEK1 = datetime(2026, 3, 2, tzinfo=UTC)

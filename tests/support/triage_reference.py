@@ -22,8 +22,8 @@ from typing import Any
 
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
-from bot.domain.learning import LoadedModel, char_features_of_word
-from bot.domain.triage import Kind, Triage, Verdict
+from bot.triage.classify import Kind, Triage, Verdict
+from bot.triage.learning import LoadedModel, char_features_of_word
 
 _MENTION = re.compile(r"@\w+")
 _URL = re.compile(r"https?://\S+|\bpic\.twitter\.com/\S+|\bwww\.\S+")
@@ -133,7 +133,7 @@ class ReferenceTriage:
         plain = _MENTION.sub(" ", body) if "@" in body else body
         plain = " ".join(plain.split())
         folded = _fold(plain)
-        from bot.domain.triage import x_language
+        from bot.triage.classify import x_language
 
         language = x_language(lang) or self.detect(plain, folded)
         vs = self.vader.polarity_scores(plain)

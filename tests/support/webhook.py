@@ -2,7 +2,7 @@
 
 Shared by the webhook tests (``tests/e2e/test_webhook.py``, ``tests/reliability/test_webhook_load.py``)
 and ``bench/webhook_load.py``: the real app (``create_app``) behind waitress on 127.0.0.1, a real
-database, and HTTP requests signed per the contract in ``bot.webhook``.
+database, and HTTP requests signed per the contract in ``bot.networks.webhook.server``.
 """
 
 from __future__ import annotations
@@ -22,15 +22,15 @@ from sqlalchemy import func, select
 from waitress.server import create_server
 
 from bot.app import Followthrough, create_app
+from bot.common.clock import Clock, SystemClock
 from bot.config import Secret, Settings
-from bot.domain.clock import Clock, SystemClock
+from bot.intake.inbox import InboxDrain
+from bot.networks.webhook.server import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
 from bot.runtime import build_ingestor
-from bot.sources.inbox import InboxDrain
 from bot.store import migrate
 from bot.store.models import Complaint, InboxItem
 from bot.store.models import Post as PostRow
 from bot.web import MAX_BODY, make_wsgi_app
-from bot.webhook import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
 
 SECRETS = {"facebook": "fb-secret-0123456789abcdef", "helpdesk": "hd-secret-0123456789abcdef"}
 COMPLAINTS = "C0COMPLAIN"

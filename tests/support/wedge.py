@@ -22,17 +22,17 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from bot.app import make_slack_client
+from bot.common.clock import FakeClock
 from bot.config import Secret, Settings
 from bot.delivery.slack import SlackTransport
 from bot.delivery.worker import Deliverer
 from bot.devtools.slack_api import SlackStandIn
-from bot.domain.clock import FakeClock
-from bot.domain.ingest import Ingestor, IngestPolicy
-from bot.domain.triage import Triage
-from bot.sources.inbox import Inbox, InboxDrain, RawPost
+from bot.intake.inbox import Inbox, InboxDrain, RawPost
+from bot.intake.ingest import Ingestor, IngestPolicy
 from bot.store import migrate
 from bot.store.db import make_engine, make_sessionmaker
 from bot.store.models import Complaint, Delivery, InboxItem
+from bot.triage.classify import Triage
 
 CHANNEL = "C0COMPLAIN"
 STORM = "@AcmeHelp the app is down again and I still can't pay for my order"

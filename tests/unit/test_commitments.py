@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.domain.commitments import Commitment, find_commitments
+from bot.promises.commitments import Commitment, find_commitments
 from tests.support.promise_detection import HOLDOUT, rows, score
 
 NOW = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)  # Tuesday 10:00 in London

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot.domain.due import BadDueTime, DueParser, split_when_what
+from bot.promises.due import BadDueTime, DueParser, split_when_what
 
 # Wednesday 4 March 2026, 10:00 in New York (15:00 UTC). US DST starts Sunday 8 March.
 NOW = datetime(2026, 3, 4, 15, 0, tzinfo=UTC)
@@ -123,12 +123,12 @@ class TestQuietHours:
         ],
     )
     def test_quiet_windows(self, utc, tz, expected):
-        from bot.domain.quiet import next_allowed
+        from bot.promises.quiet import next_allowed
 
         assert self.shown(next_allowed(utc, self.Q, tz), tz) == expected
 
     def test_dst_change_keeps_local_wall_time(self):
-        from bot.domain.quiet import next_allowed
+        from bot.promises.quiet import next_allowed
 
         # Saturday 7 March 2026 22:00 EST; clocks go forward on Sunday: Monday 08:00 is EDT (12:00 UTC).
         result = next_allowed(datetime(2026, 3, 8, 3, 0, tzinfo=UTC), self.Q, NY)
@@ -140,6 +140,6 @@ class TestQuietHours:
 
     def test_off(self):
         from bot.config import parse_quiet_hours
-        from bot.domain.quiet import next_allowed
+        from bot.promises.quiet import next_allowed
 
         assert next_allowed(datetime(2026, 3, 7, 12, 0, tzinfo=UTC), parse_quiet_hours("off"), NY) is None

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.domain.due import DueParser, say_due
+from bot.promises.due import DueParser, say_due
 
 NOW = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
 LONDON = "Europe/London"

@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 
 from bot.config import SettingsError, load_settings
-from bot.delivery.bluesky import graphemes, tid, too_long
-from bot.delivery.mastodon import counted_length
-from bot.sources.bluesky import normalise as bluesky_record
-from bot.sources.bluesky_client import post_id, post_url, uri_of
-from bot.sources.mastodon import html_to_text
+from bot.networks.bluesky.client import post_id, post_url, uri_of
+from bot.networks.bluesky.reply import graphemes, tid, too_long
+from bot.networks.bluesky.source import normalise as bluesky_record
+from bot.networks.mastodon.reply import counted_length
+from bot.networks.mastodon.source import html_to_text
 
 GOOD = {
     "SLACK_BOT_TOKEN": "xoxb-1-2-secretbot",
@@ -133,7 +133,7 @@ def test_mastodon_counts_urls_as_23_and_mentions_by_local_part():
 
 
 def test_cards_may_link_to_bluesky_and_to_the_brands_own_mastodon_instance_only():
-    from bot.sources.links import link_hosts, register_network_link_hosts
+    from bot.networks.links import link_hosts, register_network_link_hosts
 
     register_network_link_hosts(load({"MASTODON_BASE_URL": "https://Social.Example:443", "MASTODON_ACCESS_TOKEN": "t"}))
     assert link_hosts("bluesky") == ("bsky.app",)

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot.domain.posts import MalformedPost, post_from_record
+from bot.intake.posts import MalformedPost, post_from_record
 
 GOOD = {"id": "1", "text": "hello", "author_id": "9", "author_handle": "@cust", "created_at": "2026-03-01T12:00:00Z"}
 
@@ -69,7 +69,7 @@ def test_control_characters_are_stripped():
 
 
 def test_text_key_matches_near_duplicates_only():
-    from bot.domain.posts import text_key
+    from bot.intake.posts import text_key
 
     a = text_key("@AcmeHelp the site is DOWN again!! https://t.co/abc")
     assert a == text_key("RT @someone: @AcmeHelp The site is down again https://t.co/xyz")
@@ -78,6 +78,6 @@ def test_text_key_matches_near_duplicates_only():
 
 
 def test_text_key_ignores_apostrophes():
-    from bot.domain.posts import text_key
+    from bot.intake.posts import text_key
 
     assert text_key("@AcmeHelp can't log in") == text_key("@acmehelp cant log in") == text_key("can’t log in")

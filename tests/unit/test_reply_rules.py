@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from bot.common.errors import DomainError
 from bot.config import SettingsError, load_settings
-from bot.domain.errors import DomainError
-from bot.domain.replies import check_length, weighted_length
+from bot.desk.replies import check_length, weighted_length
 from bot.slack import reply_blocks
 
 KEYS = {"X_API_KEY": "k", "X_API_SECRET": "s", "X_ACCESS_TOKEN": "1-t", "X_ACCESS_TOKEN_SECRET": "ts"}

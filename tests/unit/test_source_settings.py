@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.config import Mode, SettingsError, load_settings
-from bot.sources import registry
+from bot.networks import registry
 
 SLACK = {
     "SLACK_BOT_TOKEN": "xoxb-1-2-secretbot",

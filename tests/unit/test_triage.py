@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.domain.triage import Thresholds, Triage, load_cues, priority
-from bot.domain.types import Kind
+from bot.store.enums import Kind
+from bot.triage.classify import Thresholds, Triage, load_cues, priority
 
 
 @pytest.fixture(scope="module")

@@ -8,8 +8,8 @@ import random
 
 import pytest
 
-from bot.domain import learning
-from bot.domain.triage import Triage
+from bot.triage import learning
+from bot.triage.classify import Triage
 from tests.unit.test_triage_learning import HELD_OUT, ITEMS, OKAY, PROBLEMS, synthetic
 
 

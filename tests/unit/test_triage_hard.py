@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.domain.triage import CueIndex, Triage, fold, priority, required_literals, x_language
-from bot.domain.types import Kind
+from bot.store.enums import Kind
+from bot.triage.classify import CueIndex, Triage, fold, priority, required_literals, x_language
 from tests.inert import CORPUS
 
 

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.domain import learning
-from bot.domain.learning import LabelFileError, LabelRow, LoadedModel, NotEnoughLabels
-from bot.domain.triage import Sentiment, Triage
-from bot.domain.types import Kind
+from bot.store.enums import Kind
+from bot.triage import learning
+from bot.triage.classify import Sentiment, Triage
+from bot.triage.learning import LabelFileError, LabelRow, LoadedModel, NotEnoughLabels
 
 ITEMS = ["order", "parcel", "refund", "router", "phone", "booking", "card", "bill", "app", "flight"]
 PROBLEMS = [

@@ -20,9 +20,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from vaderSentiment import vaderSentiment as vader
 
-from bot.domain import learning
-from bot.domain.learning import LoadedModel
-from bot.domain.triage import _ASCII_WORD, _SHOUT, _WORD, Sentiment, Triage, fold, required_literals
+from bot.triage import learning
+from bot.triage.classify import _ASCII_WORD, _SHOUT, _WORD, Sentiment, Triage, fold, required_literals
+from bot.triage.learning import LoadedModel
 from tests.inert import CORPUS
 from tests.support.triage_reference import ReferenceTriage
 from tests.unit.test_triage_fast_model import posts

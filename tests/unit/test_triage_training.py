@@ -9,8 +9,8 @@ import pytest
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
-from bot.domain import learning
-from bot.domain.triage import Triage
+from bot.triage import learning
+from bot.triage.classify import Triage
 from tests.unit.test_triage_fast_model import posts
 from tests.unit.test_triage_learning import synthetic
 

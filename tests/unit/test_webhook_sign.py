@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
-from bot.webhook import signature_ok
+from bot.networks.webhook.server import signature_ok
 
 SECRET = "Zq8wVv3kP0sLm2Xr7Ty1"
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
-from bot.domain.clock import FakeClock
-from bot.webhook import MAX_RECORDS, WebhookIngest, sign, signature_ok
+from bot.common.clock import FakeClock
+from bot.networks.webhook.server import MAX_RECORDS, WebhookIngest, sign, signature_ok
 
 SECRET = "0123456789abcdef-secret"
 NOW = 1_767_225_600

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 
-from bot.worker import Task, run_task
+from bot.common.tasks import Task, run_task
 
 
 class RecordingStop(threading.Event):
@@ -37,7 +37,7 @@ def test_failures_back_off_exponentially_then_recover():
 
 
 def test_a_leased_task_runs_only_while_its_lease_is_held():
-    from bot.worker import Leased
+    from bot.common.tasks import Leased
 
     held_by_other = [True]
     ran: list[str] = []
@@ -57,7 +57,7 @@ def test_a_leased_task_runs_only_while_its_lease_is_held():
 
 
 def test_a_step_that_loses_its_lease_is_interrupted():
-    from bot.worker import Leased
+    from bot.common.tasks import Leased
 
     stopped = threading.Event()
     holds = iter([True, False])  # granted for the step; then the heartbeat finds it gone
@@ -79,7 +79,7 @@ def test_a_step_that_loses_its_lease_is_interrupted():
 def test_a_lease_that_cannot_be_renewed_because_the_database_is_down_does_not_stop_the_step():
     """The database refusing writes must not cut the X stream (X sends each post once, and the
     stream keeps them in memory meanwhile): only another worker holding the lease does."""
-    from bot.worker import Leased
+    from bot.common.tasks import Leased
 
     calls = {"n": 0}
     renewals_failed = threading.Event()

@@ -6,7 +6,7 @@ Create Date: 2026-12-02 16:50:00
 
 The lead's report ranked every event of a period against each complaint's earlier ones (2.8 s for a
 week, 23 s for eight at a million complaints). These narrow tables hold the answer, kept with the
-events from now on (``bot/domain/facts.py``) and derived here once from the events already stored.
+events from now on (``bot/history/facts.py``) and derived here once from the events already stored.
 The complaints' arrival index gains kind and network so "complaints in" is read from the index alone.
 """
 
@@ -77,7 +77,7 @@ def upgrade() -> None:
     op.create_index("ix_complaints_created_kind_source", "complaints", ["created_at", "kind", "source"])
     op.drop_index("ix_complaints_created", table_name="complaints")
 
-    from bot.domain import facts  # the same rules the bot keeps them by
+    from bot.history import facts  # the same rules the bot keeps them by
 
     facts.rebuild(op.get_bind())
 

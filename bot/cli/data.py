@@ -1,0 +1,91 @@
+"""``followthrough data forget @handle --source S [--dry-run] [--yes]``, without the argument parsing.
+
+A data-protection request names a person, not a row: this finds everything of theirs and forgets it
+(see ``bot/desk/forget.py`` for what is deleted and what is anonymised, and why). The dry run does
+the same work in a transaction it rolls back, so what it reports is exactly what would happen.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from bot.desk.forget import MissingRule, forget
+from bot.store import migrate
+from bot.store.db import make_engine, make_sessionmaker
+
+EXIT_OK = 0
+EXIT_NOTHING = 1
+EXIT_REFUSED = 2
+EXIT_DATABASE = 3
+
+
+def _ask(question: str) -> bool:
+    if not sys.stdin.isatty():
+        return False
+    return input(question).strip().lower() == "yes"
+
+
+def forget_command(
+    database_url: str,
+    masked_url: str,
+    handle: str,
+    source: str,
+    *,
+    dry_run: bool,
+    yes: bool,
+    ask: Callable[[str], bool] = _ask,
+    now: Callable[[], datetime] = lambda: datetime.now(UTC),
+) -> int:
+    handle = handle.strip()
+    if not handle.lstrip("@"):
+        print("Name the customer: followthrough data forget @handle --source x", file=sys.stderr)
+        return EXIT_REFUSED
+    try:
+        engine = make_engine(database_url)
+    except Exception as exc:
+        print(f"cannot open database {masked_url}: {exc}", file=sys.stderr)
+        return EXIT_DATABASE
+    try:
+        state = migrate.schema_state(engine)
+        if not state.up_to_date:
+            print(
+                f"database {masked_url} is at schema {state.current or 'empty'}, needs {state.head}: "
+                "run `followthrough db upgrade` first",
+                file=sys.stderr,
+            )
+            return EXIT_DATABASE
+        sessions = make_sessionmaker(engine)
+        with sessions() as session:  # first, always, a dry run: what would go
+            report = forget(session, source, handle, at=now())
+            session.rollback()
+        if not report.found:
+            print(f"Nothing stored about @{report.customer.handle} on {source}.")
+            return EXIT_NOTHING
+        lines = report.lines(dry_run=True)
+        if dry_run:
+            print("\n".join([*lines, "Dry run: nothing changed."]))
+            return EXIT_OK
+        print("\n".join(lines))
+        if not yes and not ask(f"Forget @{report.customer.handle} on {source}? This cannot be undone. Type yes: "):
+            print("Nothing changed. Add --yes to forget without being asked (e.g. with no terminal).")
+            return EXIT_REFUSED
+        with sessions.begin() as session:
+            done = forget(session, source, handle, at=now())
+        print(
+            f"Forgotten: @{done.customer.handle} on {source}; {done.cards_refreshed} card(s) will be re-rendered "
+            "in Slack without their details."
+        )
+        return EXIT_OK
+    except MissingRule as exc:
+        print(f"Refusing to forget: {exc}", file=sys.stderr)
+        return EXIT_REFUSED
+    except SQLAlchemyError as exc:
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0][:300]
+        print(f"cannot reach database {masked_url}: {reason}", file=sys.stderr)
+        return EXIT_DATABASE
+    finally:
+        engine.dispose()

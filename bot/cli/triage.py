@@ -1,0 +1,146 @@
+"""What ``followthrough triage import|train|eval`` do, without the argument parsing.
+
+Each takes the database URL (and a file), prints what happened, and returns the exit code. They need
+no Slack or X settings: a support lead can label posts and train on a laptop. Bad input (a missing
+file, a malformed CSV, an unreachable or out-of-date database, too few labels) is one line naming
+the problem and exit code 1 (2 for the database), never a traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TextIO, TypeVar
+
+from sqlalchemy import Engine
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.orm import Session
+
+from bot.common.clock import Clock, SystemClock
+from bot.config import mask_url
+from bot.store import migrate
+from bot.store.db import make_engine, make_sessionmaker
+from bot.triage import learning
+from bot.triage.classify import Triage
+from bot.triage.learning import LabelFileError, Metrics, NotEnoughLabels
+
+T = TypeVar("T")
+BAD_INPUT = 1
+BAD_DATABASE = 2
+
+
+class _Stop(Exception):
+    def __init__(self, message: str, code: int) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+@contextmanager
+def _engine(database_url: str) -> Iterator[Engine]:
+    try:
+        engine = make_engine(database_url)
+    except Exception as exc:  # a malformed URL: SQLAlchemy's message names it
+        raise _Stop(f"database URL {mask_url(database_url)} is not usable: {exc}", BAD_DATABASE) from None
+    try:
+        try:
+            migrate.ensure_schema(engine)
+        except migrate.SchemaOutOfDate as exc:
+            raise _Stop(str(exc), BAD_DATABASE) from None
+        except (OperationalError, DBAPIError) as exc:
+            reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0][:200]
+            raise _Stop(f"cannot reach the database {mask_url(database_url)}: {reason}", BAD_DATABASE) from None
+        yield engine
+    finally:
+        engine.dispose()
+
+
+def _run(database_url: str, work: Callable[[Engine], int], out: TextIO) -> int:
+    try:
+        with _engine(database_url) as engine:
+            return work(engine)
+    except _Stop as stop:
+        print(f"error: {stop}", file=out)
+        return stop.code
+    except (LabelFileError, NotEnoughLabels) as exc:
+        print(f"error: {exc}", file=out)
+        return BAD_INPUT
+    except (OperationalError, DBAPIError) as exc:
+        reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0][:200]
+        print(f"error: database {mask_url(database_url)} failed: {reason}", file=out)
+        return BAD_DATABASE
+
+
+def _transaction(engine: Engine, work: Callable[[Session], T]) -> T:
+    with make_sessionmaker(engine)() as session, session.begin():
+        return work(session)
+
+
+def import_labels_command(
+    database_url: str, path: str | Path, *, clock: Clock | None = None, out: TextIO | None = None
+) -> int:
+    """Store a labels CSV (``text,is_complaint[,kind]``): all rows or, when any is bad, none."""
+    out = out or sys.stdout
+    at = (clock or SystemClock()).now()
+    file = Path(path)
+
+    def work(engine: Engine) -> int:
+        rows = learning.read_labels(file)  # before touching the database: bad files change nothing
+        count = _transaction(engine, lambda s: learning.import_labels(s, file, at))
+        total = _transaction(engine, lambda s: len(learning.labels(s)))
+        complaints = sum(r.is_complaint for r in rows)
+        print(
+            f"imported {count} labels from {file.name} ({complaints} complaints); {total} distinct posts labelled",
+            file=out,
+        )
+        return 0
+
+    return _run(database_url, work, out)
+
+
+def train_command(database_url: str, *, clock: Clock | None = None, out: TextIO | None = None) -> int:
+    """Fit a model on every stored label and store it as the next version."""
+    out = out or sys.stdout
+    at = (clock or SystemClock()).now()
+
+    def work(engine: Engine) -> int:
+        report = _transaction(engine, lambda s: learning.train(s, at))
+        cv, rules = report.cross_validated, report.rules_only
+        print(
+            f"model v{report.version}: {report.label_count} labels, trained in {report.seconds:.1f} s; "
+            f"its weight against the rules {report.weight:.2f}; threshold {report.threshold:.3f} "
+            f"(chosen for complaint recall >= {report.target_recall:.2f})",
+            file=out,
+        )
+        print(f"cross-validated: {_figures(cv)}", file=out)
+        print(f"rules alone, same labels: {_figures(rules)}", file=out)
+        return 0
+
+    return _run(database_url, work, out)
+
+
+def eval_command(database_url: str, path: str | Path, *, out: TextIO | None = None) -> int:
+    """How triage (with the newest stored model, if any) does on a labelled CSV."""
+    out = out or sys.stdout
+    file = Path(path)
+
+    def work(engine: Engine) -> int:
+        rows = learning.read_labels(file)
+        triage = _transaction(engine, lambda s: learning.load_triage(s, Triage()))
+        model = triage.model
+        which = f"model v{getattr(model, 'version', '?')} blended with the rules" if model else "rules only"
+        m = learning.evaluate(triage, rows)
+        print(f"{file.name}: {m.count} posts, {sum(r.is_complaint for r in rows)} complaints; {which}", file=out)
+        print(f"accuracy {m.accuracy:.3f}", file=out)
+        print(f"macro-F1 {m.macro_f1:.3f}", file=out)
+        print(f"complaint precision {m.precision:.3f}", file=out)
+        print(f"complaint recall {m.recall:.3f}", file=out)
+        print(m.line(), file=out)
+        return 0
+
+    return _run(database_url, work, out)
+
+
+def _figures(m: Metrics) -> str:
+    return f"accuracy {m.accuracy:.3f}, macro-F1 {m.macro_f1:.3f}, precision {m.precision:.3f}, recall {m.recall:.3f}"

@@ -1,0 +1,23 @@
+"""How long each thing a person types into a form may be — enforced here, on the server.
+
+The forms carry the same numbers as ``max_length``, but Slack's client is not the only thing that
+can submit a form: a crafted request (or a Socket Mode envelope, which has no body cap) can carry a
+megabyte in a field, and it must be refused with the limit named rather than stored and shown.
+"""
+
+from __future__ import annotations
+
+from bot.common.errors import DomainError
+
+RESOLUTION_NOTE = 2000
+ESCALATION_REASON = 1000
+PROMISE_TEXT = 500
+RESCHEDULE_REASON = 500
+DUE_TEXT = 80
+
+
+def within(value: str, limit: int, what: str) -> str:
+    """``value`` unchanged if it fits, else a refusal naming the limit."""
+    if len(value) > limit:
+        raise DomainError(f"{what} can be at most {limit:,} characters (this one is {len(value):,}).")
+    return value

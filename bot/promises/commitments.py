@@ -1,0 +1,220 @@
+"""Promises read from what the team says in public: "we'll call you back by 5pm tomorrow".
+
+A sentence is a promise when it commits us (or something of ours) to a future act the customer will
+see — a call, an email, a refund, a visit — or to one at a stated time. Statements of what was already
+done ("I've credited £20"), requests ("please DM us your order number"), questions, offers that wait
+on the customer ("if you DM us we'll…") and vague sympathy ("we're looking into it") are not.
+The due time is read from the same sentence with the ``/promise`` rules (a window's far end: "between
+8am and 1pm" is 13:00, "5–7 working days" is 7). Pure: no database, no Slack.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time
+from zoneinfo import ZoneInfo
+
+from bot.promises.when import Calendar, normalise, pieces, resolve
+
+_SUBJECT = (
+    r"(?:we|i|someone|somebody|one\s+of\s+(?:us|our\s+\w+(?:\s+\w+)?)|"
+    r"(?:(?:an?|the|our|your)\s+)?(?:[\w-]+\s+){0,3}?(?:engineer|technician|agent|specialist|manager|member|colleague|"
+    r"courier|driver|team|tech|executive|officer|one|department|advisor|adviser|rep|representative|supervisor|fitter|installer|"
+    r"refund|replacement|order|parcel|package|voucher|credit|delivery|item|card|label|compensation|money|payment|"
+    r"reimbursement|booking|case|ticket|callback|call|email|response|reply|update|bag|luggage|fix|repair|"
+    r"statement|invoice|code|bill|account|service|connection|appointment|visit|router|device|tickets|goodwill|"
+    r"systems?|app|website|site|line|network|broadband|internet|power|signal|supply|wifi)"
+    r"(?:\s+[a-z]+(?=\s+(?:will|should|shall|is|are)\b))?|"
+    r"it|this|that|they|he|she|you)"
+)
+_ADV = r"(?:\s+(?:also|then|definitely|personally|now|still|just|certainly|all|both|hopefully|aim\s+to))?"
+_MODAL = (
+    r"(?:'ll|'re\s+sending|'re\s+arranging|'re\s+calling|'re\s+going\s+to|'m\s+going\s+to|'re\s+due\s+to|"
+    r"'re\s+aiming\s+to|\s+(?:will|shall|should|are\s+going\s+to|is\s+going\s+to|am\s+going\s+to|aim\s+to|"
+    r"are\s+aiming\s+to|is\s+aiming\s+to|promise\s+to|are\s+due\s+to|is\s+due\s+to|would\s+like\s+to|"
+    r"are\s+arranging|are\s+sending|are\s+calling))"
+)
+_FUTURE = re.compile(rf"\b{_SUBJECT}{_ADV}{_MODAL}\b")
+_OTHER_CUES = re.compile(
+    r"\b(?:expect\s+(?:a|an|to|your|the|our|us|it|them|some|delivery|contact|payment)|"
+    r"please\s+allow\s+(?:up\s+to\s+)?(?:\d+|a\s+(?:few|couple)|one|two|three|four|five|seven|ten)|"
+    r"allow\s+(?:up\s+to\s+)?\d|keep\s+an\s+eye\s+(?:out|on)|look\s+out\s+for|watch\s+(?:out\s+for|your)|"
+    r"(?:let\s+me|leave\s+it\s+with\s+(?:me|us))\b.*\b(?:get\s+back|come\s+back|update|let\s+you\s+know|"
+    r"reply|call|email|dm|message)|"
+    r"(?:i|we)(?:'ve|\s+have)\s+(?:booked|arranged|scheduled|set\s+up|organised|organized)|"
+    r"(?:is|has\s+been|was|are|have\s+been)\s+(?:booked|arranged|scheduled)\s+(?:in\s+)?(?:for|on)|"
+    r"(?:i|we)\s+promise|you\s+have\s+my\s+word|on\s+its\s+way\s+(?:to\s+you\s+)?(?:and|,)|"
+    r"(?:is|are)\s+on\s+(?:its|their)\s+way)\b"
+)
+_ACTION = re.compile(
+    r"\b(?:call|ring|phone|email|e-mail|dm|message|text|get\s+back|come\s+back|be\s+in\s+touch|reach\s+out|"
+    r"contact|update|follow\s+up|send|post|ship|dispatch|deliver|refund|credit|reimburse|process|arrange|book|"
+    r"visit|come\s+(?:out|round|over|to)|attend|arrive|fix|resolve|repair|replace|reply|respond|confirm|"
+    r"let\s+you\s+know|hear|receive|get\s+(?:a|an|your|the|it|this|that|them)|be\s+(?:with|back|sent|"
+    r"processed|credited|refunded|issued|dispatched|delivered|posted|emailed|in\s+your|restored|fixed|"
+    r"resolved|live|back|reconnected|available|able\s+to)|reconnect|restore|pay|issue|chase|escalate|see\s+you|"
+    r"collect|pick\s+up|install|swap|sort|waive|reverse|honou?r|land|appear|show)\w*"
+)
+_VAGUE_ONLY = re.compile(
+    r"\b(?:look\s+into|looking\s+into|investigat|pass\s+(?:this|it|that|your)|feed\s*back|share|do\s+(?:our|my)\s+best|"
+    r"try|keep\s+you\s+(?:posted|updated|informed|in\s+the\s+loop)|take\s+a\s+look|make\s+sure|note|raise|"
+    r"bear\s+in\s+mind|be\s+in\s+touch\s+if|let\s+the\s+team\s+know)"
+)
+_NOT = re.compile(
+    r"\b(?:won't|will\s+not|wont|can't|cannot|can\s+not|unable|'ll\s+never|will\s+never|not\s+be\s+able|"
+    r"shouldn't|should\s+not|unfortunately\s+we\s+(?:can't|won't)|no\s+longer)\b"
+)
+_CONDITIONAL = re.compile(
+    r"^(?:\W*)(?:if|once|when|as\s+soon\s+as|whenever|should|after)\s+(?:you|your|u)\b|"
+    r"\b(?:if|once|when|as\s+soon\s+as|after)\s+(?:you|u)\s+(?:dm|send|message|reply|provide|confirm|give|drop|"
+    r"follow|fill|share|let\s+us|get\s+in\s+touch|contact|pop|email|call|ring|return)|"
+    r"\bif\s+(?:you'd|you\s+would|you\s+could|you\s+can)\b"
+)
+_STATE = re.compile(
+    r"(?:will|'ll|are\s+going\s+to)\s+be\s+(?:closed|open|shut|down|offline|unavailable|busy|closing|opening)\b|"
+    r"^\W*if\b(?!\s+we\b)|\b(?:will|should)\s+(?:show|appear|stay|remain)\s+as\b|\b(?:stay|remain)s?\s+until\b"
+)
+_YOU_NEEDS = re.compile(
+    r"\byou(?:'ll|\s+will|\s+should|\s+may|\s+might)\s+(?:need|have\s+to|want|be\s+asked|be\s+able)\b"
+)
+_REPORTED = re.compile(r"\b(?:said|told\s+you|promised)\b.*\b(?:would|'d)\b")
+_SENTENCE = re.compile(
+    r"(?<=[.!?])\s+(?=[\"'(\[]?[A-Z0-9@#£$€^])|(?<=[.!?])(?=[A-Z][a-z])|\n+|\s+[-–—]\s+|;\s+|\s*[🙂😊👍🙏💙❤️]\s*"
+)
+_LEADING = re.compile(r"^(?:hi|hey|hello|thanks|thank\s+you|sorry|ok|okay|sure|great)\b[^,.!]*[,.!]\s*", re.IGNORECASE)
+_PERSON = r"(?:we|i|someone|somebody|one\s+of\s+us|they|he|she)"
+_STRIP_SUBJECT = re.compile(rf"^.*?\b{_PERSON}{_ADV}{_MODAL}\s+(?:(?:also|then|definitely|personally|now)\s+)?")
+_DANGLING = re.compile(r"\s+(?:by|on|at|before|until|within|in|for|from|between|no\s+later\s+than|the|and|,)\s*$")
+_TEXT_MAX = 80
+
+
+@dataclass(frozen=True)
+class Commitment:
+    text: str  # what is promised, short, e.g. "call you back", "email you"
+    due: datetime | None  # UTC, None if no time could be read
+    ask: str | None  # a question to put to the team when the reading is unsure, else None
+    span: tuple[int, int]  # where in the reply it was found
+    readings: tuple[datetime, ...] = ()  # the one or two candidate due times when ask is set
+
+
+def find_commitments(
+    text: str,
+    *,
+    now: datetime,
+    tz: str,
+    locale: str = "en-GB",
+    workday_end: time | None = None,
+    holidays: frozenset[date] = frozenset(),
+) -> list[Commitment]:
+    """Every promise in a brand reply, in order, at most one per sentence.
+
+    ``due`` is the best reading even when ``ask`` is set (so an untouched proposal can still be tracked);
+    with ``ask`` set, ``readings`` holds the candidates. No time in the words: ``due`` None and an ``ask``.
+    """
+    norm = normalise(text)
+    zone = ZoneInfo(tz)
+    cal = Calendar(workday_end or time(17, 0), holidays)
+    found: list[Commitment] = []
+    for start, end in _sentences(text):
+        sentence = norm[start:end]
+        if not is_promise(sentence):
+            continue
+        times = pieces(sentence)
+        due = resolve(times, now=now, zone=zone, cal=cal, locale=locale) if times else None
+        when: datetime | None = None
+        ask: str | None = None
+        readings: tuple[datetime, ...] = ()
+        if due is not None and due.due is not None and not due.error:
+            when = due.due.astimezone(UTC)
+            if due.ask:
+                ask = due.ask
+                readings = tuple(r.astimezone(UTC) for r in due.readings)
+        elif due is not None and due.error:
+            ask = f"I read the time as {due.error} — when is it due?"
+        else:
+            ask = "No time was given — when is it due?"
+        found.append(
+            Commitment(
+                text=_what(text[start:end], times),
+                due=when,
+                ask=ask,
+                span=(start, end),
+                readings=readings,
+            )
+        )
+    return found
+
+
+def is_promise(sentence: str) -> bool:
+    s = normalise(sentence).strip()
+    if not s or s.rstrip(" )🙂😊").endswith("?"):
+        return False
+    if (
+        _STATE.search(s)
+        or _CONDITIONAL.search(s)
+        or _YOU_NEEDS.search(s)
+        or _REPORTED.search(s)
+        or re.search(r"\bby\s+now\b|\bnow\W*$", s)
+    ):
+        return False
+    future = _FUTURE.search(s)
+    other = _OTHER_CUES.search(s)
+    if not future and not other:
+        return False
+    tail = s[(future or other).start() :]  # type: ignore[union-attr]
+    if _NOT.search(tail[:60]):
+        return False
+    has_time = bool(pieces(tail))
+    if other and not future:
+        return True
+    if future and re.match(r"\byou\b", tail) and not re.search(r"\b(?:receive|get|hear|see|have)\b", tail):
+        return False
+    after = _VAGUE_ONLY.sub(" ", tail[future.end() - future.start() :])  # type: ignore[union-attr]
+    if _ACTION.search(after):
+        return True
+    return has_time
+
+
+def _sentences(norm: str) -> list[tuple[int, int]]:
+    spans: list[tuple[int, int]] = []
+    pos = 0
+    for m in _SENTENCE.finditer(norm):
+        if m.start() > pos:
+            spans.append((pos, m.start()))
+        pos = m.end()
+    if pos < len(norm):
+        spans.append((pos, len(norm)))
+    out = []
+    for a, b in spans:
+        while a < b and norm[a] in " \t":
+            a += 1
+        while b > a and norm[b - 1] in " \t":
+            b -= 1
+        if b > a:
+            out.append((a, b))
+    return out
+
+
+def _what(sentence: str, times: list) -> str:
+    """The promise in a few words: the sentence after "we'll", with the time taken out."""
+    chars = list(sentence)
+    for p in times:
+        for i in range(p.start, p.end):
+            chars[i] = " "
+    text = " ".join("".join(chars).split())
+    text = _LEADING.sub("", text)
+    norm = normalise(text)
+    m = _STRIP_SUBJECT.match(norm)
+    if m and m.end() < len(text):
+        text = text[m.end() :]
+    text = re.split(r"(?<=\w)[.!]\s", text)[0].rstrip(" .!,;:")
+    while True:
+        trimmed = _DANGLING.sub("", text)
+        if trimmed == text:
+            break
+        text = trimmed
+    text = re.sub(r"\s+(?:by|on|at|before|within|in)\s+(?:and|,)\s+", " and ", text)
+    if len(text) > _TEXT_MAX:
+        text = text[: _TEXT_MAX - 1].rsplit(" ", 1)[0] + "…"
+    return text

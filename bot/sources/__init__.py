@@ -1,1 +1,0 @@
-"""Where posts come from: X (mentions, search, stream) and replay files. Each yields ``Post``."""
