@@ -17,10 +17,9 @@ from slack_sdk import WebClient
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot import networks
 from bot.common.clock import Clock, SystemClock
 from bot.config import Settings
-from bot.networks.links import register_network_link_hosts
-from bot.networks.registry import register_link_hosts
 from bot.promises.due import DueParser
 from bot.slack.access import TeamAccess
 from bot.slack.deps import CardDeps, CommandDeps, HomeDeps, PromiseDeps, Requests, Surfaces
@@ -66,16 +65,6 @@ def _no_unused_token_warning(record: logging.LogRecord) -> bool:
     return "will be unused" not in record.getMessage()
 
 
-def reply_sources(s: Settings) -> frozenset[str]:
-    """The networks a card can answer on: those whose write credentials are configured."""
-    names = {"x"} if s.x_can_reply else set()
-    if s.bluesky_handle:
-        names.add("bluesky")
-    if s.mastodon_base_url:
-        names.add("mastodon")
-    return frozenset(names)
-
-
 def surfaces(app: Followthrough, access: TeamAccess) -> Surfaces:
     s = app.settings
     sessions = make_request_sessionmaker(app.engine)  # PostgreSQL: lock and statement timeouts under 3 s
@@ -87,7 +76,7 @@ def surfaces(app: Followthrough, access: TeamAccess) -> Surfaces:
             access,
             s.slack_escalation_channel,
             dict(s.escalation_tiers),
-            reply_sources(s),
+            networks.reply_sources(s),
         ),
         promises=PromiseDeps(
             sessions,
@@ -111,7 +100,7 @@ def surfaces(app: Followthrough, access: TeamAccess) -> Surfaces:
             access,
             app.people,
             DueParser(workday_end=s.workday_end, holidays=s.promise_holidays),
-            reply_sources(s),
+            networks.reply_sources(s),
         ),
     )
 
@@ -125,9 +114,8 @@ def create_app(
 ) -> Followthrough:
     """Build the bot. ``listener=False`` skips the Bolt app (worker processes never receive events)."""
     engine = engine or make_engine(settings.database_url)
-    register_network_link_hosts(settings)
     sessions = make_sessionmaker(engine)
-    register_link_hosts(settings)
+    networks.register_link_hosts(settings)
     clock = clock or SystemClock()
     slack = make_slack_client(settings)
     app = Followthrough(

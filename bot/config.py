@@ -20,43 +20,15 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from dotenv import dotenv_values
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from bot.common.envfile import load_dotenv_into
+from bot.common.secret import Secret
 from bot.networks import settings as source_settings
+from bot.promises.quiet import QuietHours
 
 DEFAULT_DATABASE_URL = "sqlite:///followthrough.db"
-
-
-class Secret:
-    """A string that never shows itself in repr, str or logs.
-
-    Tokens end up in tracebacks and debug logs through reprs of settings objects; wrapping them makes
-    the safe thing the default. Call ``reveal()`` at the one place the real value is needed.
-    """
-
-    __slots__ = ("_value",)
-
-    def __init__(self, value: str) -> None:
-        self._value = value
-
-    def reveal(self) -> str:
-        return self._value
-
-    def __repr__(self) -> str:
-        return "Secret('***')" if self._value else "Secret('')"
-
-    __str__ = __repr__
-
-    def __bool__(self) -> bool:
-        return bool(self._value)
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Secret) and other._value == self._value
-
-    def __hash__(self) -> int:
-        return hash(self._value)
 
 
 _ENCODING_ADVICE = "special characters in the password (@ : / ? # %) must be percent-encoded (e.g. @ as %40)"
@@ -145,19 +117,6 @@ class Role(StrEnum):
     WEB = "web"
     WORKER = "worker"
     ALL = "all"
-
-
-@dataclass(frozen=True)
-class QuietHours:
-    """When nobody should be nagged: a daily window (may wrap midnight) and optionally weekends."""
-
-    start: time | None
-    end: time | None
-    weekends: bool
-
-    @property
-    def enabled(self) -> bool:
-        return self.start is not None or self.weekends
 
 
 @dataclass(frozen=True)
@@ -408,15 +367,6 @@ class _Reader:
             self.problems.append(f"{name}={shown_value(name, value)} is not {expected}{example}")
         else:
             self.problems.append(f"{name}: {exc}{example}")
-
-
-def load_dotenv_into(env: dict[str, str], path: Path | None) -> None:
-    """Merge a .env file under the real environment: values already in ``env`` win."""
-    if path is None or not path.is_file():
-        return
-    for key, value in dotenv_values(path).items():
-        if value is not None and key not in env:
-            env[key] = value
 
 
 # What .env.example ships (``xoxb-``) and the usual ways of writing "fill me in" after the prefix.

@@ -18,6 +18,7 @@ from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_sdk.signature import SignatureVerifier
 from sqlalchemy import text
 
+from bot import networks
 from bot.app import Followthrough
 
 log = logging.getLogger(__name__)
@@ -41,9 +42,7 @@ def make_wsgi_app(
 ) -> Callable[[dict[str, Any], StartResponse], Iterable[bytes]]:
     """``slack_events=False``: only the webhook and /healthz (Socket Mode, where nothing signs
     /slack/events requests with a secret we hold)."""
-    from bot.networks.webhook import server as webhook
-
-    ingest = webhook.from_settings(app.sessions, app.clock, app.settings)
+    ingest = networks.webhook_endpoint(app.sessions, app.clock, app.settings)
     if not slack_events:
         return _without_slack(app, ingest)
     assert app.bolt is not None, "HTTP mode needs the Slack listener"
@@ -103,7 +102,7 @@ def _without_slack(app: Followthrough, ingest: Any) -> Callable[[dict[str, Any],
 
 
 def _common(app: Followthrough, ingest: Any, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
-    """/ingest/<source> (the signed webhook, ``bot.networks.webhook.server``), /healthz, and 404 for the rest."""
+    """/ingest/<source> (the signed webhook, ``bot.networks.webhook``), /healthz, and 404 for the rest."""
     path = environ.get("PATH_INFO", "")
     if path.startswith("/ingest/"):
         return ingest.wsgi(environ, start_response)

@@ -7,9 +7,11 @@ the same work in a transaction it rolls back, so what it reports is exactly what
 
 from __future__ import annotations
 
+import argparse
 import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -89,3 +91,34 @@ def forget_command(
         return EXIT_DATABASE
     finally:
         engine.dispose()
+
+
+def add_parser(sub: Any) -> None:
+    data = sub.add_parser("data", help="stored data commands", description="Commands about stored customer data.")
+    data_sub = data.add_subparsers(dest="data_command", required=True, metavar="ACTION")
+    forget = data_sub.add_parser(
+        "forget",
+        help="forget one customer (a data-protection request)",
+        description="Delete or anonymise everything stored about one customer: their posts and raw records are "
+        "deleted; their complaints, promises and events stay anonymised, so counts and reports do not change.",
+    )
+    forget.add_argument("handle", help="the customer's handle, e.g. @jo")
+    forget.add_argument("--source", required=True, help="the network the handle is on: x, replay, …")
+    forget.add_argument("--dry-run", action="store_true", help="say what would change, per table; change nothing")
+    forget.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+
+
+def main(args: argparse.Namespace) -> int:
+    from bot.config import load_settings
+    from bot.logs import configure_logging
+
+    settings = load_settings(mode=None, dotenv_path=args.env_file)
+    configure_logging(settings.log_level)
+    return forget_command(
+        settings.database_url,
+        settings.database_url_masked,
+        args.handle,
+        args.source,
+        dry_run=args.dry_run,
+        yes=args.yes,
+    )

@@ -8,11 +8,12 @@ the problem and exit code 1 (2 for the database), never a traceback.
 
 from __future__ import annotations
 
+import argparse
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TextIO, TypeVar
+from typing import Any, TextIO, TypeVar
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
@@ -144,3 +145,43 @@ def eval_command(database_url: str, path: str | Path, *, out: TextIO | None = No
 
 def _figures(m: Metrics) -> str:
     return f"accuracy {m.accuracy:.3f}, macro-F1 {m.macro_f1:.3f}, precision {m.precision:.3f}, recall {m.recall:.3f}"
+
+
+def add_parser(sub: Any) -> None:
+    triage = sub.add_parser(
+        "triage",
+        help="triage labels and model",
+        description="Seed labels from a team's history, train the model now, or measure triage on a labelled "
+        "file. Runs against DATABASE_URL; needs no Slack or X settings.",
+    )
+    triage_sub = triage.add_subparsers(dest="triage_command", required=True, metavar="ACTION")
+    imp = triage_sub.add_parser(
+        "import-labels",
+        help="store labels from a CSV (columns text,is_complaint[,kind])",
+        description="Store labels from a CSV with columns text,is_complaint and optionally kind "
+        "(complaint, question, praise, not_complaint). All rows or, when any is bad, none.",
+    )
+    imp.add_argument("file", help="the CSV file")
+    triage_sub.add_parser(
+        "train", help="train the model now on every stored label", description="Fit and store a new model version."
+    )
+    ev = triage_sub.add_parser(
+        "eval",
+        help="measure triage on a labelled CSV",
+        description="Print accuracy, macro-F1, complaint precision and recall of today's triage (cues and the "
+        "newest stored model) on FILE, ending with one line macro_f1=… recall=… precision=….",
+    )
+    ev.add_argument("file", help="the CSV file (text,is_complaint)")
+
+
+def main(args: argparse.Namespace) -> int:
+    from bot.config import load_settings
+    from bot.logs import configure_logging
+
+    settings = load_settings(mode=None, dotenv_path=args.env_file)
+    configure_logging(settings.log_level)
+    if args.triage_command == "import-labels":
+        return import_labels_command(settings.database_url, args.file)
+    if args.triage_command == "train":
+        return train_command(settings.database_url)
+    return eval_command(settings.database_url, args.file)

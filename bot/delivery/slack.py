@@ -30,10 +30,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.common.clock import Clock
 from bot.desk import replies
-from bot.desk import status as reports
 from bot.outbox.errors import RetryLater, Undeliverable
 from bot.outbox.kinds import DeliveryKind, Transport
 from bot.outbox.transport import Sent
+from bot.reports import status
 from bot.slack import blocks
 from bot.slack.ids import METADATA_EVENT
 from bot.store.models import Complaint, Delivery, Promise
@@ -113,7 +113,7 @@ class RenderContext:
 
     def card(self, complaint: Complaint) -> blocks.CardState:
         with self.sessions() as session:
-            promises = reports.open_promises_on(session, complaint.id)
+            promises = status.open_promises_on(session, complaint.id)
             first = replies.first_response_seconds(session, complaint.id)
         state = blocks.card_state(complaint, promises)
         return dataclasses.replace(

@@ -17,14 +17,13 @@ from sqlalchemy.orm import Session
 from bot import outbox
 from bot.common import limits
 from bot.common.errors import Conflict, DomainError, NotFound
-from bot.desk import heads_up
-from bot.history import events
+from bot.history import events, labels
 from bot.history.events import EventKind
 from bot.outbox.kinds import DeliveryKind
+from bot.promises import heads_up
 from bot.promises import lifecycle as promises
 from bot.store.enums import OPEN_STATUSES, PromiseStatus, Status
 from bot.store.models import AuditEvent, Complaint, Promise
-from bot.triage import learning
 
 OPEN = [s.value for s in OPEN_STATUSES]
 
@@ -114,7 +113,7 @@ def changed(
 
 def claim(session: Session, complaint_id: int, *, user_id: str, at: datetime) -> Complaint:
     """First claim wins; a second claimer gets ``Conflict`` naming the owner. Claiming says the post
-    needed the team: a label for triage (see ``learning.label_post``)."""
+    needed the team: a label for triage (see ``labels.label_post``)."""
     complaint = transition(
         session,
         complaint_id,
@@ -125,7 +124,7 @@ def claim(session: Session, complaint_id: int, *, user_id: str, at: datetime) ->
         at=at,
         values={"owner_id": user_id, "claimed_at": at},
     )
-    learning.label_post(session, complaint_id, None, "claim", at)
+    labels.label_post(session, complaint_id, None, "claim", at)
     return complaint
 
 
@@ -236,7 +235,7 @@ def escalate(
         payload={"tier": tier, "contact": contact},
         priority=complaint.priority + 2,
     )
-    learning.label_post(session, complaint_id, None, "escalate", at)
+    labels.label_post(session, complaint_id, None, "escalate", at)
     return complaint
 
 
@@ -342,7 +341,7 @@ def resolve(
             promises.close_open_on(
                 session, copy, status=PromiseStatus(open_promises), user_id=user_id, at=at, why="resolved"
             )
-    learning.label_post(session, complaint_id, None, "resolve", at)
+    labels.label_post(session, complaint_id, None, "resolve", at)
     return complaint
 
 
@@ -369,7 +368,7 @@ def dismiss(session: Session, complaint_id: int, *, user_id: str, at: datetime) 
         values={"human_label": "not_complaint", "resolved_by": user_id, "resolved_at": at},
         details=events.Dismissed(with_card=complaint_id),
     )
-    learning.label_post(session, complaint_id, "not_complaint", "dismiss", at)
+    labels.label_post(session, complaint_id, "not_complaint", "dismiss", at)
     return complaint
 
 

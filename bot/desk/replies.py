@@ -22,10 +22,10 @@ from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
-from twitter_text import parse_tweet
 
 from bot import outbox
 from bot.common.errors import Conflict, DomainError, NotFound
+from bot.desk import reach
 from bot.history import events
 from bot.history.events import EventKind
 from bot.outbox.kinds import REPLY_KINDS, DeliveryKind
@@ -38,47 +38,10 @@ from bot.store.models import Post as PostRow
 log = logging.getLogger(__name__)
 
 AUTO_TRACK_AFTER = timedelta(hours=1)
-X_LIMIT = 280
 REPLY_LANE = "reply:{source}"
 """Replies have their own rate-limit lane per network: a 429 from X must not pause Slack's lanes."""
 
 PROPOSED, TRACKED, AUTO_TRACKED, CHANGED, NOT_A_PROMISE = "proposed", "tracked", "auto_tracked", "changed", "rejected"
-NETWORK_NAMES = {"x": "X", "bluesky": "Bluesky", "mastodon": "Mastodon"}
-
-
-def network_name(source: str) -> str:
-    return NETWORK_NAMES.get(source, source)
-
-
-# -- length ------------------------------------------------------------------------------------------
-
-
-def weighted_length(text: str) -> int:
-    """X's count: URLs 23, CJK and emoji 2, most else 1 (twitter-text's v3 configuration)."""
-    return int(parse_tweet(text).weightedLength)
-
-
-def check_length(text: str, source: str) -> None:
-    if not text.strip():
-        raise DomainError("Write the reply first.")
-    if source == "x":
-        n = weighted_length(text)
-        if n > X_LIMIT:
-            raise DomainError(
-                f"Too long for X: {n}/{X_LIMIT} (links count 23, Chinese/Japanese/Korean characters and emoji 2). "
-                f"Cut {n - X_LIMIT}."
-            )
-    elif source == "bluesky":
-        from bot.networks.bluesky.reply import too_long
-
-        if why := too_long(text):
-            raise DomainError(f"Too long for Bluesky: {why}.")
-
-
-def post_url(source: str, handle: str | None, post_id: str) -> str | None:
-    if source == "x":
-        return f"https://x.com/{(handle or 'i').lstrip('@')}/status/{post_id}"
-    return None
 
 
 # -- sending from the card ----------------------------------------------------------------------------
@@ -102,11 +65,11 @@ def request_reply(
         raise NotFound(f"There is no complaint #{complaint_id}.")
     kind = REPLY_KINDS.get(complaint.source)
     if kind is None:
-        raise DomainError(f"Replying on {network_name(complaint.source)} from the card is not possible yet.")
+        raise DomainError(f"Replying on {reach.label(complaint.source)} from the card is not possible yet.")
     if complaint.status == Status.DISMISSED.value:
         raise DomainError(f"Complaint #{complaint_id} was marked not a complaint: reopen it to reply.")
     text = text.strip()
-    check_length(text, complaint.source)
+    reach.check_reply(text, complaint.source)
     target = outbox.card_target(session, complaint_id)
     values = outbox.row(
         kind,
@@ -243,7 +206,7 @@ def record_public_reply(
         ).scalar_one_or_none()
         is None
     )
-    url = post_url(source, handle, post_id)
+    url = reach.post_url(source, handle, post_id)
     seconds = max(0.0, (posted_at - complaint.posted_at).total_seconds()) if first else None
     event = events.record(
         session,

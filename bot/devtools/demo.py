@@ -17,14 +17,13 @@ from typing import Any
 from sqlalchemy import select
 from waitress.server import create_server
 
+from bot import networks
 from bot.app import create_app
 from bot.config import Secret, Settings
 from bot.devtools.interactions import block_action, post_signed, view_submission
-from bot.devtools.network_demo import read_network_samples
 from bot.devtools.slack_api import SlackStandIn
 from bot.devtools.socket_mode import SocketModeStandIn
 from bot.intake.inbox import InboxDrain
-from bot.networks.replay.source import ReplaySource
 from bot.runtime import build_deliverer, build_ingestor, source_context
 from bot.slack.ids import Action, Field
 from bot.socket_mode import SocketMode
@@ -92,11 +91,11 @@ def run_demo(*, socket: bool = False) -> int:
         )
         app = create_app(settings)
         migrate.upgrade(app.engine)
-        replay = ReplaySource(source_context(app), SAMPLE)
+        replay = networks.replay_source(source_context(app), SAMPLE)
         while replay.step() == 0.0:  # 0.0: more lines are waiting; read them all before clicking
             continue
         replay.close()
-        read_network_samples(source_context(app))  # one mention each from the Bluesky and Mastodon stand-ins
+        networks.demo_samples(source_context(app))  # one mention each from the Bluesky and Mastodon stand-ins
         InboxDrain(app.sessions, build_ingestor(app), app.clock).drain()
         poster = build_deliverer(app, unpaced=True)  # the stand-in has no rate limit to respect
         poster.drain()

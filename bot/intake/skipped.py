@@ -18,13 +18,12 @@ from sqlalchemy.orm import Session
 from bot import outbox
 from bot.common.errors import DomainError, NotFound
 from bot.desk.complaints import changed
-from bot.history import events
+from bot.history import events, labels
 from bot.history.events import EventKind
 from bot.intake.posts import text_key
 from bot.outbox.kinds import DeliveryKind
 from bot.store.enums import OPEN_STATUSES, Kind, Status
 from bot.store.models import Complaint
-from bot.triage import learning
 from bot.triage.classify import priority
 
 WINDOW = timedelta(hours=24)
@@ -145,7 +144,7 @@ def card_it(
         session, DeliveryKind.CARD, key=outbox.card_key(complaint_id), at=at, channel=channel,
         complaint_id=complaint_id, priority=rank,
     )  # fmt: skip
-    learning.label_post(session, complaint_id, kind, "card_it", at)
+    labels.label_post(session, complaint_id, kind, "card_it", at)
     return True
 
 
@@ -178,7 +177,7 @@ def praise_it(session: Session, complaint_id: int, *, user_id: str, at: datetime
             session, DeliveryKind.KUDOS, key=f"kudos:{complaint_id}", at=at, channel=kudos_channel,
             complaint_id=complaint_id,
         )  # fmt: skip
-    learning.label_post(session, complaint_id, Kind.PRAISE, "praise", at)
+    labels.label_post(session, complaint_id, Kind.PRAISE, "praise", at)
     return True
 
 
@@ -203,7 +202,7 @@ def move(
     if c is None:
         raise NotFound(f"There is no post #{complaint_id}.")
     if c.kind == to.value:
-        learning.label_post(session, complaint_id, to, "move", at)
+        labels.label_post(session, complaint_id, to, "move", at)
         return f"#{complaint_id} is already a {to.value}; noted."
     if c.kind in SKIPPED_KINDS:
         if to is Kind.PRAISE:
@@ -225,11 +224,11 @@ def move(
                 session, DeliveryKind.KUDOS, key=f"kudos:{complaint_id}", at=at, channel=kudos_channel,
                 complaint_id=complaint_id,
             )  # fmt: skip
-        learning.label_post(session, complaint_id, to, "move", at)
+        labels.label_post(session, complaint_id, to, "move", at)
         return f"#{complaint_id} is praise now: off the board" + (", to kudos." if kudos_channel else ".")
     changed(
         session, complaint_id, allowed_from=list(OPEN_STATUSES), to=None, actor=user_id,
         kind=EventKind.RECLASSIFIED, at=at, values=values, details=events.Reclassified(c.kind, to.value),
     )  # fmt: skip
-    learning.label_post(session, complaint_id, to, "move", at)
+    labels.label_post(session, complaint_id, to, "move", at)
     return f"#{complaint_id} is a {to.value} now."

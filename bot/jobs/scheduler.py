@@ -22,10 +22,9 @@ from bot import outbox
 from bot.common.clock import Clock
 from bot.config import Settings
 from bot.desk import replies
-from bot.desk import status as reports
 from bot.outbox.kinds import DeliveryKind
 from bot.promises import lifecycle as promises
-from bot.reports import weekly
+from bot.reports import status, weekly
 from bot.store.enums import JobStatus
 from bot.store.models import JobRun
 from bot.triage import learning
@@ -171,7 +170,7 @@ class Scheduler:
                     )
                 )
                 session.flush()  # the unique (kind, key) decides, before any work is queued
-                report = reports.digest(session, now, self.settings.team_timezone)
+                report = status.digest(session, now, self.settings.team_timezone)
                 outbox.enqueue(
                     session,
                     DeliveryKind.DIGEST,
@@ -197,7 +196,7 @@ def weekly_report_due(now: datetime, tz: ZoneInfo, at: time_of_day) -> date | No
     return monday
 
 
-def _jsonable(report: reports.Digest) -> dict[str, object]:
+def _jsonable(report: status.Digest) -> dict[str, object]:
     def convert(value: object) -> object:
         if isinstance(value, datetime):
             return value.isoformat()

@@ -7,16 +7,14 @@ on a card under "view post".
 
 from __future__ import annotations
 
-from typing import Any
-from urllib.parse import urlsplit
+LINK_HOSTS: dict[str, tuple[str, ...]] = {}
+"""Each source's own hosts (subdomains included), from its ``Network.link_hosts``; what only the
+settings know — the brand's Mastodon instance, each webhook source's ``WEBHOOK_LINK_HOSTS_<SOURCE>`` —
+is added at start-up (``bot.networks.register_link_hosts``)."""
 
-LINK_HOSTS: dict[str, tuple[str, ...]] = {
-    "x": ("x.com", "twitter.com"),
-    "bluesky": ("bsky.app",),
-}
-"""Each source's own hosts (subdomains included). Sources added later register theirs here; the
-configured Mastodon instance and each webhook source's WEBHOOK_LINK_HOSTS_<SOURCE> are added at
-start-up (``bot.networks.registry.register_link_hosts``)."""
+
+def set_hosts(source: str, hosts: tuple[str, ...]) -> None:
+    LINK_HOSTS[source] = tuple(hosts)
 
 
 def link_hosts(source: str) -> tuple[str, ...]:
@@ -28,9 +26,3 @@ def register_host(source: str, host: str) -> None:
     host = host.lower().split(":")[0]
     if host and host not in LINK_HOSTS.get(source, ()):
         LINK_HOSTS[source] = (*LINK_HOSTS.get(source, ()), host)
-
-
-def register_network_link_hosts(settings: Any) -> None:
-    """Cards may link to the brand's Mastodon instance (its copy of each status)."""
-    if settings.mastodon_base_url:
-        register_host("mastodon", urlsplit(settings.mastodon_base_url).netloc)

@@ -13,10 +13,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:  # config imports this module; the reverse is only for types
-    from bot.config import Secret
+from bot.common.secret import Secret
 
 SOURCE_NAME = re.compile(r"^[a-z0-9_-]{1,32}$")
 """A webhook source's name as it appears in ``/ingest/<source>``: lowercase, digits, ``_`` and ``-``."""

@@ -20,15 +20,13 @@ from sqlalchemy.orm import Session
 from bot import outbox
 from bot.common import limits
 from bot.common.errors import Conflict, DomainError, NotFound
-from bot.config import QuietHours
-from bot.desk import heads_up
-from bot.history import events
+from bot.history import events, labels
 from bot.history.events import EventKind
 from bot.outbox.kinds import NAG_KINDS
-from bot.promises.quiet import next_allowed
+from bot.promises import heads_up
+from bot.promises.quiet import QuietHours, next_allowed
 from bot.store.enums import OPEN_STATUSES, PromiseStatus
 from bot.store.models import Complaint, Promise
-from bot.triage import learning
 
 MAX_TEXT = limits.PROMISE_TEXT
 CLOSE_KINDS = {
@@ -103,7 +101,7 @@ def create(
     )
     _note(session, complaint, event, created_by, at, owner_id=owner_id, text=text, due=due_at.isoformat())
     if created_by != events.SYSTEM:
-        learning.label_post(session, complaint_id, None, "promise", at)
+        labels.label_post(session, complaint_id, None, "promise", at)
     return promise
 
 

@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.config import QuietHours
-
 DEFAULT_START_OF_DAY = time(8, 0)
+
+
+@dataclass(frozen=True)
+class QuietHours:
+    """When nobody should be nagged: a daily window (may wrap midnight) and optionally weekends."""
+
+    start: time | None
+    end: time | None
+    weekends: bool
+
+    @property
+    def enabled(self) -> bool:
+        return self.start is not None or self.weekends
 
 
 def _in_window(clock: time, quiet: QuietHours) -> bool:

@@ -24,13 +24,10 @@ server-side cursor or COPY stream on PostgreSQL, SQLite's stepping cursor, so me
 
 from __future__ import annotations
 
-import argparse
-import sys
 from collections.abc import Callable, Iterator
-from contextlib import closing, contextmanager
+from contextlib import closing
 from datetime import UTC, date, datetime, time, timedelta
 from operator import itemgetter
-from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, NamedTuple
 from zoneinfo import ZoneInfo
 
@@ -325,70 +322,3 @@ def window(since: date, until: date | None, tz: str) -> tuple[datetime, datetime
 def export(engine: Engine, out: IO[bytes], *, what: str, fmt: str, since: date, until: date | None, tz: str) -> int:
     start, end = window(since, until, tz)
     return write(engine, out, what=what, fmt=fmt, start=start, end=end)
-
-
-@contextmanager
-def _output(path: Path | None) -> Iterator[IO[bytes]]:
-    if path is None:
-        sys.stdout.flush()
-        yield sys.stdout.buffer
-        sys.stdout.buffer.flush()
-        return
-    with open(path, "wb") as handle:
-        yield handle
-
-
-def _date(value: str) -> date:
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{value!r} is not a date like 2026-03-01") from None
-
-
-def add_parser(sub: Any) -> None:
-    parser = sub.add_parser(
-        "export",
-        help="complaints, promises or events as CSV or JSON lines",
-        description="Write complaints, promises or events between two dates (team time zone; --until "
-        "includes that day) as CSV or JSON lines, to stdout or --output. Streams: memory stays flat.",
-    )
-    parser.add_argument("--since", type=_date, required=True, metavar="DATE", help="first day, e.g. 2026-03-01")
-    parser.add_argument("--until", type=_date, default=None, metavar="DATE", help="last day (default: no end)")
-    parser.add_argument("--format", choices=FORMATS, default="csv", help="csv (default) or jsonl")
-    parser.add_argument("--what", choices=sorted(WHAT), default="complaints", help="which rows (default complaints)")
-    parser.add_argument("--output", type=Path, default=None, metavar="FILE", help="write here instead of stdout")
-
-
-def cmd_export(args: argparse.Namespace) -> int:
-    # Only what an export needs: the ORM models, Alembic and Slack stay unimported (start-up time
-    # counts against every export, and is most of a small one).
-    from sqlalchemy.exc import SQLAlchemyError
-
-    from bot.cli import StartupError, _engine_or_fail
-    from bot.config import load_settings
-
-    if args.until is not None and args.until < args.since:
-        raise StartupError(f"--until {args.until} is before --since {args.since}")
-    settings = load_settings(mode=None, dotenv_path=args.env_file)
-    engine = _engine_or_fail(settings)
-    try:
-        with _output(args.output) as out:
-            n = export(
-                engine,
-                out,
-                what=args.what,
-                fmt=args.format,
-                since=args.since,
-                until=args.until,
-                tz=settings.team_timezone,
-            )
-    except (SQLAlchemyError, engine.dialect.loaded_dbapi.Error) as exc:
-        from bot.checks import short_reason
-
-        raise StartupError(f"cannot read database {settings.database_url_masked}: {short_reason(exc)}") from None
-    except OSError as exc:
-        raise StartupError(f"cannot write {args.output}: {exc.strerror or exc}") from None
-    finally:
-        engine.dispose()
-    print(f"{n} {args.what} exported", file=sys.stderr)
-    return 0

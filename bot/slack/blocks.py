@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from bot.networks.labels import network
+from bot.networks import label as network
 from bot.networks.links import link_hosts
 from bot.slack.ids import Action, Field, View
 from bot.store.enums import Kind, Status
@@ -773,7 +773,7 @@ def build_nag(
 
 
 def build_digest(report: dict[str, Any], permalinks: dict[int, str], now: datetime) -> Json:
-    """The daily overdue reminder from a stored report (see bot.desk.status.Digest)."""
+    """The daily overdue reminder from a stored report (see bot.reports.status.Digest)."""
 
     def when(value: str) -> datetime:
         return datetime.fromisoformat(value)

@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from bot.desk import status as reports
 from bot.intake.state import source_statuses
-from bot.networks.labels import network
+from bot.networks import label as network
+from bot.reports import status as board
 from bot.reports.slack_report import report_command
 from bot.slack.blocks import age, claim_line, cut, escape, handle, network_label, slack_date
 from bot.slack.deps import CommandDeps, Requests
@@ -34,16 +34,16 @@ class Subcommand:
     aliases: tuple[str, ...] = ()
 
 
-def _promise_line(p: reports.PromiseLine, now: datetime, *, owner: bool = True) -> str:
+def _promise_line(p: board.PromiseLine, now: datetime, *, owner: bool = True) -> str:
     late = f" — *{age(p.due_at, now)} overdue*" if p.due_at < now else ""
     who = f"<@{p.owner_id}> " if owner else ""
     what = cut(escape(p.text), 120)
     return f"• #{p.complaint_id} {who}“{what}” to {handle(p.customer)} by {slack_date(p.due_at)}{late}"
 
 
-def status(deps: CommandDeps, user: str, args: str, now: datetime) -> str:
+def desk_status(deps: CommandDeps, user: str, args: str, now: datetime) -> str:
     with deps.sessions() as session:
-        c = reports.counts(session, now)
+        c = board.counts(session, now)
         sources = source_statuses(session, now=now, silence=deps.silence)
     states = " · ".join(f"{name} {c.by_status.get(name, 0)}" for name in ("new", "claimed", "escalated", "resolved"))
     lines = [f"*Desk status*: {states}"]
@@ -64,8 +64,8 @@ def status(deps: CommandDeps, user: str, args: str, now: datetime) -> str:
 
 def mine(deps: CommandDeps, user: str, args: str, now: datetime) -> str:
     with deps.sessions() as session:
-        claims = reports.my_claims(session, user)
-        promises = reports.open_promises_of(session, user)
+        claims = board.my_claims(session, user)
+        promises = board.open_promises_of(session, user)
     lines = [f"*Your claims ({len(claims)})*"]
     lines += [claim_line(c, now) for c in claims[:20]] or ["• none"]
     promises.sort(key=lambda p: (p.due_at >= now, p.due_at))  # overdue first
@@ -76,7 +76,7 @@ def mine(deps: CommandDeps, user: str, args: str, now: datetime) -> str:
 
 def overdue(deps: CommandDeps, user: str, args: str, now: datetime) -> str:
     with deps.sessions() as session:
-        lines = reports.overdue(session, now)
+        lines = board.overdue(session, now)
     if not lines:
         return ":white_check_mark: Nothing is overdue."
     return f"*{len(lines)} overdue promise(s)*\n" + "\n".join(_promise_line(p, now) for p in lines[:40])
@@ -93,7 +93,7 @@ def find(deps: CommandDeps, user: str, args: str, now: datetime) -> str:
     if not who.lstrip("@"):
         return "Whose history? `/complaints find @handle` (or `/complaints find bluesky:@handle` for one network)"
     with deps.sessions() as session:
-        histories = reports.customer_histories(session, who, source)
+        histories = board.customer_histories(session, who, source)
     where = f" on {escape(network(source)[0])}" if source else ""
     if not histories:
         return f"No earlier complaints from {handle(who)}{where}."
@@ -115,7 +115,7 @@ def find(deps: CommandDeps, user: str, args: str, now: datetime) -> str:
 
 
 REGISTRY: list[Subcommand] = [
-    Subcommand("status", "", "counts by state, the oldest unclaimed complaint, overdue promises, sources", status),
+    Subcommand("status", "", "counts by state, the oldest unclaimed complaint, overdue promises, sources", desk_status),
     Subcommand("mine", "", "your claims and your promises, overdue first", mine, ("me", "my")),
     Subcommand("overdue", "", "every overdue promise, by due time", overdue, ("late",)),
     Subcommand(

@@ -6,7 +6,7 @@ import logging
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from bot.desk import status as reports
+from bot.reports import status
 from bot.reports.slack_report import lead_section
 from bot.slack.blocks import SECTION_LIMIT, age, claim_line, cut, escape, handle, slack_date
 from bot.slack.deps import HomeDeps
@@ -23,9 +23,9 @@ def _section(text: str) -> dict[str, Any]:
 
 def home_view(deps: HomeDeps, user: str, now: datetime) -> dict[str, Any]:
     with deps.sessions() as session:
-        claims = reports.my_claims(session, user)
-        promises = reports.open_promises_of(session, user)
-        counts = reports.counts(session, now)
+        claims = status.my_claims(session, user)
+        promises = status.open_promises_of(session, user)
+        counts = status.counts(session, now)
     promises.sort(key=lambda p: (p.due_at >= now, p.due_at))
     claim_lines = [claim_line(c, now) for c in claims[:25]] or ["Nothing claimed."]
     promise_lines = [

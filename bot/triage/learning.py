@@ -38,8 +38,9 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from bot.history.labels import label_kind
 from bot.store.enums import Kind
-from bot.store.models import LABEL_KINDS, TriageLabel, TriageModel
+from bot.store.models import TriageLabel, TriageModel
 from bot.triage.classify import Analysis, Triage, fold
 
 FORMAT = "followthrough-triage-lr/1"
@@ -112,31 +113,6 @@ class ModelReport:
 # --- labels ----------------------------------------------------------------------------------
 
 
-def _label_kind(kind: str | Kind, is_complaint: bool | None = None) -> tuple[str, bool]:
-    value = str(kind).strip().lower().replace(" ", "_").replace("-", "_")
-    if value not in LABEL_KINDS:
-        raise ValueError(f"kind must be one of {', '.join(LABEL_KINDS)} (got {kind!r})")
-    complaint = value == Kind.COMPLAINT.value
-    if is_complaint is not None and is_complaint != complaint:
-        raise ValueError(f"kind {value!r} contradicts is_complaint={int(is_complaint)}")
-    return value, complaint
-
-
-def record_label(
-    session: Session, text: str, kind: str | Kind, source: str, at: datetime, complaint_id: int | None = None
-) -> TriageLabel:
-    """Store one person's verdict on a post (``source``: the click or import it came from)."""
-    if not text or not text.strip():
-        raise ValueError("a label needs the post's text")
-    value, complaint = _label_kind(kind)
-    label = TriageLabel(
-        text=text, kind=value, is_complaint=complaint, source=source[:64], complaint_id=complaint_id, created_at=at
-    )
-    session.add(label)
-    session.flush()
-    return label
-
-
 def read_labels(path: Path) -> list[LabelRow]:
     """The rows of a labels CSV (``text,is_complaint`` and optionally ``kind``), all or none: a file
     with bad rows raises ``LabelFileError`` listing each (line number and reason), so importing it
@@ -199,7 +175,7 @@ def _row(record: dict[str | Any, Any]) -> LabelRow:
         raise ValueError(f"is_complaint must be 1 or 0 (got {flag!r})")
     kind = (record.get("kind") or "").strip()
     if kind:
-        value, _ = _label_kind(kind, complaint)
+        value, _ = label_kind(kind, complaint)
     else:
         value = Kind.COMPLAINT.value if complaint else "not_complaint"
     return LabelRow(text, complaint, value)
@@ -790,25 +766,6 @@ def evaluate(triage: Triage, rows: Iterable[LabelRow | tuple[str, bool]]) -> Met
 
 
 # --- what people decide on cards ------------------------------------------------------------------
-
-
-def card_kind(kind: str) -> Kind:
-    """The label a card's buttons give: a question card stays a question, anything else on the board
-    (a complaint, a needs-a-look card) was treated as a complaint."""
-    return Kind.QUESTION if kind == Kind.QUESTION.value else Kind.COMPLAINT
-
-
-def label_post(
-    session: Session, complaint_id: int, kind: str | Kind | None, source: str, at: datetime
-) -> TriageLabel | None:
-    """Store what a person's decision on complaint ``complaint_id`` says it is; ``kind`` None: what its
-    card says (``card_kind``). Nothing is stored for a post without text (there is nothing to learn)."""
-    from bot.store.models import Complaint
-
-    row = session.execute(select(Complaint.text, Complaint.kind).where(Complaint.id == complaint_id)).one_or_none()
-    if row is None or not (row.text or "").strip():
-        return None
-    return record_label(session, row.text, kind if kind is not None else card_kind(row.kind), source, at, complaint_id)
 
 
 # --- the model in use, and retraining -------------------------------------------------------------

@@ -207,7 +207,7 @@ def test_the_resolve_form_can_send_a_closing_reply_through_the_reply_path(desk: 
 def test_check_reports_whether_replying_is_set_up(desk: Desk, x: XStandIn):
     from dataclasses import replace
 
-    from bot.checks import check_x_replies
+    from bot.networks.x.check import check_x_replies
 
     good = check_x_replies(desk.settings)
     assert good.ok

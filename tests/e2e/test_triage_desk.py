@@ -12,10 +12,10 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
+from bot.history import labels as triage_labels
 from bot.jobs.scheduler import Retrainer
 from bot.slack.ids import Action, Field
 from bot.store.models import AuditEvent, Interaction, TriageLabel
-from bot.triage import learning
 from tests.support.harness import COMPLAINTS, OUTSIDER, TEAM, Desk
 
 ALICE, BOB, CAROL = TEAM
@@ -253,13 +253,13 @@ def test_triage_report_shows_quality_on_the_teams_labels_and_what_changed(desk: 
     rows += [(f"lovely sunny walk number {i} with the dog", "not_complaint") for i in range(60)]
     with desk.app.sessions() as s, s.begin():
         for text_, kind in rows:
-            learning.record_label(s, text_, kind, "test", desk.clock.now())
+            triage_labels.record_label(s, text_, kind, "test", desk.clock.now())
     trainer = Retrainer(desk.app.sessions, desk.settings, desk.clock)
     assert trainer.tick() is not None  # the night's training (02:00 has passed at 09:00)
     assert trainer.tick() is None
     with desk.app.sessions() as s, s.begin():
         for i in range(100):
-            learning.record_label(
+            triage_labels.record_label(
                 s, f"@AcmeHelp my bag number {i} is lost again", "complaint", "test", desk.clock.now()
             )
     desk.clock.advance(timedelta(minutes=5))

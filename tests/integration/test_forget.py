@@ -21,6 +21,7 @@ from bot.cli import main
 from bot.desk import complaints
 from bot.desk import forget as forget_mod
 from bot.desk.forget import MissingRule, Rule, forget, missing_rules, uncovered_columns
+from bot.history import labels
 from bot.intake.ingest import Ingestor, IngestPolicy
 from bot.intake.posts import Post
 from bot.outbox.kinds import DeliveryKind
@@ -36,7 +37,6 @@ from bot.store.models import (
     SourceCursor,
 )
 from bot.store.models import Post as PostRow
-from bot.triage import learning
 from bot.triage.classify import Triage
 
 AT = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
@@ -127,8 +127,8 @@ def seed(engine: Engine) -> dict[str, int]:
             customer_confirmed=True,
             at=later,
         )
-        learning.record_label(s, THEIR_TEXTS[2], "complaint", "card", later, complaint_id=second)
-        learning.record_label(s, THEIR_TEXTS[0], "complaint", "import", later)
+        labels.record_label(s, THEIR_TEXTS[2], "complaint", "card", later, complaint_id=second)
+        labels.record_label(s, THEIR_TEXTS[0], "complaint", "import", later)
         s.add(
             InboxItem(
                 stream="x:mentions",

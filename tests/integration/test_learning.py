@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 
 from bot.cli.triage import eval_command, import_labels_command, train_command
 from bot.common.clock import FakeClock
+from bot.history import labels
 from bot.store import migrate
 from bot.store.db import make_engine, make_sessionmaker
 from bot.store.enums import Kind
@@ -53,8 +54,8 @@ def test_labels_train_store_and_load_a_model(migrated: Engine, tmp_path: Path):
     rows = synthetic(150)
     with sessions() as s, s.begin():
         cid = s.execute(Complaint.__table__.insert().returning(Complaint.id), complaint_row()).scalar_one()
-        learning.record_label(s, "@Acme my app keeps crashing", Kind.COMPLAINT, "click:claim", AT, complaint_id=cid)
-        learning.record_label(s, "@Acme do you ship to Canada?", "question", "click:not_a_complaint", AT)
+        labels.record_label(s, "@Acme my app keeps crashing", Kind.COMPLAINT, "click:claim", AT, complaint_id=cid)
+        labels.record_label(s, "@Acme do you ship to Canada?", "question", "click:not_a_complaint", AT)
         assert learning.import_labels(s, write_labels(tmp_path / "l.csv", rows), AT) == 150
     with sessions() as s, s.begin():
         report = learning.train(s, AT)
@@ -108,8 +109,8 @@ def test_each_training_stores_the_next_version_and_the_newest_is_used(migrated: 
 def test_the_latest_label_of_a_post_wins(migrated: Engine):
     sessions = make_sessionmaker(migrated)
     with sessions() as s, s.begin():
-        learning.record_label(s, "@Acme  where is my order", "complaint", "import:a.csv", AT)
-        learning.record_label(s, "@Acme where is my order ", "question", "click:not_a_complaint", AT + timedelta(1))
+        labels.record_label(s, "@Acme  where is my order", "complaint", "import:a.csv", AT)
+        labels.record_label(s, "@Acme where is my order ", "question", "click:not_a_complaint", AT + timedelta(1))
     with sessions() as s:
         [row] = learning.labels(s)
     assert (row.kind, row.is_complaint) == ("question", False)
@@ -122,7 +123,7 @@ def test_no_model_until_trained_and_too_few_labels_fail_clearly(migrated: Engine
         assert learning.load_triage(s).model is None
     with sessions() as s, s.begin():
         for row in synthetic(12):
-            learning.record_label(s, row.text, row.kind, "click", AT)
+            labels.record_label(s, row.text, row.kind, "click", AT)
     with sessions() as s, s.begin(), pytest.raises(learning.NotEnoughLabels, match="have 12"):
         learning.train(s, AT)
 
@@ -134,14 +135,14 @@ def test_label_kinds_are_checked_by_the_database(migrated: Engine):
             {"text": "t", "kind": "bogus", "is_complaint": False, "source": "x", "created_at": AT},
         )
     with pytest.raises(ValueError, match="kind must be one of"), make_sessionmaker(migrated)() as s:
-        learning.record_label(s, "t", "bogus", "click", AT)
+        labels.record_label(s, "t", "bogus", "click", AT)
 
 
 def test_a_deleted_complaint_keeps_its_labels(migrated: Engine):
     sessions = make_sessionmaker(migrated)
     with sessions() as s, s.begin():
         cid = s.execute(Complaint.__table__.insert().returning(Complaint.id), complaint_row()).scalar_one()
-        learning.record_label(s, "t", "complaint", "click", AT, complaint_id=cid)
+        labels.record_label(s, "t", "complaint", "click", AT, complaint_id=cid)
     with migrated.begin() as conn:
         conn.execute(Complaint.__table__.delete())
     with sessions() as s:

@@ -9,12 +9,13 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import Engine, select
 
+from bot import networks
 from bot.common.clock import FakeClock
 from bot.config import Secret, Settings
-from bot.desk import status as reports
 from bot.intake.ingest import Ingestor, IngestPolicy, Outcome
 from bot.intake.posts import Post, post_from_record
-from bot.networks import links, registry
+from bot.networks import links
+from bot.reports import status
 from bot.slack import commands
 from bot.slack.blocks import build_card, card_state
 from bot.slack.deps import CommandDeps
@@ -113,9 +114,9 @@ def test_history_is_per_network_identity(migrated: Engine, ingestor: Ingestor):
         at=AT,
     )
     with sessions() as s:
-        groups = reports.customer_histories(s, "@JO")
+        groups = status.customer_histories(s, "@JO")
         assert [[c.external_id for c in g] for g in groups] == [["2", "1"], ["b1"]]
-        assert [[c.external_id for c in g] for g in reports.customer_histories(s, "jo", "bluesky")] == [["b1"]]
+        assert [[c.external_id for c in g] for g in status.customer_histories(s, "jo", "bluesky")] == [["b1"]]
     deps = CommandDeps(sessions, FakeClock(AT), timedelta(hours=6))
     both = commands.find(deps, "U1", "@jo", AT)
     assert "@jo is 2 different customers (one per network)" in both
@@ -156,7 +157,7 @@ def test_mastodon_and_webhook_link_hosts_come_from_the_settings():
     )
     object.__setattr__(settings, "mastodon_base_url", "https://mastodon.example:8443")
     assert "<https://" not in card("mastodon", "https://mastodon.example/@jo/1")
-    registry.register_link_hosts(settings)
+    networks.register_link_hosts(settings)
     assert "<https://mastodon.example/@jo/1|view post>" in card("mastodon", "https://mastodon.example/@jo/1")
     assert "<https://mastodon.social" not in card("mastodon", "https://mastodon.social/@jo/1")
     assert "<https://www.facebook.com/acme/posts/1|view post>" in card(

@@ -11,6 +11,7 @@ from sqlalchemy import Engine, func, select
 
 from bot.common.clock import FakeClock
 from bot.config import Settings
+from bot.history import labels
 from bot.intake.ingest import Ingestor, IngestPolicy
 from bot.intake.posts import Post
 from bot.jobs.scheduler import RETRAIN, Retrainer
@@ -31,7 +32,7 @@ def settings(**values: object) -> Settings:
 def add_labels(sessions, rows, at: datetime) -> None:  # type: ignore[no-untyped-def]
     with sessions() as s, s.begin():
         for r in rows:
-            learning.record_label(s, r.text, r.kind, "test", at)
+            labels.record_label(s, r.text, r.kind, "test", at)
 
 
 def models(sessions) -> list[tuple[int, int]]:  # type: ignore[no-untyped-def]

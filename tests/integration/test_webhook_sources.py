@@ -12,7 +12,7 @@ from bot.common.clock import FakeClock
 from bot.config import Secret, Settings
 from bot.intake.inbox import Inbox, RawPost
 from bot.intake.source import SourceContext
-from bot.networks.registry import QuietWatch
+from bot.networks.webhook.quiet import QuietWatch
 from bot.outbox.kinds import DeliveryKind
 from bot.runtime import build_sources
 from bot.store.db import make_sessionmaker

@@ -133,9 +133,10 @@ def test_mastodon_counts_urls_as_23_and_mentions_by_local_part():
 
 
 def test_cards_may_link_to_bluesky_and_to_the_brands_own_mastodon_instance_only():
-    from bot.networks.links import link_hosts, register_network_link_hosts
+    from bot.networks import register_link_hosts
+    from bot.networks.links import link_hosts
 
-    register_network_link_hosts(load({"MASTODON_BASE_URL": "https://Social.Example:443", "MASTODON_ACCESS_TOKEN": "t"}))
+    register_link_hosts(load({"MASTODON_BASE_URL": "https://Social.Example:443", "MASTODON_ACCESS_TOKEN": "t"}))
     assert link_hosts("bluesky") == ("bsky.app",)
     assert "social.example" in link_hosts("mastodon")
     assert "evil.example" not in link_hosts("mastodon")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from bot import networks
 from bot.config import Mode, SettingsError, load_settings
-from bot.networks import registry
 
 SLACK = {
     "SLACK_BOT_TOKEN": "xoxb-1-2-secretbot",
@@ -30,8 +30,8 @@ def problems(env: dict[str, str], **kwargs: object) -> list[str]:
 def test_a_webhook_alone_is_a_source_so_x_is_not_required():
     s = load({**SLACK, "WEBHOOK_SECRET_FACEBOOK": HOOK_SECRET})
     assert [(n, v.reveal()) for n, v in s.webhook_secrets] == [("facebook", HOOK_SECRET)]
-    assert registry.selected(s) == ("webhook",)
-    assert registry.webhook_sources(s) == ("facebook",)
+    assert networks.selected(s) == ("webhook",)
+    assert networks.webhook_sources(s) == ("facebook",)
 
 
 def test_nothing_configured_still_asks_for_x():
@@ -40,7 +40,7 @@ def test_nothing_configured_still_asks_for_x():
 
 def test_default_sources_are_the_configured_ones():
     s = load({**SLACK, **X, "WEBHOOK_SECRET_EMAIL": HOOK_SECRET})
-    assert registry.selected(s) == ("x", "webhook")
+    assert networks.selected(s) == ("x", "webhook")
 
 
 def test_sources_lists_what_runs_and_each_named_network_needs_its_settings():
@@ -55,12 +55,12 @@ def test_sources_lists_what_runs_and_each_named_network_needs_its_settings():
 
 def test_sources_without_x_does_not_need_x_even_when_its_token_is_set():
     s = load({**SLACK, "X_BEARER_TOKEN": "AAAAsecretbearer", "SOURCES": "webhook", "WEBHOOK_SECRET_EMAIL": HOOK_SECRET})
-    assert registry.selected(s) == ("webhook",)
+    assert networks.selected(s) == ("webhook",)
 
 
 def test_sources_without_webhook_turns_the_webhook_off():
     s = load({**SLACK, **X, "SOURCES": "x", "WEBHOOK_SECRET_EMAIL": HOOK_SECRET})
-    assert registry.webhook_sources(s) == ()
+    assert networks.webhook_sources(s) == ()
 
 
 @pytest.mark.parametrize(

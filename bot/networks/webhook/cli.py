@@ -15,12 +15,13 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bot.common.envfile import load_dotenv_into
 from bot.networks.settings import SECRET_PREFIX, SOURCE_NAME
 
 EXIT_CONFIG = 2
 
 
-def add_webhook_parser(sub: Any) -> None:
+def add_parser(sub: Any) -> None:
     hook = sub.add_parser(
         "webhook",
         help="signed webhook helpers",
@@ -40,14 +41,12 @@ def add_webhook_parser(sub: Any) -> None:
 
 
 def _env(env_file: Path | None) -> dict[str, str]:
-    from bot.config import load_dotenv_into
-
     merged = dict(os.environ)
     load_dotenv_into(merged, env_file)
     return merged
 
 
-def cmd_webhook(args: argparse.Namespace) -> int:
+def main(args: argparse.Namespace) -> int:
     from bot.networks.webhook.server import MAX_BODY, SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
 
     source = args.source.strip().lower()

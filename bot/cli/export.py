@@ -1,0 +1,85 @@
+"""``followthrough export``: complaints, promises or events between two dates, as CSV or JSON lines.
+
+The work is in ``bot.reports.export``; this module parses and opens. Only what an export needs is
+imported (the ORM models, Alembic and Slack stay unimported): start-up time counts against every
+export, and is most of a small one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date
+from pathlib import Path
+from typing import IO, Any
+
+from bot.reports.export import FORMATS, WHAT, export
+
+
+@contextmanager
+def _output(path: Path | None) -> Iterator[IO[bytes]]:
+    if path is None:
+        sys.stdout.flush()
+        yield sys.stdout.buffer
+        sys.stdout.buffer.flush()
+        return
+    with open(path, "wb") as handle:
+        yield handle
+
+
+def _date(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a date like 2026-03-01") from None
+
+
+def add_parser(sub: Any) -> None:
+    parser = sub.add_parser(
+        "export",
+        help="complaints, promises or events as CSV or JSON lines",
+        description="Write complaints, promises or events between two dates (team time zone; --until "
+        "includes that day) as CSV or JSON lines, to stdout or --output. Streams: memory stays flat.",
+    )
+    parser.add_argument("--since", type=_date, required=True, metavar="DATE", help="first day, e.g. 2026-03-01")
+    parser.add_argument("--until", type=_date, default=None, metavar="DATE", help="last day (default: no end)")
+    parser.add_argument("--format", choices=FORMATS, default="csv", help="csv (default) or jsonl")
+    parser.add_argument("--what", choices=sorted(WHAT), default="complaints", help="which rows (default complaints)")
+    parser.add_argument("--output", type=Path, default=None, metavar="FILE", help="write here instead of stdout")
+
+
+def main(args: argparse.Namespace) -> int:
+    # Only what an export needs: the ORM models, Alembic and Slack stay unimported (start-up time
+    # counts against every export, and is most of a small one).
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from bot.cli.startup import StartupError, engine_or_fail
+    from bot.config import load_settings
+
+    if args.until is not None and args.until < args.since:
+        raise StartupError(f"--until {args.until} is before --since {args.since}")
+    settings = load_settings(mode=None, dotenv_path=args.env_file)
+    engine = engine_or_fail(settings)
+    try:
+        with _output(args.output) as out:
+            n = export(
+                engine,
+                out,
+                what=args.what,
+                fmt=args.format,
+                since=args.since,
+                until=args.until,
+                tz=settings.team_timezone,
+            )
+    except (SQLAlchemyError, engine.dialect.loaded_dbapi.Error) as exc:
+        from bot.common.health import short_reason
+
+        raise StartupError(f"cannot read database {settings.database_url_masked}: {short_reason(exc)}") from None
+    except OSError as exc:
+        raise StartupError(f"cannot write {args.output}: {exc.strerror or exc}") from None
+    finally:
+        engine.dispose()
+    print(f"{n} {args.what} exported", file=sys.stderr)
+    return 0

@@ -1,0 +1,26 @@
+"""What ``followthrough check`` asks of Bluesky: the handle and app password log in."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.common.clock import SystemClock
+from bot.common.health import CheckResult, short_reason
+from bot.networks.bluesky.client import BlueskyAuthError
+from bot.networks.bluesky.source import make_session
+
+
+def check_bluesky(settings: Any) -> CheckResult:
+    """The handle and app password log in (one createSession: Bluesky allows 30 per 5 minutes)."""
+    if not settings.bluesky_handle:
+        return CheckResult("bluesky", True, "BLUESKY_HANDLE not set: Bluesky is off")
+    session = make_session(settings, SystemClock())
+    try:
+        did = session.did
+    except BlueskyAuthError as exc:
+        return CheckResult("bluesky", False, f"{exc}: create a new app password and set BLUESKY_APP_PASSWORD")
+    except Exception as exc:
+        return CheckResult("bluesky", False, f"{session.service_url} unreachable: {short_reason(exc)}")
+    finally:
+        session.close()
+    return CheckResult("bluesky", True, f"app password valid; brand account @{settings.bluesky_handle} ({did})")
