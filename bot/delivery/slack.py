@@ -1,8 +1,6 @@
 """The Slack transport: renders each delivery kind from stored state and sends it exactly once.
 
-Renderers are registered per kind (``@renders``); each turns a stored row plus the current state of
-its complaint into one ``Outgoing`` message, so what Slack shows is always rebuilt from the database,
-never patched. Sending:
+Each kind's message is built by its renderer (``bot.delivery.renderers``) from stored state. Sending:
 
 - every message carries metadata naming its delivery id; a row whose earlier attempt may have
   reached Slack (the answer was lost) is first looked for in the channel — following every page
@@ -15,29 +13,23 @@ never patched. Sending:
 
 from __future__ import annotations
 
-import dataclasses
 import http.client
 import logging
-from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackRequestError
-from sqlalchemy import select, update
+from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.common.clock import Clock
-from bot.desk import replies
+from bot.delivery.renderers import RENDERERS, Outgoing, RenderContext, Upload
 from bot.outbox.errors import RetryLater, Undeliverable
 from bot.outbox.kinds import DeliveryKind, Transport
 from bot.outbox.transport import Sent
-from bot.reports import status
-from bot.slack import blocks
 from bot.slack.ids import METADATA_EVENT
-from bot.store.models import Complaint, Delivery, Promise
-from bot.store.models import Post as PostRow
+from bot.store.models import Complaint, Delivery
 
 log = logging.getLogger(__name__)
 
@@ -75,204 +67,6 @@ PAGE = 15
 """Messages asked for per ``conversations.history`` / ``replies`` page: the most that apps not approved
 for the Slack Marketplace get since 2025-05-29 (they also get 1 request a minute), so the search
 behaves the same for every app."""
-
-
-@dataclass(frozen=True)
-class Outgoing:
-    channel: str
-    """A channel id, or a person's user id for a DM."""
-    payload: dict[str, Any]
-    thread_ts: str | None = None
-    update_ts: str | None = None
-    """Edit this message (``chat.update``) instead of posting a new one."""
-    upload: Upload | None = None
-    """Share a file with ``payload["text"]`` as its comment (``files_upload_v2``) instead of posting."""
-
-
-@dataclass(frozen=True)
-class Upload:
-    filename: str
-    """Unique per delivery: how a retry finds the file if an earlier attempt shared it."""
-    content: bytes
-    title: str
-    alt_txt: str
-
-
-class RenderContext:
-    """What renderers may read: the database (current state) and Slack (permalinks), and the time."""
-
-    def __init__(self, sessions: sessionmaker[Session], clock: Clock, call: Callable[..., Any]) -> None:
-        self.sessions = sessions
-        self.clock = clock
-        self._call = call
-        self.reply_sources: frozenset[str] = frozenset()
-        """Networks the brand can reply on from the card (their write keys are set)."""
-
-    def now(self) -> datetime:
-        return self.clock.now()
-
-    def card(self, complaint: Complaint) -> blocks.CardState:
-        with self.sessions() as session:
-            promises = status.open_promises_on(session, complaint.id)
-            first = replies.first_response_seconds(session, complaint.id)
-        state = blocks.card_state(complaint, promises)
-        return dataclasses.replace(
-            state, first_response_seconds=first, can_reply=complaint.source in self.reply_sources
-        )
-
-    def permalink(self, channel: str | None, ts: str | None) -> str | None:
-        if not channel or not ts:
-            return None
-        try:
-            return self._call("chat_getPermalink", channel=channel, message_ts=ts).get("permalink")
-        except (SlackApiError, RetryLater, Undeliverable):
-            return None  # a link is a nicety (the card may have been deleted); the message goes without it
-
-
-Renderer = Callable[[RenderContext, Delivery, Complaint | None, Complaint | None], Outgoing]
-RENDERERS: dict[DeliveryKind, Renderer] = {}
-
-
-def renders(*kinds: DeliveryKind) -> Callable[[Renderer], Renderer]:
-    def register(renderer: Renderer) -> Renderer:
-        for kind in kinds:
-            if kind in RENDERERS:
-                raise ValueError(f"{kind} has two renderers")
-            RENDERERS[kind] = renderer
-        return renderer
-
-    return register
-
-
-def _need(value: Any, what: str) -> Any:
-    if value is None:
-        raise ValueError(f"missing {what}")
-    return value
-
-
-@renders(DeliveryKind.CARD)
-def _card(ctx: RenderContext, row: Delivery, complaint: Complaint | None, _card: Complaint | None) -> Outgoing:
-    complaint = _need(complaint, "complaint")
-    return Outgoing(_need(row.channel, "channel"), blocks.build_card(ctx.card(complaint), ctx.now()))
-
-
-@renders(DeliveryKind.CARD_UPDATE)
-def _card_update(ctx: RenderContext, row: Delivery, _complaint: Complaint | None, card: Complaint | None) -> Outgoing:
-    card = _need(card, "card")
-    return Outgoing(
-        _need(card.slack_channel, "card channel"),
-        blocks.build_card(ctx.card(card), ctx.now()),
-        update_ts=_need(card.slack_ts, "card ts"),
-    )
-
-
-@renders(DeliveryKind.CUSTOMER_REPLY)
-def _customer_reply(ctx: RenderContext, row: Delivery, complaint: Complaint | None, card: Complaint | None) -> Outgoing:
-    complaint, card = _need(complaint, "complaint"), _need(card, "card")
-    with ctx.sessions() as session:
-        post = session.execute(
-            select(PostRow).where(
-                PostRow.source == row.payload.get("source"), PostRow.external_id == row.payload.get("post_id")
-            )
-        ).scalar_one()
-    folded_from = complaint.id if complaint.id != card.id else None
-    return Outgoing(
-        _need(card.slack_channel, "card channel"),
-        blocks.build_customer_reply(post.author_handle, post.text, source=post.source, folded_from=folded_from),
-        thread_ts=card.slack_ts,
-    )
-
-
-@renders(DeliveryKind.NOTE)
-def _note(ctx: RenderContext, row: Delivery, _complaint: Complaint | None, card: Complaint | None) -> Outgoing:
-    card = _need(card, "card")
-    return Outgoing(
-        _need(card.slack_channel, "card channel"),
-        blocks.build_note(":lock: _internal_ · " + blocks.format_note(row.payload)),
-        thread_ts=card.slack_ts,
-    )
-
-
-@renders(DeliveryKind.KUDOS)
-def _kudos(ctx: RenderContext, row: Delivery, complaint: Complaint | None, _card: Complaint | None) -> Outgoing:
-    return Outgoing(_need(row.channel, "channel"), blocks.build_kudos(blocks.card_state(_need(complaint, "complaint"))))
-
-
-@renders(DeliveryKind.ALERT)
-def _alert(ctx: RenderContext, row: Delivery, _complaint: Complaint | None, _card: Complaint | None) -> Outgoing:
-    return Outgoing(_need(row.channel, "channel"), blocks.build_alert(str(row.payload["text"])))
-
-
-def _own_card(ctx: RenderContext, complaint: Complaint) -> tuple[str | None, str | None]:
-    """The channel and ts of the card carrying ``complaint`` (its own, or the one it was folded into)."""
-    if complaint.slack_ts or not complaint.duplicate_of:
-        return complaint.slack_channel, complaint.slack_ts
-    with ctx.sessions() as session:
-        primary = session.get(Complaint, complaint.duplicate_of)
-        return (primary.slack_channel, primary.slack_ts) if primary else (None, None)
-
-
-@renders(DeliveryKind.ESCALATION)
-def _escalation(ctx: RenderContext, row: Delivery, complaint: Complaint | None, _card: Complaint | None) -> Outgoing:
-    complaint = _need(complaint, "complaint")
-    permalink = ctx.permalink(*_own_card(ctx, complaint))
-    notice = blocks.build_escalation_notice(
-        blocks.card_state(complaint), str(row.payload.get("tier", "")), row.payload.get("contact"), permalink
-    )
-    return Outgoing(_need(row.channel, "channel"), notice)
-
-
-@renders(DeliveryKind.DIGEST)
-def _digest(ctx: RenderContext, row: Delivery, _complaint: Complaint | None, _card: Complaint | None) -> Outgoing:
-    report = row.payload
-    permalinks: dict[int, str] = {}
-    for line in [*(report.get("overdue") or []), *(report.get("due_today") or [])][:60]:
-        cid = int(line["complaint_id"])
-        if cid not in permalinks and line.get("ts"):
-            link = ctx.permalink(line.get("channel"), line.get("ts"))
-            if link:
-                permalinks[cid] = link
-    return Outgoing(_need(row.channel, "channel"), blocks.build_digest(report, permalinks, ctx.now()))
-
-
-@renders(DeliveryKind.NAG_DM, DeliveryKind.NAG_THREAD, DeliveryKind.NAG_CHANNEL, DeliveryKind.NAG_ESCALATE)
-def _nag(ctx: RenderContext, row: Delivery, complaint: Complaint | None, card: Complaint | None) -> Outgoing:
-    complaint = _need(complaint, "complaint")
-    with ctx.sessions() as session:
-        promise = _need(session.get(Promise, row.promise_id), "promise")
-    view = blocks.PromiseView(
-        promise.id, promise.owner_id, promise.text, promise.due_at, promise.status, promise.reschedule_count
-    )
-    rung = str(row.payload.get("kind"))
-    channel, ts = (card.slack_channel, card.slack_ts) if card is not None else _own_card(ctx, complaint)
-    permalink = None if rung == "thread" else ctx.permalink(channel, ts)
-    payload = blocks.build_nag(
-        rung, view, ctx.card(complaint), ctx.now(), contact=row.payload.get("contact"), permalink=permalink
-    )
-    if rung == "thread":
-        return Outgoing(_need(channel, "card channel"), payload, thread_ts=_need(ts, "card ts"))
-    return Outgoing(_need(row.channel, "channel"), payload)
-
-
-@renders(DeliveryKind.HEADS_UP)
-def _heads_up(ctx: RenderContext, row: Delivery, complaint: Complaint | None, _card: Complaint | None) -> Outgoing:
-    complaint = _need(complaint, "complaint")
-    permalink = ctx.permalink(*_own_card(ctx, complaint))
-    return Outgoing(_need(row.channel, "channel"), blocks.build_heads_up(row.payload, complaint.id, permalink))
-
-
-@renders(DeliveryKind.REPORT)
-def _report(ctx: RenderContext, row: Delivery, _complaint: Complaint | None, _card: Complaint | None) -> Outgoing:
-    from bot.reports import weekly
-
-    report = row.payload
-    upload = Upload(
-        filename=f"followthrough-report-{row.id}.png",
-        content=weekly.chart_png(report),
-        title=str(report["title"]),
-        alt_txt=weekly.alt_text(report),
-    )
-    return Outgoing(_need(row.channel, "channel"), {"text": weekly.text(report)}, upload=upload)
 
 
 class SlackTransport:
@@ -451,5 +245,3 @@ class SlackTransport:
             if not cursor or not answer.get("has_more", True):
                 return None
 
-
-from bot.delivery import slack_replies  # noqa: E402, F401  (registers the reply renderers)

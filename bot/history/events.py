@@ -10,50 +10,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
 from sqlalchemy.orm import Session
 
+from bot.history import facts
+from bot.history.kinds import SYSTEM as SYSTEM  # what the bot does by itself is recorded as done by it
+from bot.history.kinds import EventKind
 from bot.store.models import AuditEvent
 
 ACTOR_CHARS = 64
-SYSTEM = "followthrough"
-"""The actor of what the bot does by itself (folding, nags, cascades)."""
-
-
-class EventKind(StrEnum):
-    # ingest
-    INGESTED = "ingested"
-    AMPLIFIED = "amplified"
-    CUSTOMER_REPLY = "customer_reply"
-    FOLDED = "folded"
-    # the card's life
-    CLAIMED = "claim"
-    UNCLAIMED = "unclaim"
-    HANDED_OVER = "hand_over"
-    ESCALATED = "escalate"
-    RESOLVED = "resolve"
-    DISMISSED = "dismiss"
-    REOPENED = "reopen"
-    # triage corrected by a person
-    CARDED = "card_it"
-    RECLASSIFIED = "reclassify"
-    # promises
-    PROMISE_MADE = "promise"
-    PROMISE_KEPT = "promise_kept"
-    PROMISE_CANCELLED = "promise_cancelled"
-    PROMISE_BROKEN = "promise_broken"
-    PROMISE_RESCHEDULED = "promise_rescheduled"
-    NAG_SENT = "nag"
-    # the customer side of the loop
-    PUBLIC_REPLY = "public_reply"
-    """A brand reply to the customer, seen on a network or sent from the card."""
-    FOLLOW_UP = "follow_up"
-    """The customer posted again after the complaint was resolved (within FOLLOW_UP_DAYS)."""
-    # requests that changed nothing
-    REFUSED = "refused"
-    FAILED = "failed"
 
 
 class Details:
@@ -281,8 +247,6 @@ def record(
     )
     session.add(event)
     session.flush()
-    from bot.history import facts  # here, not at the top: facts reads EventKind from this module
-
     facts.apply(
         session,
         kind.value,

@@ -43,7 +43,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, aliased
 
-from bot.history.events import SYSTEM, EventKind
+from bot.history.kinds import SYSTEM, EventKind
 from bot.store.models import AuditEvent, Complaint, ComplaintFacts, Promise, PromiseFacts
 
 CLAIM = EventKind.CLAIMED.value

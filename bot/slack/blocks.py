@@ -310,10 +310,35 @@ def card_actions(c: CardState) -> list[Json]:
     return _with_answer(c, [_button("Reopen", Action.REOPEN, ref)])
 
 
+def reply_or_open(complaint_id: int, source: str, url: str | None, can_reply: bool) -> Json | None:
+    """The card's answer button: Reply when the brand's write keys are set, else a link to the post."""
+    if can_reply:
+        return _button("Reply", Action.REPLY, str(complaint_id))
+    link = post_link(url, source)
+    if not link:
+        return None
+    return {
+        "type": "button",
+        "text": {"type": "plain_text", "text": f"Open on {network(source)[0]}"},
+        "action_id": Action.OPEN_POST.value,
+        "url": link.replace("&amp;", "&"),
+        "value": str(complaint_id),
+    }
+
+
+def first_response(seconds: float | None) -> str | None:
+    if seconds is None:
+        return None
+    minutes = int(seconds // 60)
+    if minutes < 60:
+        return f":stopwatch: first response {minutes} min"
+    if minutes < 48 * 60:
+        return f":stopwatch: first response {minutes // 60} h {minutes % 60:02d} min"
+    return f":stopwatch: first response {minutes // 1440} d"
+
+
 def _with_answer(c: CardState, buttons: list[Json]) -> list[Json]:
     """Reply (or a link to the post when replying is not set up) joins the card's buttons."""
-    from bot.slack.reply_blocks import reply_or_open
-
     if c.status == Status.DISMISSED:
         return buttons
     answer = reply_or_open(c.id, c.source, c.url, c.can_reply)
@@ -366,8 +391,6 @@ def build_card(c: CardState, now: datetime) -> Json:
     if c.repeat_contact:
         context.append(f":repeat: {c.repeat_contact} earlier complaint(s) from this customer")
     if c.first_response_seconds is not None:
-        from bot.slack.reply_blocks import first_response
-
         context.append(first_response(c.first_response_seconds) or "")
     if c.needs_look:
         context.append(f":globe_with_meridians: needs a look · {inline(c.needs_look, 8)}")
@@ -403,8 +426,6 @@ def build_question_card(c: CardState, now: datetime) -> Json:
     if c.needs_look:
         context.append(f":globe_with_meridians: needs a look · {inline(c.needs_look, 8)}")
     if c.first_response_seconds is not None:
-        from bot.slack.reply_blocks import first_response
-
         context.append(first_response(c.first_response_seconds) or "")
     if c.status != Status.NEW:
         context.append(state_line(c))

@@ -153,10 +153,8 @@ class Cards:
 
 
 def _closing_reply(values: dict[str, Any]) -> str:
-    from bot.slack.reply_blocks import FIELD_CLOSING
-
-    block = values.get(FIELD_CLOSING) or {}
-    element = block.get(FIELD_CLOSING) if isinstance(block, dict) else None
+    block = values.get(Field.CLOSING_REPLY) or {}
+    element = block.get(Field.CLOSING_REPLY) if isinstance(block, dict) else None
     return str((element or {}).get("value") or "").strip()
 
 

@@ -24,6 +24,12 @@ class Action(StrEnum):
     PROMISE_PICK = "ft_promise_pick"
     PROMISE_PICK_OTHER = "ft_promise_pick_2"
     PROMISE_PICK_CANCEL = "ft_promise_pick_cancel"
+    REPLY = "ft_reply"
+    OPEN_POST = "ft_open_post"
+    """The card's link to the post when replying from the card is not set up (a URL button)."""
+    COMMIT_TRACK = "ft_commit_track"
+    COMMIT_CHANGE = "ft_commit_change"
+    COMMIT_NOT_PROMISE = "ft_commit_not_promise"
 
 
 class View(StrEnum):
@@ -31,12 +37,17 @@ class View(StrEnum):
     RESOLVE = "ft_resolve_modal"
     PROMISE = "ft_promise_modal"
     RESCHEDULE = "ft_reschedule_modal"
+    REPLY = "ft_reply_modal"
+    COMMIT_CHANGE = "ft_commit_change_modal"
 
 
 class Field(StrEnum):
     """Block and action ids of modal inputs (block_id == action_id for simplicity)."""
 
     TIER = "ft_tier"
+    REPLY_TEXT = "ft_reply_text"
+    COMMIT_WHEN = "ft_commit_when"
+    CLOSING_REPLY = "ft_closing_reply"
     REASON = "ft_reason"
     NOTE = "ft_note"
     CONFIRMED = "ft_confirmed"

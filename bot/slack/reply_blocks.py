@@ -7,19 +7,9 @@ import contextlib
 from datetime import datetime
 from typing import Any
 
+from bot.networks import label as network_label
 from bot.slack.blocks import SECTION_LIMIT, Json, cut, escape, handle, inline, post_link, quote, slack_date
-
-ACTION_REPLY = "ft_reply"
-ACTION_OPEN_POST = "ft_open_post"
-ACTION_TRACK = "ft_commit_track"
-ACTION_CHANGE = "ft_commit_change"
-ACTION_NOT_PROMISE = "ft_commit_not_promise"
-VIEW_REPLY = "ft_reply_modal"
-VIEW_CHANGE = "ft_commit_change_modal"
-FIELD_REPLY = "ft_reply_text"
-FIELD_WHEN = "ft_commit_when"
-FIELD_CLOSING = "ft_closing_reply"
-NETWORKS = {"x": "X", "bluesky": "Bluesky", "mastodon": "Mastodon"}
+from bot.slack.ids import Action, Field, View
 
 
 def _button(text: str, action: str, value: str, style: str | None = None) -> Json:
@@ -29,36 +19,9 @@ def _button(text: str, action: str, value: str, style: str | None = None) -> Jso
     return button
 
 
-def reply_or_open(complaint_id: int, source: str, url: str | None, can_reply: bool) -> Json | None:
-    """The card's answer button: Reply when the brand's write keys are set, else a link to the post."""
-    if can_reply:
-        return _button("Reply", ACTION_REPLY, str(complaint_id))
-    link = post_link(url, source)
-    if not link:
-        return None
-    return {
-        "type": "button",
-        "text": {"type": "plain_text", "text": f"Open on {NETWORKS.get(source, source)}"},
-        "action_id": ACTION_OPEN_POST,
-        "url": link.replace("&amp;", "&"),
-        "value": str(complaint_id),
-    }
-
-
-def first_response(seconds: float | None) -> str | None:
-    if seconds is None:
-        return None
-    minutes = int(seconds // 60)
-    if minutes < 60:
-        return f":stopwatch: first response {minutes} min"
-    if minutes < 48 * 60:
-        return f":stopwatch: first response {minutes // 60} h {minutes % 60:02d} min"
-    return f":stopwatch: first response {minutes // 1440} d"
-
-
 def public_reply_line(payload: dict[str, Any]) -> Json:
     source = str(payload.get("source") or "x")
-    network = NETWORKS.get(source, source)
+    network = network_label(source)[0]
     sender = payload.get("sender")
     if payload.get("failed"):
         who = f" from <@{sender}>" if sender else ""
@@ -109,7 +72,10 @@ def commitment_line(label: Any, owner: str | None, now: datetime) -> Json:
         text = f":dart: Tracking: {what} — due {due}{who}"
         if owner:
             text += f" · owner <@{owner}>"
-        buttons = [_button("Change time", ACTION_CHANGE, ref), _button("Not a promise", ACTION_NOT_PROMISE, ref)]
+        buttons = [
+            _button("Change time", Action.COMMIT_CHANGE, ref),
+            _button("Not a promise", Action.COMMIT_NOT_PROMISE, ref),
+        ]
     elif label.decision == "proposed":
         to = f"<@{owner}>" if owner else "Anyone on the team"
         ask = f"\n_{escape(label.ask)}_" if label.ask else ""
@@ -118,9 +84,9 @@ def commitment_line(label: Any, owner: str | None, now: datetime) -> Json:
             "Track it? Untouched, it is tracked in an hour."
         )
         buttons = [
-            _button("Track", ACTION_TRACK, ref, "primary"),
-            _button("Change time", ACTION_CHANGE, ref),
-            _button("Not a promise", ACTION_NOT_PROMISE, ref),
+            _button("Track", Action.COMMIT_TRACK, ref, "primary"),
+            _button("Change time", Action.COMMIT_CHANGE, ref),
+            _button("Not a promise", Action.COMMIT_NOT_PROMISE, ref),
         ]
     elif label.decision == "rejected":
         by = f" by <@{label.decided_by}>" if label.decided_by else ""
@@ -134,11 +100,11 @@ def commitment_line(label: Any, owner: str | None, now: datetime) -> Json:
 
 
 def reply_modal(complaint_id: int, customer: str, source: str, draft: str | None = None) -> Json:
-    network = NETWORKS.get(source, source)
+    network = network_label(source)[0]
     initial = draft if draft is not None else f"@{customer.lstrip('@')} "
     return {
         "type": "modal",
-        "callback_id": VIEW_REPLY,
+        "callback_id": View.REPLY,
         "private_metadata": str(complaint_id),
         "title": {"type": "plain_text", "text": f"Reply on {network}"[:24]},
         "submit": {"type": "plain_text", "text": "Send reply"},
@@ -146,7 +112,7 @@ def reply_modal(complaint_id: int, customer: str, source: str, draft: str | None
         "blocks": [
             {
                 "type": "input",
-                "block_id": FIELD_REPLY,
+                "block_id": Field.REPLY_TEXT,
                 "label": {"type": "plain_text", "text": f"Public reply to {handle(customer)}"[:2000]},
                 "hint": {
                     "type": "plain_text",
@@ -154,7 +120,7 @@ def reply_modal(complaint_id: int, customer: str, source: str, draft: str | None
                 },
                 "element": {
                     "type": "plain_text_input",
-                    "action_id": FIELD_REPLY,
+                    "action_id": Field.REPLY_TEXT,
                     "multiline": True,
                     "max_length": 3000,
                     "initial_value": initial[:3000],
@@ -167,7 +133,7 @@ def reply_modal(complaint_id: int, customer: str, source: str, draft: str | None
 def change_time_modal(label_id: int, text: str) -> Json:
     return {
         "type": "modal",
-        "callback_id": VIEW_CHANGE,
+        "callback_id": View.COMMIT_CHANGE,
         "private_metadata": f"label:{label_id}",
         "title": {"type": "plain_text", "text": "Change the time"},
         "submit": {"type": "plain_text", "text": "Save"},
@@ -176,10 +142,10 @@ def change_time_modal(label_id: int, text: str) -> Json:
             {"type": "section", "text": {"type": "mrkdwn", "text": f"“{cut(escape(text), 500)}”"}},
             {
                 "type": "input",
-                "block_id": FIELD_WHEN,
+                "block_id": Field.COMMIT_WHEN,
                 "label": {"type": "plain_text", "text": "Due"},
                 "hint": {"type": "plain_text", "text": "tomorrow 5pm, friday, in 2 hours, eod — in your time zone"},
-                "element": {"type": "plain_text_input", "action_id": FIELD_WHEN, "max_length": 80},
+                "element": {"type": "plain_text_input", "action_id": Field.COMMIT_WHEN, "max_length": 80},
             },
         ],
     }
@@ -189,13 +155,13 @@ def closing_reply_block(customer: str) -> Json:
     """For the Resolve form: an optional public reply asking the customer to confirm."""
     return {
         "type": "input",
-        "block_id": FIELD_CLOSING,
+        "block_id": Field.CLOSING_REPLY,
         "optional": True,
         "label": {"type": "plain_text", "text": "Closing reply to the customer (optional, public)"},
         "hint": {"type": "plain_text", "text": "Sent as a reply to their post. Leave empty to send nothing."},
         "element": {
             "type": "plain_text_input",
-            "action_id": FIELD_CLOSING,
+            "action_id": Field.CLOSING_REPLY,
             "multiline": True,
             "max_length": 3000,
             "placeholder": {

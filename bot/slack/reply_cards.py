@@ -16,7 +16,7 @@ from bot.promises.due import DueParser
 from bot.slack import reply_blocks as rb
 from bot.slack.access import TeamAccess
 from bot.slack.deps import Requests
-from bot.slack.ids import parse_ref
+from bot.slack.ids import Action, Field, View, parse_ref
 from bot.slack.middleware import refuse, request_name, team_only
 from bot.slack.people import People
 from bot.slack.replies import Ack, Respond, ephemeral
@@ -75,7 +75,7 @@ class ReplyDesk:
     def submit_reply(self, ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
         user = body["user"]["id"]
         cid = parse_ref(view.get("private_metadata"))
-        text = _value(view["state"]["values"], rb.FIELD_REPLY)
+        text = _value(view["state"]["values"], Field.REPLY_TEXT)
         tz = self.deps.people.tz(user)  # before the transaction: it may ask Slack
         try:
             with transaction(self.deps.sessions) as session:
@@ -90,7 +90,7 @@ class ReplyDesk:
                 )
         except DomainError as exc:
             refuse(self.requests, request_name(body), f"refused: {exc}")
-            ack(response_action="errors", errors={rb.FIELD_REPLY: str(exc)[:150]})
+            ack(response_action="errors", errors={Field.REPLY_TEXT: str(exc)[:150]})
             return
         ack()
 
@@ -131,12 +131,12 @@ class ReplyDesk:
         now = self.deps.clock.now()
         tz = self.deps.people.tz(user)
         try:
-            due = self.deps.parser.parse(_value(view["state"]["values"], rb.FIELD_WHEN), now=now, tz=tz)
+            due = self.deps.parser.parse(_value(view["state"]["values"], Field.COMMIT_WHEN), now=now, tz=tz)
             with transaction(self.deps.sessions) as session:
                 replies.change_time(session, label_id, user_id=user, due_at=due, at=now)
         except DomainError as exc:
             refuse(self.requests, request_name(body), f"refused: {exc}")
-            ack(response_action="errors", errors={rb.FIELD_WHEN: str(exc)[:150]})
+            ack(response_action="errors", errors={Field.COMMIT_WHEN: str(exc)[:150]})
             return
         ack()
 
@@ -144,11 +144,11 @@ class ReplyDesk:
 def register(bolt: App, deps: ReplyDeps, requests: Requests) -> ReplyDesk:
     desk = ReplyDesk(deps, requests)
     team = [team_only(requests)]
-    bolt.action(rb.ACTION_REPLY, middleware=team)(desk.open_reply)
-    bolt.action(rb.ACTION_OPEN_POST)(desk.open_post)
-    bolt.view(rb.VIEW_REPLY, middleware=team)(desk.submit_reply)
-    bolt.action(rb.ACTION_TRACK, middleware=team)(desk.track)
-    bolt.action(rb.ACTION_NOT_PROMISE, middleware=team)(desk.not_a_promise)
-    bolt.action(rb.ACTION_CHANGE, middleware=team)(desk.open_change)
-    bolt.view(rb.VIEW_CHANGE, middleware=team)(desk.submit_change)
+    bolt.action(Action.REPLY, middleware=team)(desk.open_reply)
+    bolt.action(Action.OPEN_POST)(desk.open_post)
+    bolt.view(View.REPLY, middleware=team)(desk.submit_reply)
+    bolt.action(Action.COMMIT_TRACK, middleware=team)(desk.track)
+    bolt.action(Action.COMMIT_NOT_PROMISE, middleware=team)(desk.not_a_promise)
+    bolt.action(Action.COMMIT_CHANGE, middleware=team)(desk.open_change)
+    bolt.view(View.COMMIT_CHANGE, middleware=team)(desk.submit_change)
     return desk

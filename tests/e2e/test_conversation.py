@@ -17,7 +17,7 @@ from bot.history import events
 from bot.history.events import EventKind
 from bot.intake.ingest import Ingestor, IngestPolicy
 from bot.intake.posts import Post
-from bot.slack import reply_blocks as rb
+from bot.slack.ids import Action, Field
 from bot.store.db import transaction
 from bot.store.models import AuditEvent, CommitmentLabel, Complaint, Promise
 from bot.triage.classify import Triage
@@ -89,7 +89,7 @@ def test_brand_replies_seen_on_x_join_the_thread_and_their_promises_are_proposed
     # Track: a promise owned by the complaint's owner; the click is the label, with who and when
     [label] = labels(desk)
     assert label.decision == "proposed"
-    desk.click(BOB, rb.ACTION_TRACK, f"label:{label.id}")
+    desk.click(BOB, Action.COMMIT_TRACK, f"label:{label.id}")
     [promise] = promises_on(desk, cid)
     assert promise.owner_id == ALICE
     assert promise.due_at == datetime(2026, 3, 3, 17, 0, tzinfo=UTC)
@@ -101,7 +101,7 @@ def test_brand_replies_seen_on_x_join_the_thread_and_their_promises_are_proposed
     # a second reply in the conversation is no longer the first response
     brand_reply(desk, cid, "2002", "@cust1 We'll email the refund details by friday")
     [_, second] = labels(desk)
-    desk.click(ALICE, rb.ACTION_NOT_PROMISE, f"label:{second.id}")
+    desk.click(ALICE, Action.COMMIT_NOT_PROMISE, f"label:{second.id}")
     assert labels(desk)[1].decision == "rejected"
     assert len(promises_on(desk, cid)) == 1
     with desk.app.sessions() as s:
@@ -129,7 +129,7 @@ def test_an_untouched_proposal_is_tracked_after_an_hour_exactly_once(desk: Desk)
     desk.deliver()
     assert any("nobody answered within the hour" in t for t in thread(desk, cid))
     # a late click on the old proposal changes nothing and says why
-    desk.click(BOB, rb.ACTION_TRACK, f"label:{label.id}")
+    desk.click(BOB, Action.COMMIT_TRACK, f"label:{label.id}")
     assert "Already decided" in desk.responses()[-1]["text"]
     assert len(promises_on(desk, cid)) == 1
 
@@ -139,9 +139,9 @@ def test_change_time_tracks_the_proposal_at_the_time_given(desk: Desk):
     desk.click(ALICE, "ft_claim", str(cid))
     brand_reply(desk, cid, "2001", "@cust1 we'll call you by 5pm tomorrow")
     [label] = labels(desk)
-    desk.click(ALICE, rb.ACTION_CHANGE, f"label:{label.id}")
+    desk.click(ALICE, Action.COMMIT_CHANGE, f"label:{label.id}")
     view = desk.opened_view()
-    desk.submit(ALICE, view, {rb.FIELD_WHEN: {"value": "friday 10am"}})
+    desk.submit(ALICE, view, {Field.COMMIT_WHEN: {"value": "friday 10am"}})
     [promise] = promises_on(desk, cid)
     assert promise.due_at == datetime(2026, 3, 6, 10, 0, tzinfo=UTC)
     assert labels(desk)[0].decision == "changed"

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from bot.config import Secret
 from bot.history import events
 from bot.history.events import EventKind
-from bot.slack import reply_blocks as rb
+from bot.slack.ids import Action, Field
 from bot.store.models import AuditEvent, CommitmentLabel, Delivery, Promise
 from tests.support.harness import COMPLAINTS, TEAM, Desk
 from tests.support.x_api import XStandIn
@@ -74,9 +74,9 @@ def thread_texts(desk: Desk, cid: int) -> list[str]:
 
 def reply_from_card(desk: Desk, cid: int, text: str, user: str = ALICE) -> tuple[int, bytes]:
     opened = len(desk.slack.state.views)
-    desk.click(user, rb.ACTION_REPLY, str(cid))
+    desk.click(user, Action.REPLY, str(cid))
     view = desk.opened_view(opened + 1)
-    status, raw, _ = desk.submit(user, view, {rb.FIELD_REPLY: {"value": text}})
+    status, raw, _ = desk.submit(user, view, {Field.REPLY_TEXT: {"value": text}})
     return status, raw
 
 
@@ -88,11 +88,11 @@ def test_reply_from_the_card_posts_once_tracks_the_promise_and_the_ladder_runs(d
     assert "Open on X" not in buttons(card)
 
     desk.clock.set(START + timedelta(minutes=30))
-    desk.click(ALICE, rb.ACTION_REPLY, str(cid))
+    desk.click(ALICE, Action.REPLY, str(cid))
     view = desk.opened_view()
     assert view["blocks"][0]["element"]["initial_value"] == f"@{desk.get(cid).author_handle} "
     text = f"@{desk.get(cid).author_handle} So sorry! We'll call you back by 5pm tomorrow"
-    status, raw, _ = desk.submit(ALICE, view, {rb.FIELD_REPLY: {"value": text}})
+    status, raw, _ = desk.submit(ALICE, view, {Field.REPLY_TEXT: {"value": text}})
     assert status == 200
     assert raw in (b"", b"{}"), raw
 
@@ -147,7 +147,7 @@ def test_x_length_rule_refuses_with_the_count_before_anything_is_stored(desk: De
     _status, raw = reply_from_card(desk, cid, text)
     answer = json.loads(raw)
     assert answer["response_action"] == "errors"
-    assert "566/280" in answer["errors"][rb.FIELD_REPLY]
+    assert "566/280" in answer["errors"][Field.REPLY_TEXT]
     link = "https://example.com/" + "a" * 200  # a link counts 23, however long
     assert reply_from_card(desk, cid, f"@cust see {link} for the fix")[1] in (b"", b"{}")
     desk.deliver()
@@ -172,7 +172,7 @@ def test_without_write_keys_reply_is_hidden_and_the_card_opens_the_post(db_url: 
         card = buttons(desk.card(cid))
         assert "Reply" not in card
         assert card["Open on X"]["url"] == "https://x.com/cust1/status/1001"
-        status, _raw, _ = desk.click(ALICE, rb.ACTION_OPEN_POST, str(cid))
+        status, _raw, _ = desk.click(ALICE, Action.OPEN_POST, str(cid))
         assert status == 200
     finally:
         desk.close()
@@ -190,10 +190,10 @@ def test_the_resolve_form_can_send_a_closing_reply_through_the_reply_path(desk: 
     desk.click(ALICE, "ft_claim", str(cid))
     desk.click(ALICE, "ft_resolve", str(cid))
     view = desk.opened_view()
-    assert rb.FIELD_CLOSING in [b.get("block_id") for b in view["blocks"]]
+    assert Field.CLOSING_REPLY in [b.get("block_id") for b in view["blocks"]]
     text = f"@{desk.get(cid).author_handle} we think this is sorted now, can you confirm it works?"
     status, raw, _ = desk.submit(
-        ALICE, view, {"ft_note": {"value": "router replaced"}, rb.FIELD_CLOSING: {"value": text}}
+        ALICE, view, {"ft_note": {"value": "router replaced"}, Field.CLOSING_REPLY: {"value": text}}
     )
     assert status == 200
     assert raw in (b"", b"{}"), raw

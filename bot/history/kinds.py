@@ -1,0 +1,46 @@
+"""What can happen to a complaint or a promise: each event's kind, and who the bot is when it acts.
+
+Its own module so that the report's facts (``facts``), which fold events as they are recorded, can
+read the kinds without importing the module that records them.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+SYSTEM = "followthrough"
+"""The actor of what the bot does by itself (folding, nags, cascades)."""
+
+
+class EventKind(StrEnum):
+    # ingest
+    INGESTED = "ingested"
+    AMPLIFIED = "amplified"
+    CUSTOMER_REPLY = "customer_reply"
+    FOLDED = "folded"
+    # the card's life
+    CLAIMED = "claim"
+    UNCLAIMED = "unclaim"
+    HANDED_OVER = "hand_over"
+    ESCALATED = "escalate"
+    RESOLVED = "resolve"
+    DISMISSED = "dismiss"
+    REOPENED = "reopen"
+    # triage corrected by a person
+    CARDED = "card_it"
+    RECLASSIFIED = "reclassify"
+    # promises
+    PROMISE_MADE = "promise"
+    PROMISE_KEPT = "promise_kept"
+    PROMISE_CANCELLED = "promise_cancelled"
+    PROMISE_BROKEN = "promise_broken"
+    PROMISE_RESCHEDULED = "promise_rescheduled"
+    NAG_SENT = "nag"
+    # the customer side of the loop
+    PUBLIC_REPLY = "public_reply"
+    """A brand reply to the customer, seen on a network or sent from the card."""
+    FOLLOW_UP = "follow_up"
+    """The customer posted again after the complaint was resolved (within FOLLOW_UP_DAYS)."""
+    # requests that changed nothing
+    REFUSED = "refused"
+    FAILED = "failed"
