@@ -3,16 +3,23 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from slack_sdk.errors import SlackApiError
+from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot import networks
+from bot.app import make_slack_client
 from bot.common.health import CheckResult, short_reason
 from bot.config import Settings
+from bot.delivery.worker import counts_by_status
+from bot.intake.state import source_statuses
 from bot.store import migrate
-from bot.store.db import make_engine
+from bot.store.db import make_engine, make_sessionmaker
+from bot.store.models import InboxItem
 
 
 def check_database(settings: Settings) -> CheckResult:
@@ -43,10 +50,6 @@ def check_database(settings: Settings) -> CheckResult:
 
 
 def check_slack(settings: Settings) -> CheckResult:
-    from slack_sdk.errors import SlackApiError
-
-    from bot.app import make_slack_client
-
     if not settings.slack_bot_token:
         return CheckResult("slack", False, "SLACK_BOT_TOKEN is not set")
     try:
@@ -60,10 +63,6 @@ def check_slack(settings: Settings) -> CheckResult:
 
 def check_socket_mode(settings: Settings) -> CheckResult:
     """The app-level token opens Socket Mode connections (``apps.connections.open``)."""
-    from slack_sdk.errors import SlackApiError
-
-    from bot.app import make_slack_client
-
     if not settings.slack_app_token:
         return CheckResult("socket mode", False, "SLACK_APP_TOKEN is not set (or use --http)")
     try:
@@ -88,12 +87,6 @@ def run_checks(settings: Settings, *, socket_mode: bool = False) -> list[CheckRe
 def backlog_lines(settings: Settings) -> list[str]:
     """What needs a person: deliveries set aside (our bug) or dead (refused by Slack), and raw posts
     that could not be ingested — each with what to do. Empty when there is nothing to say."""
-    from sqlalchemy import func, select
-
-    from bot.delivery.worker import counts_by_status
-    from bot.store.db import make_sessionmaker
-    from bot.store.models import InboxItem
-
     engine = make_engine(settings.database_url)
     try:
         with make_sessionmaker(engine)() as session:
@@ -118,11 +111,6 @@ def backlog_lines(settings: Settings) -> list[str]:
 
 def source_lines(settings: Settings) -> list[str]:
     """Each source's health (last post, quiet, last error), from the database; empty if unreachable."""
-    from datetime import UTC, datetime, timedelta
-
-    from bot.intake.state import source_statuses
-    from bot.store.db import make_sessionmaker
-
     engine = make_engine(settings.database_url)
     try:
         with make_sessionmaker(engine)() as session:

@@ -19,7 +19,6 @@ def add_parser(sub: Any) -> None:
     check.add_argument("--replay", action="store_true", help="posts come from replay files: X credentials not needed")
 
 
-
 def main(args: argparse.Namespace) -> int:
     from bot.checks import backlog_lines, run_checks, source_lines
 
@@ -38,5 +37,3 @@ def main(args: argparse.Namespace) -> int:
         for line in backlog_lines(settings):
             print(line)
     return 0 if all(r.ok for r in results) else 1
-
-

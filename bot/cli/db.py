@@ -28,7 +28,6 @@ def add_parser(sub: Any) -> None:
     db_sub.add_parser("current", help="show the schema revision", description="Print the current and latest revisions.")
 
 
-
 def main(args: argparse.Namespace) -> int:
     from bot.store import migrate
 
@@ -77,5 +76,3 @@ def _confirmed(where: str) -> bool:
         return False
     answer = input(f"This drops every table of {where}, and all its complaints and promises. Type yes to go on: ")
     return answer.strip().lower() == "yes"
-
-

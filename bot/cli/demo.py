@@ -22,5 +22,3 @@ def main(args: argparse.Namespace) -> int:
     from bot.devtools.demo import run_demo
 
     return run_demo(socket=args.socket)
-
-

@@ -49,5 +49,3 @@ def prepare_schema(settings: Settings) -> None:
         raise StartupError(f"cannot reach database {settings.database_url_masked}: {short_reason(exc)}") from None
     finally:
         engine.dispose()
-
-

@@ -5,20 +5,16 @@ Sending to Slack is ``bot.delivery``'s job; this package only answers requests.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from slack_bolt import App
 
-if TYPE_CHECKING:
-    from slack_bolt import App
-
-    from bot.slack.deps import Surfaces
+from bot.slack import cards, commands, home, promises, reply_cards, triage
+from bot.slack.deps import Surfaces
+from bot.slack.middleware import error_policy, record_requests
 
 
 def register(bolt: App, surfaces: Surfaces) -> None:
     """Attach every Slack surface to ``bolt``, once, at start-up: the request log and the error
     policy first, then one ``register`` per surface."""
-    from bot.slack import cards, commands, home, promises, triage
-    from bot.slack.middleware import error_policy, record_requests
-
     bolt.use(record_requests(surfaces.requests))
     bolt.error(error_policy(surfaces.requests))
     desk = cards.register(bolt, surfaces.cards, surfaces.requests)
@@ -27,6 +23,4 @@ def register(bolt: App, surfaces: Surfaces) -> None:
     triage.register(bolt, surfaces.commands, surfaces.requests)
     home.register(bolt, surfaces.home)
     if surfaces.replies is not None:
-        from bot.slack import reply_cards
-
         reply_cards.register(bolt, surfaces.replies, surfaces.requests)

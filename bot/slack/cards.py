@@ -13,8 +13,8 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from bot.common.errors import DomainError, NotFound
-from bot.desk import complaints
-from bot.slack import blocks
+from bot.desk import complaints, replies
+from bot.slack import blocks, reply_blocks
 from bot.slack.deps import CardDeps, Requests
 from bot.slack.ids import Action, Field, View, parse_ref
 from bot.slack.middleware import refuse, request_name, team_only
@@ -84,9 +84,7 @@ class Cards:
             view = blocks.resolve_modal(complaint_id, complaints.open_promise_count(session, complaint_id))
             complaint = session.get(Complaint, complaint_id)
             if complaint is not None and complaint.source in self.deps.reply_sources:
-                from bot.slack.reply_blocks import closing_reply_block
-
-                view["blocks"].insert(1, closing_reply_block(complaint.author_handle))
+                view["blocks"].insert(1, reply_blocks.closing_reply_block(complaint.author_handle))
             return view
 
     def escalate_form(self, complaint_id: int, _user: str) -> dict[str, Any]:
@@ -134,8 +132,6 @@ class Cards:
             raise DomainError("This complaint has open promises: reopen the form to say what happens to them.")
         closing = _closing_reply(values)
         if closing:
-            from bot.desk import replies
-
             # Stored with the resolution, in its transaction: sent once through the Reply path.
             replies.request_reply(
                 session, cid, text=closing, user_id=user, tz="UTC", key=f"resolve:{cid}:{self.now().isoformat()}",
@@ -153,9 +149,7 @@ class Cards:
 
 
 def _closing_reply(values: dict[str, Any]) -> str:
-    block = values.get(Field.CLOSING_REPLY) or {}
-    element = block.get(Field.CLOSING_REPLY) if isinstance(block, dict) else None
-    return str((element or {}).get("value") or "").strip()
+    return str(field_value(values, Field.CLOSING_REPLY) or "").strip()
 
 
 def register(bolt: App, deps: CardDeps, requests: Requests) -> Cards:

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.common.clock import Clock
 from bot.common.errors import DomainError, NotFound
 from bot.desk import replies
+from bot.networks import label as network_label
 from bot.promises.due import DueParser
 from bot.slack import reply_blocks as rb
 from bot.slack.access import TeamAccess
@@ -19,7 +20,7 @@ from bot.slack.deps import Requests
 from bot.slack.ids import Action, Field, View, parse_ref
 from bot.slack.middleware import refuse, request_name, team_only
 from bot.slack.people import People
-from bot.slack.replies import Ack, Respond, ephemeral
+from bot.slack.replies import Ack, Respond, ephemeral, field_value
 from bot.store.db import transaction
 from bot.store.models import CommitmentLabel, Complaint
 
@@ -36,12 +37,6 @@ class ReplyDeps:
     parser: DueParser
     reply_sources: frozenset[str]
     """Networks whose write keys are set (``x`` when X_API_KEY … X_ACCESS_TOKEN_SECRET are)."""
-
-
-def _value(values: dict[str, Any], field: str) -> str:
-    block = values.get(field) or {}
-    element = block.get(field) if isinstance(block, dict) else None
-    return str((element or {}).get("value") or "")
 
 
 def _label_ref(value: str | None) -> int:
@@ -67,7 +62,7 @@ class ReplyDesk:
         ack()
         if source not in self.deps.reply_sources:
             ephemeral(
-                respond, f"Replying on {rb.NETWORKS.get(source, source)} is not set up (see `followthrough check`)."
+                respond, f"Replying on {network_label(source)[0]} is not set up (see `followthrough check`)."
             )
             return
         client.views_open(trigger_id=body["trigger_id"], view=rb.reply_modal(cid, customer, source))
@@ -75,7 +70,7 @@ class ReplyDesk:
     def submit_reply(self, ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
         user = body["user"]["id"]
         cid = parse_ref(view.get("private_metadata"))
-        text = _value(view["state"]["values"], Field.REPLY_TEXT)
+        text = str(field_value(view["state"]["values"], Field.REPLY_TEXT) or "")
         tz = self.deps.people.tz(user)  # before the transaction: it may ask Slack
         try:
             with transaction(self.deps.sessions) as session:
@@ -131,7 +126,8 @@ class ReplyDesk:
         now = self.deps.clock.now()
         tz = self.deps.people.tz(user)
         try:
-            due = self.deps.parser.parse(_value(view["state"]["values"], Field.COMMIT_WHEN), now=now, tz=tz)
+            when = str(field_value(view["state"]["values"], Field.COMMIT_WHEN) or "")
+            due = self.deps.parser.parse(when, now=now, tz=tz)
             with transaction(self.deps.sessions) as session:
                 replies.change_time(session, label_id, user_id=user, due_at=due, at=now)
         except DomainError as exc:

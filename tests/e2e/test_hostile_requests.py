@@ -124,6 +124,10 @@ def test_button_values_of_every_shape_never_500(desk: Desk, value: str, action: 
     status, _, _ = desk.click(ALICE, action, value, key=key)
     assert status == 200
     assert failures(desk) == failed, "an unexpected error was recorded"
+    if action == Action.OPEN_POST.value:  # a link button: Slack opens the post; we only acknowledge
+        assert changes(desk) == changed
+        assert not desk.responses(key)
+        return
     if changes(desk) == changed and len(desk.slack.state.views) == views:
         [reply] = desk.responses(key)
         # private: a new ephemeral answer, or (Cancel on the private "which time?" question) that
@@ -139,8 +143,9 @@ def test_button_values_of_every_shape_never_500(desk: Desk, value: str, action: 
 def test_forged_replayed_and_unsigned_requests_get_401_and_change_nothing(desk: Desk):
     cid = desk.complaint("@AcmeHelp the app is broken, cannot log in")
     payload = block_action(ALICE, Action.CLAIM, value=str(cid), response_url=desk.slack.response_url("forged"))
-    with desk.app.sessions() as s:
+    with desk.app.sessions() as s:  # the desk is shared by the module's tests: count what changes
         before = s.scalar(select(func.count()).select_from(AuditEvent))
+        promises_before = s.scalar(select(func.count()).select_from(Promise))
     old = int(time.time()) - 6 * 60
     attempts = [
         post_signed(desk.url, payload, "wrong-secret"),
@@ -157,7 +162,7 @@ def test_forged_replayed_and_unsigned_requests_get_401_and_change_nothing(desk: 
         assert status == 401
     with desk.app.sessions() as s:
         assert s.scalar(select(func.count()).select_from(AuditEvent)) == before
-        assert s.scalar(select(func.count()).select_from(Promise)) == 0
+        assert s.scalar(select(func.count()).select_from(Promise)) == promises_before
     assert desk.get(cid).status == "new"
 
 

@@ -178,6 +178,20 @@ def test_without_write_keys_reply_is_hidden_and_the_card_opens_the_post(db_url: 
         desk.close()
 
 
+def test_reply_on_a_network_without_write_keys_says_so_privately(db_url: str):
+    """A Reply button from an older card (the keys removed since) is answered, naming the network."""
+    desk = Desk(db_url)
+    try:
+        cid = desk.complaint(url="https://x.com/cust1/status/1001")
+        status, _raw, _ = desk.click(ALICE, Action.REPLY, str(cid), key="no-keys")
+        assert status == 200
+        [answer] = desk.responses("no-keys")
+        assert answer["response_type"] == "ephemeral"
+        assert answer["text"] == "Replying on X is not set up (see `followthrough check`)."
+    finally:
+        desk.close()
+
+
 def test_internal_notes_are_marked_internal(desk: Desk, x: XStandIn):
     cid = customer_post(desk, x)
     desk.click(ALICE, "ft_claim", str(cid))

@@ -32,6 +32,7 @@ from bot.networks.bluesky.client import (
     split_uri,
     uri_of,
 )
+from bot.networks.bluesky.source import make_session
 from bot.outbox.errors import RetryLater, Undeliverable
 from bot.outbox.kinds import Transport
 from bot.outbox.transport import Sent
@@ -167,6 +168,4 @@ def build_bluesky_transport(settings: Any, clock: Clock) -> BlueskyTransport | N
     """The Bluesky reply transport when the brand account is configured, else None."""
     if not settings.bluesky_handle or not settings.bluesky_app_password:
         return None
-    from bot.networks.bluesky.source import make_session
-
     return BlueskyTransport(make_session(settings, clock), clock)

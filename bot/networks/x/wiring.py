@@ -65,7 +65,5 @@ def weighted_length(text: str) -> int:
 def reply_limit(text: str) -> str | None:
     n = weighted_length(text)
     if n > LIMIT:
-        return (
-            f"{n}/{LIMIT} (links count 23, Chinese/Japanese/Korean characters and emoji 2). Cut {n - LIMIT}"
-        )
+        return f"{n}/{LIMIT} (links count 23, Chinese/Japanese/Korean characters and emoji 2). Cut {n - LIMIT}"
     return None
