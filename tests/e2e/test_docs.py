@@ -190,11 +190,12 @@ def test_every_allow_listed_command_is_still_in_the_docs():
 @pytest.fixture
 def sandbox(tmp_path: Path):
     """A scratch folder with what the docs' commands read, a database with one customer (@jo, from the
-    README's replay example), and the Slack stand-in for ``check``."""
+    replay example in docs/networks.md), and the Slack stand-in for ``check``."""
     shutil.copy(ROOT / ".env.example", tmp_path / ".env.example")
     engine = make_engine(f"sqlite:///{tmp_path / 'followthrough.db'}")
     migrate.upgrade(engine)
-    [example] = [json.loads(body[0]) for lang, _s, body in fenced_blocks(ROOT / "README.md") if lang == "json"]
+    replay_doc = ROOT / "docs" / "networks.md"
+    [example] = [json.loads(body[0]) for lang, _s, body in fenced_blocks(replay_doc) if lang == "json"]
     post = post_from_record({**example, "source": "x"}, default_source="x", now=datetime.now(UTC))
     policy = IngestPolicy("C0COMPLAIN", None, frozenset(), frozenset({"acmehelp"}))
     Ingestor(Triage(), policy).ingest_batch(make_sessionmaker(engine), [post], at=datetime.now(UTC))
@@ -303,6 +304,18 @@ def test_every_relative_link_points_at_a_file_and_heading_that_exist():
             elif anchor and resolved.suffix == ".md" and anchor not in anchors(resolved):
                 broken.append(f"{path.name}: {target} (no such heading)")
     assert not broken, "\n".join(broken)
+
+
+def test_every_file_the_docs_name_exists():
+    """A path like ``bot/desk/replies.py`` in the docs names a file that is there: the tree moves, and
+    a map that sends a newcomer to a file that is gone is worse than none."""
+    named = re.compile(r"(?<![\w/.])((?:bot|tests|bench|docs)/[\w/.-]+\.(?:py|toml|md|jsonl|png))")
+    missing = []
+    for path in DOCS:
+        for name in named.findall(path.read_text()):
+            if not (ROOT / name).exists():
+                missing.append(f"{path.name}: {name}")
+    assert not missing, "\n".join(missing)
 
 
 def test_docs_name_no_file_outside_the_repository_and_no_particular_machine():
