@@ -83,9 +83,7 @@ def measure(engine: Engine, rounds: int = 30) -> tuple[float, float]:
             ladder=LADDER,
             quiet=parse_quiet_hours("off"),
             tz_of=lambda _u: "UTC",
-            complaints_channel="C1",
-            escalation_channel="C2",
-            escalation_contact=None,
+            targets=promises.NagTargets(complaints_channel="C1", escalate_to="C2"),
             limit=200,
         )
         session.flush()

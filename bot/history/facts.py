@@ -21,6 +21,7 @@ history). The rules are the metrics' own:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -183,14 +184,20 @@ def rebuild(conn: Connection) -> None:
     (``ix_audit_events_promise``): minutes at millions of rows, run once."""
     conn.execute(delete(ComplaintFacts))
     conn.execute(delete(PromiseFacts))
+    _rebuild_complaint_facts(conn)
+    _rebuild_promise_facts(conn)
 
-    def first(kinds: tuple[str, ...], column: str, *, people_only: bool = False) -> object:
-        e = aliased(AuditEvent)
-        query = select(getattr(e, column)).where(e.complaint_id == Complaint.id, e.action.in_(kinds))
-        if people_only:
-            query = query.where(e.actor != SYSTEM)
-        return query.order_by(e.at, e.id).limit(1).correlate(Complaint).scalar_subquery()
 
+def _first(kinds: tuple[str, ...], column: str, *, people_only: bool = False) -> Any:
+    """A complaint's first event of ``kinds`` (its ``column``), as a correlated subquery."""
+    e = aliased(AuditEvent)
+    query = select(getattr(e, column)).where(e.complaint_id == Complaint.id, e.action.in_(kinds))
+    if people_only:
+        query = query.where(e.actor != SYSTEM)
+    return query.order_by(e.at, e.id).limit(1).correlate(Complaint).scalar_subquery()
+
+
+def _rebuild_complaint_facts(conn: Connection) -> None:
     any_first = aliased(AuditEvent)
     conn.execute(
         insert(ComplaintFacts).from_select(
@@ -209,12 +216,12 @@ def rebuild(conn: Connection) -> None:
                 Complaint.id,
                 Complaint.source,
                 WAITING_SINCE,
-                first(FIRST_RESPONSE_KINDS, "at"),
-                first(FIRST_RESPONSE_KINDS, "actor"),
-                first((CLAIM,), "at"),
-                first((CLAIM,), "actor"),
-                first((RESOLVE,), "at", people_only=True),
-                first((RESOLVE,), "actor", people_only=True),
+                _first(FIRST_RESPONSE_KINDS, "at"),
+                _first(FIRST_RESPONSE_KINDS, "actor"),
+                _first((CLAIM,), "at"),
+                _first((CLAIM,), "actor"),
+                _first((RESOLVE,), "at", people_only=True),
+                _first((RESOLVE,), "actor", people_only=True),
             ).where(
                 exists(
                     select(any_first.id).where(
@@ -243,18 +250,22 @@ def rebuild(conn: Connection) -> None:
         )
     )
 
-    def last(column: object) -> object:
-        e = aliased(AuditEvent)
-        return (
-            select(column(e))  # type: ignore[operator]
-            .where(e.promise_id == Promise.id, e.action.in_(CLOSING_KINDS))
-            .order_by(e.at.desc(), e.id.desc())
-            .limit(1)
-            .correlate(Promise)
-            .scalar_subquery()
-        )
 
-    outcome = lambda e: case(  # noqa: E731
+def _last_closing(column: Callable[[Any], Any]) -> Any:
+    """What ``column`` says of a promise's latest closing event, as a correlated subquery."""
+    e = aliased(AuditEvent)
+    return (
+        select(column(e))
+        .where(e.promise_id == Promise.id, e.action.in_(CLOSING_KINDS))
+        .order_by(e.at.desc(), e.id.desc())
+        .limit(1)
+        .correlate(Promise)
+        .scalar_subquery()
+    )
+
+
+def _outcome(e: Any) -> Any:
+    return case(
         (e.action == BROKEN, Outcome.BROKEN.value),
         (
             e.action == KEPT,
@@ -265,6 +276,9 @@ def rebuild(conn: Connection) -> None:
         ),
         else_=None,
     )
+
+
+def _rebuild_promise_facts(conn: Connection) -> None:
     conn.execute(
         insert(PromiseFacts).from_select(
             ["promise_id", "complaint_id", "owner_id", "source", "made_at", "outcome", "outcome_at"],
@@ -274,8 +288,8 @@ def rebuild(conn: Connection) -> None:
                 Promise.owner_id,
                 Complaint.source,
                 Promise.created_at,
-                last(outcome),
-                last(lambda e: e.at),
+                _last_closing(_outcome),
+                _last_closing(lambda e: e.at),
             ).join(Complaint, Complaint.id == Promise.complaint_id),
         )
     )

@@ -49,7 +49,12 @@ class Scheduler:
         self.tz_of = tz_of
         self.ladder = promises.Ladder(settings.nag_ladder)
         contact = settings.nag_escalation_contact or next((c for _, c in settings.escalation_tiers if c), None)
-        self.escalation_contact = contact
+        person = contact is not None and contact[0] in "UW"  # a user id (a DM); S…: a user group
+        self.nag_targets = promises.NagTargets(
+            complaints_channel=settings.slack_complaints_channel,
+            escalate_to=contact if person and contact else settings.slack_escalation_channel,
+            contact=contact,
+        )
         self.worker = f"{socket.gethostname()}"
 
     def step(self) -> float:
@@ -75,9 +80,7 @@ class Scheduler:
                     # Never ask Slack (nor the cache) inside the write transaction: an owner who
                     # became due after the look-up above waits in the team's zone for this tick.
                     tz_of=lambda owner, zones=zones: zones.get(owner) or self.settings.team_timezone,
-                    complaints_channel=self.settings.slack_complaints_channel,
-                    escalation_channel=self.settings.slack_escalation_channel,
-                    escalation_contact=self.escalation_contact,
+                    targets=self.nag_targets,
                 )
             total = promises.NagResult(
                 *(a + b for a, b in zip(dataclasses.astuple(total), dataclasses.astuple(result), strict=True))

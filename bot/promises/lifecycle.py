@@ -301,6 +301,18 @@ def due_for_nagging(session: Session, now: datetime, limit: int) -> Sequence[Pro
     return session.scalars(query).all()
 
 
+@dataclass(frozen=True)
+class NagTargets:
+    """Where the ladder's rungs go, decided by the caller from the settings."""
+
+    complaints_channel: str
+    escalate_to: str
+    """The escalation rung's conversation: the contact's DM when the contact is a person, else the
+    escalation channel."""
+    contact: str | None = None
+    """Who the escalation notice names (a person or a user group)."""
+
+
 def nag_tick(
     session: Session,
     *,
@@ -308,9 +320,7 @@ def nag_tick(
     ladder: Ladder,
     quiet: QuietHours,
     tz_of: Callable[[str], str],
-    complaints_channel: str,
-    escalation_channel: str,
-    escalation_contact: str | None,
+    targets: NagTargets,
     limit: int = 200,
 ) -> NagResult:
     """Advance every due promise by one ladder step (or defer it past the owner's quiet hours)."""
@@ -325,73 +335,80 @@ def nag_tick(
             promise.next_nag_at = allowed
             deferred += 1
             continue
-        kind = ladder.steps[step][1]
-        last = step == len(ladder.steps) - 1
-        if last:
-            next_at = None
-        else:
-            # Keep the ladder's spacing after a deferral: no burst of steps on Monday morning.
-            next_at = max(promise.due_at + ladder.offset(step + 1), now + ladder.offset(step + 1) - ladder.offset(step))
-        values: dict[str, Any] = {"ladder_step": step + 1, "last_nagged_at": now, "next_nag_at": next_at}
-        done = session.execute(
-            update(Promise)
-            .where(Promise.id == promise.id, Promise.ladder_step == step, Promise.status == PromiseStatus.OPEN.value)
-            .values(**values)
-            .execution_options(synchronize_session=False)
-        ).rowcount  # type: ignore[attr-defined]
-        if done != 1:
+        if not _take_step(session, promise, step, next_at=_next_nag_at(promise, step, ladder, now), now=now):
             continue  # another worker took this step
-        complaint = session.get(Complaint, promise.complaint_id)
-        assert complaint is not None
-        target = outbox.card_target(session, complaint.id)
-        posted = target.status == "sent"
-        if kind == "thread" and not posted:
-            kind = "channel"  # no card to reply under: say it in the channel
-        key = f"nag:{promise.id}:{promise.reschedule_count}:{step}"
-        payload = {"step": step, "kind": kind, "contact": escalation_contact, "hours": ladder.steps[step][0]}
-        if kind == "thread":
-            outbox.enqueue_on_card(
-                session,
-                NAG_KINDS[kind],
-                complaint_id=complaint.id,
-                key=key,
-                at=now,
-                payload=payload,
-                priority=90,
-                promise_id=promise.id,
-                target=target,
-            )
-        else:
-            channel = {
-                "dm": promise.owner_id,
-                "channel": complaints_channel,
-                "escalate": escalation_contact
-                if escalation_contact and escalation_contact[0] in "UW"
-                else escalation_channel,
-            }[kind]
-            outbox.enqueue(
-                session,
-                NAG_KINDS[kind],
-                key=key,
-                at=now,
-                channel=channel,
-                complaint_id=promise.complaint_id,
-                promise_id=promise.id,
-                payload=payload,
-                priority=90,
-            )
-        events.record(
-            session,
-            EventKind.NAG_SENT,
-            complaint_id=promise.complaint_id,
-            promise_id=promise.id,
-            actor=events.SYSTEM,
-            note=promise.text,
-            at=now,
-            details=events.NagSent(step=step, rung=kind),
-        )
-        if kind == "escalate":
+        rung = _request_nag(session, promise, step, ladder=ladder, targets=targets, now=now)
+        if rung == "escalate":
             close(session, promise.id, status=PromiseStatus.BROKEN, user_id=events.SYSTEM, at=now, at_step=step)
             broken += 1
         sent += 1
     return NagResult(sent, deferred, broken)
+
+
+def _next_nag_at(promise: Promise, step: int, ladder: Ladder, now: datetime) -> datetime | None:
+    """When the rung after ``step`` is due (None after the last). The ladder's spacing is kept after a
+    deferral: no burst of steps on Monday morning."""
+    if step == len(ladder.steps) - 1:
+        return None
+    return max(promise.due_at + ladder.offset(step + 1), now + ladder.offset(step + 1) - ladder.offset(step))
+
+
+def _take_step(session: Session, promise: Promise, step: int, *, next_at: datetime | None, now: datetime) -> bool:
+    """Move the promise past ``step``, if nobody else has: one conditional update, so two workers never
+    send the same rung."""
+    done = session.execute(
+        update(Promise)
+        .where(Promise.id == promise.id, Promise.ladder_step == step, Promise.status == PromiseStatus.OPEN.value)
+        .values(ladder_step=step + 1, last_nagged_at=now, next_nag_at=next_at)
+        .execution_options(synchronize_session=False)
+    ).rowcount  # type: ignore[attr-defined]
+    return bool(done == 1)
+
+
+def _request_nag(
+    session: Session, promise: Promise, step: int, *, ladder: Ladder, targets: NagTargets, now: datetime
+) -> str:
+    """The rung's delivery and its event, in the caller's transaction; returns the rung sent (a thread
+    rung with no card to reply under is said in the channel instead)."""
+    rung = ladder.steps[step][1]
+    target = outbox.card_target(session, promise.complaint_id)
+    if rung == "thread" and target.status != "sent":
+        rung = "channel"
+    key = f"nag:{promise.id}:{promise.reschedule_count}:{step}"
+    payload = {"step": step, "kind": rung, "contact": targets.contact, "hours": ladder.steps[step][0]}
+    if rung == "thread":
+        outbox.enqueue_on_card(
+            session,
+            NAG_KINDS[rung],
+            complaint_id=promise.complaint_id,
+            key=key,
+            at=now,
+            payload=payload,
+            priority=90,
+            promise_id=promise.id,
+            target=target,
+        )
+    else:
+        channel = {"dm": promise.owner_id, "channel": targets.complaints_channel, "escalate": targets.escalate_to}
+        outbox.enqueue(
+            session,
+            NAG_KINDS[rung],
+            key=key,
+            at=now,
+            channel=channel[rung],
+            complaint_id=promise.complaint_id,
+            promise_id=promise.id,
+            payload=payload,
+            priority=90,
+        )
+    events.record(
+        session,
+        EventKind.NAG_SENT,
+        complaint_id=promise.complaint_id,
+        promise_id=promise.id,
+        actor=events.SYSTEM,
+        note=promise.text,
+        at=now,
+        details=events.NagSent(step=step, rung=rung),
+    )
+    return rung

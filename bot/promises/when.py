@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import calendar
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -208,100 +209,116 @@ def _clock(h: str, m: str | None, x: str | None, *, bare_rule: bool = True) -> t
     return time(hour, minute)
 
 
+def _duration(text: str, m: re.Match[str]) -> Piece | None:
+    n1 = _number(m.group("n1"))
+    n2 = _number(m.group("n2")) if m.group("n2") else None
+    unit = m.group("unit")
+    if n1 is None or (m.group("n2") and n2 is None):
+        return None
+    if unit == "h" and not m.group("n1")[-1].isdigit():
+        return None
+    if unit.startswith("h") and re.fullmatch(r"[01]\d[0-5]\d|2[0-3][0-5]\d", m.group("n1")):
+        return None  # "1700hrs" is a time of day
+    bare = not m.group("lead")
+    return Piece("duration", m.start(), m.end(), (max(n1, n2 or 0), unit), weak=bare)
+
+
+def _day(text: str, m: re.Match[str]) -> Piece | None:
+    rel = m.group("rel")
+    if rel:
+        word = rel.split()[-1] if "after" not in rel else "after"
+        return Piece("day", m.start(), m.end(), ("rel", word))
+    wd = m.group("wd")
+    if wd == "sat" and _sat_verb(text, m.start("wd")):
+        return None
+    return Piece("day", m.start(), m.end(), ("wd", WEEKDAYS[wd]))
+
+
+def _named_date(text: str, m: re.Match[str]) -> Piece | None:
+    d = int(m["d1"] or m["d2"])
+    mon = MONTHS[m["m1"] or m["m2"]]
+    if m["m2"] == "may" and not m["d2"]:
+        return None
+    return Piece("date", m.start(), m.end(), ("named", int(m["y"]) if m["y"] else None, mon, d))
+
+
+def _numeric_date(text: str, m: re.Match[str]) -> Piece:
+    y = m["y"]
+    year = (int(y) + (2000 if len(y) == 2 else 0)) if y else None
+    return Piece("date", m.start(), m.end(), ("num", year, int(m["a"]), int(m["b"])))
+
+
+def _window(text: str, m: re.Match[str]) -> Piece | None:
+    if not (m["ax"] or m["bx"] or m["am"] or m["bm"] or text[m.start() : m.start() + 7] == "between"):
+        return None
+    a = _clock(m["ah"], m["am"], m["ax"] or m["bx"], bare_rule=False)
+    b = _clock(m["bh"], m["bm"], m["bx"] or ("pm" if a and m["ax"] is None and int(m["bh"]) < int(m["ah"]) else None))
+    if b is None and m["bx"] is None:
+        b = _clock(m["bh"], m["bm"], None)
+    if b is None:
+        return None
+    return Piece("window", m.start(), m.end(), b)
+
+
+def _clock_piece(*, bare_rule: bool = True) -> Callable[[str, re.Match[str]], Piece | None]:
+    """A clock time from the match's hour, minutes and am/pm groups (those the pattern has)."""
+
+    def read(text: str, m: re.Match[str]) -> Piece | None:
+        groups = m.groupdict()
+        c = _clock(m["h"], groups.get("m"), groups.get("x"), bare_rule=bare_rule)
+        return Piece("clock", m.start(), m.end(), c) if c else None
+
+    return read
+
+
+def _past(text: str, m: re.Match[str]) -> Piece | None:
+    c = _clock(m["h"], None, None)
+    if c is None:
+        return None
+    minutes = c.hour * 60 + (30 if m["uk"] or m["q"] == "half" else 15 if m["dir"] == "past" else -15)
+    if not 0 <= minutes < 24 * 60:
+        return None
+    return Piece("clock", m.start(), m.end(), time(minutes // 60, minutes % 60))
+
+
+def _named_time(text: str, m: re.Match[str]) -> Piece:
+    c = {"noon": MORNING_END, "midday": MORNING_END, "midnight": LAST_MINUTE}.get(m["w"], LUNCHTIME)
+    return Piece("clock", m.start(), m.end(), c)
+
+
+def _part(text: str, m: re.Match[str]) -> Piece:
+    first = m["w"].startswith("first") or m["w"].startswith(("start", "beginning"))
+    return Piece("part", m.start(), m.end(), "first" if first else m["w"].split()[-1])
+
+
+READERS: tuple[tuple[re.Pattern[str], Callable[[str, re.Match[str]], Piece | None]], ...] = (
+    (_P_DURATION, _duration),
+    (_P_HOUR, lambda _t, m: Piece("duration", m.start(), m.end(), (1.0, "hour"))),
+    (_P_EOD, lambda _t, m: Piece("eod", m.start(), m.end(), None)),
+    (_P_EOW, lambda _t, m: Piece("eow", m.start(), m.end(), 1 if m.group("next") else 0)),
+    (_P_EOM, lambda _t, m: Piece("eom", m.start(), m.end(), 1 if m.group("next") else 0)),
+    (_P_NEXT_WEEK, lambda _t, m: Piece("nextweek", m.start(), m.end(), None)),
+    (_P_DAY, _day),
+    (_P_DATE_ISO, lambda _t, m: Piece("date", m.start(), m.end(), ("iso", int(m["y"]), int(m["m"]), int(m["d"])))),
+    (_P_DATE_NAMED, _named_date),
+    (_P_DATE_NUM, _numeric_date),
+    (_P_WINDOW, _window),
+    (_P_CLOCK_MER, _clock_piece()),
+    (_P_CLOCK_24, _clock_piece()),
+    (_P_CLOCK_HRS, _clock_piece(bare_rule=False)),
+    (_P_CLOCK_AT, _clock_piece()),
+    (_P_DAY_AMPM, lambda _t, m: Piece("part", m.start("x"), m.end("x"), "morning" if m["x"] == "am" else "afternoon")),
+    (_P_PAST, _past),
+    (_P_NAMED_TIME, _named_time),
+    (_P_PART, _part),
+)
+"""Each time-ish pattern and what a match of it means (None: not a time after all). The order is the
+order pieces of equal length and start are preferred in."""
+
+
 def pieces(text: str) -> list[Piece]:
     """Every time-ish piece in ``text`` (already normalised), longest first where two overlap."""
-    found: list[Piece] = []
-    for m in _P_DURATION.finditer(text):
-        n1 = _number(m.group("n1"))
-        n2 = _number(m.group("n2")) if m.group("n2") else None
-        unit = m.group("unit")
-        if n1 is None or (m.group("n2") and n2 is None):
-            continue
-        if unit == "h" and not m.group("n1")[-1].isdigit():
-            continue
-        if unit.startswith("h") and re.fullmatch(r"[01]\d[0-5]\d|2[0-3][0-5]\d", m.group("n1")):
-            continue  # "1700hrs" is a time of day
-        bare = not m.group("lead")
-        found.append(Piece("duration", m.start(), m.end(), (max(n1, n2 or 0), unit), weak=bare))
-    for m in _P_HOUR.finditer(text):
-        found.append(Piece("duration", m.start(), m.end(), (1.0, "hour")))
-    for m in _P_EOD.finditer(text):
-        found.append(Piece("eod", m.start(), m.end(), None))
-    for m in _P_EOW.finditer(text):
-        found.append(Piece("eow", m.start(), m.end(), 1 if m.group("next") else 0))
-    for m in _P_EOM.finditer(text):
-        found.append(Piece("eom", m.start(), m.end(), 1 if m.group("next") else 0))
-    for m in _P_NEXT_WEEK.finditer(text):
-        found.append(Piece("nextweek", m.start(), m.end(), None))
-    for m in _P_DAY.finditer(text):
-        rel = m.group("rel")
-        if rel:
-            word = rel.split()[-1] if "after" not in rel else "after"
-            found.append(Piece("day", m.start(), m.end(), ("rel", word)))
-        else:
-            wd = m.group("wd")
-            if wd == "sat" and _sat_verb(text, m.start("wd")):
-                continue
-            found.append(Piece("day", m.start(), m.end(), ("wd", WEEKDAYS[wd])))
-    for m in _P_DATE_ISO.finditer(text):
-        found.append(Piece("date", m.start(), m.end(), ("iso", int(m["y"]), int(m["m"]), int(m["d"]))))
-    for m in _P_DATE_NAMED.finditer(text):
-        d = int(m["d1"] or m["d2"])
-        mon = MONTHS[m["m1"] or m["m2"]]
-        if m["m2"] == "may" and not m["d2"]:
-            continue
-        found.append(Piece("date", m.start(), m.end(), ("named", int(m["y"]) if m["y"] else None, mon, d)))
-    for m in _P_DATE_NUM.finditer(text):
-        y = m["y"]
-        year = (int(y) + (2000 if len(y) == 2 else 0)) if y else None
-        found.append(Piece("date", m.start(), m.end(), ("num", year, int(m["a"]), int(m["b"]))))
-    for m in _P_WINDOW.finditer(text):
-        if not (m["ax"] or m["bx"] or m["am"] or m["bm"] or text[m.start() : m.start() + 7] == "between"):
-            continue
-        a = _clock(m["ah"], m["am"], m["ax"] or m["bx"], bare_rule=False)
-        b = _clock(
-            m["bh"], m["bm"], m["bx"] or ("pm" if a and m["ax"] is None and int(m["bh"]) < int(m["ah"]) else None)
-        )
-        if b is None and m["bx"] is None:
-            b = _clock(m["bh"], m["bm"], None)
-        if b is None:
-            continue
-        found.append(Piece("window", m.start(), m.end(), b))
-    for m in _P_CLOCK_MER.finditer(text):
-        c = _clock(m["h"], m["m"], m["x"])
-        if c:
-            found.append(Piece("clock", m.start(), m.end(), c))
-    for m in _P_CLOCK_24.finditer(text):
-        c = _clock(m["h"], m["m"], None)
-        if c:
-            found.append(Piece("clock", m.start(), m.end(), c))
-    for m in _P_CLOCK_HRS.finditer(text):
-        c = _clock(m["h"], m["m"], None, bare_rule=False)
-        if c:
-            found.append(Piece("clock", m.start(), m.end(), c))
-    for m in _P_CLOCK_AT.finditer(text):
-        c = _clock(m["h"], None, None)
-        if c:
-            found.append(Piece("clock", m.start(), m.end(), c))
-    for m in _P_DAY_AMPM.finditer(text):
-        found.append(Piece("part", m.start("x"), m.end("x"), "morning" if m["x"] == "am" else "afternoon"))
-    for m in _P_PAST.finditer(text):
-        c = _clock(m["h"], None, None)
-        if c is None:
-            continue
-        minutes = c.hour * 60 + (30 if m["uk"] or m["q"] == "half" else 15 if m["dir"] == "past" else -15)
-        if 0 <= minutes < 24 * 60:
-            found.append(Piece("clock", m.start(), m.end(), time(minutes // 60, minutes % 60)))
-    for m in _P_NAMED_TIME.finditer(text):
-        w = m["w"]
-        c = {"noon": MORNING_END, "midday": MORNING_END, "midnight": LAST_MINUTE}.get(w, LUNCHTIME)
-        found.append(Piece("clock", m.start(), m.end(), c))
-    for m in _P_PART.finditer(text):
-        w = m["w"].split()[-1]
-        if m["w"].startswith("first") or m["w"].startswith(("start", "beginning")):
-            found.append(Piece("part", m.start(), m.end(), "first"))
-        else:
-            found.append(Piece("part", m.start(), m.end(), w))
+    found = [p for pattern, read in READERS for m in pattern.finditer(text) if (p := read(text, m)) is not None]
     # "tonight" is a day and a part at once
     found.sort(key=lambda p: (p.start, -(p.end - p.start)))
     kept: list[Piece] = []

@@ -195,6 +195,48 @@ def _waits_in(session: Session, column: str, spans: list[Period]) -> Any:
     return select(bucket, by, table.c.source, values).where(_in_range(at, spans)).group_by(bucket, by, table.c.source)
 
 
+class _Tally:
+    """The sums and the lists of waits for each group (the team, each person, each network) and period.
+
+    Kept apart from the queries so ``compute`` reads as the list of what is counted."""
+
+    def __init__(self, periods: int, person: str | None) -> None:
+        self.person = person
+        self.groups: dict[tuple[str, str], list[Metrics]] = defaultdict(lambda: [Metrics() for _ in range(periods)])
+        _ = self.groups[TEAM]  # the team row exists even when nothing happened
+        self.durations: dict[tuple[str, str, int, str], list[float]] = defaultdict(list)
+        self.counted: dict[str, str] = {}
+
+    def _counts_for(self, actor: str | None) -> bool:
+        return actor is not None and actor != SYSTEM and (self.person is None or actor == self.person)
+
+    def add(self, bucket: int, actor: str | None, source: str | None, name: str, value: int) -> None:
+        keys = [TEAM]
+        if self._counts_for(actor):
+            keys.append(("person", str(actor)))
+        if source is not None:
+            keys.append(("network", source))
+        for key in keys:
+            metrics = self.groups[key][bucket]
+            setattr(metrics, name, getattr(metrics, name) + value)
+
+    def waited(self, bucket: int, actor: str | None, source: str, name: str, values: list[float]) -> None:
+        self.durations[("team", "", bucket, name)].extend(values)
+        self.durations[("network", source, bucket, name)].extend(values)
+        if self._counts_for(actor):
+            self.durations[("person", str(actor), bucket, name)].extend(values)
+
+    def finish(self) -> dict[tuple[str, str], list[Metrics]]:
+        """Counts, medians and 90th percentiles of the waits, into their groups' metrics."""
+        for (kind, key, b, name), values in self.durations.items():
+            metrics = self.groups[(kind, key)][b]
+            values.sort()
+            setattr(metrics, self.counted[name], len(values))
+            setattr(metrics, f"{name}_median_s", median(values))
+            setattr(metrics, f"{name}_p90_s", percentile(values, 0.9))
+        return dict(self.groups)
+
+
 def compute(
     session: Session,
     spans: list[Period],
@@ -209,44 +251,41 @@ def compute(
     ``person`` narrows the per-person work to one user (``/complaints report person @x``); the team
     and network rows are always computed.
     """
-    n = len(spans)
-    as_of = min(now, spans[-1].end)
-    groups: dict[tuple[str, str], list[Metrics]] = defaultdict(lambda: [Metrics() for _ in range(n)])
-    _ = groups[TEAM]  # the team row exists even when nothing happened
-    durations: dict[tuple[str, str, int, str], list[float]] = defaultdict(list)
+    tally = _Tally(len(spans), person)
+    for b, source, count in _complaints_in(session, spans):
+        tally.add(b, None, source, "complaints_in", count)
+    for name, count_name, column in FIRSTS:
+        tally.counted[name] = count_name
+        for b, actor, source, joined in session.execute(_waits_in(session, column, spans)):
+            tally.waited(b, actor, source, name, list(map(float, joined.split(","))))
+    for b, actor, source in _reopens(session, spans):
+        tally.add(b, actor, source, "reopened", 1)
+    for b, owner, source, count in _promises_made(session, spans):
+        tally.add(b, owner, source, "promises_made", count)
+    seen: set[tuple[int, int]] = set()
+    for b, pid, owner, source in _reschedules(session, spans):
+        tally.add(b, owner, source, "rescheduled", 1)
+        if (b, pid) not in seen:  # how often (every event) and how many promises (moved twice is one)
+            seen.add((b, pid))
+            tally.add(b, owner, source, "rescheduled_promises", 1)
+    for b, outcome, owner, source, count in _outcomes(session, spans):
+        tally.add(b, owner, source, outcome, count)
+    report = Report(unit, tz, spans, min(now, spans[-1].end), tally.finish())
+    report.oldest_open = oldest_open(session, person=person)
+    return report
 
-    def add(bucket: int, actor: str | None, source: str | None, name: str, value: int) -> None:
-        keys = [TEAM]
-        if actor is not None and actor != SYSTEM and (person is None or actor == person):
-            keys.append(("person", actor))
-        if source is not None:
-            keys.append(("network", source))
-        for key in keys:
-            metrics = groups[key][bucket]
-            setattr(metrics, name, getattr(metrics, name) + value)
 
-    # complaints in
+def _complaints_in(session: Session, spans: list[Period]) -> Any:
     bucket = _bucket(Complaint.created_at, spans)
-    for b, source, count in session.execute(
+    return session.execute(
         select(bucket, Complaint.source, func.count())
         .where(Complaint.kind == Kind.COMPLAINT.value, _in_range(Complaint.created_at, spans))
         .group_by(bucket, Complaint.source)
-    ):
-        add(b, None, source, "complaints_in", count)
+    )
 
-    # first response, first claim, first resolve: the seconds each complaint waited, per group
-    event_bucket = _bucket(AuditEvent.at, spans)
-    counted: dict[str, str] = {}
-    for name, count_name, column in FIRSTS:
-        counted[name] = count_name
-        for b, actor, source, joined in session.execute(_waits_in(session, column, spans)):
-            values = list(map(float, joined.split(",")))
-            durations[("team", "", b, name)].extend(values)
-            durations[("network", source, b, name)].extend(values)
-            if actor is not None and actor != SYSTEM and (person is None or actor == person):
-                durations[("person", actor, b, name)].extend(values)
 
-    # reopened, attributed to whoever resolved it last before the reopen
+def _reopens(session: Session, spans: list[Period]) -> Any:
+    """Each reopen, attributed to whoever resolved the complaint last before it."""
     resolve = aliased(AuditEvent)
     resolver = (
         select(resolve.actor)
@@ -260,8 +299,8 @@ def compute(
         .correlate(AuditEvent)
         .scalar_subquery()
     )
-    for b, actor, source in session.execute(
-        select(event_bucket, resolver, Complaint.source)
+    return session.execute(
+        select(_bucket(AuditEvent.at, spans), resolver, Complaint.source)
         .select_from(AuditEvent)
         .join(Complaint, Complaint.id == AuditEvent.complaint_id)
         .where(
@@ -269,51 +308,37 @@ def compute(
             AuditEvent.actor != SYSTEM,
             _in_range(AuditEvent.at, spans),
         )
-    ):
-        add(b, actor, source, "reopened", 1)
+    )
 
-    # promises made, by their owner (the facts' copy of it: a promise's owner never changes)
-    made_bucket = _bucket(PromiseFacts.made_at, spans)
-    for b, owner, source, count in session.execute(
-        select(made_bucket, PromiseFacts.owner_id, PromiseFacts.source, func.count())
+
+def _promises_made(session: Session, spans: list[Period]) -> Any:
+    """Promises made, by their owner (the facts' copy of it: a promise's owner never changes)."""
+    bucket = _bucket(PromiseFacts.made_at, spans)
+    return session.execute(
+        select(bucket, PromiseFacts.owner_id, PromiseFacts.source, func.count())
         .where(_in_range(PromiseFacts.made_at, spans))
-        .group_by(made_bucket, PromiseFacts.owner_id, PromiseFacts.source)
-    ):
-        add(b, owner, source, "promises_made", count)
+        .group_by(bucket, PromiseFacts.owner_id, PromiseFacts.source)
+    )
 
-    # rescheduled: how often (every event) and how many promises (a promise moved twice is one)
-    moves = (
-        select(event_bucket.label("b"), AuditEvent.promise_id, PromiseFacts.owner_id, PromiseFacts.source)
+
+def _reschedules(session: Session, spans: list[Period]) -> Any:
+    bucket = _bucket(AuditEvent.at, spans).label("b")
+    return session.execute(
+        select(bucket, AuditEvent.promise_id, PromiseFacts.owner_id, PromiseFacts.source)
         .select_from(AuditEvent)
         .join(PromiseFacts, PromiseFacts.promise_id == AuditEvent.promise_id)
         .where(AuditEvent.action == EventKind.PROMISE_RESCHEDULED.value, _in_range(AuditEvent.at, spans))
     )
-    seen: set[tuple[int, int]] = set()
-    for b, pid, owner, source in session.execute(moves):
-        add(b, owner, source, "rescheduled", 1)
-        if (b, pid) not in seen:
-            seen.add((b, pid))
-            add(b, owner, source, "rescheduled_promises", 1)
 
-    # outcomes: each promise's latest closing event, if it falls in the period and is not a cancel
-    outcome_bucket = _bucket(PromiseFacts.outcome_at, spans)
-    for b, outcome, owner, source, count in session.execute(
-        select(outcome_bucket, PromiseFacts.outcome, PromiseFacts.owner_id, PromiseFacts.source, func.count())
+
+def _outcomes(session: Session, spans: list[Period]) -> Any:
+    """Each promise's latest closing event, if it falls in the period and is not a cancel."""
+    bucket = _bucket(PromiseFacts.outcome_at, spans)
+    return session.execute(
+        select(bucket, PromiseFacts.outcome, PromiseFacts.owner_id, PromiseFacts.source, func.count())
         .where(_in_range(PromiseFacts.outcome_at, spans), PromiseFacts.outcome.is_not(None))
-        .group_by(outcome_bucket, PromiseFacts.outcome, PromiseFacts.owner_id, PromiseFacts.source)
-    ):
-        add(b, owner, source, outcome, count)
-
-    for (kind, key, b, name), values in durations.items():
-        metrics = groups[(kind, key)][b]
-        values.sort()
-        setattr(metrics, counted[name], len(values))
-        setattr(metrics, f"{name}_median_s", median(values))
-        setattr(metrics, f"{name}_p90_s", percentile(values, 0.9))
-
-    report = Report(unit, tz, spans, as_of, dict(groups))
-    report.oldest_open = oldest_open(session, person=person)
-    return report
+        .group_by(bucket, PromiseFacts.outcome, PromiseFacts.owner_id, PromiseFacts.source)
+    )
 
 
 def oldest_open(session: Session, *, person: str | None = None) -> dict[tuple[str, str], OldestOpen]:

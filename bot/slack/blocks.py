@@ -793,104 +793,102 @@ def build_nag(
     }
 
 
-def build_digest(report: dict[str, Any], permalinks: dict[int, str], now: datetime) -> Json:
-    """The daily overdue reminder from a stored report (see bot.reports.status.Digest)."""
+def _mrkdwn(text: str) -> Json:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": text}}
 
-    def when(value: str) -> datetime:
-        return datetime.fromisoformat(value)
 
-    def card(line: dict[str, Any]) -> str:
-        url = permalinks.get(int(line["complaint_id"]))
-        ref = f"#{line['complaint_id']}"
-        return f"<{url}|{ref}>" if url and safe_url(url) else ref
+def _digest_card_ref(line: dict[str, Any], permalinks: dict[int, str]) -> str:
+    url = permalinks.get(int(line["complaint_id"]))
+    ref = f"#{line['complaint_id']}"
+    return f"<{url}|{ref}>" if url and safe_url(url) else ref
 
-    out: list[Json] = [{"type": "header", "text": {"type": "plain_text", "text": f"Daily reminder · {report['day']}"}}]
-    overdue = report.get("overdue") or []
+
+def _digest_overdue(overdue: list[dict[str, Any]], permalinks: dict[int, str], now: datetime) -> list[Json]:
+    """Overdue promises grouped by owner, while the message's text budget lasts.
+
+    Slack refuses a message whose blocks hold more than about 12,000 characters of text (five owners
+    with fifteen promises each pass that): owners are listed while the budget lasts, and the rest
+    summed up in one line that says where the whole list is."""
     if not overdue:
-        out.append({"type": "section", "text": {"type": "mrkdwn", "text": ":white_check_mark: Nothing is overdue."}})
-    else:
-        by_owner: dict[str, list[dict[str, Any]]] = {}
-        for line in overdue:
-            by_owner.setdefault(line["owner_id"], []).append(line)
-        out.append(
-            {"type": "section", "text": {"type": "mrkdwn", "text": f":red_circle: *{len(overdue)} overdue promise(s)*"}}
-        )
-        # Slack refuses a message whose blocks hold more than about 12,000 characters of text (five
-        # owners with fifteen promises each pass that): owners are listed while the budget lasts,
-        # and the rest summed up in one line that says where the whole list is.
-        budget, shown = DIGEST_TEXT_BUDGET, 0
-        for owner, lines in by_owner.items():
-            items = [
-                f"• {card(x)} “{cut(escape(x['text']), 120)}” to {handle(x['customer'])} — due "
-                f"{slack_date(when(x['due_at']))}, {age(when(x['due_at']), now)} ago"
-                + (" (broken)" if x["status"] == "broken" else "")
-                for x in lines[:15]
-            ]
-            extra = f"\n…and {len(lines) - 15} more" if len(lines) > 15 else ""
-            text = cut(f"<@{owner}>\n" + "\n".join(items) + extra, SECTION_LIMIT)
-            if len(text) > budget or len(out) >= BLOCKS_LIMIT - 6:
-                break
-            budget -= len(text)
-            shown += len(lines)
-            out.append({"type": "section", "text": {"type": "mrkdwn", "text": text}})
-        if shown < len(overdue):
-            rest_owners = len(by_owner) - (len(out) - 2)
-            out.append(
-                {
-                    "type": "section",
-                    "text": {
-                        "type": "mrkdwn",
-                        "text": f"…and {len(overdue) - shown} more overdue promise(s) of {rest_owners} more "
-                        "owner(s): `/complaints overdue` lists them all.",
-                    },
-                }
-            )
-    due_today = report.get("due_today") or []
-    if due_today:
+        return [_mrkdwn(":white_check_mark: Nothing is overdue.")]
+    by_owner: dict[str, list[dict[str, Any]]] = {}
+    for line in overdue:
+        by_owner.setdefault(line["owner_id"], []).append(line)
+    out = [_mrkdwn(f":red_circle: *{len(overdue)} overdue promise(s)*")]
+    budget, shown, owners = DIGEST_TEXT_BUDGET, 0, 0
+    for owner, lines in by_owner.items():
         items = [
-            f"• {card(x)} <@{x['owner_id']}> “{cut(escape(x['text']), 100)}” by {slack_date(when(x['due_at']))}"
-            for x in due_today[:20]
+            f"• {_digest_card_ref(x, permalinks)} “{cut(escape(x['text']), 120)}” to {handle(x['customer'])} — due "
+            f"{slack_date(datetime.fromisoformat(x['due_at']))}, {age(datetime.fromisoformat(x['due_at']), now)} ago"
+            + (" (broken)" if x["status"] == "broken" else "")
+            for x in lines[:15]
         ]
+        extra = f"\n…and {len(lines) - 15} more" if len(lines) > 15 else ""
+        text = cut(f"<@{owner}>\n" + "\n".join(items) + extra, SECTION_LIMIT)
+        if len(text) > budget or len(out) + 1 >= BLOCKS_LIMIT - 6:
+            break
+        budget -= len(text)
+        shown += len(lines)
+        owners += 1
+        out.append(_mrkdwn(text))
+    if shown < len(overdue):
         out.append(
-            {
-                "type": "section",
-                "text": {
-                    "type": "mrkdwn",
-                    "text": cut(
-                        f":hourglass_flowing_sand: *Due today ({len(due_today)})*\n" + "\n".join(items), SECTION_LIMIT
-                    ),
-                },
-            }
+            _mrkdwn(
+                f"…and {len(overdue) - shown} more overdue promise(s) of {len(by_owner) - owners} more "
+                "owner(s): `/complaints overdue` lists them all."
+            )
         )
+    return out
+
+
+def _digest_due_today(due_today: list[dict[str, Any]], permalinks: dict[int, str]) -> list[Json]:
+    if not due_today:
+        return []
+    items = [
+        f"• {_digest_card_ref(x, permalinks)} <@{x['owner_id']}> “{cut(escape(x['text']), 100)}” by "
+        f"{slack_date(datetime.fromisoformat(x['due_at']))}"
+        for x in due_today[:20]
+    ]
+    heading = f":hourglass_flowing_sand: *Due today ({len(due_today)})*\n"
+    return [_mrkdwn(cut(heading + "\n".join(items), SECTION_LIMIT))]
+
+
+def _digest_board(report: dict[str, Any], now: datetime) -> Json:
     counts = report.get("counts") or {}
     unclaimed = counts.get("unclaimed", 0)
     oldest = counts.get("oldest_unclaimed")
     status = f":inbox_tray: *Unclaimed: {unclaimed}*"
     if unclaimed and oldest:
-        status += f", the oldest waiting {age(when(oldest), now)}"
+        status += f", the oldest waiting {age(datetime.fromisoformat(oldest), now)}"
     skipped = int(report.get("skipped") or 0)
     if skipped:
         status += f"\n:mag: *{skipped} post(s) got no card* in the last 24 h — `/complaints skipped` to review them"
-    out.append({"type": "section", "text": {"type": "mrkdwn", "text": status}})
-    y = report.get("yesterday") or {}
-    if y:
-        median = y.get("median_minutes_to_claim")
-        claim = f"{median:.0f} min" if median is not None else "—"
-        out.append(
-            {
-                "type": "context",
-                "elements": [
-                    {
-                        "type": "mrkdwn",
-                        "text": (
-                            f"Yesterday ({y['day']}): {y['new']} new · {y['resolved']} resolved · "
-                            f"median time to claim {claim} · "
-                            f"promises kept on time {y['kept_on_time']}, late {y['kept_late']}, broken {y['broken']}"
-                        ),
-                    }
-                ],
-            }
-        )
+    return _mrkdwn(status)
+
+
+def _digest_yesterday(y: dict[str, Any]) -> list[Json]:
+    if not y:
+        return []
+    median = y.get("median_minutes_to_claim")
+    claim = f"{median:.0f} min" if median is not None else "—"
+    text = (
+        f"Yesterday ({y['day']}): {y['new']} new · {y['resolved']} resolved · median time to claim {claim} · "
+        f"promises kept on time {y['kept_on_time']}, late {y['kept_late']}, broken {y['broken']}"
+    )
+    return [{"type": "context", "elements": [{"type": "mrkdwn", "text": text}]}]
+
+
+def build_digest(report: dict[str, Any], permalinks: dict[int, str], now: datetime) -> Json:
+    """The daily overdue reminder from a stored report (see bot.reports.status.Digest)."""
+    overdue = report.get("overdue") or []
+    out: list[Json] = [
+        {"type": "header", "text": {"type": "plain_text", "text": f"Daily reminder · {report['day']}"}},
+        *_digest_overdue(overdue, permalinks, now),
+        *_digest_due_today(report.get("due_today") or [], permalinks),
+        _digest_board(report, now),
+        *_digest_yesterday(report.get("yesterday") or {}),
+    ]
+    unclaimed = (report.get("counts") or {}).get("unclaimed", 0)
     text = f"Daily reminder {report['day']}: {len(overdue)} overdue promise(s), {unclaimed} unclaimed complaint(s)"
     return {"text": text, "blocks": out[:BLOCKS_LIMIT]}
 

@@ -101,7 +101,7 @@ class Thresholds:
     praise: float = 0.5
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Analysis:
     """What the rules saw in one post: the inputs of a verdict, and the features a trained model adds
     to its own (so training and run time compute them the same way, in one place)."""
@@ -786,9 +786,23 @@ class Triage:
         compound = vs["compound"]
         if cue_set is None:
             return Analysis(
-                text, plain, language, False, 0.0, compound, vs["pos"], vs["neg"], vs["neu"], {},
-                (f"language {language}",), False, False, "?" in plain or "¿" in plain, False, folded,
-            )  # fmt: skip
+                text=text,
+                plain=plain,
+                language=language,
+                readable=False,
+                score=0.0,
+                compound=compound,
+                pos=vs["pos"],
+                neg=vs["neg"],
+                neu=vs["neu"],
+                groups={},
+                signals=(f"language {language}",),
+                facts=False,
+                sarcasm=False,
+                ask="?" in plain or "¿" in plain,
+                spam=False,
+                folded=folded,
+            )
 
         groups = cue_set.index.totals(folded)  # a group counts at most twice
 
@@ -842,9 +856,24 @@ class Triage:
         if resolved and not facts:
             ask = ask and question
         return Analysis(
-            text, plain, language, True, round(score, 3), compound, vs["pos"], vs["neg"], vs["neu"], groups,
-            tuple(signals), facts, sarcasm, ask, spam, folded, concern,
-        )  # fmt: skip
+            text=text,
+            plain=plain,
+            language=language,
+            readable=True,
+            score=round(score, 3),
+            compound=compound,
+            pos=vs["pos"],
+            neg=vs["neg"],
+            neu=vs["neu"],
+            groups=groups,
+            signals=tuple(signals),
+            facts=facts,
+            sarcasm=sarcasm,
+            ask=ask,
+            spam=spam,
+            folded=folded,
+            concern=concern,
+        )
 
     def classify(self, text: str, lang: str | None = None) -> Verdict:
         """``lang`` is X's language code when it gave one; otherwise the language is detected."""
