@@ -91,7 +91,7 @@ def request_reply(
     )
     if not target.usable:
         raise DomainError(f"Complaint #{complaint_id} has no card to reply from.")
-    return outbox._insert(session, values)
+    return outbox.insert_row(session, values)
 
 
 @dataclass(frozen=True)

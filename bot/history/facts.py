@@ -27,24 +27,22 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
-    ColumnElement,
     Connection,
     Select,
     and_,
     case,
     delete,
     exists,
-    func,
     insert,
     literal,
     or_,
     select,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, aliased
 
 from bot.history.kinds import SYSTEM, EventKind
+from bot.store import dialect
 from bot.store.models import AuditEvent, Complaint, ComplaintFacts, Promise, PromiseFacts
 
 CLAIM = EventKind.CLAIMED.value
@@ -91,21 +89,9 @@ def _firsts(kind: str, actor: str) -> list[str]:
     return names
 
 
-def waited(dialect: str, later: Any, earlier: Any) -> ColumnElement[float]:
-    """Seconds from ``earlier`` to ``later``, never negative, computed when the fact is written so the
-    report reads a number instead of parsing two timestamps per row (SQLite's ``julianday`` is
-    rounded to the millisecond: it carries float noise in the sixth decimal)."""
-    if dialect == "postgresql":
-        seconds: ColumnElement[float] = func.extract("epoch", later - earlier)
-    else:
-        seconds = func.round((func.julianday(later) - func.julianday(earlier)) * 86400.0, 3)
-    return case((seconds < 0, 0.0), else_=seconds)
-
-
 def _insert_ignoring_duplicates(session: Session, table: Any, source: Select[Any]) -> None:
-    make = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     columns = [c.name for c in table.__table__.columns if c.name in source.selected_columns]
-    session.execute(make(table).from_select(columns, source).on_conflict_do_nothing())
+    session.execute(dialect.insert(session, table.__table__).from_select(columns, source).on_conflict_do_nothing())
 
 
 WAITING_SINCE = case((Complaint.posted_at < Complaint.created_at, Complaint.posted_at), else_=Complaint.created_at)
@@ -138,9 +124,9 @@ def apply(
             ).where(Complaint.id == complaint_id),
         )
         table = ComplaintFacts.__table__
-        dialect = session.get_bind().dialect.name
         for name in firsts:
             column = table.c[f"{name}_at"]
+            seconds = dialect.seconds_between(session, literal(at, column.type), table.c.waiting_since)
             session.execute(
                 update(table)
                 .where(table.c.complaint_id == complaint_id, or_(column.is_(None), column > at))
@@ -148,7 +134,7 @@ def apply(
                     {
                         column: at,
                         table.c[f"{name}_by"]: actor[:64],
-                        table.c[f"{name}_s"]: waited(dialect, literal(at, column.type), table.c.waiting_since),
+                        table.c[f"{name}_s"]: seconds,
                     }
                 )
             )
@@ -233,10 +219,12 @@ def _rebuild_complaint_facts(conn: Connection) -> None:
         )
     )
     table = ComplaintFacts.__table__
-    dialect = conn.dialect.name
     conn.execute(
         update(table).values(
-            {table.c[f"{name}_s"]: waited(dialect, table.c[f"{name}_at"], table.c.waiting_since) for name in FIRSTS}
+            {
+                table.c[f"{name}_s"]: dialect.seconds_between(conn, table.c[f"{name}_at"], table.c.waiting_since)
+                for name in FIRSTS
+            }
         )
     )
     # A complaint whose only resolves were the bot's has a row with nothing in it: drop it.

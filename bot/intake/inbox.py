@@ -35,6 +35,7 @@ from bot.common.clock import Clock
 from bot.intake import state
 from bot.intake.ingest import Ingestor
 from bot.intake.posts import Post, post_from_record
+from bot.store import dialect
 from bot.store.bulk import insert_rows
 from bot.store.db import unavailable
 from bot.store.enums import InboxStatus
@@ -86,25 +87,31 @@ class Inbox:
         """Store ``posts`` and move ``stream``'s cursor past them, in one transaction."""
         at = self.clock.now()
         with self.sessions() as session, session.begin():
-            if posts:
-                insert_rows(
-                    session,
-                    InboxItem.__table__,
-                    [
-                        {
-                            "stream": stream,
-                            "position": p.position[:96],
-                            "record": p.record,
-                            "status": PENDING,
-                            "error": None,
-                            "received_at": at,
-                        }
-                        for p in posts
-                    ],
-                )
-            state.advance(session, stream, at=at, cursor=cursor)
+            self.add(session, stream, posts, at=at, cursor=cursor)
             if also is not None:
                 also(session)
+
+    @staticmethod
+    def add(session: Session, stream: str, posts: list[RawPost], *, at: datetime, cursor: str | None = None) -> None:
+        """The one way raw posts enter the inbox, in the caller's transaction: every source through
+        ``write``, the webhook for a group of requests at once."""
+        if posts:
+            insert_rows(
+                session,
+                InboxItem.__table__,
+                [
+                    {
+                        "stream": stream,
+                        "position": p.position[:96],
+                        "record": p.record,
+                        "status": PENDING,
+                        "error": None,
+                        "received_at": at,
+                    }
+                    for p in posts
+                ],
+            )
+        state.advance(session, stream, at=at, cursor=cursor)
 
     def pending(self) -> int:
         from sqlalchemy import func
@@ -179,7 +186,7 @@ class InboxDrain:
         return self._one_by_one(at)
 
     def _take(self, session: Session) -> list[_Row]:
-        postgres = session.get_bind().dialect.name == "postgresql"
+        postgres = dialect.is_postgres(session)
         # Advisory locks are database-wide; keyed by the schema too, so deployments (or test runs)
         # sharing one database in different schemas never wait on each other's drain.
         if (

@@ -33,6 +33,7 @@ from bot.history import events
 from bot.history.events import EventKind
 from bot.intake.posts import Post, text_key
 from bot.outbox.kinds import DeliveryKind, lane_for
+from bot.store import dialect
 from bot.store.bulk import insert_rows
 from bot.store.db import autoflush
 from bot.store.enums import OPEN_STATUSES, DeliveryStatus, Kind, PostRole, Status
@@ -189,7 +190,7 @@ def _reserve_ids(session: Session, n: int) -> list[int]:
     """``n`` fresh complaint ids. PostgreSQL: from the table's sequence, so concurrent writers never
     collide. SQLite: past the largest id — safe because every transaction there holds the write
     lock from its start (``BEGIN IMMEDIATE``), so nobody else can insert meanwhile."""
-    if session.get_bind().dialect.name == "postgresql":
+    if dialect.is_postgres(session):
         return list(session.scalars(_NEXT_IDS, {"n": n}))
     autoflush(session)
     start = session.scalar(_MAX_ID)
@@ -348,7 +349,7 @@ class _Batch:
         # A copy folded into a card that can never be posted (dead, set aside) would be invisible.
         targets = outbox.card_targets(self.session, ids)
         usable = {cid for cid in ids if targets[cid].usable}
-        if usable and self.session.get_bind().dialect.name == "postgresql":
+        if usable and dialect.is_postgres(self.session):
             # Lock the chosen cards until this batch commits: a Resolve racing this ingest waits, and
             # then its cascade sees (and resolves) the copies folded in here. (SQLite's writers are
             # serialised by BEGIN IMMEDIATE already.)

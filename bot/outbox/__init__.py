@@ -18,10 +18,10 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import bindparam, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from bot.outbox.kinds import SPECS, DeliveryKind, lane_for
+from bot.store import dialect
 from bot.store.db import autoflush
 from bot.store.enums import DeliveryStatus
 from bot.store.models import Complaint, Delivery
@@ -87,15 +87,9 @@ def row(
     }
 
 
-def _dialect_insert(session: Session) -> Any:
-    return (postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert)(_T)
-
-
-def _insert(session: Session, values: dict[str, Any]) -> bool:
-    """Insert unless a row with this key exists; True if this call added it."""
-    statement = _dialect_insert(session).values(**values).on_conflict_do_nothing(index_elements=[_D.key])
-    # preserve_rowcount: SQLAlchemy leaves INSERT's rowcount at -1 on PostgreSQL otherwise.
-    return session.execute(statement.execution_options(preserve_rowcount=True)).rowcount == 1  # type: ignore[attr-defined]
+def insert_row(session: Session, values: dict[str, Any]) -> bool:
+    """Insert a row built by ``row`` unless a row with its key exists; True if this call added it."""
+    return dialect.insert_new(session, _T, values, key=["key"])
 
 
 def enqueue(
@@ -113,7 +107,7 @@ def enqueue(
     """A delivery to ``channel`` that needs no card. True if it was added (False: already requested)."""
     if SPECS[kind].needs_card:
         raise ValueError(f"{kind} needs a card: use enqueue_on_card")
-    return _insert(
+    return insert_row(
         session,
         row(
             kind,
@@ -219,10 +213,10 @@ def enqueue_on_card(
             else f"the card of #{target.complaint_id} can never be posted ({target.status})"
         )
         values.update(status=DeliveryStatus.CLOSED.value, last_error=reason)
-        if _insert(session, values):
+        if insert_row(session, values):
             log.warning("%s for #%d not sent: %s", kind, complaint_id, reason)
         return False
-    return _insert(session, values)
+    return insert_row(session, values)
 
 
 def request_card_refreshes(
@@ -255,7 +249,7 @@ def request_card_refreshes(
             wanted[target.complaint_id] = (max(priority, previous[0] if previous else priority), target.channel)
     if not wanted:
         return
-    insert = _dialect_insert(session)
+    insert = dialect.insert(session, _T)
     statement = insert.on_conflict_do_update(
         index_elements=[_D.key],
         set_={

@@ -11,9 +11,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from bot.store import dialect
 from bot.store.models import Lane
 
 EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
@@ -21,13 +21,7 @@ _L = Lane.__table__
 
 
 def _upsert(session: Session, key: str, next_at: datetime, where: Any) -> bool:
-    dialect = session.get_bind().dialect.name
-    insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(_L).values(key=key, next_at=next_at)
-    statement = insert.on_conflict_do_update(
-        index_elements=[_L.c.key], set_={"next_at": insert.excluded.next_at}, where=where
-    )
-    # preserve_rowcount: SQLAlchemy leaves INSERT's rowcount at -1 on PostgreSQL otherwise.
-    return session.execute(statement.execution_options(preserve_rowcount=True)).rowcount == 1  # type: ignore[attr-defined]
+    return dialect.upsert_where(session, _L, {"key": key, "next_at": next_at}, key=["key"], where=where)
 
 
 def take_turn(session: Session, key: str, *, now: datetime, interval: float) -> bool:

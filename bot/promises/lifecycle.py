@@ -25,6 +25,7 @@ from bot.history.events import EventKind
 from bot.outbox.kinds import NAG_KINDS
 from bot.promises import heads_up
 from bot.promises.quiet import QuietHours, next_allowed
+from bot.store import dialect
 from bot.store.enums import OPEN_STATUSES, PromiseStatus
 from bot.store.models import Complaint, Promise
 
@@ -105,10 +106,34 @@ def create(
     return promise
 
 
-def lock_complaint(session: Session, complaint_id: int) -> None:
-    """Serialise promise creation on one complaint (PostgreSQL row lock; SQLite's write lock already does),
-    so a double-clicked reading is checked and recorded once."""
+def create_once(
+    session: Session,
+    complaint_id: int,
+    *,
+    owner_id: str,
+    text: str,
+    due_at: datetime,
+    asked_at: datetime,
+    at: datetime,
+) -> bool:
+    """Record the promise a reading was picked for, unless the same one (owner, words, due time) was
+    recorded since the question was asked: a double-clicked reading is one promise. Promise creation
+    on the complaint is serialised first (a PostgreSQL row lock; SQLite's write lock already does).
+    True if this call recorded it."""
     session.execute(select(Complaint.id).where(Complaint.id == complaint_id).with_for_update())
+    same = session.scalars(
+        select(Promise.id).where(
+            Promise.complaint_id == complaint_id,
+            Promise.owner_id == owner_id,
+            Promise.text == " ".join(text.split()),
+            Promise.due_at == due_at,
+            Promise.created_at >= asked_at,
+        )
+    ).first()
+    if same is not None:
+        return False
+    create(session, complaint_id, owner_id=owner_id, text=text, due_at=due_at, created_by=owner_id, at=at)
+    return True
 
 
 def _drop_pending_nags(session: Session, promise_id: int, why: str) -> None:
@@ -296,9 +321,7 @@ def due_for_nagging(session: Session, now: datetime, limit: int) -> Sequence[Pro
         .order_by(Promise.next_nag_at)
         .limit(limit)
     )
-    if session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True)
-    return session.scalars(query).all()
+    return session.scalars(dialect.skip_locked(query, session)).all()
 
 
 @dataclass(frozen=True)

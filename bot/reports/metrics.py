@@ -35,11 +35,12 @@ from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Text, and_, case, cast, func, literal, literal_column, select
+from sqlalchemy import ColumnElement, and_, case, func, literal, select
 from sqlalchemy.orm import Session, aliased
 
 from bot.history.facts import FIRST_RESPONSE_KINDS
 from bot.history.kinds import SYSTEM, EventKind
+from bot.store import dialect
 from bot.store.enums import Kind, PromiseStatus
 from bot.store.models import AuditEvent, Complaint, ComplaintFacts, Promise, PromiseFacts
 
@@ -188,10 +189,7 @@ def _waits_in(session: Session, column: str, spans: list[Period]) -> Any:
     table = ComplaintFacts.__table__
     at, by, waited = table.c[f"{column}_at"], table.c[f"{column}_by"], table.c[f"{column}_s"]
     bucket = _bucket(at, spans)
-    if session.get_bind().dialect.name == "postgresql":
-        values = func.string_agg(cast(waited, Text), literal_column("','"))
-    else:
-        values = func.group_concat(waited, ",")
+    values = dialect.joined_text(session, waited)
     return select(bucket, by, table.c.source, values).where(_in_range(at, spans)).group_by(bucket, by, table.c.source)
 
 

@@ -158,8 +158,7 @@ def customer_histories(
     """A handle's history per network identity (source + author id), busiest first: the same
     handle on two networks is two customers, so their stories are never mixed into one list."""
     key = fold(handle).strip().lstrip("@\uff20")
-    dialect = session.get_bind().dialect.name
-    query = select(Complaint).where(folded(Complaint.author_handle, dialect) == key)
+    query = select(Complaint).where(folded(Complaint.author_handle, session) == key)
     if source:
         query = query.where(Complaint.source == source)
     rows = session.scalars(query.order_by(Complaint.posted_at.desc(), Complaint.id.desc()).limit(limit * 5)).all()

@@ -21,16 +21,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from slack_bolt import BoltResponse
-from sqlalchemy import delete
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.common.errors import Conflict, DomainError
 from bot.history import events
+from bot.history import requests as request_log
 from bot.history.events import EventKind
 from bot.slack.deps import Requests
 from bot.store.db import transaction, unavailable
-from bot.store.models import Complaint, Interaction
+from bot.store.models import Complaint
 
 log = logging.getLogger(__name__)
 
@@ -150,24 +149,17 @@ def record_requests(deps: Requests) -> Callable[..., Any]:
             next()
             return None
         info = request_name(body)
-        values = {
-            "key": info.key,
-            "user_id": info.user[:32],
-            "surface": info.surface,
-            "name": info.name,
-            "ref": info.ref,
-            "at": deps.clock.now(),
-        }
         try:
             with transaction(deps.sessions) as session:
-                insert = (postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert)(
-                    Interaction.__table__
+                added = request_log.record(
+                    session,
+                    key=info.key,
+                    user=info.user,
+                    surface=info.surface,
+                    name=info.name,
+                    ref=info.ref,
+                    at=deps.clock.now(),
                 )
-                added = session.execute(
-                    insert.values(**values)
-                    .on_conflict_do_nothing(index_elements=["key"])
-                    .execution_options(preserve_rowcount=True)
-                ).rowcount  # type: ignore[attr-defined]
         except SQLAlchemyError as exc:
             if (info.surface, info.name) not in READ_ONLY or not unavailable(exc):
                 raise
@@ -176,7 +168,7 @@ def record_requests(deps: Requests) -> Callable[..., Any]:
             log.warning("could not record %s %s (database unavailable); answering anyway", info.surface, info.name)
             next()
             return None
-        if added != 1:
+        if not added:
             log.info(
                 "%s %s from %s delivered again (%s): already handled", info.surface, info.name, info.user, info.key
             )
@@ -209,7 +201,7 @@ def forget(deps: Requests, info: RequestInfo) -> None:
         return
     try:
         with transaction(deps.sessions) as session:
-            session.execute(delete(Interaction).where(Interaction.key == info.key))
+            request_log.forget(session, info.key)
     except Exception:
         log.warning("could not clear a failed request from the request log (%s)", info.key)
 

@@ -8,8 +8,6 @@ import re
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
-
 from bot.common import limits
 from bot.common.errors import DomainError
 from bot.promises import lifecycle as promise_service
@@ -147,20 +145,9 @@ class PromiseDesk:
         asked = datetime.fromtimestamp(choice["a"], UTC)
         try:
             with transaction(self.deps.sessions) as session:
-                promise_service.lock_complaint(session, choice["c"])
-                same = session.scalars(
-                    select(Promise.id).where(
-                        Promise.complaint_id == choice["c"],
-                        Promise.owner_id == user,
-                        Promise.text == " ".join(choice["w"].split()),
-                        Promise.due_at == due,
-                        Promise.created_at >= asked,
-                    )
-                ).first()
-                if same is None:
-                    promise_service.create(
-                        session, choice["c"], owner_id=user, text=choice["w"], due_at=due, created_by=user, at=now
-                    )
+                promise_service.create_once(
+                    session, choice["c"], owner_id=user, text=choice["w"], due_at=due, asked_at=asked, at=now
+                )
         except DomainError as exc:
             self._refused(body, exc)
             ephemeral(respond, f"{exc}\n{PROMISE_USAGE}")

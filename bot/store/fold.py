@@ -15,7 +15,11 @@ import re
 from typing import Any
 
 from sqlalchemy import func
+from sqlalchemy.engine import Connection
+from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
+
+from bot.store.dialect import is_postgres
 
 INVISIBLE = "\u00ad\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff"
 """Soft hyphen, zero-width spaces and joiners, direction marks and overrides, word joiner, BOM."""
@@ -27,9 +31,9 @@ def fold(text: str | None) -> str:
     return _INVISIBLE.sub("", text or "").upper().lower().casefold()
 
 
-def folded(column: Any, dialect: str) -> ColumnElement[str]:
-    """``fold`` in SQL, for ``dialect`` (``ft_fold`` on SQLite is registered by ``make_engine``)."""
-    if dialect == "sqlite":
+def folded(column: Any, bind: Session | Connection) -> ColumnElement[str]:
+    """``fold`` in SQL, in ``bind``'s dialect (``ft_fold`` on SQLite is registered by ``make_engine``)."""
+    if not is_postgres(bind):
         return func.ft_fold(column)
     visible = func.regexp_replace(column, f"[{INVISIBLE}]", "", "g")
     # libc's per-letter mapping has no one-letter capital for ß nor folds final sigma: done by hand.

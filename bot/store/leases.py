@@ -19,10 +19,10 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import IO
 
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
+from bot.store import dialect
 from bot.store.models import Lease
 
 _L = Lease.__table__
@@ -35,17 +35,10 @@ def worker_id() -> str:
 
 def hold(session: Session, name: str, holder: str, *, now: datetime, ttl: timedelta) -> bool:
     """Take or renew the lease ``name`` until ``now + ttl``; False if another holder has it."""
-    dialect = session.get_bind().dialect.name
-    insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(_L).values(
-        name=name, holder=holder, expires_at=now + ttl
+    values = {"name": name, "holder": holder, "expires_at": now + ttl}
+    return dialect.upsert_where(
+        session, _L, values, key=["name"], where=(_L.c.holder == holder) | (_L.c.expires_at < now)
     )
-    statement = insert.on_conflict_do_update(
-        index_elements=[_L.c.name],
-        set_={"holder": insert.excluded.holder, "expires_at": insert.excluded.expires_at},
-        where=(_L.c.holder == holder) | (_L.c.expires_at < now),
-    )
-    # preserve_rowcount: SQLAlchemy leaves INSERT's rowcount at -1 on PostgreSQL otherwise.
-    return session.execute(statement.execution_options(preserve_rowcount=True)).rowcount == 1  # type: ignore[attr-defined]
 
 
 def release(session: Session, name: str, holder: str) -> None:

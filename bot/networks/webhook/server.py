@@ -34,17 +34,16 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.common.clock import Clock
-from bot.intake import state
+from bot.intake.inbox import Inbox, RawPost
 from bot.intake.posts import post_from_record
 from bot.networks.settings import SOURCE_NAME
 from bot.store.db import unavailable
 from bot.store.enums import InboxStatus
-from bot.store.models import InboxItem
 from bot.store.models import Post as PostRow
 
 log = logging.getLogger(__name__)
@@ -56,7 +55,6 @@ SIGNATURE_HEADER = "X-Followthrough-Signature"
 TIMESTAMP_HEADER = "X-Followthrough-Timestamp"
 TOLERANCE_SECONDS = 300
 MAX_BODY = 1024 * 1024
-_INSERT = insert(InboxItem.__table__)
 PENDING = InboxStatus.PENDING.value
 MAX_RECORDS = 1000
 """A 1 MB body holds a few thousand tiny records; a request is answered within one transaction, so
@@ -147,7 +145,6 @@ class GroupWriter:
 
     def _write(self, group: list[_Slot]) -> None:
         at = self.clock.now()
-        rows: list[dict[str, Any]] = []
         with self.sessions() as session, session.begin():
             by_source: dict[str, list[_Slot]] = {}
             for slot in group:
@@ -155,6 +152,7 @@ class GroupWriter:
             for source, slots in by_source.items():
                 ids = sorted({pid for slot in slots for pid in slot.records})
                 taken = _stored_ids(session, source, ids)
+                posts: list[RawPost] = []
                 for slot in slots:
                     slot.accepted = 0
                     for pid, (index, record) in slot.records.items():
@@ -162,19 +160,8 @@ class GroupWriter:
                             continue
                         taken.add(pid)
                         slot.accepted += 1
-                        rows.append(
-                            {
-                                "stream": stream_name(source),
-                                "position": f"request record {index} (id {pid[:40]})",
-                                "record": record,
-                                "status": PENDING,
-                                "error": None,
-                                "received_at": at,
-                            }
-                        )
-                state.advance(session, stream_name(source), at=at)
-            if rows:
-                session.execute(_INSERT, rows)
+                        posts.append(RawPost(f"request record {index} (id {pid[:40]})", record))
+                Inbox.add(session, stream_name(source), posts, at=at)
         self.commits += 1
 
 
