@@ -10,8 +10,8 @@ every post stored once, exactly one card per complaint, every acknowledged click
 acknowledged promise persisted, every due nag sent exactly once, the daily reminder once, and
 nothing left pending (no delivery, no inbox row).
 
-The traffic is bounded (``clicks`` actions in all, a fifth of them ``/promise … in 1 minute``), so
-what the bot is asked to send is known; the quiet period after the last kill is computed from it —
+The traffic is bounded (``clicks`` requests the bot answered, every fifth a ``/promise … in 1
+minute``), so what the bot is asked to send is known; the quiet period after the last kill is computed from it —
 what is still pending at the configured post rate, the last promise's due time plus its ladder, a
 killed worker's lease — and printed. When something is left pending, each row is listed with why it
 has not gone (kind, attempts, lease or retry time, the lane's next turn, the last error).
@@ -20,6 +20,7 @@ has not gone (kind, attempts, lease or retry time, the lane's next turn, the las
 from __future__ import annotations
 
 import http.client
+import itertools
 import json
 import os
 import random
@@ -248,9 +249,12 @@ def run_crash_scenario(
         slack.on_call = on_call
 
         budget = threading.Semaphore(clicks)
+        turns = itertools.count()
         last_promise = [time.monotonic()]
 
         def traffic() -> None:
+            """``clicks`` requests the bot answered (one in five a ``/promise``); a request that finds the
+            bot down (killed, restarting) is not counted, so every run asks the same amount of work."""
             while not stop.is_set():
                 with sessions() as s:
                     carded = s.scalars(select(Complaint.id).where(Complaint.slack_ts.is_not(None))).all()
@@ -261,13 +265,15 @@ def run_crash_scenario(
                     return  # bounded traffic: what the bot must send is known
                 time.sleep(rng.uniform(0.02, 0.12))  # a person's pace, roughly
                 cid, user = rng.choice(carded), rng.choice(TEAM)
-                if rng.random() < 0.2:
+                if next(turns) % 5 == 0:
                     token = uuid.uuid4().hex[:10]
                     form = slash_command(user, "/promise", f"#{cid} in 1 minute call back {token}")
                     sent_at = time.monotonic()
                     try:
                         status, raw, _ = post_signed(url, None, SECRET, form=form, timeout=5)
                     except (OSError, http.client.HTTPException):
+                        budget.release()  # the bot was down: not an answered request
+                        time.sleep(0.1)
                         continue
                     if status == 200 and "Promise recorded" in json.loads(raw or b"{}").get("text", ""):
                         acked_promises.append(token)
@@ -277,6 +283,8 @@ def run_crash_scenario(
                 try:
                     status, _, _ = post_signed(url, block_action(user, action, value=str(cid)), SECRET, timeout=5)
                 except (OSError, http.client.HTTPException):
+                    budget.release()
+                    time.sleep(0.1)
                     continue
                 if status == 200:
                     acked_clicks.append((user, cid, action.value.removeprefix("ft_")))
