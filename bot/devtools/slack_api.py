@@ -15,9 +15,11 @@ import time
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs
+
+from bot.devtools.local_server import LocalServer
 
 Json = dict[str, Any]
 
@@ -128,7 +130,9 @@ class SlackState:
     """Files by id, from ``files.getUploadURLExternal``: name, announced length, uploaded bytes."""
 
 
-class SlackStandIn:
+class SlackStandIn(LocalServer):
+    name = "slack-stand-in"
+
     """Start with ``start()``; stop with ``stop()``; or use as a context manager."""
 
     def __init__(
@@ -160,51 +164,14 @@ class SlackStandIn:
         self._last_history: dict[str, float] = {}
         self._lock = threading.RLock()
         self._changed = threading.Condition(self._lock)
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
         self.clock: Callable[[], float] = time.monotonic
         """Times rate limits and records calls; tests substitute their own."""
         self.wall: Callable[[], float] = time.time
         """Stamps message ``ts`` values (epoch seconds, as Slack's are); tests substitute their own."""
 
-    # -- lifecycle -----------------------------------------------------------------------------
-    def start(self) -> SlackStandIn:
-        stand_in = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                stand_in._handle(self)
-
-            def do_GET(self) -> None:
-                stand_in._handle(self)
-
-            def log_message(self, format: str, *args: Any) -> None:
-                return
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="slack-stand-in", daemon=True
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        if self._server:
-            self._server.shutdown()
-            self._server.server_close()
-
-    def __enter__(self) -> SlackStandIn:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
     @property
     def base_url(self) -> str:
-        assert self._server is not None
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}/api/"
+        return self.origin + "/api/"
 
     # -- set-up helpers ------------------------------------------------------------------------
     def add_user(self, user_id: str, name: str, tz: str = "UTC", channels: tuple[str, ...] = (), **flags: bool) -> User:
@@ -245,7 +212,7 @@ class SlackStandIn:
         """A ``response_url`` for a simulated interaction: what the bot sends there is recorded."""
         return self.base_url.replace("/api/", f"/response/{key}")
 
-    def _handle(self, request: BaseHTTPRequestHandler) -> None:
+    def handle(self, request: BaseHTTPRequestHandler, verb: str) -> None:
         method = request.path.split("/api/", 1)[-1].split("?", 1)[0]
         length = int(request.headers.get("Content-Length") or 0)
         raw = request.rfile.read(length) if length else b""
@@ -255,7 +222,7 @@ class SlackStandIn:
         if request.path.startswith("/response/"):
             with self._lock:
                 self.responses.append({"key": request.path.split("/")[2], **json.loads(raw or b"{}")})
-            self._reply(request, 200, {"ok": True})
+            self.reply_json(request, 200, {"ok": True})
             self._notify()
             return
         args = self._parse_args(request, raw)
@@ -282,7 +249,7 @@ class SlackStandIn:
                         fault=fault.kind,
                     )
                 )
-            self._reply(request, status, body, headers)
+            self.reply_json(request, status, body, headers)
             self._notify()
             return
         auth = request.headers.get("Authorization", "")
@@ -290,13 +257,13 @@ class SlackStandIn:
         if auth != f"Bearer {expected}" and method != "api.test":
             with self._lock:
                 self.calls.append(Call(method, args, self.clock(), status=200))
-            self._reply(request, 200, {"ok": False, "error": "invalid_auth"})
+            self.reply_json(request, 200, {"ok": False, "error": "invalid_auth"})
             return
         with self._lock:
             limited = self._rate_limited(method, args)
             if limited is not None:
                 self.calls.append(Call(method, args, self.clock(), status=429, retry_after=limited, fault="rate"))
-                self._reply(request, 429, {"ok": False, "error": "ratelimited"}, {"Retry-After": str(limited)})
+                self.reply_json(request, 429, {"ok": False, "error": "ratelimited"}, {"Retry-After": str(limited)})
                 return
             self.calls.append(Call(method, args, self.clock(), fault=fault.kind if fault else None))
             handler = getattr(self, "_m_" + method.replace(".", "_"), None)
@@ -314,7 +281,7 @@ class SlackStandIn:
             return
         if fault and fault.kind == "slow":
             time.sleep(fault.delay)  # done, but answered later than the client waits
-        self._reply(request, 200, body)
+        self.reply_json(request, 200, body)
         self._notify()
 
     @staticmethod
@@ -368,19 +335,6 @@ class SlackStandIn:
         self._last_post[channel] = now
         return None
 
-    @staticmethod
-    def _reply(request: BaseHTTPRequestHandler, status: int, body: Json, headers: dict[str, str] | None = None) -> None:
-        data = json.dumps(body).encode()
-        try:
-            request.send_response(status)
-            request.send_header("Content-Type", "application/json; charset=utf-8")
-            request.send_header("Content-Length", str(len(data)))
-            for key, value in (headers or {}).items():
-                request.send_header(key, value)
-            request.end_headers()
-            request.wfile.write(data)
-        except (BrokenPipeError, ConnectionResetError):
-            return
 
     def _next_ts(self) -> str:
         self.state.ts_counter += 1

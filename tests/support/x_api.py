@@ -17,11 +17,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 from twitter_text import parse_tweet
+
+from bot.devtools.local_server import LocalServer
 
 Json = dict[str, Any]
 MENTIONS_HORIZON = 800
@@ -66,7 +68,10 @@ class XState:
     next_rule: int = 1
 
 
-class XStandIn:
+class XStandIn(LocalServer):
+    name = "x-stand-in"
+    protocol = "HTTP/1.1"
+
     def __init__(self, *, token: str = "x-test-bearer") -> None:
         self.token = token
         self.state = XState()
@@ -75,7 +80,6 @@ class XStandIn:
         self.stream_plan = StreamPlan()
         self.now: Callable[[], float] = time.time
         self._lock = threading.RLock()
-        self._server: ThreadingHTTPServer | None = None
         self.brand: Json | None = None
         self.oauth: dict[str, str] = {}
         self._nonces: set[str] = set()
@@ -85,45 +89,9 @@ class XStandIn:
         """Real time, for OAuth timestamps (tweepy signs with the machine's clock, not the test's)."""
         self._next_id = 1_900_000_000_000_000_000
 
-    # -- lifecycle -----------------------------------------------------------------------------
-    def start(self) -> XStandIn:
-        stand_in = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def do_GET(self) -> None:
-                stand_in._handle(self, "GET")
-
-            def do_POST(self) -> None:
-                stand_in._handle(self, "POST")
-
-            def log_message(self, format: str, *args: Any) -> None:
-                return
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="x-stand-in", daemon=True
-        ).start()
-        return self
-
-    def stop(self) -> None:
-        if self._server:
-            self._server.shutdown()
-            self._server.server_close()
-
-    def __enter__(self) -> XStandIn:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
     @property
     def base_url(self) -> str:
-        assert self._server is not None
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return self.origin
 
     # -- set-up --------------------------------------------------------------------------------
     def add_user(self, user_id: str, username: str, name: str | None = None, followers: int = 10) -> None:
@@ -220,7 +188,7 @@ class XStandIn:
             return [p for _, p, _ in self.requests]
 
     # -- handling ------------------------------------------------------------------------------
-    def _handle(self, request: BaseHTTPRequestHandler, method: str) -> None:
+    def handle(self, request: BaseHTTPRequestHandler, method: str) -> None:
         parts = urlsplit(request.path)
         query = {k: v[0] for k, v in parse_qs(parts.query).items()}
         length = int(request.headers.get("Content-Length") or 0)
@@ -251,7 +219,7 @@ class XStandIn:
             if fault.status == 429:
                 headers = {"x-rate-limit-reset": str(int(self.now()) + fault.reset_in), "x-rate-limit-remaining": "0"}
             titles = {401: "Unauthorized", 403: "Forbidden", 429: "Too Many Requests", 500: "Internal Error"}
-            self._json(
+            self.reply_json(
                 request, fault.status, {"title": titles.get(fault.status, "Error"), "detail": "injected"}, headers
             )
             return
@@ -259,19 +227,19 @@ class XStandIn:
             self._user_context(request, method, parts.path, parts.query, body, answer=True)
             return
         if request.headers.get("Authorization") != f"Bearer {self.token}":
-            self._json(request, 401, {"title": "Unauthorized", "detail": "Unauthorized", "status": 401})
+            self.reply_json(request, 401, {"title": "Unauthorized", "detail": "Unauthorized", "status": 401})
             return
         path = parts.path
         if path == "/2/tweets/search/stream" and method == "GET":
             self._stream(request)
             return
         if path == "/2/tweets/search/stream/rules":
-            self._json(request, 200, self._rules(method, body))
+            self.reply_json(request, 200, self._rules(method, body))
             return
         if path.startswith("/2/users/by/username/"):
             username = path.rsplit("/", 1)[-1].lower()
             user = next((u for u in self.state.users.values() if u["username"].lower() == username), None)
-            self._json(request, 200, {"data": user} if user else {"errors": [{"detail": "Not Found"}]})
+            self.reply_json(request, 200, {"data": user} if user else {"errors": [{"detail": "Not Found"}]})
             return
         if path.startswith("/2/users/") and path.endswith("/mentions"):
             user_id = path.split("/")[3]
@@ -283,19 +251,19 @@ class XStandIn:
                     for t in self.state.tweets
                     if handle in str(t.get("text", "")).lower() or t.get("_mentions") == user_id
                 ]
-            self._json(request, 200, self._page(matching[-MENTIONS_HORIZON:], query))
+            self.reply_json(request, 200, self._page(matching[-MENTIONS_HORIZON:], query))
             return
         if path == "/2/tweets/search/recent":
             words = [w.lower() for w in query.get("query", "").split() if not w.startswith("-")]
             with self._lock:
                 matching = [t for t in self.state.tweets if all(w in str(t.get("text", "")).lower() for w in words)]
-            self._json(request, 200, self._page(matching, query))
+            self.reply_json(request, 200, self._page(matching, query))
             return
         if path.startswith("/2/users/"):
             user = self.state.users.get(path.split("/")[3])
-            self._json(request, 200, {"data": user} if user else {"errors": [{"detail": "Not Found"}]})
+            self.reply_json(request, 200, {"data": user} if user else {"errors": [{"detail": "Not Found"}]})
             return
-        self._json(request, 404, {"title": "Not Found"})
+        self.reply_json(request, 404, {"title": "Not Found"})
 
     # -- the brand's own account: OAuth 1.0a user context ------------------------------------------
     @staticmethod
@@ -368,7 +336,7 @@ class XStandIn:
             if problem:
                 self.oauth_refusals.append(problem)
                 if answer:
-                    self._json(request, 401, {"title": "Unauthorized", "detail": problem, "status": 401})
+                    self.reply_json(request, 401, {"title": "Unauthorized", "detail": problem, "status": 401})
                 return
             if path == "/2/users/me":
                 result: tuple[int, Json] = (200, {"data": self.brand})
@@ -377,7 +345,7 @@ class XStandIn:
             else:
                 result = (200, self._timeline(path.split("/")[3], {k: v[0] for k, v in parse_qs(raw_query).items()}))
         if answer:
-            self._json(request, *result)
+            self.reply_json(request, *result)
 
     def _create_tweet(self, body: Json) -> tuple[int, Json]:
         text = body.get("text")
@@ -498,19 +466,6 @@ class XStandIn:
         except (BrokenPipeError, ConnectionResetError):
             return
 
-    @staticmethod
-    def _json(request: BaseHTTPRequestHandler, status: int, body: Json, headers: dict[str, str] | None = None) -> None:
-        data = json.dumps(body).encode()
-        try:
-            request.send_response(status)
-            request.send_header("Content-Type", "application/json")
-            request.send_header("Content-Length", str(len(data)))
-            for key, value in (headers or {}).items():
-                request.send_header(key, value)
-            request.end_headers()
-            request.wfile.write(data)
-        except (BrokenPipeError, ConnectionResetError):
-            return
 
 
 def _enc(value: str) -> str:

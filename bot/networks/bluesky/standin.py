@@ -21,11 +21,13 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import regex
+
+from bot.devtools.local_server import LocalServer
 
 Json = dict[str, Any]
 ACCESS_TTL = 2 * 3600  # the reference PDS: access tokens live 2 hours
@@ -58,7 +60,10 @@ class BskyState:
     created: list[Json] = field(default_factory=list)  # createRecord calls that created something
 
 
-class BlueskyStandIn:
+class BlueskyStandIn(LocalServer):
+    name = "bsky-stand-in"
+    protocol = "HTTP/1.1"
+
     def __init__(self) -> None:
         self.state = BskyState()
         self.requests: list[tuple[str, str, Json]] = []
@@ -66,49 +71,12 @@ class BlueskyStandIn:
         self.repeat_next_page = False  # the next listNotifications page answers with the previous one
         self.now: Callable[[], float] = time.time
         self._lock = threading.RLock()
-        self._server: ThreadingHTTPServer | None = None
         self._seq = itertools.count(1)
         self._last_page: Json | None = None
 
-    # -- lifecycle -----------------------------------------------------------------------------
-    def start(self) -> BlueskyStandIn:
-        stand_in = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def do_GET(self) -> None:
-                stand_in._handle(self, "GET")
-
-            def do_POST(self) -> None:
-                stand_in._handle(self, "POST")
-
-            def log_message(self, format: str, *args: Any) -> None:
-                return
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="bsky-stand-in", daemon=True
-        ).start()
-        return self
-
-    def stop(self) -> None:
-        if self._server:
-            self._server.shutdown()
-            self._server.server_close()
-
-    def __enter__(self) -> BlueskyStandIn:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
     @property
     def base_url(self) -> str:
-        assert self._server is not None
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return self.origin
 
     # -- set-up --------------------------------------------------------------------------------
     def add_account(
@@ -230,7 +198,7 @@ class BlueskyStandIn:
             ]
 
     # -- handling ------------------------------------------------------------------------------
-    def _handle(self, request: BaseHTTPRequestHandler, method: str) -> None:
+    def handle(self, request: BaseHTTPRequestHandler, method: str) -> None:
         parts = urlsplit(request.path)
         query = parse_qs(parts.query)
         length = int(request.headers.get("Content-Length") or 0)
@@ -260,19 +228,19 @@ class BlueskyStandIn:
                 body = {"error": "RateLimitExceeded", "message": "Rate Limit Exceeded"}
             elif fault.status == 502:
                 body = {"error": "UpstreamFailure", "message": "Upstream Failure"}
-            self._json(request, fault.status, body, headers)
+            self.reply_json(request, fault.status, body, headers)
             return
         try:
             body_json = json.loads(raw) if raw else {}
         except ValueError:
-            self._json(request, 400, {"error": "InvalidRequest", "message": "Invalid JSON body"})
+            self.reply_json(request, 400, {"error": "InvalidRequest", "message": "Invalid JSON body"})
             return
         status, answer = self._route(request, method, nsid, query, body_json)
         if fault and fault.lost:
             request.close_connection = True
             request.connection.shutdown(2)  # done, but the answer never arrives
             return
-        self._json(request, status, answer)
+        self.reply_json(request, status, answer)
 
     def _route(
         self, request: BaseHTTPRequestHandler, method: str, nsid: str, query: dict[str, list[str]], body: Json
@@ -452,16 +420,3 @@ class BlueskyStandIn:
             self.state.created.append({"uri": uri, "record": record})
         return 200, {"uri": uri, "cid": cid, "commit": {"cid": cid, "rev": self._tid()}, "validationStatus": "valid"}
 
-    @staticmethod
-    def _json(request: BaseHTTPRequestHandler, status: int, body: Json, headers: dict[str, str] | None = None) -> None:
-        data = json.dumps(body).encode()
-        try:
-            request.send_response(status)
-            request.send_header("Content-Type", "application/json; charset=utf-8")
-            request.send_header("Content-Length", str(len(data)))
-            for key, value in (headers or {}).items():
-                request.send_header(key, value)
-            request.end_headers()
-            request.wfile.write(data)
-        except (BrokenPipeError, ConnectionResetError):
-            return

@@ -19,9 +19,11 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from html import escape
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from bot.devtools.local_server import LocalServer
 
 Json = dict[str, Any]
 
@@ -47,7 +49,10 @@ class MastoState:
     idempotency: dict[tuple[str, str], str] = field(default_factory=dict)
 
 
-class MastodonStandIn:
+class MastodonStandIn(LocalServer):
+    name = "masto-stand-in"
+    protocol = "HTTP/1.1"
+
     def __init__(
         self, *, token: str = "masto-test-token", domain: str = "social.example", max_characters: int = 500
     ) -> None:
@@ -63,47 +68,10 @@ class MastodonStandIn:
         self._ids = itertools.count(1)
         self._last_page: list[Json] | None = None
         self._lock = threading.RLock()
-        self._server: ThreadingHTTPServer | None = None
-
-    # -- lifecycle -----------------------------------------------------------------------------
-    def start(self) -> MastodonStandIn:
-        stand_in = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def do_GET(self) -> None:
-                stand_in._handle(self, "GET")
-
-            def do_POST(self) -> None:
-                stand_in._handle(self, "POST")
-
-            def log_message(self, format: str, *args: Any) -> None:
-                return
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="masto-stand-in", daemon=True
-        ).start()
-        return self
-
-    def stop(self) -> None:
-        if self._server:
-            self._server.shutdown()
-            self._server.server_close()
-
-    def __enter__(self) -> MastodonStandIn:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
     @property
     def base_url(self) -> str:
-        assert self._server is not None
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return self.origin
 
     # -- set-up --------------------------------------------------------------------------------
     def _next_id(self) -> str:
@@ -204,7 +172,7 @@ class MastodonStandIn:
             return [s for s in self.state.statuses.values() if s["account"]["id"] == account_id]
 
     # -- handling ------------------------------------------------------------------------------
-    def _handle(self, request: BaseHTTPRequestHandler, method: str) -> None:
+    def handle(self, request: BaseHTTPRequestHandler, method: str) -> None:
         parts = urlsplit(request.path)
         parts = parts._replace(path=parts.path.rstrip("/") or "/")  # Rails routes accept a trailing slash
         query = parse_qs(parts.query)
@@ -242,17 +210,17 @@ class MastodonStandIn:
                     "X-RateLimit-Reset": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(reset)) + ".000000Z",
                 }
                 answer = {"error": "Too many requests"}
-            self._json(request, fault.status, answer, headers)
+            self.reply_json(request, fault.status, answer, headers)
             return
         if request.headers.get("Authorization") != f"Bearer {self.token}":
-            self._json(request, 401, {"error": "The access token is invalid"})
+            self.reply_json(request, 401, {"error": "The access token is invalid"})
             return
         status, answer, headers = self._route(request, method, parts.path, query, body)
         if fault and fault.lost:
             request.close_connection = True
             request.connection.shutdown(2)
             return
-        self._json(request, status, answer, headers)
+        self.reply_json(request, status, answer, headers)
 
     def _route(
         self, request: BaseHTTPRequestHandler, method: str, path: str, query: dict[str, list[str]], body: Json
@@ -353,16 +321,3 @@ class MastodonStandIn:
                 self.state.idempotency[(self.brand_id, key)] = status_id
             return 200, self.state.statuses[status_id], {}
 
-    @staticmethod
-    def _json(request: BaseHTTPRequestHandler, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
-        data = json.dumps(body).encode()
-        try:
-            request.send_response(status)
-            request.send_header("Content-Type", "application/json; charset=utf-8")
-            request.send_header("Content-Length", str(len(data)))
-            for key, value in (headers or {}).items():
-                request.send_header(key, value)
-            request.end_headers()
-            request.wfile.write(data)
-        except (BrokenPipeError, ConnectionResetError):
-            return
