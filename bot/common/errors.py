@@ -4,7 +4,14 @@ from __future__ import annotations
 
 
 class DomainError(Exception):
-    """An expected refusal: shown to the user as a friendly message, never logged as a crash."""
+    """An expected refusal: shown to the user as a friendly message, never logged as a crash.
+
+    ``field`` names the input it is about ("reason", "when" …), so a form shows the message under
+    that input: listeners map the name to their form, instead of reading the message for clues."""
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 class NotFound(DomainError):

@@ -16,8 +16,8 @@ RESCHEDULE_REASON = 500
 DUE_TEXT = 80
 
 
-def within(value: str, limit: int, what: str) -> str:
-    """``value`` unchanged if it fits, else a refusal naming the limit."""
+def within(value: str, limit: int, what: str, *, field: str | None = None) -> str:
+    """``value`` unchanged if it fits, else a refusal naming the limit (about the input ``field``)."""
     if len(value) > limit:
-        raise DomainError(f"{what} can be at most {limit:,} characters (this one is {len(value):,}).")
+        raise DomainError(f"{what} can be at most {limit:,} characters (this one is {len(value):,}).", field=field)
     return value

@@ -230,11 +230,11 @@ def reschedule(
     session: Session, promise_id: int, *, user_id: str, due_at: datetime, reason: str, at: datetime
 ) -> Promise:
     """Move the due time, with a reason; the count shows how often a promise moved."""
-    reason = limits.within(" ".join(reason.split()), limits.RESCHEDULE_REASON, "Why it moved")
+    reason = limits.within(" ".join(reason.split()), limits.RESCHEDULE_REASON, "Why it moved", field="reason")
     if not reason:
-        raise DomainError("Say why it moved — the customer will ask.")
+        raise DomainError("Say why it moved — the customer will ask.", field="reason")
     if due_at <= at:
-        raise DomainError("The new time has passed; pick a time ahead.")
+        raise DomainError("The new time has passed; pick a time ahead.", field="when")
     promise = session.get(Promise, promise_id)
     if promise is None:
         raise NotFound(f"There is no promise {promise_id}.")

@@ -200,7 +200,7 @@ class PromiseDesk:
                 )
         except DomainError as exc:
             self._refused(body, exc)
-            field = Field.REASON if "why" in str(exc).lower() else Field.WHEN
+            field = Field.REASON if exc.field == "reason" else Field.WHEN
             ack(response_action="errors", errors={field.value: str(exc)[:150]})
             return
         ack()
