@@ -19,9 +19,9 @@ from pathlib import Path
 
 import _repo  # noqa: F401  (puts the checkout on sys.path for tests.support)
 
-from bot.devtools.slack_api import Fault
 from bot.slack.ids import Action
 from tests.support.harness import TEAM, Desk
+from tests.support.slack_api import Fault
 
 
 def main() -> None:

@@ -1,8 +1,8 @@
 """A local HTTP server that behaves like the parts of Slack's Web API the bot uses.
 
-It keeps channels and messages in memory, records every call, and can enforce per-channel posting
-rates and inject faults (429 with Retry-After, 500, slow answers), so tests and the demo exercise
-the real slack_sdk client over a real socket. Point ``SLACK_API_URL`` at ``server.base_url``.
+It keeps channels and messages in memory and records every call, so tests and the demo exercise the
+real slack_sdk client over a real socket. Point ``SLACK_API_URL`` at ``server.base_url``. The tests'
+subclass (``tests/support/slack_api.py``) adds per-channel rate limits and injected faults.
 """
 
 from __future__ import annotations
@@ -131,14 +131,22 @@ class SlackState:
 
 
 class SlackStandIn(LocalServer):
-    name = "slack-stand-in"
+    """Start with ``start()``; stop with ``stop()``; or use as a context manager.
 
-    """Start with ``start()``; stop with ``stop()``; or use as a context manager."""
+    What ``followthrough demo`` needs: Slack's API with its checks (scopes, Block Kit limits, escaped
+    text, trigger ids). Injected faults and rate limits are the tests' (``tests/support/slack_api.py``
+    overrides ``_take_fault`` and ``_rate_limited``); the answers to them are here, inert without one.
+    """
+
+    name = "slack-stand-in"
+    history_tier1 = False
+    """Slack's 2025-05-29 limits for apps not approved for the Marketplace: ``conversations.history``
+    and ``conversations.replies`` answer at most 15 messages a page (and 1 request a minute: the
+    tests' rate limits)."""
 
     def __init__(
         self,
         *,
-        rate_limit_per_channel: float | None = None,
         token: str = "xoxb-test-token",
         scopes: frozenset[str] = MANIFEST_SCOPES,
     ) -> None:
@@ -148,20 +156,8 @@ class SlackStandIn(LocalServer):
         """Where ``apps.connections.open`` sends the client (set by the Socket Mode stand-in)."""
         self.calls: list[Call] = []
         self.responses: list[Json] = []
-        self.faults: list[Fault] = []
-        self.fault_rates: dict[str, float] = {}
-        """Random faults at these rates per call of ``fault_methods`` (seeded: ``seed_faults``)."""
-        self.fault_methods: set[str] = {"chat.postMessage", "chat.update"}
-        self.slow_seconds = 0.5
         self.on_call: Callable[[str, Json], None] | None = None
         """Called with each Web API call after it is done and before it is answered (crash tests)."""
-        self._rng = random.Random(0)
-        self.rate_limit_per_channel = rate_limit_per_channel
-        self._last_post: dict[str, float] = {}
-        self.history_tier1 = False
-        """Slack's 2025-05-29 limits for apps not approved for the Marketplace: ``conversations.history``
-        and ``conversations.replies`` answer 1 request a minute each, at most 15 messages a page."""
-        self._last_history: dict[str, float] = {}
         self._lock = threading.RLock()
         self._changed = threading.Condition(self._lock)
         self.clock: Callable[[], float] = time.monotonic
@@ -185,10 +181,6 @@ class SlackStandIn(LocalServer):
     def add_usergroup(self, group_id: str, members: list[str]) -> None:
         with self._lock:
             self.state.usergroups[group_id] = list(members)
-
-    def inject(self, fault: Fault) -> None:
-        with self._lock:
-            self.faults.append(fault)
 
     def calls_to(self, method: str) -> list[Call]:
         with self._lock:
@@ -298,43 +290,13 @@ class SlackStandIn(LocalServer):
                     args[key] = json.loads(args[key])
         return args
 
-    def seed_faults(self, seed: int) -> None:
-        self._rng = random.Random(seed)
-
     def _take_fault(self, method: str) -> Fault | None:
-        with self._lock:
-            for fault in self.faults:
-                if fault.count > 0 and (fault.method is None or fault.method == method):
-                    fault.count -= 1
-                    if fault.count == 0:
-                        self.faults.remove(fault)
-                    return fault
-            if method in self.fault_methods and self.fault_rates:
-                roll = self._rng.random()
-                for kind, rate in self.fault_rates.items():
-                    if roll < rate:
-                        return Fault(kind, retry_after=self._rng.choice((1, 2, 5)), delay=self.slow_seconds)
-                    roll -= rate
+        """The fault to play on this call (the tests' stand-in injects them; the demo's has none)."""
         return None
 
     def _rate_limited(self, method: str, args: Json) -> int | None:
-        if self.history_tier1 and method in ("conversations.history", "conversations.replies"):
-            now, last = self.clock(), self._last_history.get(method)
-            if last is not None and now - last < 60:
-                return max(1, int(60 - (now - last) + 0.999))
-            self._last_history[method] = now
-            return None
-        if self.rate_limit_per_channel is None or method != "chat.postMessage":
-            return None
-        channel = str(args.get("channel"))
-        now = self.clock()
-        last = self._last_post.get(channel)
-        interval = 1.0 / self.rate_limit_per_channel
-        if last is not None and now - last < interval:
-            return max(1, int(interval - (now - last) + 0.999))
-        self._last_post[channel] = now
+        """Seconds to wait when this call is over a rate limit (the tests' stand-in keeps them)."""
         return None
-
 
     def _next_ts(self) -> str:
         self.state.ts_counter += 1

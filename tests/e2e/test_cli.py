@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.devtools.slack_api import SlackStandIn
 from tests.e2e.helpers import ROOT, base_env, cli, free_port, wait_for_port
+from tests.support.slack_api import SlackStandIn
 
 SLACK = {
     "SLACK_BOT_TOKEN": "xoxb-test-token",

@@ -22,13 +22,13 @@ from pathlib import Path
 
 import pytest
 
-from bot.devtools.slack_api import SlackStandIn
 from bot.intake.ingest import Ingestor, IngestPolicy
 from bot.intake.posts import post_from_record
 from bot.store import migrate
 from bot.store.db import make_engine, make_sessionmaker
 from bot.triage.classify import Triage
 from tests.e2e.helpers import ROOT
+from tests.support.slack_api import SlackStandIn
 from tests.support.x_api import XStandIn
 
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bot.devtools.slack_api import SlackStandIn
 from tests.e2e.helpers import base_env, cli
 from tests.support.bluesky_api import BlueskyStandIn
 from tests.support.mastodon_api import MastodonStandIn
+from tests.support.slack_api import SlackStandIn
 
 SLACK = {
     "SLACK_BOT_TOKEN": "xoxb-test-token",

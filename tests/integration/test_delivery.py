@@ -20,7 +20,6 @@ from bot.delivery.renderers import RENDERERS
 from bot.delivery.slack import SlackTransport
 from bot.delivery.worker import LEASE, Deliverer, counts_by_status
 from bot.desk import complaints as complaint_service
-from bot.devtools.slack_api import Fault, SlackStandIn
 from bot.history import events
 from bot.intake import state
 from bot.intake.ingest import Ingestor, IngestPolicy
@@ -30,6 +29,7 @@ from bot.slack.ids import METADATA_EVENT
 from bot.store.db import make_sessionmaker, transaction
 from bot.store.models import AuditEvent, Complaint, Delivery
 from bot.triage.classify import Triage
+from tests.support.slack_api import Fault, SlackStandIn
 
 CHANNEL = "C0COMPLAIN"
 

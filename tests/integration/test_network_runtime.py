@@ -12,7 +12,6 @@ from bot import outbox
 from bot.app import create_app
 from bot.common.clock import FakeClock
 from bot.config import Secret, Settings
-from bot.devtools.slack_api import SlackStandIn
 from bot.intake.inbox import InboxDrain
 from bot.outbox.kinds import REPLY_KINDS
 from bot.runtime import build_deliverer, build_ingestor, build_sources
@@ -20,6 +19,7 @@ from bot.store import migrate
 from bot.store.models import Complaint
 from tests.support.bluesky_api import BlueskyStandIn
 from tests.support.mastodon_api import MastodonStandIn
+from tests.support.slack_api import SlackStandIn
 
 BRAND = "did:plc:acmebrandacmebrandacmebr"
 ANN = "did:plc:annannannannannannannanna"

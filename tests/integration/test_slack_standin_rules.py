@@ -10,7 +10,7 @@ import pytest
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.devtools.slack_api import SlackStandIn
+from tests.support.slack_api import SlackStandIn
 
 
 @pytest.fixture

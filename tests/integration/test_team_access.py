@@ -10,8 +10,8 @@ from collections.abc import Iterator
 import pytest
 from slack_sdk import WebClient
 
-from bot.devtools.slack_api import Fault, SlackStandIn
 from bot.slack.access import REFRESH_SECONDS, STALE_AFTER, TeamAccess
+from tests.support.slack_api import Fault, SlackStandIn
 
 CHANNEL = "C0COMPLAIN"
 

@@ -15,11 +15,12 @@ from bot.common.clock import FakeClock
 from bot.config import Secret, Settings, parse_quiet_hours
 from bot.delivery.slack import SlackTransport
 from bot.delivery.worker import Deliverer
-from bot.devtools.slack_api import MANIFEST_SCOPES, Fault, SlackStandIn
+from bot.devtools.slack_api import MANIFEST_SCOPES
 from bot.jobs.scheduler import Scheduler
 from bot.store.db import make_sessionmaker
 from bot.store.models import Delivery, JobRun
 from tests.support.report_history import build
+from tests.support.slack_api import Fault, SlackStandIn
 
 REPORT_CHANNEL = "C0REPORTS"
 MONDAY = datetime(2026, 3, 16, 9, 0, tzinfo=UTC)  # the Monday after the history's second week

@@ -15,8 +15,8 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bot.devtools.slack_api import SlackStandIn
 from tests.support.procs import free_port, wait_for_port
+from tests.support.slack_api import SlackStandIn
 
 
 @dataclass

@@ -41,7 +41,6 @@ from sqlalchemy import func, select
 
 from bot.delivery.worker import LEASE
 from bot.devtools.interactions import block_action, post_signed, slash_command
-from bot.devtools.slack_api import SlackStandIn
 from bot.history.events import EventKind
 from bot.slack.ids import Action
 from bot.store import migrate
@@ -49,6 +48,7 @@ from bot.store.db import make_engine, make_sessionmaker
 from bot.store.models import AuditEvent, Complaint, Delivery, InboxItem, Interaction, Lane, Promise
 from bot.store.models import Post as PostRow
 from tests.support.procs import free_port, wait_for_port
+from tests.support.slack_api import SlackStandIn
 
 SECRET = "crash-signing-secret"
 CHANNEL, ESCALATION = "C0COMPLAIN", "C0ESCALATE"

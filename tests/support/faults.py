@@ -22,13 +22,13 @@ from bot.config import Secret, Settings
 from bot.delivery.slack import SlackTransport
 from bot.delivery.worker import Deliverer
 from bot.desk import complaints as complaint_service
-from bot.devtools.slack_api import SlackStandIn
 from bot.intake.ingest import Ingestor, IngestPolicy
 from bot.intake.posts import Post
 from bot.store import migrate
 from bot.store.db import make_engine, make_sessionmaker, transaction
 from bot.store.models import Complaint, Delivery
 from bot.triage.classify import Triage
+from tests.support.slack_api import SlackStandIn
 
 CHANNEL = "C0COMPLAIN"
 

@@ -19,7 +19,6 @@ from bot.app import Followthrough, create_app
 from bot.common.clock import FakeClock
 from bot.config import Secret, Settings
 from bot.devtools.interactions import block_action, event_callback, post_signed, slash_command, view_submission
-from bot.devtools.slack_api import SlackStandIn
 from bot.intake.ingest import Ingestor, IngestPolicy
 from bot.intake.posts import Post
 from bot.jobs.scheduler import Scheduler
@@ -29,6 +28,7 @@ from bot.store import migrate
 from bot.store.models import Complaint
 from bot.triage.classify import Triage
 from bot.web import MAX_BODY, make_wsgi_app
+from tests.support.slack_api import SlackStandIn
 
 SECRET = "test-signing-secret"
 COMPLAINTS = "C0COMPLAIN"

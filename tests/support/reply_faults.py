@@ -22,7 +22,6 @@ from bot.app import create_app
 from bot.common.clock import FakeClock
 from bot.config import Secret, Settings
 from bot.desk import replies
-from bot.devtools.slack_api import SlackStandIn
 from bot.intake.ingest import Ingestor, IngestPolicy
 from bot.intake.posts import Post
 from bot.runtime import build_deliverer
@@ -30,6 +29,7 @@ from bot.store import migrate
 from bot.store.db import transaction
 from bot.store.models import Delivery
 from bot.triage.classify import Triage
+from tests.support.slack_api import SlackStandIn
 from tests.support.x_api import XFault, XStandIn
 
 COMPLAINTS = "C0COMPLAIN"

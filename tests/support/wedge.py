@@ -26,13 +26,13 @@ from bot.common.clock import FakeClock
 from bot.config import Secret, Settings
 from bot.delivery.slack import SlackTransport
 from bot.delivery.worker import Deliverer
-from bot.devtools.slack_api import SlackStandIn
 from bot.intake.inbox import Inbox, InboxDrain, RawPost
 from bot.intake.ingest import Ingestor, IngestPolicy
 from bot.store import migrate
 from bot.store.db import make_engine, make_sessionmaker
 from bot.store.models import Complaint, Delivery, InboxItem
 from bot.triage.classify import Triage
+from tests.support.slack_api import SlackStandIn
 
 CHANNEL = "C0COMPLAIN"
 STORM = "@AcmeHelp the app is down again and I still can't pay for my order"

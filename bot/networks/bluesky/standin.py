@@ -67,7 +67,6 @@ class BlueskyStandIn(LocalServer):
     def __init__(self) -> None:
         self.state = BskyState()
         self.requests: list[tuple[str, str, Json]] = []
-        self.faults: list[BskyFault] = []
         self.repeat_next_page = False  # the next listNotifications page answers with the previous one
         self.now: Callable[[], float] = time.time
         self._lock = threading.RLock()
@@ -181,10 +180,6 @@ class BlueskyStandIn(LocalServer):
             view["displayName"] = account["displayName"]
         return view
 
-    def inject(self, fault: BskyFault) -> None:
-        with self._lock:
-            self.faults.append(fault)
-
     def calls(self, nsid: str) -> list[Json]:
         with self._lock:
             return [q for _, p, q in self.requests if p == f"/xrpc/{nsid}"]
@@ -198,6 +193,11 @@ class BlueskyStandIn(LocalServer):
             ]
 
     # -- handling ------------------------------------------------------------------------------
+    def _take_fault(self, nsid: str) -> BskyFault | None:
+        """The fault to play on this call: the tests' stand-in (``tests/support/bluesky_api.py``)
+        queues them; the demo's plays none. Called holding the lock."""
+        return None
+
     def handle(self, request: BaseHTTPRequestHandler, method: str) -> None:
         parts = urlsplit(request.path)
         query = parse_qs(parts.query)
@@ -206,11 +206,7 @@ class BlueskyStandIn(LocalServer):
         nsid = parts.path.removeprefix("/xrpc/")
         with self._lock:
             self.requests.append((method, parts.path, {k: v if len(v) > 1 else v[0] for k, v in query.items()}))
-            fault = next((f for f in self.faults if f.nsid in ("", nsid) and f.count > 0), None)
-            if fault:
-                fault.count -= 1
-                if fault.count == 0:
-                    self.faults.remove(fault)
+            fault = self._take_fault(nsid)
         if fault and not fault.lost:
             if fault.status == 0:
                 request.close_connection = True

@@ -62,7 +62,6 @@ class MastodonStandIn(LocalServer):
         self.brand_id = ""
         self.state = MastoState()
         self.requests: list[tuple[str, str, Json, Json]] = []
-        self.faults: list[MastoFault] = []
         self.repeat_next_page = False
         self.now: Callable[[], float] = time.time
         self._ids = itertools.count(1)
@@ -159,10 +158,6 @@ class MastodonStandIn(LocalServer):
             }
         )
 
-    def inject(self, fault: MastoFault) -> None:
-        with self._lock:
-            self.faults.append(fault)
-
     def calls(self, path: str, method: str = "GET") -> list[Json]:
         with self._lock:
             return [q for m, p, q, _ in self.requests if p == path and m == method]
@@ -172,6 +167,11 @@ class MastodonStandIn(LocalServer):
             return [s for s in self.state.statuses.values() if s["account"]["id"] == account_id]
 
     # -- handling ------------------------------------------------------------------------------
+    def _take_fault(self, path: str, method: str) -> MastoFault | None:
+        """The fault to play on this call: the tests' stand-in (``tests/support/mastodon_api.py``)
+        queues them; the demo's plays none. Called holding the lock."""
+        return None
+
     def handle(self, request: BaseHTTPRequestHandler, method: str) -> None:
         parts = urlsplit(request.path)
         parts = parts._replace(path=parts.path.rstrip("/") or "/")  # Rails routes accept a trailing slash
@@ -187,14 +187,7 @@ class MastodonStandIn(LocalServer):
         flat = {k: v if len(v) > 1 else v[0] for k, v in query.items()}
         with self._lock:
             self.requests.append((method, parts.path, flat, body))
-            fault = next(
-                (f for f in self.faults if f.path in parts.path and f.method in ("", method) and f.count > 0),
-                None,
-            )
-            if fault:
-                fault.count -= 1
-                if fault.count == 0:
-                    self.faults.remove(fault)
+            fault = self._take_fault(parts.path, method)
         if fault and not fault.lost:
             if fault.status == 0:
                 request.close_connection = True
