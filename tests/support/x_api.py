@@ -23,7 +23,7 @@ from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 from twitter_text import parse_tweet
 
-from bot.devtools.local_server import LocalServer
+from bot.common.local_server import LocalServer
 
 Json = dict[str, Any]
 MENTIONS_HORIZON = 800

@@ -27,7 +27,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import regex
 
-from bot.devtools.local_server import LocalServer
+from bot.common.local_server import LocalServer
 
 Json = dict[str, Any]
 ACCESS_TTL = 2 * 3600  # the reference PDS: access tokens live 2 hours

@@ -23,7 +23,7 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from bot.devtools.local_server import LocalServer
+from bot.common.local_server import LocalServer
 
 Json = dict[str, Any]
 

@@ -2,9 +2,9 @@
 
 The Slack, X, Bluesky and Mastodon stand-ins each answer their own API; what starting, stopping and
 answering a request looks like is the same for all four, and lives here. A stand-in subclasses
-``LocalServer`` and implements ``handle(request, method)``. It lives in ``bot/devtools`` rather
-than ``tests/support`` because ``followthrough demo`` runs the Slack, Bluesky and Mastodon
-stand-ins too (the package installed without the tests).
+``LocalServer`` and implements ``handle(request, method)``. It lives in the package rather than in
+``tests/support`` because ``followthrough demo`` runs the Slack, Bluesky and Mastodon stand-ins too
+(the package installed without the tests), and low in it because the networks' stand-ins use it.
 """
 
 from __future__ import annotations
