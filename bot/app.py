@@ -23,8 +23,8 @@ from bot.config import Settings
 from bot.promises.due import DueParser
 from bot.slack.access import TeamAccess
 from bot.slack.deps import CardDeps, CommandDeps, HomeDeps, PromiseDeps, Requests, Surfaces
+from bot.slack.listeners.replying import ReplyDeps
 from bot.slack.people import People
-from bot.slack.reply_cards import ReplyDeps
 from bot.store.db import make_engine, make_request_sessionmaker, make_sessionmaker
 
 log = logging.getLogger(__name__)

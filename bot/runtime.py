@@ -16,7 +16,7 @@ from pathlib import Path
 from bot import networks
 from bot.app import Followthrough
 from bot.common.tasks import Leased, Task
-from bot.delivery.slack import SlackTransport
+from bot.delivery.slack_transport import SlackTransport
 from bot.delivery.worker import Deliverer
 from bot.desk import replies
 from bot.intake.inbox import Inbox, InboxDrain

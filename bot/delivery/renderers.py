@@ -3,7 +3,7 @@ complaint into one message (``Outgoing``).
 
 What Slack shows is always rebuilt from the database, never patched: a renderer reads the row and
 whatever it needs now (the card's state, a permalink) through ``RenderContext``. Kinds register with
-``@renders``; a test insists every Slack kind has one. The transport (``bot.delivery.slack``) sends.
+``@renders``; a test insists every Slack kind has one. The transport (``bot.delivery.slack_transport``) sends.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from bot.desk import replies
 from bot.outbox.errors import RetryLater, Undeliverable
 from bot.outbox.kinds import DeliveryKind
 from bot.reports import status, weekly
-from bot.slack import blocks, reply_blocks
+from bot.slack.views import blocks, reply_blocks
 from bot.store.models import CommitmentLabel, Complaint, Delivery, Promise
 from bot.store.models import Post as PostRow
 

@@ -1,7 +1,7 @@
 """Every kind of delivery, declared once: its transport and whether it needs a posted card.
 
 Values are the strings stored in ``deliveries.kind``; renderers register themselves per kind in
-their transport (see ``bot.delivery.slack``), and a test insists every kind has one.
+their transport (see ``bot.delivery.slack_transport``), and a test insists every kind has one.
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""Everything that speaks Slack to people: listeners (thin), middleware, block builders (pure).
+"""Everything that speaks Slack to people: ``listeners/`` (thin: parse, one domain command, render),
+``views/`` (pure Block Kit builders), middleware.
 
 Sending to Slack is ``bot.delivery``'s job; this package only answers requests.
 """
@@ -7,8 +8,8 @@ from __future__ import annotations
 
 from slack_bolt import App
 
-from bot.slack import cards, commands, home, promises, reply_cards, triage
 from bot.slack.deps import Surfaces
+from bot.slack.listeners import app_home, cards, complaints_command, promising, replying, skipped_posts
 from bot.slack.middleware import error_policy, record_requests
 
 
@@ -18,9 +19,9 @@ def register(bolt: App, surfaces: Surfaces) -> None:
     bolt.use(record_requests(surfaces.requests))
     bolt.error(error_policy(surfaces.requests))
     desk = cards.register(bolt, surfaces.cards, surfaces.requests)
-    promises.register(bolt, surfaces.promises, surfaces.requests, desk)
-    commands.register(bolt, surfaces.commands, surfaces.requests)
-    triage.register(bolt, surfaces.commands, surfaces.requests)
-    home.register(bolt, surfaces.home)
+    promising.register(bolt, surfaces.promises, surfaces.requests, desk)
+    complaints_command.register(bolt, surfaces.commands, surfaces.requests)
+    skipped_posts.register(bolt, surfaces.commands, surfaces.requests)
+    app_home.register(bolt, surfaces.home)
     if surfaces.replies is not None:
-        reply_cards.register(bolt, surfaces.replies, surfaces.requests)
+        replying.register(bolt, surfaces.replies, surfaces.requests)

@@ -77,4 +77,4 @@ class Surfaces:
     commands: CommandDeps
     home: HomeDeps
     replies: Any = None
-    """``bot.slack.reply_cards.ReplyDeps``: answering the customer from the card."""
+    """``bot.slack.listeners.replying.ReplyDeps``: answering the customer from the card."""

@@ -1,6 +1,6 @@
 """Render docs/images/card.png: a complaint card and its thread, as Slack would show them.
 
-The messages are built by the bot's own Block Kit builders (``bot/slack/blocks.py``) for a sample
+The messages are built by the bot's own Block Kit builders (``bot/slack/views/blocks.py``) for a sample
 complaint, then drawn as HTML that looks like Slack and screenshotted with headless Chromium, so the
 picture in the README changes when the card does. Redo it with:
 
@@ -25,7 +25,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from bot.slack import blocks
+from bot.slack.views import blocks
 
 HERE = Path(__file__).resolve().parent
 NOW = datetime(2026, 3, 3, 11, 40, tzinfo=UTC)

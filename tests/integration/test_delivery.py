@@ -17,7 +17,7 @@ from bot.app import make_slack_client
 from bot.common.clock import FakeClock
 from bot.config import Secret, Settings
 from bot.delivery.renderers import RENDERERS
-from bot.delivery.slack import SlackTransport
+from bot.delivery.slack_transport import SlackTransport
 from bot.delivery.worker import LEASE, Deliverer, counts_by_status
 from bot.desk import complaints as complaint_service
 from bot.history import events

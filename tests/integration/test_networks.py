@@ -16,9 +16,9 @@ from bot.intake.ingest import Ingestor, IngestPolicy, Outcome
 from bot.intake.posts import Post, post_from_record
 from bot.networks import links
 from bot.reports import status
-from bot.slack import commands
-from bot.slack.blocks import build_card, card_state
 from bot.slack.deps import CommandDeps
+from bot.slack.listeners import complaints_command as commands
+from bot.slack.views.blocks import build_card, card_state
 from bot.store.db import make_sessionmaker
 from bot.store.models import Complaint
 from bot.triage.classify import Triage

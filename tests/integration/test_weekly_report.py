@@ -13,7 +13,7 @@ from sqlalchemy import Engine, select
 from bot.app import make_slack_client
 from bot.common.clock import FakeClock
 from bot.config import Secret, Settings, parse_quiet_hours
-from bot.delivery.slack import SlackTransport
+from bot.delivery.slack_transport import SlackTransport
 from bot.delivery.worker import Deliverer
 from bot.devtools.slack_api import MANIFEST_SCOPES
 from bot.jobs.scheduler import Scheduler

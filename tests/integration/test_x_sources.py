@@ -282,7 +282,7 @@ def test_server_errors_raise_to_the_worker_backoff_and_lose_nothing(ctx, x, ment
 def test_post_text_is_unescaped_exactly_once_and_escaped_once_for_slack(ctx, x, mentions, drain):
     """X sends ``Q&amp;A &lt;3``; the customer wrote ``Q&A <3``, and wrote ``&amp;`` literally in the
     second post. Stored as written; a card must show ``Q&A``, not ``Q&amp;A``."""
-    from bot.slack import blocks
+    from bot.slack.views import blocks
 
     x.add_tweet("101", "@AcmeHelp your Q&A page says <3 days> & still no refund", "1")
     x.add_tweet("102", "@AcmeHelp I typed &amp; on purpose, still no refund", "2")

@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 from bot.app import make_slack_client
 from bot.common.clock import FakeClock
 from bot.config import Secret, Settings
-from bot.delivery.slack import SlackTransport
+from bot.delivery.slack_transport import SlackTransport
 from bot.delivery.worker import Deliverer
 from bot.desk import complaints as complaint_service
 from bot.intake.ingest import Ingestor, IngestPolicy

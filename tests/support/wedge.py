@@ -24,7 +24,7 @@ from sqlalchemy import func, select
 from bot.app import make_slack_client
 from bot.common.clock import FakeClock
 from bot.config import Secret, Settings
-from bot.delivery.slack import SlackTransport
+from bot.delivery.slack_transport import SlackTransport
 from bot.delivery.worker import Deliverer
 from bot.intake.inbox import Inbox, InboxDrain, RawPost
 from bot.intake.ingest import Ingestor, IngestPolicy

@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.slack import blocks
-from bot.slack.commands import help_text
+from bot.slack.listeners.complaints_command import help_text
+from bot.slack.views import blocks
 from tests.inert import CORPUS, assert_inert, assert_within_limits
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)

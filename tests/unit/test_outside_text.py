@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.slack import blocks
+from bot.slack.views import blocks
 from tests.inert import assert_inert
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)

@@ -8,7 +8,7 @@ from bot.common.errors import DomainError
 from bot.config import SettingsError, load_settings
 from bot.desk.reach import check_reply as check_length
 from bot.networks.x.wiring import weighted_length
-from bot.slack import reply_blocks
+from bot.slack.views import reply_blocks
 
 KEYS = {"X_API_KEY": "k", "X_API_SECRET": "s", "X_ACCESS_TOKEN": "1-t", "X_ACCESS_TOKEN_SECRET": "ts"}
 

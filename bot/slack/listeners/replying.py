@@ -14,13 +14,13 @@ from bot.common.errors import DomainError, NotFound
 from bot.desk import replies
 from bot.networks import label as network_label
 from bot.promises.due import DueParser
-from bot.slack import reply_blocks as rb
 from bot.slack.access import TeamAccess
 from bot.slack.deps import Requests
 from bot.slack.ids import Action, Field, View, parse_ref
 from bot.slack.middleware import refuse, request_name, team_only
 from bot.slack.people import People
 from bot.slack.replies import Ack, Respond, ephemeral, field_value
+from bot.slack.views import reply_blocks as rb
 from bot.store.db import transaction
 from bot.store.models import CommitmentLabel, Complaint
 

@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING, Any
 
 from bot.reports import status
 from bot.reports.slack_report import lead_section
-from bot.slack.blocks import SECTION_LIMIT, age, claim_line, cut, escape, handle, slack_date
 from bot.slack.deps import HomeDeps
+from bot.slack.views.blocks import SECTION_LIMIT, age, claim_line, cut, escape, handle, slack_date
 
 if TYPE_CHECKING:
     from slack_bolt import App

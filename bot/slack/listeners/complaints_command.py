@@ -15,10 +15,10 @@ from bot.intake.state import source_statuses
 from bot.networks import label as network
 from bot.reports import status as board
 from bot.reports.slack_report import report_command
-from bot.slack.blocks import age, claim_line, cut, escape, handle, network_label, slack_date
 from bot.slack.deps import CommandDeps, Requests
+from bot.slack.listeners.skipped_posts import move_command, skipped_message, triage_report
 from bot.slack.middleware import team_only
-from bot.slack.triage import move_command, skipped_message, triage_report
+from bot.slack.views.blocks import age, claim_line, cut, escape, handle, network_label, slack_date
 
 if TYPE_CHECKING:
     from slack_bolt import App

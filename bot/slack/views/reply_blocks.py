@@ -8,8 +8,8 @@ from datetime import datetime
 from typing import Any
 
 from bot.networks import label as network_label
-from bot.slack.blocks import SECTION_LIMIT, Json, cut, escape, handle, inline, post_link, quote, slack_date
 from bot.slack.ids import Action, Field, View
+from bot.slack.views.blocks import SECTION_LIMIT, Json, cut, escape, handle, inline, post_link, quote, slack_date
 
 
 def _button(text: str, action: str, value: str, style: str | None = None) -> Json:
