@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +27,8 @@ REFRESH_SECONDS = 60.0
 STALE_AFTER = 15 * 60.0
 PERSON_TTL = 5 * 60.0
 """How long what ``users.info`` said about a person (bot? deactivated? guest?) is trusted."""
+UNREADABLE = frozenset({"user_not_found", "user_not_visible"})
+"""``users.info`` errors that mean "this member cannot be read", not "Slack is failing"."""
 
 
 @dataclass(frozen=True)
@@ -133,7 +136,16 @@ class TeamAccess:
     def _counts(self, user_id: str) -> bool:
         person = self._people.get(user_id)
         if person is None or self.monotonic() - person.checked_at > PERSON_TTL:
-            user = self.client.users_info(user=user_id)["user"]
+            try:
+                user = self.client.users_info(user=user_id)["user"]
+            except SlackApiError as exc:
+                if exc.response.get("error") not in UNREADABLE:
+                    raise  # Slack is failing (rate limit, outage): keep the last list, try again later
+                # One member Slack will not show us (an information barrier, a Slack Connect account)
+                # must not lock the whole team out: that one does not count, the others do.
+                log.warning("support team member %s skipped: Slack says %s", user_id, exc.response.get("error"))
+                self._people[user_id] = Person(False, False, self.monotonic())
+                return False
             is_person = not (user.get("is_bot") or user.get("is_app_user") or user.get("deleted"))
             guest = bool(user.get("is_restricted") or user.get("is_ultra_restricted"))
             person = self._people[user_id] = Person(is_person, guest, self.monotonic())

@@ -52,6 +52,22 @@ def test_only_people_count_and_guests_only_when_allowed(slack: SlackStandIn):
     assert not with_guests.allowed("U0GONE001")
 
 
+def test_a_member_slack_will_not_show_locks_nobody_else_out(slack: SlackStandIn):
+    """An information barrier or a Slack Connect account: ``users.info`` answers ``user_not_found``
+    for one member. That member does not count; the rest of the team still can act — at start-up,
+    when the list is first read, and at every refresh after."""
+    slack.state.channel_members[CHANNEL].append("U0HIDDEN1")  # in the channel, unreadable
+    clock = Monotonic()
+    team = access(slack, clock)
+    assert team.refresh()
+    assert team.allowed("U0ALICE01")
+    assert team.allowed("U0BOB0001")
+    assert not team.allowed("U0HIDDEN1")
+    clock.now += REFRESH_SECONDS
+    assert team.refresh()
+    assert team.allowed("U0ALICE01")
+
+
 def test_answering_never_asks_slack(slack: SlackStandIn):
     clock = Monotonic()
     team = access(slack, clock)

@@ -181,3 +181,17 @@ def test_more_escalation_tiers_than_a_slack_select_holds_are_refused():
     with pytest.raises(SettingsError) as info:
         load_settings({"ESCALATION_TIERS": tiers}, mode=None, dotenv_path=None)
     assert "at most 100" in info.value.render()
+
+
+def test_the_apps_messages_tab_is_on_and_read_only():
+    """Nags (with Kept / Reschedule / Cancel) and the report's chart go to the person's DM with the app:
+    with the Messages tab off, Slack hides that conversation once they leave it, and they cannot get
+    back to them. On, and read-only: nobody types to the bot there."""
+    manifest = (Path(__file__).resolve().parents[2] / "slack-manifest.yml").read_text()
+    app_home = manifest.split("app_home:", 1)[1].split("bot_user:", 1)[0]
+    settings = dict(line.strip().split(": ", 1) for line in app_home.strip().splitlines())
+    assert settings == {
+        "home_tab_enabled": "true",
+        "messages_tab_enabled": "true",
+        "messages_tab_read_only_enabled": "true",
+    }
