@@ -88,7 +88,7 @@ def surfaces(app: Followthrough, access: TeamAccess) -> Surfaces:
         commands=CommandDeps(
             sessions,
             app.clock,
-            timedelta(hours=s.x_silence_alert_hours),
+            timedelta(hours=s.source_silence_alert_hours),
             s.slack_complaints_channel,
             s.slack_kudos_channel,
             team_timezone=s.team_timezone,

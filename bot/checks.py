@@ -115,7 +115,7 @@ def source_lines(settings: Settings) -> list[str]:
     try:
         with make_sessionmaker(engine)() as session:
             statuses = source_statuses(
-                session, now=datetime.now(UTC), silence=timedelta(hours=settings.x_silence_alert_hours)
+                session, now=datetime.now(UTC), silence=timedelta(hours=settings.source_silence_alert_hours)
             )
     except SQLAlchemyError:
         return []

@@ -8,12 +8,10 @@ Nothing here runs at import time; ``load_settings`` is called by the CLI (the co
 
 from __future__ import annotations
 
-import math
 import os
 import re
-from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from datetime import date, time
 from enum import StrEnum
 from pathlib import Path
@@ -23,9 +21,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from bot import networks
 from bot.common.envfile import load_dotenv_into
 from bot.common.secret import Secret
-from bot.networks import settings as source_settings
+from bot.common.settings_reader import Reader, masked, may_be_secret, shown_value
 from bot.promises.quiet import QuietHours
 
 DEFAULT_DATABASE_URL = "sqlite:///followthrough.db"
@@ -70,40 +69,6 @@ def mask_url(url: str) -> str:
     return _QUERY_PASSWORD.sub(r"\1***", masked if masked is not None else _mask_unparsed(url))
 
 
-_SECRET_NAME = re.compile(r"TOKEN|SECRET|PASSWORD|KEY", re.IGNORECASE)
-_WORD = re.compile(r"[A-Za-z0-9_-]+")
-
-
-def _entropy(text: str) -> float:
-    counts = Counter(text)
-    return -sum(n / len(text) * math.log2(n / len(text)) for n in counts.values())
-
-
-def _looks_like_token(word: str) -> bool:
-    """Slack's prefixes, or a long random string: those mix letters and digits, words joined by _ do not."""
-    if word.lower().startswith(("xox", "xapp-")):
-        return True
-    mixed = any(c.isdigit() for c in word) and any(c.isalpha() for c in word)
-    return len(word) >= 20 and mixed and _entropy(word) >= 3.0
-
-
-def _may_be_secret(name: str, value: str) -> bool:
-    """Whether a value must not be echoed: a secret pasted into the wrong setting is still a secret.
-
-    Checked word by word, because list-like settings (tiers, ladder) quote fragments of the value.
-    """
-    return bool(_SECRET_NAME.search(name)) or any(_looks_like_token(w) for w in _WORD.findall(value))
-
-
-def _masked(value: str) -> str:
-    return value[:4] + "…"
-
-
-def shown_value(name: str, value: str) -> str:
-    """How a problem message quotes a setting's value: enough to recognise it, never a whole secret."""
-    return repr(_masked(value) if _may_be_secret(name, value) else value)
-
-
 class Mode(StrEnum):
     """How Slack reaches us: Socket Mode needs no public URL; HTTP mode scales behind a load balancer."""
 
@@ -134,29 +99,13 @@ class Settings:
     slack_team_allow_guests: bool = False
     slack_post_rate: float = 1.0
 
-    x_bearer_token: Secret = field(default_factory=lambda: Secret(""))
-    x_api_url: str | None = None
-    x_user_id: str | None = None
-    x_brand_handle: str | None = None
-    x_mode: str = "mentions"
-    x_query: str | None = None
-    x_stream_rules: tuple[str, ...] = ()
-    x_poll_seconds: int = 60
-    x_silence_alert_hours: float = 6.0
-    x_api_key: Secret = field(default_factory=lambda: Secret(""))
-    x_api_secret: Secret = field(default_factory=lambda: Secret(""))
-    x_access_token: Secret = field(default_factory=lambda: Secret(""))
-    x_access_token_secret: Secret = field(default_factory=lambda: Secret(""))
+    networks: dict[str, Any] = field(default_factory=networks.default_settings)
+    """Each network's own section by name (``bot/networks/<name>/settings.py``); read it with ``network``."""
+    sources: tuple[str, ...] = ()
+    """SOURCES as given; empty: every configured source (``bot.networks.selected``)."""
+    source_silence_alert_hours: float = 6.0
+    """Hours without any post before a source is reported quiet."""
     follow_up_days: int = 7
-
-    bluesky_handle: str | None = None
-    bluesky_app_password: Secret = field(default_factory=lambda: Secret(""))
-    bluesky_service_url: str | None = None
-    bluesky_poll_seconds: int = 60
-
-    mastodon_base_url: str | None = None
-    mastodon_access_token: Secret = field(default_factory=lambda: Secret(""))
-    mastodon_poll_seconds: int = 60
 
     database_url: str = DEFAULT_DATABASE_URL
 
@@ -183,15 +132,14 @@ class Settings:
     port: int = 3000
     log_level: str = "INFO"
 
-    sources: tuple[str, ...] = ()
-    """SOURCES as given; empty: every configured source (``bot.networks.registry``)."""
-    webhook_secrets: tuple[tuple[str, Secret], ...] = ()
-    webhook_link_hosts: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    def network(self, name: str) -> Any:
+        """One network's section (its package's ``settings.of`` gives it typed)."""
+        return self.networks[name]
 
-    @property
-    def x_can_reply(self) -> bool:
-        """The brand's OAuth 1.0a user-context keys are all set: the card can reply on X."""
-        return all((self.x_api_key, self.x_api_secret, self.x_access_token, self.x_access_token_secret))
+    def with_network(self, name: str, **changes: Any) -> Settings:
+        """A copy with some of one network's settings changed (tests, tools)."""
+        sections = {**self.networks, name: replace(self.networks[name], **changes)}
+        return replace(self, networks=sections)
 
     @property
     def tz(self) -> ZoneInfo:
@@ -232,7 +180,6 @@ class SettingsError(Exception):
 _CHANNEL_ID = re.compile(r"^[CG][A-Z0-9]{6,}$")
 _USERGROUP_ID = re.compile(r"^S[A-Z0-9]{6,}$")
 _HHMM = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
-X_MODES = ("mentions", "search", "stream", "mentions+search")
 
 
 def parse_hhmm(text: str) -> time:
@@ -285,90 +232,6 @@ def parse_ladder(text: str) -> tuple[tuple[float, str], ...]:
     return tuple(steps)
 
 
-class _Reader:
-    """Collects problems instead of raising on the first one."""
-
-    def __init__(self, env: Mapping[str, str]) -> None:
-        self.env = env
-        self.problems: list[str] = []
-
-    def raw(self, name: str) -> str | None:
-        value = self.env.get(name)
-        if value is None:
-            return None
-        value = value.strip()
-        return value or None
-
-    def require(self, name: str, why: str) -> str | None:
-        value = self.raw(name)
-        if value is None:
-            self.problems.append(f"{name} is not set ({why})")
-        return value
-
-    def integer(self, name: str, default: int, minimum: int, maximum: int) -> int:
-        value = self.raw(name)
-        if value is None:
-            return default
-        try:
-            number = int(value)
-        except ValueError:
-            self.problems.append(f"{name}={shown_value(name, value)} is not a whole number")
-            return default
-        if not minimum <= number <= maximum:
-            self.problems.append(
-                f"{name}={self._range_quote(name, value, number)} must be between {minimum} and {maximum}"
-            )
-            return default
-        return number
-
-    def number(self, name: str, default: float, minimum: float, maximum: float) -> float:
-        value = self.raw(name)
-        if value is None:
-            return default
-        try:
-            number = float(value)
-        except ValueError:
-            self.problems.append(f"{name}={shown_value(name, value)} is not a number")
-            return default
-        if not minimum <= number <= maximum:
-            self.problems.append(
-                f"{name}={self._range_quote(name, value, number)} must be between {minimum} and {maximum}"
-            )
-            return default
-        return number
-
-    @staticmethod
-    def _range_quote(name: str, value: str, number: float) -> str:
-        # The parsed number reads better ("1000.0"), unless the text it came from looks like a secret.
-        return shown_value(name, value) if _may_be_secret(name, value) else str(number)
-
-    def url(self, name: str) -> str | None:
-        value = self.raw(name)
-        if value is None:
-            return None
-        if not re.match(r"^https?://[^/\s]+", value):
-            self.problems.append(f"{name}={shown_value(name, value)} is not an http(s) URL")
-            return None
-        return value
-
-    def pattern(self, name: str, value: str | None, regex: re.Pattern[str], hint: str) -> str | None:
-        if value is not None and not regex.match(value):
-            self.problems.append(f"{name}={shown_value(name, value)} {hint}")
-            return None
-        return value
-
-    def refused(self, name: str, value: str, exc: ValueError, expected: str, example: str = "") -> None:
-        """Report a value a parser refused, without letting the parser's quote of it show a secret.
-
-        The parsers' reasons quote fragments of the value (altered, e.g. lower-cased), so a value
-        that may be secret gets a plain line about the whole value instead.
-        """
-        if _may_be_secret(name, value):
-            self.problems.append(f"{name}={shown_value(name, value)} is not {expected}{example}")
-        else:
-            self.problems.append(f"{name}: {exc}{example}")
-
-
 # What .env.example ships (``xoxb-``) and the usual ways of writing "fill me in" after the prefix.
 _PLACEHOLDER_TAIL = re.compile(
     r"(?:[xX*.…-]*|<[^>]*>|(?:your|my|paste|insert|enter|replace)\b.*|changeme|change-me|placeholder|token)",
@@ -385,20 +248,20 @@ class _Duties:
     mode: Mode | None
     listens: bool
     works: bool
-    reads_x: bool
 
     @classmethod
-    def of(cls, mode: Mode | None, role: Role, replay: bool) -> _Duties:
+    def of(cls, mode: Mode | None, role: Role) -> _Duties:
         slack = mode is not None
-        works = slack and role in (Role.WORKER, Role.ALL)
-        return cls(mode=mode, listens=slack and role in (Role.WEB, Role.ALL), works=works, reads_x=works and not replay)
+        return cls(
+            mode=mode, listens=slack and role in (Role.WEB, Role.ALL), works=slack and role in (Role.WORKER, Role.ALL)
+        )
 
     @property
     def uses_slack(self) -> bool:
         return self.mode is not None
 
 
-def _slack_token(r: _Reader, name: str, prefix: str, why: str | None, wrong_kind: str) -> Secret:
+def _slack_token(r: Reader, name: str, prefix: str, why: str | None, wrong_kind: str) -> Secret:
     """Read a Slack token; ``why`` is None when this process can run without it.
 
     A placeholder left from .env.example counts as unset: reported when the token is needed, and
@@ -416,7 +279,7 @@ def _slack_token(r: _Reader, name: str, prefix: str, why: str | None, wrong_kind
     return Secret(value or "")
 
 
-def _slack_settings(r: _Reader, duties: _Duties) -> _Fields:
+def _slack_settings(r: Reader, duties: _Duties) -> _Fields:
     values: _Fields = {}
     values["slack_bot_token"] = _slack_token(
         r,
@@ -473,7 +336,7 @@ _CONTACT_ID = re.compile(r"^[SUW][A-Z0-9]{6,}$")
 MAX_TIERS = 100  # options a Slack select may hold
 
 
-def _escalation_tier_settings(r: _Reader) -> _Fields:
+def _escalation_tier_settings(r: Reader) -> _Fields:
     """An empty or wholly invalid list keeps the default tiers, so the Escalate button always has one."""
     tiers_raw = r.raw("ESCALATION_TIERS")
     if not tiers_raw:
@@ -501,114 +364,14 @@ def _escalation_tier_settings(r: _Reader) -> _Fields:
     return {"escalation_tiers": tuple(tiers)} if tiers else {}
 
 
-def _x_settings(r: _Reader, duties: _Duties) -> _Fields:
-    values: _Fields = {}
-    x_mode = (r.raw("X_MODE") or "mentions").lower()
-    if x_mode not in X_MODES:
-        r.problems.append(f"X_MODE={shown_value('X_MODE', x_mode)} must be one of {', '.join(X_MODES)}")
-        x_mode = "mentions"
-    values["x_mode"] = x_mode
-    if duties.reads_x:
-        token = r.require("X_BEARER_TOKEN", "the X API bearer token, needed to read posts; or use --replay")
-    else:
-        token = r.raw("X_BEARER_TOKEN")
-    values["x_bearer_token"] = Secret(token or "")
-    values["x_api_url"] = r.url("X_API_URL")
-    values["x_user_id"] = r.pattern(
-        "X_USER_ID", r.raw("X_USER_ID"), re.compile(r"^\d{1,20}$"), "must be the numeric X user id"
-    )
-    handle = r.raw("X_BRAND_HANDLE")
-    values["x_brand_handle"] = r.pattern(
-        "X_BRAND_HANDLE",
-        handle.lstrip("@") if handle else None,
-        re.compile(r"^\w{1,15}$"),
-        "must be an X handle like AcmeSupport",
-    )
-    values["x_query"] = r.raw("X_QUERY")
-    rules = r.raw("X_STREAM_RULES")
-    values["x_stream_rules"] = tuple(x.strip() for x in rules.split(";") if x.strip()) if rules else ()
-    if duties.reads_x:
-        # Given but invalid counts as named (that has its own problem); empty counts as missing.
-        named = r.raw("X_USER_ID") is not None or r.raw("X_BRAND_HANDLE") is not None
-        if "mentions" in x_mode and not named:
-            r.problems.append("X_USER_ID or X_BRAND_HANDLE must be set to read the brand's mentions")
-        if "search" in x_mode and not values["x_query"]:
-            r.problems.append("X_QUERY is not set (X_MODE includes search)")
-        if x_mode == "stream" and not values["x_stream_rules"]:
-            r.problems.append("X_STREAM_RULES is not set (X_MODE=stream; rules separated by ';')")
-    values["x_poll_seconds"] = r.integer("X_POLL_SECONDS", 60, 5, 86_400)
-    values["x_silence_alert_hours"] = r.number("X_SILENCE_ALERT_HOURS", 6.0, 0.1, 24 * 30)
-    return values
-
-
-_BLUESKY_HANDLE = re.compile(
-    r"^(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?\.)+[a-zA-Z][a-zA-Z0-9-]*$|^did:[a-z]+:[\w.:%-]+$"
-)
-
-
-def _bluesky_settings(r: _Reader) -> _Fields:
-    """The brand's Bluesky account: a handle and an app password (never the account's own password)."""
-    handle = r.raw("BLUESKY_HANDLE")
-    handle = handle.lstrip("@") if handle else None
-    password = r.raw("BLUESKY_APP_PASSWORD")
-    handle = r.pattern(
-        "BLUESKY_HANDLE", handle, _BLUESKY_HANDLE, "must be a Bluesky handle like acme.bsky.social (or a did:plc:…)"
-    )
-    if r.raw("BLUESKY_HANDLE") and not password:
-        r.problems.append(
-            "BLUESKY_APP_PASSWORD is not set (BLUESKY_HANDLE is): create one in Bluesky → Settings → "
-            "Privacy and security → App passwords"
-        )
-    if password and not r.raw("BLUESKY_HANDLE"):
-        r.problems.append("BLUESKY_HANDLE is not set (BLUESKY_APP_PASSWORD is): the brand account's handle")
+def _desk_settings(r: Reader) -> _Fields:
+    """What holds for every network: when a source counts as quiet, how long a resolved complaint
+    takes the customer's next posts. ``X_SILENCE_ALERT_HOURS`` is the old name, still read."""
+    name = "SOURCE_SILENCE_ALERT_HOURS" if r.raw("SOURCE_SILENCE_ALERT_HOURS") is not None else "X_SILENCE_ALERT_HOURS"
     return {
-        "bluesky_handle": handle,
-        "bluesky_app_password": Secret(password or ""),
-        "bluesky_service_url": r.url("BLUESKY_SERVICE_URL"),
-        "bluesky_poll_seconds": r.integer("BLUESKY_POLL_SECONDS", 60, 5, 86_400),
+        "source_silence_alert_hours": r.number(name, 6.0, 0.1, 24 * 30),
+        "follow_up_days": r.integer("FOLLOW_UP_DAYS", 7, 0, 90),
     }
-
-
-def _mastodon_settings(r: _Reader) -> _Fields:
-    """The brand's Mastodon account: its instance and an access token (read + write:statuses)."""
-    base = r.url("MASTODON_BASE_URL")
-    if base and re.search(r"^https?://[^/]+/.+", base.rstrip("/")):
-        shown = shown_value("MASTODON_BASE_URL", base)
-        r.problems.append(
-            f"MASTODON_BASE_URL={shown} must be the instance's address only, like https://mastodon.social"
-        )
-        base = None
-    token = r.raw("MASTODON_ACCESS_TOKEN")
-    if r.raw("MASTODON_BASE_URL") and not token:
-        r.problems.append(
-            "MASTODON_ACCESS_TOKEN is not set (MASTODON_BASE_URL is): Preferences → Development → New application"
-        )
-    if token and not r.raw("MASTODON_BASE_URL"):
-        r.problems.append(
-            "MASTODON_BASE_URL is not set (MASTODON_ACCESS_TOKEN is): the instance, like https://mastodon.social"
-        )
-    return {
-        "mastodon_base_url": base.rstrip("/") if base else None,
-        "mastodon_access_token": Secret(token or ""),
-        "mastodon_poll_seconds": r.integer("MASTODON_POLL_SECONDS", 60, 5, 86_400),
-    }
-
-
-X_REPLY_KEYS = ("X_API_KEY", "X_API_SECRET", "X_ACCESS_TOKEN", "X_ACCESS_TOKEN_SECRET")
-
-
-def _x_reply_settings(r: _Reader) -> _Fields:
-    """The brand account's OAuth 1.0a keys (all four, or none: replying from the card is then off)."""
-    given = {name: r.raw(name) or "" for name in X_REPLY_KEYS}
-    missing = [name for name, value in given.items() if not value]
-    if 0 < len(missing) < len(X_REPLY_KEYS):
-        r.problems.append(
-            f"{', '.join(missing)} not set: replying on X needs all four of {', '.join(X_REPLY_KEYS)} "
-            "(the brand account's OAuth 1.0a keys), or none to leave replying off"
-        )
-    values: _Fields = {name.lower(): Secret(value) for name, value in given.items()}
-    values["follow_up_days"] = r.integer("FOLLOW_UP_DAYS", 7, 0, 90)
-    return values
 
 
 def _database_url_problem(url: str) -> str | None:
@@ -627,7 +390,7 @@ def _database_url_problem(url: str) -> str | None:
     return None
 
 
-def _database_settings(r: _Reader) -> _Fields:
+def _database_settings(r: Reader) -> _Fields:
     db_url = r.raw("DATABASE_URL") or DEFAULT_DATABASE_URL
     if db_url.startswith(("postgres://", "postgresql://")):
         # Hosting platforms hand out postgres:// URLs; we always drive PostgreSQL through psycopg 3.
@@ -635,13 +398,13 @@ def _database_settings(r: _Reader) -> _Fields:
     problem = _database_url_problem(db_url)
     if problem:
         shown = mask_url(db_url)
-        if "://" not in db_url and _may_be_secret("DATABASE_URL", db_url):
-            shown = _masked(db_url)  # not a URL at all, so mask_url found no password to hide
+        if "://" not in db_url and may_be_secret("DATABASE_URL", db_url):
+            shown = masked(db_url)  # not a URL at all, so mask_url found no password to hide
         r.problems.append(f"DATABASE_URL={shown} {problem}")
     return {"database_url": db_url}
 
 
-def _schedule_settings(r: _Reader) -> _Fields:
+def _schedule_settings(r: Reader) -> _Fields:
     """The team's clock and the nag ladder: when reminders go out and to whom."""
     values: _Fields = {}
     tz_name = r.raw("TEAM_TIMEZONE") or "UTC"
@@ -704,7 +467,7 @@ def _schedule_settings(r: _Reader) -> _Fields:
     return values
 
 
-def _triage_settings(r: _Reader) -> _Fields:
+def _triage_settings(r: Reader) -> _Fields:
     return {
         "triage_complaint_threshold": r.number("TRIAGE_COMPLAINT_THRESHOLD", 1.0, -10, 10),
         "triage_praise_threshold": r.number("TRIAGE_PRAISE_THRESHOLD", 0.5, -1, 1),
@@ -712,7 +475,7 @@ def _triage_settings(r: _Reader) -> _Fields:
     }
 
 
-def _retrain_time(r: _Reader) -> _Fields:
+def _retrain_time(r: Reader) -> _Fields:
     raw = r.raw("TRIAGE_RETRAIN_TIME")
     if not raw:
         return {}
@@ -725,7 +488,7 @@ def _retrain_time(r: _Reader) -> _Fields:
         return {}
 
 
-def _process_settings(r: _Reader) -> _Fields:
+def _process_settings(r: Reader) -> _Fields:
     port = r.integer("PORT", 3000, 1, 65_535)
     level = (r.raw("LOG_LEVEL") or "INFO").upper()
     if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
@@ -750,21 +513,18 @@ def load_settings(
     """
     merged: dict[str, str] = dict(os.environ if env is None else env)
     load_dotenv_into(merged, dotenv_path)
-    r = _Reader(merged)
-    duties = _Duties.of(mode, role, not source_settings.reads_x(merged, replay=replay))
+    r = Reader(merged)
+    duties = _Duties.of(mode, role)
     # A dict display runs left to right, so problems keep the order of .env.example's sections.
     values: _Fields = {
         **_slack_settings(r, duties),
         **_escalation_tier_settings(r),
-        **_x_settings(r, duties),
-        **_bluesky_settings(r),
-        **_mastodon_settings(r),
-        **_x_reply_settings(r),
+        **networks.read_settings(r, works=duties.works, replay=replay),
+        **_desk_settings(r),
         **_database_settings(r),
         **_schedule_settings(r),
         **_triage_settings(r),
         **_process_settings(r),
-        **source_settings.sources_settings(r, Secret),
     }
     if r.problems:
         raise SettingsError(r.problems)

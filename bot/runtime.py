@@ -57,7 +57,7 @@ def source_context(app: Followthrough) -> SourceContext:
         Inbox(app.sessions, app.clock),
         app.clock,
         s.slack_complaints_channel,
-        timedelta(hours=s.x_silence_alert_hours),
+        timedelta(hours=s.source_silence_alert_hours),
     )
 
 

@@ -42,7 +42,6 @@ def add_parser(sub: Any) -> None:
     )
 
 
-
 def check_slack_or_fail(settings: Settings, *, socket_mode: bool) -> None:
     """The tokens must work before anything starts: the same words ``check`` prints, exit 3."""
     from bot.checks import check_slack, check_socket_mode
@@ -121,5 +120,3 @@ def main(args: argparse.Namespace) -> int:
         if worker_lock is not None:
             worker_lock.close()
     return 0
-
-

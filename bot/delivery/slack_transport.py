@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.common.clock import Clock
 from bot.delivery.renderers import RENDERERS, Outgoing, RenderContext, Upload
 from bot.outbox.errors import RetryLater, Undeliverable
-from bot.outbox.kinds import DeliveryKind, Transport
+from bot.outbox.kinds import SLACK, DeliveryKind
 from bot.outbox.transport import Sent
 from bot.slack.ids import METADATA_EVENT
 from bot.store.models import Complaint, Delivery
@@ -70,7 +70,7 @@ behaves the same for every app."""
 
 
 class SlackTransport:
-    name = Transport.SLACK
+    name = SLACK
 
     def __init__(self, client: WebClient, sessions: sessionmaker[Session], clock: Clock) -> None:
         self.client = client
@@ -244,4 +244,3 @@ class SlackTransport:
             cursor = (answer.get("response_metadata") or {}).get("next_cursor") or None
             if not cursor or not answer.get("has_more", True):
                 return None
-

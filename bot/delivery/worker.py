@@ -30,7 +30,7 @@ from bot.common.clock import Clock
 from bot.desk import replies
 from bot.outbox import close_dependents, lanes, request_card_refresh
 from bot.outbox.errors import RetryLater, Undeliverable
-from bot.outbox.kinds import REPLY_KINDS, SPECS, DeliveryKind
+from bot.outbox.kinds import SPECS, DeliveryKind
 from bot.outbox.transport import DeliveryTransport, Sent
 from bot.store.db import unavailable
 from bot.store.enums import DeliveryStatus
@@ -46,7 +46,7 @@ PENDING = DeliveryStatus.PENDING.value
 _D = Delivery.__table__.c
 _L = Lane.__table__.c
 _C = Complaint.__table__.c
-_REPLIES = frozenset(k.value for k in REPLY_KINDS.values())
+_REPLIES = frozenset({DeliveryKind.REPLY.value})
 _BAND = case({kind.value: spec.band.value for kind, spec in SPECS.items()}, value=_D.kind, else_=0)
 """Each row's band (``kinds.Band``): a new card goes before two hundred audit lines on its channel."""
 
@@ -84,7 +84,7 @@ class Deliverer:
     ) -> None:
         self.sessions = sessions
         self.clock = clock
-        self.transports = {t.name.value: t for t in transports}
+        self.transports = {str(t.name): t for t in transports}
         # An infinite rate (tests, the demo's stand-in) means no pacing: a lane's turn is free again at once.
         self.intervals = {"post": 1.0 / post_rate, "update": 1.0 / update_rate}
         self.idle_seconds = idle_seconds

@@ -22,6 +22,8 @@ class Reach:
     reply_limit: Callable[[str], str | None] | None = None
     """Why a reply cannot be posted there, or None if it fits."""
     post_url: Callable[[str | None, str], str | None] | None = None
+    answers: bool = False
+    """A card can send a reply there (the network has a reply transport)."""
 
 
 _NETWORKS: dict[str, Reach] = {}
@@ -35,6 +37,12 @@ def label(source: str) -> str:
     """The network's display name ("Bluesky"); a source nobody registered goes by its own name."""
     known = _NETWORKS.get(source)
     return known.label if known else source
+
+
+def answers(source: str) -> bool:
+    """Whether the bot can reply on a source at all (a webhook source cannot: the team answers there)."""
+    known = _NETWORKS.get(source)
+    return known is not None and known.answers
 
 
 def check_reply(text: str, source: str) -> None:

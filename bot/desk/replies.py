@@ -1,6 +1,6 @@
 """The customer side of the loop: the brand's public replies, sent from the card or seen on a network.
 
-- A reply sent from the card is a delivery row (``REPLY_KINDS``: one kind per network), stored with
+- A reply sent from the card is a delivery row (``DeliveryKind.REPLY``, its transport the network), stored with
   who sent it before anything goes out; the transport posts it once. What happens after any reply
   kind is sent is here and generic: the post id and sender recorded, the post put in the ledger (so
   ingest knows it when the network shows it back), a thread line with its link, the first response
@@ -28,7 +28,7 @@ from bot.common.errors import Conflict, DomainError, NotFound
 from bot.desk import reach
 from bot.history import events
 from bot.history.events import EventKind
-from bot.outbox.kinds import REPLY_KINDS, DeliveryKind
+from bot.outbox.kinds import DeliveryKind
 from bot.promises import lifecycle as promises
 from bot.promises.commitments import find_commitments
 from bot.store.enums import OPEN_STATUSES, DeliveryStatus, PostRole, PromiseStatus, Status
@@ -63,8 +63,7 @@ def request_reply(
     complaint = session.get(Complaint, complaint_id)
     if complaint is None:
         raise NotFound(f"There is no complaint #{complaint_id}.")
-    kind = REPLY_KINDS.get(complaint.source)
-    if kind is None:
+    if not reach.answers(complaint.source):
         raise DomainError(f"Replying on {reach.label(complaint.source)} from the card is not possible yet.")
     if complaint.status == Status.DISMISSED.value:
         raise DomainError(f"Complaint #{complaint_id} was marked not a complaint: reopen it to reply.")
@@ -72,7 +71,8 @@ def request_reply(
     reach.check_reply(text, complaint.source)
     target = outbox.card_target(session, complaint_id)
     values = outbox.row(
-        kind,
+        DeliveryKind.REPLY,
+        transport=complaint.source,
         key=f"reply:{key}",
         at=at,
         lane=REPLY_LANE.format(source=complaint.source),

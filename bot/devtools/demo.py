@@ -85,7 +85,7 @@ def run_demo(*, socket: bool = False) -> int:
             slack_complaints_channel=COMPLAINTS,
             slack_escalation_channel=ESCALATION,
             slack_kudos_channel=KUDOS,
-            x_brand_handle="AcmeHelp",
+            networks=networks.demo_settings(),
             escalation_tiers=(("Tier 2", "S0TIER002"), ("Comms lead", None)),
             database_url=f"sqlite:///{Path(tmp) / 'demo.db'}",
         )

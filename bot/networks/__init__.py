@@ -11,14 +11,15 @@ from __future__ import annotations
 
 import argparse
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from bot.common.settings_reader import Fields, Reader
 from bot.common.tasks import Task
 from bot.desk import reach
 from bot.networks import bluesky, links, mastodon, replay, webhook, x
-from bot.networks.network import Network, Sources
+from bot.networks.network import Need, Network, Sources
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker
@@ -36,8 +37,93 @@ DEFAULT_ICON = ":globe_with_meridians:"
 
 for _network in NETWORKS:
     links.set_hosts(_network.name, _network.link_hosts)
-    reach.register(_network.name, reach.Reach(_network.label, _network.reply_limit, _network.post_url))
+    reach.register(
+        _network.name,
+        reach.Reach(_network.label, _network.reply_limit, _network.post_url, answers=_network.transport is not None),
+    )
 del _network
+
+
+def _set(env: Mapping[str, str], name: str) -> bool:
+    return bool((env.get(name) or "").strip())
+
+
+def set_up(env: Mapping[str, str]) -> tuple[str, ...]:
+    """The networks an environment sets up (every variable of ``requires`` set, or ``set_up_in``)."""
+    return tuple(
+        n.name
+        for n in NETWORKS
+        if (n.set_up_in(env) if n.set_up_in is not None else bool(n.requires) and all(_set(env, v) for v in n.requires))
+    )
+
+
+def chosen_sources(env: Mapping[str, str]) -> tuple[str, ...] | None:
+    """``SOURCES`` as given (lowercased, in order, no repeats), or None when it is not set."""
+    raw = (env.get("SOURCES") or "").strip()
+    if not raw:
+        return None
+    out: list[str] = []
+    for part in (p.strip() for p in raw.split(",")):
+        if part and part not in out:
+            out.append(part)
+    return tuple(out)
+
+
+def _reads(env: Mapping[str, str], network: Network, *, replay: bool) -> bool:
+    """Whether a deployment reads a network: named in ``SOURCES``, or — without ``SOURCES`` — the
+    default network when nothing else (no replay file, no other network) is set up, which keeps the
+    old behaviour of asking for ``X_BEARER_TOKEN`` on a bare configuration."""
+    chosen = chosen_sources(env)
+    if chosen is not None:
+        return network.name in chosen
+    return network.read_when_bare and not replay and not [n for n in set_up(env) if n != network.name]
+
+
+def default_settings() -> dict[str, Any]:
+    """Every network's section with nothing set up (``Settings()`` in tests and tools)."""
+    return {n.name: n.settings() for n in NETWORKS if n.settings is not None}
+
+
+def settings_with(**sections: Any) -> dict[str, Any]:
+    """Every network's section, with the ones given set up (tests, tools): ``settings_with(x=XSettings(…))``."""
+    return {**default_settings(), **sections}
+
+
+def demo_settings() -> dict[str, Any]:
+    """Every network's section for ``followthrough demo``."""
+    return {**default_settings(), **{n.name: n.demo_settings() for n in NETWORKS if n.demo_settings is not None}}
+
+
+def read_settings(r: Reader, *, works: bool, replay: bool) -> Fields:
+    """``SOURCES`` and every network's section, their problems added to ``r``'s one list.
+
+    ``works``: this process runs the worker (reads networks); ``replay``: posts come from a file.
+    """
+    env = r.env
+    chosen = chosen_sources(env)
+    reserved = frozenset(n.name for n in NETWORKS if n is not webhook.NETWORK)
+    sections: dict[str, Any] = {}
+    for network in NETWORKS:
+        if network.settings is not None:
+            need = Need(
+                chosen=chosen is not None and network.name in chosen,
+                reads=works and _reads(env, network, replay=replay),
+                reserved=reserved,
+            )
+            sections[network.name] = network.settings.read(r, need)
+    values: Fields = {"networks": sections}
+    if chosen is not None:
+        known = [n.name for n in NETWORKS if n.selectable]
+        unknown = [s for s in chosen if s not in known]
+        if unknown:
+            shown = ", ".join(repr(u[:32]) for u in unknown)
+            r.problems.append(f"SOURCES names {shown}; it may list {', '.join(known)} (separated by commas)")
+        for name in chosen:
+            missing = [v for v in BY_NAME[name].requires if not _set(env, v)] if name in known else []
+            if missing:
+                r.problems.append(f"SOURCES includes {name}, but {' and '.join(missing)} is not set")
+        values["sources"] = tuple(s for s in chosen if s in known)
+    return values
 
 
 def label(source: str) -> tuple[str, str]:
@@ -132,7 +218,7 @@ def webhook_sources(settings: Any) -> tuple[str, ...]:
     """The webhook sources the HTTP server accepts (none unless ``webhook`` is selected)."""
     if webhook.NETWORK.name not in selected(settings):
         return ()
-    return tuple(name for name, _ in settings.webhook_secrets)
+    return tuple(name for name, _ in webhook.settings.of(settings).secrets)
 
 
 def webhook_endpoint(sessions: sessionmaker[Session], clock: Clock, settings: Any) -> Any:

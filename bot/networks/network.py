@@ -6,21 +6,24 @@ ends in one ``NETWORK = Network(...)``, and ``bot.networks`` lists them. Everyth
 how long a reply may be, what ``check`` says — instead of importing a network, so adding one is a
 new package and one line in the registry (``docs/development.md``, "Add a network").
 
-Settings are typed ``Any`` here: ``bot.config`` builds them from these packages' sections, so the
-packages cannot import it back.
+Each network reads its own section of the environment (``bot/networks/<name>/settings.py``, a frozen
+dataclass with a ``read`` class method); ``bot.config`` keeps them in ``Settings.networks`` by name.
+The callables below get the whole ``Settings`` (typed ``Any``: ``bot.config`` sits above this
+package, so it cannot be imported back) and take their own section with ``settings.network(name)``.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:  # for types only: a descriptor loads none of its network's code (see ``lazy``)
     from bot.common.clock import Clock
     from bot.common.health import CheckResult
+    from bot.common.settings_reader import Reader
     from bot.common.tasks import Task
     from bot.intake.source import SourceContext
     from bot.outbox.transport import DeliveryTransport
@@ -54,6 +57,26 @@ def _nobody(_settings: Any) -> frozenset[str]:
 
 
 @dataclass(frozen=True)
+class Need:
+    """What a network's settings reader is told about this deployment."""
+
+    chosen: bool = False
+    """``SOURCES`` names it."""
+    reads: bool = False
+    """This process reads it (a worker, and it is chosen or — for the default network — nothing else
+    is set up): its read settings are then required, not only checked."""
+    reserved: frozenset[str] = frozenset()
+    """Every network's name (a webhook source may not take one)."""
+
+
+class SettingsSection(Protocol):
+    """A network's settings: a frozen dataclass whose defaults mean "not set up"."""
+
+    @classmethod
+    def read(cls, r: Reader, need: Need) -> SettingsSection: ...
+
+
+@dataclass(frozen=True)
 class Sources:
     """The loops that read a network, and the brand's account ids learnt while building them (X looks
     its own id up from the handle)."""
@@ -79,6 +102,17 @@ class Network:
     """How a card names it ("X", "Bluesky")."""
     emoji: str
     """A standard Slack emoji shown beside the label."""
+    settings: type[SettingsSection] | None = None
+    """Its section of the settings (a dataclass with ``read``); None: it has none."""
+    requires: tuple[str, ...] = ()
+    """The variables that set it up; with no ``SOURCES``, every network whose variables are all set is
+    read, and one named in ``SOURCES`` without them is a start-up problem."""
+    set_up_in: Callable[[Mapping[str, str]], bool] | None = None
+    """Whether an environment sets it up, where ``requires`` cannot say (a webhook has a secret per source)."""
+    selectable: bool = True
+    """``SOURCES`` may name it (the replay file is chosen with ``--replay`` instead)."""
+    read_when_bare: bool = False
+    """Read (so its settings required) when nothing else is set up: X, the first network the bot had."""
     link_hosts: tuple[str, ...] = ()
     """Hosts a post's link may point to (subdomains included); settings may add more at start-up."""
     settings_hosts: Callable[[Any], dict[str, tuple[str, ...]]] | None = None
@@ -102,5 +136,7 @@ class Network:
     checks: tuple[Callable[[Any], CheckResult], ...] = ()
     """What ``followthrough check`` asks of it, one line each."""
     commands: tuple[Command, ...] = ()
+    demo_settings: Callable[[], Any] | None = None
+    """``followthrough demo``: its section for the demo (the sample replay's brand account)."""
     demo: Callable[[SourceContext], int] | None = None
     """``followthrough demo``: read a sample post from its local stand-in; returns posts read."""

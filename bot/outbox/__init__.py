@@ -62,11 +62,16 @@ def row(
     priority: int = 0,
     status: DeliveryStatus = DeliveryStatus.PENDING,
     last_error: str | None = None,
+    transport: str | None = None,
 ) -> dict[str, Any]:
-    """A complete table row, for bulk inserts and for ``_insert``."""
+    """A complete table row, for bulk inserts and for ``insert_row``. ``transport``: the network a
+    reply goes out on (other kinds have theirs); for ``enqueue``, a reply's channel is its network."""
+    sender = SPECS[kind].transport or transport or channel
+    if sender is None:
+        raise ValueError(f"{kind} needs the network it goes out on")
     return {
         "kind": kind.value,
-        "transport": SPECS[kind].transport.value,
+        "transport": sender,
         "key": key,
         "complaint_id": complaint_id,
         "promise_id": promise_id,

@@ -2,6 +2,9 @@
 
 Values are the strings stored in ``deliveries.kind``; renderers register themselves per kind in
 their transport (see ``bot.delivery.slack_transport``), and a test insists every kind has one.
+A reply to the customer is one kind whatever the network: the row's ``transport`` is the network's
+name, and the networks' transports register under it (``bot.networks``), so adding a network adds
+no kind here.
 """
 
 from __future__ import annotations
@@ -9,12 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import IntEnum, StrEnum
 
-
-class Transport(StrEnum):
-    SLACK = "slack"
-    X = "x"
-    BLUESKY = "bluesky"
-    MASTODON = "mastodon"
+SLACK = "slack"
+"""The transport of every kind but ``REPLY`` (whose rows name their network)."""
 
 
 class DeliveryKind(StrEnum):
@@ -33,10 +32,8 @@ class DeliveryKind(StrEnum):
     HEADS_UP = "heads_up"
     REPORT = "report"
     """The lead's report: headline numbers and a chart image (an upload, not a post)."""
-    REPLY_BLUESKY = "reply_bluesky"
-    REPLY_MASTODON = "reply_mastodon"
-    REPLY_X = "reply_x"
-    """A public reply to the customer on X, sent from the card (transport ``x``)."""
+    REPLY = "reply"
+    """A public reply to the customer on their network, sent from the card (transport: the network)."""
     PUBLIC_REPLY_LINE = "public_reply_line"
     """The thread line for a brand reply seen on a network or sent from the card."""
     COMMITMENT = "commitment"
@@ -59,7 +56,8 @@ class Band(IntEnum):
 
 @dataclass(frozen=True)
 class KindSpec:
-    transport: Transport
+    transport: str | None
+    """Who sends it; None: the network named on each row (a reply)."""
     needs_card: bool
     """Threads under, or updates, the card of ``card_of``: it waits (in SQL) until that card is out."""
     band: Band = Band.THREAD
@@ -68,35 +66,26 @@ class KindSpec:
 
 
 SPECS: dict[DeliveryKind, KindSpec] = {
-    DeliveryKind.CARD: KindSpec(Transport.SLACK, needs_card=False, band=Band.WAITED_ON),
-    DeliveryKind.CARD_UPDATE: KindSpec(Transport.SLACK, needs_card=True, updates=True),
-    DeliveryKind.CUSTOMER_REPLY: KindSpec(Transport.SLACK, needs_card=True),
-    DeliveryKind.NOTE: KindSpec(Transport.SLACK, needs_card=True, band=Band.AUDIT),
-    DeliveryKind.KUDOS: KindSpec(Transport.SLACK, needs_card=False),
-    DeliveryKind.ALERT: KindSpec(Transport.SLACK, needs_card=False, band=Band.WAITED_ON),
-    DeliveryKind.ESCALATION: KindSpec(Transport.SLACK, needs_card=False, band=Band.WAITED_ON),
-    DeliveryKind.DIGEST: KindSpec(Transport.SLACK, needs_card=False),
-    DeliveryKind.NAG_DM: KindSpec(Transport.SLACK, needs_card=False, band=Band.WAITED_ON),
-    DeliveryKind.NAG_THREAD: KindSpec(Transport.SLACK, needs_card=True, band=Band.WAITED_ON),
-    DeliveryKind.NAG_CHANNEL: KindSpec(Transport.SLACK, needs_card=False, band=Band.WAITED_ON),
-    DeliveryKind.NAG_ESCALATE: KindSpec(Transport.SLACK, needs_card=False, band=Band.WAITED_ON),
-    DeliveryKind.HEADS_UP: KindSpec(Transport.SLACK, needs_card=False, band=Band.AUDIT),
-    DeliveryKind.REPORT: KindSpec(Transport.SLACK, needs_card=False),
-    DeliveryKind.REPLY_X: KindSpec(Transport.X, needs_card=True, band=Band.WAITED_ON),
-    DeliveryKind.REPLY_BLUESKY: KindSpec(Transport.BLUESKY, needs_card=False, band=Band.WAITED_ON),
-    DeliveryKind.REPLY_MASTODON: KindSpec(Transport.MASTODON, needs_card=False, band=Band.WAITED_ON),
-    DeliveryKind.PUBLIC_REPLY_LINE: KindSpec(Transport.SLACK, needs_card=True),
-    DeliveryKind.COMMITMENT: KindSpec(Transport.SLACK, needs_card=True),
+    DeliveryKind.CARD: KindSpec(SLACK, needs_card=False, band=Band.WAITED_ON),
+    DeliveryKind.CARD_UPDATE: KindSpec(SLACK, needs_card=True, updates=True),
+    DeliveryKind.CUSTOMER_REPLY: KindSpec(SLACK, needs_card=True),
+    DeliveryKind.NOTE: KindSpec(SLACK, needs_card=True, band=Band.AUDIT),
+    DeliveryKind.KUDOS: KindSpec(SLACK, needs_card=False),
+    DeliveryKind.ALERT: KindSpec(SLACK, needs_card=False, band=Band.WAITED_ON),
+    DeliveryKind.ESCALATION: KindSpec(SLACK, needs_card=False, band=Band.WAITED_ON),
+    DeliveryKind.DIGEST: KindSpec(SLACK, needs_card=False),
+    DeliveryKind.NAG_DM: KindSpec(SLACK, needs_card=False, band=Band.WAITED_ON),
+    DeliveryKind.NAG_THREAD: KindSpec(SLACK, needs_card=True, band=Band.WAITED_ON),
+    DeliveryKind.NAG_CHANNEL: KindSpec(SLACK, needs_card=False, band=Band.WAITED_ON),
+    DeliveryKind.NAG_ESCALATE: KindSpec(SLACK, needs_card=False, band=Band.WAITED_ON),
+    DeliveryKind.HEADS_UP: KindSpec(SLACK, needs_card=False, band=Band.AUDIT),
+    DeliveryKind.REPORT: KindSpec(SLACK, needs_card=False),
+    # A reply goes to the customer, not under the card; the desk still points it at the card it was
+    # written on (``card_of``), so it waits for a card being re-posted (``bot.desk.replies``).
+    DeliveryKind.REPLY: KindSpec(None, needs_card=False, band=Band.WAITED_ON),
+    DeliveryKind.PUBLIC_REPLY_LINE: KindSpec(SLACK, needs_card=True),
+    DeliveryKind.COMMITMENT: KindSpec(SLACK, needs_card=True),
 }
-
-REPLY_KINDS: dict[str, DeliveryKind] = {
-    "x": DeliveryKind.REPLY_X,
-    "bluesky": DeliveryKind.REPLY_BLUESKY,
-    "mastodon": DeliveryKind.REPLY_MASTODON,
-}
-"""A complaint's source name → the delivery kind that answers the customer there. What happens
-after any of them is sent (post id and sender recorded, thread line, promises read) is generic:
-see ``bot.desk.replies.after_sent``."""
 
 NAG_KINDS: dict[str, DeliveryKind] = {
     "dm": DeliveryKind.NAG_DM,

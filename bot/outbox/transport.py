@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from bot.outbox.kinds import Transport
 from bot.store.models import Complaint, Delivery
 
 
@@ -18,7 +17,8 @@ class Sent:
 
 
 class DeliveryTransport(Protocol):
-    name: Transport
+    name: str
+    """``slack``, or the network it answers on (``Network.name``): rows name their transport."""
 
     def send(self, row: Delivery, complaint: Complaint | None, card: Complaint | None) -> Sent:
         """Render ``row`` from current state and send it once; raise ``RetryLater`` or ``Undeliverable``

@@ -14,9 +14,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
+from bot import networks
 from bot.config import Secret
 from bot.history import events
 from bot.history.events import EventKind
+from bot.networks.x.settings import XSettings
 from bot.slack.ids import Action, Field
 from bot.store.models import AuditEvent, CommitmentLabel, Delivery, Promise
 from tests.support.harness import COMPLAINTS, TEAM, Desk
@@ -37,13 +39,17 @@ def desk(db_url: str, x: XStandIn) -> Iterator[Desk]:
     keys = x.set_brand("99", "AcmeHelp")
     d = Desk(
         db_url,
-        x_api_url=x.base_url,
-        x_brand_handle="AcmeHelp",
-        x_user_id="99",
-        x_api_key=Secret(keys["X_API_KEY"]),
-        x_api_secret=Secret(keys["X_API_SECRET"]),
-        x_access_token=Secret(keys["X_ACCESS_TOKEN"]),
-        x_access_token_secret=Secret(keys["X_ACCESS_TOKEN_SECRET"]),
+        networks=networks.settings_with(
+            x=XSettings(
+                api_url=x.base_url,
+                brand_handle="AcmeHelp",
+                user_id="99",
+                api_key=Secret(keys["X_API_KEY"]),
+                api_secret=Secret(keys["X_API_SECRET"]),
+                access_token=Secret(keys["X_ACCESS_TOKEN"]),
+                access_token_secret=Secret(keys["X_ACCESS_TOKEN_SECRET"]),
+            )
+        ),
     )
     x.now = lambda: d.clock.now().timestamp()
     x.refuse_duplicates = False  # a double post must show up as two replies, not hide behind X's refusal
@@ -110,7 +116,7 @@ def test_reply_from_the_card_posts_once_tracks_the_promise_and_the_ladder_runs(d
         assert promise.due_at == datetime(2026, 3, 3, 17, 0, tzinfo=UTC)
         [label] = s.scalars(select(CommitmentLabel)).all()
         assert (label.origin, label.decision, label.decided_by) == ("card", "tracked", ALICE)
-        sent = s.scalars(select(Delivery).where(Delivery.kind == "reply_x")).one()
+        sent = s.scalars(select(Delivery).where(Delivery.kind == "reply")).one()
         assert sent.status == "sent"
         assert sent.remote_id == reply["id"]
         assert sent.payload["sender"] == ALICE
@@ -153,7 +159,7 @@ def test_x_length_rule_refuses_with_the_count_before_anything_is_stored(desk: De
     desk.deliver()
     assert len(x.replies_to(desk.get(cid).external_id)) == 1
     with desk.app.sessions() as s:
-        assert s.scalars(select(Delivery.kind).where(Delivery.kind == "reply_x")).all() == ["reply_x"]
+        assert s.scalars(select(Delivery.kind).where(Delivery.kind == "reply")).all() == ["reply"]
 
 
 def test_a_refused_reply_is_shown_in_the_thread_with_x_reason(desk: Desk, x: XStandIn):
@@ -219,19 +225,17 @@ def test_the_resolve_form_can_send_a_closing_reply_through_the_reply_path(desk: 
 
 
 def test_check_reports_whether_replying_is_set_up(desk: Desk, x: XStandIn):
-    from dataclasses import replace
-
     from bot.networks.x.check import check_x_replies
 
     good = check_x_replies(desk.settings)
     assert good.ok
     assert "replies are posted as @AcmeHelp" in good.detail
-    bad = check_x_replies(replace(desk.settings, x_access_token_secret=Secret("revoked")))
+    bad = check_x_replies(desk.settings.with_network("x", access_token_secret=Secret("revoked")))
     assert not bad.ok
     assert "refused (401)" in bad.detail
-    other = check_x_replies(replace(desk.settings, x_brand_handle="SomeoneElse"))
+    other = check_x_replies(desk.settings.with_network("x", brand_handle="SomeoneElse"))
     assert not other.ok
-    off = check_x_replies(replace(desk.settings, x_api_key=Secret("")))
+    off = check_x_replies(desk.settings.with_network("x", api_key=Secret("")))
     assert off.ok
     assert off.detail.startswith("off:")
 

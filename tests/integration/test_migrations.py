@@ -279,3 +279,38 @@ def test_0003_carries_the_outbox_cursors_alerts_and_events_over(engine: Engine):
                 created_at=datetime.now(UTC),
             )
         )
+
+
+def test_0013_renames_stored_replies_to_the_one_reply_kind_and_back(engine: Engine):
+    """A pending reply stored under a network's own kind (``reply_x``) is still sent after the upgrade:
+    it becomes ``reply`` with its network kept in ``transport``; other kinds are left alone."""
+    from datetime import UTC, datetime
+
+    from sqlalchemy import select
+
+    from bot import outbox
+    from bot.outbox.kinds import DeliveryKind
+    from bot.store.models import Delivery
+
+    migrate.upgrade(engine, "0012")
+    at = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+    table = Delivery.__table__
+    with engine.begin() as conn:
+        for n, network in enumerate(("x", "bluesky", "mastodon")):
+            values = outbox.row(DeliveryKind.REPLY, transport=network, key=f"reply:{n}", at=at, lane=f"reply:{network}")
+            conn.execute(table.insert().values(**{**values, "kind": f"reply_{network}"}))
+        conn.execute(table.insert().values(**outbox.row(DeliveryKind.DIGEST, key="digest:1", at=at, lane="post:C1")))
+
+    def stored() -> list[tuple[str, str, str]]:
+        with engine.connect() as conn:
+            return sorted(tuple(r) for r in conn.execute(select(table.c.key, table.c.kind, table.c.transport)))
+
+    migrate.upgrade(engine)
+    assert stored() == [
+        ("digest:1", "digest", "slack"),
+        ("reply:0", "reply", "x"),
+        ("reply:1", "reply", "bluesky"),
+        ("reply:2", "reply", "mastodon"),
+    ]
+    migrate.downgrade(engine, "0012")
+    assert [kind for _, kind, _ in stored()] == ["digest", "reply_x", "reply_bluesky", "reply_mastodon"]

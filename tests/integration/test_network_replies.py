@@ -22,7 +22,7 @@ from bot.networks.bluesky.client import BlueskySession
 from bot.networks.bluesky.reply import BlueskyTransport, graphemes, reply_rkey, too_long
 from bot.networks.mastodon.reply import MastodonTransport, counted_length
 from bot.networks.mastodon.source import make_client
-from bot.outbox.kinds import REPLY_KINDS, DeliveryKind
+from bot.outbox.kinds import DeliveryKind
 from bot.store.db import make_sessionmaker
 from bot.store.models import Complaint, Delivery
 from bot.triage.classify import Triage
@@ -64,7 +64,7 @@ def request_reply(sessions, clock: FakeClock, complaint_id: int, source: str, te
     with sessions() as s, s.begin():
         outbox.enqueue(
             s,
-            REPLY_KINDS[source],
+            DeliveryKind.REPLY,
             key=f"reply:{complaint_id}:{n}",
             at=clock.now(),
             channel=source,
@@ -85,7 +85,7 @@ def run(deliverer: Deliverer, clock: FakeClock, rounds: int = 20) -> None:
 
 def rows(sessions) -> list[Delivery]:
     with sessions() as s:
-        return list(s.scalars(select(Delivery).where(Delivery.kind.in_([k.value for k in REPLY_KINDS.values()]))))
+        return list(s.scalars(select(Delivery).where(Delivery.kind == DeliveryKind.REPLY.value)))
 
 
 # -- Bluesky ---------------------------------------------------------------------------------------
@@ -183,7 +183,7 @@ def test_bluesky_reply_keys_are_valid_tids_stable_per_row_and_distinct_between_r
 
     with sessions() as s, s.begin():
         for n in (1, 2):
-            outbox.enqueue(s, DeliveryKind.REPLY_BLUESKY, key=f"reply:1:{n}", at=clock.now(), channel="bluesky")
+            outbox.enqueue(s, DeliveryKind.REPLY, key=f"reply:1:{n}", at=clock.now(), channel="bluesky")
     a, b = rows(sessions)
     assert reply_rkey(a) == reply_rkey(a)
     assert reply_rkey(a) != reply_rkey(b)

@@ -8,12 +8,14 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from bot import outbox
+from bot import networks, outbox
 from bot.app import create_app
 from bot.common.clock import FakeClock
 from bot.config import Secret, Settings
 from bot.intake.inbox import InboxDrain
-from bot.outbox.kinds import REPLY_KINDS
+from bot.networks.bluesky.settings import BlueskySettings
+from bot.networks.mastodon.settings import MastodonSettings
+from bot.outbox.kinds import DeliveryKind
 from bot.runtime import build_deliverer, build_ingestor, build_sources
 from bot.store import migrate
 from bot.store.models import Complaint
@@ -40,11 +42,14 @@ def test_configured_networks_are_read_carded_and_answered(tmp_path: Path):
             slack_api_url=slack.base_url,
             slack_complaints_channel="C0COMPLAIN",
             slack_escalation_channel="C0ESCALATE",
-            bluesky_handle="acme.bsky.social",
-            bluesky_app_password=Secret("abcd-efgh-ijkl-mnop"),
-            bluesky_service_url=bsky.base_url,
-            mastodon_base_url=masto.base_url,
-            mastodon_access_token=Secret(masto.token),
+            networks=networks.settings_with(
+                bluesky=BlueskySettings(
+                    handle="acme.bsky.social",
+                    app_password=Secret("abcd-efgh-ijkl-mnop"),
+                    service_url=bsky.base_url,
+                ),
+                mastodon=MastodonSettings(base_url=masto.base_url, access_token=Secret(masto.token)),
+            ),
             database_url=f"sqlite:///{tmp_path / 'ft.db'}",
         )
         app = create_app(settings, clock=clock, listener=False)
@@ -68,7 +73,7 @@ def test_configured_networks_are_read_carded_and_answered(tmp_path: Path):
             for complaint in s.scalars(select(Complaint)):
                 outbox.enqueue(
                     s,
-                    REPLY_KINDS[complaint.source],
+                    DeliveryKind.REPLY,
                     key=f"reply:{complaint.id}:1",
                     at=clock.now(),
                     channel=complaint.source,

@@ -15,6 +15,8 @@ from bot.config import Secret, Settings
 from bot.intake.ingest import Ingestor, IngestPolicy, Outcome
 from bot.intake.posts import Post, post_from_record
 from bot.networks import links
+from bot.networks.mastodon.settings import MastodonSettings
+from bot.networks.webhook.settings import WebhookSettings
 from bot.reports import status
 from bot.slack.deps import CommandDeps
 from bot.slack.listeners import complaints_command as commands
@@ -152,10 +154,14 @@ def test_the_card_names_the_network_and_links_only_to_its_hosts():
 
 def test_mastodon_and_webhook_link_hosts_come_from_the_settings():
     settings = Settings(
-        webhook_secrets=(("facebook", Secret("0123456789abcdef0123")),),
-        webhook_link_hosts=(("facebook", ("facebook.com",)),),
+        networks=networks.settings_with(
+            webhook=WebhookSettings(
+                secrets=(("facebook", Secret("0123456789abcdef0123")),),
+                link_hosts=(("facebook", ("facebook.com",)),),
+            ),
+            mastodon=MastodonSettings(base_url="https://mastodon.example:8443"),
+        )
     )
-    object.__setattr__(settings, "mastodon_base_url", "https://mastodon.example:8443")
     assert "<https://" not in card("mastodon", "https://mastodon.example/@jo/1")
     networks.register_link_hosts(settings)
     assert "<https://mastodon.example/@jo/1|view post>" in card("mastodon", "https://mastodon.example/@jo/1")

@@ -7,12 +7,14 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine, select
 
+from bot import networks
 from bot.app import create_app
 from bot.common.clock import FakeClock
 from bot.config import Secret, Settings
 from bot.intake.inbox import Inbox, RawPost
 from bot.intake.source import SourceContext
 from bot.networks.webhook.quiet import QuietWatch
+from bot.networks.webhook.settings import WebhookSettings
 from bot.outbox.kinds import DeliveryKind
 from bot.runtime import build_sources
 from bot.store.db import make_sessionmaker
@@ -58,7 +60,9 @@ def test_sources_run_side_by_side_and_sources_picks_them(migrated: Engine, tmp_p
         slack_complaints_channel="C0COMPLAIN",
         slack_escalation_channel="C0ESCALATE",
         database_url="sqlite://",
-        webhook_secrets=(("facebook", Secret("0123456789abcdef0123")),),
+        networks=networks.settings_with(
+            webhook=WebhookSettings(secrets=(("facebook", Secret("0123456789abcdef0123")),))
+        ),
     )
     app = create_app(Settings(**base), clock=FakeClock(AT), engine=migrated, listener=False)
     tasks, _ = build_sources(app, replays=[replay, tmp_path / "other.jsonl"])

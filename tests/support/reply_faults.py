@@ -18,12 +18,14 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
+from bot import networks
 from bot.app import create_app
 from bot.common.clock import FakeClock
 from bot.config import Secret, Settings
 from bot.desk import replies
 from bot.intake.ingest import Ingestor, IngestPolicy
 from bot.intake.posts import Post
+from bot.networks.x.settings import XSettings
 from bot.runtime import build_deliverer
 from bot.store import migrate
 from bot.store.db import transaction
@@ -75,13 +77,17 @@ def run(database_url: str, n: int = 20, *, seed: int = 7, fault_share: float = 0
         slack_complaints_channel=COMPLAINTS,
         slack_escalation_channel="C0ESCALATE",
         database_url=database_url,
-        x_api_url=x.base_url,
-        x_brand_handle="AcmeHelp",
-        x_user_id="99",
-        x_api_key=Secret(keys["X_API_KEY"]),
-        x_api_secret=Secret(keys["X_API_SECRET"]),
-        x_access_token=Secret(keys["X_ACCESS_TOKEN"]),
-        x_access_token_secret=Secret(keys["X_ACCESS_TOKEN_SECRET"]),
+        networks=networks.settings_with(
+            x=XSettings(
+                api_url=x.base_url,
+                brand_handle="AcmeHelp",
+                user_id="99",
+                api_key=Secret(keys["X_API_KEY"]),
+                api_secret=Secret(keys["X_API_SECRET"]),
+                access_token=Secret(keys["X_ACCESS_TOKEN"]),
+                access_token_secret=Secret(keys["X_ACCESS_TOKEN_SECRET"]),
+            )
+        ),
     )
     app = create_app(settings, clock=clock, listener=False)
     outcome = Outcome(replies=n)
@@ -125,13 +131,13 @@ def run(database_url: str, n: int = 20, *, seed: int = 7, fault_share: float = 0
             deliverer.drain()
             with app.sessions() as session:
                 pending = session.scalars(
-                    select(Delivery.id).where(Delivery.kind == "reply_x", Delivery.status == "pending")
+                    select(Delivery.id).where(Delivery.kind == "reply", Delivery.status == "pending")
                 ).all()
             if not pending:
                 break
             clock.advance(timedelta(seconds=301))  # past every back-off and any x-rate-limit-reset
         with app.sessions() as session:
-            rows = session.scalars(select(Delivery).where(Delivery.kind == "reply_x")).all()
+            rows = session.scalars(select(Delivery).where(Delivery.kind == "reply")).all()
             outcome.dead = sum(1 for r in rows if r.status != "sent")
         brand_posts = [t for t in x.state.tweets if t.get("author_id") == "99"]
         for cid, post_id in targets.items():

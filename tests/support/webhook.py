@@ -21,11 +21,13 @@ from typing import Any
 from sqlalchemy import func, select
 from waitress.server import create_server
 
+from bot import networks
 from bot.app import Followthrough, create_app
 from bot.common.clock import Clock, SystemClock
 from bot.config import Secret, Settings
 from bot.intake.inbox import InboxDrain
 from bot.networks.webhook.server import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
+from bot.networks.webhook.settings import WebhookSettings
 from bot.runtime import build_ingestor
 from bot.store import migrate
 from bot.store.models import Complaint, InboxItem
@@ -61,7 +63,9 @@ class WebhookServer:
             slack_complaints_channel=COMPLAINTS,
             slack_escalation_channel="C0ESCALATE",
             database_url=database_url,
-            webhook_secrets=tuple((name, Secret(value)) for name, value in secrets.items()),
+            networks=networks.settings_with(
+                webhook=WebhookSettings(secrets=tuple((name, Secret(value)) for name, value in secrets.items()))
+            ),
             **settings,
         )
         self.clock = clock or SystemClock()

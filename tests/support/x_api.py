@@ -467,7 +467,6 @@ class XStandIn(LocalServer):
             return
 
 
-
 def _enc(value: str) -> str:
     """RFC 5849 percent-encoding (unreserved characters kept)."""
     return quote(value, safe="~-._")

@@ -27,7 +27,7 @@ def load(env: dict[str, str], **kwargs) -> object:
 def test_good_settings_load_with_defaults():
     s = load(GOOD)
     assert s.slack_complaints_channel == "C0COMPLAIN"
-    assert s.x_brand_handle == "AcmeHelp"
+    assert s.network("x").brand_handle == "AcmeHelp"
     assert s.database_url == "sqlite:///followthrough.db"
     assert s.team_timezone == "UTC"
     assert s.digest_time == time(9, 0)
@@ -85,7 +85,7 @@ def test_mode_decides_which_slack_secret_is_required():
 def test_worker_and_replay_need_no_listener_or_x_credentials():
     env = {k: GOOD[k] for k in ("SLACK_BOT_TOKEN", "SLACK_COMPLAINTS_CHANNEL", "SLACK_ESCALATION_CHANNEL")}
     s = load(env, role=Role.WORKER, replay=True)
-    assert not s.x_bearer_token
+    assert not s.network("x").bearer_token
     with pytest.raises(SettingsError) as info:
         load(env, role=Role.WORKER, replay=False)
     assert any("X_BEARER_TOKEN" in p for p in info.value.problems)

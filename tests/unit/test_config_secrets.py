@@ -147,6 +147,7 @@ RANDOM = "Zx81kQp2LmN0vB7cT4rY9sWd"  # 24 characters of [A-Za-z0-9], high entrop
         ("SLACK_POST_RATE", APP_TOKEN, "hushhush"),
         ("X_POLL_SECONDS", RANDOM, RANDOM[4:]),
         ("X_SILENCE_ALERT_HOURS", RANDOM, RANDOM[4:]),
+        ("SOURCE_SILENCE_ALERT_HOURS", RANDOM, RANDOM[4:]),
         ("SCHEDULER_TICK_SECONDS", TOKEN, "abcdefgh"),
         ("TRIAGE_COMPLAINT_THRESHOLD", TOKEN, "abcdefgh"),
         ("SLACK_API_URL", TOKEN, "abcdefgh"),
@@ -274,8 +275,14 @@ def test_an_empty_brand_name_counts_as_missing(named: dict[str, str]):
 
 def test_one_filled_brand_name_is_enough():
     env = {k: v for k, v in GOOD.items() if k != "X_BRAND_HANDLE"}
-    assert load_settings({**env, "X_USER_ID": "12345", "X_BRAND_HANDLE": ""}, dotenv_path=None).x_user_id == "12345"
-    assert load_settings({**env, "X_USER_ID": " ", "X_BRAND_HANDLE": "Acme"}, dotenv_path=None).x_brand_handle == "Acme"
+    assert (
+        load_settings({**env, "X_USER_ID": "12345", "X_BRAND_HANDLE": ""}, dotenv_path=None).network("x").user_id
+        == "12345"
+    )
+    assert (
+        load_settings({**env, "X_USER_ID": " ", "X_BRAND_HANDLE": "Acme"}, dotenv_path=None).network("x").brand_handle
+        == "Acme"
+    )
 
 
 @pytest.mark.parametrize("empty", ["", "   "])

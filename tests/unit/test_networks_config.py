@@ -35,13 +35,13 @@ def test_bluesky_and_mastodon_settings_load_and_hide_their_secrets():
             "MASTODON_ACCESS_TOKEN": "zQ8-secret-mastodon-token-123",
         }
     )
-    assert s.bluesky_handle == "acme.bsky.social"
-    assert s.bluesky_app_password.reveal() == "abcd-efgh-ijkl-mnop"
-    assert s.bluesky_service_url == "http://127.0.0.1:9999"
-    assert s.mastodon_base_url == "https://mastodon.social"
+    assert s.network("bluesky").handle == "acme.bsky.social"
+    assert s.network("bluesky").app_password.reveal() == "abcd-efgh-ijkl-mnop"
+    assert s.network("bluesky").service_url == "http://127.0.0.1:9999"
+    assert s.network("mastodon").base_url == "https://mastodon.social"
     assert "abcd-efgh" not in repr(s)
     assert "secret-mastodon" not in repr(s)
-    assert load({}).bluesky_handle is None  # neither configured: both off, no problem
+    assert load({}).network("bluesky").handle is None  # neither configured: both off, no problem
 
 
 @pytest.mark.parametrize(
@@ -140,3 +140,19 @@ def test_cards_may_link_to_bluesky_and_to_the_brands_own_mastodon_instance_only(
     assert link_hosts("bluesky") == ("bsky.app",)
     assert "social.example" in link_hosts("mastodon")
     assert "evil.example" not in link_hosts("mastodon")
+
+
+def test_the_quiet_source_alert_has_one_name_for_every_network_and_the_old_one_still_works():
+    assert load({}).source_silence_alert_hours == 6.0
+    assert load({"SOURCE_SILENCE_ALERT_HOURS": "2"}).source_silence_alert_hours == 2.0
+    assert load({"X_SILENCE_ALERT_HOURS": "3"}).source_silence_alert_hours == 3.0  # deployments set up before
+    assert load({"SOURCE_SILENCE_ALERT_HOURS": "2", "X_SILENCE_ALERT_HOURS": "3"}).source_silence_alert_hours == 2.0
+
+
+def test_each_network_reads_its_own_section_and_a_copy_can_change_one():
+    s = load({"BLUESKY_HANDLE": "acme.bsky.social", "BLUESKY_APP_PASSWORD": "abcd-efgh-ijkl-mnop"})
+    assert set(s.networks) == {"x", "bluesky", "mastodon", "webhook"}
+    other = s.with_network("bluesky", handle="other.bsky.social")
+    assert other.network("bluesky").handle == "other.bsky.social"
+    assert other.network("bluesky").app_password.reveal() == "abcd-efgh-ijkl-mnop"
+    assert s.network("bluesky").handle == "acme.bsky.social"  # the original is untouched

@@ -32,9 +32,9 @@ def test_a_reply_over_280_weighted_is_refused_with_its_count():
 
 def test_reply_keys_are_all_or_nothing():
     off = load_settings({}, mode=None, dotenv_path=None)
-    assert not off.x_can_reply
+    assert not off.network("x").can_reply
     on = load_settings(KEYS, mode=None, dotenv_path=None)
-    assert on.x_can_reply
+    assert on.network("x").can_reply
     assert on.follow_up_days == 7
     with pytest.raises(SettingsError) as refused:
         load_settings({"X_API_KEY": "k", "X_API_SECRET": "s"}, mode=None, dotenv_path=None)

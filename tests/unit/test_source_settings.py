@@ -29,7 +29,7 @@ def problems(env: dict[str, str], **kwargs: object) -> list[str]:
 
 def test_a_webhook_alone_is_a_source_so_x_is_not_required():
     s = load({**SLACK, "WEBHOOK_SECRET_FACEBOOK": HOOK_SECRET})
-    assert [(n, v.reveal()) for n, v in s.webhook_secrets] == [("facebook", HOOK_SECRET)]
+    assert [(n, v.reveal()) for n, v in s.network("webhook").secrets] == [("facebook", HOOK_SECRET)]
     assert networks.selected(s) == ("webhook",)
     assert networks.webhook_sources(s) == ("facebook",)
 
@@ -86,7 +86,7 @@ def test_a_short_webhook_secret_is_refused_without_showing_it():
 def test_secrets_never_show_in_the_settings_repr():
     s = load({**SLACK, "WEBHOOK_SECRET_FACEBOOK": HOOK_SECRET})
     assert HOOK_SECRET not in repr(s)
-    assert "webhook_secrets=(('facebook', Secret('***')),)" in repr(s)
+    assert "secrets=(('facebook', Secret('***')),)" in repr(s)
 
 
 def test_link_hosts_per_webhook_source():
@@ -97,7 +97,7 @@ def test_link_hosts_per_webhook_source():
             "WEBHOOK_LINK_HOSTS_FACEBOOK": "facebook.com, fb.com.",
         }
     )
-    assert s.webhook_link_hosts == (("facebook", ("facebook.com", "fb.com")),)
+    assert s.network("webhook").link_hosts == (("facebook", ("facebook.com", "fb.com")),)
     found = problems(
         {
             **SLACK,

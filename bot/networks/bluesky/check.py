@@ -6,13 +6,15 @@ from typing import Any
 
 from bot.common.clock import SystemClock
 from bot.common.health import CheckResult, short_reason
+from bot.networks.bluesky import settings as bluesky_settings
 from bot.networks.bluesky.client import BlueskyAuthError
 from bot.networks.bluesky.source import make_session
 
 
 def check_bluesky(settings: Any) -> CheckResult:
     """The handle and app password log in (one createSession: Bluesky allows 30 per 5 minutes)."""
-    if not settings.bluesky_handle:
+    bluesky = bluesky_settings.of(settings)
+    if not bluesky.handle:
         return CheckResult("bluesky", True, "BLUESKY_HANDLE not set: Bluesky is off")
     session = make_session(settings, SystemClock())
     try:
@@ -23,4 +25,4 @@ def check_bluesky(settings: Any) -> CheckResult:
         return CheckResult("bluesky", False, f"{session.service_url} unreachable: {short_reason(exc)}")
     finally:
         session.close()
-    return CheckResult("bluesky", True, f"app password valid; brand account @{settings.bluesky_handle} ({did})")
+    return CheckResult("bluesky", True, f"app password valid; brand account @{bluesky.handle} ({did})")

@@ -23,6 +23,7 @@ from atproto import models
 from atproto_client import exceptions as at_errors
 
 from bot.common.clock import Clock
+from bot.networks.bluesky import settings as bluesky_settings
 from bot.networks.bluesky.client import (
     POST_COLLECTION,
     BlueskyAuthError,
@@ -34,7 +35,6 @@ from bot.networks.bluesky.client import (
 )
 from bot.networks.bluesky.source import make_session
 from bot.outbox.errors import RetryLater, Undeliverable
-from bot.outbox.kinds import Transport
 from bot.outbox.transport import Sent
 from bot.store.models import Complaint, Delivery
 
@@ -76,7 +76,7 @@ def reply_rkey(row: Delivery) -> str:
 
 
 class BlueskyTransport:
-    name = Transport.BLUESKY
+    name = "bluesky"
 
     def __init__(self, session: BlueskySession, clock: Clock) -> None:
         self.session = session
@@ -166,6 +166,7 @@ def _message(exc: BaseException) -> str:
 
 def build_bluesky_transport(settings: Any, clock: Clock) -> BlueskyTransport | None:
     """The Bluesky reply transport when the brand account is configured, else None."""
-    if not settings.bluesky_handle or not settings.bluesky_app_password:
+    bluesky = bluesky_settings.of(settings)
+    if not bluesky.handle or not bluesky.app_password:
         return None
     return BlueskyTransport(make_session(settings, clock), clock)

@@ -30,6 +30,7 @@ from bot.intake import state
 from bot.intake.inbox import RawPost
 from bot.intake.posts import MalformedPost, parse_time
 from bot.intake.source import SourceBase, SourceContext
+from bot.networks.bluesky import settings as bluesky_settings
 from bot.networks.bluesky.client import BlueskyAuthError, BlueskySession, post_id, post_url, reset_wait, split_uri
 
 log = logging.getLogger(__name__)
@@ -278,10 +279,11 @@ def _oldest_first(kept: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def make_session(settings: Any, clock: Any) -> BlueskySession:
+    bluesky = bluesky_settings.of(settings)
     return BlueskySession(
-        settings.bluesky_handle,
-        settings.bluesky_app_password.reveal(),
-        service_url=settings.bluesky_service_url,
+        bluesky.handle,
+        bluesky.app_password.reveal(),
+        service_url=bluesky.service_url,
         clock=clock,
     )
 
@@ -291,6 +293,7 @@ def build_bluesky_source(settings: Any, ctx: SourceContext) -> BlueskyPoller | N
 
     Nothing is sent at build time: a wrong password is the source's one alert, not a failed start.
     """
-    if not settings.bluesky_handle or not settings.bluesky_app_password:
+    bluesky = bluesky_settings.of(settings)
+    if not bluesky.handle or not bluesky.app_password:
         return None
-    return BlueskyPoller(ctx, make_session(settings, ctx.clock), poll_seconds=settings.bluesky_poll_seconds)
+    return BlueskyPoller(ctx, make_session(settings, ctx.clock), poll_seconds=bluesky.poll_seconds)

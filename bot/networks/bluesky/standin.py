@@ -415,4 +415,3 @@ class BlueskyStandIn(LocalServer):
             self.state.records[uri] = {"cid": cid, "value": record, "indexedAt": self._iso()}
             self.state.created.append({"uri": uri, "record": record})
         return 200, {"uri": uri, "cid": cid, "commit": {"cid": cid, "rev": self._tid()}, "validationStatus": "valid"}
-

@@ -7,14 +7,16 @@ from typing import Any
 from mastodon import errors as m_errors
 
 from bot.common.health import CheckResult, short_reason
+from bot.networks.mastodon import settings as mastodon_settings
 from bot.networks.mastodon.source import make_client
 
 
 def check_mastodon(settings: Any) -> CheckResult:
     """The token works, can read notifications, and the instance says how long a reply may be."""
-    if not settings.mastodon_base_url or not settings.mastodon_access_token:
+    mastodon = mastodon_settings.of(settings)
+    if not mastodon.base_url or not mastodon.access_token:
         return CheckResult("mastodon", True, "MASTODON_BASE_URL not set: Mastodon is off")
-    client, _ = make_client(settings.mastodon_base_url, settings.mastodon_access_token.reveal(), timeout=15)
+    client, _ = make_client(mastodon.base_url, mastodon.access_token.reveal(), timeout=15)
     try:
         me = client.me()
         client.notifications(types=["mention"], limit=1)
@@ -25,11 +27,10 @@ def check_mastodon(settings: Any) -> CheckResult:
         status = exc.args[1] if len(exc.args) > 1 else "?"
         return CheckResult("mastodon", False, f"refused ({status}): the token needs the read and write:statuses scopes")
     except Exception as exc:
-        return CheckResult("mastodon", False, f"{settings.mastodon_base_url} unreachable: {short_reason(exc)}")
+        return CheckResult("mastodon", False, f"{mastodon.base_url} unreachable: {short_reason(exc)}")
     limit = ((instance.get("configuration") or {}).get("statuses") or {}).get("max_characters", "?")
     return CheckResult(
         "mastodon",
         True,
-        f"token valid; brand account @{me.get('acct')} on {settings.mastodon_base_url}; "
-        f"replies up to {limit} characters",
+        f"token valid; brand account @{me.get('acct')} on {mastodon.base_url}; replies up to {limit} characters",
     )

@@ -23,9 +23,9 @@ from mastodon import Mastodon
 from mastodon import errors as m_errors
 
 from bot.common.clock import Clock
+from bot.networks.mastodon import settings as mastodon_settings
 from bot.networks.mastodon.source import LastResponse, html_to_text, make_client
 from bot.outbox.errors import RetryLater, Undeliverable
-from bot.outbox.kinds import Transport
 from bot.outbox.transport import Sent
 from bot.store.models import Complaint, Delivery
 
@@ -59,7 +59,7 @@ def _same_words(a: str, b: str) -> bool:
 
 
 class MastodonTransport:
-    name = Transport.MASTODON
+    name = "mastodon"
 
     def __init__(self, client: Mastodon, last: LastResponse, clock: Clock) -> None:
         self.client = client
@@ -140,7 +140,8 @@ class MastodonTransport:
 
 
 def build_mastodon_transport(settings: Any, clock: Clock) -> MastodonTransport | None:
-    if not settings.mastodon_base_url or not settings.mastodon_access_token:
+    mastodon = mastodon_settings.of(settings)
+    if not mastodon.base_url or not mastodon.access_token:
         return None
-    client, last = make_client(settings.mastodon_base_url, settings.mastodon_access_token.reveal())
+    client, last = make_client(mastodon.base_url, mastodon.access_token.reveal())
     return MastodonTransport(client, last, clock)

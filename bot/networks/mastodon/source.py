@@ -28,6 +28,7 @@ from bot.intake import state
 from bot.intake.inbox import RawPost
 from bot.intake.posts import MalformedPost, parse_time
 from bot.intake.source import SourceBase, SourceContext
+from bot.networks.mastodon import settings as mastodon_settings
 
 log = logging.getLogger(__name__)
 
@@ -347,9 +348,8 @@ def instance_host(base_url: str) -> str:
 
 def build_mastodon_source(settings: Any, ctx: SourceContext, clock: Clock | None = None) -> MastodonPoller | None:
     """The Mastodon source when MASTODON_BASE_URL and MASTODON_ACCESS_TOKEN are set, else None."""
-    if not settings.mastodon_base_url or not settings.mastodon_access_token:
+    mastodon = mastodon_settings.of(settings)
+    if not mastodon.base_url or not mastodon.access_token:
         return None
-    client, last = make_client(settings.mastodon_base_url, settings.mastodon_access_token.reveal())
-    return MastodonPoller(
-        ctx, client, last, poll_seconds=settings.mastodon_poll_seconds, instance_url=settings.mastodon_base_url
-    )
+    client, last = make_client(mastodon.base_url, mastodon.access_token.reveal())
+    return MastodonPoller(ctx, client, last, poll_seconds=mastodon.poll_seconds, instance_url=mastodon.base_url)

@@ -313,4 +313,3 @@ class MastodonStandIn(LocalServer):
             if key:
                 self.state.idempotency[(self.brand_id, key)] = status_id
             return 200, self.state.statuses[status_id], {}
-

@@ -5,4 +5,4 @@ from __future__ import annotations
 
 from bot.networks.network import Network
 
-NETWORK = Network(name="replay", label="Replay", emoji=":page_facing_up:")
+NETWORK = Network(name="replay", label="Replay", emoji=":page_facing_up:", selectable=False)

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.common.envfile import load_dotenv_into
-from bot.networks.settings import SECRET_PREFIX, SOURCE_NAME
+from bot.networks.webhook.settings import SECRET_PREFIX, SOURCE_NAME
 
 EXIT_CONFIG = 2
 

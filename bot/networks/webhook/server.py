@@ -41,7 +41,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.common.clock import Clock
 from bot.intake.inbox import Inbox, RawPost
 from bot.intake.posts import post_from_record
-from bot.networks.settings import SOURCE_NAME
+from bot.networks.webhook import settings as webhook_settings
+from bot.networks.webhook.settings import SOURCE_NAME
 from bot.store.db import unavailable
 from bot.store.enums import InboxStatus
 from bot.store.models import Post as PostRow
@@ -292,6 +293,7 @@ def _send(start_response: StartResponse, reply: Reply) -> list[bytes]:
 
 def from_settings(sessions: sessionmaker[Session], clock: Clock, settings: Any) -> WebhookIngest:
     """The webhook for the configured sources; none when ``SOURCES`` is given without ``webhook``."""
+    hook = webhook_settings.of(settings)
     chosen = settings.sources
-    secrets = {} if chosen and "webhook" not in chosen else {n: s.reveal() for n, s in settings.webhook_secrets}
+    secrets = {} if chosen and "webhook" not in chosen else {n: s.reveal() for n, s in hook.secrets}
     return WebhookIngest(sessions, clock, secrets)

@@ -10,13 +10,15 @@ from bot.common.clock import Clock
 from bot.common.tasks import Task
 from bot.intake.source import SourceContext
 from bot.networks.network import Sources
+from bot.networks.webhook import settings as webhook_settings
 from bot.networks.webhook.quiet import QuietWatch
 from bot.networks.webhook.server import WebhookIngest, from_settings
 
 
 def source_names(s: Any) -> tuple[str, ...]:
     """Each configured ``WEBHOOK_SECRET_<SOURCE>``'s source name."""
-    return tuple(name for name, _ in s.webhook_secrets)
+    hook = webhook_settings.of(s)
+    return tuple(name for name, _ in hook.secrets)
 
 
 def sources(s: Any, ctx: SourceContext) -> Sources:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.networks.network import Network, lazy
+from bot.networks.x.settings import XSettings, of
 
 
 def _post_url(handle: str | None, post_id: str) -> str | None:
@@ -13,21 +14,26 @@ def _post_url(handle: str | None, post_id: str) -> str | None:
 
 
 def _own_handles(s: Any) -> frozenset[str]:
-    return frozenset({s.x_brand_handle.lower()}) if s.x_brand_handle else frozenset()
+    handle = of(s).brand_handle
+    return frozenset({handle.lower()}) if handle else frozenset()
 
 
 NETWORK = Network(
     name="x",
     label="X",
     emoji=":bird:",
+    settings=XSettings,
+    requires=("X_BEARER_TOKEN",),
+    read_when_bare=True,
     link_hosts=("x.com", "twitter.com"),
-    configured=lambda s: bool(s.x_bearer_token),
+    configured=lambda s: bool(of(s).bearer_token),
     sources=lazy("bot.networks.x.wiring:sources"),
     transport=lazy("bot.networks.x.wiring:transport"),
-    can_reply=lambda s: bool(s.x_can_reply),
+    can_reply=lambda s: of(s).can_reply,
     reply_limit=lazy("bot.networks.x.wiring:reply_limit"),
     post_url=_post_url,
     own_handles=_own_handles,
-    reply_author=lambda s: (s.x_brand_handle, s.x_user_id),
+    reply_author=lambda s: (of(s).brand_handle, of(s).user_id),
     checks=(lazy("bot.networks.x.check:check_x"), lazy("bot.networks.x.check:check_x_replies")),
+    demo_settings=lambda: XSettings(brand_handle="AcmeHelp"),  # the brand in bot/devtools/sample_replay.jsonl
 )

@@ -7,19 +7,21 @@ from typing import Any
 import tweepy
 
 from bot.common.health import CheckResult, short_reason
+from bot.networks.x import settings as x_settings
 from bot.networks.x.client import make_x_client
 from bot.networks.x.reply import make_user_client
 
 
 def check_x(settings: Any) -> CheckResult:
-    if not settings.x_bearer_token:
+    x = x_settings.of(settings)
+    if not x.bearer_token:
         return CheckResult("x", True, "X_BEARER_TOKEN not set: X sources are off (replay only)")
-    client = make_x_client(settings.x_bearer_token.reveal(), settings.x_api_url, timeout=15)
+    client = make_x_client(x.bearer_token.reveal(), x.api_url, timeout=15)
     try:
-        if settings.x_user_id:
-            answer = client.get_user(id=settings.x_user_id)
-        elif settings.x_brand_handle:
-            answer = client.get_user(username=settings.x_brand_handle)
+        if x.user_id:
+            answer = client.get_user(id=x.user_id)
+        elif x.brand_handle:
+            answer = client.get_user(username=x.brand_handle)
         else:
             return CheckResult("x", False, "set X_USER_ID or X_BRAND_HANDLE so the brand account can be checked")
     except (tweepy.Unauthorized, tweepy.Forbidden) as exc:
@@ -33,7 +35,8 @@ def check_x(settings: Any) -> CheckResult:
 
 def check_x_replies(settings: Any) -> CheckResult:
     """Replying from the card: the brand account's OAuth 1.0a keys, tried with ``GET /2/users/me``."""
-    if not settings.x_can_reply:
+    x = x_settings.of(settings)
+    if not x.can_reply:
         return CheckResult(
             "x replies",
             True,
@@ -41,11 +44,11 @@ def check_x_replies(settings: Any) -> CheckResult:
             "(cards offer “Open on X” meanwhile)",
         )
     client = make_user_client(
-        settings.x_api_key.reveal(),
-        settings.x_api_secret.reveal(),
-        settings.x_access_token.reveal(),
-        settings.x_access_token_secret.reveal(),
-        settings.x_api_url,
+        x.api_key.reveal(),
+        x.api_secret.reveal(),
+        x.access_token.reveal(),
+        x.access_token_secret.reveal(),
+        x.api_url,
     )
     try:
         me = client.get_me(user_auth=True)
@@ -56,8 +59,6 @@ def check_x_replies(settings: Any) -> CheckResult:
     if not me.data:
         return CheckResult("x replies", False, "X did not say whose keys these are")
     handle = str(me.data.username)
-    if settings.x_brand_handle and handle.lower() != settings.x_brand_handle.lower():
-        return CheckResult(
-            "x replies", False, f"the keys belong to @{handle}, not the brand @{settings.x_brand_handle}"
-        )
+    if x.brand_handle and handle.lower() != x.brand_handle.lower():
+        return CheckResult("x replies", False, f"the keys belong to @{handle}, not the brand @{x.brand_handle}")
     return CheckResult("x replies", True, f"set up: replies are posted as @{handle}")

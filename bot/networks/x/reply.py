@@ -25,7 +25,6 @@ import tweepy
 from bot.common.clock import Clock
 from bot.networks.x.client import route_session
 from bot.outbox.errors import RetryLater, Undeliverable
-from bot.outbox.kinds import Transport
 from bot.outbox.transport import Sent
 from bot.store.models import Complaint, Delivery
 
@@ -74,7 +73,7 @@ def _reason(exc: tweepy.HTTPException) -> str:
 
 
 class XReplyTransport:
-    name = Transport.X
+    name = "x"
 
     def __init__(self, client: tweepy.Client, clock: Clock) -> None:
         self.client = client

@@ -12,6 +12,7 @@ from bot.common.clock import Clock
 from bot.common.tasks import Task
 from bot.intake.source import SourceContext
 from bot.networks.network import Sources
+from bot.networks.x import settings as x_settings
 from bot.networks.x.reply import XReplyTransport, make_user_client
 from bot.networks.x.source import XPoller, XStream, make_client, resolve_brand_user_id
 
@@ -23,38 +24,41 @@ LIMIT = 280
 def sources(s: Any, ctx: SourceContext) -> Sources:
     """The pollers (mentions, search) or the filtered stream ``X_MODE`` asks for. The brand's user id
     is looked up from its handle when it is not set, and returned: ingest tells its posts by it."""
-    if not s.x_bearer_token:
+    x = x_settings.of(s)
+    if not x.bearer_token:
         return Sources()
-    client = make_client(s.x_bearer_token.reveal(), s.x_api_url)
-    user_id = s.x_user_id
-    if user_id is None and s.x_brand_handle and "mentions" in s.x_mode:
-        user_id = resolve_brand_user_id(ctx.sessions, client, s.x_brand_handle, ctx.clock.now)
+    client = make_client(x.bearer_token.reveal(), x.api_url)
+    user_id = x.user_id
+    if user_id is None and x.brand_handle and "mentions" in x.mode:
+        user_id = resolve_brand_user_id(ctx.sessions, client, x.brand_handle, ctx.clock.now)
     tasks: list[Task] = []
-    if "mentions" in s.x_mode:
-        poller = XPoller(ctx, client, mode="mentions", user_id=user_id, poll_seconds=s.x_poll_seconds)
+    if "mentions" in x.mode:
+        poller = XPoller(ctx, client, mode="mentions", user_id=user_id, poll_seconds=x.poll_seconds)
         tasks.append(Task(poller.name, poller.step))
-    if "search" in s.x_mode:
-        searcher = XPoller(ctx, client, mode="search", query=s.x_query, poll_seconds=s.x_poll_seconds)
+    if "search" in x.mode:
+        searcher = XPoller(ctx, client, mode="search", query=x.query, poll_seconds=x.poll_seconds)
         tasks.append(Task(searcher.name, searcher.step))
-    if s.x_mode == "stream":
-        stream = XStream(ctx, s.x_bearer_token.reveal(), s.x_stream_rules, api_url=s.x_api_url)
+    if x.mode == "stream":
+        stream = XStream(ctx, x.bearer_token.reveal(), x.stream_rules, api_url=x.api_url)
         tasks.append(Task(stream.name, stream.step, error_backoff=1.0, max_backoff=60.0, stop=stream.stop))
     return Sources(tasks, frozenset({user_id}) if user_id else frozenset())
 
 
 def reply_client(s: Any) -> tweepy.Client:
     """The brand account's X client (OAuth 1.0a user context), routed by X_API_URL like the sources."""
+    x = x_settings.of(s)
     return make_user_client(
-        s.x_api_key.reveal(),
-        s.x_api_secret.reveal(),
-        s.x_access_token.reveal(),
-        s.x_access_token_secret.reveal(),
-        s.x_api_url,
+        x.api_key.reveal(),
+        x.api_secret.reveal(),
+        x.access_token.reveal(),
+        x.access_token_secret.reveal(),
+        x.api_url,
     )
 
 
 def transport(s: Any, clock: Clock) -> XReplyTransport | None:
-    return XReplyTransport(reply_client(s), clock) if s.x_can_reply else None
+    x = x_settings.of(s)
+    return XReplyTransport(reply_client(s), clock) if x.can_reply else None
 
 
 def weighted_length(text: str) -> int:

@@ -61,9 +61,7 @@ class ReplyDesk:
             source, customer = complaint.source, complaint.author_handle
         ack()
         if source not in self.deps.reply_sources:
-            ephemeral(
-                respond, f"Replying on {network_label(source)[0]} is not set up (see `followthrough check`)."
-            )
+            ephemeral(respond, f"Replying on {network_label(source)[0]} is not set up (see `followthrough check`).")
             return
         client.views_open(trigger_id=body["trigger_id"], view=rb.reply_modal(cid, customer, source))
 
