@@ -148,7 +148,11 @@ def names_network(path: Path, network: str) -> bool:
     for tok in tokenize.generate_tokens(io.StringIO(source).readline):
         if tok.start[0] in doc:
             continue
-        if tok.type == tokenize.NAME and tok.string != network and (word.search(tok.string) or camel.search(tok.string)):
+        if (
+            tok.type == tokenize.NAME
+            and tok.string != network
+            and (word.search(tok.string) or camel.search(tok.string))
+        ):
             return True
         if tok.type == tokenize.STRING:
             text = tok.string.strip("rbfuRBFU").strip("'\"")

@@ -20,6 +20,7 @@ down_revision: str | None = "0012"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
+
 def upgrade() -> None:
     # Every old reply kind was ``reply_<network>``; no other kind starts so.
     op.execute(sa.text("UPDATE deliveries SET kind = 'reply' WHERE kind LIKE 'reply!_%' ESCAPE '!'"))
