@@ -19,7 +19,7 @@ from pathlib import Path
 import _repo  # noqa: F401  (puts the checkout on sys.path for tests.support)
 
 from bot.devtools.interactions import block_action
-from bot.devtools.socket_mode import SocketModeStandIn
+from bot.devtools.socket_standin import SocketModeStandIn
 from bot.slack.ids import Action
 from bot.socket_mode import SocketMode
 from tests.support.harness import COMPLAINTS, Desk

@@ -22,7 +22,7 @@ import _repo
 from sqlalchemy import Engine, text
 
 from bot.store import migrate
-from bot.store.db import make_engine
+from bot.store.engine import make_engine
 from tests.support.procs import temporary_schema
 
 CHILD = (

@@ -24,7 +24,7 @@ from sqlalchemy import Engine, text
 from bot.config import parse_quiet_hours
 from bot.promises import lifecycle as promises
 from bot.store import migrate
-from bot.store.db import make_engine, make_sessionmaker
+from bot.store.engine import make_engine, make_sessionmaker
 from bot.store.models import Complaint
 from tests.support.procs import temporary_schema
 

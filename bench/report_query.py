@@ -26,7 +26,7 @@ from bot.history import facts
 from bot.reports import metrics, weekly
 from bot.reports.metrics import Unit
 from bot.store import migrate
-from bot.store.db import make_engine, make_sessionmaker
+from bot.store.engine import make_engine, make_sessionmaker
 from tests.support.procs import temporary_schema
 
 START = datetime(2025, 12, 1, tzinfo=UTC)  # a Monday

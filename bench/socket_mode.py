@@ -22,7 +22,7 @@ import _repo  # noqa: F401  (puts the checkout on sys.path for tests.support)
 from bot.app import create_app
 from bot.config import Secret, Settings
 from bot.devtools.interactions import slash_command
-from bot.devtools.socket_mode import SocketModeStandIn
+from bot.devtools.socket_standin import SocketModeStandIn
 from bot.store import migrate
 from tests.support.slack_api import SlackStandIn
 

@@ -34,7 +34,7 @@ from bot.delivery.worker import Deliverer
 from bot.intake.ingest import Ingestor, IngestPolicy
 from bot.intake.posts import Post
 from bot.store import migrate
-from bot.store.db import make_engine, make_sessionmaker
+from bot.store.engine import make_engine, make_sessionmaker
 from bot.store.models import Complaint
 from bot.triage.classify import Triage
 from tests.support.slack_api import SlackStandIn

@@ -30,7 +30,7 @@ from pathlib import Path
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
 from bot.store import migrate
-from bot.store.db import make_engine, make_sessionmaker
+from bot.store.engine import make_engine, make_sessionmaker
 from bot.triage import learning
 from bot.triage.classify import Kind, Thresholds, Triage
 from bot.triage.learning import LabelRow, Metrics

@@ -25,7 +25,7 @@ from bot.slack.access import TeamAccess
 from bot.slack.deps import CardDeps, CommandDeps, HomeDeps, PromiseDeps, Requests, Surfaces
 from bot.slack.listeners.replying import ReplyDeps
 from bot.slack.people import People
-from bot.store.db import make_engine, make_request_sessionmaker, make_sessionmaker
+from bot.store.engine import make_engine, make_request_sessionmaker, make_sessionmaker
 
 log = logging.getLogger(__name__)
 

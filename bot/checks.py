@@ -18,7 +18,7 @@ from bot.config import Settings
 from bot.delivery.worker import counts_by_status
 from bot.intake.state import source_statuses
 from bot.store import migrate
-from bot.store.db import make_engine, make_sessionmaker
+from bot.store.engine import make_engine, make_sessionmaker
 from bot.store.models import InboxItem
 
 

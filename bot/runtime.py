@@ -25,7 +25,7 @@ from bot.intake.source import SourceContext
 from bot.jobs.scheduler import Retrainer, Scheduler
 from bot.outbox.transport import DeliveryTransport
 from bot.store import leases
-from bot.store.db import transaction
+from bot.store.engine import transaction
 from bot.triage.classify import Thresholds, Triage
 from bot.triage.learning import ModelReloader
 

@@ -42,7 +42,7 @@ def make_wsgi_app(
 ) -> Callable[[dict[str, Any], StartResponse], Iterable[bytes]]:
     """``slack_events=False``: only the webhook and /healthz (Socket Mode, where nothing signs
     /slack/events requests with a secret we hold)."""
-    ingest = networks.webhook_endpoint(app.sessions, app.clock, app.settings)
+    ingest = networks.ingest_endpoint(app.sessions, app.clock, app.settings)
     if not slack_events:
         return _without_slack(app, ingest)
     assert app.bolt is not None, "HTTP mode needs the Slack listener"
@@ -89,7 +89,7 @@ def make_wsgi_app(
             return slack(environ, start_response)
         return _common(app, ingest, environ, start_response)
 
-    wsgi.webhook = ingest  # type: ignore[attr-defined]
+    wsgi.ingest = ingest  # type: ignore[attr-defined]
     return wsgi
 
 
@@ -97,7 +97,7 @@ def _without_slack(app: Followthrough, ingest: Any) -> Callable[[dict[str, Any],
     def wsgi(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         return _common(app, ingest, environ, start_response)
 
-    wsgi.webhook = ingest  # type: ignore[attr-defined]  # for tests and benches: its group writer's counts
+    wsgi.ingest = ingest  # type: ignore[attr-defined]  # for tests and benches: its group writer's counts
     return wsgi
 
 

@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import Engine, create_engine, text
 
 import bot.networks  # noqa: F401  (fills the desk's table of networks, as the app's composition root does)
-from bot.store.db import make_engine
+from bot.store.engine import make_engine
 
 PG_SKIP_REASON = "TEST_DATABASE_URL is not set: PostgreSQL tests skipped (see README, 'Testing on PostgreSQL')"
 

@@ -17,7 +17,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bot.desk.forget import MissingRule, forget
 from bot.store import migrate
-from bot.store.db import make_engine, make_sessionmaker
+from bot.store.engine import make_engine, make_sessionmaker
 
 EXIT_OK = 0
 EXIT_NOTHING = 1

@@ -19,6 +19,6 @@ def add_parser(sub: Any) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    from bot.devtools.demo import run_demo
+    from bot.devtools.walkthrough import run_demo
 
     return run_demo(socket=args.socket)

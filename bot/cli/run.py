@@ -106,7 +106,7 @@ def main(args: argparse.Namespace) -> int:
 
             port = args.port or settings.port
             threading.Thread(target=serve, args=(app, port), name="http", daemon=True).start()
-        elif listens and networks.webhook_sources(settings):
+        elif listens and networks.ingest_sources(settings):
             from bot.web import serve
 
             port = args.port or settings.port  # Socket Mode: the HTTP server only takes the webhook

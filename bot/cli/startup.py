@@ -28,7 +28,7 @@ class StartupError(Exception):
 
 
 def engine_or_fail(settings: Settings) -> Engine:
-    from bot.store.db import make_engine  # not at import: every command, ``--help`` too, would pay for it
+    from bot.store.engine import make_engine  # not at import: every command, ``--help`` too, would pay for it
 
     try:
         return make_engine(settings.database_url)

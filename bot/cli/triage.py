@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from bot.common.clock import Clock, SystemClock
 from bot.config import mask_url
 from bot.store import migrate
-from bot.store.db import make_engine, make_sessionmaker
+from bot.store.engine import make_engine, make_sessionmaker
 from bot.triage import learning
 from bot.triage.classify import Triage
 from bot.triage.learning import LabelFileError, Metrics, NotEnoughLabels

@@ -20,8 +20,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.common.clock import Clock
 from bot.desk import replies
-from bot.outbox.errors import RetryLater, Undeliverable
 from bot.outbox.kinds import DeliveryKind
+from bot.outbox.send_errors import RetryLater, Undeliverable
 from bot.reports import status, weekly
 from bot.slack.views import blocks, reply_blocks
 from bot.store.models import CommitmentLabel, Complaint, Delivery, Promise

@@ -25,8 +25,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.common.clock import Clock
 from bot.delivery.renderers import RENDERERS, Outgoing, RenderContext, Upload
-from bot.outbox.errors import RetryLater, Undeliverable
 from bot.outbox.kinds import SLACK, DeliveryKind
+from bot.outbox.send_errors import RetryLater, Undeliverable
 from bot.outbox.transport import Sent
 from bot.slack.ids import METADATA_EVENT
 from bot.store.models import Complaint, Delivery

@@ -29,10 +29,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.common.clock import Clock
 from bot.desk import replies
 from bot.outbox import close_dependents, lanes, request_card_refresh
-from bot.outbox.errors import RetryLater, Undeliverable
 from bot.outbox.kinds import SPECS, DeliveryKind
+from bot.outbox.send_errors import RetryLater, Undeliverable
 from bot.outbox.transport import DeliveryTransport, Sent
-from bot.store.db import unavailable
+from bot.store.engine import unavailable
 from bot.store.enums import DeliveryStatus
 from bot.store.models import Complaint, Delivery, Lane
 

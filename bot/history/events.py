@@ -15,8 +15,8 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from bot.history import facts
-from bot.history.kinds import SYSTEM as SYSTEM  # what the bot does by itself is recorded as done by it
-from bot.history.kinds import EventKind
+from bot.history.event_kinds import SYSTEM as SYSTEM  # what the bot does by itself is recorded as done by it
+from bot.history.event_kinds import EventKind
 from bot.store.models import AuditEvent
 
 ACTOR_CHARS = 64

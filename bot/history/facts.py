@@ -41,7 +41,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session, aliased
 
-from bot.history.kinds import SYSTEM, EventKind
+from bot.history.event_kinds import SYSTEM, EventKind
 from bot.store import dialect
 from bot.store.models import AuditEvent, Complaint, ComplaintFacts, Promise, PromiseFacts
 

@@ -37,7 +37,7 @@ from bot.intake.ingest import Ingestor
 from bot.intake.posts import Post, post_from_record
 from bot.store import dialect
 from bot.store.bulk import insert_rows
-from bot.store.db import unavailable
+from bot.store.engine import unavailable
 from bot.store.enums import InboxStatus
 from bot.store.models import InboxItem
 from bot.store.models import Post as PostRow

@@ -35,7 +35,7 @@ from bot.intake.posts import Post, text_key
 from bot.outbox.kinds import DeliveryKind, lane_for
 from bot.store import dialect
 from bot.store.bulk import insert_rows
-from bot.store.db import autoflush
+from bot.store.engine import autoflush
 from bot.store.enums import OPEN_STATUSES, DeliveryStatus, Kind, PostRole, Status
 from bot.store.models import AuditEvent, Complaint, Delivery
 from bot.store.models import Post as PostRow

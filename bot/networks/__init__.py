@@ -34,6 +34,8 @@ log = logging.getLogger(__name__)
 NETWORKS: tuple[Network, ...] = (x.NETWORK, bluesky.NETWORK, mastodon.NETWORK, webhook.NETWORK, replay.NETWORK)
 BY_NAME: dict[str, Network] = {n.name: n for n in NETWORKS}
 DEFAULT_ICON = ":globe_with_meridians:"
+UNNAMED = x.NETWORK.name
+"""The network of rows stored before they named theirs: X's, the only network there was then."""
 
 for _network in NETWORKS:
     links.set_hosts(_network.name, _network.link_hosts)
@@ -214,14 +216,14 @@ def commands() -> list[tuple[str, Callable[[Any], None], Callable[[argparse.Name
     return [(c.name, c.add_parser, c.main) for n in NETWORKS for c in n.commands]
 
 
-def webhook_sources(settings: Any) -> tuple[str, ...]:
+def ingest_sources(settings: Any) -> tuple[str, ...]:
     """The webhook sources the HTTP server accepts (none unless ``webhook`` is selected)."""
     if webhook.NETWORK.name not in selected(settings):
         return ()
     return tuple(name for name, _ in webhook.settings.of(settings).secrets)
 
 
-def webhook_endpoint(sessions: sessionmaker[Session], clock: Clock, settings: Any) -> Any:
+def ingest_endpoint(sessions: sessionmaker[Session], clock: Clock, settings: Any) -> Any:
     """The WSGI callable for ``/ingest/<source>`` (a ``WebhookIngest``)."""
     from bot.networks.webhook.wiring import endpoint  # the webhook's code, loaded by the web process only
 

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from bot.outbox.kinds import SPECS, DeliveryKind, lane_for
 from bot.store import dialect
-from bot.store.db import autoflush
+from bot.store.engine import autoflush
 from bot.store.enums import DeliveryStatus
 from bot.store.models import Complaint, Delivery
 from bot.store.types import UTCDateTime

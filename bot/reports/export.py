@@ -241,7 +241,7 @@ def _sqlite_rows(raw: Any, what: str, fmt: str, start: datetime, end: datetime) 
     the window is only a sliver of that range (``DENSE``), the range is read straight through in key
     order, already sorted, and the first lines go out at once.
 
-    The connection is in autocommit mode (see ``bot.store.db``), so ``BEGIN`` here is a deferred,
+    The connection is in autocommit mode (see ``bot.store.engine``), so ``BEGIN`` here is a deferred,
     read-only transaction, not the ``BEGIN IMMEDIATE`` every SQLAlchemy transaction on SQLite takes:
     the write lock is never held, and the bot keeps writing while an export runs.
     """

@@ -38,8 +38,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import ColumnElement, and_, case, func, literal, select
 from sqlalchemy.orm import Session, aliased
 
+from bot.history.event_kinds import SYSTEM, EventKind
 from bot.history.facts import FIRST_RESPONSE_KINDS
-from bot.history.kinds import SYSTEM, EventKind
 from bot.store import dialect
 from bot.store.enums import Kind, PromiseStatus
 from bot.store.models import AuditEvent, Complaint, ComplaintFacts, Promise, PromiseFacts

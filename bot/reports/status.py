@@ -13,8 +13,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
+from bot.history.event_kinds import SYSTEM, EventKind
 from bot.history.events import PromiseClosed, details_of
-from bot.history.kinds import SYSTEM, EventKind
 from bot.intake import skipped
 from bot.store.enums import OPEN_STATUSES, Kind, PromiseStatus, Status
 from bot.store.fold import fold, folded

@@ -28,7 +28,7 @@ from bot.history import events
 from bot.history import requests as request_log
 from bot.history.events import EventKind
 from bot.slack.deps import Requests
-from bot.store.db import transaction, unavailable
+from bot.store.engine import transaction, unavailable
 from bot.store.models import Complaint
 
 log = logging.getLogger(__name__)

@@ -55,7 +55,7 @@ _ASCII_WORD = re.compile(r"[A-Za-z]+(?:'[A-Za-z]+)?")
 # X's codes that name no language: undetermined, media or hashtags only, no linguistic content.
 _NO_LANGUAGE = {"und", "zxx", "qme", "qht", "qam", "qct", "qst", "art"}
 # X's legacy codes, so the card shows the code people know.
-_X_ALIASES = {"in": "id", "iw": "he", "ji": "yi"}
+_LEGACY_CODES = {"in": "id", "iw": "he", "ji": "yi"}
 _VALUE = itemgetter(1)
 
 
@@ -419,7 +419,7 @@ def x_language(code: str | None) -> str | None:
     base = code.strip().lower().replace("_", "-").split("-", 1)[0]
     if not base or base in _NO_LANGUAGE:
         return None
-    return _X_ALIASES.get(base, base)
+    return _LEGACY_CODES.get(base, base)
 
 
 class LanguageDetector:

@@ -86,7 +86,10 @@ def sample() -> tuple[dict[str, Any], list[tuple[str, dict[str, Any]]]]:
         (
             "followthrough",
             blocks.build_customer_reply(
-                "dana_r", "It's order 1182, both charges on the 28th.", "https://x.com/dana_r/status/1790007"
+                "dana_r",
+                "It's order 1182, both charges on the 28th.",
+                "https://x.com/dana_r/status/1790007",
+                source="x",
             ),
         ),
         (

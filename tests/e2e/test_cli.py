@@ -269,7 +269,7 @@ def test_check_reports_deliveries_set_aside_and_posts_skipped(tmp_path: Path):
     from datetime import UTC, datetime
 
     from bot.store import migrate
-    from bot.store.db import make_engine, make_sessionmaker
+    from bot.store.engine import make_engine, make_sessionmaker
     from bot.store.models import Delivery, InboxItem
 
     url = f"sqlite:///{tmp_path / 'ft.db'}"

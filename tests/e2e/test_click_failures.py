@@ -81,7 +81,7 @@ def test_a_row_locked_elsewhere_fails_the_click_inside_slacks_deadline(pg_url: s
 def test_request_sessions_carry_the_timeouts_and_worker_sessions_do_not(pg_url: str):
     desk = Desk(pg_url)
     try:
-        from bot.store.db import make_request_sessionmaker
+        from bot.store.engine import make_request_sessionmaker
 
         with make_request_sessionmaker(desk.app.engine)() as s, s.begin():
             limits = s.execute(text("SELECT current_setting('lock_timeout'), current_setting('statement_timeout')"))

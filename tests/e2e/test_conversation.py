@@ -18,7 +18,7 @@ from bot.history.events import EventKind
 from bot.intake.ingest import Ingestor, IngestPolicy
 from bot.intake.posts import Post
 from bot.slack.ids import Action, Field
-from bot.store.db import transaction
+from bot.store.engine import transaction
 from bot.store.models import AuditEvent, CommitmentLabel, Complaint, Promise
 from bot.triage.classify import Triage
 from tests.support.harness import COMPLAINTS, TEAM, Desk

@@ -25,7 +25,7 @@ import pytest
 from bot.intake.ingest import Ingestor, IngestPolicy
 from bot.intake.posts import post_from_record
 from bot.store import migrate
-from bot.store.db import make_engine, make_sessionmaker
+from bot.store.engine import make_engine, make_sessionmaker
 from bot.triage.classify import Triage
 from tests.e2e.helpers import ROOT
 from tests.support.slack_api import SlackStandIn
@@ -51,7 +51,7 @@ NOT_RUN: dict[str, str] = {
     ),
     'pg_restore --clean --if-exists --no-owner --dbname="postgresql://followthrough@db.example.com/followthrough" '
     "followthrough.dump": "restores over a production database",
-    'python -c "from bot.store.db import make_engine; from bot.store import migrate; '
+    'python -c "from bot.store.engine import make_engine; from bot.store import migrate; '
     "e = make_engine('sqlite:////tmp/schema.db'); migrate.upgrade(e, replay=True); "
     "migrate.autogenerate(e, 'what changed')\"": ("writes a new migration file into bot/store/migrations"),
     "TEST_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/test python -m pytest": (

@@ -15,7 +15,7 @@ from bot.common import limits
 from bot.promises import lifecycle as promise_service
 from bot.slack.ids import Action, Field
 from bot.slack.views import blocks
-from bot.store.db import transaction
+from bot.store.engine import transaction
 from bot.store.models import Promise
 from tests.support.harness import TEAM, Desk
 

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from bot.promises import lifecycle as promise_service
 from bot.slack.ids import Action, Field, View
-from bot.store.db import transaction
+from bot.store.engine import transaction
 from bot.store.models import AuditEvent, Delivery, Interaction, JobRun, Promise
 from tests.support.harness import COMPLAINTS, ESCALATION, OUTSIDER, TEAM, Desk
 

@@ -12,7 +12,7 @@ import pytest
 
 from bot.promises import lifecycle as promise_service
 from bot.slack.ids import Action, Field, View
-from bot.store.db import transaction
+from bot.store.engine import transaction
 from tests.support.harness import TEAM, Desk
 
 ALICE, BOB, CAROL = TEAM

@@ -18,7 +18,7 @@ from bot.intake.ingest import Ingestor, IngestPolicy
 from bot.intake.source import SourceContext
 from bot.networks.bluesky.client import BlueskySession
 from bot.networks.bluesky.source import CREDENTIAL_RETRY_SECONDS, BlueskyPoller
-from bot.store.db import make_sessionmaker
+from bot.store.engine import make_sessionmaker
 from bot.store.models import Complaint, Delivery
 from bot.store.models import Post as PostRow
 from bot.triage.classify import Triage

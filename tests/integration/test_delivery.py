@@ -26,7 +26,7 @@ from bot.intake.ingest import Ingestor, IngestPolicy
 from bot.intake.posts import Post
 from bot.outbox.kinds import SLACK, SPECS, DeliveryKind
 from bot.slack.ids import METADATA_EVENT
-from bot.store.db import make_sessionmaker, transaction
+from bot.store.engine import make_sessionmaker, transaction
 from bot.store.models import AuditEvent, Complaint, Delivery
 from bot.triage.classify import Triage
 from tests.support.slack_api import Fault, SlackStandIn

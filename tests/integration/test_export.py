@@ -20,7 +20,7 @@ from sqlalchemy import Engine, null
 from bot.cli import main
 from bot.reports import export
 from bot.store import migrate
-from bot.store.db import make_engine, make_sessionmaker
+from bot.store.engine import make_engine, make_sessionmaker
 from bot.store.models import AuditEvent, Complaint, Promise
 from tests.e2e.helpers import ROOT, base_env
 from tests.support import export_reference as reference

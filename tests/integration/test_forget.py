@@ -26,7 +26,7 @@ from bot.intake.ingest import Ingestor, IngestPolicy
 from bot.intake.posts import Post
 from bot.outbox.kinds import DeliveryKind
 from bot.promises import lifecycle as promises
-from bot.store.db import make_sessionmaker
+from bot.store.engine import make_sessionmaker
 from bot.store.models import (
     Base,
     Complaint,

@@ -10,7 +10,7 @@ from sqlalchemy import Engine, func, select, update
 
 from bot.intake.ingest import Ingestor, IngestPolicy, Outcome
 from bot.intake.posts import Post
-from bot.store.db import make_sessionmaker
+from bot.store.engine import make_sessionmaker
 from bot.store.enums import Kind
 from bot.store.models import AuditEvent, Complaint, Delivery
 from bot.store.models import Post as PostRow
@@ -187,7 +187,7 @@ def test_two_workers_ingesting_the_same_posts_store_each_once(pg_url: str, triag
     """PostgreSQL only: SQLite's BEGIN IMMEDIATE serialises the two transactions, so the race this
     test is about (both see the posts as new, one loses on the unique key) cannot happen there."""
     from bot.store import migrate
-    from bot.store.db import make_engine
+    from bot.store.engine import make_engine
 
     migrated = make_engine(pg_url)
     migrate.upgrade(migrated)

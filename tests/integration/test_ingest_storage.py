@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy import Engine, event
 
 from bot.store import bulk, migrate
-from bot.store.db import make_engine
+from bot.store.engine import make_engine
 from bot.store.models import AuditEvent, Complaint, Delivery, InboxItem
 from tests.support import ingest_scenario
 

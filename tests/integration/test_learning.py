@@ -16,7 +16,7 @@ from bot.cli.triage import eval_command, import_labels_command, train_command
 from bot.common.clock import FakeClock
 from bot.history import labels
 from bot.store import migrate
-from bot.store.db import make_engine, make_sessionmaker
+from bot.store.engine import make_engine, make_sessionmaker
 from bot.store.enums import Kind
 from bot.store.models import Complaint, TriageLabel, TriageModel
 from bot.triage import learning

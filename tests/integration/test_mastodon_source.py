@@ -16,7 +16,7 @@ from bot.intake.inbox import Inbox, InboxDrain
 from bot.intake.ingest import Ingestor, IngestPolicy
 from bot.intake.source import SourceContext
 from bot.networks.mastodon.source import CREDENTIAL_RETRY_SECONDS, MastodonPoller, make_client
-from bot.store.db import make_sessionmaker
+from bot.store.engine import make_sessionmaker
 from bot.store.models import Complaint, Delivery, InboxItem
 from bot.store.models import Post as PostRow
 from bot.triage.classify import Triage

@@ -72,7 +72,7 @@ def schema(engine: Engine) -> dict[str, dict[str, object]]:
 
 
 def test_a_new_database_built_from_the_models_is_the_migrated_schema(db_url: str):
-    from bot.store.db import make_engine
+    from bot.store.engine import make_engine
 
     fresh, replay = make_engine(db_url), None
     try:
@@ -182,7 +182,7 @@ def test_0003_carries_the_outbox_cursors_alerts_and_events_over(engine: Engine):
     from sqlalchemy import text
 
     from bot.history.events import details_of
-    from bot.store.db import make_sessionmaker
+    from bot.store.engine import make_sessionmaker
     from bot.store.models import AuditEvent, BrandAccount, Delivery, Interaction, SourceAlert, SourceCursor
 
     migrate.upgrade(engine, "0002")

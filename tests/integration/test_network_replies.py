@@ -23,7 +23,7 @@ from bot.networks.bluesky.reply import BlueskyTransport, graphemes, reply_rkey, 
 from bot.networks.mastodon.reply import MastodonTransport, counted_length
 from bot.networks.mastodon.source import make_client
 from bot.outbox.kinds import DeliveryKind
-from bot.store.db import make_sessionmaker
+from bot.store.engine import make_sessionmaker
 from bot.store.models import Complaint, Delivery
 from bot.triage.classify import Triage
 from tests.support.bluesky_api import BlueskyStandIn, BskyFault

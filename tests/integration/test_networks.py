@@ -21,7 +21,7 @@ from bot.reports import status
 from bot.slack.deps import CommandDeps
 from bot.slack.listeners import complaints_command as commands
 from bot.slack.views.blocks import build_card, card_state
-from bot.store.db import make_sessionmaker
+from bot.store.engine import make_sessionmaker
 from bot.store.models import Complaint
 from bot.triage.classify import Triage
 

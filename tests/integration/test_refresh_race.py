@@ -12,7 +12,7 @@ from sqlalchemy import func, select, text
 
 from bot import outbox
 from bot.store import migrate
-from bot.store.db import make_engine, make_sessionmaker
+from bot.store.engine import make_engine, make_sessionmaker
 from bot.store.models import Complaint, Delivery
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)

@@ -17,7 +17,7 @@ from bot.intake.inbox import Inbox, InboxDrain
 from bot.intake.ingest import Ingestor, IngestPolicy
 from bot.intake.source import SourceContext
 from bot.networks.replay.source import MAX_LINE, ReplaySource
-from bot.store.db import make_sessionmaker
+from bot.store.engine import make_sessionmaker
 from bot.store.models import Complaint, InboxItem, SourceCursor
 from bot.store.models import Post as PostRow
 from bot.triage.classify import Triage

@@ -9,7 +9,7 @@ from sqlalchemy import Engine, select, text
 
 from bot.history import facts
 from bot.store import migrate
-from bot.store.db import make_sessionmaker
+from bot.store.engine import make_sessionmaker
 from bot.store.models import ComplaintFacts, PromiseFacts
 from tests.support.report_history import ALICE, BOB, CAROL, build, t
 

@@ -9,7 +9,7 @@ from sqlalchemy import Engine
 
 from bot.reports import metrics
 from bot.reports.metrics import Unit
-from bot.store.db import make_sessionmaker
+from bot.store.engine import make_sessionmaker
 from tests.support.report_history import ALICE, BOB, CAROL, NOW, build
 
 

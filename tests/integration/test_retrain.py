@@ -15,7 +15,7 @@ from bot.history import labels
 from bot.intake.ingest import Ingestor, IngestPolicy
 from bot.intake.posts import Post
 from bot.jobs.scheduler import RETRAIN, Retrainer
-from bot.store.db import make_sessionmaker
+from bot.store.engine import make_sessionmaker
 from bot.store.models import JobRun, TriageModel
 from bot.triage import learning
 from bot.triage.classify import Triage

@@ -14,7 +14,7 @@ from bot.config import Settings, parse_quiet_hours
 from bot.jobs.scheduler import Scheduler
 from bot.promises import lifecycle as promise_service
 from bot.store import migrate
-from bot.store.db import make_engine, make_sessionmaker, transaction
+from bot.store.engine import make_engine, make_sessionmaker, transaction
 from bot.store.models import Complaint, Delivery, JobRun
 
 T0 = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)  # after DIGEST_TIME (09:00 UTC)

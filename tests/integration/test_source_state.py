@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import Engine, select
 
 from bot.intake import state
-from bot.store.db import make_sessionmaker
+from bot.store.engine import make_sessionmaker
 from bot.store.models import SourceCursor
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)

@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError, StatementError
 
 from bot.common.errors import Conflict, NotFound
 from bot.desk import complaints
-from bot.store.db import make_engine, make_sessionmaker, transaction
+from bot.store.engine import make_engine, make_sessionmaker, transaction
 from bot.store.enums import Kind, Status
 from bot.store.models import AuditEvent, Complaint
 
@@ -165,7 +165,7 @@ def test_conditional_upserts_say_whether_they_won_on_both_engines(migrated: Engi
     from bot.outbox import lanes
     from bot.outbox.kinds import DeliveryKind
     from bot.store import leases
-    from bot.store.db import make_sessionmaker, transaction
+    from bot.store.engine import make_sessionmaker, transaction
 
     sessions = make_sessionmaker(migrated)
     now = datetime(2026, 1, 1, tzinfo=UTC)

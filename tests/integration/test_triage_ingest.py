@@ -10,7 +10,7 @@ from sqlalchemy import Engine, select
 
 from bot.intake.ingest import Ingestor, IngestPolicy
 from bot.intake.posts import Post
-from bot.store.db import make_sessionmaker
+from bot.store.engine import make_sessionmaker
 from bot.store.models import Complaint, Delivery
 from bot.triage.classify import Triage
 from tests.unit.test_triage_hard import QUESTIONS, READABLE, SARCASM

@@ -17,7 +17,7 @@ from bot.networks.webhook.quiet import QuietWatch
 from bot.networks.webhook.settings import WebhookSettings
 from bot.outbox.kinds import DeliveryKind
 from bot.runtime import build_sources
-from bot.store.db import make_sessionmaker
+from bot.store.engine import make_sessionmaker
 from bot.store.models import Delivery
 
 AT = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)

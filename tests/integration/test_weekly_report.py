@@ -17,7 +17,7 @@ from bot.delivery.slack_transport import SlackTransport
 from bot.delivery.worker import Deliverer
 from bot.devtools.slack_api import MANIFEST_SCOPES
 from bot.jobs.scheduler import Scheduler
-from bot.store.db import make_sessionmaker
+from bot.store.engine import make_sessionmaker
 from bot.store.models import Delivery, JobRun
 from tests.support.report_history import build
 from tests.support.slack_api import Fault, SlackStandIn

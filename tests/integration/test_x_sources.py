@@ -17,7 +17,7 @@ from bot.intake.inbox import Inbox, InboxDrain
 from bot.intake.ingest import Ingestor, IngestPolicy
 from bot.intake.source import SourceContext
 from bot.networks.x.source import CREDENTIAL_RETRY_SECONDS, XPoller, XStream, make_client
-from bot.store.db import make_sessionmaker
+from bot.store.engine import make_sessionmaker
 from bot.store.models import Complaint, Delivery, SourceCursor
 from bot.store.models import Post as PostRow
 from bot.triage.classify import Triage
@@ -309,7 +309,7 @@ def refusing_writes(engine: Engine) -> Iterator[tuple[Engine, Callable[[], None]
     """
     from sqlalchemy import text
 
-    from bot.store.db import make_engine
+    from bot.store.engine import make_engine
 
     if engine.dialect.name == "sqlite":
         blocker = engine.raw_connection()

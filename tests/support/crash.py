@@ -44,7 +44,7 @@ from bot.devtools.interactions import block_action, post_signed, slash_command
 from bot.history.events import EventKind
 from bot.slack.ids import Action
 from bot.store import migrate
-from bot.store.db import make_engine, make_sessionmaker
+from bot.store.engine import make_engine, make_sessionmaker
 from bot.store.models import AuditEvent, Complaint, Delivery, InboxItem, Interaction, Lane, Promise
 from bot.store.models import Post as PostRow
 from tests.support.procs import free_port, wait_for_port

@@ -19,7 +19,7 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from bot.store import migrate
-from bot.store.db import make_engine, make_sessionmaker
+from bot.store.engine import make_engine, make_sessionmaker
 from bot.store.models import Complaint, Delivery, Lease
 from tests.support.crash import Bot
 from tests.support.slack_api import SlackStandIn

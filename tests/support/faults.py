@@ -25,7 +25,7 @@ from bot.desk import complaints as complaint_service
 from bot.intake.ingest import Ingestor, IngestPolicy
 from bot.intake.posts import Post
 from bot.store import migrate
-from bot.store.db import make_engine, make_sessionmaker, transaction
+from bot.store.engine import make_engine, make_sessionmaker, transaction
 from bot.store.models import Complaint, Delivery
 from bot.triage.classify import Triage
 from tests.support.slack_api import SlackStandIn

@@ -23,7 +23,7 @@ from bot.common.clock import FakeClock
 from bot.desk import complaints
 from bot.intake.inbox import Inbox, InboxDrain, RawPost
 from bot.intake.ingest import Ingestor, IngestPolicy
-from bot.store.db import make_sessionmaker
+from bot.store.engine import make_sessionmaker
 from bot.store.models import Base, Complaint, Delivery
 from bot.store.models import Post as PostRow
 from bot.triage.classify import Triage

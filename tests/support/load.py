@@ -22,7 +22,7 @@ from pathlib import Path
 from bot.devtools.interactions import block_action, post_signed, slash_command
 from bot.slack.ids import Action
 from bot.store import migrate
-from bot.store.db import make_engine, make_sessionmaker
+from bot.store.engine import make_engine, make_sessionmaker
 from bot.store.models import Complaint
 from tests.support.procs import free_port, wait_for_port
 from tests.support.slack_api import SlackStandIn

@@ -24,7 +24,7 @@ from bot.intake.inbox import Inbox, InboxDrain
 from bot.intake.ingest import Ingestor, IngestPolicy
 from bot.intake.source import SourceContext
 from bot.store import migrate
-from bot.store.db import make_engine, make_sessionmaker
+from bot.store.engine import make_engine, make_sessionmaker
 from bot.store.models import Complaint, Delivery
 from bot.store.models import Post as PostRow
 from bot.triage.classify import Triage

@@ -28,7 +28,7 @@ from bot.intake.posts import Post
 from bot.networks.x.settings import XSettings
 from bot.runtime import build_deliverer
 from bot.store import migrate
-from bot.store.db import transaction
+from bot.store.engine import transaction
 from bot.store.models import Delivery
 from bot.triage.classify import Triage
 from tests.support.slack_api import SlackStandIn

@@ -20,9 +20,9 @@ from typing import Any
 from sqlalchemy import select
 
 from bot.devtools.interactions import block_action, event_callback, slash_command, view_submission
-from bot.devtools.socket_mode import Ack, SocketModeStandIn
+from bot.devtools.socket_standin import Ack, SocketModeStandIn
 from bot.store import migrate
-from bot.store.db import make_engine, make_sessionmaker
+from bot.store.engine import make_engine, make_sessionmaker
 from bot.store.models import Complaint
 from tests.support.slack_api import SlackStandIn
 

@@ -72,7 +72,7 @@ class WebhookServer:
         self.app: Followthrough = create_app(self.settings, clock=self.clock, listener=False)
         migrate.upgrade(self.app.engine)
         wsgi = make_wsgi_app(self.app, slack_events=False)
-        self.wsgi_ingest = wsgi.webhook  # type: ignore[attr-defined]
+        self.wsgi_ingest = wsgi.ingest  # type: ignore[attr-defined]
         self.server = create_server(
             wsgi,
             host="127.0.0.1",

@@ -29,7 +29,7 @@ from bot.delivery.worker import Deliverer
 from bot.intake.inbox import Inbox, InboxDrain, RawPost
 from bot.intake.ingest import Ingestor, IngestPolicy
 from bot.store import migrate
-from bot.store.db import make_engine, make_sessionmaker
+from bot.store.engine import make_engine, make_sessionmaker
 from bot.store.models import Complaint, Delivery, InboxItem
 from bot.triage.classify import Triage
 from tests.support.slack_api import SlackStandIn

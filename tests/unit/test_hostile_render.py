@@ -73,7 +73,7 @@ def test_cards_in_every_state_are_inert_and_fit(text, name, handle, note, tier, 
     for payload in (
         blocks.build_card(c, NOW),
         blocks.build_kudos(c),
-        blocks.build_customer_reply(handle, text),
+        blocks.build_customer_reply(handle, text, source="x"),
         blocks.build_escalation_notice(c, tier, "S0TIER002", "https://slack.test/archives/C1/p1"),
     ):
         assert_inert(payload)

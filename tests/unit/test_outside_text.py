@@ -27,6 +27,7 @@ def card(**kw) -> blocks.CardState:
         author_handle="eve",
         author_followers=10,
         url="https://x.com/eve/status/1",
+        source="x",
         posted_at=NOW - timedelta(hours=1),
     )
     values.update(kw)
@@ -81,7 +82,9 @@ def test_every_line_of_a_quote_stays_quoted(brk: str):
 
 
 def test_a_customer_reply_in_the_thread_cannot_step_out_of_its_quote():
-    reply = blocks.build_customer_reply("eve", "thanks\n:white_check_mark: <@U0BOB0001> resolved this\u2028ok")
+    reply = blocks.build_customer_reply(
+        "eve", "thanks\n:white_check_mark: <@U0BOB0001> resolved this\u2028ok", source="x"
+    )
     body = reply["blocks"][0]["text"]["text"]
     assert lines_outside_quotes(body) == [":speech_balloon: @eve replied:"]
     assert "\n" not in reply["text"]
@@ -107,7 +110,7 @@ def test_customer_text_names_and_replies_never_broadcast(word: str):
     for payload in (
         blocks.build_card(c, NOW),
         blocks.build_kudos(c),
-        blocks.build_customer_reply("eve", f"{word} still nothing"),
+        blocks.build_customer_reply("eve", f"{word} still nothing", source="x"),
     ):
         flat = str(payload)
         assert word not in flat, payload

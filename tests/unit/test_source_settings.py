@@ -31,7 +31,7 @@ def test_a_webhook_alone_is_a_source_so_x_is_not_required():
     s = load({**SLACK, "WEBHOOK_SECRET_FACEBOOK": HOOK_SECRET})
     assert [(n, v.reveal()) for n, v in s.network("webhook").secrets] == [("facebook", HOOK_SECRET)]
     assert networks.selected(s) == ("webhook",)
-    assert networks.webhook_sources(s) == ("facebook",)
+    assert networks.ingest_sources(s) == ("facebook",)
 
 
 def test_nothing_configured_still_asks_for_x():
@@ -60,7 +60,7 @@ def test_sources_without_x_does_not_need_x_even_when_its_token_is_set():
 
 def test_sources_without_webhook_turns_the_webhook_off():
     s = load({**SLACK, **X, "SOURCES": "x", "WEBHOOK_SECRET_EMAIL": HOOK_SECRET})
-    assert networks.webhook_sources(s) == ()
+    assert networks.ingest_sources(s) == ()
 
 
 @pytest.mark.parametrize(

@@ -34,7 +34,7 @@ from bot.networks.bluesky.client import (
     uri_of,
 )
 from bot.networks.bluesky.source import make_session
-from bot.outbox.errors import RetryLater, Undeliverable
+from bot.outbox.send_errors import RetryLater, Undeliverable
 from bot.outbox.transport import Sent
 from bot.store.models import Complaint, Delivery
 

@@ -25,7 +25,7 @@ from mastodon import errors as m_errors
 from bot.common.clock import Clock
 from bot.networks.mastodon import settings as mastodon_settings
 from bot.networks.mastodon.source import LastResponse, html_to_text, make_client
-from bot.outbox.errors import RetryLater, Undeliverable
+from bot.outbox.send_errors import RetryLater, Undeliverable
 from bot.outbox.transport import Sent
 from bot.store.models import Complaint, Delivery
 

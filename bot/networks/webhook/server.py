@@ -43,7 +43,7 @@ from bot.intake.inbox import Inbox, RawPost
 from bot.intake.posts import post_from_record
 from bot.networks.webhook import settings as webhook_settings
 from bot.networks.webhook.settings import SOURCE_NAME
-from bot.store.db import unavailable
+from bot.store.engine import unavailable
 from bot.store.enums import InboxStatus
 from bot.store.models import Post as PostRow
 

@@ -24,7 +24,7 @@ import tweepy
 
 from bot.common.clock import Clock
 from bot.networks.x.client import route_session
-from bot.outbox.errors import RetryLater, Undeliverable
+from bot.outbox.send_errors import RetryLater, Undeliverable
 from bot.outbox.transport import Sent
 from bot.store.models import Complaint, Delivery
 

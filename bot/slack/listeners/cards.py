@@ -17,9 +17,9 @@ from bot.desk import complaints, replies
 from bot.slack.deps import CardDeps, Requests
 from bot.slack.ids import Action, Field, View, parse_ref
 from bot.slack.middleware import refuse, request_name, team_only
-from bot.slack.replies import Ack, Respond, ephemeral, field_value
+from bot.slack.responses import Ack, Respond, ephemeral, field_value
 from bot.slack.views import blocks, reply_blocks
-from bot.store.db import transaction
+from bot.store.engine import transaction
 from bot.store.enums import OPEN_STATUSES
 from bot.store.models import Complaint
 

@@ -91,7 +91,7 @@ def find(deps: CommandDeps, user: str, args: str, now: datetime) -> str:
         source, _, who = who.partition(":")
         source = source.lower()
     if not who.lstrip("@"):
-        return "Whose history? `/complaints find @handle` (or `/complaints find bluesky:@handle` for one network)"
+        return "Whose history? `/complaints find @handle` (or `/complaints find <network>:@handle` for one network)"
     with deps.sessions() as session:
         histories = board.customer_histories(session, who, source)
     where = f" on {escape(network(source)[0])}" if source else ""

@@ -16,9 +16,9 @@ from bot.slack.deps import PromiseDeps, Requests
 from bot.slack.ids import Action, Field, View, parse_ref
 from bot.slack.listeners.cards import Cards, clicked
 from bot.slack.middleware import refuse, request_name, team_only
-from bot.slack.replies import Ack, Respond, ephemeral, field_value
+from bot.slack.responses import Ack, Respond, ephemeral, field_value
 from bot.slack.views import blocks
-from bot.store.db import transaction
+from bot.store.engine import transaction
 from bot.store.enums import PromiseStatus
 from bot.store.models import Promise
 

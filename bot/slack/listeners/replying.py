@@ -19,9 +19,9 @@ from bot.slack.deps import Requests
 from bot.slack.ids import Action, Field, View, parse_ref
 from bot.slack.middleware import refuse, request_name, team_only
 from bot.slack.people import People
-from bot.slack.replies import Ack, Respond, ephemeral, field_value
+from bot.slack.responses import Ack, Respond, ephemeral, field_value
 from bot.slack.views import reply_blocks as rb
-from bot.store.db import transaction
+from bot.store.engine import transaction
 from bot.store.models import CommitmentLabel, Complaint
 
 if TYPE_CHECKING:

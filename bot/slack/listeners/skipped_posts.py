@@ -15,9 +15,9 @@ from bot.slack.deps import CommandDeps, Requests
 from bot.slack.ids import Action, parse_ref
 from bot.slack.listeners.cards import clicked
 from bot.slack.middleware import team_only
-from bot.slack.replies import Ack, Respond, ephemeral
+from bot.slack.responses import Ack, Respond, ephemeral
 from bot.slack.views.blocks import escape, handle, inline, quote, slack_date
-from bot.store.db import transaction
+from bot.store.engine import transaction
 from bot.store.enums import Kind
 from bot.triage import learning
 

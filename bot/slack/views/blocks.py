@@ -185,11 +185,12 @@ class CardState:
     duplicate_count: int = 0
     reply_count: int = 0
     repeat_contact: int = 0
-    source: str = "x"
+    source: str = ""
+    """The network the post came from (``Network.name``)."""
     promises: tuple[PromiseView, ...] = ()
     first_response_seconds: float | None = None
     can_reply: bool = False
-    """The brand's write keys for this network are set: the card offers Reply, else "Open on X"."""
+    """The brand's write keys for this network are set: the card offers Reply, else "Open on <network>"."""
     needs_look: str | None = None
     """The language of a post triage could not read (its card says so), else None."""
 
@@ -472,7 +473,7 @@ def build_kudos(c: CardState) -> Json:
 
 
 def build_customer_reply(
-    author: str, text: str, url: str | None = None, *, source: str = "x", folded_from: int | None = None
+    author: str, text: str, url: str | None = None, *, source: str, folded_from: int | None = None
 ) -> Json:
     """A customer's reply in the card's thread. ``folded_from``: the reply belongs to another
     complaint folded into this card (``+N similar``), so it says whose it is."""

@@ -7,6 +7,7 @@ import contextlib
 from datetime import datetime
 from typing import Any
 
+from bot.networks import UNNAMED
 from bot.networks import label as network_label
 from bot.slack.ids import Action, Field, View
 from bot.slack.views.blocks import SECTION_LIMIT, Json, cut, escape, handle, inline, post_link, quote, slack_date
@@ -20,7 +21,7 @@ def _button(text: str, action: str, value: str, style: str | None = None) -> Jso
 
 
 def public_reply_line(payload: dict[str, Any]) -> Json:
-    source = str(payload.get("source") or "x")
+    source = str(payload.get("source") or UNNAMED)
     network = network_label(source)[0]
     sender = payload.get("sender")
     if payload.get("failed"):

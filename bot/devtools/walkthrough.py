@@ -22,7 +22,7 @@ from bot.app import create_app
 from bot.config import Secret, Settings
 from bot.devtools.interactions import block_action, post_signed, view_submission
 from bot.devtools.slack_api import SlackStandIn
-from bot.devtools.socket_mode import SocketModeStandIn
+from bot.devtools.socket_standin import SocketModeStandIn
 from bot.intake.inbox import InboxDrain
 from bot.runtime import build_deliverer, build_ingestor, source_context
 from bot.slack.ids import Action, Field
