@@ -24,6 +24,7 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import _repo  # noqa: F401  (puts the checkout on sys.path for tests.support)
 from sqlalchemy import select
 
 from bot.app import make_slack_client

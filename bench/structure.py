@@ -47,8 +47,9 @@ def _type_checking_lines(tree: ast.AST) -> set[int]:
     return lines
 
 
-def imports(name: str, path: Path, known: dict[str, Path]) -> Iterator[tuple[str, bool]]:
-    """(imported bot module, made inside a function) for each runtime import of a ``bot`` module."""
+def imports(name: str, path: Path, known: dict[str, Path]) -> Iterator[tuple[str, int | None]]:
+    """(imported bot module, the line of the statement if it is inside a function) for each runtime
+    import of a ``bot`` module."""
     tree = ast.parse(path.read_text())
     skip = _type_checking_lines(tree)
     inside: set[int] = set()
@@ -76,7 +77,7 @@ def imports(name: str, path: Path, known: dict[str, Path]) -> Iterator[tuple[str
             while target and target not in known:
                 target = target.rpartition(".")[0]
             if target and target.startswith("bot") and target != name:
-                yield target, node.lineno in inside
+                yield target, node.lineno if node.lineno in inside else None
 
 
 def package_of(module: str) -> str:
@@ -176,14 +177,15 @@ def main() -> None:
     known = modules()
     graph: dict[str, set[str]] = defaultdict(set)
     top_graph: dict[str, set[str]] = defaultdict(set)
-    in_function: Counter[str] = Counter()
+    statements: dict[str, set[int]] = defaultdict(set)
     for name, path in known.items():
         for target, inside in imports(name, path, known):
-            if inside:
-                in_function[name] += 1
+            if inside is not None:
+                statements[name].add(inside)
             else:
                 top_graph[name].add(target)
             graph[name].add(target)
+    in_function = Counter({name: len(lines) for name, lines in statements.items()})
 
     def pairs(g: dict[str, set[str]]) -> list[tuple[str, str]]:
         packages: dict[str, set[str]] = defaultdict(set)
@@ -199,7 +201,7 @@ def main() -> None:
     found = circles(top_graph)
     print("file circles (module-level imports):", len(found), found)
     print(
-        "imports of bot modules inside functions:",
+        "import statements of bot modules inside functions:",
         sum(in_function.values()),
         "in",
         len(in_function),

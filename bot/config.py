@@ -25,6 +25,7 @@ from bot import networks
 from bot.common.envfile import load_dotenv_into
 from bot.common.secret import Secret
 from bot.common.settings_reader import Reader, masked, may_be_secret, shown_value
+from bot.promises.due import parse_holidays
 from bot.promises.quiet import QuietHours
 
 DEFAULT_DATABASE_URL = "sqlite:///followthrough.db"
@@ -444,8 +445,6 @@ def _schedule_settings(r: Reader) -> _Fields:
             r.refused("WORKDAY_END", workday, exc, "a time of day like 17:00")
     holidays = r.raw("PROMISE_HOLIDAYS")
     if holidays:
-        from bot.promises.due import parse_holidays
-
         try:
             values["promise_holidays"] = parse_holidays(holidays)
         except ValueError as exc:
