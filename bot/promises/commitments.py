@@ -18,7 +18,8 @@ from zoneinfo import ZoneInfo
 from bot.promises.when import Calendar, normalise, pieces, resolve
 
 _SUBJECT = (
-    r"(?:we|i|someone|somebody|one\s+of\s+(?:us|our\s+\w+(?:\s+\w+)?)|"
+    r"(?:we|i|(?:someone|somebody)(?:\s+from\s+(?:our\s+|the\s+)?[\w-]+(?:\s+team)?)?|"
+    r"one\s+of\s+(?:us|our\s+\w+(?:\s+\w+)?)|"
     r"(?:(?:an?|the|our|your)\s+)?(?:[\w-]+\s+){0,3}?(?:engineer|technician|agent|specialist|manager|member|colleague|"
     r"courier|driver|team|tech|executive|officer|one|department|advisor|adviser|rep|representative|supervisor|fitter|installer|"
     r"refund|replacement|order|parcel|package|voucher|credit|delivery|item|card|label|compensation|money|payment|"
@@ -116,11 +117,15 @@ def find_commitments(
     zone = ZoneInfo(tz)
     cal = Calendar(workday_end or time(17, 0), holidays)
     found: list[Commitment] = []
-    for start, end in _sentences(text):
-        sentence = norm[start:end]
-        if not is_promise(sentence):
-            continue
-        times = pieces(sentence)
+    spans: list[tuple[int, int]] = []
+    for s_start, s_end in _sentences(text):
+        promised = False
+        for start, end, shared in _clauses(norm, s_start, s_end):
+            promised = is_promise(norm[start:end]) or (shared and promised)
+            if promised:
+                spans.append((start, end))
+    for start, end in spans:
+        times = pieces(text[start:end])
         due = resolve(times, now=now, zone=zone, cal=cal, locale=locale) if times else None
         when: datetime | None = None
         ask: str | None = None
@@ -176,6 +181,48 @@ def is_promise(sentence: str) -> bool:
     return has_time
 
 
+_JOIN_ANYWHERE = re.compile(r"(?:\s*,)?\s+(?:and|then|but|plus|while|whilst|&)(?:\s+then)?\s+|\s*[,;]\s+")
+_THEN = re.compile(r"\b(?:afterwards|after\s+that|later|then|next)\b")
+_VERB_AFTER_AND = re.compile(
+    r"\s+and\s+(?:then\s+)?(?=(?:call|ring|phone|email|e-mail|send|post|refund|credit|arrange|book|visit|fix|"
+    r"replace|update|collect|dispatch|ship|text|message|confirm|reply|get\s+back|follow\s+up|let\s+you\s+know|"
+    r"pick\s+up|deliver|issue|reimburse|process)\b)"
+)
+
+
+def _clauses(norm: str, start: int, end: int) -> list[tuple[int, int, bool]]:
+    """A sentence cut where a second commitment starts, so a reply with two promises gives two:
+    "we'll email you today, and a courier will collect it on Thursday" (a new subject and its "will"),
+    "we'll ring you at 11 and send the form afterwards" (one subject, two acts, each with its own time
+    or a "then"). ``shared``: the clause borrows the previous one's subject ("send the form …")."""
+    sentence = norm[start:end]
+    cuts: list[tuple[int, int, bool]] = []  # (end of left part, start of right part, shared subject)
+    subjects = list(_FUTURE.finditer(sentence))
+    for m in subjects[1:]:
+        # the last "and" / "," before the second "will" ("… today and a replacement will be …")
+        lo = cuts[-1][1] if cuts else subjects[0].end()
+        joins = [j for j in _JOIN_ANYWHERE.finditer(sentence, lo, m.end()) if j.start() > lo]
+        if joins:
+            cuts.append((joins[-1].start(), joins[-1].end(), False))
+    if subjects:
+        for m in _VERB_AFTER_AND.finditer(sentence, subjects[0].end()):
+            if any(a <= m.start() < b for a, b, _ in cuts):
+                continue
+            left_from = max([b for _, b, _ in cuts if b <= m.start()], default=0)
+            right_to = min([a for a, _, _ in cuts if a >= m.end()], default=len(sentence))
+            left, right = sentence[left_from : m.start()], sentence[m.end() : right_to]
+            if (pieces(left) and pieces(right)) or (pieces(left) and _THEN.search(right)):
+                cuts.append((m.start(), m.end(), True))
+    cuts.sort()
+    out: list[tuple[int, int, bool]] = []
+    pos, shared = 0, False
+    for left_end, right_start, share in cuts:
+        out.append((start + pos, start + left_end, shared))
+        pos, shared = right_start, share
+    out.append((start + pos, end, shared))
+    return [(a, b, sh) for a, b, sh in out if b > a]
+
+
 def _sentences(norm: str) -> list[tuple[int, int]]:
     spans: list[tuple[int, int]] = []
     pos = 0
@@ -196,8 +243,20 @@ def _sentences(norm: str) -> list[tuple[int, int]]:
     return out
 
 
+_ALLOW_FOR = re.compile(r"\ballow\s+(?:up\s+to\s+)?(?P<dur>.+?)\s+for\s+(?P<what>.+?)[\s.!]*$")
+
+
 def _what(sentence: str, times: list) -> str:
-    """The promise in a few words: the sentence after "we'll", with the time taken out."""
+    """The promise in a few words: the sentence after "we'll", with the time taken out — except where
+    the time is the promise ("allow 5-7 working days for the refund to show" → "the refund to show
+    within 5-7 working days")."""
+    allow = _ALLOW_FOR.search(normalise(sentence))
+    if allow and any(p.kind == "duration" and allow.start("dur") <= p.start < allow.end("dur") for p in times):
+        what, within = (
+            sentence[allow.start("what") : allow.end("what")],
+            sentence[allow.start("dur") : allow.end("dur")],
+        )
+        return _short(f"{what} within {within}")
     chars = list(sentence)
     for p in times:
         for i in range(p.start, p.end):
@@ -215,6 +274,13 @@ def _what(sentence: str, times: list) -> str:
             break
         text = trimmed
     text = re.sub(r"\s+(?:by|on|at|before|within|in)\s+(?:and|,)\s+", " and ", text)
+    text = re.sub(r"\s+(?:by|on|at|before|until)\s+(?=(?:and|then|,)\b)", " ", text)
+    text = re.sub(r"\s+,", ",", text)
+    return _short(text)
+
+
+def _short(text: str) -> str:
+    """At most ``_TEXT_MAX`` characters, cut at a word."""
     if len(text) > _TEXT_MAX:
         text = text[: _TEXT_MAX - 1].rsplit(" ", 1)[0] + "…"
     return text

@@ -38,6 +38,8 @@ class BadDueTime(DomainError):
 class Option:
     due: datetime  # aware UTC
     what: str
+    label: str = ""
+    """What sets this reading apart when the time alone does not (the place a zone may mean)."""
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,8 @@ class Reading:
     ask: str | None = None
     error: str | None = None
     span: tuple[int, int] = (0, 0)
+    zone: tuple[str, str] | None = None
+    """(as written, IANA name) when the text named a zone ("3pm PST"): the confirmation shows both."""
 
     @property
     def due(self) -> datetime | None:
@@ -73,7 +77,7 @@ class DueParser:
         if not text.strip():
             raise BadDueTime(f"Say when, e.g. {EXAMPLES}.")
         norm = normalise(text)
-        chain = _chain(pieces(norm), norm)
+        chain = _chain(pieces(text), norm)
         if not chain or norm[chain[-1].end :].strip(" .,!") or not _GAP.match(norm[: chain[0].start]):
             raise BadDueTime(f"I couldn't read “{text.strip()[:60]}” as a time. Try {EXAMPLES}.")
         due = self._due(chain, text, now=now, tz=tz, locale=locale)
@@ -87,7 +91,7 @@ class DueParser:
         norm = normalise(text)
         if not norm.strip():
             return Reading(error=f"Say when, e.g. {EXAMPLES}.")
-        found = pieces(norm)
+        found = pieces(text)
         chain = _chain(found, norm)
         lead = bool(chain) and bool(_GAP.match(norm[: chain[0].start]))
         if not lead:
@@ -133,12 +137,12 @@ class DueParser:
             due = self._due(chain, text, now=now, tz=tz, locale=locale)
         except BadDueTime as exc:
             return Reading(error=str(exc), span=(chain[0].start, chain[-1].end))
-        options = tuple(Option(o.due, what) for o in due.options)
+        options = tuple(Option(o.due, what, o.label) for o in due.options)
         if not what:
             return Reading(
                 options, error="Say what was promised after the time, e.g. `/promise #42 tomorrow 3pm call back`."
             )
-        return Reading(options, ask=due.ask, span=(chain[0].start, chain[-1].end))
+        return Reading(options, ask=due.ask, span=(chain[0].start, chain[-1].end), zone=due.zone)
 
     def _due(self, chain: list[Piece], text: str, *, now: datetime, tz: str, locale: str | None) -> Reading:
         zone = ZoneInfo(tz)
@@ -149,13 +153,13 @@ class DueParser:
                 raise BadDueTime(f"“{said}” is {got.error} ({tz}). Try {EXAMPLES}.")
             raise BadDueTime(got.error or f"I couldn't read “{said}” as a time. Try {EXAMPLES}.")
         readings = got.readings or (got.due,)
-        utc = [r.astimezone(UTC) for r in readings]
-        utc = [r for r in utc if r > now]
-        if not utc:
+        labels = got.labels or ("",) * len(readings)
+        kept = [(r.astimezone(UTC), label) for r, label in zip(readings, labels, strict=False) if r > now]
+        if not kept:
             raise BadDueTime(f"“{said}” has passed. Try {EXAMPLES}.")
-        if utc[0] - now > MAX_AHEAD:
+        if kept[0][0] - now > MAX_AHEAD:
             raise BadDueTime("That is more than a year ahead; promise something nearer.")
-        return Reading(tuple(Option(u, "") for u in utc), ask=got.ask)
+        return Reading(tuple(Option(u, "", label) for u, label in kept), ask=got.ask, zone=got.zone)
 
 
 def _chain(found: list[Piece], norm: str) -> list[Piece]:
@@ -193,10 +197,17 @@ def split_when_what(text: str, parser: DueParser, *, now: datetime, tz: str) -> 
     return reading.options[0].due, reading.what
 
 
-def say_due(due: datetime, *, now: datetime, tz: str) -> str:
-    """ "Wed 25 Nov, 17:00 your time — tomorrow": the confirmation always says the due time in words."""
+def say_due(due: datetime, *, now: datetime, tz: str, typed: tuple[str, str] | None = None) -> str:
+    """ "Wed 25 Nov, 17:00 your time — tomorrow": the confirmation always says the due time in words.
+
+    ``typed``: the zone the time was written in ("PST", its IANA name), when it is not the reader's:
+    "Tue 24 Nov 15:00 PST — Tue 24 Nov, 23:00 your time — today, in 13 h", so a wrong zone shows."""
     zone = ZoneInfo(tz)
     local, today = due.astimezone(zone), now.astimezone(zone).date()
+    there = ""
+    if typed is not None and ZoneInfo(typed[1]).utcoffset(due) != zone.utcoffset(due):
+        at = due.astimezone(ZoneInfo(typed[1]))
+        there = f"{at:%a} {at.day} {at:%b} {at:%H:%M} {typed[0]} — "
     days = (local.date() - today).days
     if days == 0:
         left = due - now
@@ -210,7 +221,7 @@ def say_due(due: datetime, *, now: datetime, tz: str) -> str:
         rel = f"in {days} days ({local:%A})"
     else:
         rel = f"in {days} days"
-    return f"{local:%a} {local.day} {local:%b}, {local:%H:%M} your time — {rel}"
+    return f"{there}{local:%a} {local.day} {local:%b}, {local:%H:%M} your time — {rel}"
 
 
 def parse_holidays(text: str) -> frozenset[date]:

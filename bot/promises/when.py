@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from bot.promises import zones
+
 WEEKDAY_NAMES = [
     ("monday", "mon"),
     ("tuesday", "tues", "tue"),
@@ -88,7 +90,10 @@ _WD = "|".join(sorted(WEEKDAYS, key=len, reverse=True))
 _MON = "|".join(sorted(MONTHS, key=len, reverse=True))
 _NUMW = "|".join(re.escape(w) for w in sorted(NUMBER_WORDS, key=len, reverse=True))
 _NUM = rf"(?:\d+(?:\.\d+)?|{_NUMW})"
-_UNIT = r"(?:(?:working|business|work)[ -]days?|weekdays?|minutes?|mins?|hours?|hrs?|h|days?|weeks?|wks?|months?)"
+_UNIT = (
+    r"(?:(?:working|business|work)[ -]days?|weekdays?|minutes?|mins?|hours?|hrs?|h|days?|weeks?|wks?|fortnights?|"
+    r"months?)"
+)
 _LEAD = (
     r"(?:within(?:\s+the(?:\s+next)?)?|in(?:\s+the\s+next)?|over\s+the\s+next|in\s+under|under|less\s+than|"
     r"up\s+to|takes?(?:\s+up\s+to)?|allow(?:\s+up\s+to)?|in\s+about|in\s+around|no\s+more\s+than|"
@@ -110,7 +115,9 @@ _P_EOW = re.compile(
     r"(?P<this>later\s+this|this)\s+week)\b"
 )
 _P_EOM = re.compile(r"\b(?:eom|end\s+of\s+(?:the\s+|this\s+)?(?P<next>next\s+)?month)\b")
-_P_NEXT_WEEK = re.compile(r"\b(?:(?:early\s+)?next\s+week|(?:the\s+)?start\s+of\s+next\s+week)\b")
+_P_NEXT_WEEK = re.compile(r"\b(?:(?P<early>early\s+)?next\s+week|(?:the\s+)?start\s+of\s+next\s+week)\b")
+_P_NEXT_MONTH = re.compile(r"\b(?:next|the\s+coming)\s+month\b")
+_P_ORDINAL = re.compile(r"\bthe\s+(?P<d>\d{1,2})(?:st|nd|rd|th)(?:\s+of\s+(?:(?P<next>next)|this)\s+month)?(?![\w])")
 _P_DAY = re.compile(
     rf"\b(?:(?P<rel>today|tonight|tomorrow|tmrw|tmr|tmw|tomoz|2moro|2morrow|(?:the\s+)?day\s+after\s+tomorrow)|"
     rf"(?:(?:this|next|on|coming|this\s+coming)\s+)?(?P<wd>{_WD})(?:day)?\.?)(?![a-z])"
@@ -148,7 +155,7 @@ _P_VAGUE = re.compile(r"\b(?:asap|as\s+soon\s+as\s+(?:possible|we\s+can|i\s+can)
 
 @dataclass(frozen=True)
 class Piece:
-    kind: str  # duration | eod | eow | eom | nextweek | day | date | window | clock | part
+    kind: str  # duration | eod | eow | eom | nextweek | day | date | window | clock | part | zone
     start: int
     end: int
     value: object
@@ -165,6 +172,10 @@ class Due:
     error: str | None = None
     span: tuple[int, int] = (0, 0)
     notes: list[str] = field(default_factory=list)
+    zone: tuple[str, str] | None = None
+    """(as written, IANA name) when the text named the zone its time is in ("PST")."""
+    labels: tuple[str, ...] = ()
+    """What tells each reading apart when that is not the time alone (the places a zone may mean)."""
 
 
 def normalise(text: str) -> str:
@@ -297,7 +308,12 @@ READERS: tuple[tuple[re.Pattern[str], Callable[[str, re.Match[str]], Piece | Non
     (_P_EOD, lambda _t, m: Piece("eod", m.start(), m.end(), None)),
     (_P_EOW, lambda _t, m: Piece("eow", m.start(), m.end(), 1 if m.group("next") else 0)),
     (_P_EOM, lambda _t, m: Piece("eom", m.start(), m.end(), 1 if m.group("next") else 0)),
-    (_P_NEXT_WEEK, lambda _t, m: Piece("nextweek", m.start(), m.end(), None)),
+    (_P_NEXT_WEEK, lambda _t, m: Piece("nextweek", m.start(), m.end(), "early" if m["early"] else None)),
+    (_P_NEXT_MONTH, lambda _t, m: Piece("eom", m.start(), m.end(), 1)),
+    (
+        _P_ORDINAL,
+        lambda _t, m: Piece("date", m.start(), m.end(), ("ordinal", None, 1 if m["next"] else 0, int(m["d"]))),
+    ),
     (_P_DAY, _day),
     (_P_DATE_ISO, lambda _t, m: Piece("date", m.start(), m.end(), ("iso", int(m["y"]), int(m["m"]), int(m["d"])))),
     (_P_DATE_NAMED, _named_date),
@@ -316,8 +332,31 @@ READERS: tuple[tuple[re.Pattern[str], Callable[[str, re.Match[str]], Piece | Non
 order pieces of equal length and start are preferred in."""
 
 
+_ZONE_GAP = re.compile(r"^[\s,(]*(?:(?:at|on|by|in|tomorrow|today|tonight)[\s,(]*)?$")
+
+
+def _zones(raw: str, others: list[Piece]) -> list[Piece]:
+    """Zones written right after a time they qualify ("3pm PST", "Friday 10:00 Europe/Paris",
+    "noon tomorrow (Eastern)") or right before one ("PST 3pm"); a zone word anywhere else is not one."""
+    norm = normalise(raw)
+    out: list[Piece] = []
+    for z in zones.find(raw):
+        if any(p.start < z.end and z.start < p.end for p in others):
+            continue
+        before = [p for p in others if p.end <= z.start]
+        after = [p for p in others if p.start >= z.end]
+        near = (before and _ZONE_GAP.match(norm[before[-1].end : z.start])) or (
+            after and re.fullmatch(r"[\s,)]*", norm[z.end : after[0].start])
+        )
+        if near:
+            out.append(Piece("zone", z.start, z.end, (z.said, z.names)))
+    return out
+
+
 def pieces(text: str) -> list[Piece]:
-    """Every time-ish piece in ``text`` (already normalised), longest first where two overlap."""
+    """Every time-ish piece in ``text``, longest first where two overlap. Pass the text as written:
+    the spans index it, and a zone's abbreviation counts only in capitals ("ET" is not French "et")."""
+    raw, text = text, normalise(text)
     found = [p for pattern, read in READERS for m in pattern.finditer(text) if (p := read(text, m)) is not None]
     # "tonight" is a day and a part at once
     found.sort(key=lambda p: (p.start, -(p.end - p.start)))
@@ -327,6 +366,8 @@ def pieces(text: str) -> list[Piece]:
             continue
         kept.append(p)
     kept.sort(key=lambda p: p.start)
+    if kept:
+        kept = sorted(kept + _zones(raw, kept), key=lambda p: p.start)
     return kept
 
 
@@ -398,6 +439,13 @@ def _dates(value: tuple, today: date, locale: str | None) -> tuple[list[date], s
     if form == "named":
         _, y, m, d = value
         return _roll(y, m, d, today), None
+    if form == "ordinal":  # "on the 5th": this month's if it is still ahead, else next month's
+        _, _, ahead, d = value
+        for n in (ahead,) if ahead else (0, 1):
+            month = _add_months(today.replace(day=1), n)
+            if d <= calendar.monthrange(month.year, month.month)[1] and (n or d >= today.day):
+                return [month.replace(day=d)], None
+        return [], f"the {d}th is not a day of that month."
     _, y, a, b = value
     us = bool(locale) and locale.lower().replace("_", "-") in ("en-us", "es-us", "en-ph", "en-ca-us")
     order = [(a, b), (b, a)] if us else [(b, a), (a, b)]  # (month, day)
@@ -430,7 +478,34 @@ def _roll(y: int | None, m: int, d: int, today: date) -> list[date]:
 
 
 def resolve(found: list[Piece], *, now: datetime, zone: ZoneInfo, cal: Calendar, locale: str | None = None) -> Due:
-    """Combine the pieces of one stretch of text into a deadline in ``zone``."""
+    """Combine the pieces of one stretch of text into a deadline in ``zone`` — or in the zone the text
+    names ("3pm PST"), read as that place's wall clock; a zone that names several places (IST) gives
+    one reading per place and a question."""
+    named = [p for p in found if p.kind == "zone"]
+    rest = [p for p in found if p.kind != "zone"]
+    if not named:
+        return _resolve_in(rest, now=now, zone=zone, cal=cal, locale=locale)
+    said, names = named[0].value  # type: ignore[misc]
+    span = (min(p.start for p in found), max(p.end for p in found))
+    results = [(name, _resolve_in(rest, now=now, zone=ZoneInfo(name), cal=cal, locale=locale)) for name in names]
+    first_name, first = results[0]
+    first.span = span
+    first.zone = (str(said), first_name)
+    if len(results) == 1 or first.due is None:
+        return first
+    readings = tuple(r.due for _, r in results if r.due is not None)
+    places = tuple(zones.place(name, r.due) for name, r in results if r.due is not None)
+    return Due(
+        first.due,
+        ask=f"{said} could mean {', '.join(places[:-1])} or {places[-1]} — which?",
+        readings=readings,
+        span=span,
+        zone=first.zone,
+        labels=places,
+    )
+
+
+def _resolve_in(found: list[Piece], *, now: datetime, zone: ZoneInfo, cal: Calendar, locale: str | None) -> Due:
     local = now.astimezone(zone)
     today = local.date()
     span = (min(p.start for p in found), max(p.end for p in found)) if found else (0, 0)
@@ -479,6 +554,14 @@ def resolve(found: list[Piece], *, now: datetime, zone: ZoneInfo, cal: Calendar,
         elif a.kind == "nextweek":
             day = today + timedelta(days=7 - today.weekday())
             clock = clock or cal.workday_end
+            if a.value == "early":  # "early next week" is Monday or Tuesday: asked, never picked
+                tuesday = day + timedelta(days=1)
+                return Due(
+                    _at(day, clock, zone),
+                    ask="“Early next week”: Monday or Tuesday?",
+                    readings=(_at(day, clock, zone), _at(tuesday, clock, zone)),
+                    span=span,
+                )
         elif a.kind == "eow":
             friday = today + timedelta(days=(4 - today.weekday()) % 7)
             if a.value or (today.weekday() > 4):
@@ -539,6 +622,8 @@ def _after(local: datetime, n: float, unit: str, cal: Calendar, zone: ZoneInfo) 
         return _at(local.date() + timedelta(days=round(n)), cal.workday_end, zone)
     if u.startswith("w"):
         return _at(local.date() + timedelta(weeks=n), cal.workday_end, zone)
+    if u.startswith("fortnight"):
+        return _at(local.date() + timedelta(weeks=2 * n), cal.workday_end, zone)
     if u.startswith("month"):
         return _at(_add_months(local.date(), round(n)), cal.workday_end, zone)
     raise ValueError(unit)

@@ -23,6 +23,7 @@ class Action(StrEnum):
     PRAISE_IT = "ft_praise_it"
     PROMISE_PICK = "ft_promise_pick"
     PROMISE_PICK_OTHER = "ft_promise_pick_2"
+    PROMISE_PICK_THIRD = "ft_promise_pick_3"
     PROMISE_PICK_CANCEL = "ft_promise_pick_cancel"
     REPLY = "ft_reply"
     OPEN_POST = "ft_open_post"

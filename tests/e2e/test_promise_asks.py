@@ -116,3 +116,36 @@ def test_forged_or_stale_button_values_are_refused_cleanly(desk: Desk):
         status, _, _ = desk.click(ALICE, Action.PROMISE_PICK, value, key="bad")
         assert status == 200
     assert promises(desk) == []
+
+
+def test_a_zone_typed_with_the_time_is_that_places_clock_and_never_part_of_the_promise(desk: Desk):
+    """ "3pm PST" on Monday 2 March (California still on PST) is 23:00 in London, and the reply says both."""
+    cid = desk.complaint()
+    status, raw, _ = desk.command(ALICE, "/promise", f"#{cid} 3pm PST call back")
+    assert status == 200
+    text = answer(raw)["text"]
+    assert "“call back”" in text
+    assert "Mon 2 Mar 15:00 PST — Mon 2 Mar, 23:00 your time" in text
+    assert promises(desk) == [("call back", datetime(2026, 3, 2, 23, 0, tzinfo=UTC), ALICE, ALICE)]
+
+
+def test_a_zone_that_names_several_places_asks_with_one_button_per_place(desk: Desk):
+    cid = desk.complaint()
+    status, raw, _ = desk.command(ALICE, "/promise", f"#{cid} tomorrow 2pm IST ring back")
+    assert status == 200
+    message = answer(raw)
+    assert "IST could mean India (UTC+5:30), Ireland (UTC+0) or Israel (UTC+2)" in message["text"]
+    india, ireland, israel, cancel = buttons(message)
+    assert [b["action_id"] for b in (india, ireland, israel, cancel)] == [
+        Action.PROMISE_PICK,
+        Action.PROMISE_PICK_OTHER,
+        Action.PROMISE_PICK_THIRD,
+        Action.PROMISE_PICK_CANCEL,
+    ]
+    assert "India" in india["text"]["text"] and "Israel" in israel["text"]["text"]
+    assert promises(desk) == []
+    assert desk.click(ALICE, israel["action_id"], israel["value"], key="pick")[0] == 200
+    [done] = desk.responses("pick")
+    assert "“ring back”" in done["text"]
+    # 14:00 in Israel (UTC+2) on Tuesday 3 March is 12:00 in London
+    assert promises(desk) == [("ring back", datetime(2026, 3, 3, 12, 0, tzinfo=UTC), ALICE, ALICE)]

@@ -7,6 +7,7 @@ import json
 import re
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.common import limits
 from bot.common.errors import DomainError
@@ -124,7 +125,7 @@ class PromiseDesk:
             self._refused(body, exc)
             ack(response_type="ephemeral", text=f"{exc}\n{PROMISE_USAGE}")
             return
-        ack(response_type="ephemeral", text=_recorded(cid, what, due, now=now, tz=tz))
+        ack(response_type="ephemeral", text=_recorded(cid, what, due, now=now, tz=tz, typed=reading.zone))
 
     def pick(self, ack: Ack, body: dict[str, Any], respond: Respond) -> None:
         """A reading chosen from /promise's question: recorded once, however often it is clicked."""
@@ -152,7 +153,8 @@ class PromiseDesk:
             self._refused(body, exc)
             ephemeral(respond, f"{exc}\n{PROMISE_USAGE}")
             return
-        respond(replace_original=True, text=_recorded(choice["c"], choice["w"], due, now=now, tz=tz))
+        typed = (choice["z"][0], choice["z"][1]) if choice.get("z") else None
+        respond(replace_original=True, text=_recorded(choice["c"], choice["w"], due, now=now, tz=tz, typed=typed))
 
     # -- the nag DM's buttons ----------------------------------------------------------------------------
     def close_button(self, status: PromiseStatus) -> Any:
@@ -215,26 +217,28 @@ def register(bolt: App, deps: PromiseDeps, requests: Requests, cards: Cards) -> 
     bolt.action(Action.PROMISE_KEPT.value, middleware=team)(desk.close_button(PromiseStatus.KEPT))
     bolt.action(Action.PROMISE_CANCEL.value, middleware=team)(desk.close_button(PromiseStatus.CANCELLED))
     bolt.action(Action.PROMISE_RESCHEDULE.value, middleware=team)(desk.open_reschedule)
-    for pick in (Action.PROMISE_PICK, Action.PROMISE_PICK_OTHER, Action.PROMISE_PICK_CANCEL):
+    for pick in (Action.PROMISE_PICK, Action.PROMISE_PICK_OTHER, Action.PROMISE_PICK_THIRD, Action.PROMISE_PICK_CANCEL):
         bolt.action(pick.value, middleware=[team_only(requests, "record promises")])(desk.pick)
     bolt.view(View.RESCHEDULE.value, middleware=[team_only(requests, "move promises")])(desk.submit_reschedule)
 
 
-def _recorded(cid: int, what: str, due: datetime, *, now: datetime, tz: str) -> str:
-    return (
-        f":handshake: Promise recorded on #{cid}: “{blocks.escape(what)}” — due {say_due(due, now=now, tz=tz)}. "
-        "I'll remind you if it slips."
-    )
+def _recorded(cid: int, what: str, due: datetime, *, now: datetime, tz: str, typed: tuple[str, str] | None) -> str:
+    said = say_due(due, now=now, tz=tz, typed=typed)
+    return f":handshake: Promise recorded on #{cid}: “{blocks.escape(what)}” — due {said}. I'll remind you if it slips."
 
 
 def _ask_message(cid: int, said: str, reading: Reading, *, now: datetime, tz: str) -> dict[str, Any]:
     """What was read and one button per reading, plus Cancel: an unsure reading is never saved silently."""
     asked = int(now.timestamp())
     buttons = []
-    for action, option in zip((Action.PROMISE_PICK, Action.PROMISE_PICK_OTHER), reading.options, strict=False):
+    picks = (Action.PROMISE_PICK, Action.PROMISE_PICK_OTHER, Action.PROMISE_PICK_THIRD)
+    for action, option in zip(picks, reading.options, strict=False):
         when = say_due(option.due, now=now, tz=tz).split(" your time")[0]
-        label = f"{when} · {option.what}"
-        value = json.dumps({"c": cid, "d": int(option.due.timestamp()), "w": option.what, "a": asked})
+        label = f"{when} · {option.label or option.what}"
+        choice: dict[str, Any] = {"c": cid, "d": int(option.due.timestamp()), "w": option.what, "a": asked}
+        if reading.zone and not option.label:
+            choice["z"] = list(reading.zone)
+        value = json.dumps(choice)
         buttons.append(
             {
                 "type": "button",
@@ -252,7 +256,10 @@ def _ask_message(cid: int, said: str, reading: Reading, *, now: datetime, tz: st
             "value": str(cid),
         }
     )
-    lines = [f"• {say_due(o.due, now=now, tz=tz)}: “{blocks.escape(o.what)}”" for o in reading.options]
+    lines = [
+        f"• {say_due(o.due, now=now, tz=tz)}{' (' + o.label + ')' if o.label else ''}: “{blocks.escape(o.what)}”"
+        for o in reading.options
+    ]
     text = f"{reading.ask} (#{cid}, “{blocks.escape(said[:200])}”)"
     return {
         "text": text,
@@ -271,4 +278,14 @@ def _parse_choice(value: str | None) -> dict[str, Any]:
         raise ValueError("not a promise reading") from exc
     if not (0 < cid < 10**12 and 0 < due < 10**11 and 0 < asked < 10**11 and what.strip()):
         raise ValueError("not a promise reading")
-    return {"c": cid, "d": due, "w": what, "a": asked}
+    zone = choice.get("z")
+    if zone is not None and not (
+        isinstance(zone, list) and len(zone) == 2 and all(isinstance(z, str) and len(z) <= 64 for z in zone)
+    ):
+        raise ValueError("not a promise reading")
+    if zone is not None:
+        try:
+            ZoneInfo(zone[1])
+        except (ValueError, KeyError, ZoneInfoNotFoundError) as exc:
+            raise ValueError("not a promise reading") from exc
+    return {"c": cid, "d": due, "w": what, "a": asked, "z": zone}
