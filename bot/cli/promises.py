@@ -32,7 +32,11 @@ def add_parser(sub: Any) -> None:
     explain.add_argument("text", help="the words, e.g. 'tomorrow 11.30 call back'")
     explain.add_argument("--now", required=True, help="the moment to read from, ISO-8601 with an offset or Z")
     explain.add_argument("--tz", required=True, help="the owner's IANA time zone, e.g. Europe/London")
-    explain.add_argument("--locale", default="en-GB", help="the owner's Slack locale: day/month order (en-US: m/d)")
+    explain.add_argument(
+        "--locale",
+        default=None,
+        help="the owner's Slack locale: day/month order (en-GB: d/m, en-US: m/d); unset, a date like 12/5 is asked",
+    )
     explain.add_argument("--reply", action="store_true", help="read TEXT as a brand reply: every commitment in it")
 
 

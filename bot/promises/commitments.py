@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
-from bot.promises.when import Calendar, normalise, pieces, resolve
+from bot.promises import languages
+from bot.promises.when import Calendar, Piece, normalise, pieces, resolve
 
 _SUBJECT = (
     r"(?:we|i|(?:someone|somebody)(?:\s+from\s+(?:our\s+|the\s+)?[\w-]+(?:\s+team)?)?|"
@@ -104,28 +105,36 @@ def find_commitments(
     *,
     now: datetime,
     tz: str,
-    locale: str = "en-GB",
+    locale: str | None = None,
     workday_end: time | None = None,
     holidays: frozenset[date] = frozenset(),
 ) -> list[Commitment]:
     """Every promise in a brand reply, in order, at most one per sentence.
 
+    ``locale`` (the writer's, e.g. ``en-US``) decides "12/5"; unknown, such a date is asked about.
     ``due`` is the best reading even when ``ask`` is set (so an untouched proposal can still be tracked);
     with ``ask`` set, ``readings`` holds the candidates. No time in the words: ``due`` None and an ``ask``.
     """
     norm = normalise(text)
     zone = ZoneInfo(tz)
     cal = Calendar(workday_end or time(17, 0), holidays)
+    lang = languages.language_of(text, locale)
+    if lang not in languages.CODES:
+        return [_unreadable(text, lang)]
     found: list[Commitment] = []
     spans: list[tuple[int, int]] = []
     for s_start, s_end in _sentences(text):
+        if lang != "en":
+            if languages.is_promise(norm[s_start:s_end], lang, has_time=bool(pieces(text[s_start:s_end], lang))):
+                spans.append((s_start, s_end))
+            continue
         promised = False
         for start, end, shared in _clauses(norm, s_start, s_end):
             promised = is_promise(norm[start:end]) or (shared and promised)
             if promised:
                 spans.append((start, end))
     for start, end in spans:
-        times = pieces(text[start:end])
+        times = pieces(text[start:end], lang)
         due = resolve(times, now=now, zone=zone, cal=cal, locale=locale) if times else None
         when: datetime | None = None
         ask: str | None = None
@@ -141,7 +150,7 @@ def find_commitments(
             ask = "No time was given — when is it due?"
         found.append(
             Commitment(
-                text=_what(text[start:end], times),
+                text=_what(text[start:end], times) if lang == "en" else _what_foreign(text[start:end], times),
                 due=when,
                 ask=ask,
                 span=(start, end),
@@ -149,6 +158,38 @@ def find_commitments(
             )
         )
     return found
+
+
+def _unreadable(text: str, lang: str) -> Commitment:
+    """A reply in a language the rules do not read: never "no promise" — the team is asked."""
+    name = languages.NAMES.get(lang, lang)
+    readable = ", ".join(languages.READABLE[:-1]) + " and " + languages.READABLE[-1]
+    return Commitment(
+        text=_short(" ".join(text.split())),
+        due=None,
+        ask=f"I read promises in {readable}; this reply looks {name}. Does it promise something, and by when?",
+        span=(0, len(text)),
+    )
+
+
+_FOREIGN_DANGLING = re.compile(
+    r"(?:\s+(?:a\s+las?|a|à|avant|vers|antes\s+del?|antes\s+de\s+las|hasta|um|bis|gegen|vor|am|às|as|até|em|en|"
+    r"dans|sous|innerhalb(?:\s+von)?|in|el|le|la|de|del|des|du|do|da|para|pour|für|et|y|e|und|,))+\s*$",
+    re.IGNORECASE,
+)
+
+
+def _what_foreign(sentence: str, times: list[Piece]) -> str:
+    """The sentence with its time words taken out (and the little words left hanging before them)."""
+    chars = list(sentence)
+    for p in times:
+        for i in range(p.start, p.end):
+            chars[i] = " "
+    text = " ".join("".join(chars).split()).rstrip(" .!,;:")
+    while (trimmed := _FOREIGN_DANGLING.sub("", text)) != text:
+        text = trimmed
+    text = re.sub(r"\s+(?:a\s+las|à|um|às|a)\s+(?=\w)", " ", text) if not times else text
+    return _short(text)
 
 
 def is_promise(sentence: str) -> bool:

@@ -14,6 +14,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.common.errors import DomainError
+from bot.promises import languages
 from bot.promises.when import Calendar, Piece, normalise, pieces, resolve
 
 EXAMPLES = (
@@ -71,13 +72,13 @@ class DueParser:
     def calendar(self) -> Calendar:
         return Calendar(self.workday_end, self.holidays)
 
-    def parse(self, text: str, *, now: datetime, tz: str, locale: str | None = "en-GB") -> datetime:
+    def parse(self, text: str, *, now: datetime, tz: str, locale: str | None = None) -> datetime:
         """The whole of ``text`` as a due time (forms, rescheduling): an aware UTC datetime or BadDueTime,
         whose message asks the question when the words leave a choice."""
         if not text.strip():
             raise BadDueTime(f"Say when, e.g. {EXAMPLES}.")
         norm = normalise(text)
-        chain = _chain(pieces(text), norm)
+        chain = _chain(pieces(text, _language(text, locale)), norm)
         if not chain or norm[chain[-1].end :].strip(" .,!") or not _GAP.match(norm[: chain[0].start]):
             raise BadDueTime(f"I couldn't read “{text.strip()[:60]}” as a time. Try {EXAMPLES}.")
         due = self._due(chain, text, now=now, tz=tz, locale=locale)
@@ -85,13 +86,13 @@ class DueParser:
             raise BadDueTime(due.ask)
         return due.options[0].due
 
-    def read(self, text: str, *, now: datetime, tz: str, locale: str | None = "en-GB") -> Reading:
+    def read(self, text: str, *, now: datetime, tz: str, locale: str | None = None) -> Reading:
         """``tomorrow 3pm call back`` → when and what. The leading run of time words is "when" (or, failing
         that, the trailing run); the rest is what was promised."""
         norm = normalise(text)
         if not norm.strip():
             return Reading(error=f"Say when, e.g. {EXAMPLES}.")
-        found = pieces(text)
+        found = pieces(text, _language(text, locale))
         chain = _chain(found, norm)
         lead = bool(chain) and bool(_GAP.match(norm[: chain[0].start]))
         if not lead:
@@ -160,6 +161,12 @@ class DueParser:
         if kept[0][0] - now > MAX_AHEAD:
             raise BadDueTime("That is more than a year ahead; promise something nearer.")
         return Reading(tuple(Option(u, "", label) for u, label in kept), ask=got.ask, zone=got.zone)
+
+
+def _language(text: str, locale: str | None) -> str | None:
+    """Which language's time words to read as well as English's: the text's, else the writer's."""
+    lang = languages.language_of(text, locale)
+    return lang if lang in languages.CODES else None
 
 
 def _chain(found: list[Piece], norm: str) -> list[Piece]:

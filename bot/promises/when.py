@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.promises import zones
+from bot.promises import languages, zones
 
 WEEKDAY_NAMES = [
     ("monday", "mon"),
@@ -353,11 +353,23 @@ def _zones(raw: str, others: list[Piece]) -> list[Piece]:
     return out
 
 
-def pieces(text: str) -> list[Piece]:
+def _foreign(norm: str, lang: str) -> list[Piece]:
+    """``lang``'s time words as pieces (``languages``); a clock's value becomes a time of day."""
+    out = []
+    for f in languages.time_words(norm, lang):
+        value = time(*f.value) if f.kind == "clock" else f.value  # type: ignore[misc]
+        out.append(Piece(f.kind, f.start, f.end, value))
+    return out
+
+
+def pieces(text: str, lang: str | None = None) -> list[Piece]:
     """Every time-ish piece in ``text``, longest first where two overlap. Pass the text as written:
-    the spans index it, and a zone's abbreviation counts only in capitals ("ET" is not French "et")."""
+    the spans index it, and a zone's abbreviation counts only in capitals ("ET" is not French "et").
+    ``lang`` (es, fr, de, pt) adds that language's words, preferred where they cover the same text
+    ("10h" is ten o'clock in French, ten hours in English)."""
     raw, text = text, normalise(text)
-    found = [p for pattern, read in READERS for m in pattern.finditer(text) if (p := read(text, m)) is not None]
+    found = _foreign(text, lang) if lang and lang != "en" else []
+    found += [p for pattern, read in READERS for m in pattern.finditer(text) if (p := read(text, m)) is not None]
     # "tonight" is a day and a part at once
     found.sort(key=lambda p: (p.start, -(p.end - p.start)))
     kept: list[Piece] = []

@@ -167,7 +167,7 @@ def test_the_table_is_big_enough():
 
 @pytest.mark.parametrize(("text", "due", "what"), TABLE)
 def test_reads_as_meant(text, due, what):
-    reading = P.read(text, now=NOW, tz=LONDON)
+    reading = P.read(text, now=NOW, tz=LONDON, locale="en-GB")
     assert reading.error is None, reading.error
     assert reading.ask is None, reading.ask
     assert (shown(reading.due), reading.what) == (due, what)
@@ -175,7 +175,7 @@ def test_reads_as_meant(text, due, what):
 
 @pytest.mark.parametrize(("text", "options"), ASKS)
 def test_unclear_words_are_asked_about(text, options):
-    reading = P.read(text, now=NOW, tz=LONDON)
+    reading = P.read(text, now=NOW, tz=LONDON, locale="en-GB")
     assert reading.ask
     assert reading.due is None
     assert [(shown(o.due), o.what) for o in reading.options] == options
@@ -183,7 +183,7 @@ def test_unclear_words_are_asked_about(text, options):
 
 @pytest.mark.parametrize(("text", "reason"), REFUSED)
 def test_refusals_say_why(text, reason):
-    reading = P.read(text, now=NOW, tz=LONDON)
+    reading = P.read(text, now=NOW, tz=LONDON, locale="en-GB")
     assert reading.error
     assert reason in reading.error
 
