@@ -23,7 +23,9 @@ EXAMPLES = (
 )
 MAX_AHEAD = timedelta(days=366)
 _GAP = re.compile(
-    r"^[\s,;:]*(?:(?:at|on|by|before|the|of|in|latest|at\s+the\s+latest|no\s+later\s+than|-|@|for|until|due|from)"
+    r"^[\s,;:]*(?:(?:at|on|by|before|the|of|in|latest|at\s+the\s+latest|no\s+later\s+than|-|@|for|until|due|from|"
+    # the same little words in Spanish, French, German and Portuguese ("el viernes", "am Freitag")
+    r"el|la|le|los|les|am|um|den|dem|bis|vor|à|às|a|as|o|de|del|des|du|do|da|antes|avant|hasta|até|pour|para)"
     r"[\s,;:]*)*$"
 )
 _LEAD_WORDS = re.compile(r"^[\s,;:]*(?:(?:by|on|at|before|due|no\s+later\s+than|until|for)\s+)*")
@@ -151,7 +153,8 @@ class DueParser:
         said = text[chain[0].start : chain[-1].end].strip()[:60]
         if got.error or got.due is None:
             if got.error and "has passed" in got.error:
-                raise BadDueTime(f"“{said}” is {got.error} ({tz}). Try {EXAMPLES}.")
+                where = got.zone[0] if got.zone else tz
+                raise BadDueTime(f"“{said}” is {got.error} ({where}). Try {EXAMPLES}.")
             raise BadDueTime(got.error or f"I couldn't read “{said}” as a time. Try {EXAMPLES}.")
         readings = got.readings or (got.due,)
         labels = got.labels or ("",) * len(readings)
