@@ -77,6 +77,7 @@ def surfaces(app: Followthrough, access: TeamAccess) -> Surfaces:
             s.slack_escalation_channel,
             dict(s.escalation_tiers),
             networks.reply_sources(s),
+            app.people.tz,
         ),
         promises=PromiseDeps(
             sessions,
@@ -101,6 +102,7 @@ def surfaces(app: Followthrough, access: TeamAccess) -> Surfaces:
             app.people,
             DueParser(workday_end=s.workday_end, holidays=s.promise_holidays),
             networks.reply_sources(s),
+            networks.reply_authors(s)[0],
         ),
     )
 

@@ -24,6 +24,9 @@ class Reach:
     post_url: Callable[[str | None, str], str | None] | None = None
     answers: bool = False
     """A card can send a reply there (the network has a reply transport)."""
+    reply_check: Callable[[str, frozenset[str]], str | None] | None = None
+    """A warning before replying to a post (its text, the brand's handles), e.g. X refusing a reply to
+    a post that does not mention the brand; None when there is nothing to say."""
 
 
 _NETWORKS: dict[str, Reach] = {}
@@ -43,6 +46,13 @@ def answers(source: str) -> bool:
     """Whether the bot can reply on a source at all (a webhook source cannot: the team answers there)."""
     known = _NETWORKS.get(source)
     return known is not None and known.answers
+
+
+def reply_warning(source: str, post_text: str, brand_handles: frozenset[str]) -> str | None:
+    known = _NETWORKS.get(source)
+    if known is None or known.reply_check is None:
+        return None
+    return known.reply_check(post_text, brand_handles)
 
 
 def check_reply(text: str, source: str) -> None:

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from bot import outbox
@@ -30,9 +30,9 @@ from bot.history import events
 from bot.history.events import EventKind
 from bot.outbox.kinds import DeliveryKind
 from bot.promises import lifecycle as promises
-from bot.promises.commitments import find_commitments
+from bot.promises.commitments import find_commitments, untimed
 from bot.store.enums import OPEN_STATUSES, DeliveryStatus, PostRole, PromiseStatus, Status
-from bot.store.models import AuditEvent, CommitmentLabel, Complaint, Delivery, Promise, SlackUser
+from bot.store.models import AuditEvent, CommitmentLabel, Complaint, Delivery, Interaction, Promise, SlackUser
 from bot.store.models import Post as PostRow
 
 log = logging.getLogger(__name__)
@@ -92,6 +92,122 @@ def request_reply(
     if not target.usable:
         raise DomainError(f"Complaint #{complaint_id} has no card to reply from.")
     return outbox.insert_row(session, values)
+
+
+WRITING_WINDOW = timedelta(minutes=10)
+"""How recent another agent's Reply (opened or sent) on the same card must be to be mentioned."""
+DUPLICATE_WINDOW = timedelta(hours=24)
+"""X refuses a post identical to one the account made recently; a day is the window people report."""
+
+
+@dataclass(frozen=True)
+class ReplyWarning:
+    """Something to see before a reply goes public; ``who`` is a team member the text is about."""
+
+    text: str
+    who: str | None = None
+
+
+def checks_before_reply(
+    session: Session, complaint_id: int, *, text: str, user_id: str, at: datetime, brand_handle: str | None
+) -> list[ReplyWarning]:
+    """What the sender should see before a reply goes public — none of it stops them (the form offers
+    "Send anyway"): a commitment with no time (it cannot be tracked), what the network will refuse
+    (X: a post that does not mention the brand), the same words sent in the last day (X refuses
+    duplicates), and another agent's reply on this card in the last minutes (two answers to one
+    customer)."""
+    complaint = session.get(Complaint, complaint_id)
+    if complaint is None:
+        raise NotFound(f"There is no complaint #{complaint_id}.")
+    warnings = [
+        ReplyWarning(f"“{said}” promises something with no time: by when? Add it (“by 5pm tomorrow”) so it is tracked.")
+        for said in untimed(text)
+    ]
+    handles = frozenset({brand_handle.lower()}) if brand_handle else frozenset()
+    network = reach.reply_warning(complaint.source, complaint.text or "", handles)
+    if network:
+        warnings.append(ReplyWarning(network))
+    recent = session.scalars(
+        select(Delivery)
+        .where(
+            Delivery.kind == DeliveryKind.REPLY.value,
+            Delivery.transport == complaint.source,
+            Delivery.created_at >= at - DUPLICATE_WINDOW,
+        )
+        .order_by(Delivery.created_at.desc())
+        .limit(500)
+    ).all()
+    same = " ".join(text.split()).casefold()
+    duplicate = next(
+        (r for r in recent if " ".join(str((r.payload or {}).get("text") or "").split()).casefold() == same), None
+    )
+    if duplicate is not None:
+        warnings.append(
+            ReplyWarning(
+                f"The same words were sent on #{duplicate.complaint_id} at {duplicate.created_at:%H:%M} UTC: "
+                f"{reach.label(complaint.source)} may refuse a duplicate — change a few words."
+            )
+        )
+    other = next(
+        (
+            r
+            for r in recent
+            if r.complaint_id == complaint_id
+            and (r.payload or {}).get("sender") != user_id
+            and r.created_at >= at - WRITING_WINDOW
+        ),
+        None,
+    )
+    if other is not None:
+        minutes = max(1, round((at - other.created_at).total_seconds() / 60))
+        said = " ".join(str((other.payload or {}).get("text") or "").split())[:200]
+        warnings.append(
+            ReplyWarning(f"replied on this card {minutes} min ago: “{said}”", who=(other.payload or {}).get("sender"))
+        )
+    return warnings
+
+
+def requested(session: Session, key: str) -> bool:
+    """Whether a reply with this request key is stored already (the same form sent again)."""
+    return session.scalar(select(func.count()).select_from(Delivery).where(Delivery.key == f"reply:{key}")) > 0
+
+
+def check_text(text: str, source: str) -> None:
+    """Refuse (DomainError) a reply the network would refuse: empty, or too long as it counts."""
+    reach.check_reply(text.strip(), source)
+
+
+def writing_now(
+    session: Session, complaint_id: int, *, user_id: str, at: datetime, opened_by: str
+) -> list[tuple[str, datetime]]:
+    """Who else opened Reply on this card in the last minutes and has not sent since: (user, when).
+    ``opened_by``: the request log's name for the click that opens the form."""
+    opened = session.execute(
+        select(Interaction.user_id, func.max(Interaction.at))
+        .where(
+            Interaction.surface == "action",
+            Interaction.name == opened_by,
+            Interaction.ref == str(complaint_id),
+            Interaction.user_id != user_id,
+            Interaction.at >= at - WRITING_WINDOW,
+        )
+        .group_by(Interaction.user_id)
+    ).all()
+    out = []
+    for who, when in opened:
+        sent = session.scalar(
+            select(func.count())
+            .select_from(Delivery)
+            .where(
+                Delivery.kind == DeliveryKind.REPLY.value,
+                Delivery.complaint_id == complaint_id,
+                Delivery.created_at >= when,
+                Delivery.payload["sender"].as_string() == who,
+            )
+        )
+        if not sent:
+            out.append((who, when))
+    return out
 
 
 @dataclass(frozen=True)

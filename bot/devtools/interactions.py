@@ -75,7 +75,8 @@ def view_submission(
         "api_app_id": "A0FOLLOW",
         "team": {"id": TEAM_ID, "domain": "followthrough-test"},
         "trigger_id": trigger_id or new_trigger_id(),
-        "view": {**view, "id": "V0VIEW", "team_id": TEAM_ID, "state": {"values": state}},
+        # the view's own id (each opened modal has one, kept by views.update and response_action update)
+        "view": {"id": "V0VIEW", **view, "team_id": TEAM_ID, "state": {"values": state}},
     }
 
 

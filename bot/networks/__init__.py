@@ -41,7 +41,13 @@ for _network in NETWORKS:
     links.set_hosts(_network.name, _network.link_hosts)
     reach.register(
         _network.name,
-        reach.Reach(_network.label, _network.reply_limit, _network.post_url, answers=_network.transport is not None),
+        reach.Reach(
+            _network.label,
+            _network.reply_limit,
+            _network.post_url,
+            answers=_network.transport is not None,
+            reply_check=_network.reply_check,
+        ),
     )
 del _network
 

@@ -127,6 +127,9 @@ class Network:
     """A card can answer on it (its write credentials are set)."""
     reply_limit: Callable[[str], str | None] | None = None
     """Why a reply cannot be posted there (too long, as the network counts), or None if it fits."""
+    reply_check: Callable[[str, frozenset[str]], str | None] | None = None
+    """A warning shown in the Reply form before replying to a post (its text, the brand's handles
+    in lower case), or None; the agent may send anyway."""
     post_url: Callable[[str | None, str], str | None] | None = None
     """A post's address from its author's handle and id, where the network has a fixed form."""
     own_handles: Callable[[Any], frozenset[str]] = _nobody

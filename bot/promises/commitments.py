@@ -192,6 +192,29 @@ def _what_foreign(sentence: str, times: list[Piece]) -> str:
     return _short(text)
 
 
+def untimed(text: str, *, locale: str | None = None) -> list[str]:
+    """The sentences of a reply that commit us to something without saying when ("we'll look into
+    it", "someone will be in touch"): before the reply goes out, the sender is asked "by when?"."""
+    lang = languages.language_of(text, locale)
+    if lang not in languages.CODES:
+        return []
+    norm = normalise(text)
+    out = []
+    for start, end in _sentences(text):
+        sentence = norm[start:end]
+        if pieces(text[start:end], lang) or sentence.rstrip(" )").endswith("?"):
+            continue
+        if lang == "en":
+            committed = bool(_FUTURE.search(sentence)) and not (
+                _CONDITIONAL.search(sentence) or _STATE.search(sentence) or _NOT.search(sentence)
+            )
+        else:
+            committed = languages.is_promise(sentence, lang, has_time=False)
+        if committed:
+            out.append(_short(" ".join(text[start:end].split())))
+    return out
+
+
 def is_promise(sentence: str) -> bool:
     s = normalise(sentence).strip()
     if not s or s.rstrip(" )🙂😊").endswith("?"):

@@ -7,6 +7,7 @@ Each surface now receives one small frozen dependency object, built once by the 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -38,6 +39,8 @@ class CardDeps:
     """Escalation tier name → the user group or person to mention."""
     reply_sources: frozenset[str] = frozenset()
     """Networks the brand can reply on: the Resolve form then offers a closing reply."""
+    tz_of: Callable[[str], str] = lambda _user: "UTC"
+    """A person's time zone (Slack's): the closing reply's promises are read in the sender's."""
 
 
 @dataclass(frozen=True)

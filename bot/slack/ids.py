@@ -49,6 +49,7 @@ class Field(StrEnum):
     REPLY_TEXT = "ft_reply_text"
     COMMIT_WHEN = "ft_commit_when"
     CLOSING_REPLY = "ft_closing_reply"
+    SEND_ANYWAY = "ft_send_anyway"
     REASON = "ft_reason"
     NOTE = "ft_note"
     CONFIRMED = "ft_confirmed"

@@ -3,6 +3,7 @@ card with the brand's OAuth 1.0a keys. See ``docs/networks.md`` for its setup.""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from bot.networks.network import Network, lazy
@@ -11,6 +12,19 @@ from bot.networks.x.settings import XSettings, of
 
 def _post_url(handle: str | None, post_id: str) -> str | None:
     return f"https://x.com/{(handle or 'i').lstrip('@')}/status/{post_id}"
+
+
+def _reply_check(post_text: str, brand_handles: frozenset[str]) -> str | None:
+    """X's API refuses a reply to a post that neither mentions nor quotes the replying account
+    ("Reply to this conversation is not allowed because you have not been mentioned …", 403)."""
+    mentioned = {m.lower() for m in re.findall(r"(?<![\w@])@(\w{1,15})", post_text)}
+    if not brand_handles or mentioned & brand_handles:
+        return None
+    shown = ", ".join(f"@{h}" for h in sorted(brand_handles))
+    return (
+        f"This post does not mention {shown}: X refuses replies to posts that do not mention the account "
+        "replying, so it will probably fail. Answer by DM, or send anyway."
+    )
 
 
 def _own_handles(s: Any) -> frozenset[str]:
@@ -31,6 +45,7 @@ NETWORK = Network(
     transport=lazy("bot.networks.x.wiring:transport"),
     can_reply=lambda s: of(s).can_reply,
     reply_limit=lazy("bot.networks.x.wiring:reply_limit"),
+    reply_check=_reply_check,
     post_url=_post_url,
     own_handles=_own_handles,
     reply_author=lambda s: (of(s).brand_handle, of(s).user_id),

@@ -10,6 +10,7 @@ next to the field.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from bot.common.errors import DomainError, NotFound
@@ -97,9 +98,10 @@ class Cards:
         def handler(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
             user = body["user"]["id"]
             cid = parse_ref(view.get("private_metadata"))
+            form = Form(str(view.get("id") or ""), self.deps.tz_of(user))  # the zone before the transaction
             try:
                 with transaction(self.deps.sessions) as session:
-                    apply(session, cid, user, view["state"]["values"])
+                    apply(session, cid, user, view["state"]["values"], form)
             except DomainError as exc:
                 refuse(requests, request_name(body), f"refused: {exc}")
                 ack(response_action="errors", errors={field.value: str(exc)[:150]})
@@ -108,7 +110,7 @@ class Cards:
 
         return handler
 
-    def apply_escalate(self, session: Any, cid: int, user: str, values: dict[str, Any]) -> None:
+    def apply_escalate(self, session: Any, cid: int, user: str, values: dict[str, Any], _form: Form) -> None:
         tier = (field_value(values, Field.TIER, "selected_option") or {}).get("value")
         reason = field_value(values, Field.REASON) or ""
         if tier not in self.deps.tiers:
@@ -124,7 +126,7 @@ class Cards:
             contact=self.deps.tiers[tier],
         )
 
-    def apply_resolve(self, session: Any, cid: int, user: str, values: dict[str, Any]) -> None:
+    def apply_resolve(self, session: Any, cid: int, user: str, values: dict[str, Any], form: Form) -> None:
         note = field_value(values, Field.NOTE) or ""
         checked = field_value(values, Field.CONFIRMED, "selected_options") or []
         choice = (field_value(values, Field.CLOSE_PROMISES, "selected_option") or {}).get("value", "open")
@@ -133,8 +135,9 @@ class Cards:
         closing = _closing_reply(values)
         if closing:
             # Stored with the resolution, in its transaction: sent once through the Reply path.
+            # Keyed by the card and the form: the same Resolve sent twice asks for one closing reply.
             replies.request_reply(
-                session, cid, text=closing, user_id=user, tz="UTC", key=f"resolve:{cid}:{self.now().isoformat()}",
+                session, cid, text=closing, user_id=user, tz=form.tz, key=f"resolve:{cid}:view:{form.view_id}",
                 at=self.now(), closing=True,
             )  # fmt: skip
         complaints.resolve(
@@ -146,6 +149,14 @@ class Cards:
             at=self.now(),
             open_promises=choice,
         )
+
+
+@dataclass(frozen=True)
+class Form:
+    """The submitted form's own id (stable across a second click on its button) and the sender's zone."""
+
+    view_id: str
+    tz: str
 
 
 def _closing_reply(values: dict[str, Any]) -> str:

@@ -4,7 +4,7 @@ stored), "Open on X" when replying is not set up, and the buttons on promises fo
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -37,6 +37,12 @@ class ReplyDeps:
     parser: DueParser
     reply_sources: frozenset[str]
     """Networks whose write keys are set (``x`` when X_API_KEY … X_ACCESS_TOKEN_SECRET are)."""
+    brand_handles: dict[str, str] = field(default_factory=dict)
+    """The brand's handle on each network, for what the network checks before it accepts a reply."""
+
+
+_OPENED_BY = Action.REPLY.removeprefix("ft_")
+"""How the request log names a click on Reply (``bot.slack.middleware.request_name``)."""
 
 
 def _label_ref(value: str | None) -> int:
@@ -59,28 +65,53 @@ class ReplyDesk:
             if complaint is None:
                 raise NotFound(f"There is no complaint #{cid}.")
             source, customer = complaint.source, complaint.author_handle
+            writing = replies.writing_now(
+                session, cid, user_id=body["user"]["id"], at=self.deps.clock.now(), opened_by=_OPENED_BY
+            )
         ack()
         if source not in self.deps.reply_sources:
             ephemeral(respond, f"Replying on {network_label(source)[0]} is not set up (see `followthrough check`).")
             return
-        client.views_open(trigger_id=body["trigger_id"], view=rb.reply_modal(cid, customer, source))
+        view = rb.reply_modal(cid, customer, source, writing=writing, now=self.deps.clock.now())
+        client.views_open(trigger_id=body["trigger_id"], view=view)
 
     def submit_reply(self, ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
+        """Checked, then stored once: the first submit shows what the sender should know (the form
+        stays open with "Send anyway"); the key is the card and the form, so a second click on Send,
+        or Slack sending the submission again, stores nothing new."""
         user = body["user"]["id"]
         cid = parse_ref(view.get("private_metadata"))
-        text = str(field_value(view["state"]["values"], Field.REPLY_TEXT) or "")
+        values = view["state"]["values"]
+        text = str(field_value(values, Field.REPLY_TEXT) or "")
+        anyway = bool(field_value(values, Field.SEND_ANYWAY, "selected_options"))
         tz = self.deps.people.tz(user)  # before the transaction: it may ask Slack
+        now = self.deps.clock.now()
+        key = f"card:{cid}:view:{view.get('id')}"
         try:
+            with self.deps.sessions() as session:
+                repeated = replies.requested(session, key)
+            if repeated:  # the same form again: stored already, nothing to check or add
+                ack()
+                return
+            if not anyway:
+                with self.deps.sessions() as session:
+                    complaint = session.get(Complaint, cid)
+                    if complaint is None:
+                        raise NotFound(f"There is no complaint #{cid}.")
+                    source, customer = complaint.source, complaint.author_handle
+                    replies.check_text(text, source)
+                    warnings = replies.checks_before_reply(
+                        session, cid, text=text, user_id=user, at=now, brand_handle=self.deps.brand_handles.get(source)
+                    )
+                if warnings:
+                    refuse(self.requests, request_name(body), f"warned: {warnings[0].text[:200]}")
+                    ack(
+                        response_action="update",
+                        view=rb.reply_modal(cid, customer, source, draft=text, warnings=warnings, now=now),
+                    )
+                    return
             with transaction(self.deps.sessions) as session:
-                replies.request_reply(
-                    session,
-                    cid,
-                    text=text,
-                    user_id=user,
-                    tz=tz,
-                    key=f"view:{view.get('id')}:{body.get('trigger_id')}",
-                    at=self.deps.clock.now(),
-                )
+                replies.request_reply(session, cid, text=text, user_id=user, tz=tz, key=key, at=now)
         except DomainError as exc:
             refuse(self.requests, request_name(body), f"refused: {exc}")
             ack(response_action="errors", errors={Field.REPLY_TEXT: str(exc)[:150]})

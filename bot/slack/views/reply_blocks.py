@@ -4,9 +4,11 @@ and the Reply form. Pure builders; outside text (the reply, the customer's handl
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from bot.desk.replies import ReplyWarning
 from bot.networks import UNNAMED
 from bot.networks import label as network_label
 from bot.slack.ids import Action, Field, View
@@ -100,9 +102,51 @@ def commitment_line(label: Any, owner: str | None, now: datetime) -> Json:
     return {"text": cut(f"Promise: {inline(label.text, 200)}", 300), "blocks": blocks}
 
 
-def reply_modal(complaint_id: int, customer: str, source: str, draft: str | None = None) -> Json:
+def reply_modal(
+    complaint_id: int,
+    customer: str,
+    source: str,
+    draft: str | None = None,
+    *,
+    warnings: Sequence[ReplyWarning] = (),
+    writing: Sequence[tuple[str, datetime]] = (),
+    now: datetime | None = None,
+) -> Json:
+    """The Reply form; with ``warnings`` (after a first Send) it says what to know and offers "Send
+    anyway"; ``writing``: others who opened Reply on this card minutes ago (two answers to one customer)."""
     network = network_label(source)[0]
     initial = draft if draft is not None else f"@{customer.lstrip('@')} "
+    notes: list[Json] = []
+    for who, since in writing[:3]:
+        minutes = max(1, round(((now or since) - since).total_seconds() / 60))
+        notes.append(
+            {
+                "type": "context",
+                "elements": [
+                    {"type": "mrkdwn", "text": f":writing_hand: <@{who}> opened Reply on this card {minutes} min ago."}
+                ],
+            }
+        )
+    checks: list[Json] = []
+    if warnings:
+        lines = "\n".join(f"• {'<@' + w.who + '> ' if w.who else ''}{escape(w.text)}" for w in warnings[:5])
+        checks = [
+            {
+                "type": "section",
+                "text": {"type": "mrkdwn", "text": cut(f":warning: *Before it goes out:*\n{lines}", 3000)},
+            },
+            {
+                "type": "input",
+                "block_id": Field.SEND_ANYWAY,
+                "optional": True,
+                "label": {"type": "plain_text", "text": "Send it as it is?"},
+                "element": {
+                    "type": "checkboxes",
+                    "action_id": Field.SEND_ANYWAY,
+                    "options": [{"text": {"type": "plain_text", "text": "Send anyway"}, "value": "yes"}],
+                },
+            },
+        ]
     return {
         "type": "modal",
         "callback_id": View.REPLY,
@@ -111,6 +155,8 @@ def reply_modal(complaint_id: int, customer: str, source: str, draft: str | None
         "submit": {"type": "plain_text", "text": "Send reply"},
         "close": {"type": "plain_text", "text": "Cancel"},
         "blocks": [
+            *notes,
+            *checks,
             {
                 "type": "input",
                 "block_id": Field.REPLY_TEXT,
@@ -126,7 +172,7 @@ def reply_modal(complaint_id: int, customer: str, source: str, draft: str | None
                     "max_length": 3000,
                     "initial_value": initial[:3000],
                 },
-            }
+            },
         ],
     }
 
