@@ -85,7 +85,12 @@ _SENTENCE = re.compile(
     r"(?<=[.!?])\s+(?=[\"'(\[]?[A-Z0-9@#£$€^])|(?<=[.!?])(?=[A-Z][a-z])|\n+|\s+[-–—]\s+|;\s+|\s*[🙂😊👍🙏💙❤️]\s*"
 )
 _LEADING = re.compile(r"^(?:hi|hey|hello|thanks|thank\s+you|sorry|ok|okay|sure|great)\b[^,.!]*[,.!]\s*", re.IGNORECASE)
-_PERSON = r"(?:we|i|someone|somebody|one\s+of\s+us|they|he|she)"
+_PERSON = (
+    r"(?:we|i|(?:someone|somebody)(?:\s+from\s+(?:our\s+|the\s+)?[\w-]+(?:\s+team)?)?|one\s+of\s+us|they|he|she|"
+    r"(?:our|the)\s+(?:[\w-]+\s+)?(?:team|department))"
+)
+"""The brand speaking, taken off the promise's text ("our team will email you" → "email you"); a
+third party or a thing stays ("an engineer will visit", "your refund will follow")."""
 _STRIP_SUBJECT = re.compile(rf"^.*?\b{_PERSON}{_ADV}{_MODAL}\s+(?:(?:also|then|definitely|personally|now)\s+)?")
 _DANGLING = re.compile(r"\s+(?:by|on|at|before|until|within|in|for|from|between|no\s+later\s+than|the|and|,)\s*$")
 _TEXT_MAX = 80
@@ -315,7 +320,7 @@ def _what(sentence: str, times: list) -> str:
     the time is the promise ("allow 5-7 working days for the refund to show" → "the refund to show
     within 5-7 working days")."""
     allow = _ALLOW_FOR.search(normalise(sentence))
-    if allow and any(p.kind == "duration" and allow.start("dur") <= p.start < allow.end("dur") for p in times):
+    if allow and any(p.kind == "duration" and p.start < allow.end("dur") and p.end > allow.start("dur") for p in times):
         what, within = (
             sentence[allow.start("what") : allow.end("what")],
             sentence[allow.start("dur") : allow.end("dur")],

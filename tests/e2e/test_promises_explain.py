@@ -67,3 +67,33 @@ def test_help():
     result = cli("promises", "explain", "--help", env=base_env())
     assert result.returncode == 0
     assert "--reply" in result.stdout
+
+
+def test_the_examples_that_were_read_wrong_before_are_read_as_meant():
+    """#21's examples, through the command line: a zone is the time's, never the promise's text; two
+    promises in one reply are two lines; a Spanish reply is read; 12/5 with no locale is asked."""
+    pst = lines(cli("promises", "explain", "3pm PST call back", *NOW, env=base_env()))
+    assert pst == [{"due": "2026-11-24T23:00:00Z", "text": "call back", "ask": None, "error": None}]
+    cet = lines(cli("promises", "explain", "15:00 CET call back", *NOW, env=base_env()))
+    assert (cet[0]["due"], cet[0]["text"]) == ("2026-11-24T14:00:00Z", "call back")
+    paris = lines(cli("promises", "explain", "Friday 10:00 Europe/Paris send the label", *NOW, env=base_env()))
+    assert (paris[0]["due"], paris[0]["text"]) == ("2026-11-27T09:00:00Z", "send the label")
+    pacific = lines(cli("promises", "explain", "10am Pacific call back", *NOW, env=base_env()))
+    assert (pacific[0]["due"], pacific[0]["error"]) == ("2026-11-24T18:00:00Z", None)
+
+    two = "@sam Our team will email you by end of day today, and a courier will collect the parcel on Thursday."
+    out = lines(cli("promises", "explain", two, *NOW, "--reply", env=base_env()))
+    assert [(o["due"], o["text"]) for o in out] == [
+        ("2026-11-24T17:00:00Z", "email you"),
+        ("2026-11-26T17:00:00Z", "a courier will collect the parcel"),
+    ]
+    allow = lines(cli("promises", "explain", "@sam Please allow 5-7 working days for the refund to show.", *NOW,
+                      "--reply", env=base_env()))  # fmt: skip
+    assert [(o["due"], o["text"]) for o in allow] == [
+        ("2026-12-03T17:00:00Z", "the refund to show within 5-7 working days")
+    ]
+    spanish = lines(cli("promises", "explain", "Te llamaremos mañana a las 10.", *NOW, "--reply", env=base_env()))
+    assert [o["due"] for o in spanish] == ["2026-11-25T10:00:00Z"]
+    assert lines(cli("promises", "explain", "12/5 call back", *NOW, env=base_env()))[0]["ask"]
+    fortnight = lines(cli("promises", "explain", "in a fortnight call back", *NOW, env=base_env()))
+    assert fortnight[0]["due"] == "2026-12-08T17:00:00Z"
