@@ -232,6 +232,8 @@ class _Batch:
     refresh: dict[int, int] = field(default_factory=dict)  # stored complaint id -> priority of its refresh
     text_keys: dict[int, str] = field(default_factory=dict)  # id(post) -> its near-duplicate key
     resolved: dict[tuple[str, str], int] = field(default_factory=dict)  # (source, author) -> complaint to follow up
+    card_requests: list[tuple[int | _Ref, str]] = field(default_factory=list)  # this batch's cards, not yet known by id
+    requested_cards: dict[int, str] = field(default_factory=dict)  # complaint id -> channel its card is requested in
 
     def flush_complaints(self) -> None:
         """Insert the pending complaints in one statement; their refs get their ids.
@@ -405,7 +407,22 @@ class _Batch:
     def event(self, complaint_id: int | _Ref, actor: str, kind: EventKind, **values: Any) -> None:
         self.events.append(events.row(kind, actor=actor, at=self.at, complaint_id=complaint_id, **values))
 
+    def requested_card(self, card: int) -> str | None:
+        """The channel of ``card``'s card when this batch requested it (the row is not written yet, so
+        the database cannot say): rows for that card wait for it like any pending card's."""
+        if self.card_requests:
+            waiting = []
+            for cid, channel in self.card_requests:
+                if isinstance(cid, _Ref) and cid.id is None:
+                    waiting.append((cid, channel))
+                else:
+                    self.requested_cards[_resolve(cid)] = channel
+            self.card_requests = waiting
+        return self.requested_cards.get(card)
+
     def deliver(self, kind: DeliveryKind, key: str, complaint_id: int | _Ref, channel: str, **values: Any) -> None:
+        if kind is DeliveryKind.CARD:
+            self.card_requests.append((complaint_id, channel))
         self.deliveries.append(
             outbox.row(
                 kind,
@@ -427,7 +444,10 @@ class _Batch:
         if not isinstance(card, _Ref):
             target = outbox.card_target(self.session, card)
             channel = target.channel or channel
-            if not target.usable:
+            requested = None if target.usable or target.status is not None else self.requested_card(card)
+            if requested is not None:
+                channel = requested
+            elif not target.usable:
                 status, reason = DeliveryStatus.CLOSED, f"the card of #{card} cannot be posted ({target.status})"
         self.deliveries.append(
             outbox.row(

@@ -95,7 +95,11 @@ def _record(pid: str, text: str, author: str, **extra: object) -> RawPost:
     )
 
 
-def run_wedge(database_url: str | None = None, *, copies: int = 150, new: int = 20) -> WedgeReport:
+def run_wedge(
+    database_url: str | None = None, *, copies: int = 150, new: int = 20, one_batch: bool = False
+) -> WedgeReport:
+    """``one_batch``: the storm and every reply to it arrive together (a replay file, a catch-up after
+    downtime) and are ingested as one batch, with no delivery in between."""
     report = WedgeReport(copies=copies, new_complaints=new, replies_expected=copies)
     clock = FakeClock(datetime(2026, 3, 2, 9, 0, tzinfo=UTC))
     with tempfile.TemporaryDirectory() as tmp, SlackStandIn(rate_limit_per_channel=1.0) as slack:
@@ -126,8 +130,9 @@ def run_wedge(database_url: str | None = None, *, copies: int = 150, new: int = 
             _record(str(10_000 + i), VARIANTS[i % len(VARIANTS)](STORM), str(i), conversation_id=str(10_000 + i))
             for i in range(copies)
         ]
-        ingest(storm)
-        deliver(2.0)
+        if not one_batch:
+            ingest(storm)
+            deliver(2.0)
         attached = []
         for i in range(copies):
             attached.append(
@@ -143,7 +148,12 @@ def run_wedge(database_url: str | None = None, *, copies: int = 150, new: int = 
                 _record(f"{30_000 + 3 * i + k}", "RT " + STORM, f"fan{i}-{k}", retweet_of=str(10_000 + i))
                 for k in range(3)
             ]
-        ingest(attached)
+        if one_batch:
+            drain.batch = len(storm) + len(attached)
+            inbox.write("x:wedge", storm + attached, cursor=None)
+            drain.drain()
+        else:
+            ingest(attached)
         fresh = [
             _record(str(40_000 + i), f"@AcmeHelp order {i} never arrived and nobody answers my emails", f"n{i}")
             for i in range(new)
