@@ -20,6 +20,7 @@ from sqlalchemy import text
 
 from bot import networks
 from bot.app import Followthrough
+from bot.common import jsonsafe
 
 log = logging.getLogger(__name__)
 
@@ -72,10 +73,10 @@ def make_wsgi_app(
         try:
             text_body = body.decode("utf-8")
             if "json" in environ.get("CONTENT_TYPE", ""):
-                json.loads(text_body)
+                jsonsafe.loads(text_body)
             else:
                 payload = dict(parse_qsl(text_body, keep_blank_values=True, errors="strict")).get("payload")
-                if payload is not None and not isinstance(json.loads(payload), dict):
+                if payload is not None and not isinstance(jsonsafe.loads(payload), dict):
                     raise ValueError("payload is not a JSON object")
         except ValueError:
             return _plain(start_response, "400 Bad Request", "the body is not UTF-8 JSON or form data")

@@ -65,6 +65,8 @@ def _text_field(record: Mapping[str, Any], name: str, *, required: bool, limit: 
         return None
     if len(value) > limit:
         raise MalformedPost(f"{name} is {len(value)} characters (limit {limit})")
+    if _CONTROL.search(value):  # a NUL is refused by PostgreSQL and kept by SQLite: refused on both
+        raise MalformedPost(f"{name} contains a control character")
     _check_unicode(name, value)
     return value
 

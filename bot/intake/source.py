@@ -20,6 +20,7 @@ from typing import Any, Protocol
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.common import jsonsafe
 from bot.common.clock import Clock
 from bot.intake import state
 from bot.intake.inbox import Inbox, RawPost
@@ -58,7 +59,17 @@ class SourceBase:
     _quiet_logged: bool = field(default=False, repr=False)
 
     def store(self, posts: list[RawPost], cursor: str | None, *, also: Any = None) -> None:
-        """Write ``posts`` and the cursor after them in one transaction (``also`` joins it)."""
+        """Write ``posts`` and the cursor after them in one transaction (``also`` joins it). A record
+        no engine can store as it is (nested too deep, NaN, a NUL) is skipped with its reason first:
+        one such record must not fail its neighbours' transaction again and again."""
+        storable = []
+        for post in posts:
+            why = jsonsafe.problem(post.record)
+            if why:
+                self.skipped(post.position, why)
+            else:
+                storable.append(post)
+        posts = storable
         self.ctx.inbox.write(self.name, posts, cursor=cursor, also=also)
         self.read += len(posts)
         self.check_silence(bool(posts))

@@ -196,6 +196,10 @@ def test_a_replay_inside_the_window_changes_nothing_twice(desk: Desk, caplog):
         ("application/x-www-form-urlencoded", b"payload=%7Bnot-json"),
         ("application/x-www-form-urlencoded", b"payload=%ff%fe"),
         ("text/plain", b"\xc3\x28"),
+        # nested too deep: 5,000 was a RecursionError (500, traceback), 976 parsed and failed later
+        ("application/json", b'{"type": "event_callback", "x": ' + b"[" * 5000 + b"]" * 5000 + b"}"),
+        ("application/json", b'{"type": "event_callback", "x": ' + b"[" * 976 + b"]" * 976 + b"}"),
+        ("application/x-www-form-urlencoded", b"payload=" + b"%5B" * 3000 + b"%5D" * 3000),
     ],
 )
 def test_signed_bodies_that_are_not_json_form_or_utf8_get_400_not_500(desk: Desk, content_type: str, body: bytes):

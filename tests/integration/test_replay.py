@@ -195,3 +195,29 @@ def test_several_replay_files_run_side_by_side(ctx: SourceContext, replay, tmp_p
     with ctx.sessions() as s:
         posts = set(s.execute(select(PostRow.source, PostRow.external_id)).all())
     assert posts == {("replay", "1"), ("replay", "2"), ("helpdesk", "1"), ("replay", "7")}
+
+
+def test_a_line_nested_too_deep_or_with_nan_or_nul_is_skipped_and_its_neighbours_stored(
+    ctx: SourceContext, replay, tmp_path: Path, caplog
+):
+    """Such a line once wedged the source: its neighbours were never stored, the batch retried for
+    ever and `check` said no run had happened. Now it is skipped with its line number and reason."""
+    deep = line("2")[:-2] + b', "extra": ' + b"[" * 976 + b"1" + b"]" * 976 + b"}\n"
+    path = tmp_path / "posts.jsonl"
+    path.write_bytes(
+        line("1")
+        + deep
+        + line("3")[:-2] + b', "score": NaN}\n'
+        + line("4", author_handle="jo\u0000")
+        + line("5", "@AcmeHelp still no refund", note="a\u0000b")
+        + line("6", "@AcmeHelp my parcel is lost")
+    )  # fmt: skip
+    source = replay(path)
+    with caplog.at_level(logging.WARNING):
+        source.step()
+    assert stored(ctx) == ["1", "6"]
+    assert malformed(ctx, source) == 4
+    messages = " ".join(r.message for r in caplog.records)
+    for n, reason in [(2, "nested more than"), (3, "NaN"), (4, "NUL"), (5, "NUL")]:
+        assert f"line {n} skipped: " in messages, n
+        assert reason in messages, reason

@@ -15,12 +15,12 @@ without its newline is left until it is complete, and not re-read while the file
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import os
 from pathlib import Path
 from typing import IO
 
+from bot.common import jsonsafe
 from bot.intake import state
 from bot.intake.inbox import RawPost
 from bot.intake.source import SourceBase, SourceContext
@@ -162,7 +162,7 @@ class ReplaySource(SourceBase):
         if not raw.strip():
             return None
         try:
-            record = json.loads(raw.decode("utf-8"))
+            record = jsonsafe.loads(raw.decode("utf-8"), max_depth=jsonsafe.RECORD_DEPTH)
         except UnicodeDecodeError:
             self.skipped(f"{self.path.name} line {line_no}", "not valid UTF-8")
             return None

@@ -38,6 +38,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.common import jsonsafe
 from bot.common.clock import Clock
 from bot.intake.inbox import Inbox, RawPost
 from bot.intake.posts import post_from_record
@@ -110,8 +111,10 @@ class GroupWriter:
     are one at a time — fifty senders each waiting for their own commit queue up behind each other.
     Here a request adds its records to a queue and takes the write lock; whoever gets it writes
     everything queued so far (its own and the others'), so one commit answers many requests. A
-    request whose records a previous holder wrote returns at once. If the write fails, every
-    request in that group fails (and is answered 503, so its sender retries): nothing is half-stored.
+    request whose records a previous holder wrote returns at once. If the database is unavailable,
+    every request in that group fails (503: its sender retries); if the group fails for anything
+    else, each request is written again on its own, so one sender's bad data fails only its request
+    — never another sender's. Nothing is half-stored.
 
     The (source, id) check runs inside the same transaction, so two copies of one body arriving
     together are written once, and a post already ingested is not written to the inbox again.
@@ -133,16 +136,34 @@ class GroupWriter:
                 with self._queue_lock:
                     group, self._queue = self._queue, []
                 try:
-                    self._write(group)
-                except BaseException as exc:
-                    for queued in group:
-                        queued.error = exc
-                    raise
+                    self._write_isolated(group)
                 finally:
                     for queued in group:
                         queued.done = True
         if slot.error is not None:
             raise slot.error
+
+    def _write_isolated(self, group: list[_Slot]) -> None:
+        try:
+            self._write(group)
+            return
+        except SQLAlchemyError as exc:
+            if unavailable(exc) or len(group) == 1:
+                for queued in group:
+                    queued.error = exc
+                return
+            log.warning(
+                "webhook: a group of %d requests failed (%s); writing each alone", len(group), type(exc).__name__
+            )
+        except BaseException as exc:
+            for queued in group:
+                queued.error = exc
+            raise
+        for queued in group:
+            try:
+                self._write([queued])
+            except SQLAlchemyError as exc:
+                queued.error = exc
 
     def _write(self, group: list[_Slot]) -> None:
         at = self.clock.now()
@@ -211,9 +232,11 @@ class WebhookIngest:
             log.info("webhook %s: refused a request with a missing, wrong or stale signature", source)
             return UNSIGNED
         try:
-            payload = json.loads(body.decode("utf-8"))
-        except (UnicodeDecodeError, ValueError):
+            payload = jsonsafe.loads(body.decode("utf-8"))
+        except UnicodeDecodeError:
             return Reply("400 Bad Request", {"error": "the body is not UTF-8 JSON"})
+        except ValueError as exc:
+            return Reply("400 Bad Request", {"error": f"the body is not UTF-8 JSON ({str(exc)[:80]})"})
         records = payload if isinstance(payload, list) else [payload]
         if not isinstance(payload, list | dict) or not records:
             return Reply("400 Bad Request", {"error": "send one post (a JSON object) or a non-empty array of posts"})
@@ -227,6 +250,9 @@ class WebhookIngest:
         good: dict[str, tuple[int, dict[str, Any]]] = {}  # post id -> (index, record); a repeat in the body once
         for index, record in enumerate(records):
             try:
+                why = jsonsafe.problem(record)
+                if why:
+                    raise ValueError(why)
                 if isinstance(record, Mapping) and record.get("source") not in (None, "", source):
                     shown = str(record.get("source"))[:32]
                     raise ValueError(f"source {shown!r} does not match the source in the path ({source!r})")
@@ -240,10 +266,17 @@ class WebhookIngest:
             if good:
                 self.writer.write(slot)
         except SQLAlchemyError as exc:
-            if unavailable(exc):
-                log.warning("webhook %s: database unavailable; asked the sender to retry", source)
-            else:
+            if not unavailable(exc):
+                # Written alone, this request still failed: its data, not our availability. A 5xx would
+                # have the sender retry it for ever; say which records, and why, once.
                 log.error("webhook %s: could not store a request: %s", source, type(exc).__name__)
+                reason = f"could not be stored ({type(exc).__name__}); check the values of these posts"
+                refused = rejected + [{"index": index, "reason": reason} for index, _ in good.values()]
+                return Reply(
+                    "422 Unprocessable Content",
+                    {"accepted": 0, "duplicates": 0, "rejected": sorted(refused, key=lambda r: r["index"])},
+                )
+            log.warning("webhook %s: database unavailable; asked the sender to retry", source)
             return Reply(
                 "503 Service Unavailable",
                 {"error": "could not store the posts now; send the same request again"},
