@@ -123,25 +123,40 @@ def _common(app: Followthrough, ingest: Any, environ: dict[str, Any], start_resp
     return [data]
 
 
-def serve(
+class PortUnavailable(Exception):
+    """The HTTP port cannot be listened on; the message says which and why, in one line."""
+
+
+def bind(
     app: Followthrough,
     port: int,
     host: str = "0.0.0.0",  # noqa: S104
     threads: int = 16,
     *,
     slack_events: bool = True,
-) -> None:
-    from waitress import serve as waitress_serve
+) -> Any:
+    """Listen now, in the caller's thread, so a busy or invalid port stops start-up with one line
+    (it used to fail in a background thread, leaving a bot that ran with no web server). Returns
+    the server; ``server.run()`` serves until ``server.close()``."""
+    from waitress.server import create_server
 
+    if not 1 <= port <= 65_535:
+        raise PortUnavailable(f"port {port} is not a TCP port (1–65535)")
+    try:
+        server = create_server(
+            make_wsgi_app(app, slack_events=slack_events),
+            host=host,
+            port=port,
+            threads=threads,
+            ident="followthrough",
+            max_request_body_size=MAX_BODY,
+        )
+    except OSError as exc:
+        raise PortUnavailable(
+            f"cannot listen on port {port}: {exc.strerror or exc} (is another process using it?)"
+        ) from None
     if slack_events:
         log.info("HTTP mode: listening on %s:%d (Slack at /slack/events)", host, port)
     else:
         log.info("webhook: listening on %s:%d (/ingest/<source>; Slack arrives over Socket Mode)", host, port)
-    waitress_serve(
-        make_wsgi_app(app, slack_events=slack_events),
-        host=host,
-        port=port,
-        threads=threads,
-        ident="followthrough",
-        max_request_body_size=MAX_BODY,
-    )
+    return server

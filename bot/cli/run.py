@@ -89,6 +89,7 @@ def main(args: argparse.Namespace) -> int:
     app = create_app(settings, listener=listens)
     worker = Worker(build_tasks(app, replays=replays) if works else [])
     socket = None
+    http = None
     try:
         if listens and mode is Mode.SOCKET:
             from bot.socket_mode import SocketMode, SocketModeFailed
@@ -100,20 +101,21 @@ def main(args: argparse.Namespace) -> int:
             except SocketModeFailed as exc:
                 socket = None
                 raise StartupError(str(exc)) from None
+        if listens and (mode is Mode.HTTP or networks.ingest_sources(settings)):
+            from bot.web import PortUnavailable, bind
+
+            port = args.port if args.port is not None else settings.port
+            try:  # Socket Mode: the HTTP server only takes the webhook
+                http = bind(app, port, slack_events=mode is Mode.HTTP)
+            except PortUnavailable as exc:
+                raise StartupError(str(exc)) from None
         worker.start()
-        if listens and mode is Mode.HTTP:
-            from bot.web import serve
-
-            port = args.port or settings.port
-            threading.Thread(target=serve, args=(app, port), name="http", daemon=True).start()
-        elif listens and networks.ingest_sources(settings):
-            from bot.web import serve
-
-            port = args.port or settings.port  # Socket Mode: the HTTP server only takes the webhook
-            kwargs = {"slack_events": False}
-            threading.Thread(target=serve, args=(app, port), kwargs=kwargs, name="http", daemon=True).start()
+        if http is not None:
+            threading.Thread(target=http.run, name="http", daemon=True).start()
         stop.wait()
     finally:
+        if http is not None:
+            http.close()
         if socket is not None:
             socket.close()
         worker.shutdown()

@@ -340,3 +340,29 @@ def test_run_stops_in_one_line_when_slack_refuses_or_cannot_be_reached(tmp_path:
         assert words in line
         assert "xoxb-revoked" not in result.stderr
         assert "xapp-1-wrong" not in result.stderr
+
+
+@pytest.mark.parametrize("port", ["busy", "-1", "99999"])
+def test_run_http_on_a_port_it_cannot_use_stops_at_once_with_one_line(tmp_path: Path, port: str):
+    """It used to log a thread traceback and keep running with no web server (busy, -1), or say it
+    listened on 99999 and serve on a random port."""
+    import socket as sockets
+
+    replay = tmp_path / "empty.jsonl"
+    replay.write_text("")
+    holder = sockets.socket()
+    holder.bind(("0.0.0.0", 0))  # noqa: S104 - the same interface the bot listens on
+    holder.listen()
+    number = str(holder.getsockname()[1]) if port == "busy" else port
+    try:
+        with SlackStandIn() as slack:
+            env = base_env(DATABASE_URL=f"sqlite:///{tmp_path / 'ft.db'}", SLACK_API_URL=slack.base_url, **SLACK)
+            result = cli("run", "--http", "--replay", str(replay), "--port", number, env=env, timeout=30)
+    finally:
+        holder.close()
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    lines = [line for line in result.stderr.splitlines() if "port" in line]
+    assert len(lines) == 1, result.stderr
+    assert number in lines[0]
+    assert ("cannot listen" in lines[0]) if port == "busy" else ("is not a TCP port" in lines[0])
