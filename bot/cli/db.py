@@ -33,7 +33,7 @@ def main(args: argparse.Namespace) -> int:
 
     settings = load_settings(mode=None, dotenv_path=args.env_file)
     configure_logging(settings.log_level)
-    engine = engine_or_fail(settings)
+    engine = engine_or_fail(settings, read_only=args.db_command == "current")
     try:
         if args.db_command == "upgrade":
             migrate.upgrade(engine)

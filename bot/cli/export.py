@@ -8,7 +8,9 @@ export, and is most of a small one.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
@@ -20,20 +22,53 @@ from bot.reports.export import FORMATS, WHAT, export
 
 @contextmanager
 def _output(path: Path | None) -> Iterator[IO[bytes]]:
+    """stdout, or ``path`` written whole or not at all: a temporary file beside it, renamed at the
+    end — an export that fails halfway leaves the old file as it was, never a truncated one."""
     if path is None:
         sys.stdout.flush()
         yield sys.stdout.buffer
         sys.stdout.buffer.flush()
         return
-    with open(path, "wb") as handle:
-        yield handle
+    handle = tempfile.NamedTemporaryFile(  # noqa: SIM115 - closed and renamed (or removed) below
+        "wb", dir=path.parent, prefix=f".{path.name}.", suffix=".part", delete=False
+    )
+    try:
+        with handle:
+            yield handle
+        os.replace(handle.name, path)
+    except BaseException:
+        Path(handle.name).unlink(missing_ok=True)
+        raise
+
+
+EARLIEST, LATEST = date(2006, 1, 1), date(2100, 12, 31)
 
 
 def _date(value: str) -> date:
     try:
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{value!r} is not a date like 2026-03-01") from None
+    if not EARLIEST <= day <= LATEST:
+        raise argparse.ArgumentTypeError(f"{value} is outside {EARLIEST.year}–{LATEST.year}")
+    return day
+
+
+def _refuse_output(path: Path, database_url: str, force: bool) -> str | None:
+    """Why ``--output`` must not be written: it is the database (or its journal), or it exists."""
+    from bot.cli.startup import sqlite_file
+
+    database = sqlite_file(database_url)
+    if database is not None:
+        target = path.resolve()
+        own = {database.resolve(), *(Path(f"{database.resolve()}{s}") for s in ("-wal", "-shm", "-journal"))}
+        if target in own:
+            return f"--output {path} is the database itself; choose another file"
+    if path.is_dir():
+        return f"--output {path} is a directory"
+    if path.exists() and not force:
+        return f"--output {path} exists; add --force to replace it"
+    return None
 
 
 def add_parser(sub: Any) -> None:
@@ -48,6 +83,7 @@ def add_parser(sub: Any) -> None:
     parser.add_argument("--format", choices=FORMATS, default="csv", help="csv (default) or jsonl")
     parser.add_argument("--what", choices=sorted(WHAT), default="complaints", help="which rows (default complaints)")
     parser.add_argument("--output", type=Path, default=None, metavar="FILE", help="write here instead of stdout")
+    parser.add_argument("--force", action="store_true", help="replace --output if it exists")
 
 
 def main(args: argparse.Namespace) -> int:
@@ -61,7 +97,9 @@ def main(args: argparse.Namespace) -> int:
     if args.until is not None and args.until < args.since:
         raise StartupError(f"--until {args.until} is before --since {args.since}")
     settings = load_settings(mode=None, dotenv_path=args.env_file)
-    engine = engine_or_fail(settings)
+    if args.output is not None and (why := _refuse_output(args.output, settings.database_url, args.force)):
+        raise StartupError(why)
+    engine = engine_or_fail(settings, read_only=True)
     try:
         with _output(args.output) as out:
             n = export(

@@ -7,6 +7,7 @@ one clear message and a non-zero exit code, never a traceback.
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sqlalchemy.exc import SQLAlchemyError
@@ -27,9 +28,24 @@ class StartupError(Exception):
     """A problem the operator must fix before the bot can start; the message says how."""
 
 
-def engine_or_fail(settings: Settings) -> Engine:
+def sqlite_file(database_url: str) -> Path | None:
+    """The SQLite database's file, or None (PostgreSQL, or SQLite in memory)."""
+    from sqlalchemy.engine import make_url
+
+    url = make_url(database_url)
+    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
+        return None
+    return Path(url.database)
+
+
+def engine_or_fail(settings: Settings, *, read_only: bool = False) -> Engine:
+    """``read_only``: a command that only reads (export, ``db current``) must not leave an empty
+    SQLite file behind when there is none — it says so instead."""
     from bot.store.engine import make_engine  # not at import: every command, ``--help`` too, would pay for it
 
+    path = sqlite_file(settings.database_url) if read_only else None
+    if path is not None and not path.exists():
+        raise StartupError(f"there is no database at {path} (run `followthrough db upgrade` to create one)")
     try:
         return make_engine(settings.database_url)
     except (SQLAlchemyError, ValueError, ImportError) as exc:

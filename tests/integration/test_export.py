@@ -351,3 +351,64 @@ def test_the_file_is_utf8_whatever_the_connection_encoding(migrated, db_url, mon
         )
         assert code == 0, err
         assert "café 🙂".encode() in target.read_bytes()
+
+
+# --- An export never destroys what it is pointed at (#22) ----------------------------------------
+
+
+def test_an_export_refuses_to_write_over_the_database_or_an_existing_file(history, capsys, db_url, tmp_path):
+    from bot.cli.startup import sqlite_file
+
+    database = sqlite_file(db_url)
+    if database is not None:  # `--output followthrough.db` used to truncate the bot's own database
+        before = database.read_bytes()
+        code, _, err = run(capsys, "--since", "2026-03-01", "--output", str(database))
+        assert code != 0
+        assert "is the database itself" in err
+        assert database.read_bytes() == before
+        code, _, err = run(capsys, "--since", "2026-03-01", "--output", f"{database}-wal", "--force")
+        assert code != 0
+    target = tmp_path / "old.csv"
+    target.write_text("keep me")
+    code, _, err = run(capsys, "--since", "2026-03-01", "--output", str(target))
+    assert code != 0
+    assert "exists; add --force" in err
+    assert target.read_text() == "keep me"
+    code, _, _ = run(capsys, "--since", "2026-03-01", "--output", str(target), "--force")
+    assert code == 0
+    assert target.read_text().startswith("id,network")
+    assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".part")] == []
+
+
+def test_an_export_that_fails_halfway_leaves_the_old_file_whole(history, capsys, tmp_path, monkeypatch):
+    target = tmp_path / "complaints.csv"
+    target.write_text("yesterday's export")
+
+    def broken(*_args, **_kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("bot.cli.export.export", broken)
+    code, _, err = run(capsys, "--since", "2026-03-01", "--output", str(target), "--force")
+    assert code != 0
+    assert "No space left on device" in err
+    assert target.read_text() == "yesterday's export"
+    assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".part")] == []
+
+
+def test_dates_outside_2006_to_2100_are_refused_in_one_line(history, capsys):
+    for bad in ("9999-12-31", "1900-01-01"):
+        with pytest.raises(SystemExit):
+            main(["export", "--since", "2026-03-01", "--until", bad])
+        err = capsys.readouterr().err
+        assert "is outside 2006–2100" in err
+        assert "Traceback" not in err
+
+
+def test_read_only_commands_never_create_a_database(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'missing.db'}")
+    for args in (["export", "--since", "2026-03-01"], ["db", "current"]):
+        code = main(["--env-file", "none.env", *args])
+        assert code != 0
+        assert "there is no database at" in capsys.readouterr().err
+    assert not (tmp_path / "missing.db").exists()
