@@ -15,6 +15,7 @@ from datetime import date, datetime, timedelta
 from datetime import time as time_of_day
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -26,7 +27,7 @@ from bot.outbox.kinds import DeliveryKind
 from bot.promises import lifecycle as promises
 from bot.reports import status, weekly
 from bot.store.enums import JobStatus
-from bot.store.models import JobRun
+from bot.store.models import Complaint, JobRun
 from bot.triage import learning
 from bot.triage.classify import Thresholds, Triage
 
@@ -56,6 +57,8 @@ class Scheduler:
             contact=contact,
         )
         self.worker = f"{socket.gethostname()}"
+        self._first: datetime | None = None
+        """When the first daily reminder may go (found once the desk has its first complaint)."""
 
     def step(self) -> float:
         """One tick; returns the seconds until the next."""
@@ -152,10 +155,23 @@ class Scheduler:
             log.info("%d promise(s) found in brand replies tracked after nobody answered", tracked)
         return tracked
 
+    def _first_reminder(self) -> datetime | None:
+        if self._first is None:
+            with self.sessions() as session:
+                first = session.scalar(select(func.min(Complaint.created_at)))
+            if first is not None:
+                self._first = first_reminder_after(first, self.settings.tz, self.settings.digest_time)
+        return self._first
+
     def digest(self, now: datetime) -> bool:
-        """Post today's reminder if it is time and nobody has: exactly once per local date."""
+        """Post today's reminder if it is time and nobody has: exactly once per local date — and
+        not before the desk has something to remind of: the first reminder is the first DIGEST_TIME
+        after the first complaint (a new install used to greet the team with "Nothing is overdue")."""
         local = now.astimezone(self.settings.tz)
         if local.time() < self.settings.digest_time:
+            return False
+        first = self._first_reminder()
+        if first is None or now < first:
             return False
         key = local.date().isoformat()
         try:
@@ -187,6 +203,13 @@ class Scheduler:
             return False  # another worker posted it
         log.info("daily reminder for %s queued", key)
         return True
+
+
+def first_reminder_after(first_complaint: datetime, tz: ZoneInfo, at: time_of_day) -> datetime:
+    """The first reminder time (``at``, team time) on or after the desk's first complaint."""
+    local = first_complaint.astimezone(tz)
+    due = datetime.combine(local.date(), at, tzinfo=tz)
+    return due if due >= local else datetime.combine(local.date() + timedelta(days=1), at, tzinfo=tz)
 
 
 def weekly_report_due(now: datetime, tz: ZoneInfo, at: time_of_day) -> date | None:

@@ -390,11 +390,29 @@ def test_daily_reminder_once_per_local_date_even_after_downtime(desk: Desk):
 
 
 def test_daily_reminder_says_so_in_one_line_when_nothing_is_overdue(desk: Desk):
+    desk.complaint()  # at 09:00, the reminder time: the desk has something to remind of
     desk.scheduler().tick()
     desk.deliver()
     [digest] = [m for m in desk.slack.channel_messages(COMPLAINTS) if m["text"].startswith("Daily reminder")]
     sections = [b["text"]["text"] for b in digest["blocks"] if b["type"] == "section"]
     assert sections[0] == ":white_check_mark: Nothing is overdue."
+
+
+def test_an_empty_desk_gets_no_reminder_until_the_first_reminder_time_after_its_first_complaint(desk: Desk):
+    """A new install used to greet the team with "Nothing is overdue" before it had seen a post."""
+    scheduler = desk.scheduler()
+    at(desk, hours=0)  # Monday 09:00, the reminder time, and the desk is empty
+    assert scheduler.tick()[1] is False
+    at(desk, hours=1)
+    desk.complaint()  # the first complaint, at 10:00: today's reminder time has passed
+    at(desk, hours=3)
+    assert scheduler.tick()[1] is False
+    at(desk, hours=23, minutes=59)  # Tuesday 08:59
+    assert scheduler.tick()[1] is False
+    at(desk, hours=24)  # Tuesday 09:00: the first reminder
+    assert scheduler.tick()[1] is True
+    with desk.app.sessions() as s:
+        assert s.scalars(select(JobRun.key).where(JobRun.kind == "digest")).all() == ["2026-03-03"]
 
 
 def test_resolve_marking_promises_kept_drops_their_queued_reminders(desk: Desk):
