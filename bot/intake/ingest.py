@@ -143,7 +143,13 @@ _RANKING = select(
     _C.repeat_contact,
     _C.author_verified,
 ).where(_C.id.in_(_IDS))
-_SET_PRIORITY = update(Complaint.__table__).where(_C.id == bindparam("cid")).values(priority=bindparam("rank"))
+# Only ever up: a card's priority is the highest of what it carries (its own post with its reposts,
+# the copies folded into it), whatever order or batches those arrived in.
+_SET_PRIORITY = (
+    update(Complaint.__table__)
+    .where(_C.id == bindparam("cid"))
+    .values(priority=case((_C.priority < bindparam("rank"), bindparam("rank")), else_=_C.priority))
+)
 _COUNT_REPLY = (
     update(Complaint.__table__)
     .where(_C.id == bindparam("cid"))
@@ -250,15 +256,23 @@ class _Batch:
         self.pending_complaints = []
 
     def flush_amplification(self) -> None:
-        """Retweets of complaints stored earlier: add up their counts, re-rank, refresh the cards —
-        a few set-based statements per batch instead of several per retweet (storms are retweets)."""
+        """Retweets of complaints stored earlier: add up their counts — a few set-based statements
+        per batch instead of several per retweet (storms are retweets). Re-ranked in ``rerank``."""
         if not self.amplified:
             return
         at = self.at
         self.session.execute(
             _AMPLIFY, [{"cid": cid, "n": n, "reach": reach, "at": at} for cid, (n, reach) in self.amplified.items()]
         )
-        rows = self.session.execute(_RANKING, {"ids": list(self.amplified)}).all()
+        self.amplified = {}
+
+    def rerank(self, ids: set[int]) -> None:
+        """Rank again, from the rows as they are now, the cards whose reach grew this batch (reposts,
+        folded copies) and refresh them. After both kinds of growth, and only ever up: a card's
+        priority is then the same whatever batches its reposts and copies arrived in."""
+        if not ids:
+            return
+        rows = self.session.execute(_RANKING, {"ids": sorted(ids)}).all()
         ranks = {r.id: Ingestor.rank(r._asdict()) for r in rows if r.kind == Kind.COMPLAINT.value}
         if ranks:
             self.session.execute(_SET_PRIORITY, [{"cid": cid, "rank": rank} for cid, rank in ranks.items()])
@@ -267,7 +281,6 @@ class _Batch:
             )
             for cid, rank in ranks.items():
                 self.refresh[cid] = max(rank, self.refresh.get(cid, 0))
-        self.amplified = {}
 
     def flush_folding(self) -> None:
         """Copies folded into stored cards this batch: the cards count them, take their reach and the
@@ -305,8 +318,10 @@ class _Batch:
         insert_rows(self.session, AuditEvent.__table__, self.events)
         insert_rows(self.session, Delivery.__table__, self.deliveries)
         self.ledger, self.events, self.deliveries = [], [], []
+        grown = set(self.amplified) | set(self.folded)
         self.flush_amplification()
         self.flush_folding()
+        self.rerank(grown)
         if self.refresh:
             outbox.request_card_refreshes(self.session, self.refresh, at=self.at)
         self.refresh = {}
@@ -678,7 +693,7 @@ class Ingestor:
             row["amplification_count"] += 1
             row["amplification_reach"] += post.followers
             if row["kind"] == Kind.COMPLAINT.value:
-                row["priority"] = self.rank(row)
+                row["priority"] = max(row["priority"], self.rank(row))
             return _Pending(Outcome.AMPLIFIED, target, Kind(row["kind"]))
         counts = batch.amplified.setdefault(_resolve(card), [0, 0])
         counts[0] += 1

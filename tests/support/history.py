@@ -1,0 +1,171 @@
+"""One recorded history of a desk's morning, fed through the real pipeline in different shapes.
+
+The history: a storm of near-identical posts (folded into one card), each storm author's reply,
+retweets of the storm, distinct complaints with replies from their customers, the brand's public
+replies with promises in them, a thank-you, and late replies. The pipeline: the inbox, the drain
+(ingest), the delivery worker, the Slack stand-in. A *shape* is how the same posts, in the same
+order, arrive: all at once, one at a time, or in batches split at random — with or without the
+worker delivering between batches. The rule (#22): every shape ends in the same Slack state.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+
+from bot import networks
+from bot.app import create_app
+from bot.common.clock import FakeClock
+from bot.config import Secret, Settings
+from bot.intake.inbox import Inbox, InboxDrain, RawPost
+from bot.networks.x.settings import XSettings
+from bot.runtime import build_deliverer, build_ingestor
+from bot.store import migrate
+from bot.store.models import Complaint
+from tests.support.slack_api import SlackStandIn
+
+COMPLAINTS = "C0COMPLAIN"
+NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+STORM = "@AcmeHelp the app is down again and I can't pay my bill"
+VARIANTS = [lambda s: s, str.upper, lambda s: s + "!!", lambda s: s.replace("'", ""), lambda s: s + " #fail"]
+
+
+def _post(n: int, pid: str, text: str, author: str, **extra: Any) -> dict[str, Any]:
+    at = NOW - timedelta(hours=1) + timedelta(seconds=20 * n)
+    return {
+        "id": pid,
+        "text": text,
+        "author_id": f"a-{author}",
+        "author_handle": author,
+        "created_at": at.isoformat().replace("+00:00", "Z"),
+        "followers": 100 + n,
+        **extra,
+    }
+
+
+def recorded_history(storm: int = 24, distinct: int = 8) -> list[dict[str, Any]]:
+    """The posts, in the order the network delivered them."""
+    posts: list[dict[str, Any]] = []
+
+    def add(pid: str, text: str, author: str, **extra: Any) -> None:
+        posts.append(_post(len(posts), pid, text, author, **extra))
+
+    for i in range(storm):
+        add(f"s{i}", VARIANTS[i % len(VARIANTS)](STORM), f"storm{i}", conversation_id=f"s{i}")
+    for i in range(0, storm, 3):
+        add(f"rt{i}", "RT @storm: " + STORM, f"fan{i}", retweet_of=f"s{i}")
+    for i in range(distinct):
+        add(f"d{i}", f"@AcmeHelp order {1000 + i} never arrived and nobody answers my emails", f"cust{i}",
+            conversation_id=f"d{i}")  # fmt: skip
+    for i in range(storm):
+        add(
+            f"sr{i}", f"@AcmeHelp still nothing here, {i}", f"storm{i}", conversation_id=f"s{i}", in_reply_to_id=f"s{i}"
+        )
+    for i in range(0, distinct, 2):
+        add(f"b{i}", f"@cust{i} So sorry — we'll call you back by 5pm tomorrow", "AcmeHelp", author_id="99",
+            conversation_id=f"d{i}", in_reply_to_id=f"d{i}")  # fmt: skip
+    for i in range(distinct):
+        add(f"dr{i}", f"@AcmeHelp it's order {1000 + i}, please hurry", f"cust{i}", conversation_id=f"d{i}",
+            in_reply_to_id=f"d{i}")  # fmt: skip
+    add("k1", "@AcmeHelp Lindsey sorted my refund in five minutes, brilliant service, thank you!", "happy1")
+    for i in range(0, storm, 4):
+        add(f"late{i}", f"@AcmeHelp hello?? day two of this, {i}", f"storm{i}", conversation_id=f"s{i}",
+            in_reply_to_id=f"sr{i}")  # fmt: skip
+    return posts
+
+
+@dataclass(frozen=True)
+class Shape:
+    """How the posts arrive: batch sizes (the last batch takes the rest) and whether the worker
+    delivers between batches."""
+
+    name: str
+    sizes: tuple[int, ...]
+    deliver_between: bool
+
+    @staticmethod
+    def all_at_once(n: int) -> Shape:
+        return Shape("all at once", (n,), False)
+
+    @staticmethod
+    def one_at_a_time(n: int) -> Shape:
+        return Shape("one at a time", (1,) * n, True)
+
+    @staticmethod
+    def random_split(n: int, seed: int) -> Shape:
+        rng = random.Random(seed)
+        sizes: list[int] = []
+        while sum(sizes) < n:
+            sizes.append(min(rng.choice((1, 2, 3, 5, 8, 13, 40)), n - sum(sizes)))
+        return Shape(f"random split {seed}", tuple(sizes), rng.random() < 0.5)
+
+
+def run_history(database_url: str, posts: list[dict[str, Any]], shape: Shape) -> dict[str, Any]:
+    """Feed ``posts`` in ``shape``; deliver everything; return the Slack state, made comparable."""
+    clock = FakeClock(NOW)
+    with SlackStandIn() as slack:
+        slack.wall = lambda: clock.now().timestamp()
+        settings = Settings(
+            slack_bot_token=Secret(slack.state.token),
+            slack_api_url=slack.base_url,
+            slack_complaints_channel=COMPLAINTS,
+            slack_escalation_channel="C0ESCALATE",
+            database_url=database_url,
+            networks=networks.settings_with(x=XSettings(brand_handle="AcmeHelp", user_id="99")),
+        )
+        app = create_app(settings, clock=clock, listener=False)
+        try:
+            migrate.upgrade(app.engine)
+            inbox = Inbox(app.sessions, clock)
+            drain = InboxDrain(app.sessions, build_ingestor(app), clock)
+            drain.batch = len(posts)  # a written batch is ingested as one batch
+            deliverer = build_deliverer(app, unpaced=True)
+            start = 0
+            for size in shape.sizes:
+                batch = posts[start : start + size]
+                start += size
+                inbox.write("x:history", [RawPost(p["id"], {**p, "source": "x"}) for p in batch], cursor=None)
+                drain.drain()
+                if shape.deliver_between:
+                    deliverer.drain()
+            deliverer.drain()
+            return slack_state(slack, app)
+        finally:
+            app.engine.dispose()
+
+
+_TS = re.compile(r"\b\d{9,10}\.\d{6}\b")
+
+
+def slack_state(slack: SlackStandIn, app: Any) -> dict[str, Any]:
+    """Each card (by the post it shows) with its final text and its thread's lines (as a sorted
+    list: lines of one thread may be delivered in another order), complaint numbers replaced by the
+    post ids they stand for and Slack timestamps dropped."""
+    with app.sessions() as s:
+        rows = s.execute(select(Complaint.id, Complaint.external_id, Complaint.slack_ts)).all()
+    by_ts = {r.slack_ts: r.external_id for r in rows if r.slack_ts}
+    ids = {str(r.id): r.external_id for r in rows}
+
+    def plain(message: dict[str, Any]) -> str:
+        text = json.dumps({"text": message.get("text"), "blocks": message.get("blocks")}, sort_keys=True)
+        text = re.sub(r"#(\d+)", lambda m: "#" + ids.get(m.group(1), m.group(1)), text)
+        text = re.sub(
+            r'"(?:complaint|value|block_id)": "(\d+)"',
+            lambda m: m.group(0).replace(m.group(1), ids.get(m.group(1), m.group(1))),
+            text,
+        )
+        return _TS.sub("<ts>", text)
+
+    messages = slack.channel_messages(COMPLAINTS)
+    cards = {}
+    for card in (m for m in messages if not m.get("thread_ts")):
+        thread = sorted(plain(m) for m in messages if m.get("thread_ts") == card["ts"])
+        cards[by_ts.get(card["ts"], "?" + card["ts"])] = {"card": plain(card), "thread": thread}
+    return {"cards": cards, "other": sorted(plain(m) for c in list(slack.state.messages) if c != COMPLAINTS
+                                            for m in slack.channel_messages(c))}  # fmt: skip
