@@ -169,3 +169,170 @@ def slack_state(slack: SlackStandIn, app: Any) -> dict[str, Any]:
         cards[by_ts.get(card["ts"], "?" + card["ts"])] = {"card": plain(card), "thread": thread}
     return {"cards": cards, "other": sorted(plain(m) for c in list(slack.state.messages) if c != COMPLAINTS
                                             for m in slack.channel_messages(c))}  # fmt: skip
+
+
+# -- catching up after downtime ----------------------------------------------------------------------
+
+
+@dataclass
+class CatchUp:
+    posts: int = 0
+    complaints: int = 0
+    cards_expected: int = 0
+    cards: int = 0
+    lost: int = 0
+    doubled: int = 0
+    replies: int = 0
+    replies_in_thread: int = 0
+    closed: int = 0
+    pending: int = 0
+    ingest_seconds: float = 0.0
+    last_card_seconds: float = 0.0
+    drained_seconds: float = 0.0
+    wall_seconds: float = 0.0
+
+    def lines(self) -> list[str]:
+        return [
+            f"backlog: {self.posts} posts arriving at once ({self.complaints} complaints stored)",
+            f"cards: {self.cards}/{self.cards_expected} (lost {self.lost}, doubled {self.doubled})",
+            f"customer replies in their card's thread: {self.replies_in_thread}/{self.replies}; "
+            f"rows closed unsent: {self.closed}; left pending: {self.pending}",
+            f"ingest (wall): {self.ingest_seconds:.1f} s; last card {self.last_card_seconds:.0f} s of Slack time "
+            f"after ingest (1 post/s per channel); everything delivered after {self.drained_seconds:.0f} s",
+            f"lost={self.lost} doubled={self.doubled} replies={self.replies_in_thread}/{self.replies} "
+            f"last_card_s={self.last_card_seconds:.0f} wall_s={self.wall_seconds:.1f}",
+        ]
+
+
+def catch_up_backlog(storms: tuple[int, int] = (1400, 800), distinct: int = 200) -> list[dict[str, Any]]:
+    """An hour of posts after downtime: two storms (each copy, then each author's reply), retweets of
+    both, ``distinct`` complaints each with a reply — about 5,000 posts, in the order they were made."""
+    texts = (STORM, "@AcmeHelp my card was charged twice for the same order, refund it now")
+    posts: list[dict[str, Any]] = []
+
+    def add(pid: str, text: str, author: str, **extra: Any) -> None:
+        record = _post(len(posts), pid, text, author, **extra)
+        record["created_at"] = (NOW - timedelta(minutes=59) + timedelta(seconds=0.6 * len(posts))).isoformat()
+        posts.append(record)
+
+    for s, copies in enumerate(storms):
+        for i in range(copies):
+            add(f"s{s}-{i}", VARIANTS[i % 4](texts[s]), f"st{s}-{i}", conversation_id=f"s{s}-{i}")
+        for i in range(0, copies, 10):
+            add(f"rt{s}-{i}", "RT @someone: " + texts[s], f"fan{s}-{i}", retweet_of=f"s{s}-{i}")
+    for i in range(distinct):
+        add(f"d{i}", f"@AcmeHelp parcel {5000 + i} is lost and the tracking page says nothing, day {i % 9}",
+            f"cust{i}", conversation_id=f"d{i}")  # fmt: skip
+    for s, copies in enumerate(storms):
+        for i in range(copies):
+            add(f"sr{s}-{i}", f"@AcmeHelp still nothing, {s}-{i}", f"st{s}-{i}", conversation_id=f"s{s}-{i}",
+                in_reply_to_id=f"s{s}-{i}")  # fmt: skip
+    for i in range(distinct):
+        add(f"dr{i}", f"@AcmeHelp any news on parcel {5000 + i}?", f"cust{i}", conversation_id=f"d{i}",
+            in_reply_to_id=f"d{i}")  # fmt: skip
+    return posts
+
+
+def run_catch_up(database_url: str, posts: list[dict[str, Any]] | None = None) -> CatchUp:
+    """Write the whole backlog to the inbox at once (as a catch-up poll or a replay would), ingest it,
+    then run the delivery worker against a Slack stand-in that allows one post a second per channel,
+    with the clock injected; count what reached Slack."""
+    import time as wall
+    from collections import Counter
+
+    from sqlalchemy import func
+
+    from bot.store.models import Delivery
+
+    posts = posts or catch_up_backlog()
+    report = CatchUp(posts=len(posts))
+    started = wall.perf_counter()
+    clock = FakeClock(NOW)
+    with SlackStandIn(rate_limit_per_channel=1.0) as slack:
+        slack.clock = lambda: clock.now().timestamp()
+        slack.wall = lambda: clock.now().timestamp()
+        settings = Settings(
+            slack_bot_token=Secret(slack.state.token),
+            slack_api_url=slack.base_url,
+            slack_complaints_channel=COMPLAINTS,
+            slack_escalation_channel="C0ESCALATE",
+            database_url=database_url,
+            networks=networks.settings_with(x=XSettings(brand_handle="AcmeHelp", user_id="99")),
+        )
+        app = create_app(settings, clock=clock, listener=False)
+        try:
+            migrate.upgrade(app.engine)
+            Inbox(app.sessions, clock).write(
+                "x:catch-up", [RawPost(p["id"], {**p, "source": "x"}) for p in posts], cursor=None
+            )
+            ingest_started = wall.perf_counter()
+            InboxDrain(app.sessions, build_ingestor(app), clock).drain()
+            report.ingest_seconds = wall.perf_counter() - ingest_started
+            deliverer = build_deliverer(app)
+            ingested_at = clock.now()
+            with app.sessions() as s:
+                rows = s.execute(
+                    select(Complaint.id, Complaint.external_id, Complaint.duplicate_of, Complaint.kind)
+                ).all()
+            report.complaints = len(rows)
+            expected = {r.external_id for r in rows if r.duplicate_of is None and r.kind in ("complaint", "question")}
+            report.cards_expected = len(expected)
+            last_card = None
+            for _ in range(1_000_000):
+                wait = deliverer.step()
+                if last_card is None:
+                    with app.sessions() as s:
+                        waiting = s.scalar(
+                            select(func.count())
+                            .select_from(Complaint)
+                            .where(Complaint.external_id.in_(expected), Complaint.slack_ts.is_(None))
+                        )
+                    if waiting == 0:
+                        last_card = clock.now()
+                if wait > 0 and not deliverer.due():
+                    later = deliverer.next_due_in()
+                    if later is None:
+                        break
+                    clock.advance(seconds=max(later, 0.01))
+            report.last_card_seconds = ((last_card or clock.now()) - ingested_at).total_seconds()
+            report.drained_seconds = (clock.now() - ingested_at).total_seconds()
+            with app.sessions() as s:
+                rows = s.execute(select(Complaint.external_id, Complaint.duplicate_of, Complaint.slack_ts)).all()
+                report.closed = (
+                    s.scalar(select(func.count()).select_from(Delivery).where(Delivery.status == "closed")) or 0
+                )
+                report.pending = (
+                    s.scalar(select(func.count()).select_from(Delivery).where(Delivery.status == "pending")) or 0
+                )
+            messages = slack.channel_messages(COMPLAINTS)
+            cards = [m for m in messages if not m.get("thread_ts")]
+            report.cards = len(cards)
+            posted = {r.external_id for r in rows if r.slack_ts}
+            report.lost = len(expected - posted)
+            ids = Counter((m.get("metadata") or {}).get("event_payload", {}).get("delivery_id") for m in messages)
+            report.doubled = sum(1 for key, n in ids.items() if key is not None and n > 1)
+            reply_ids = {p["id"] for p in posts if p.get("in_reply_to_id")}
+            report.replies = len(reply_ids)
+            ts_of = {r.external_id: r.slack_ts for r in rows}
+            card_of = {r.external_id: r.duplicate_of for r in rows}
+            ext_of_id = {}
+            with app.sessions() as s:
+                ext_of_id = dict(s.execute(select(Complaint.id, Complaint.external_id)).all())
+            in_thread = 0
+            threads: dict[str, str] = {}
+            for m in messages:
+                if m.get("thread_ts"):
+                    threads.setdefault(m["thread_ts"], "")
+                    threads[m["thread_ts"]] += json.dumps(m.get("blocks")) + (m.get("text") or "")
+            for p in posts:
+                if p["id"] not in reply_ids:
+                    continue
+                original = p["in_reply_to_id"]
+                primary = ext_of_id.get(card_of.get(original)) if card_of.get(original) else original
+                thread = threads.get(ts_of.get(primary) or "", "")
+                in_thread += p["text"].split("@AcmeHelp ", 1)[-1][:40] in thread
+            report.replies_in_thread = in_thread
+        finally:
+            app.engine.dispose()
+    report.wall_seconds = wall.perf_counter() - started
+    return report
