@@ -50,3 +50,19 @@ def test_check_reports_bluesky_and_mastodon_credentials(tmp_path: Path):
         assert "FAILED mastodon: access token refused (401)" in bad.stdout
         assert "zzzz-revoked" not in bad.stdout + bad.stderr
         assert "revoked-token-9" not in bad.stdout + bad.stderr
+
+
+def test_check_fails_when_the_mastodon_policy_drops_mentions(tmp_path: Path):
+    env = base_env(DATABASE_URL=f"sqlite:///{tmp_path / 'ft.db'}", **SLACK)
+    with SlackStandIn() as slack, MastodonStandIn() as masto:
+        masto.add_account("acmehelp", brand=True)
+        env.update(SLACK_API_URL=slack.base_url, MASTODON_BASE_URL=masto.base_url, MASTODON_ACCESS_TOKEN=masto.token)
+        masto.state.policy["for_not_following"] = "filter"
+        filtered = cli("check", "--http", "--replay", env=env)
+        assert filtered.returncode == 0, filtered.stdout  # filtered mentions are read: nothing to fix
+        masto.state.policy["for_new_accounts"] = "drop"
+        dropped = cli("check", "--http", "--replay", env=env)
+    assert dropped.returncode == 1
+    line = next(line for line in dropped.stdout.splitlines() if "mastodon:" in line)
+    assert line.startswith("FAILED mastodon: the brand account's notification policy drops mentions from new accounts")
+    assert "“Filter” or “Accept”" in line

@@ -198,3 +198,24 @@ def test_a_refused_token_alerts_once_and_recovers(ctx, masto, poller, caplog):
     assert total(ctx, PostRow) == 1
     poller(token="revoked-again").step()
     assert len(alerts(ctx)) == 2
+
+
+def test_mentions_the_notification_policy_filters_are_read_too(ctx, masto, clock, poller):
+    """Mastodon 4.3 can file mentions from strangers, new accounts and private mentions away as
+    "filtered" (listed only with include_filtered=true, or under notification requests): a
+    first-time complainer used to vanish. Dropped ones never exist; `check` says so (below)."""
+    masto.state.policy.update(for_not_following="filter", for_private_mentions="filter")
+    known = masto.add_account("regular", name="Regular", followers=50)
+    masto.state.following.add(known)
+    stranger = masto.add_account("newbie", name="First Timer", followers=3)
+    masto.add_status(known, "<p>@acmehelp my router is dead again</p>")
+    hidden = masto.add_status(
+        stranger, "<p>@acmehelp first time here and my refund never came</p>", visibility="direct"
+    )
+    assert [n.get("filtered") for n in masto.state.notifications] == [False, True]
+    poller().step()
+    with ctx.sessions() as s:
+        ids = set(s.scalars(select(Complaint.external_id)))
+    assert hidden in ids
+    assert len(ids) == 2
+    assert masto.calls("/api/v1/notifications")[0]["include_filtered"] == "true"

@@ -29,8 +29,35 @@ def check_mastodon(settings: Any) -> CheckResult:
     except Exception as exc:
         return CheckResult("mastodon", False, f"{mastodon.base_url} unreachable: {short_reason(exc)}")
     limit = ((instance.get("configuration") or {}).get("statuses") or {}).get("max_characters", "?")
+    dropped = _dropped(client)
+    if dropped:
+        return CheckResult(
+            "mastodon",
+            False,
+            f"the brand account's notification policy drops mentions from {', '.join(dropped)}: those customers are "
+            "never seen. In Mastodon: Notifications → filter settings (⚙), set them to “Filter” or “Accept” "
+            "(filtered mentions are read too)",
+        )
     return CheckResult(
         "mastodon",
         True,
         f"token valid; brand account @{me.get('acct')} on {mastodon.base_url}; replies up to {limit} characters",
     )
+
+
+_WHO = {
+    "for_not_following": "people the account does not follow",
+    "for_not_followers": "people who do not follow it",
+    "for_new_accounts": "new accounts",
+    "for_private_mentions": "unsolicited private mentions",
+    "for_limited_accounts": "accounts limited by moderators",
+}
+
+
+def _dropped(client: Any) -> list[str]:
+    """Who the account's notification policy (Mastodon 4.3) drops outright; [] before 4.3."""
+    try:
+        policy = client._Mastodon__api_request("GET", "/api/v2/notifications/policy")
+    except Exception:  # an older server (404) or a token without the scope: nothing to say
+        return []
+    return [who for key, who in _WHO.items() if (policy or {}).get(key) == "drop"]

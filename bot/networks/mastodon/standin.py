@@ -47,6 +47,21 @@ class MastoState:
     statuses: dict[str, Json] = field(default_factory=dict)
     notifications: list[Json] = field(default_factory=list)  # oldest first
     idempotency: dict[tuple[str, str], str] = field(default_factory=dict)
+    policy: dict[str, str] = field(
+        default_factory=lambda: dict.fromkeys(
+            (
+                "for_not_following",
+                "for_not_followers",
+                "for_new_accounts",
+                "for_private_mentions",
+                "for_limited_accounts",
+            ),
+            "accept",
+        )
+    )
+    """The brand account's notification policy (Mastodon 4.3): accept, filter or drop, per kind of sender."""
+    following: set[str] = field(default_factory=set)
+    """Accounts the brand follows (their mentions are never filtered as "not following")."""
 
 
 class MastodonStandIn(LocalServer):
@@ -148,13 +163,26 @@ class MastodonStandIn(LocalServer):
             self._notify("favourite", account_id, self.state.statuses[status_id])
 
     def _notify(self, kind: str, account_id: str, status: Json) -> None:
+        """As Mastodon 4.3 does: the policy may drop a notification (never created) or filter it
+        (created, but listed only with ``include_filtered=true`` or under notification requests)."""
+        account = self.state.accounts[account_id]
+        applies = []
+        if account_id not in self.state.following:
+            applies.append(self.state.policy["for_not_following"])
+        if account.get("new"):
+            applies.append(self.state.policy["for_new_accounts"])
+        if kind == "mention" and status.get("visibility") == "direct" and account_id not in self.state.following:
+            applies.append(self.state.policy["for_private_mentions"])
+        if "drop" in applies:
+            return
         self.state.notifications.append(
             {
                 "id": self._next_id(),
                 "type": kind,
                 "created_at": self._iso(),
-                "account": self.state.accounts[account_id],
+                "account": account,
                 "status": status,
+                "filtered": "filter" in applies,
             }
         )
 
@@ -222,6 +250,12 @@ class MastodonStandIn(LocalServer):
             return 200, *self._notifications(query)
         if path == "/api/v2/instance" and method == "GET":
             return 200, self._instance(), {}
+        if path == "/api/v2/notifications/policy" and method == "GET":
+            with self._lock:
+                filtered = [n for n in self.state.notifications if n.get("filtered")]
+                senders = {n["account"]["id"] for n in filtered}
+            summary = {"pending_requests_count": len(senders), "pending_notifications_count": len(filtered)}
+            return 200, {**self.state.policy, "summary": summary}, {}
         match = re.fullmatch(r"/api/v1/statuses/(\d+)(/context)?", path)
         if match and method == "GET":
             status = self.state.statuses.get(match.group(1))
@@ -245,7 +279,12 @@ class MastodonStandIn(LocalServer):
             if self.repeat_next_page and self._last_page is not None:
                 self.repeat_next_page = False
                 return self._last_page, {}
-            items = [n for n in reversed(self.state.notifications) if not types or n["type"] in types]
+            include_filtered = (query.get("include_filtered") or ["false"])[0] == "true"
+            items = [
+                n
+                for n in reversed(self.state.notifications)
+                if (not types or n["type"] in types) and (include_filtered or not n.get("filtered"))
+            ]
             items = [n for n in items if int(n["id"]) > since and (not max_id or int(n["id"]) < max_id)]
             page = items[:limit]
             self._last_page = page
