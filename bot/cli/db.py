@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.cli.startup import EXIT_CONFIG, StartupError, engine_or_fail
+from bot.cli.startup import EXIT_CONFIG, StartupError, engine_or_fail, sqlite_file
 from bot.common.health import short_reason
 from bot.config import load_settings
 from bot.logs import configure_logging
@@ -33,7 +33,12 @@ def main(args: argparse.Namespace) -> int:
 
     settings = load_settings(mode=None, dotenv_path=args.env_file)
     configure_logging(settings.log_level)
-    engine = engine_or_fail(settings, read_only=args.db_command == "current")
+    missing = sqlite_file(settings.database_url)
+    if args.db_command == "current" and missing is not None and not missing.exists():
+        # Read-only: say there is none, and do not create an empty file by looking.
+        print(f"current: none (there is no database at {missing})\nlatest:  {migrate.head_revision()}")
+        return 1
+    engine = engine_or_fail(settings)
     try:
         if args.db_command == "upgrade":
             migrate.upgrade(engine)

@@ -60,7 +60,10 @@ def test_python_dash_m_and_console_script_are_the_same():
 
 def test_db_upgrade_current_downgrade_on_sqlite(tmp_path: Path):
     env = base_env(DATABASE_URL=f"sqlite:///{tmp_path / 'ft.db'}")
-    assert cli("db", "current", env=env).returncode == 1
+    before = cli("db", "current", env=env)
+    assert before.returncode == 1
+    assert "current: none (there is no database at" in before.stdout
+    assert not (tmp_path / "ft.db").exists()  # looking does not create it
     up = cli("db", "upgrade", env=env)
     assert up.returncode == 0, up.stderr
     assert "latest" in up.stdout

@@ -224,7 +224,7 @@ def test_every_export_is_byte_identical_to_the_first_version(
     _awkward_history(migrated)
     for since, until in WINDOWS:
         target = tmp_path / f"{what}.{fmt}"
-        args = ["--since", since, "--what", what, "--format", fmt, "--output", str(target)]
+        args = ["--since", since, "--what", what, "--format", fmt, "--output", str(target), "--force"]
         code, _, err = run(capsys, *args, *(["--until", until] if until else []))
         assert code == 0, err
         start, end = export.window(date.fromisoformat(since), date.fromisoformat(until) if until else None, "UTC")
@@ -410,5 +410,6 @@ def test_read_only_commands_never_create_a_database(tmp_path, monkeypatch, capsy
     for args in (["export", "--since", "2026-03-01"], ["db", "current"]):
         code = main(["--env-file", "none.env", *args])
         assert code != 0
-        assert "there is no database at" in capsys.readouterr().err
+        out = capsys.readouterr()
+        assert "there is no database at" in out.err + out.out
     assert not (tmp_path / "missing.db").exists()

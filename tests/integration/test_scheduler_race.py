@@ -75,7 +75,7 @@ def test_three_workers_race_the_same_due_nags_and_the_reminder(pg_url: str):
                     owner_id=f"U{i % 7:08d}",
                     slack_channel="C0COMPLAIN",
                     slack_ts=f"1.{i}",
-                    created_at=T0,
+                    created_at=T0 - timedelta(days=1),  # a desk with history: today's reminder is due
                     updated_at=T0,
                 )
                 s.add(c)

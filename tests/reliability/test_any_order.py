@@ -52,3 +52,20 @@ def test_every_shape_ends_in_the_same_slack_state(db_url: str, shape: Shape, ref
         assert state["cards"][key]["card"] == expected["card"], key
         assert state["cards"][key]["thread"] == expected["thread"], key
     assert state["other"] == reference["other"]
+
+
+@pytest.mark.timeout(300)
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_a_kill_9_between_and_inside_batches_ends_in_the_same_slack_state(db_url: str, seed: int, reference: dict):
+    """The worker in its own process, killed (SIGKILL) at random moments — mid-ingest, mid-delivery,
+    between batches — and started again until the history is through."""
+    from tests.support.history import run_history_killed
+
+    shape = Shape.random_split(len(POSTS), 100 + seed)
+    state = run_history_killed(db_url, POSTS, shape, seed)
+    assert state.pop("kills") >= 1
+    assert sorted(state["cards"]) == sorted(reference["cards"])
+    for key, expected in reference["cards"].items():
+        assert state["cards"][key]["card"] == expected["card"], key
+        assert state["cards"][key]["thread"] == expected["thread"], key
+    assert state["other"] == reference["other"]

@@ -34,6 +34,7 @@ import time
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -220,7 +221,9 @@ def run_crash_scenario(
             SCHEDULER_TICK_SECONDS="1",
             NAG_QUIET_HOURS="off",
             NAG_LADDER=LADDER,
-            DIGEST_TIME="00:00",
+            # The first reminder goes at the first DIGEST_TIME after the desk's first complaint: a
+            # minute boundary 20–80 s from now, so it falls while the bots are being killed.
+            DIGEST_TIME=(datetime.now(UTC) + timedelta(seconds=80)).strftime("%H:%M"),
             SLACK_POST_RATE=str(POST_RATE),
             LOG_LEVEL="WARNING",
         )

@@ -336,3 +336,90 @@ def run_catch_up(database_url: str, posts: list[dict[str, Any]] | None = None) -
             app.engine.dispose()
     report.wall_seconds = wall.perf_counter() - started
     return report
+
+
+# -- the same, with the process killed (-9) at random moments -------------------------------------
+
+
+def _settings(database_url: str, slack_url: str, token: str) -> Settings:
+    return Settings(
+        slack_bot_token=Secret(token),
+        slack_api_url=slack_url,
+        slack_complaints_channel=COMPLAINTS,
+        slack_escalation_channel="C0ESCALATE",
+        database_url=database_url,
+        networks=networks.settings_with(x=XSettings(brand_handle="AcmeHelp", user_id="99")),
+    )
+
+
+def _child(database_url: str, slack_url: str, token: str, sizes: list[int], deliver_between: bool) -> None:
+    """One life of the worker: carry on from the stream's cursor (the number of posts already in
+    the inbox), batch by batch, delivering as it goes; killed at any moment by the parent."""
+    from bot.intake import state
+
+    posts = recorded_history()
+    clock = FakeClock(NOW)
+    app = create_app(_settings(database_url, slack_url, token), clock=clock, listener=False)
+    inbox = Inbox(app.sessions, clock)
+    drain = InboxDrain(app.sessions, build_ingestor(app), clock)
+    drain.batch = len(posts)
+    deliverer = build_deliverer(app, unpaced=True)
+    done = int(state.read_cursor(app.sessions, "x:history") or 0)
+    drain.drain()  # what a killed life wrote but did not ingest
+    start = 0
+    for size in sizes:
+        end = start + size
+        if end > done:
+            batch = posts[max(start, done) : end]
+            inbox.write("x:history", [RawPost(p["id"], {**p, "source": "x"}) for p in batch], cursor=str(end))
+            drain.drain()
+            if deliver_between:
+                deliverer.drain()
+        start = end
+    deliverer.drain()
+
+
+def run_history_killed(database_url: str, posts: list[dict[str, Any]], shape: Shape, seed: int) -> dict[str, Any]:
+    """``run_history`` with the worker in its own process, killed with SIGKILL at random moments
+    (up to 8 times) and started again, until a life finishes the history."""
+    import signal
+    import subprocess
+    import sys
+
+    from tests.e2e.helpers import ROOT
+
+    assert posts == recorded_history(), "the child process replays recorded_history()"
+    rng = random.Random(seed)
+    clock = FakeClock(NOW)
+    with SlackStandIn() as slack:
+        slack.wall = lambda: clock.now().timestamp()
+        settings = _settings(database_url, slack.base_url, slack.state.token)
+        app = create_app(settings, clock=clock, listener=False)
+        try:
+            migrate.upgrade(app.engine)
+            command = [sys.executable, "-m", "tests.support.history", database_url, slack.base_url,
+                       slack.state.token, json.dumps(list(shape.sizes)), str(int(shape.deliver_between))]  # fmt: skip
+            kills = 0
+            for _ in range(100):
+                child = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                if kills < 8:
+                    try:
+                        child.wait(timeout=rng.uniform(0.3, 2.0))  # a random moment in its life
+                    except subprocess.TimeoutExpired:
+                        child.send_signal(signal.SIGKILL)
+                        child.wait()
+                        kills += 1
+                        continue
+                _, err = child.communicate(timeout=120)
+                if child.returncode == 0:
+                    break
+                raise AssertionError(f"the worker failed: {err.decode()[-2000:]}")
+            return {**slack_state(slack, app), "kills": kills}
+        finally:
+            app.engine.dispose()
+
+
+if __name__ == "__main__":
+    import sys
+
+    _child(sys.argv[1], sys.argv[2], sys.argv[3], json.loads(sys.argv[4]), sys.argv[5] == "1")
