@@ -94,7 +94,7 @@ class SlackTransport:
             found = self.find_posted(row.id, channel, out.thread_ts, row.first_attempt_at)
             if found:
                 log.info("delivery %d: found in the channel after a lost answer; not posting again", row.id)
-                return Sent(channel, found)
+                return Sent(channel, found, recovered=True)
         self._attempting(row)
         metadata = {
             "event_type": METADATA_EVENT,
@@ -213,7 +213,7 @@ class SlackTransport:
             found = self.find_uploaded(upload.filename, channel, row.first_attempt_at)
             if found:
                 log.info("delivery %d: its file is already in the channel; not uploading again", row.id)
-                return Sent(channel, found)
+                return Sent(channel, found, recovered=True)
         try:
             answer = self.call(
                 "files_upload_v2",

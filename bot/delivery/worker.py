@@ -263,8 +263,9 @@ class Deliverer:
                     .values(slack_channel=sent.channel, slack_ts=sent.remote_id)
                 )
                 changed = session.execute(select(Complaint.updated_at).where(Complaint.id == complaint.id)).scalar()
-                if changed is not None and changed > complaint.updated_at:
-                    # Changed between rendering and posting: the card needs one refresh to catch up.
+                if sent.recovered or (changed is not None and changed > complaint.updated_at):
+                    # Changed between rendering and posting — or posted by an attempt that died, so
+                    # drawn from the state then, whatever it is now: one refresh catches it up.
                     request_card_refresh(session, complaint.id, at=now, priority=row.priority)
             if row.kind in _REPLIES:
                 # Any network's reply: recorded, shown and read for promises in the transaction that

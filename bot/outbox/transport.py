@@ -14,6 +14,9 @@ class Sent:
     """Where it went (a Slack channel or DM conversation, a network's thread)."""
     remote_id: str
     """The service's id for it (a Slack ``ts``, a post id)."""
+    recovered: bool = False
+    """Found already sent by an earlier attempt whose answer was lost (or whose process died): what
+    it shows was drawn then, from the state then — the worker brings a card up to date."""
 
 
 class DeliveryTransport(Protocol):

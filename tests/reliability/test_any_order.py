@@ -3,12 +3,15 @@
 One recorded history (a storm of near-identical posts, each author's reply, retweets of the storm,
 distinct complaints and their customers' replies, the brand's public replies with promises, praise,
 late replies) is fed through the real pipeline — inbox, ingest, delivery worker, Slack stand-in —
-all at once, one post at a time, and in 20 random batch splits (delivering between batches or not),
-on SQLite and PostgreSQL. Every shape must end in the same Slack state: the same cards with the same
-text (counts, priority, reach), the same thread lines under each.
+all at once, one post at a time, in 20 random batch splits (delivering between batches or not), and
+with the worker in its own process killed (SIGKILL) at random moments, on SQLite and PostgreSQL.
+Every shape must end in the same Slack state: the same cards with the same text (counts, priority,
+reach), the same thread lines under each.
 
-It found one order dependence on its first run: a card's priority was set from its own reposts when
-they arrived after its copies were folded in (so 64 in one shape, 65 in another); it only goes up now.
+It found two faults on its first runs: a card's priority was set from its own reposts when they
+arrived after its copies were folded in (64 in one shape, 65 in another; it only goes up now); and a
+card posted by a worker that died before recording it was found again by the next worker and kept
+as it was drawn then — without the reply counted meanwhile (a card found posted is now refreshed).
 """
 
 from __future__ import annotations

@@ -141,26 +141,36 @@ def run_history(database_url: str, posts: list[dict[str, Any]], shape: Shape) ->
 
 
 _TS = re.compile(r"\b\d{9,10}\.\d{6}\b")
+_AGO = re.compile(r"\((?:[^()]*\bago|just now)\)")
+"""A card's "(58 min ago)" depends on when it was drawn, not on what it says: left out."""
 
 
 def slack_state(slack: SlackStandIn, app: Any) -> dict[str, Any]:
     """Each card (by the post it shows) with its final text and its thread's lines (as a sorted
     list: lines of one thread may be delivered in another order), complaint numbers replaced by the
     post ids they stand for and Slack timestamps dropped."""
+    from bot.store.models import CommitmentLabel
+
     with app.sessions() as s:
         rows = s.execute(select(Complaint.id, Complaint.external_id, Complaint.slack_ts)).all()
+        found = s.execute(select(CommitmentLabel.id, CommitmentLabel.post_id, CommitmentLabel.span_start)).all()
     by_ts = {r.slack_ts: r.external_id for r in rows if r.slack_ts}
     ids = {str(r.id): r.external_id for r in rows}
+    labels = {str(r.id): f"{r.post_id}@{r.span_start}" for r in found}
+    # Ids are the database's (PostgreSQL's sequences skip the values a killed transaction took):
+    # what a message refers to is the post behind the id.
 
     def plain(message: dict[str, Any]) -> str:
         text = json.dumps({"text": message.get("text"), "blocks": message.get("blocks")}, sort_keys=True)
         text = re.sub(r"#(\d+)", lambda m: "#" + ids.get(m.group(1), m.group(1)), text)
+        text = re.sub(r"card_(\d+)", lambda m: "card_" + ids.get(m.group(1), m.group(1)), text)
+        text = re.sub(r"(label:|commitment_)(\d+)", lambda m: m.group(1) + labels.get(m.group(2), m.group(2)), text)
         text = re.sub(
             r'"(?:complaint|value|block_id)": "(\d+)"',
             lambda m: m.group(0).replace(m.group(1), ids.get(m.group(1), m.group(1))),
             text,
         )
-        return _TS.sub("<ts>", text)
+        return _AGO.sub("(ago)", _TS.sub("<ts>", text))
 
     messages = slack.channel_messages(COMPLAINTS)
     cards = {}
@@ -376,7 +386,12 @@ def _child(database_url: str, slack_url: str, token: str, sizes: list[int], deli
             if deliver_between:
                 deliverer.drain()
         start = end
-    deliverer.drain()
+    while True:  # a killed life may hold a row's lease: wait it out, as a worker does
+        deliverer.drain()
+        wait = deliverer.next_due_in()
+        if wait is None:
+            break
+        clock.advance(seconds=wait + 0.01)
 
 
 def run_history_killed(database_url: str, posts: list[dict[str, Any]], shape: Shape, seed: int) -> dict[str, Any]:
