@@ -412,8 +412,9 @@ def fold(text: str) -> str:
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).replace("ß", "ss")
 
 
-def x_language(code: str | None) -> str | None:
-    """X's language code reduced to the language ("pt-BR" → "pt"), None when X could not tell."""
+def declared_language(code: str | None) -> str | None:
+    """The language a network declared for a post (X's codes, BCP 47 elsewhere) reduced to the language
+    ("pt-BR" → "pt"), None when it could not tell."""
     if not code:
         return None
     base = code.strip().lower().replace("_", "-").split("-", 1)[0]
@@ -780,7 +781,7 @@ class Triage:
         plain = _MENTION.sub(" ", body) if "@" in body else body
         plain = " ".join(plain.split())  # "thanks @Acme for" reads "thanks for", as the cues expect
         folded = fold(plain)
-        language = x_language(lang) or self.detector.detect(plain, folded)
+        language = declared_language(lang) or self.detector.detect(plain, folded)
         cue_set = self.cue_sets.get(language)
         vs = self.analyzer.polarity_scores(plain)
         compound = vs["compound"]

@@ -133,9 +133,9 @@ class ReferenceTriage:
         plain = _MENTION.sub(" ", body) if "@" in body else body
         plain = " ".join(plain.split())
         folded = _fold(plain)
-        from bot.triage.classify import x_language
+        from bot.triage.classify import declared_language
 
-        language = x_language(lang) or self.detect(plain, folded)
+        language = declared_language(lang) or self.detect(plain, folded)
         vs = self.vader.polarity_scores(plain)
         compound = vs["compound"]
         base = {"text": text, "plain": plain, "folded": folded, "language": language, "compound": compound,

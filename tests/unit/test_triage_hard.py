@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.store.enums import Kind
-from bot.triage.classify import CueIndex, Triage, fold, priority, required_literals, x_language
+from bot.triage.classify import CueIndex, Triage, declared_language, fold, priority, required_literals
 from tests.inert import CORPUS
 
 
@@ -166,7 +166,7 @@ def test_a_language_x_names_is_believed_even_when_the_text_is_short(triage: Tria
 
 @pytest.mark.parametrize("code", [None, "", "und", "zxx", "qme", "qht"])
 def test_x_codes_that_name_no_language_leave_it_to_detection(triage: Triage, code: str | None):
-    assert x_language(code) is None
+    assert declared_language(code) is None
     assert triage.classify("@AcmeAir still waiting for my refund", lang=code).language == "en"
 
 
