@@ -185,6 +185,12 @@ def test_a_post_links_to_its_own_network(url: str):
         "https://x.com/e ve",
         "https://xn--x-com.example/",
         "https://x.cοm/eve",  # Greek omicron
+        "https://evil.example\\@x.com/eve/status/1",  # a browser goes to evil.example; urlsplit read x.com
+        "https://evil.example\\x.com/status/1",
+        "https://x.com\\@evil.example/status/1",
+        "https://eve@x.com/status/1",  # user info: never on a real post link
+        "https://x.com:443@evil.example/status/1",
+        "https://x%2Ecom/status/1",
     ],
 )
 def test_any_other_url_is_shown_as_text_not_a_link(url: str):

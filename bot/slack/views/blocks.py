@@ -137,12 +137,33 @@ def post_link(url: str | None, source: str) -> str | None:
 
     Anything else — another host, a look-alike, an invisible character — is not made a link."""
     link = safe_url(url)
-    if link is None:
+    if link is None or url is None:
         return None
-    host = (urlsplit(url).hostname or "") if url else ""
-    if not any(host == h or host.endswith("." + h) for h in link_hosts(source)):
+    host = _agreed_host(url)
+    if host is None or not any(host == h or host.endswith("." + h) for h in link_hosts(source)):
         return None
     return link
+
+
+def _agreed_host(url: str) -> str | None:
+    """The host, when a browser (WHATWG URL parsing) and Python's ``urlsplit`` read the same one.
+
+    They differ on ``https://evil.example\\@facebook.com/``: a browser treats ``\\`` as ``/`` and goes
+    to evil.example, while urlsplit sees user info and the host facebook.com. So: no backslash, no
+    user info, no percent-encoding in the authority, and both readings equal."""
+    rest = url[len("https://") :]
+    if "\\" in url or not url.startswith("https://"):
+        return None
+    authority = re.split(r"[/?#]", rest, maxsplit=1)[0]
+    if "@" in authority or "%" in authority or not authority:
+        return None
+    whatwg = authority.rsplit(":", 1)[0] if re.search(r":\d*$", authority) else authority
+    whatwg = whatwg.lower().rstrip(".")
+    try:
+        python = (urlsplit(url).hostname or "").rstrip(".")
+    except ValueError:
+        return None
+    return whatwg if whatwg and whatwg == python else None
 
 
 def shown_url(url: str | None, source: str) -> str:
