@@ -133,6 +133,21 @@ class Settings:
     port: int = 3000
     log_level: str = "INFO"
 
+    def secrets(self) -> list[str]:
+        """Every secret value set (Slack's, each network's, the database password): the log redacts them."""
+        found = [v.reveal() for v in (self.slack_bot_token, self.slack_app_token, self.slack_signing_secret) if v]
+        for section in self.networks.values():
+            for f in fields(section):
+                value = getattr(section, f.name)
+                if isinstance(value, Secret) and value:
+                    found.append(value.reveal())
+                elif f.name == "secrets":  # the webhook's (source, secret) pairs
+                    found.extend(secret.reveal() for _, secret in value)
+        password = make_url(self.database_url).password if "://" in self.database_url else None
+        if password:
+            found.append(str(password))
+        return found
+
     def network(self, name: str) -> Any:
         """One network's section (its package's ``settings.of`` gives it typed)."""
         return self.networks[name]

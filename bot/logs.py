@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import re
 import sys
+from collections.abc import Iterable
 
 _SECRET_PATTERNS = [
     re.compile(r"xox[abposr]-[A-Za-z0-9-]+"),
@@ -18,6 +19,15 @@ _SECRET_PATTERNS = [
     re.compile(r"(?i)(://[^:/@\s]*:)\S*(@)"),
     # A password as a URL query option (?password=, &sslpassword=) or in a libpq conninfo string.
     re.compile(r"(?i)(\b\w*password=)(?:'[^']*'|[^&#\s]+)"),
+    # OAuth 1.0a as oauthlib and requests_oauthlib log it at DEBUG: the Authorization header, each
+    # oauth_* parameter, and the client's keys by name ("client_key: …", "('oauth_token', '…')").
+    re.compile(r"(OAuth\s+)[^\n'\"]+"),
+    re.compile(r"(?i)(oauth_(?:consumer_key|token|signature|nonce|verifier|callback)\W{1,6})[^\s'\",&)]+"),
+    re.compile(
+        r"(?i)((?:client_key|client_secret|resource_owner_key|resource_owner_secret|consumer_key|consumer_secret|"
+        r"token_secret|access_token|access_secret|api_key|api_secret|app_password|refresh_jwt|access_jwt)"
+        r"[\"']?\s*[:=,]\s*[\"']?)[^\s'\",&)]+"
+    ),
 ]
 
 
@@ -26,7 +36,15 @@ MAX_LINE = 2000
 _RESPONSE_URL = re.compile(r"(https://hooks\.slack\.com/)[^\s'\",}]+")
 
 
+_KNOWN: list[str] = []
+"""The configured secrets themselves (``configure_logging(secrets=…)``): whatever a library logs them
+inside, they are replaced, longest first."""
+
+
 def redact(text: str) -> str:
+    for secret in _KNOWN:
+        if secret in text:
+            text = text.replace(secret, "***")
     for pattern in _SECRET_PATTERNS:
         if pattern.groups == 2:
             text = pattern.sub(r"\1***\2", text)
@@ -45,7 +63,9 @@ class RedactingFormatter(logging.Formatter):
         return text
 
 
-def configure_logging(level: str = "INFO") -> None:
+def configure_logging(level: str = "INFO", secrets: Iterable[str] = ()) -> None:
+    """``secrets``: every configured token, key and password — kept out of every line at any level."""
+    _KNOWN[:] = sorted({s for s in secrets if len(s) >= 8}, key=len, reverse=True)
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger()

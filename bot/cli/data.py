@@ -113,7 +113,7 @@ def main(args: argparse.Namespace) -> int:
     from bot.logs import configure_logging
 
     settings = load_settings(mode=None, dotenv_path=args.env_file)
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.secrets())
     return forget_command(
         settings.database_url,
         settings.database_url_masked,

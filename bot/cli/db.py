@@ -32,7 +32,7 @@ def main(args: argparse.Namespace) -> int:
     from bot.store import migrate
 
     settings = load_settings(mode=None, dotenv_path=args.env_file)
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.secrets())
     missing = sqlite_file(settings.database_url)
     if args.db_command == "current" and missing is not None and not missing.exists():
         # Read-only: say there is none, and do not create an empty file by looking.

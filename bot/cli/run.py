@@ -70,7 +70,7 @@ def main(args: argparse.Namespace) -> int:
         if not replay.is_file():
             raise StartupError(f"--replay {replay}: no such file")
     settings = load_settings(mode=mode, role=role, replay=bool(replays), dotenv_path=args.env_file)
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.secrets())
 
     from bot.app import create_app
     from bot.common.tasks import Worker

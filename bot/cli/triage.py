@@ -179,7 +179,7 @@ def main(args: argparse.Namespace) -> int:
     from bot.logs import configure_logging
 
     settings = load_settings(mode=None, dotenv_path=args.env_file)
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.secrets())
     if args.triage_command == "import-labels":
         return import_labels_command(settings.database_url, args.file)
     if args.triage_command == "train":
