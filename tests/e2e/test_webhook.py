@@ -167,10 +167,16 @@ def test_the_same_id_on_two_sources_is_two_posts(hook: WebhookServer):
 
 
 @pytest.mark.parametrize("source", ["instagram", "Facebook", "x", "a" * 33, "face%2Fbook", "", "facebook/../x"])
-def test_unknown_or_malformed_sources_get_a_plain_404(hook: WebhookServer, source: str):
+def test_unknown_or_malformed_sources_get_the_same_401_as_a_wrong_signature(hook: WebhookServer, source: str):
+    """A prober must not learn which sources exist: an unknown source is answered exactly as a
+    configured one with a wrong signature (it was 404 against 401), after the same HMAC check."""
     answer = hook.post(source, [record(1, at=at(1))], secret=SECRETS["facebook"])
-    assert answer.status == 404
-    assert answer.body == {"error": "not found"}
+    wrong = hook.post("facebook", [record(1, at=at(1))], secret="not-the-secret-0123456789")
+    assert (
+        (answer.status, answer.body)
+        == (wrong.status, wrong.body)
+        == (401, {"error": "missing, wrong or stale signature"})
+    )
     assert untouched(hook)
 
 
@@ -182,7 +188,7 @@ def test_only_post_is_allowed(hook: WebhookServer):
 def test_sources_without_webhook_turn_the_endpoint_off(db_url: str):
     server = WebhookServer(db_url, clock=FakeClock(NOW), threads=2, sources=("x",))
     try:
-        assert server.post("facebook", [record(1, at=at(1))]).status == 404
+        assert server.post("facebook", [record(1, at=at(1))]).status == 401  # as if it were unknown
     finally:
         server.close()
 

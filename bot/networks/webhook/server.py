@@ -29,6 +29,7 @@ import hashlib
 import hmac
 import json
 import logging
+import secrets as secrets_module
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -199,7 +200,6 @@ def _stored_ids(session: Session, source: str, ids: list[str]) -> set[str]:
     return found
 
 
-NOT_FOUND = Reply("404 Not Found", {"error": "not found"})
 UNSIGNED = Reply("401 Unauthorized", {"error": "missing, wrong or stale signature"})
 
 
@@ -211,6 +211,9 @@ class WebhookIngest:
         self.clock = clock
         self.writer = GroupWriter(sessions, clock)
         self._secrets = dict(secrets)
+        self._decoy = secrets_module.token_hex(32)
+        """Checked against for a source that does not exist, so its answer (401) and its time are a
+        configured source's with a wrong signature: a prober learns nothing of which sources exist."""
 
     @property
     def sources(self) -> tuple[str, ...]:
@@ -224,12 +227,12 @@ class WebhookIngest:
     def receive(self, source: str, headers: Mapping[str, str], body: bytes) -> Reply:
         """``headers``: lower-case names. Assumes the body is at most MAX_BODY (the caller checked)."""
         secret = self.secret_of(source)
-        if secret is None:
-            return NOT_FOUND
         timestamp = headers.get(TIMESTAMP_HEADER.lower(), "").strip()
         signature = headers.get(SIGNATURE_HEADER.lower(), "").strip()
-        if not signature or not signature_ok(secret, timestamp, signature, body, self.clock.now().timestamp()):
-            log.info("webhook %s: refused a request with a missing, wrong or stale signature", source)
+        checked = secret if secret is not None else self._decoy
+        good = bool(signature) and signature_ok(checked, timestamp, signature, body, self.clock.now().timestamp())
+        if secret is None or not good:
+            log.info("webhook %r: refused a request with a missing, wrong or stale signature", source[:40])
             return UNSIGNED
         try:
             payload = jsonsafe.loads(body.decode("utf-8"))
@@ -293,8 +296,6 @@ class WebhookIngest:
     # -- WSGI ------------------------------------------------------------------------------------
     def wsgi(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         source = environ.get("PATH_INFO", "")[len(PREFIX) :]
-        if self.secret_of(source) is None:
-            return _send(start_response, NOT_FOUND)
         if environ.get("REQUEST_METHOD") != "POST":
             return _send(start_response, Reply("405 Method Not Allowed", {"error": "POST only"}, (("Allow", "POST"),)))
         try:
