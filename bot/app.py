@@ -94,7 +94,7 @@ def surfaces(app: Followthrough, access: TeamAccess) -> Surfaces:
             s.slack_kudos_channel,
             team_timezone=s.team_timezone,
         ),
-        home=HomeDeps(sessions, app.clock, team_timezone=s.team_timezone),
+        home=HomeDeps(sessions, app.clock, team_timezone=s.team_timezone, access=access),
         replies=ReplyDeps(
             sessions,
             app.clock,

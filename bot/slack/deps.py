@@ -70,6 +70,8 @@ class HomeDeps:
     sessions: sessionmaker[Session]
     clock: Clock
     team_timezone: str = "UTC"
+    access: TeamAccess | None = None
+    """Who may see the desk: anyone else opening the App Home gets the same answer as a command."""
 
 
 @dataclass(frozen=True)

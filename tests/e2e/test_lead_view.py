@@ -73,3 +73,17 @@ def test_app_home_shows_this_week_so_far_against_last_week(desk: Desk):
     assert "Promises kept on time: 0% :arrow_down: worse than last week" in text
     assert "First response (median): 5 min :arrow_down: better than last week" in text
     assert "Complaints in: 1 :arrow_down: fewer than last week (5)" in text
+
+
+def test_app_home_shows_an_outsider_nothing_of_the_desk(desk: Desk):
+    """Every /complaints answered an outsider "only the support team"; the App Home showed them the
+    team's numbers and the lead's view. Now it answers the same."""
+    from tests.support.harness import OUTSIDER
+
+    assert desk.event({"type": "app_home_opened", "user": OUTSIDER, "tab": "home", "channel": "D0OUT"})[0] == 200
+    desk.slack.wait_for(lambda: OUTSIDER in desk.slack.state.home_views)
+    text = json.dumps(desk.slack.state.home_views[OUTSIDER], ensure_ascii=False)
+    assert "Only the support team" in text
+    assert "can see the desk here" in text
+    for secret in ("Team", "The lead's view", "Your promises", "Complaints in"):
+        assert secret not in text

@@ -21,7 +21,17 @@ def _section(text: str) -> dict[str, Any]:
     return {"type": "section", "text": {"type": "mrkdwn", "text": cut(text, SECTION_LIMIT)}}
 
 
+def outsider_view(text: str) -> dict[str, Any]:
+    """What someone outside the support team sees: why, and nothing of the desk."""
+    return {
+        "type": "home",
+        "blocks": [{"type": "header", "text": {"type": "plain_text", "text": "Followthrough"}}, _section(text)],
+    }
+
+
 def home_view(deps: HomeDeps, user: str, now: datetime) -> dict[str, Any]:
+    if deps.access is not None and not deps.access.allowed(user):
+        return outsider_view(deps.access.refusal("see the desk here"))
     with deps.sessions() as session:
         claims = status.my_claims(session, user)
         promises = status.open_promises_of(session, user)
