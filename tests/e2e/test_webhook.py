@@ -142,7 +142,10 @@ def test_a_signed_body_that_is_not_posts_gets_400(hook: WebhookServer, body: byt
 def test_retries_of_the_same_body_never_double_a_post_or_a_card(hook: WebhookServer):
     batch = [record(i, at=at(2)) for i in range(1, 6)]
     assert hook.post("facebook", batch).status == 202
-    assert hook.post("facebook", batch).status == 202  # the sender lost our answer and retried
+    retried = hook.post("facebook", batch)  # the sender lost our answer and retried, before ingest
+    assert retried.status == 202
+    assert retried.body == {"accepted": 0, "duplicates": 5, "rejected": []}  # it counted 5 accepted
+    assert hook.inbox_rows() == 5
     hook.drain()
     again = hook.post("facebook", batch)  # a late retry, after ingest
     assert again.status == 202

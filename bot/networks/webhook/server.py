@@ -47,6 +47,7 @@ from bot.networks.webhook import settings as webhook_settings
 from bot.networks.webhook.settings import SOURCE_NAME
 from bot.store.engine import unavailable
 from bot.store.enums import InboxStatus
+from bot.store.models import InboxItem
 from bot.store.models import Post as PostRow
 
 log = logging.getLogger(__name__)
@@ -189,14 +190,24 @@ class GroupWriter:
 
 
 def _stored_ids(session: Session, source: str, ids: list[str]) -> set[str]:
-    """The ids of this source already ingested (a retry after the drain writes nothing new)."""
+    """The ids of this source already ingested, or still waiting in the inbox to be: a retry —
+    before or after the drain — writes nothing new and is counted as duplicates, not accepted."""
     found: set[str] = set()
+    waiting = InboxItem.record["id"].as_string()
     for start in range(0, len(ids), 500):
         chunk = ids[start : start + 500]
         rows = session.execute(
             select(PostRow.external_id).where(PostRow.source == source, PostRow.external_id.in_(chunk))
         )
         found.update(r[0] for r in rows)
+        pending = session.execute(
+            select(waiting).where(
+                InboxItem.stream == stream_name(source),
+                InboxItem.status == InboxStatus.PENDING.value,
+                waiting.in_(chunk),
+            )
+        )
+        found.update(r[0] for r in pending)
     return found
 
 
