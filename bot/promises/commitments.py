@@ -172,7 +172,11 @@ def _unreadable(text: str, lang: str) -> Commitment:
     return Commitment(
         text=_short(" ".join(text.split())),
         due=None,
-        ask=f"I read promises in {readable}; this reply looks {name}. Does it promise something, and by when?",
+        ask=(
+            f"I read promises in {readable}; this reply looks {name}. Does it promise something, and by when?"
+            if lang != "other"
+            else f"I read promises in {readable}; this reply is {name}. Does it promise something, and by when?"
+        ),
         span=(0, len(text)),
     )
 

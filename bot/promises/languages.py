@@ -198,10 +198,18 @@ _COMMON = {
     "pt": "o a os as você vocês seu sua nós vamos para com uma do da obrigado obrigada desculpe amanhã hoje muito não",
     "it": "il lo gli ci vi sarà saremo grazie domani oggi della delle nostro vostro siamo perché",
     "nl": "de het een wij jullie u uw morgen vandaag bedankt graag zullen wordt niet met voor",
+    "pl": "jest się nie na że to jutro dzisiaj dziękujemy przepraszamy zadzwonimy wyślemy pan pani państwa do",
+    "tr": "bir ve bu için ile çok teşekkürler yarın bugün size sizi özür dileriz arayacağız değil",
+    "sv": "och att det är vi du din ditt imorgon idag tack förlåt kommer ska inte med för",
+    "id": "dan yang untuk dengan kami anda besok hari ini terima kasih maaf akan tidak ini itu",
+    "ro": "și este nu pe cu pentru vă noi mâine astăzi mulțumim ne pare rău vom",
+    "cs": "je se na že to zítra dnes děkujeme omlouváme zavoláme pošleme vám nás",
 }
 _STOPWORDS = {lang: frozenset(words.split()) for lang, words in _COMMON.items()}
 NAMES = {"en": "English", "es": "Spanish", "fr": "French", "de": "German", "pt": "Portuguese", "it": "Italian",
-         "nl": "Dutch"}  # fmt: skip
+         "nl": "Dutch", "pl": "Polish", "tr": "Turkish", "sv": "Swedish", "id": "Indonesian", "ro": "Romanian",
+         "cs": "Czech", "other": "written in another script"}  # fmt: skip
+_LATIN = re.compile(r"[A-Za-z\u00c0-\u024f]")
 _WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?")
 
 
@@ -212,6 +220,9 @@ def language_of(text: str, hint: str | None = None) -> str:
     hinted = (hint or "en")[:2].lower()
     if not words:
         return hinted if hinted in CODES else "en"
+    letters = [ch for w in words for ch in w]
+    if len(letters) >= 6 and sum(1 for ch in letters if _LATIN.match(ch)) < len(letters) / 2:
+        return "other"  # Cyrillic, Greek, Arabic, Hebrew, Chinese, Japanese, Korean, Thai …
     scores = {lang: sum(1 for w in words if w in stop) for lang, stop in _STOPWORDS.items()}
     best = max(scores, key=lambda lang: (scores[lang], lang == hinted, lang == "en"))
     if scores[best] == 0 or (scores[best] < 2 and len(words) > 3 and best not in (hinted, "en")):

@@ -81,3 +81,28 @@ def test_two_sentences_two_promises_with_spans():
 def test_workday_end_is_honoured():
     (found,) = find_commitments("We'll email you by end of day.", now=NOW, tz=LONDON, workday_end=time(18, 0))
     assert _local(found) == "Tue 18:00"
+
+
+@pytest.mark.parametrize(
+    ("reply", "said"),
+    [
+        ("Zadzwonimy do pana jutro o 10, przepraszamy.", "looks Polish"),
+        ("Yarın sizi arayacağız, özür dileriz.", "looks Turkish"),
+        ("Vi ringer dig imorgon kl 10, förlåt.", "looks Swedish"),
+        ("Kami akan menelepon anda besok, terima kasih.", "looks Indonesian"),
+        ("Ti richiameremo domani alle 10, grazie della pazienza.", "looks Italian"),
+        ("Мы перезвоним вам завтра в 10.", "is written in another script"),
+        ("明日10時にお電話します。", "is written in another script"),
+    ],
+)
+def test_a_reply_in_a_language_the_rules_do_not_read_is_asked_about_never_silent(reply: str, said: str):
+    [found] = find_commitments(reply, now=NOW, tz=LONDON)
+    assert found.due is None
+    assert found.ask is not None
+    assert "English, Spanish, French, German and Portuguese" in found.ask
+    assert said in found.ask
+
+
+@pytest.mark.parametrize("reply", ["Refund processed today.", "Thanks, all sorted now!", "Sorted 👍"])
+def test_short_english_replies_are_not_taken_for_another_language(reply: str):
+    assert find_commitments(reply, now=NOW, tz=LONDON) == []
