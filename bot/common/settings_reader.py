@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 Fields = dict[str, Any]
@@ -72,29 +72,22 @@ class Reader:
         return value
 
     def integer(self, name: str, default: int, minimum: int, maximum: int) -> int:
-        value = self.raw(name)
-        if value is None:
-            return default
-        try:
-            number = int(value)
-        except ValueError:
-            self.problems.append(f"{name}={shown_value(name, value)} is not a whole number")
-            return default
-        if not minimum <= number <= maximum:
-            self.problems.append(
-                f"{name}={self._range_quote(name, value, number)} must be between {minimum} and {maximum}"
-            )
-            return default
-        return number
+        return int(self._bounded(name, default, minimum, maximum, int, "a whole number"))
 
     def number(self, name: str, default: float, minimum: float, maximum: float) -> float:
+        return self._bounded(name, default, minimum, maximum, float, "a number")
+
+    def _bounded(
+        self, name: str, default: float, minimum: float, maximum: float, parse: Callable[[str], float], noun: str
+    ) -> float:
+        """A number within bounds; unset, unreadable or out of range: the default (and a problem)."""
         value = self.raw(name)
         if value is None:
             return default
         try:
-            number = float(value)
+            number = parse(value)
         except ValueError:
-            self.problems.append(f"{name}={shown_value(name, value)} is not a number")
+            self.problems.append(f"{name}={shown_value(name, value)} is not {noun}")
             return default
         if not minimum <= number <= maximum:
             self.problems.append(

@@ -111,14 +111,7 @@ def run_history(database_url: str, posts: list[dict[str, Any]], shape: Shape) ->
     clock = FakeClock(NOW)
     with SlackStandIn() as slack:
         slack.wall = lambda: clock.now().timestamp()
-        settings = Settings(
-            slack_bot_token=Secret(slack.state.token),
-            slack_api_url=slack.base_url,
-            slack_complaints_channel=COMPLAINTS,
-            slack_escalation_channel="C0ESCALATE",
-            database_url=database_url,
-            networks=networks.settings_with(x=XSettings(brand_handle="AcmeHelp", user_id="99")),
-        )
+        settings = _settings(database_url, slack.base_url, slack.state.token)
         app = create_app(settings, clock=clock, listener=False)
         try:
             migrate.upgrade(app.engine)
@@ -261,14 +254,7 @@ def run_catch_up(database_url: str, posts: list[dict[str, Any]] | None = None) -
     with SlackStandIn(rate_limit_per_channel=1.0) as slack:
         slack.clock = lambda: clock.now().timestamp()
         slack.wall = lambda: clock.now().timestamp()
-        settings = Settings(
-            slack_bot_token=Secret(slack.state.token),
-            slack_api_url=slack.base_url,
-            slack_complaints_channel=COMPLAINTS,
-            slack_escalation_channel="C0ESCALATE",
-            database_url=database_url,
-            networks=networks.settings_with(x=XSettings(brand_handle="AcmeHelp", user_id="99")),
-        )
+        settings = _settings(database_url, slack.base_url, slack.state.token)
         app = create_app(settings, clock=clock, listener=False)
         try:
             migrate.upgrade(app.engine)
@@ -325,7 +311,6 @@ def run_catch_up(database_url: str, posts: list[dict[str, Any]] | None = None) -
             report.replies = len(reply_ids)
             ts_of = {r.external_id: r.slack_ts for r in rows}
             card_of = {r.external_id: r.duplicate_of for r in rows}
-            ext_of_id = {}
             with app.sessions() as s:
                 ext_of_id = dict(s.execute(select(Complaint.id, Complaint.external_id)).all())
             in_thread = 0
