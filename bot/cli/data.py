@@ -13,16 +13,24 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy import select, union
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
 
 from bot.desk.forget import MissingRule, forget
 from bot.store import migrate
 from bot.store.engine import make_engine, make_sessionmaker
+from bot.store.models import Complaint, Post
 
 EXIT_OK = 0
 EXIT_NOTHING = 1
 EXIT_REFUSED = 2
 EXIT_DATABASE = 3
+
+
+def stored_sources(session: Session) -> set[str]:
+    """Networks something is stored from: a network switched off since can still be forgotten on."""
+    return set(session.scalars(union(select(Complaint.source).distinct(), select(Post.source).distinct())))
 
 
 def _ask(question: str) -> bool:
@@ -41,6 +49,8 @@ def forget_command(
     yes: bool,
     ask: Callable[[str], bool] = _ask,
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    configured: tuple[str, ...] = (),
+    actor: str = "data forget",
 ) -> int:
     handle = handle.strip()
     if not handle.lstrip("@"):
@@ -61,8 +71,18 @@ def forget_command(
             )
             return EXIT_DATABASE
         sessions = make_sessionmaker(engine)
+        with sessions() as session:
+            stored = stored_sources(session)
+        if source not in stored | set(configured):
+            known = ", ".join(sorted(stored | set(configured))) or "none"
+            print(
+                f"Unknown source {source!r}: the sources configured or with stored posts are {known}. "
+                "Example: followthrough data forget @jo --source x",
+                file=sys.stderr,
+            )
+            return EXIT_REFUSED
         with sessions() as session:  # first, always, a dry run: what would go
-            report = forget(session, source, handle, at=now())
+            report = forget(session, source, handle, at=now(), actor=actor)
             session.rollback()
         if not report.found:
             print(f"Nothing stored about @{report.customer.handle} on {source}.")
@@ -76,10 +96,10 @@ def forget_command(
             print("Nothing changed. Add --yes to forget without being asked (e.g. with no terminal).")
             return EXIT_REFUSED
         with sessions.begin() as session:
-            done = forget(session, source, handle, at=now())
+            done = forget(session, source, handle, at=now(), actor=actor)
         print(
-            f"Forgotten: @{done.customer.handle} on {source}; {done.cards_refreshed} card(s) will be re-rendered "
-            "in Slack without their details."
+            f"Forgotten: @{done.customer.handle} on {source}; the running bot re-renders {done.cards_refreshed} "
+            f"card(s) and deletes or edits {len(done.slack_messages)} other message(s) in Slack."
         )
         return EXIT_OK
     except MissingRule as exc:
@@ -109,11 +129,15 @@ def add_parser(sub: Any) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
+    import getpass
+
+    from bot import networks
     from bot.config import load_settings
     from bot.logs import configure_logging
 
     settings = load_settings(mode=None, dotenv_path=args.env_file)
     configure_logging(settings.log_level, settings.secrets())
+    configured = {*networks.selected(settings), *networks.ingest_sources(settings)} - {"webhook"}
     return forget_command(
         settings.database_url,
         settings.database_url_masked,
@@ -121,4 +145,6 @@ def main(args: argparse.Namespace) -> int:
         args.source,
         dry_run=args.dry_run,
         yes=args.yes,
+        configured=tuple(sorted(configured)),
+        actor=f"data forget ({getpass.getuser()})"[:64],
     )

@@ -16,6 +16,7 @@ from typing import Any
 
 from slack_sdk.errors import SlackApiError
 from sqlalchemy import select
+from sqlalchemy.exc import NoResultFound
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.common.clock import Clock
@@ -38,6 +39,8 @@ class Outgoing:
     """Edit this message (``chat.update``) instead of posting a new one."""
     upload: Upload | None = None
     """Share a file with ``payload["text"]`` as its comment (``files_upload_v2``) instead of posting."""
+    delete_ts: str | None = None
+    """Delete this message (``chat.delete``): nothing is posted."""
 
 
 @dataclass(frozen=True)
@@ -248,3 +251,37 @@ def _commitment(ctx: RenderContext, row: Delivery, complaint: Complaint | None, 
         reply_blocks.commitment_line(label, owner, ctx.now()),
         thread_ts=card.slack_ts,
     )
+
+
+FORGOTTEN_MESSAGE = {
+    "text": "[forgotten]",
+    "blocks": [
+        {
+            "type": "context",
+            "elements": [{"type": "mrkdwn", "text": "_[forgotten] at a data-protection request_"}],
+        }
+    ],
+}
+"""What a message becomes when its own renderer cannot render it again without the customer."""
+
+
+@renders(DeliveryKind.FORGET_MESSAGE)
+def _forget_message(ctx: RenderContext, row: Delivery, _c: Complaint | None, _card: Complaint | None) -> Outgoing:
+    """A message that showed a forgotten customer: deleted, or rendered again by its own renderer
+    from the rows ``data forget`` scrubbed, and put in place of the old one."""
+    channel, ts = str(row.payload["channel"]), str(row.payload["ts"])
+    if row.payload.get("mode") == "delete":
+        return Outgoing(channel, {}, delete_ts=ts)
+    with ctx.sessions() as session:
+        shown = session.get(Delivery, int(row.payload["delivery"]))
+        complaint = session.get(Complaint, shown.complaint_id) if shown and shown.complaint_id else None
+        card = session.get(Complaint, shown.card_of) if shown and shown.card_of else None
+        session.expunge_all()
+    try:
+        shown = need(shown, "the message's delivery")
+        again = RENDERERS[DeliveryKind(shown.kind)](ctx, shown, complaint, card)
+    except (ValueError, KeyError, LookupError, NoResultFound):
+        return Outgoing(channel, dict(FORGOTTEN_MESSAGE), update_ts=ts)
+    if again.upload is not None or again.update_ts or again.delete_ts:
+        return Outgoing(channel, dict(FORGOTTEN_MESSAGE), update_ts=ts)
+    return Outgoing(channel, {"blocks": [], **again.payload}, update_ts=ts)

@@ -51,12 +51,13 @@ PERMANENT_ERRORS = frozenset(
         "missing_scope",
         "message_not_found",
         "cant_update_message",
+        "cant_delete_message",
         "user_not_found",
         "cannot_dm_bot",
         "user_disabled",
     }
 )
-LANE_METHODS = frozenset({"chat_postMessage", "chat_update", "files_upload_v2"})
+LANE_METHODS = frozenset({"chat_postMessage", "chat_update", "chat_delete", "files_upload_v2"})
 """The calls a lane paces (``kinds.lane_for``): a 429 on one of them pauses the lane for every worker."""
 LOOKBACK = timedelta(seconds=30)
 """Clock skew allowed between us and Slack either side of a post attempt's window."""
@@ -86,6 +87,13 @@ class SlackTransport:
         out = renderer(self.context, row, complaint, card)
         if out.upload is not None:
             return self.send_upload(row, out, out.upload)
+        if out.delete_ts:
+            try:
+                self.call("chat_delete", channel=out.channel, ts=out.delete_ts)
+            except Undeliverable as exc:
+                if str(exc) != "message_not_found":  # gone already (an earlier attempt, or a person)
+                    raise
+            return Sent(out.channel, out.delete_ts)
         if out.update_ts:
             self.call("chat_update", channel=out.channel, ts=out.update_ts, **out.payload)
             return Sent(out.channel, out.update_ts)

@@ -8,6 +8,21 @@ those rows that says who the customer is or what they wrote is replaced. Rows th
 because of the customer — their posts, their raw records in the inbox, triage labels made of their
 words — are deleted.
 
+Who "they" are is decided once, before anything changes (``identify``): the accounts stored under the
+handle on that network (compared with Unicode case folding in Python, because SQLite's ``lower()``
+folds ASCII only), their posts' ids and words, the notes the team wrote on their complaints, and the
+phone numbers and e-mail addresses found in all of those. Their own rows lose all of it. Everyone
+else's rows lose only what quotes them: ``@handle`` as a whole word (a handle that could be an
+ordinary word, such as ``nobody``, is never matched bare), their full name, their ids, whole posts of
+theirs, their phone numbers and addresses. Nobody found, nothing changed: a handle that matches no
+account does not sweep anything.
+
+Slack messages already posted are part of what is stored about them, so forgetting enqueues one
+``FORGET_MESSAGE`` delivery per message that showed them (exactly once, through the outbox): their own
+words in a thread or in #kudos are deleted (``chat.delete``); every other message (the escalation
+notice, a nag, a daily reminder that listed them, a card of another customer who quoted them) is
+re-rendered from the scrubbed state (``chat.update``), so the team keeps its record without them.
+
 Table-driven: ``RULES`` names every table of the schema and says which of its rows are the
 customer's and what happens to each column that could hold something of theirs. A table without a
 rule makes ``forget`` refuse to run (and a test fail), and a test fails when a table has a column
@@ -19,19 +34,21 @@ daily reminder that listed them, a note on another card that named them).
 
 from __future__ import annotations
 
-import json
 import re
+import unicodedata
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, ColumnElement, String, Table, Text, cast, delete, false, func, or_, select, update
+from sqlalchemy import JSON, ColumnElement, String, Table, Text, delete, false, or_, select, update
 from sqlalchemy.orm import Session
 
 from bot import outbox
-from bot.outbox.kinds import DeliveryKind
+from bot.history import events
+from bot.history.event_kinds import EventKind
+from bot.outbox.kinds import SLACK, DeliveryKind
 from bot.store.enums import DeliveryStatus
 from bot.store.models import (
     AuditEvent,
@@ -45,8 +62,6 @@ from bot.store.models import (
     TriageLabel,
 )
 
-QUOTING = (DeliveryKind.CUSTOMER_REPLY, DeliveryKind.KUDOS, DeliveryKind.ESCALATION)
-"""Messages that quote the customer and that a card refresh cannot rewrite."""
 FORGOTTEN = "[forgotten]"
 FORGOTTEN_ID = "forgotten"
 
@@ -64,6 +79,50 @@ class Action(StrEnum):
     NONE = "nothing of a customer's"
 
 
+_PHONE = re.compile(r"(?<![\w+])\+?\(?\d[\d\s().-]{6,22}\d(?![\w])")
+_DATE_LIKE = re.compile(r"^\d{4}[-./]\d{1,2}[-./]\d{1,2}$|^\d{1,2}[-./]\d{1,2}[-./]\d{2,4}$")
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+", re.UNICODE)
+PHONE_DIGITS = range(9, 16)
+"""A phone number has 9 to 15 digits (E.164's most is 15); fewer is an order number or a time."""
+_HANDLE_END = r"(?![\w-]|[.@]\w)"
+"""After a handle: not more of a longer one (``@jo`` in ``@jo-smith``, ``@jo.bsky.social``, ``@jo@mastodon.social``)."""
+_HANDLE_START = r"(?<![\w@./-])"
+
+
+def fold(value: str) -> str:
+    """How two spellings of a handle compare: Unicode case folding of the NFC form (``ÉmilieD``)."""
+    return unicodedata.normalize("NFC", value).casefold()
+
+
+def contacts_in(text: str) -> set[str]:
+    """Phone numbers and e-mail addresses written in ``text``: what a team note copies from a post."""
+    found = set()
+    for match in _PHONE.finditer(text):
+        value = match.group(0).strip()
+        digits = re.sub(r"\D", "", value)
+        if len(digits) in PHONE_DIGITS and not _DATE_LIKE.match(value):
+            found.add(value)
+    for match in _EMAIL.finditer(text):
+        if not match.group(0).startswith("@"):
+            found.add(match.group(0))
+    return found
+
+
+def _contact_pattern(contact: str) -> re.Pattern[str]:
+    """A phone number however it is spaced (``+44 7700 900123``, ``+447700900123``, ``7700-900-123``
+    after the same digits); an e-mail address as written, in any case."""
+    if "@" in contact:
+        return re.compile(rf"(?<![\w.+-]){re.escape(contact)}(?![\w-])", re.IGNORECASE)
+    digits = re.sub(r"\D", "", contact)
+    return re.compile(r"(?<![\w])\+?\(?" + r"[\s().-]{0,3}".join(digits) + r"(?![\w])")
+
+
+def _could_be_a_word(handle: str) -> bool:
+    """``nobody``, ``help``, ``jo``: a handle spelled like an ordinary word is matched only with its
+    ``@`` in someone else's text."""
+    return handle.isalpha()
+
+
 @dataclass
 class Customer:
     """Who is being forgotten, and everything that identifies them, gathered before anything changes."""
@@ -71,42 +130,66 @@ class Customer:
     source: str
     handle: str
     author_ids: set[str] = field(default_factory=set)
+    handles: set[str] = field(default_factory=set)
+    """Every spelling of the handle stored (``ÉmilieD``, ``émilied``), for their own rows."""
     names: set[str] = field(default_factory=set)
     complaint_ids: set[int] = field(default_factory=set)
     promise_ids: set[int] = field(default_factory=set)
     post_ids: set[str] = field(default_factory=set)
     texts: set[str] = field(default_factory=set)
+    """Their own words: posts, raw records."""
+    notes: set[str] = field(default_factory=set)
+    """What the team wrote about them: escalation and resolution notes, promises, replies to them."""
+    contacts: set[str] = field(default_factory=set)
+    """Phone numbers and e-mail addresses found in their words and in the team's notes about them."""
+    _compiled: dict[bool, list[re.Pattern[str]]] = field(default_factory=dict, repr=False)
+
+    @property
+    def found(self) -> bool:
+        return bool(self.author_ids)
 
     def patterns(self, *, own: bool) -> list[re.Pattern[str]]:
-        """What to scrub from free text. On the customer's own rows their handle and name go wherever
-        they stand; ids only when long enough not to hit a time or a count (short ones go where they
-        are a whole value). In the sweep over everyone else's rows, only needles long enough not to
-        hit someone else by chance."""
-        words = {w for w in {self.handle} | self.names if len(w) >= (1 if own else 4)}
-        words |= {w for w in self.author_ids | self.post_ids if len(w) >= (4 if own else 6)}
-        out = [
-            re.compile(rf"(?<![\w])@?{re.escape(w)}(?![\w])", re.IGNORECASE)
-            for w in sorted(words, key=len, reverse=True)
-        ]
+        """What to scrub from free text. On the customer's own rows: their handle with or without its
+        ``@``, their names, ids, words, the team's notes about them and their contact details. On
+        everyone else's rows only what quotes them: ``@handle`` (bare only when it cannot be an
+        ordinary word), a full name of two words or more, ids long enough not to be a count, whole
+        posts, phone numbers and e-mail addresses."""
+        if own in self._compiled:
+            return self._compiled[own]
+        out: list[re.Pattern[str]] = []
+        handles = sorted({self.handle, *self.handles}, key=len, reverse=True)
+        for handle in handles:
+            bare = own or not _could_be_a_word(fold(handle))
+            at = "@?" if bare else "@"
+            out.append(re.compile(rf"{_HANDLE_START}{at}{re.escape(handle)}{_HANDLE_END}", re.IGNORECASE))
+        names = {n for n in self.names if own or len(n.split()) >= 2}
+        ids = {w for w in self.author_ids | self.post_ids if len(w) >= (4 if own else 6)}
         out += [
-            re.compile(re.escape(t), re.IGNORECASE)
-            for t in sorted(self.texts, key=len, reverse=True)
-            if own or len(t) >= 12
+            re.compile(rf"(?<![\w]){re.escape(w)}(?![\w])", re.IGNORECASE)
+            for w in sorted(names | ids, key=len, reverse=True)
         ]
+        out += [_contact_pattern(c) for c in sorted(self.contacts, key=len, reverse=True)]
+        quoted = self.texts | self.notes if own else {t for t in self.texts if len(t) >= 12}
+        out += [re.compile(re.escape(t), re.IGNORECASE) for t in sorted(quoted, key=len, reverse=True)]
+        self._compiled[own] = out
         return out
 
-    def needles(self) -> list[str]:
-        """Lower-case substrings a sweep looks for in SQL before the exact patterns decide."""
-        raw = {self.handle, *(t for t in self.texts if len(t) >= 12)}
-        raw |= {w for w in self.names if len(w) >= 4} | {w for w in self.author_ids | self.post_ids if len(w) >= 6}
-        out = set()
-        for n in raw:
-            out.add(n.lower())
-            out.add(json.dumps(n)[1:-1].lower())  # how it reads inside a JSON column
-        return sorted(out)
+    def folded_handles(self) -> frozenset[str]:
+        return frozenset(fold(h) for h in {self.handle, *self.handles})
+
+    def exact(self, *, own: bool) -> set[str]:
+        """Values that are wholly an id of theirs (a JSON field holding just their post id)."""
+        return {w for w in self.author_ids | self.post_ids if own or len(w) >= 6}
 
 
-def scrub(value: Any, patterns: list[re.Pattern[str]], exact: set[str] | None = None) -> Any:
+PERSON_KEY = re.compile(r"author|handle|customer|user|name|screen|account|who", re.IGNORECASE)
+"""JSON keys whose value names a person: a value there that is wholly their handle is theirs, even
+a handle spelled like a word (``"customer": "jo"`` in a daily reminder's lines)."""
+
+
+def scrub(
+    value: Any, patterns: list[re.Pattern[str]], exact: set[str] | None = None, handles: frozenset[str] = frozenset()
+) -> Any:
     """``value`` with every match replaced, walking into JSON lists and objects."""
     if isinstance(value, str):
         if exact and value in exact:
@@ -115,9 +198,14 @@ def scrub(value: Any, patterns: list[re.Pattern[str]], exact: set[str] | None = 
             value = pattern.sub(FORGOTTEN, value)
         return value
     if isinstance(value, list):
-        return [scrub(v, patterns, exact) for v in value]
+        return [scrub(v, patterns, exact, handles) for v in value]
     if isinstance(value, dict):
-        return {k: scrub(v, patterns, exact) for k, v in value.items()}
+        return {
+            k: FORGOTTEN
+            if handles and isinstance(v, str) and PERSON_KEY.search(k) and fold(v.strip().lstrip("@")) in handles
+            else scrub(v, patterns, exact, handles)
+            for k, v in value.items()
+        }
     return value
 
 
@@ -134,7 +222,7 @@ def _if_set(column: str, value: Any) -> Replacement:
 
 
 def _scrubbed(column: str) -> Replacement:
-    return lambda row, c: scrub(row[column], c.patterns(own=True), c.author_ids | c.post_ids)
+    return lambda row, c: scrub(row[column], c.patterns(own=True), c.exact(own=True), c.folded_handles())
 
 
 @dataclass(frozen=True)
@@ -160,16 +248,17 @@ def _in(column: Any, values: Iterable[Any]) -> ColumnElement[bool]:
 
 
 def _inbox_candidates(c: Customer) -> ColumnElement[bool]:
-    text = func.lower(cast(InboxItem.record, Text))
-    return or_(*(text.like(f"%{n}%") for n in [c.handle, *(i.lower() for i in c.author_ids)]))
+    """Every raw record: whose it is is decided in Python (``_inbox_is_theirs``), with Unicode case
+    folding, which neither engine's ``lower()`` of a JSON text does the same way."""
+    return InboxItem.id.is_not(None)
 
 
 def _inbox_is_theirs(row: Any, c: Customer) -> bool:
     record = row.record if isinstance(row.record, dict) else {}
     if str(record.get("source") or c.source) != c.source:
         return False
-    handle = str(record.get("author_handle") or "").lstrip("@").lower()
-    return str(record.get("author_id")) in c.author_ids or handle == c.handle
+    handle = fold(str(record.get("author_handle") or "").strip().lstrip("@"))
+    return str(record.get("author_id")) in c.author_ids or handle == fold(c.handle)
 
 
 RULES: dict[str, Rule] = {
@@ -310,17 +399,32 @@ class TableReport:
         return f"  {self.table}: {self.rows} row(s) {self.action}{cols}"
 
 
+class SlackMode(StrEnum):
+    DELETE = "delete"
+    """Their own words (their reply in a card's thread, a kudos quoting them): nothing else in it."""
+    EDIT = "edit"
+    """Re-rendered from the scrubbed state: the team's record stays, without them."""
+
+
+@dataclass(frozen=True)
+class SlackMessage:
+    channel: str
+    ts: str
+    kind: str
+    mode: SlackMode
+
+
 @dataclass
 class ForgetReport:
     customer: Customer
     tables: list[TableReport]
-    slack_messages: list[tuple[str, str]]
-    """(channel, ts) of messages already in Slack that showed the customer's words: delete them there."""
+    slack_messages: list[SlackMessage]
+    """Messages already in Slack that showed them, each deleted or re-rendered by a delivery."""
     cards_refreshed: int = 0
 
     @property
     def found(self) -> bool:
-        return bool(self.customer.author_ids or any(t.rows for t in self.tables))
+        return self.customer.found
 
     def lines(self, *, dry_run: bool) -> list[str]:
         c = self.customer
@@ -331,43 +435,58 @@ class ForgetReport:
         )
         out = [head, f"rows that {verb} changed, per table:"]
         out += [t.line() for t in self.tables if t.rows] or ["  none"]
-        if self.slack_messages:
-            out.append(
-                f"{len(self.slack_messages)} message(s) already in Slack quoted them; the card is re-rendered, "
-                "delete these in Slack (channel ts):"
-            )
-            out += [f"  {channel} {ts}" for channel, ts in self.slack_messages]
+        deleted = [m for m in self.slack_messages if m.mode is SlackMode.DELETE]
+        edited = [m for m in self.slack_messages if m.mode is SlackMode.EDIT]
+        will = "would be" if dry_run else "will be"
+        out.append(
+            f"Slack: {self.cards_refreshed} card(s) {will} re-rendered without them; {len(deleted)} message(s) "
+            f"{will} deleted and {len(edited)} edited by the running bot (channel ts kind):"
+        )
+        out += [f"  {m.mode.value} {m.channel} {m.ts} {m.kind}" for m in self.slack_messages] or ["  none"]
         return out
 
 
 def identify(session: Session, source: str, handle: str) -> Customer:
-    customer = Customer(source=source, handle=handle.strip().lstrip("@").lower())
-    h = customer.handle
+    """Everything that says who they are, read before anything changes."""
+    customer = Customer(source=source, handle=fold(handle.strip().lstrip("@")))
+    wanted = customer.handle
     for model in (Complaint, Post):
-        customer.author_ids |= set(
-            session.scalars(
-                select(model.author_id).where(model.source == source, func.lower(model.author_handle) == h).distinct()
-            )
-        )
+        for author_id, stored in session.execute(
+            select(model.author_id, model.author_handle).where(model.source == source).distinct()
+        ):
+            if fold(str(stored).lstrip("@")) == wanted:
+                customer.author_ids.add(str(author_id))
+                customer.handles.add(str(stored).lstrip("@"))
+    raw = [row for row in session.scalars(select(InboxItem)) if isinstance(row.record, dict)]
+    for row in raw:
+        if _inbox_is_theirs(row, customer):
+            record = row.record
+            for value, into in (
+                (record.get("author_id"), customer.author_ids),
+                (record.get("text"), customer.texts),
+                (record.get("id"), customer.post_ids),
+                (str(record.get("author_handle") or "").strip().lstrip("@"), customer.handles),
+                (record.get("author_name"), customer.names),
+            ):
+                if isinstance(value, str | int) and not isinstance(value, bool) and str(value):
+                    into.add(str(value))
     ids = customer.author_ids
     if not ids:
-        # Only raw records (never ingested, or set aside): their ids come from the records themselves.
-        for row in session.execute(select(InboxItem).where(_inbox_candidates(customer))).scalars():
-            if _inbox_is_theirs(row, customer) and isinstance(row.record, dict):
-                customer.author_ids.add(str(row.record.get("author_id")))
-                customer.texts.add(str(row.record.get("text") or ""))
-                customer.post_ids.add(str(row.record.get("id")))
-        customer.author_ids.discard("None")
-        customer.texts.discard("")
         return customer
     for row in session.execute(
         select(
-            Complaint.id, Complaint.external_id, Complaint.text, Complaint.author_name, Complaint.conversation_id
+            Complaint.id,
+            Complaint.external_id,
+            Complaint.text,
+            Complaint.author_name,
+            Complaint.escalation_reason,
+            Complaint.resolution_note,
         ).where(Complaint.source == source, _in(Complaint.author_id, ids))
     ):
         customer.complaint_ids.add(row.id)
         customer.post_ids.add(row.external_id)
         customer.texts.add(row.text)
+        customer.notes |= {n for n in (row.escalation_reason, row.resolution_note) if n}
         if row.author_name:
             customer.names.add(row.author_name)
     for row in session.execute(
@@ -375,13 +494,28 @@ def identify(session: Session, source: str, handle: str) -> Customer:
     ):
         customer.post_ids.add(row.external_id)
         customer.texts.add(row.text)
-    customer.promise_ids = set(
-        session.scalars(select(Promise.id).where(_in(Promise.complaint_id, customer.complaint_ids)))
+    for pid, text in session.execute(
+        select(Promise.id, Promise.text).where(_in(Promise.complaint_id, customer.complaint_ids))
+    ):
+        customer.promise_ids.add(pid)
+        customer.notes.add(text)
+    customer.notes |= set(
+        session.scalars(
+            select(AuditEvent.note).where(
+                _in(AuditEvent.complaint_id, customer.complaint_ids), AuditEvent.note.is_not(None)
+            )
+        )
     )
-    for row in session.execute(select(InboxItem).where(_inbox_candidates(customer))).scalars():
-        if _inbox_is_theirs(row, customer) and isinstance(row.record, dict) and row.record.get("text"):
-            customer.texts.add(str(row.record["text"]))
+    for reply, found in session.execute(
+        select(CommitmentLabel.reply_text, CommitmentLabel.text).where(
+            _in(CommitmentLabel.complaint_id, customer.complaint_ids)
+        )
+    ):
+        customer.notes |= {reply or "", found or ""}
     customer.texts = {t for t in customer.texts if t and t != FORGOTTEN}
+    customer.notes = {n for n in customer.notes if n and n != FORGOTTEN and len(n) >= 4}
+    for text in customer.texts | customer.notes:
+        customer.contacts |= contacts_in(text)
     return customer
 
 
@@ -393,7 +527,11 @@ def _text_columns(table: Table) -> list[Any]:
     ]
 
 
-def _apply_rule(session: Session, name: str, rule: Rule, customer: Customer) -> TableReport:
+Changed = dict[str, set[tuple[Any, ...]]]
+"""Table name → primary keys of the rows a forget changed."""
+
+
+def _apply_rule(session: Session, name: str, rule: Rule, customer: Customer, changed: Changed) -> TableReport:
     table = Base.metadata.tables[name]
     report = TableReport(name, rule.action.value, 0)
     if rule.action is Action.NONE or rule.rows is None:
@@ -410,7 +548,8 @@ def _apply_rule(session: Session, name: str, rule: Rule, customer: Customer) -> 
             session.execute(delete(table).where(*(c == r[c.name] for c in pk)))
         return report
     patterns = customer.patterns(own=True)
-    exact = customer.author_ids | customer.post_ids
+    exact = customer.exact(own=True)
+    handles = customer.folded_handles()
     touched: set[str] = set()
     for r in rows:
         values: dict[str, Any] = {}
@@ -420,12 +559,14 @@ def _apply_rule(session: Session, name: str, rule: Rule, customer: Customer) -> 
                 values[column_name] = new
         for column in _text_columns(table):
             if column.name not in rule.replace:
-                new = scrub(r[column.name], patterns, exact)
+                new = scrub(r[column.name], patterns, exact, handles)
                 if new != r[column.name]:
                     values[column.name] = new
         if values:
             touched |= set(values)
-            session.execute(update(table).where(*(c == r[c.name] for c in pk)).values(**values))
+            key = tuple(r[c.name] for c in pk)
+            changed.setdefault(name, set()).add(key)
+            session.execute(update(table).where(*(c == v for c, v in zip(pk, key, strict=True))).values(**values))
     report.columns = sorted(touched)
     return report
 
@@ -440,71 +581,185 @@ class _Row:
         return self._m[name]
 
 
-def _sweep(session: Session, customer: Customer) -> list[TableReport]:
-    """Every text and JSON column of every table: scrub what still names them or quotes them."""
-    needles = customer.needles()
+def _flat(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict):
+        return " ".join(f"{k} {_flat(v)}" for k, v in value.items())
+    if isinstance(value, list):
+        return " ".join(_flat(v) for v in value)
+    return str(value)
+
+
+def _sweep(session: Session, customer: Customer, changed: Changed) -> list[TableReport]:
+    """Every text and JSON column of every table, read in Python (so case folding is Unicode's on
+    both engines): scrub what still names or quotes them, and only that."""
     patterns = customer.patterns(own=False)
-    exact = {w for w in customer.author_ids | customer.post_ids if len(w) >= 6}
+    exact = customer.exact(own=False)
+    handles = customer.folded_handles()
+    if not patterns:
+        return []
+    anywhere = re.compile("|".join(f"(?:{p.pattern})" for p in patterns), re.IGNORECASE)
+    loose = re.compile(  # the handle anywhere, bare: a JSON value may be wholly it (checked by scrub)
+        "|".join(re.escape(h) for h in sorted({customer.handle, *customer.handles}, key=len, reverse=True)),
+        re.IGNORECASE,
+    )
     reports = []
-    if not needles:
-        return reports
     for name, table in sorted(Base.metadata.tables.items()):
         pk = list(table.primary_key.columns)
-        changed = 0
+        rows = 0
         touched: set[str] = set()
-        for column in _text_columns(table):
-            if column.name in RULES[name].unswept:
-                continue
-            text = func.lower(cast(column, Text)) if isinstance(column.type, JSON) else func.lower(column)
-            found = session.execute(select(*pk, column).where(or_(*(text.like(f"%{n}%") for n in needles)))).all()
-            for row in found:
-                old = row[-1]
-                new = scrub(old, patterns, exact)
+        columns = [c for c in _text_columns(table) if c.name not in RULES[name].unswept]
+        if not columns:
+            continue
+        result = session.execute(select(*pk, *columns).execution_options(yield_per=500))
+        updates = []
+        for row in result:
+            key = tuple(row[: len(pk)])
+            values = {}
+            for column, old in zip(columns, row[len(pk) :], strict=True):
+                if old is None:
+                    continue
+                flat = _flat(old)
+                json_value = not isinstance(old, str)
+                if not (
+                    anywhere.search(flat)
+                    or (exact and any(e in flat for e in exact))
+                    or (json_value and loose.search(flat))
+                ):
+                    continue
+                new = scrub(old, patterns, exact, handles)
                 if new != old:
-                    session.execute(
-                        update(table)
-                        .where(*(c == v for c, v in zip(pk, row[:-1], strict=True)))
-                        .values({column.name: new})
-                    )
-                    changed += 1
-                    touched.add(column.name)
-        if changed:
-            reports.append(TableReport(name, "scrubbed (named or quoted them)", changed, sorted(touched)))
+                    values[column.name] = new
+            if values:
+                updates.append((key, values))
+        for key, values in updates:
+            session.execute(update(table).where(*(c == v for c, v in zip(pk, key, strict=True))).values(**values))
+            changed.setdefault(name, set()).add(key)
+            rows += 1
+            touched |= set(values)
+        if rows:
+            reports.append(TableReport(name, "scrubbed (named or quoted them)", rows, sorted(touched)))
     return reports
 
 
-def forget(session: Session, source: str, handle: str, *, at: datetime) -> ForgetReport:
-    """Forget one customer inside the caller's transaction (roll it back for a dry run)."""
+_NOT_EDITED = {
+    DeliveryKind.CARD.value,  # cards are re-rendered by a card refresh
+    DeliveryKind.CARD_UPDATE.value,
+    DeliveryKind.REPORT.value,  # a file: the lead's numbers, no customer in it
+    DeliveryKind.REPLY.value,  # on the customer's network, not in Slack
+    DeliveryKind.FORGET_MESSAGE.value,
+}
+
+
+def _posted(session: Session, where: ColumnElement[bool]) -> list[Delivery]:
+    return list(
+        session.scalars(
+            select(Delivery).where(
+                where,
+                Delivery.transport == SLACK,
+                Delivery.remote_id.is_not(None),
+                Delivery.remote_channel.is_not(None),
+                Delivery.kind.not_in(sorted(_NOT_EDITED)),
+            )
+        )
+    )
+
+
+def _their_messages(session: Session, customer: Customer) -> dict[int, SlackMode]:
+    """Messages on their own complaints, decided before their posts go: their words are deleted."""
+    out: dict[int, SlackMode] = {}
+    ids = customer.complaint_ids
+    for row in _posted(session, or_(_in(Delivery.complaint_id, ids), _in(Delivery.card_of, ids))):
+        payload = row.payload if isinstance(row.payload, dict) else {}
+        own_words = row.kind == DeliveryKind.KUDOS.value or (
+            row.kind == DeliveryKind.CUSTOMER_REPLY.value
+            and str(payload.get("source")) == customer.source
+            and str(payload.get("post_id")) in customer.post_ids
+        )
+        out[row.id] = SlackMode.DELETE if own_words else SlackMode.EDIT
+    return out
+
+
+def _quoting_messages(session: Session, changed: Changed) -> dict[int, SlackMode]:
+    """Messages of other rows the forget changed (a card of someone who quoted them, a daily
+    reminder that listed them): re-rendered from the scrubbed rows."""
+    complaints = {key[0] for key in changed.get("complaints", set())}
+    deliveries = {key[0] for key in changed.get("deliveries", set())}
+    out = dict.fromkeys(
+        (
+            row.id
+            for row in _posted(
+                session,
+                or_(
+                    _in(Delivery.id, deliveries),
+                    _in(Delivery.complaint_id, complaints),
+                    _in(Delivery.card_of, complaints),
+                ),
+            )
+        ),
+        SlackMode.EDIT,
+    )
+    posts = {key[0] for key in changed.get("posts", set())}
+    if posts:
+        shown = {(s, e) for s, e in session.execute(select(Post.source, Post.external_id).where(_in(Post.id, posts)))}
+        for row in _posted(session, Delivery.kind == DeliveryKind.CUSTOMER_REPLY.value):
+            payload = row.payload if isinstance(row.payload, dict) else {}
+            if (str(payload.get("source")), str(payload.get("post_id"))) in shown:
+                out[row.id] = SlackMode.EDIT
+    return out
+
+
+def forget(session: Session, source: str, handle: str, *, at: datetime, actor: str = "data forget") -> ForgetReport:
+    """Forget one customer inside the caller's transaction (roll it back for a dry run).
+
+    Nobody found under that handle: nothing is changed at all (no sweep), so a mistyped or ordinary
+    word (``@nobody``) cannot scrub other customers' words."""
     missing = missing_rules()
     if missing:
         raise MissingRule(f"no forget rule for table(s) {', '.join(missing)}: add one to bot/desk/forget.py RULES")
     customer = identify(session, source, handle)
-    posted = session.execute(
-        select(Delivery.remote_channel, Delivery.remote_id, Delivery.kind).where(
-            RULES["deliveries"].rows(customer),  # type: ignore[misc]
-            Delivery.remote_id.is_not(None),
-            Delivery.kind.in_(
-                [DeliveryKind.CUSTOMER_REPLY.value, DeliveryKind.KUDOS.value, DeliveryKind.ESCALATION.value]
-            ),
-        )
-    ).all()
-    # A pending line quoting one of their replies would look for a post that is about to go.
+    if not customer.found:
+        return ForgetReport(customer, [], [])
+    theirs = _their_messages(session, customer)
+    # A pending line quoting one of their replies would look for a post that is about to go, and a
+    # reply not sent yet would answer a post that is no longer theirs with a scrubbed text.
     session.execute(
         update(Delivery)
         .where(
             RULES["deliveries"].rows(customer),  # type: ignore[misc]
-            Delivery.kind == DeliveryKind.CUSTOMER_REPLY.value,
+            Delivery.kind.in_([DeliveryKind.CUSTOMER_REPLY.value, DeliveryKind.REPLY.value]),
             Delivery.status == DeliveryStatus.PENDING.value,
         )
         .values(status=DeliveryStatus.CLOSED.value, last_error="the customer's data was forgotten")
     )
-    tables = [_apply_rule(session, name, RULES[name], customer) for name in sorted(RULES)]
-    tables += _sweep(session, customer)
-    refreshed = 0
-    if customer.complaint_ids:
-        outbox.request_card_refreshes(session, dict.fromkeys(sorted(customer.complaint_ids), 50), at=at)
-        refreshed = len(customer.complaint_ids)
-    session.flush()
-    return ForgetReport(
-        customer, tables, sorted({(str(ch), str(ts)) for ch, ts, _k in posted if ch}), cards_refreshed=refreshed
+    changed: Changed = {}
+    tables = [_apply_rule(session, name, RULES[name], customer, changed) for name in sorted(RULES)]
+    tables += _sweep(session, customer, changed)
+    messages = {**_quoting_messages(session, changed), **theirs}
+    cards = sorted(customer.complaint_ids | {key[0] for key in changed.get("complaints", set())})
+    if cards:
+        outbox.request_card_refreshes(session, dict.fromkeys(cards, 50), at=at)
+    rows = {t.table: t.rows for t in tables if t.rows}
+    event = events.record(
+        session,
+        EventKind.FORGOTTEN,
+        actor=actor,
+        at=at,
+        details=events.Forgotten(source=source, rows=rows, slack_messages=len(messages), cards=len(cards)),
     )
+    posted = []
+    for delivery in session.scalars(select(Delivery).where(_in(Delivery.id, messages)).order_by(Delivery.id)):
+        mode = messages[delivery.id]
+        channel, ts = str(delivery.remote_channel), str(delivery.remote_id)
+        outbox.enqueue(
+            session,
+            DeliveryKind.FORGET_MESSAGE,
+            key=f"forget:{event.id}:{delivery.id}",
+            channel=channel,
+            at=at,
+            payload={"delivery": delivery.id, "channel": channel, "ts": ts, "mode": mode.value},
+        )
+        posted.append(SlackMessage(channel, ts, delivery.kind, mode))
+    session.flush()
+    return ForgetReport(customer, tables, posted, cards_refreshed=len(cards))

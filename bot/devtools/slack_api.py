@@ -46,6 +46,7 @@ _BY_CHANNEL = {"C": "channels", "G": "groups", "D": "im"}
 METHOD_SCOPES: dict[str, str | tuple[str, str]] = {
     "chat.postMessage": "chat:write",
     "chat.update": "chat:write",
+    "chat.delete": "chat:write",
     "chat.postEphemeral": "chat:write",
     "conversations.history": ("history", "channel"),
     "conversations.replies": ("history", "channel"),
@@ -399,6 +400,18 @@ class SlackStandIn(LocalServer):
                 message.update(text=args.get("text", message["text"]), blocks=args.get("blocks") or [])
                 if args.get("metadata"):
                     message["metadata"] = args["metadata"]
+                return {"ok": True, "channel": channel, "ts": ts}
+        return {"ok": False, "error": "message_not_found"}
+
+    def _m_chat_delete(self, args: Json) -> Json:
+        """A bot token deletes only the bot's own messages (``cant_delete_message`` otherwise), as Slack's does."""
+        channel, ts = str(args.get("channel")), str(args.get("ts"))
+        messages = self.state.messages.get(channel, [])
+        for i, message in enumerate(messages):
+            if message["ts"] == ts:
+                if message.get("user") != self.state.bot_user:
+                    return {"ok": False, "error": "cant_delete_message"}
+                del messages[i]
                 return {"ok": True, "channel": channel, "ts": ts}
         return {"ok": False, "error": "message_not_found"}
 

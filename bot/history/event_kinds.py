@@ -44,3 +44,6 @@ class EventKind(StrEnum):
     # requests that changed nothing
     REFUSED = "refused"
     FAILED = "failed"
+    # data protection
+    FORGOTTEN = "forget"
+    """A customer's data was forgotten (``data forget``): counts only, nothing of theirs."""

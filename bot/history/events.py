@@ -154,6 +154,17 @@ class FollowUp(Details):
     """reopened, confirmed or attached."""
 
 
+@dataclass(frozen=True)
+class Forgotten(Details):
+    """What a forget changed, with nothing that says whom: the network and counts."""
+
+    source: str
+    rows: dict[str, int]
+    """Rows changed per table."""
+    slack_messages: int
+    cards: int
+
+
 DETAILS: dict[EventKind, type[Details] | None] = {
     EventKind.INGESTED: Ingested,
     EventKind.AMPLIFIED: Amplified,
@@ -178,6 +189,7 @@ DETAILS: dict[EventKind, type[Details] | None] = {
     EventKind.PUBLIC_REPLY: PublicReply,
     EventKind.FOLLOW_UP: FollowUp,
     EventKind.FAILED: Failed,
+    EventKind.FORGOTTEN: Forgotten,
 }
 
 

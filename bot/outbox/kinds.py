@@ -38,6 +38,8 @@ class DeliveryKind(StrEnum):
     """The thread line for a brand reply seen on a network or sent from the card."""
     COMMITMENT = "commitment"
     """A promise found in a brand reply: tracked (with Change time / Not a promise) or proposed."""
+    FORGET_MESSAGE = "forget_message"
+    """A message already in Slack that showed a forgotten customer: deleted, or re-rendered without them."""
 
 
 class Band(IntEnum):
@@ -85,6 +87,7 @@ SPECS: dict[DeliveryKind, KindSpec] = {
     DeliveryKind.REPLY: KindSpec(None, needs_card=False, band=Band.WAITED_ON),
     DeliveryKind.PUBLIC_REPLY_LINE: KindSpec(SLACK, needs_card=True),
     DeliveryKind.COMMITMENT: KindSpec(SLACK, needs_card=True),
+    DeliveryKind.FORGET_MESSAGE: KindSpec(SLACK, needs_card=False, band=Band.AUDIT, updates=True),
 }
 
 NAG_KINDS: dict[str, DeliveryKind] = {

@@ -243,7 +243,9 @@ def test_nothing_of_theirs_remains_in_any_table(migrated: Engine):
 
     assert leftovers(migrated) == []
     assert report.customer.author_ids == {AUTHOR}
-    assert report.slack_messages == [("C0COMPLAIN", "1740000000.000200")]
+    assert [(m.channel, m.ts, m.mode.value) for m in report.slack_messages] == [
+        ("C0COMPLAIN", "1740000000.000200", "delete")
+    ]
     with sessions() as s:
         # counts kept: the complaints and the promise are still there, anonymised
         assert {m.__tablename__: s.scalar(select(func.count()).select_from(m)) for m in (Complaint, Promise)} == before
@@ -278,6 +280,8 @@ def test_dry_run_changes_nothing_and_says_per_table_what_would_go(migrated: Engi
     assert "posts: 4 row(s) deleted" in out
     assert "complaints: 2 row(s) anonymised" in out
     assert "inbox: 1 row(s) deleted" in out
+    assert "1 message(s) would be deleted and 0 edited by the running bot" in out
+    assert "delete C0COMPLAIN 1740000000.000200 thread_reply" in out
     assert "Dry run: nothing changed." in out
     assert dump(migrated) == before
 
@@ -291,4 +295,7 @@ def test_dry_run_changes_nothing_and_says_per_table_what_would_go(migrated: Engi
     assert leftovers(migrated) == []
     # asking again finds nobody
     assert main(["data", "forget", f"@{HANDLE}", "--source", "x", "--dry-run"]) == 1
-    assert main(["data", "forget", f"@{HANDLE}", "--source", "bluesky", "--dry-run"]) == 1
+    capsys.readouterr()
+    # a network nothing is stored from and that is not configured: refused with the ones that are
+    assert main(["data", "forget", f"@{HANDLE}", "--source", "facebok", "--dry-run"]) == 2
+    assert "Unknown source 'facebok': the sources configured or with stored posts are x" in capsys.readouterr().err
