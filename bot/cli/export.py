@@ -84,6 +84,12 @@ def add_parser(sub: Any) -> None:
     parser.add_argument("--what", choices=sorted(WHAT), default="complaints", help="which rows (default complaints)")
     parser.add_argument("--output", type=Path, default=None, metavar="FILE", help="write here instead of stdout")
     parser.add_argument("--force", action="store_true", help="replace --output if it exists")
+    parser.add_argument(
+        "--raw",
+        action="store_true",
+        help="CSV cells exactly as stored (default: a cell a spreadsheet would run as a formula starts with ', "
+        "control characters removed)",
+    )
 
 
 def main(args: argparse.Namespace) -> int:
@@ -110,6 +116,7 @@ def main(args: argparse.Namespace) -> int:
                 since=args.since,
                 until=args.until,
                 tz=settings.team_timezone,
+                raw=args.raw,
             )
     except (SQLAlchemyError, engine.dialect.loaded_dbapi.Error) as exc:
         from bot.common.health import short_reason

