@@ -15,12 +15,14 @@ from typing import Any
 
 MAX_TEXT_CHARS = 25_000  # X's longest posts (Premium) are 25,000 characters
 MAX_ID_CHARS = 64
-MAX_HANDLE_CHARS = 64
 MAX_FOLLOWERS = 10**12
 EARLIEST = datetime(2006, 3, 21, tzinfo=UTC)  # the first post on Twitter: nothing real is older
 FUTURE_SLACK = timedelta(days=1)
-# Column widths (bot/store/models.py): outside strings are cut to fit rather than refused.
-COLUMNS = {"author_name": 128, "author_handle": 64, "lang": 16, "source": 32}
+LIMITS = {"author_handle": 320, "author_name": 640, "url": 2048, "lang": 35, "source": 32}
+"""The longest each field may be — what the networks allow (a Bluesky handle is a domain name, up to
+253 characters; a Mastodon account ``user@domain``; a Bluesky display name 640 bytes; a BCP 47 tag 35),
+and the width of its column (bot/store/models.py). Anything longer is refused with its reason, never
+cut: a cut handle is someone else's, and a cut link goes somewhere else."""
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _TEXTUAL = (str, int)
 
@@ -109,10 +111,6 @@ def parse_time(value: Any) -> datetime:
         raise MalformedPost(f"created_at {str(value)[:40]!r} is out of range") from None
 
 
-def _cut(value: str | None, name: str) -> str | None:
-    return value[: COLUMNS[name]] if value else value
-
-
 def _reference(record: Mapping[str, Any], name: str) -> str | None:
     """An id naming another post: one too long to be a real id is dropped, not the whole post."""
     try:
@@ -127,7 +125,7 @@ def post_from_record(record: Any, *, default_source: str, now: datetime | None =
     Bounds keep every value storable on every engine, because one value a column cannot hold
     (followers 10^20 in a BIGINT, a year-9999 time that overflows on conversion, a 60-character
     handle in VARCHAR(64) after escaping …) used to fail the whole batch again and again: followers
-    0..10^12, ``created_at`` between 2006-03-21 and ``now`` + 1 day, strings cut to their columns.
+    0..10^12, ``created_at`` between 2006-03-21 and ``now`` + 1 day, strings no longer than ``LIMITS``.
     """
     if not isinstance(record, Mapping):
         raise MalformedPost(f"a post must be a JSON object, got {type(record).__name__}")
@@ -144,7 +142,9 @@ def post_from_record(record: Any, *, default_source: str, now: datetime | None =
         raise MalformedPost(f"text is {len(text)} characters (limit {MAX_TEXT_CHARS})")
     _check_unicode("text", text)
     author_id = _required(record, "author_id", MAX_ID_CHARS)
-    handle = _required(record, "author_handle", 10_000).lstrip("@")
+    handle = _required(record, "author_handle", 10**9).lstrip("@")  # measured without its "@"
+    if len(handle) > LIMITS["author_handle"]:
+        raise MalformedPost(f"author_handle is {len(handle)} characters (limit {LIMITS['author_handle']})")
     if not handle:
         raise MalformedPost("empty author_handle")
     followers = record.get("followers", 0)
@@ -157,20 +157,20 @@ def post_from_record(record: Any, *, default_source: str, now: datetime | None =
     if not EARLIEST <= created <= latest:
         raise MalformedPost(f"created_at {created.isoformat()} is before 2006-03-21 or more than a day ahead")
     verified = record.get("verified", False)
-    source = _cut(_text_field(record, "source", required=False, limit=10_000), "source") or default_source
-    url = _text_field(record, "url", required=False, limit=10_000)
+    source = _text_field(record, "source", required=False, limit=LIMITS["source"]) or default_source
+    url = _text_field(record, "url", required=False, limit=LIMITS["url"])
     return Post(
         source=source,
         id=post_id,
         text=text,
         author_id=author_id,
-        author_handle=_cut(handle, "author_handle") or handle,
+        author_handle=handle,
         created_at=created,
-        author_name=_cut(_text_field(record, "author_name", required=False, limit=10_000), "author_name"),
+        author_name=_text_field(record, "author_name", required=False, limit=LIMITS["author_name"]),
         followers=followers,
         verified=bool(verified) if isinstance(verified, bool) else False,
-        url=url if url and len(url) <= 512 else None,
-        lang=_cut(_text_field(record, "lang", required=False, limit=10_000), "lang"),
+        url=url,
+        lang=_text_field(record, "lang", required=False, limit=LIMITS["lang"]),
         conversation_id=_reference(record, "conversation_id"),
         in_reply_to_id=_reference(record, "in_reply_to_id"),
         retweet_of=_reference(record, "retweet_of"),

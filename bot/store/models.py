@@ -68,14 +68,14 @@ class Complaint(Base):
     source: Mapped[str] = mapped_column(String(32))
     external_id: Mapped[str] = mapped_column(String(64))
     author_id: Mapped[str] = mapped_column(String(64))
-    author_handle: Mapped[str] = mapped_column(String(64))
-    author_name: Mapped[str | None] = mapped_column(String(128))
+    author_handle: Mapped[str] = mapped_column(String(320))
+    author_name: Mapped[str | None] = mapped_column(String(640))
     author_followers: Mapped[int] = mapped_column(BigInteger, default=0)
     author_verified: Mapped[bool] = mapped_column(Boolean, default=False)
     text: Mapped[str] = mapped_column(Text)
-    url: Mapped[str | None] = mapped_column(String(512))
+    url: Mapped[str | None] = mapped_column(String(2048))
     posted_at: Mapped[datetime]
-    lang: Mapped[str | None] = mapped_column(String(16))
+    lang: Mapped[str | None] = mapped_column(String(35))
     conversation_id: Mapped[str | None] = mapped_column(String(64))
 
     sentiment_compound: Mapped[float] = mapped_column(Float, default=0.0)
@@ -138,7 +138,7 @@ class Post(Base):
     complaint_id: Mapped[int | None] = mapped_column(ForeignKey("complaints.id", ondelete="CASCADE"))
     role: Mapped[str] = mapped_column(String(16))
     author_id: Mapped[str] = mapped_column(String(64))
-    author_handle: Mapped[str] = mapped_column(String(64))
+    author_handle: Mapped[str] = mapped_column(String(320))
     text: Mapped[str] = mapped_column(Text)
     posted_at: Mapped[datetime]
     created_at: Mapped[datetime]
@@ -288,7 +288,7 @@ class BrandAccount(Base):
     __tablename__ = "brand_accounts"
 
     network: Mapped[str] = mapped_column(String(16), primary_key=True)
-    handle: Mapped[str] = mapped_column(String(64), primary_key=True)
+    handle: Mapped[str] = mapped_column(String(320), primary_key=True)
     account_id: Mapped[str] = mapped_column(String(64))
     resolved_at: Mapped[datetime]
 

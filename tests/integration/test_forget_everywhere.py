@@ -39,7 +39,7 @@ from bot.store.engine import make_sessionmaker
 from bot.store.models import AuditEvent, Base, Complaint, Delivery
 from bot.store.models import Post as PostRow
 from bot.triage.classify import Triage
-from tests.support.slack_api import SlackStandIn
+from tests.support.slack_api import Fault, SlackStandIn
 
 COMPLAIN, KUDOS, ESCALATE = "C0COMPLAIN", "C0KUDOS", "C0ESCALATE"
 AGENT = "U0AGENT01"
@@ -322,3 +322,28 @@ def test_a_column_left_out_of_the_rules_is_caught(
         forget(s, "x", "@jo", at=clock.now())
     left = in_tables(migrated, JO)
     assert any(line.startswith(f"{table}.{column}:") for line in left), left
+
+
+def test_each_message_is_deleted_or_edited_once_through_lost_answers_and_rate_limits(
+    migrated: Engine, slack: SlackStandIn, clock: FakeClock
+):
+    """Slack deleted the message but the answer was lost: the retry's ``message_not_found`` means done,
+    not failed. An edit refused with 429 waits and goes. Forgetting again adds nothing."""
+    history(migrated, slack, clock)
+    sessions = make_sessionmaker(migrated)
+    with sessions.begin() as s:
+        report = forget(s, "x", "jo", at=clock.now())
+    slack.inject(Fault("lost", method="chat.delete"))
+    slack.inject(Fault("429", method="chat.update", retry_after=3))
+    deliver(migrated, slack, clock)
+    with sessions() as s:
+        rows = s.scalars(select(Delivery).where(Delivery.kind == DeliveryKind.FORGET_MESSAGE.value)).all()
+        assert len(rows) == len(report.slack_messages) >= 6
+        assert {r.status for r in rows} == {"sent"}
+    assert in_slack(slack, JO) == []
+    deletes = len(slack.calls_to("chat.delete"))
+    with sessions.begin() as s:
+        again = forget(s, "x", "jo", at=clock.now())
+    assert not again.found
+    deliver(migrated, slack, clock)
+    assert len(slack.calls_to("chat.delete")) == deletes

@@ -47,11 +47,41 @@ def test_time_without_offset_is_utc_and_offsets_are_converted():
         ({"followers": -3}, "followers"),
         ({"followers": "many"}, "followers"),
         ({"id": "9" * 65}, "limit 64"),
+        # over-long fields are refused with their reason, never cut (a cut handle is someone else's)
+        ({"author_handle": "h" * 10_000}, "author_handle is 10000 characters .limit 320."),
+        ({"author_handle": "@" + "h" * 321}, "author_handle is 321 characters .limit 320."),
+        ({"author_handle": "@" + "h" * 320}, None),
+        ({"author_name": "n" * 641}, "author_name is 641 characters .limit 640."),
+        ({"url": "https://bsky.app/" + "p" * 2040}, "url is 2057 characters .limit 2048."),
+        ({"lang": "x" * 36}, "lang is 36 characters .limit 35."),
+        ({"source": "s" * 33}, "source is 33 characters .limit 32."),
     ],
 )
 def test_malformed_records_are_refused_with_reason(change, reason):
+    if reason is None:  # the limit itself is allowed
+        assert post_from_record({**GOOD, **change}, default_source="replay")
+        return
     with pytest.raises(MalformedPost, match=reason):
         post_from_record({**GOOD, **change}, default_source="replay")
+
+
+def test_the_longest_real_values_are_kept_whole():
+    """A Bluesky handle is a domain name (253 characters at most); a Mastodon account is user@domain."""
+    handle = ".".join(["a" * 63, "b" * 63, "c" * 63, "d" * 54]) + ".social"
+    assert len(handle) == 253
+    name = "É" * 640
+    post = post_from_record(
+        {
+            **GOOD,
+            "author_handle": "@" + handle,
+            "author_name": name,
+            "lang": "zh-Hant-TW",
+            "url": "https://x.co/" + "u" * 2000,
+        },
+        default_source="r",
+    )
+    assert (post.author_handle, post.author_name, post.lang) == (handle, name, "zh-Hant-TW")
+    assert len(post.url or "") == 2013
 
 
 def test_not_an_object():
