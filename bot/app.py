@@ -136,6 +136,7 @@ def create_app(
             usergroup=settings.slack_support_usergroup,
             channel=settings.slack_complaints_channel,
             allow_guests=settings.slack_team_allow_guests,
+            allow_external=settings.slack_team_allow_external,
         )
         app.access.start()
         logging.getLogger("slack_bolt.App").addFilter(_no_unused_token_warning)

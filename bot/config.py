@@ -98,6 +98,8 @@ class Settings:
     slack_kudos_channel: str | None = None
     slack_support_usergroup: str | None = None
     slack_team_allow_guests: bool = False
+    slack_team_allow_external: bool = False
+    """People from another organisation in a Slack Connect channel may act on cards."""
     slack_post_rate: float = 1.0
 
     networks: dict[str, Any] = field(default_factory=networks.default_settings)
@@ -339,10 +341,14 @@ def _slack_settings(r: Reader, duties: _Duties) -> _Fields:
         _USERGROUP_ID,
         "is not a user group ID (it starts with S)",
     )
-    guests = (r.raw("SLACK_TEAM_ALLOW_GUESTS") or "no").lower()
-    if guests not in ("yes", "no", "true", "false", "1", "0"):
-        r.problems.append(f"SLACK_TEAM_ALLOW_GUESTS={shown_value('SLACK_TEAM_ALLOW_GUESTS', guests)} must be yes or no")
-    values["slack_team_allow_guests"] = guests in ("yes", "true", "1")
+    for name, key in (
+        ("SLACK_TEAM_ALLOW_GUESTS", "slack_team_allow_guests"),
+        ("SLACK_TEAM_ALLOW_EXTERNAL", "slack_team_allow_external"),
+    ):
+        answer = (r.raw(name) or "no").lower()
+        if answer not in ("yes", "no", "true", "false", "1", "0"):
+            r.problems.append(f"{name}={shown_value(name, answer)} must be yes or no")
+        values[key] = answer in ("yes", "true", "1")
     return values
 
 

@@ -96,6 +96,8 @@ class User:
     """Deactivated."""
     guest: bool = False
     """A multi- or single-channel guest (``is_restricted``)."""
+    team_id: str = "T0FOLLOW"
+    """Their organisation's workspace: another one's for a Slack Connect user."""
 
     def as_json(self) -> Json:
         return {
@@ -108,6 +110,7 @@ class User:
             "deleted": self.deleted,
             "is_restricted": self.guest,
             "is_ultra_restricted": False,
+            "team_id": self.team_id,
         }
 
 
@@ -171,7 +174,7 @@ class SlackStandIn(LocalServer):
         return self.origin + "/api/"
 
     # -- set-up helpers ------------------------------------------------------------------------
-    def add_user(self, user_id: str, name: str, tz: str = "UTC", channels: tuple[str, ...] = (), **flags: bool) -> User:
+    def add_user(self, user_id: str, name: str, tz: str = "UTC", channels: tuple[str, ...] = (), **flags: Any) -> User:
         with self._lock:
             user = User(user_id, name, tz, **flags)
             self.state.users[user_id] = user

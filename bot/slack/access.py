@@ -3,11 +3,17 @@
 The list is refreshed off the request path, by a background thread, every minute: a click must be
 answered within 3 seconds and never waits on ``conversations.members`` (a slow Slack once made
 clicks wait with it). Removing someone from the channel or the group revokes their access at the
-next refresh. Only people count: bots, apps and deactivated accounts never do, and guests only
-when SLACK_TEAM_ALLOW_GUESTS says so — so nothing can be handed over to the bot or owned by it.
+next refresh. Only people count: bots, apps and deactivated accounts never do, guests only when
+SLACK_TEAM_ALLOW_GUESTS says so, and people from another organisation in a Slack Connect channel
+(their ``team_id`` is not ours, nor their Enterprise Grid organisation) only when
+SLACK_TEAM_ALLOW_EXTERNAL says so — so nothing can be handed over to the bot or owned by it, and a
+partner's staff in a shared channel cannot claim or resolve the brand's complaints.
 
-If Slack cannot be asked, the last list is used for at most ``STALE_AFTER``; after that, and before
-any list was ever fetched, access fails closed with a message saying why.
+If Slack cannot be asked, the last good list is kept for as long as that lasts: a request reaches
+us only through Slack, so while Slack cannot tell us who is in the team, nobody new can ask either,
+and locking the team out of the cards they are working on helps nobody. After ``STALE_AFTER`` a
+warning is logged every refresh. Before any list was ever fetched, access fails closed with a
+message saying why.
 """
 
 from __future__ import annotations
@@ -36,6 +42,8 @@ class Person:
     is_person: bool
     guest: bool
     checked_at: float
+    external: bool = False
+    """Of another organisation (Slack Connect)."""
 
 
 class TeamAccess:
@@ -46,6 +54,7 @@ class TeamAccess:
         usergroup: str | None,
         channel: str,
         allow_guests: bool = False,
+        allow_external: bool = False,
         refresh_seconds: float = REFRESH_SECONDS,
         stale_after: float = STALE_AFTER,
         monotonic: Callable[[], float] = time.monotonic,
@@ -54,6 +63,9 @@ class TeamAccess:
         self.usergroup = usergroup
         self.channel = channel
         self.allow_guests = allow_guests
+        self.allow_external = allow_external
+        self._home: tuple[str | None, str | None] | None = None
+        """Our workspace's team id and Enterprise Grid organisation (``auth.test``), read once."""
         self.refresh_seconds = refresh_seconds
         self.stale_after = stale_after
         self.monotonic = monotonic
@@ -68,9 +80,13 @@ class TeamAccess:
         return f"<!subteam^{self.usergroup}>" if self.usergroup else f"<#{self.channel}>"
 
     # -- answering a request: never asks Slack ---------------------------------------------------------
-    def allowed(self, user_id: str) -> bool:
+    def allowed(self, user_id: str, team_id: str | None = None) -> bool:
+        """``team_id``: the team the request says the person belongs to (a Slack Connect user acting
+        from their own workspace); refused when it is not ours, unless external people are allowed."""
         members = self._members
-        if members is None or self.monotonic() - self._fetched_at > self.stale_after:
+        if members is None:
+            return False
+        if team_id and not self.allow_external and self._home is not None and team_id != self._home[0]:
             return False
         return user_id in members
 
@@ -80,12 +96,6 @@ class TeamAccess:
             return (
                 ":lock: Followthrough could not yet ask Slack who is in the support team, so nobody can "
                 f"{what} for now. Try again in a minute; if it lasts, an admin should run `followthrough check`."
-            )
-        if self.monotonic() - self._fetched_at > self.stale_after:
-            minutes = int((self.monotonic() - self._fetched_at) // 60)
-            return (
-                f":lock: Slack has not told Followthrough who is in the support team for {minutes} minutes, so "
-                f"nobody can {what} until it answers again. Try again shortly."
             )
         return f":lock: Only the support team ({self.who}) can {what}."
 
@@ -109,10 +119,13 @@ class TeamAccess:
             members = self._fetch()
         except Exception as exc:
             age = self.monotonic() - self._fetched_at
-            log.warning(
+            stale = self._members is not None and age > self.stale_after
+            (log.error if stale else log.warning)(
                 "could not refresh the support team's membership (%s); %s",
                 type(exc).__name__,
-                f"using the list from {age:.0f} s ago" if self._members is not None else "nobody can act yet",
+                f"keeping the last good list, from {age / 60:.0f} min ago"
+                if self._members is not None
+                else "nobody can act yet",
             )
             return False
         self._members = members
@@ -120,6 +133,9 @@ class TeamAccess:
         return True
 
     def _fetch(self) -> frozenset[str]:
+        if self._home is None:
+            answer = self.client.auth_test()
+            self._home = (answer.get("team_id"), answer.get("enterprise_id"))
         if self.usergroup:
             ids = list(self.client.usergroups_users_list(usergroup=self.usergroup)["users"])
         else:
@@ -148,5 +164,20 @@ class TeamAccess:
                 return False
             is_person = not (user.get("is_bot") or user.get("is_app_user") or user.get("deleted"))
             guest = bool(user.get("is_restricted") or user.get("is_ultra_restricted"))
-            person = self._people[user_id] = Person(is_person, guest, self.monotonic())
-        return person.is_person and (self.allow_guests or not person.guest)
+            person = self._people[user_id] = Person(is_person, guest, self.monotonic(), self._external(user))
+            if person.external and not self.allow_external:
+                log.info("support team member %s skipped: of another organisation (Slack Connect)", user_id)
+        return (
+            person.is_person
+            and (self.allow_guests or not person.guest)
+            and (self.allow_external or not person.external)
+        )
+
+    def _external(self, user: dict[str, object]) -> bool:
+        """Of another organisation: not our workspace, and not our Enterprise Grid organisation."""
+        team, enterprise = self._home or (None, None)
+        theirs = user.get("team_id")
+        if not team or not theirs or theirs == team:
+            return False
+        grid = user.get("enterprise_user")
+        return not (enterprise and isinstance(grid, dict) and grid.get("enterprise_id") == enterprise)

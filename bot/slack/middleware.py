@@ -184,7 +184,11 @@ def team_only(deps: Requests, what: str = "act on complaint cards") -> Callable[
 
     def middleware(body: dict[str, Any], respond: Callable[..., Any], next: Callable[[], None]) -> BoltResponse | None:
         info = request_name(body)
-        if deps.access.allowed(info.user):
+        # A click says which organisation the person acts from (``user.team_id``): a Slack Connect
+        # partner's is not ours, even if the team list were out of date.
+        user = body.get("user")
+        team = user.get("team_id") if isinstance(user, dict) else None
+        if deps.access.allowed(info.user, team if isinstance(team, str) else None):
             next()
             return None
         text = deps.access.refusal(what)

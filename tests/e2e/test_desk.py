@@ -13,6 +13,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
+from bot.devtools.interactions import block_action
 from bot.slack.ids import Action, Field, View
 from bot.store.enums import PromiseStatus
 from bot.store.models import AuditEvent, Complaint, Interaction, Promise
@@ -213,6 +214,24 @@ def test_outsiders_are_refused_and_nothing_changes(desk: Desk):
     assert "Only the support team" in desk.responses()[0]["text"]
     assert desk.get(cid).status == "new"
     assert (OUTSIDER, "refused", "not in the support team") in events(desk, cid)
+
+
+def test_a_slack_connect_partner_in_the_channel_is_refused_and_nothing_changes(desk: Desk):
+    """A shared channel: the partner is a member, their organisation is not ours (``user.team_id``).
+    A click from them, or one that says it comes from their organisation, is refused."""
+    desk.slack.add_user("U0PARTNER", "partner", channels=(COMPLAINTS,), team_id="T0PARTNER")
+    desk.app.access.refresh()
+    cid = desk.complaint()
+    assert desk.click("U0PARTNER", Action.CLAIM, str(cid))[0] == 200
+    assert "Only the support team" in desk.responses()[0]["text"]
+    payload = block_action(ALICE, Action.CLAIM, value=str(cid), trigger_id=desk.slack.trigger_id())
+    payload["user"]["team_id"] = "T0PARTNER"
+    payload["response_url"] = desk.slack.response_url("p")
+    assert desk.send(payload)[0] == 200
+    assert "Only the support team" in desk.responses("p")[0]["text"]
+    assert desk.get(cid).status == "new"
+    assert desk.click(ALICE, Action.CLAIM, str(cid))[0] == 200  # from our organisation: as ever
+    assert desk.get(cid).status == "claimed"
 
 
 def test_support_usergroup_decides_who_may_act(db_url: str):
