@@ -93,6 +93,7 @@ def surfaces(app: Followthrough, access: TeamAccess) -> Surfaces:
             s.slack_complaints_channel,
             s.slack_kudos_channel,
             team_timezone=s.team_timezone,
+            access=access,
         ),
         home=HomeDeps(sessions, app.clock, team_timezone=s.team_timezone, access=access),
         replies=ReplyDeps(

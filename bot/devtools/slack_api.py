@@ -98,6 +98,8 @@ class User:
     """A multi- or single-channel guest (``is_restricted``)."""
     team_id: str = "T0FOLLOW"
     """Their organisation's workspace: another one's for a Slack Connect user."""
+    display_name: str = ""
+    """What Slack shows beside their messages (the profile's display name), when they set one."""
 
     def as_json(self) -> Json:
         return {
@@ -111,6 +113,7 @@ class User:
             "is_restricted": self.guest,
             "is_ultra_restricted": False,
             "team_id": self.team_id,
+            "profile": {"display_name": self.display_name, "real_name": self.name},
         }
 
 

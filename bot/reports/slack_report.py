@@ -8,6 +8,7 @@ the app — stored first, like every other message, so it arrives once even acro
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -25,34 +26,58 @@ USAGE = (
     "`/complaints report person @alice` or `/complaints report person U0123ABCD` (one person; "
     "a member ID is in their profile → ⋯ → Copy member ID)."
 )
-_MENTION = re.compile(r"^<@([UW][A-Z0-9]{2,})(?:\|[^>]*)?>$")
+_MENTION = re.compile(r"<@([UW][A-Z0-9]{2,})(?:\|[^>]*)?>")
 _USER_ID = re.compile(r"^[UW][A-Z0-9]{6,}$")
 
 
-def find_person(session: Session, word: str) -> str | None:
-    """A user id from an escaped mention, a bare member id, or a name Followthrough has seen."""
-    if match := _MENTION.match(word):
+class Unclear(ValueError):
+    """A plain name more than one person goes by: the message says who they could be."""
+
+
+def find_person(session: Session, text: str, named: Callable[[str], list[str]] | None = None) -> str | None:
+    """A user id from a mention however Slack sends it: escaped (``<@U…|bob>``, the manifest asks
+    for it), a bare member id, or a plain name ("@Bob J", "bob") matched on the team's display, real
+    and user names, then on names Followthrough has cached. Several people by that name: ``Unclear``."""
+    text = text.strip()
+    if match := _MENTION.search(text):
         return match.group(1)
-    if _USER_ID.match(word):
-        return word
-    name = word.lstrip("@").strip().lower()
+    if _USER_ID.match(text):
+        return text
+    name = " ".join(text.lstrip("@").split())
     if not name:
         return None
-    found = session.scalars(select(SlackUser.user_id).where(func.lower(SlackUser.name) == name)).all()
-    return found[0] if len(found) == 1 else None
+    found = named(name) if named is not None else []
+    if not found:
+        found = sorted(
+            set(session.scalars(select(SlackUser.user_id).where(func.lower(SlackUser.name) == name.lower())))
+        )
+    if len(found) > 1:
+        who = " or ".join(f"<@{u}>" for u in found[:5])
+        raise Unclear(f"`{name[:40]}` could be {who}: name them with their @mention.")
+    return found[0] if found else None
 
 
 def report_command(
-    sessions: sessionmaker[Session], user: str, args: str, now: datetime, tz: str, key: str | None = None
+    sessions: sessionmaker[Session],
+    user: str,
+    args: str,
+    now: datetime,
+    tz: str,
+    key: str | None = None,
+    named: Callable[[str], list[str]] | None = None,
 ) -> str:
     words = args.split()
     scope = (words[0].lower() if words else "week").removesuffix("ly")
     person: str | None = None
     if scope in ("person", "user", "for"):
-        with sessions() as session:
-            person = find_person(session, words[1]) if len(words) > 1 else user
+        who = args.strip().partition(" ")[2].strip()  # the whole rest: "@Bob J" is one person
+        try:
+            with sessions() as session:
+                person = find_person(session, who, named) if who else user
+        except Unclear as exc:
+            return f"{exc}\n{USAGE}"
         if person is None:
-            return f"I can't tell who `{words[1][:40]}` is (I know only people who have used Followthrough).\n{USAGE}"
+            return f"I can't tell who `{who[:40]}` is (not a support team member I know by that name).\n{USAGE}"
         scope = "week"
     elif scope not in ("week", "month"):
         return f"I don't know the report `{scope[:20]}`.\n{USAGE}"

@@ -37,6 +37,10 @@ UNREADABLE = frozenset({"user_not_found", "user_not_visible"})
 """``users.info`` errors that mean "this member cannot be read", not "Slack is failing"."""
 
 
+def fold_name(name: str) -> str:
+    return " ".join(name.casefold().split())
+
+
 @dataclass(frozen=True)
 class Person:
     is_person: bool
@@ -72,6 +76,8 @@ class TeamAccess:
         self._members: frozenset[str] | None = None
         self._fetched_at = float("-inf")
         self._people: dict[str, Person] = {}
+        self._names: dict[str, frozenset[str]] = {}
+        """Each member's names as Slack shows them (display, real, user name), folded: ``named``."""
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -89,6 +95,13 @@ class TeamAccess:
         if team_id and not self.allow_external and self._home is not None and team_id != self._home[0]:
             return False
         return user_id in members
+
+    def named(self, name: str) -> list[str]:
+        """Team members whose display, real or user name is ``name`` (case and spacing aside): how a
+        plain "@Bob J" typed in a command is found, since Slack does not turn it into a mention."""
+        wanted = fold_name(name.lstrip("@"))
+        members = self._members or frozenset()
+        return sorted(u for u, names in self._names.items() if u in members and wanted in names)
 
     def refusal(self, what: str) -> str:
         """Why ``allowed`` said no, for the person refused."""
@@ -165,6 +178,9 @@ class TeamAccess:
             is_person = not (user.get("is_bot") or user.get("is_app_user") or user.get("deleted"))
             guest = bool(user.get("is_restricted") or user.get("is_ultra_restricted"))
             person = self._people[user_id] = Person(is_person, guest, self.monotonic(), self._external(user))
+            profile = user.get("profile") if isinstance(user.get("profile"), dict) else {}
+            names = (user.get("real_name"), user.get("name"), profile.get("display_name"), profile.get("real_name"))
+            self._names[user_id] = frozenset(fold_name(n) for n in names if isinstance(n, str) and n.strip())
             if person.external and not self.allow_external:
                 log.info("support team member %s skipped: of another organisation (Slack Connect)", user_id)
         return (

@@ -63,6 +63,8 @@ class CommandDeps:
     kudos_channel: str | None = None
     team_timezone: str = "UTC"
     """Weeks and days in reports are the team's."""
+    access: TeamAccess | None = None
+    """The team's names, for a person named in plain text (``report person @Bob J``)."""
 
 
 @dataclass(frozen=True)

@@ -55,6 +55,15 @@ def test_handles_match_with_unicode_case_folding_and_without_invisible_character
         assert f"#{other} " not in answer
 
 
+def test_a_handle_slack_escaped_as_a_mention_is_still_the_customers(desk: Desk):
+    """The command's text is escaped (the manifest's ``should_escape: true``): a handle that is also a
+    Slack user's name arrives as ``<@U…|jo>``. A bare mention or a channel is answered with examples."""
+    cid = stored_as(desk, "jo")
+    assert f"#{cid} " in found(desk, "<@U0JOJOJO1|jo>")
+    assert found(desk, "<@U0JOJOJO1>").startswith("That is a Slack mention, not a customer's handle.")
+    assert found(desk, "<#C0COMPLAIN|complaints>").startswith("That is a Slack mention")
+
+
 def test_a_different_handle_is_not_found(desk: Desk):
     stored_as(desk, "émilie")
     assert found(desk, "@emilie").startswith("No earlier complaints")  # an accent is a different letter

@@ -56,6 +56,22 @@ def test_report_for_a_month_and_for_one_person(desk: Desk):
     assert "Per person" not in bob
 
 
+def test_report_for_a_person_named_in_plain_text(desk: Desk):
+    """Slack sends "@Bob J" as typed when it is not turned into a mention (a display name with a space,
+    a name typed without picking from the list): found on the team's display, real and user names."""
+    bob = report_history.BOB
+    desk.slack.add_user(bob, "Bob Jones", channels=("C0COMPLAIN",), display_name="Bob J")
+    desk.slack.add_user("U0SAM00001", "Sam Smith", channels=("C0COMPLAIN",), display_name="Sam")
+    desk.slack.add_user("U0SAM00002", "Sam Jones", channels=("C0COMPLAIN",), display_name="Sam")
+    desk.app.access.refresh()
+    for typed in ("@Bob J", "bob j", "@Bob  Jones", "Bob Jones", f"<@{bob}|bob>", bob):
+        answered = answer(desk, f"report person {typed}")
+        assert f"for <@{bob}>" in answered, typed
+    sam = answer(desk, "report person @Sam")
+    assert sam.startswith("`Sam` could be <@U0SAM00001> or <@U0SAM00002>: name them with their @mention.")
+    assert answer(desk, "report person @Bobby").startswith("I can't tell who `@Bobby` is")
+
+
 def test_report_refuses_what_it_cannot_read_with_examples(desk: Desk):
     who = answer(desk, "report person @nobody")
     assert who.startswith("I can't tell who `@nobody` is")

@@ -6,6 +6,7 @@ Slash commands cannot run inside threads, so everything takes an explicit refere
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -86,6 +87,15 @@ def find(deps: CommandDeps, user: str, args: str, now: datetime) -> str:
     """``@jo`` on every network, each network's @jo apart; ``bluesky:@jo`` (or ``@jo bluesky``) one."""
     words = args.strip().split()
     who = words[0] if words else ""
+    # The command's text is escaped (the manifest asks for it, so ``report person`` gets mentions):
+    # a handle that is also someone's Slack name arrives as ``<@U…|jo>`` — the customer is ``@jo``.
+    if escaped := re.match(r"^<@[UW][A-Z0-9]+\|([^>]+)>$", who):
+        who = "@" + escaped.group(1)
+    elif re.match(r"^<[@#!][^>]*>$", who):
+        return (
+            "That is a Slack mention, not a customer's handle. Try `/complaints find jo` or "
+            "`/complaints find bluesky:jo.bsky.social` (without the @)."
+        )
     source = words[1].lower() if len(words) > 1 else None
     if ":" in who and not who.startswith("@"):
         source, _, who = who.partition(":")
@@ -132,7 +142,9 @@ REGISTRY: list[Subcommand] = [
         "report",
         "[week|month|person @x]",
         "promises kept on time, response times, complaints in (the chart comes by DM)",
-        lambda deps, user, args, now: report_command(deps.sessions, user, args, now, deps.team_timezone),
+        lambda deps, user, args, now: report_command(
+            deps.sessions, user, args, now, deps.team_timezone, named=deps.access.named if deps.access else None
+        ),
         ("stats",),
     ),
 ]
