@@ -41,6 +41,9 @@ class Outgoing:
     """Share a file with ``payload["text"]`` as its comment (``files_upload_v2``) instead of posting."""
     delete_ts: str | None = None
     """Delete this message (``chat.delete``): nothing is posted."""
+    refused_upload: Callable[[str], dict[str, Any]] | None = None
+    """When Slack refuses the upload for good (no ``files:write``, not in the channel): the message
+    to post in its place, given Slack's reason — the file is lost, the reader is told why."""
 
 
 @dataclass(frozen=True)
@@ -217,14 +220,48 @@ def _heads_up(ctx: RenderContext, row: Delivery, complaint: Complaint | None, _c
 
 @renders(DeliveryKind.REPORT)
 def _report(ctx: RenderContext, row: Delivery, _complaint: Complaint | None, _card: Complaint | None) -> Outgoing:
+    """The numbers first, as a message anyone (and Slack search, and a screen reader) can read: a
+    refused chart can never take them with it. The chart follows (``REPORT_CHART``)."""
     report = row.payload
+    note = report.get("note")
+    text = weekly.text(report)
+    return Outgoing(need(row.channel, "channel"), {"text": f"{note}\n\n{text}" if note else text})
+
+
+UPLOAD_REFUSALS = {
+    "missing_scope": "the app lacks the files:write scope — reinstall it from slack-manifest.yml",
+    "not_in_channel": "the app is not in this channel — /invite it",
+    "channel_not_found": "the app cannot see this channel — /invite it",
+}
+
+
+@renders(DeliveryKind.REPORT_CHART)
+def _report_chart(ctx: RenderContext, row: Delivery, _c: Complaint | None, _card: Complaint | None) -> Outgoing:
+    with ctx.sessions() as session:
+        report = need(session.get(Delivery, int(row.payload["report"])), "the report's delivery")
+        session.expunge(report)
     upload = Upload(
-        filename=f"followthrough-report-{row.id}.png",
-        content=weekly.chart_png(report),
-        title=str(report["title"]),
-        alt_txt=weekly.alt_text(report),
+        filename=f"followthrough-report-{report.id}.png",
+        content=weekly.chart_png(report.payload),
+        title=str(report.payload["title"]),
+        alt_txt=weekly.alt_text(report.payload),
     )
-    return Outgoing(need(row.channel, "channel"), {"text": weekly.text(report)}, upload=upload)
+
+    def refused(reason: str) -> dict[str, Any]:
+        why = UPLOAD_REFUSALS.get(reason, "")
+        return {
+            "text": f":warning: The chart could not be attached: Slack said `{reason}`"
+            + (f" ({why})" if why else "")
+            + ". The numbers are in the message above."
+        }
+
+    return Outgoing(
+        need(row.channel, "channel"),
+        {"text": ""},
+        thread_ts=str(row.payload["thread_ts"]),
+        upload=upload,
+        refused_upload=refused,
+    )
 
 
 @renders(DeliveryKind.PUBLIC_REPLY_LINE)

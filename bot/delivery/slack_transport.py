@@ -218,10 +218,14 @@ class SlackTransport:
         """
         channel = self._conversation(out.channel)
         if row.attempts > 1 and row.first_attempt_at is not None:
-            found = self.find_uploaded(upload.filename, channel, row.first_attempt_at)
+            found = self.find_uploaded(upload.filename, channel, row.first_attempt_at, out.thread_ts)
             if found:
                 log.info("delivery %d: its file is already in the channel; not uploading again", row.id)
                 return Sent(channel, found, recovered=True)
+        extra: dict[str, Any] = {"thread_ts": out.thread_ts} if out.thread_ts else {}
+        comment = str(out.payload.get("text") or "")
+        if comment:
+            extra["initial_comment"] = comment
         try:
             answer = self.call(
                 "files_upload_v2",
@@ -230,21 +234,35 @@ class SlackTransport:
                 filename=upload.filename,
                 title=upload.title,
                 alt_txt=upload.alt_txt,
-                initial_comment=str(out.payload.get("text") or ""),
+                **extra,
             )
         except SlackRequestError as exc:  # the bytes were refused by the upload URL
             raise RetryLater(5.0, f"upload failed: {exc}") from None
+        except Undeliverable as exc:
+            if out.refused_upload is None:
+                raise
+            log.warning("delivery %d: Slack refused the upload (%s); posting why instead", row.id, exc)
+            note = self.call(
+                "chat_postMessage", channel=channel, thread_ts=out.thread_ts, **out.refused_upload(str(exc))
+            )
+            return Sent(channel, str(note["ts"]))
         return Sent(channel, str((answer.get("file") or {}).get("id") or answer["files"][0]["id"]))
 
-    def find_uploaded(self, filename: str, channel: str, first_attempt: datetime) -> str | None:
-        """The id of a file named ``filename`` shared in ``channel`` since ``first_attempt``, page by page."""
+    def find_uploaded(
+        self, filename: str, channel: str, first_attempt: datetime, thread_ts: str | None = None
+    ) -> str | None:
+        """The id of a file named ``filename`` shared in ``channel`` (or in the thread of ``thread_ts``)
+        since ``first_attempt``, page by page."""
         oldest = first_attempt - LOOKBACK
         cursor: str | None = None
         while True:
             args: dict[str, Any] = {"channel": channel, "oldest": f"{oldest.timestamp():.6f}", "limit": 200}
             if cursor:
                 args["cursor"] = cursor
-            answer = self.call("conversations_history", **args)
+            if thread_ts:
+                answer = self.call("conversations_replies", ts=thread_ts, **args)
+            else:
+                answer = self.call("conversations_history", **args)
             for message in answer.get("messages") or []:
                 for shared in message.get("files") or []:
                     if shared.get("name") == filename:

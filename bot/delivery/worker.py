@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.common.clock import Clock
 from bot.desk import replies
-from bot.outbox import close_dependents, lanes, request_card_refresh
+from bot.outbox import close_dependents, enqueue, lanes, request_card_refresh
 from bot.outbox.kinds import SPECS, DeliveryKind
 from bot.outbox.send_errors import RetryLater, Undeliverable
 from bot.outbox.transport import DeliveryTransport, Sent
@@ -271,6 +271,17 @@ class Deliverer:
                 # Any network's reply: recorded, shown and read for promises in the transaction that
                 # marks it sent, so none of it happens twice or not at all.
                 replies.after_sent(session, row, sent.remote_id, at=now, brand=self.brand)
+            if row.kind == DeliveryKind.REPORT:
+                # The numbers are out: the chart follows in their thread, once (its key is the report's).
+                enqueue(
+                    session,
+                    DeliveryKind.REPORT_CHART,
+                    key=f"chart:{row.id}",
+                    channel=sent.channel,
+                    at=now,
+                    payload={"report": row.id, "thread_ts": sent.remote_id},
+                    priority=row.priority,
+                )
         self.sent += 1
 
     def _reschedule(self, row: Delivery, seconds: float, reason: str, *, pause_lane: bool) -> None:
@@ -298,6 +309,24 @@ class Deliverer:
                 close_dependents(session, row.complaint_id, f"its card could not be posted: {reason}")
             if row.kind in _REPLIES and status is not DeliveryStatus.PENDING:
                 replies.after_failed(session, row, reason, at=self.clock.now())
+            fallback = (row.payload or {}).get("fallback_channel") if row.kind == DeliveryKind.REPORT else None
+            if fallback and status is DeliveryStatus.DEAD:
+                # The report channel refused it (the app not invited to a private channel, archived):
+                # the numbers go to the fallback channel, saying why, rather than nowhere.
+                enqueue(
+                    session,
+                    DeliveryKind.REPORT,
+                    key=f"report-fallback:{row.id}",
+                    channel=str(fallback),
+                    at=self.clock.now(),
+                    payload={
+                        **row.payload,
+                        "fallback_channel": None,
+                        "note": f":warning: This report could not be posted in <#{row.channel}> (Slack said "
+                        f"`{reason[:80]}`): invite the app there with /invite, or set SLACK_REPORT_CHANNEL.",
+                    },
+                    priority=row.priority,
+                )
 
 
 def counts_by_status(session: Session) -> dict[str, int]:

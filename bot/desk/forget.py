@@ -646,7 +646,8 @@ def _sweep(session: Session, customer: Customer, changed: Changed) -> list[Table
 _NOT_EDITED = {
     DeliveryKind.CARD.value,  # cards are re-rendered by a card refresh
     DeliveryKind.CARD_UPDATE.value,
-    DeliveryKind.REPORT.value,  # a file: the lead's numbers, no customer in it
+    DeliveryKind.REPORT.value,  # the lead's numbers and chart: no customer in them
+    DeliveryKind.REPORT_CHART.value,
     DeliveryKind.REPLY.value,  # on the customer's network, not in Slack
     DeliveryKind.FORGET_MESSAGE.value,
 }

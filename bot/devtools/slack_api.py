@@ -135,6 +135,9 @@ class SlackState:
     """Trigger ids this workspace issued, and when: each opens one view within 3 seconds."""
     files: dict[str, Json] = field(default_factory=dict)
     """Files by id, from ``files.getUploadURLExternal``: name, announced length, uploaded bytes."""
+    closed_channels: dict[str, bool] = field(default_factory=dict)
+    """Channels the app is not a member of, and whether each is private: posting there is refused
+    (``not_in_channel`` in a public one, ``channel_not_found`` in a private one the app cannot see)."""
 
 
 class SlackStandIn(LocalServer):
@@ -184,6 +187,16 @@ class SlackStandIn(LocalServer):
             for channel in channels:
                 self.state.channel_members[channel].append(user_id)
             return user
+
+    def close_channel(self, channel: str, *, private: bool) -> None:
+        """The app is not a member of ``channel`` (not invited, or removed)."""
+        with self._lock:
+            self.state.closed_channels[channel] = private
+
+    def _not_a_member(self, channel: str) -> Json | None:
+        if channel not in self.state.closed_channels:
+            return None
+        return {"ok": False, "error": "channel_not_found" if self.state.closed_channels[channel] else "not_in_channel"}
 
     def add_usergroup(self, group_id: str, members: list[str]) -> None:
         with self._lock:
@@ -386,6 +399,8 @@ class SlackStandIn(LocalServer):
         channel = str(args.get("channel"))
         if channel.startswith("U"):
             channel = "D" + channel[1:]
+        if refused := self._not_a_member(channel):
+            return refused
         message = {
             "type": "message",
             "ts": self._next_ts(),
@@ -591,6 +606,8 @@ class SlackStandIn(LocalServer):
         if channel:
             if channel.startswith("U"):
                 channel = "D" + channel[1:]
+            if refused := self._not_a_member(channel):
+                return refused
             comment = str(args.get("initial_comment") or "")
             if len(comment) > 40_000:
                 return {"ok": False, "error": "msg_too_long"}

@@ -132,13 +132,17 @@ class Scheduler:
                 session.flush()  # the unique (kind, key) decides, before the delivery is queued
                 if quiet:
                     return False
+                fallback = self.settings.slack_complaints_channel
                 outbox.enqueue(
                     session,
                     DeliveryKind.REPORT,
                     key=f"report:{key}",
                     at=now,
                     channel=self.settings.report_channel,
-                    payload=report,
+                    payload={
+                        **report,
+                        "fallback_channel": fallback if fallback != self.settings.report_channel else None,
+                    },
                     priority=70,
                 )
         except IntegrityError:

@@ -31,7 +31,9 @@ class DeliveryKind(StrEnum):
     NAG_ESCALATE = "nag_escalate"
     HEADS_UP = "heads_up"
     REPORT = "report"
-    """The lead's report: headline numbers and a chart image (an upload, not a post)."""
+    """The lead's report: a message with the numbers. Once it is posted, its chart follows."""
+    REPORT_CHART = "report_chart"
+    """The report's chart, uploaded into the report message's thread (or a note saying why not)."""
     REPLY = "reply"
     """A public reply to the customer on their network, sent from the card (transport: the network)."""
     PUBLIC_REPLY_LINE = "public_reply_line"
@@ -82,6 +84,7 @@ SPECS: dict[DeliveryKind, KindSpec] = {
     DeliveryKind.NAG_ESCALATE: KindSpec(SLACK, needs_card=False, band=Band.WAITED_ON),
     DeliveryKind.HEADS_UP: KindSpec(SLACK, needs_card=False, band=Band.AUDIT),
     DeliveryKind.REPORT: KindSpec(SLACK, needs_card=False),
+    DeliveryKind.REPORT_CHART: KindSpec(SLACK, needs_card=False),
     # A reply goes to the customer, not under the card; the desk still points it at the card it was
     # written on (``card_of``), so it waits for a card being re-posted (``bot.desk.replies``).
     DeliveryKind.REPLY: KindSpec(None, needs_card=False, band=Band.WAITED_ON),

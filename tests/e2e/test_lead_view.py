@@ -42,7 +42,9 @@ def test_report_answers_privately_and_sends_the_chart_by_dm(desk: Desk):
     [(message, png)] = desk.slack.uploaded(dm)
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
     assert struct.unpack(">II", png[16:24]) == (800, 900)
-    assert message["text"].startswith("*Followthrough — 2026-W11 so far*")
+    [numbers] = [m for m in desk.slack.channel_messages(dm) if not m.get("thread_ts")]
+    assert numbers["text"].startswith("*Followthrough — 2026-W11 so far*")
+    assert message["thread_ts"] == numbers["ts"]
     assert len(desk.slack.calls_to("files.completeUploadExternal")) == 1  # nothing went anywhere else
 
 

@@ -1,5 +1,7 @@
-"""The weekly report: queued once on Monday at REPORT_TIME, uploaded once as text and a PNG chart
-through the Slack stand-in's files_upload_v2 flow — also when an answer is lost."""
+"""The weekly report: queued once on Monday at REPORT_TIME, posted once as a message with the numbers,
+then its PNG chart uploaded into that message's thread through the Slack stand-in's files_upload_v2
+flow — also when an answer is lost. A refused upload leaves the numbers and a note saying why; a
+report channel that refuses the app sends the report to the complaints channel, saying why."""
 
 from __future__ import annotations
 
@@ -92,13 +94,15 @@ def test_monday_at_report_time_once_then_uploaded_as_text_and_png(migrated, slac
         assert row.channel == REPORT_CHANNEL
         assert row.payload["period"] == "2026-W11"
     deliver(migrated, slack, clock)
+    [numbers] = [m for m in slack.channel_messages(REPORT_CHANNEL) if not m.get("thread_ts")]
     [(message, data)] = slack.uploaded(REPORT_CHANNEL)
+    assert message["thread_ts"] == numbers["ts"]  # the chart is added to the numbers' message
     width, height = png_size(data)
     assert (width, height) == (800, 900)
     assert 20_000 < len(data) < 1_000_000
     assert message["files"][0]["mimetype"] == "image/png"
     assert message["files"][0]["alt_txt"].startswith("Chart for 2026-W11")
-    text = message["text"]
+    text = numbers["text"]
     # week 2 of the history: p4 kept late, nothing on time; the week before kept 50%
     assert "Promises kept on time: 0%* ↓ (worse than 50%)" in text
     assert "Complaints in: 1 (before: 5)" in text
@@ -106,6 +110,7 @@ def test_monday_at_report_time_once_then_uploaded_as_text_and_png(migrated, slac
     assert len(slack.calls_to("files.getUploadURLExternal")) == 1
     with make_sessionmaker(migrated)() as s:
         assert s.scalars(select(Delivery.status).where(Delivery.kind == "report")).one() == "sent"
+        assert s.scalars(select(Delivery.status).where(Delivery.kind == "report_chart")).one() == "sent"
 
 
 def test_not_before_monday_report_time_and_caught_up_later_that_week(migrated, slack, clock):
@@ -143,14 +148,16 @@ def test_a_lost_answer_to_the_upload_is_found_not_uploaded_twice(migrated, slack
     deliver(migrated, slack, clock)
     assert len(slack.uploaded(REPORT_CHANNEL)) == 1
     assert len(slack.calls_to("files.getUploadURLExternal")) == 1
-    assert slack.calls_to("conversations.history")
+    assert slack.calls_to("conversations.replies")  # looked for in the report's thread
     with make_sessionmaker(migrated)() as s:
-        row = s.scalars(select(Delivery).where(Delivery.kind == "report")).one()
+        row = s.scalars(select(Delivery).where(Delivery.kind == "report_chart")).one()
         assert row.status == "sent"
         assert row.attempts == 2
 
 
-def test_without_files_write_the_upload_is_refused_like_slack(migrated, clock):
+def test_without_files_write_the_numbers_arrive_with_a_note_on_the_chart(migrated, clock):
+    """An installation from before ``files:write``: Slack refuses the upload. The numbers are already
+    in the channel, and the chart's place says why it is missing (it used to be lost silently)."""
     build(make_sessionmaker(migrated))
     slack = stand_in(clock, scopes=MANIFEST_SCOPES - {"files:write"})
     try:
@@ -158,9 +165,33 @@ def test_without_files_write_the_upload_is_refused_like_slack(migrated, clock):
         assert scheduler(migrated, slack, clock).weekly_report(clock.now())
         deliver(migrated, slack, clock)
         assert slack.uploaded(REPORT_CHANNEL) == []
+        [numbers, note] = slack.channel_messages(REPORT_CHANNEL)
+        assert "Promises kept on time: 0%*" in numbers["text"]
+        assert note["thread_ts"] == numbers["ts"]
+        assert note["text"].startswith(":warning: The chart could not be attached: Slack said `missing_scope`")
+        assert "files:write" in note["text"]
         with make_sessionmaker(migrated)() as s:
-            row = s.scalars(select(Delivery).where(Delivery.kind == "report")).one()
-        assert row.status == "dead"
-        assert "missing_scope" in (row.last_error or "")
+            statuses = dict(
+                s.execute(select(Delivery.kind, Delivery.status).where(Delivery.kind.like("report%"))).all()
+            )
+        assert statuses == {"report": "sent", "report_chart": "sent"}
     finally:
         slack.stop()
+
+
+def test_a_report_channel_the_app_is_not_in_sends_the_report_to_the_complaints_channel(migrated, slack, clock):
+    """A private report channel nobody invited the app to: Slack answers ``channel_not_found``. The
+    report goes to the complaints channel with a line saying why, its chart with it."""
+    build(make_sessionmaker(migrated))
+    slack.close_channel(REPORT_CHANNEL, private=True)
+    clock.set(MONDAY)
+    assert scheduler(migrated, slack, clock).weekly_report(clock.now())
+    deliver(migrated, slack, clock)
+    assert slack.channel_messages(REPORT_CHANNEL) == []
+    [numbers] = [m for m in slack.channel_messages("C0COMPLAIN") if "report" in m["text"]]
+    [(chart, _png)] = slack.uploaded("C0COMPLAIN")
+    assert numbers["text"].startswith(f":warning: This report could not be posted in <#{REPORT_CHANNEL}>")
+    assert "`channel_not_found`" in numbers["text"]
+    assert "Promises kept on time: 0%*" in numbers["text"]
+    assert chart["thread_ts"] == numbers["ts"]
+    assert chart["files"][0]["mimetype"] == "image/png"
