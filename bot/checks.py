@@ -17,6 +17,7 @@ from bot.common.health import CheckResult, short_reason
 from bot.config import Settings
 from bot.delivery.worker import counts_by_status
 from bot.intake.state import source_statuses
+from bot.slack.manifest import MANIFEST_SCOPES
 from bot.store import migrate
 from bot.store.engine import make_engine, make_sessionmaker
 from bot.store.models import InboxItem
@@ -58,7 +59,55 @@ def check_slack(settings: Settings) -> CheckResult:
         return CheckResult("slack", False, f"auth.test refused: {exc.response.get('error', 'unknown error')}")
     except Exception as exc:  # network errors of every shape: report, don't crash the check
         return CheckResult("slack", False, f"auth.test failed: {short_reason(exc)}")
-    return CheckResult("slack", True, f"token valid for team {answer.get('team')} as {answer.get('user')}")
+    who = f"token valid for team {answer.get('team')} as {answer.get('user')}"
+    header = {k.lower(): v for k, v in (answer.headers or {}).items()}.get("x-oauth-scopes")
+    if header is None:
+        return CheckResult("slack", True, f"{who}; Slack did not say which scopes it granted")
+    missing = sorted(MANIFEST_SCOPES - {s.strip() for s in str(header).split(",") if s.strip()})
+    if missing:
+        return CheckResult(
+            "slack",
+            False,
+            f"{who}, but without the scope(s) {', '.join(missing)} that slack-manifest.yml asks for: "
+            "update the app from the manifest and reinstall it to the workspace",
+        )
+    return CheckResult("slack", True, f"{who}, with every scope the manifest asks for")
+
+
+def check_slack_channels(settings: Settings) -> CheckResult:
+    """The app is a member of every channel it posts to: a private channel it was never invited to
+    refuses every post (the report, an escalation) with ``channel_not_found``."""
+    if not settings.slack_bot_token:
+        return CheckResult("slack channels", False, "SLACK_BOT_TOKEN is not set")
+    wanted = {
+        "SLACK_COMPLAINTS_CHANNEL": settings.slack_complaints_channel,
+        "SLACK_ESCALATION_CHANNEL": settings.slack_escalation_channel,
+        "SLACK_KUDOS_CHANNEL": settings.slack_kudos_channel,
+        "SLACK_REPORT_CHANNEL": settings.slack_report_channel,
+    }
+    client = make_slack_client(settings)
+    problems, fine = [], []
+    for name, channel in wanted.items():
+        if not channel:
+            continue
+        try:
+            info = client.conversations_info(channel=channel)["channel"]
+        except SlackApiError as exc:
+            error = exc.response.get("error", "unknown error")
+            why = "the app cannot see it (a private channel it is not in?)" if error == "channel_not_found" else error
+            problems.append(f"{name}={channel}: {why} — /invite the app there")
+            continue
+        except Exception as exc:
+            return CheckResult("slack channels", False, f"conversations.info failed: {short_reason(exc)}")
+        if info.get("is_archived"):
+            problems.append(f"{name}={channel}: archived")
+        elif not info.get("is_member"):
+            problems.append(f"{name}={channel}: the app is not a member — /invite it there")
+        else:
+            fine.append(name)
+    if problems:
+        return CheckResult("slack channels", False, "; ".join(problems))
+    return CheckResult("slack channels", True, f"a member of {len(fine)} channel(s): {', '.join(fine)}")
 
 
 def check_socket_mode(settings: Settings) -> CheckResult:
@@ -75,7 +124,12 @@ def check_socket_mode(settings: Settings) -> CheckResult:
     return CheckResult("socket mode", True, "the app-level token can open connections")
 
 
-CHECKS: tuple[Callable[[Settings], CheckResult], ...] = (check_database, check_slack, *networks.checks())
+CHECKS: tuple[Callable[[Settings], CheckResult], ...] = (
+    check_database,
+    check_slack,
+    check_slack_channels,
+    *networks.checks(),
+)
 """The database and Slack, then each network's own lines (``Network.checks``), in the registry's order."""
 
 

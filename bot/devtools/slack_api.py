@@ -20,29 +20,15 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from bot.common.local_server import LocalServer
+from bot.slack.manifest import MANIFEST_SCOPES as _MANIFEST_SCOPES
 
 Json = dict[str, Any]
 
-MANIFEST_SCOPES = frozenset(
-    {
-        "chat:write",
-        "commands",
-        "channels:history",
-        "groups:history",
-        "im:history",
-        "channels:read",
-        "groups:read",
-        "usergroups:read",
-        "users:read",
-        "im:write",
-        "files:write",
-    }
-)
+MANIFEST_SCOPES = _MANIFEST_SCOPES
 """The bot scopes ``slack-manifest.yml`` asks for (a test keeps the two equal)."""
 
 # What Slack's Web API needs for each method the bot calls, by the kind of conversation (C public,
 # G private, D direct message) where that matters. A method missing here needs no scope.
-_BY_CHANNEL = {"C": "channels", "G": "groups", "D": "im"}
 METHOD_SCOPES: dict[str, str | tuple[str, str]] = {
     "chat.postMessage": "chat:write",
     "chat.update": "chat:write",
@@ -51,6 +37,7 @@ METHOD_SCOPES: dict[str, str | tuple[str, str]] = {
     "conversations.history": ("history", "channel"),
     "conversations.replies": ("history", "channel"),
     "conversations.members": ("read", "channel"),
+    "conversations.info": ("read", "channel"),
     "conversations.open": "im:write",
     "users.info": "users:read",
     "users.list": "users:read",
@@ -135,6 +122,9 @@ class SlackState:
     """Trigger ids this workspace issued, and when: each opens one view within 3 seconds."""
     files: dict[str, Json] = field(default_factory=dict)
     """Files by id, from ``files.getUploadURLExternal``: name, announced length, uploaded bytes."""
+    private_channels: set[str] = field(default_factory=set)
+    """Private channels the app is in. Whether a channel is private is the channel's, not its id's:
+    private channels made since 2021 have ``C`` ids like public ones."""
     closed_channels: dict[str, bool] = field(default_factory=dict)
     """Channels the app is not a member of, and whether each is private: posting there is refused
     (``not_in_channel`` in a public one, ``channel_not_found`` in a private one the app cannot see)."""
@@ -187,6 +177,17 @@ class SlackStandIn(LocalServer):
             for channel in channels:
                 self.state.channel_members[channel].append(user_id)
             return user
+
+    def private_channel(self, channel: str) -> None:
+        with self._lock:
+            self.state.private_channels.add(channel)
+
+    def _kind(self, channel: str) -> str:
+        """``channels``, ``groups`` or ``im``: which scopes a conversation needs."""
+        if channel[:1] == "D":
+            return "im"
+        private = channel in self.state.private_channels or self.state.closed_channels.get(channel, False)
+        return "groups" if private or channel[:1] == "G" else "channels"
 
     def close_channel(self, channel: str, *, private: bool) -> None:
         """The app is not a member of ``channel`` (not invited, or removed)."""
@@ -293,7 +294,8 @@ class SlackStandIn(LocalServer):
             return
         if fault and fault.kind == "slow":
             time.sleep(fault.delay)  # done, but answered later than the client waits
-        self.reply_json(request, 200, body)
+        # Every answer names the token's scopes, as Slack's do (``check`` compares them with the manifest).
+        self.reply_json(request, 200, body, {"x-oauth-scopes": ",".join(sorted(self.scopes))})
         self._notify()
 
     @staticmethod
@@ -328,8 +330,7 @@ class SlackStandIn(LocalServer):
         if needed is None:
             return None
         if isinstance(needed, tuple):
-            channel = str(args.get("channel") or "C")
-            needed = f"{_BY_CHANNEL.get(channel[:1], 'channels')}:{needed[0]}"
+            needed = f"{self._kind(str(args.get('channel') or 'C'))}:{needed[0]}"
         if needed in self.scopes:
             return None
         return {"ok": False, "error": "missing_scope", "needed": needed, "provided": ",".join(sorted(self.scopes))}
@@ -497,6 +498,23 @@ class SlackStandIn(LocalServer):
     def thread(self, channel: str, ts: str) -> list[Json]:
         with self._lock:
             return [dict(m) for m in self.state.messages.get(channel, []) if m.get("thread_ts") == ts]
+
+    def _m_conversations_info(self, args: Json) -> Json:
+        channel = str(args.get("channel"))
+        private = self._kind(channel) == "groups"
+        member = channel not in self.state.closed_channels
+        if private and not member:
+            return {"ok": False, "error": "channel_not_found"}  # a private channel the app is not in is invisible
+        return {
+            "ok": True,
+            "channel": {
+                "id": channel,
+                "is_private": private,
+                "is_member": member,
+                "is_archived": False,
+                "is_im": channel[:1] == "D",
+            },
+        }
 
     def _m_conversations_members(self, args: Json) -> Json:
         members = list(self.state.channel_members.get(str(args.get("channel")), []))

@@ -123,6 +123,40 @@ def test_check_reports_each_dependency(tmp_path: Path):
     assert slack.calls_to("auth.test")
 
 
+def test_check_compares_granted_scopes_with_the_manifest_and_each_channels_membership(tmp_path: Path):
+    """An installation from before ``files:write``, and a private report channel nobody invited the
+    app to: both fail one line each, saying what to do (the report used to be lost silently)."""
+    from bot.slack.manifest import MANIFEST_SCOPES
+
+    env = base_env(
+        DATABASE_URL=f"sqlite:///{tmp_path / 'ft.db'}",
+        SLACK_REPORT_CHANNEL="C0REPORTS",
+        SLACK_KUDOS_CHANNEL="C0KUDOS",
+        **SLACK,
+    )
+    with SlackStandIn() as slack:
+        env["SLACK_API_URL"] = slack.base_url
+        good = cli("check", "--http", "--replay", env=env)
+        assert "ok     slack: token valid for team Followthrough Test as followthrough, with every scope" in good.stdout
+        assert "ok     slack channels: a member of 4 channel(s)" in good.stdout
+    with SlackStandIn(scopes=MANIFEST_SCOPES - {"files:write"}) as slack:
+        env["SLACK_API_URL"] = slack.base_url
+        slack.close_channel("C0REPORTS", private=True)
+        slack.close_channel("C0KUDOS", private=False)
+        bad = cli("check", "--http", "--replay", env=env)
+        assert bad.returncode == 1
+        assert (
+            "FAILED slack: token valid for team Followthrough Test as followthrough, but without the scope(s) "
+            in bad.stdout
+        )
+        assert "files:write that slack-manifest.yml asks for" in bad.stdout
+        line = next(x for x in bad.stdout.splitlines() if "slack channels" in x)
+        assert line.startswith("FAILED slack channels:")
+        assert "SLACK_KUDOS_CHANNEL=C0KUDOS: the app is not a member — /invite it there" in line
+        assert "SLACK_REPORT_CHANNEL=C0REPORTS: the app cannot see it (a private channel it is not in?)" in line
+        assert "SLACK_COMPLAINTS_CHANNEL" not in line
+
+
 def test_run_http_serves_health_and_stops_on_sigterm(tmp_path: Path):
     replay = tmp_path / "empty.jsonl"
     replay.write_text("")

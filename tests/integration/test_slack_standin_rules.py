@@ -65,3 +65,41 @@ def test_a_trigger_id_works_once_and_for_three_seconds(slack: SlackStandIn):
     with pytest.raises(SlackApiError) as expired:
         web.views_open(trigger_id=late, view=view)
     assert expired.value.response["error"] == "expired_trigger_id"
+
+
+def test_a_private_channels_scopes_go_by_the_channel_not_its_id():
+    """Private channels made since 2021 have C ids: reading one needs ``groups:history``, whatever
+    its first letter."""
+    from bot.slack.manifest import MANIFEST_SCOPES
+
+    with SlackStandIn(scopes=MANIFEST_SCOPES - {"groups:history"}) as slack:
+        slack.private_channel("C0PRIVATE")
+        web = client(slack)
+        assert web.conversations_history(channel="C0PUBLIC")["ok"]
+        with pytest.raises(SlackApiError) as refused:
+            web.conversations_history(channel="C0PRIVATE")
+        assert (refused.value.response["error"], refused.value.response["needed"]) == (
+            "missing_scope",
+            "groups:history",
+        )
+
+
+def test_the_app_posts_and_deletes_only_where_and_what_slack_lets_it(slack: SlackStandIn):
+    """Not a member: ``not_in_channel`` (public) or ``channel_not_found`` (private, invisible).
+    A bot token deletes only the bot's own messages; a message gone is ``message_not_found``."""
+    web = client(slack)
+    slack.close_channel("C0PUBLIC", private=False)
+    slack.close_channel("C0SECRET", private=True)
+    for channel, error in (("C0PUBLIC", "not_in_channel"), ("C0SECRET", "channel_not_found")):
+        with pytest.raises(SlackApiError) as refused:
+            web.chat_postMessage(channel=channel, text="hello")
+        assert refused.value.response["error"] == error
+    ts = web.chat_postMessage(channel="C0COMPLAIN", text="hello")["ts"]
+    slack.state.messages["C0COMPLAIN"].append({"type": "message", "ts": "1.000001", "user": "U0ALICE01", "text": "hi"})
+    with pytest.raises(SlackApiError) as refused:
+        web.chat_delete(channel="C0COMPLAIN", ts="1.000001")
+    assert refused.value.response["error"] == "cant_delete_message"
+    assert web.chat_delete(channel="C0COMPLAIN", ts=ts)["ok"]
+    with pytest.raises(SlackApiError) as refused:
+        web.chat_delete(channel="C0COMPLAIN", ts=ts)
+    assert refused.value.response["error"] == "message_not_found"
