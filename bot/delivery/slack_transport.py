@@ -13,6 +13,7 @@ Each kind's message is built by its renderer (``bot.delivery.renderers``) from s
 
 from __future__ import annotations
 
+import dataclasses
 import http.client
 import logging
 from datetime import datetime, timedelta
@@ -29,6 +30,7 @@ from bot.outbox.kinds import SLACK, DeliveryKind
 from bot.outbox.send_errors import RetryLater, Undeliverable
 from bot.outbox.transport import Sent
 from bot.slack.ids import METADATA_EVENT
+from bot.slack.views.fit import fit_message
 from bot.store.models import Complaint, Delivery
 
 log = logging.getLogger(__name__)
@@ -85,6 +87,7 @@ class SlackTransport:
     def send(self, row: Delivery, complaint: Complaint | None, card: Complaint | None) -> Sent:
         renderer = RENDERERS[DeliveryKind(row.kind)]
         out = renderer(self.context, row, complaint, card)
+        out = dataclasses.replace(out, payload=fit_message(out.payload))  # the one place limits are met
         if out.upload is not None:
             return self.send_upload(row, out, out.upload)
         if out.delete_ts:
@@ -243,7 +246,10 @@ class SlackTransport:
                 raise
             log.warning("delivery %d: Slack refused the upload (%s); posting why instead", row.id, exc)
             note = self.call(
-                "chat_postMessage", channel=channel, thread_ts=out.thread_ts, **out.refused_upload(str(exc))
+                "chat_postMessage",
+                channel=channel,
+                thread_ts=out.thread_ts,
+                **fit_message(out.refused_upload(str(exc))),
             )
             return Sent(channel, str(note["ts"]))
         return Sent(channel, str((answer.get("file") or {}).get("id") or answer["files"][0]["id"]))

@@ -156,6 +156,8 @@ class SlackStandIn(LocalServer):
         """Where ``apps.connections.open`` sends the client (set by the Socket Mode stand-in)."""
         self.calls: list[Call] = []
         self.responses: list[Json] = []
+        self.refused: list[Json] = []
+        """Payloads Slack would have refused (a ``response_url`` body, an ack checked by a test)."""
         self.on_call: Callable[[str, Json], None] | None = None
         """Called with each Web API call after it is done and before it is answered (crash tests)."""
         self._lock = threading.RLock()
@@ -233,9 +235,18 @@ class SlackStandIn(LocalServer):
             self._upload(request, request.path.split("/")[2], raw)
             return
         if request.path.startswith("/response/"):
+            body = json.loads(raw or b"{}")
+            refused = refusal(body) if isinstance(body, dict) and not body.get("delete_original") else None
             with self._lock:
-                self.responses.append({"key": request.path.split("/")[2], **json.loads(raw or b"{}")})
-            self.reply_json(request, 200, {"ok": True})
+                if refused:
+                    self.refused.append({"response_url": request.path, "body": body, "answer": refused})
+                else:
+                    self.responses.append({"key": request.path.split("/")[2], **body})
+            # Slack's response_url answers a bad body with 400 and the error as plain text.
+            if refused:
+                self.reply_json(request, 400, refused)
+            else:
+                self.reply_json(request, 200, {"ok": True})
             self._notify()
             return
         args = self._parse_args(request, raw)
@@ -339,31 +350,16 @@ class SlackStandIn(LocalServer):
         """Block Kit's limits, as Slack enforces them: the bot must never rely on a lenient copy."""
         if method not in ("chat.postMessage", "chat.update", "views.open", "views.update", "views.publish"):
             return None
-        payload = args.get("view") if method.startswith("views.") else args
-        if not isinstance(payload, dict):
-            return None
-        blocks = payload.get("blocks") or []
-        if isinstance(blocks, str):
-            try:
-                blocks = json.loads(blocks)
-            except ValueError:
-                return {"ok": False, "error": "invalid_blocks_format"}
         view = method.startswith("views.")
-        if len(blocks) > (100 if view else 50):
-            return {"ok": False, "error": "invalid_blocks", "errors": ["must be at most 50 blocks"]}
-        if not view and not blocks and not str(args.get("text") or "").strip():
-            return {"ok": False, "error": "no_text"}
-        if not view and len(str(args.get("text") or "")) > 40_000:
-            return {"ok": False, "error": "msg_too_long"}
-        total = 0
-        for block in blocks:
-            problem = _block_problem(block)
-            if problem:
-                return {"ok": False, "error": "invalid_blocks", "errors": [problem]}
-            total += sum(len(t) for t in _texts(block))
-        if not view and total > MESSAGE_TEXT_TOTAL:
-            return {"ok": False, "error": "msg_blocks_too_long"}
-        return None
+        payload = args.get("view") if view else args
+        if isinstance(payload, str):
+            try:
+                payload = json.loads(payload)
+            except ValueError:
+                return {"ok": False, "error": "invalid_arguments"}
+        if not isinstance(payload, dict):
+            return {"ok": False, "error": "invalid_arguments"} if view else None
+        return refusal(payload, view=view)
 
     def trigger_id(self) -> str:
         """A trigger id as Slack issues with an interaction: good for one view, for 3 seconds."""
@@ -708,6 +704,83 @@ def _texts(node: Any) -> list[str]:
     return []
 
 
+def refusal(payload: Json, *, view: bool = False) -> Json | None:
+    """What Slack answers a message (``text``/``blocks``) or a view that breaks Block Kit's rules, or
+    None. Used for every way a payload reaches Slack: Web API calls, an ack's body, a ``response_url``.
+    Slack's own checks are many; these are ours, then slack_sdk's models' (which know more limits)."""
+    blocks = payload.get("blocks") or []
+    if isinstance(blocks, str):
+        try:
+            blocks = json.loads(blocks)
+        except ValueError:
+            return {"ok": False, "error": "invalid_blocks_format"}
+    if not isinstance(blocks, list):
+        return {"ok": False, "error": "invalid_blocks_format"}
+    if view:
+        problem = _view_problem(payload)
+        if problem:
+            return {"ok": False, "error": "invalid_arguments", "response_metadata": {"messages": [problem]}}
+    if len(blocks) > (100 if view else 50):
+        return {"ok": False, "error": "invalid_blocks", "errors": [f"must be at most {100 if view else 50} blocks"]}
+    if not view and not blocks and not str(payload.get("text") or "").strip():
+        return {"ok": False, "error": "no_text"}
+    if not view and len(str(payload.get("text") or "")) > 40_000:
+        return {"ok": False, "error": "msg_too_long"}
+    total = 0
+    for block in blocks:
+        problem = _block_problem(block) or _sdk_problem(block)
+        if problem:
+            return {"ok": False, "error": "invalid_blocks", "errors": [problem]}
+        total += sum(len(t) for t in _texts(block))
+    if not view and total > MESSAGE_TEXT_TOTAL:
+        return {"ok": False, "error": "msg_blocks_too_long"}
+    return None
+
+
+def _plain(obj: Any) -> str:
+    return str(obj.get("text") or "") if isinstance(obj, dict) else ""
+
+
+def _view_problem(view: Json) -> str | None:
+    for key, limit in (("title", 24), ("submit", 24), ("close", 24)):
+        if len(_plain(view.get(key))) > limit:
+            return f"{key} must be at most {limit} characters"
+    if view.get("type") == "modal" and not _plain(view.get("title")).strip():
+        return "a modal needs a title"
+    for key, limit in (("private_metadata", 3000), ("callback_id", 255), ("external_id", 255)):
+        if len(str(view.get(key) or "")) > limit:
+            return f"{key} must be at most {limit} characters"
+    return None
+
+
+def _sdk_problem(block: Any) -> str | None:
+    """slack_sdk's Block Kit models: the limits they know, on the block as parsed."""
+    from slack_sdk.errors import SlackObjectFormationError
+    from slack_sdk.models.blocks import Block
+
+    try:
+        parsed = Block.parse(block)
+        if parsed is not None:
+            parsed.validate_json()
+    except SlackObjectFormationError as exc:
+        return f"slack_sdk: {exc}"
+    except (KeyError, TypeError, AttributeError, ValueError) as exc:
+        return f"slack_sdk could not read the block: {exc}"
+    return None
+
+
+def _option_problem(option: Any) -> str | None:
+    if not isinstance(option, dict):
+        return "an option must be an object"
+    if len(_plain(option.get("text"))) > 75:
+        return "option text longer than 75"
+    if len(str(option.get("value") or "")) > 150:
+        return "option value longer than 150"
+    if len(_plain(option.get("description"))) > 75:
+        return "option description longer than 75"
+    return None
+
+
 def _block_problem(block: Any) -> str | None:
     if not isinstance(block, dict):
         return "a block must be an object"
@@ -739,6 +812,34 @@ def _block_problem(block: Any) -> str | None:
                 return "button text longer than 75"
             if len(str(element.get("value", ""))) > 2000:
                 return "button value longer than 2000"
+            if len(str(element.get("url", ""))) > 3000:
+                return "button url longer than 3000"
         if element.get("type") in ("static_select", "multi_static_select") and len(element.get("options") or []) > 100:
             return "a select with more than 100 options"
+        if len(_plain(element.get("placeholder"))) > 150:
+            return "placeholder longer than 150"
+        for option in [
+            *(element.get("options") or []),
+            *([element["initial_option"]] if element.get("initial_option") else []),
+        ]:
+            if problem := _option_problem(option):
+                return problem
+        confirm = element.get("confirm")
+        if isinstance(confirm, dict):
+            for key, limit in (("title", 100), ("text", 300), ("confirm", 30), ("deny", 30)):
+                if len(_plain(confirm.get(key))) > limit:
+                    return f"confirm {key} longer than {limit}"
+    if kind == "actions" and len(block.get("elements") or []) > 25:
+        return "actions with more than 25 elements"
+    if kind == "section":
+        fields = block.get("fields") or []
+        if len(fields) > 10:
+            return "section with more than 10 fields"
+        if any(len(_plain(f)) > 2000 for f in fields):
+            return "section field longer than 2000"
+    if kind == "input":
+        if len(_plain(block.get("label"))) > 2000:
+            return "input label longer than 2000"
+        if len(_plain(block.get("hint"))) > 2000:
+            return "input hint longer than 2000"
     return None

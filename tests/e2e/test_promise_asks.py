@@ -150,3 +150,16 @@ def test_a_zone_that_names_several_places_asks_with_one_button_per_place(desk: D
     assert "“ring back”" in done["text"]
     # 14:00 in Israel (UTC+2) on Tuesday 3 March is 12:00 in London
     assert promises(desk) == [("ring back", datetime(2026, 3, 3, 12, 0, tzinfo=UTC), ALICE, ALICE)]
+
+
+def test_a_promise_too_long_for_its_question_is_refused_before_asking(desk: Desk):
+    """Its question would carry the text in three buttons (2,000 characters each) and a section
+    (3,000): Slack would refuse it as ``invalid_blocks``. The same limit as the form's, said first."""
+    cid = desk.complaint()
+    long = "call back about the refund and the router and the voucher " * 26
+    message = answer(desk.command(ALICE, "/promise", f"#{cid} friday 3 {long}")[1])
+    assert message["text"].startswith("Keep the promise under 500 characters (this one is ")
+    assert "blocks" not in message
+    assert promises(desk) == []
+    short = answer(desk.command(ALICE, "/promise", f"#{cid} friday 3 boxes to collect, " + "x" * 400)[1])
+    assert all(len(b["value"]) <= 2000 for b in buttons(short))

@@ -8,6 +8,7 @@ sends for a button click and a modal submission, signed with the signing secret.
 from __future__ import annotations
 
 import itertools
+import json
 import threading
 from datetime import UTC, datetime
 from typing import Any
@@ -19,6 +20,7 @@ from bot.app import Followthrough, create_app
 from bot.common.clock import FakeClock
 from bot.config import Secret, Settings
 from bot.devtools.interactions import block_action, event_callback, post_signed, slash_command, view_submission
+from bot.devtools.slack_api import refusal
 from bot.intake.ingest import Ingestor, IngestPolicy
 from bot.intake.posts import Post
 from bot.jobs.scheduler import Scheduler
@@ -80,12 +82,15 @@ class Desk:
         self._ids = itertools.count(1)
 
     def close(self) -> None:
+        refused, self.slack.refused[:] = list(self.slack.refused), []
         if self.app.access is not None:
             self.app.access.stop()
         self.server.close()
         self.server.task_dispatcher.shutdown(timeout=5)  # type: ignore[union-attr]
         self.slack.stop()
         self.app.engine.dispose()
+        # Every ack body and response_url body went through Slack's rules: one it would refuse is a bug.
+        assert not refused, f"Slack would refuse these answers: {refused}"
 
     # -- the world ---------------------------------------------------------------------------------
     def complaint(
@@ -131,7 +136,22 @@ class Desk:
         return f"http://127.0.0.1:{self.port}/slack/events"
 
     def send(self, payload: dict[str, Any], **kwargs: Any) -> tuple[int, bytes, float]:
-        return post_signed(self.url, payload, kwargs.pop("secret", SECRET), **kwargs)
+        return self._checked(post_signed(self.url, payload, kwargs.pop("secret", SECRET), **kwargs))
+
+    def _checked(self, answer: tuple[int, bytes, float]) -> tuple[int, bytes, float]:
+        """An ack's body is a message or a view Slack reads like any other: held to the same rules."""
+        status, raw, _ = answer
+        if status == 200 and raw[:1] == b"{":
+            body = json.loads(raw)
+            if isinstance(body.get("view"), dict):
+                problem = refusal(body["view"], view=True)
+            elif "text" in body or "blocks" in body:
+                problem = refusal(body)
+            else:
+                problem = None
+            if problem:
+                self.slack.refused.append({"ack": body, "answer": problem})
+        return answer
 
     def click(
         self,
@@ -158,7 +178,7 @@ class Desk:
     def command(self, user: str, command: str, text: str, **send_kw: Any) -> tuple[int, bytes, float]:
         form = slash_command(user, command, text, response_url=self.slack.response_url("cmd"))
         form["trigger_id"] = self.slack.trigger_id()
-        return post_signed(self.url, None, send_kw.pop("secret", SECRET), form=form, **send_kw)
+        return self._checked(post_signed(self.url, None, send_kw.pop("secret", SECRET), form=form, **send_kw))
 
     def event(self, event: dict[str, Any]) -> tuple[int, bytes, float]:
         return post_signed(self.url, None, SECRET, json_body=event_callback(event))

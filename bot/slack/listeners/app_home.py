@@ -10,6 +10,7 @@ from bot.reports import status
 from bot.reports.slack_report import lead_section
 from bot.slack.deps import HomeDeps
 from bot.slack.views.blocks import SECTION_LIMIT, age, claim_line, cut, escape, handle, slack_date
+from bot.slack.views.fit import fit_view, listed
 
 if TYPE_CHECKING:
     from slack_bolt import App
@@ -37,11 +38,11 @@ def home_view(deps: HomeDeps, user: str, now: datetime) -> dict[str, Any]:
         promises = status.open_promises_of(session, user)
         counts = status.counts(session, now)
     promises.sort(key=lambda p: (p.due_at >= now, p.due_at))
-    claim_lines = [claim_line(c, now) for c in claims[:25]] or ["Nothing claimed."]
+    claim_lines = [claim_line(c, now) for c in claims] or ["Nothing claimed."]
     promise_lines = [
         f"• {':red_circle:' if p.due_at < now else ':hourglass_flowing_sand:'} #{p.complaint_id} "
         f"“{cut(escape(p.text), 100)}” to {handle(p.customer)} by {slack_date(p.due_at)}"
-        for p in promises[:25]
+        for p in promises
     ] or ["No open promises."]
     team = " · ".join(f"{s} {counts.by_status.get(s, 0)}" for s in ("new", "claimed", "escalated", "resolved"))
     oldest = f"; oldest unclaimed {age(counts.oldest_unclaimed, now)}" if counts.oldest_unclaimed else ""
@@ -49,9 +50,9 @@ def home_view(deps: HomeDeps, user: str, now: datetime) -> dict[str, Any]:
         "type": "home",
         "blocks": [
             {"type": "header", "text": {"type": "plain_text", "text": "Followthrough"}},
-            _section(f"*Your promises ({len(promises)})*\n" + "\n".join(promise_lines)),
+            _section(listed(f"*Your promises ({len(promises)})*", promise_lines, SECTION_LIMIT, "`/complaints mine`")),
             {"type": "divider"},
-            _section(f"*Your claims ({len(claims)})*\n" + "\n".join(claim_lines)),
+            _section(listed(f"*Your claims ({len(claims)})*", claim_lines, SECTION_LIMIT, "`/complaints mine`")),
             {"type": "divider"},
             _section(f"*Team*: {team}{oldest} · {counts.overdue_promises} overdue promise(s)"),
             {"type": "divider"},
@@ -67,4 +68,4 @@ def register(bolt: App, deps: HomeDeps) -> None:
         if event.get("tab") not in (None, "home"):
             return
         user = event["user"]
-        client.views_publish(user_id=user, view=home_view(deps, user, deps.clock.now()))
+        client.views_publish(user_id=user, view=fit_view(home_view(deps, user, deps.clock.now())))

@@ -20,6 +20,7 @@ from bot.slack.ids import Action, Field, View, parse_ref
 from bot.slack.middleware import refuse, request_name, team_only
 from bot.slack.responses import Ack, Respond, ephemeral, field_value
 from bot.slack.views import blocks, reply_blocks
+from bot.slack.views.fit import fit_view
 from bot.store.engine import transaction
 from bot.store.enums import OPEN_STATUSES
 from bot.store.models import Complaint
@@ -76,7 +77,7 @@ class Cards:
                 ephemeral(respond, f"Complaint #{cid} is already {status}.")
                 return
             ack()
-            client.views_open(trigger_id=body["trigger_id"], view=build(cid, user))
+            client.views_open(trigger_id=body["trigger_id"], view=fit_view(build(cid, user)))
 
         return handler
 

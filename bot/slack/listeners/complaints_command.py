@@ -20,6 +20,7 @@ from bot.slack.deps import CommandDeps, Requests
 from bot.slack.listeners.skipped_posts import move_command, skipped_message, triage_report
 from bot.slack.middleware import team_only
 from bot.slack.views.blocks import age, claim_line, cut, escape, handle, network_label, slack_date
+from bot.slack.views.fit import fit_message, listed
 
 if TYPE_CHECKING:
     from slack_bolt import App
@@ -67,12 +68,21 @@ def mine(deps: CommandDeps, user: str, args: str, now: datetime) -> str:
     with deps.sessions() as session:
         claims = board.my_claims(session, user)
         promises = board.open_promises_of(session, user)
-    lines = [f"*Your claims ({len(claims)})*"]
-    lines += [claim_line(c, now) for c in claims[:20]] or ["• none"]
     promises.sort(key=lambda p: (p.due_at >= now, p.due_at))  # overdue first
-    lines.append(f"*Your promises ({len(promises)})*")
-    lines += [_promise_line(p, now, owner=False) for p in promises[:20]] or ["• none"]
-    return "\n".join(lines)
+    # Half the answer each, whole lines only, and how many did not fit: App Home has the rest.
+    mine = listed(
+        f"*Your promises ({len(promises)})*",
+        [_promise_line(p, now, owner=False) for p in promises] or ["• none"],
+        ANSWER_LIMIT // 2,
+        "the rest are on the app's Home tab",
+    )
+    claimed = listed(
+        f"*Your claims ({len(claims)})*",
+        [claim_line(c, now) for c in claims] or ["• none"],
+        ANSWER_LIMIT // 2 - 1,
+        "the rest are on the app's Home tab",
+    )
+    return claimed + "\n" + mine
 
 
 def overdue(deps: CommandDeps, user: str, args: str, now: datetime) -> str:
@@ -80,7 +90,12 @@ def overdue(deps: CommandDeps, user: str, args: str, now: datetime) -> str:
         lines = board.overdue(session, now)
     if not lines:
         return ":white_check_mark: Nothing is overdue."
-    return f"*{len(lines)} overdue promise(s)*\n" + "\n".join(_promise_line(p, now) for p in lines[:40])
+    return listed(
+        f"*{len(lines)} overdue promise(s)*",
+        [_promise_line(p, now) for p in lines],
+        ANSWER_LIMIT,
+        "the daily reminder lists them all, or `followthrough export --what promises`",
+    )
 
 
 def find(deps: CommandDeps, user: str, args: str, now: datetime) -> str:
@@ -122,6 +137,10 @@ def find(deps: CommandDeps, user: str, args: str, now: datetime) -> str:
                 f"• #{c.id} {slack_date(c.posted_at, '{date_short}')} — “{cut(escape(c.text), 100)}” → {ending}"
             )
     return "\n".join(lines)
+
+
+ANSWER_LIMIT = 3900
+"""A command's private answer (Slack's 4,000 for a text answer, and some room)."""
 
 
 REGISTRY: list[Subcommand] = [
@@ -177,8 +196,8 @@ def register(bolt: App, deps: CommandDeps, requests: Requests) -> None:
         user, text = command["user_id"], command.get("text") or ""
         reply = dispatch(deps, user, text, deps.clock.now())
         if isinstance(reply, dict):
-            ack(response_type="ephemeral", **reply)
+            ack(response_type="ephemeral", **fit_message(reply))
             return
-        ack(response_type="ephemeral", text=cut(reply, 3900))
+        ack(response_type="ephemeral", text=cut(reply, ANSWER_LIMIT))
 
     bolt.command("/complaints", middleware=[team_only(requests, "use this")])(complaints_command)

@@ -19,6 +19,7 @@ from bot.slack.listeners.cards import Cards, clicked
 from bot.slack.middleware import refuse, request_name, team_only
 from bot.slack.responses import Ack, Respond, ephemeral, field_value
 from bot.slack.views import blocks
+from bot.slack.views.fit import fit_message, fit_view
 from bot.store.engine import transaction
 from bot.store.enums import PromiseStatus
 from bot.store.models import Promise
@@ -113,9 +114,18 @@ class PromiseDesk:
             self._refused(body, BadDueTime(reading.error))
             ack(response_type="ephemeral", text=f"{reading.error}\n{PROMISE_USAGE}")
             return
+        longest = max((len(o.what) for o in reading.options), default=len(reading.what or ""))
+        if longest > promise_service.MAX_TEXT:  # before asking: the question would carry it in its buttons
+            too_long = DomainError(
+                f"Keep the promise under {promise_service.MAX_TEXT} characters (this one is {longest}); "
+                "details belong in the thread."
+            )
+            self._refused(body, too_long)
+            ack(response_type="ephemeral", text=f"{too_long}\n{PROMISE_USAGE}")
+            return
         if reading.ask:
             refuse(self.requests, request_name(body), f"asked: {reading.ask}")
-            ack(response_type="ephemeral", **_ask_message(cid, match.group(2), reading, now=now, tz=tz))
+            ack(response_type="ephemeral", **fit_message(_ask_message(cid, match.group(2), reading, now=now, tz=tz)))
             return
         due, what = reading.options[0].due, reading.what
         try:
@@ -184,7 +194,7 @@ class PromiseDesk:
             ephemeral(respond, "That promise is already closed.")
             return
         ack()
-        client.views_open(trigger_id=body["trigger_id"], view=blocks.reschedule_modal(pid, text))
+        client.views_open(trigger_id=body["trigger_id"], view=fit_view(blocks.reschedule_modal(pid, text)))
 
     def submit_reschedule(self, ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
         user = body["user"]["id"]
@@ -238,7 +248,7 @@ def _ask_message(cid: int, said: str, reading: Reading, *, now: datetime, tz: st
         choice: dict[str, Any] = {"c": cid, "d": int(option.due.timestamp()), "w": option.what, "a": asked}
         if reading.zone and not option.label:
             choice["z"] = list(reading.zone)
-        value = json.dumps(choice)
+        value = json.dumps(choice, ensure_ascii=False)  # 2,000 characters, not bytes: keep accents whole
         buttons.append(
             {
                 "type": "button",
@@ -256,8 +266,10 @@ def _ask_message(cid: int, said: str, reading: Reading, *, now: datetime, tz: st
             "value": str(cid),
         }
     )
+    room = max(80, (2400 - len(reading.ask)) // max(1, len(reading.options)) - 80)  # the section's 3,000
     lines = [
-        f"• {say_due(o.due, now=now, tz=tz)}{' (' + o.label + ')' if o.label else ''}: “{blocks.escape(o.what)}”"
+        f"• {say_due(o.due, now=now, tz=tz)}{' (' + o.label + ')' if o.label else ''}: "
+        f"“{blocks.cut(blocks.escape(o.what), room)}”"
         for o in reading.options
     ]
     text = f"{reading.ask} (#{cid}, “{blocks.escape(said[:200])}”)"

@@ -21,6 +21,7 @@ from bot.slack.middleware import refuse, request_name, team_only
 from bot.slack.people import People
 from bot.slack.responses import Ack, Respond, ephemeral, field_value
 from bot.slack.views import reply_blocks as rb
+from bot.slack.views.fit import fit_view
 from bot.store.engine import transaction
 from bot.store.models import CommitmentLabel, Complaint
 
@@ -73,7 +74,7 @@ class ReplyDesk:
             ephemeral(respond, f"Replying on {network_label(source)[0]} is not set up (see `followthrough check`).")
             return
         view = rb.reply_modal(cid, customer, source, writing=writing, now=self.deps.clock.now())
-        client.views_open(trigger_id=body["trigger_id"], view=view)
+        client.views_open(trigger_id=body["trigger_id"], view=fit_view(view))
 
     def submit_reply(self, ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
         """Checked, then stored once: the first submit shows what the sender should know (the form
@@ -147,7 +148,7 @@ class ReplyDesk:
         if decided:
             ephemeral(respond, "That was marked not a promise.")
             return
-        client.views_open(trigger_id=body["trigger_id"], view=rb.change_time_modal(label_id, text))
+        client.views_open(trigger_id=body["trigger_id"], view=fit_view(rb.change_time_modal(label_id, text)))
 
     def submit_change(self, ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
         user = body["user"]["id"]

@@ -479,8 +479,14 @@ def promise_lines(c: CardState, now: datetime) -> str:
         lines.append(
             f"{mark} <@{p.owner_id}> promised “{cut(escape(p.text), 200)}” by {slack_date(p.due_at)}{moved}{state}"
         )
-    more = len(c.promises) - 10
-    return "*Promises*\n" + "\n".join(lines) + (f"\n…and {more} more" if more > 0 else "")
+    more = max(0, len(c.promises) - 10)
+    where = " — `/complaints overdue` lists the overdue ones, `/complaints mine` each owner's"
+    text = "*Promises*\n" + "\n".join(lines)
+    while len(text) + 100 > SECTION_LIMIT and len(lines) > 1:  # whole lines only, and say how many went
+        lines.pop()
+        more += 1
+        text = "*Promises*\n" + "\n".join(lines)
+    return text + (f"\n…and {more} more{where}" if more > 0 else "")
 
 
 def build_kudos(c: CardState) -> Json:
