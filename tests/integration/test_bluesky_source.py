@@ -140,7 +140,43 @@ def test_first_run_reads_one_page_then_follows_pages_back_to_the_cursor(ctx, bsk
     source.step()
     assert total(ctx, PostRow) == 170
     cursors = [q.get("cursor") for q in bsky.calls("app.bsky.notification.listNotifications")]
-    assert cursors == [None, None, "50", "100"]
+    assert cursors[:2] == [None, None]
+    assert len(cursors) == 4  # pages of 50 back to the stored cursor, each behind the page before
+    assert cursors[2] > cursors[3]  # timestamp cursors, as the AppView's, newest first
+
+
+def test_a_mention_behind_two_thousand_likes_is_read_not_skipped(ctx, bsky, clock, poller):
+    """The AppView reads a page, then filters it by ``reasons`` (refilling at most ten times): behind
+    a burst of likes it answers ``notifications: []`` with a cursor while the mention is still
+    there. The poll used to stop at the empty page and move its cursor past the mention."""
+    source = poller(page_size=50)
+    bsky.add_post(ANN, "@acme.bsky.social first post, hello")
+    source.step()
+    clock.advance(seconds=1)
+    mention = bsky.add_post(BOB, "@acme.bsky.social my order never arrived and nobody answers")
+    target = bsky.add_post(BRAND, "Our new product is out!", notify=None)
+    for _ in range(2000):
+        clock.advance(milliseconds=10)
+        bsky.add_like(ANN, target)
+    source.step()
+    pages = bsky.calls("app.bsky.notification.listNotifications")
+    assert bsky.empty_pages  # the AppView's empty page with a cursor did happen
+    with ctx.sessions() as s:
+        stored = s.scalars(select(PostRow.external_id)).all()
+    assert mention.split("/")[2] + "/" + mention.rsplit("/", 1)[1] in stored
+    assert len(pages) >= 4
+    assert alerts(ctx) == []
+
+
+def test_priority_notifications_on_the_brand_account_hide_no_customer(ctx, bsky, clock, poller):
+    """With "priority notifications" on, the AppView lists only accounts the brand follows unless
+    asked ``priority=false``: a customer it does not follow would never reach the desk."""
+    bsky.state.priority_notifications = True
+    bsky.state.follows = {ANN}
+    bsky.add_post(BOB, "@acme.bsky.social refund missing for a month, a stranger to you")
+    poller().step()
+    assert total(ctx, Complaint) == 1
+    assert all(q.get("priority") == "false" for q in bsky.calls("app.bsky.notification.listNotifications"))
 
 
 def test_a_repeated_page_after_a_reconnect_doubles_nothing(ctx, bsky, clock, poller):
@@ -246,7 +282,7 @@ def test_a_page_that_repeats_itself_in_paging_stops_the_poll_without_a_false_ala
     real = bsky._list_notifications
 
     def stuck(query, reasons):  # a broken server: every page answers with the same page and cursor
-        return real({**query, "cursor": "0"}, reasons)
+        return real({k: v for k, v in query.items() if k != "cursor"}, reasons)
 
     bsky._list_notifications = stuck
     source.step()

@@ -187,8 +187,10 @@ class BlueskyPoller(SourceBase):
         page_cursor: str | None = None
         pages = 0
         while True:
+            # ``priority=False``: a brand that turned on "priority notifications" would otherwise hear
+            # only from accounts it follows — never from a customer.
             params = models.AppBskyNotificationListNotifications.Params(
-                limit=self.page_size, cursor=page_cursor, reasons=list(READ_REASONS)
+                limit=self.page_size, cursor=page_cursor, reasons=list(READ_REASONS), priority=False
             )
             page = self.session.query("app.bsky.notification.listNotifications", params)
             pages += 1
@@ -220,7 +222,13 @@ class BlueskyPoller(SourceBase):
                 # where it was, so the next poll reads the rest (ingest drops what repeats).
                 log.warning("%s: the server repeated a page; the rest is read on the next poll", self.name)
                 return _oldest_first(kept), None, None
-            if reached or not items or not page_cursor or since is None:
+            # The AppView filters reasons after reading each page: a page can be empty while older
+            # mentions remain behind its cursor (a timestamp). Stop at the stored cursor, not at an
+            # empty page — a mention behind two thousand likes was lost there.
+            behind = _when(page_cursor) if page_cursor else None
+            if behind is not None and since is not None and behind < since:
+                reached = True
+            if reached or not page_cursor or since is None:
                 break  # first run (no cursor yet): the newest page only, not the account's history
             if pages >= self.max_pages:
                 return (

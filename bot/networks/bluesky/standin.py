@@ -58,6 +58,11 @@ class BskyState:
     access: dict[str, tuple[str, float]] = field(default_factory=dict)  # jwt → (did, exp)
     refresh: dict[str, tuple[str, float]] = field(default_factory=dict)
     created: list[Json] = field(default_factory=list)  # createRecord calls that created something
+    priority_notifications: bool = False
+    """The brand turned on "priority notifications": without ``priority=false`` only accounts it
+    follows reach it (the AppView's default is the account's setting)."""
+    follows: set[str] = field(default_factory=set)
+    """DIDs the brand follows."""
 
 
 class BlueskyStandIn(LocalServer):
@@ -68,6 +73,8 @@ class BlueskyStandIn(LocalServer):
         self.state = BskyState()
         self.requests: list[tuple[str, str, Json]] = []
         self.repeat_next_page = False  # the next listNotifications page answers with the previous one
+        self.empty_pages: list[Json] = []
+        """Pages answered empty with a cursor (reasons filtered after paging), for tests."""
         self.now: Callable[[], float] = time.time
         self._lock = threading.RLock()
         self._seq = itertools.count(1)
@@ -335,23 +342,41 @@ class BlueskyStandIn(LocalServer):
         return did, None
 
     def _list_notifications(self, query: Json, reasons: list[str] | None) -> Json:
+        """As the AppView pages them (bluesky-social/atproto, packages/bsky/src/api/app/bsky/notification/
+        listNotifications.ts, ``paginateNotifications``): the dataplane's pages are ``limit`` raw
+        notifications behind a timestamp cursor; ``reasons`` are filtered AFTER each page is read,
+        refilling at most 10 times until half a page is found — so a page can be empty, with a cursor,
+        while older matching notifications remain. ``priority`` defaults to the account's setting."""
         try:
             limit = int(query.get("limit", 50))
         except ValueError:
             limit = 50
         limit = max(1, min(100, limit))
+        priority_param = query.get("priority")
+        priority = self.state.priority_notifications if priority_param is None else priority_param == "true"
         with self._lock:
             if self.repeat_next_page and self._last_page is not None:
                 self.repeat_next_page = False
                 return self._last_page
-            newest_first = list(reversed(self.state.notifications))
-            if reasons:
-                newest_first = [n for n in newest_first if n["reason"] in reasons]
-            start = int(query.get("cursor") or 0)
-            page = newest_first[start : start + limit]
-            answer: Json = {"notifications": page, "priority": False}
-            if start + limit < len(newest_first):
-                answer["cursor"] = str(start + limit)
+            raw = [
+                n
+                for n in reversed(self.state.notifications)
+                if not priority or n["author"]["did"] in self.state.follows
+            ]
+            cursor = query.get("cursor")
+            found: list[Json] = []
+            for _attempt in range(10):
+                older = [n for n in raw if cursor is None or n["indexedAt"] < cursor]
+                page = older[:limit]
+                found += [n for n in page if not reasons or n["reason"] in reasons]
+                cursor = page[-1]["indexedAt"] if len(older) > limit else None
+                if not reasons or len(found) >= -(-limit // 2) or cursor is None:
+                    break
+            answer: Json = {"notifications": found, "priority": priority}
+            if cursor is not None:
+                answer["cursor"] = cursor
+                if not found:
+                    self.empty_pages.append(answer)
             self._last_page = answer
             return answer
 
