@@ -369,3 +369,52 @@ def test_a_stream_post_survives_the_database_refusing_writes(migrated, x, clock,
         with sessions() as s:
             ids = s.scalars(select(PostRow.external_id).order_by(PostRow.external_id)).all()
         assert ids == [str(300 + i) for i in range(6)]
+
+
+def test_a_post_over_280_characters_is_stored_whole_from_note_tweet(ctx, x, mentions, drain):
+    """X cuts ``text`` at 280 characters; the whole post is only in ``note_tweet``, sent when asked
+    for (docs.x.com, "Post object"). "…or I will file a chargeback" used to be lost."""
+    long = (
+        "@AcmeHelp I have written to you four times about order 5521. The parcel was marked delivered but "
+        "nothing arrived, your chat bot closes the conversation, and the phone line hangs up after twenty "
+        "minutes. I want the refund today, or I will file a chargeback with my bank and tell everyone I know."
+    )
+    assert len(long) > 280
+    x.add_tweet("101", long, "1")
+    mentions(ctx, x).step()
+    with ctx.sessions() as s:
+        assert s.scalars(select(Complaint.text)).one() == long
+    asked = [q for _m, p, q in x.requests if p.endswith("/mentions")][-1]
+    assert "note_tweet" in asked["tweet.fields"].split(",")
+
+
+def test_the_stand_in_sends_only_the_fields_asked_for(x):
+    """As X does: ``id``, ``text`` and ``edit_history_tweet_ids`` by default; a long post cut."""
+    x.add_tweet("101", "@AcmeHelp " + "x" * 400, "1")
+    client = make_client(x.token, x.base_url)
+    bare = client.get_users_mentions(BRAND)["data"][0]
+    assert set(bare) == {"id", "text", "edit_history_tweet_ids"}
+    assert len(bare["text"]) == 280
+    full = client.get_users_mentions(BRAND, tweet_fields=["note_tweet", "author_id"])["data"][0]
+    assert full["note_tweet"]["text"].endswith("x" * 100)
+    assert full["author_id"] == "1"
+
+
+def test_a_usage_capped_429_alerts_once_and_probes_every_15_minutes(ctx, x, caplog, mentions, drain):
+    """Credits spent: X answers 429 with the usage-capped problem type. Waiting for a rate-limit reset
+    would repeat the refusal silently for ever; one alert says what to do, the poller probes slowly."""
+    from bot.networks.x.client import USAGE_CAP_PROBE_SECONDS
+
+    x.add_tweet("101", "@AcmeHelp still waiting for my refund", "1")
+    x.inject(XFault(429, count=3, path="/mentions", mode="usage-capped"))
+    with caplog.at_level(logging.WARNING):
+        for _ in range(3):
+            assert mentions(ctx, x).step() == USAGE_CAP_PROBE_SECONDS
+    [alert] = alerts(ctx)
+    assert "usage cap is reached (Monthly)" in alert
+    assert "console.x.com" in alert
+    with ctx.sessions() as s:
+        assert "X usage cap reached" in (s.get(SourceCursor, "x:mentions").last_error or "")
+    assert mentions(ctx, x).step() == 60  # credits added: read again, nothing lost
+    assert total(ctx, PostRow) == 1
+    assert any("usage cap reset or credits added" in r.message for r in caplog.records)

@@ -41,7 +41,8 @@ class XFault:
     """Only requests with this method (``POST`` for replies); any when empty."""
     mode: str = "status"
     """``status``: answer ``status``; ``lost``: do the request, then drop the connection before the
-    answer; ``drop``: drop the connection without doing anything."""
+    answer; ``drop``: drop the connection without doing anything; ``usage-capped``: the 429 X sends
+    when the app's credits for the period are spent (no rate-limit reset will help)."""
 
 
 @dataclass
@@ -213,6 +214,20 @@ class XStandIn(LocalServer):
         if fault and fault.mode == "lost":
             self._user_context(request, method, parts.path, parts.query, body)
             request.close_connection = True
+            return
+        if fault and fault.mode == "usage-capped":
+            # docs.x.com, "Usage cap exceeded": a 429 whose problem type is usage-capped.
+            self.reply_json(
+                request,
+                429,
+                {
+                    "title": "UsageCapExceeded",
+                    "detail": "Usage cap exceeded: Monthly product cap",
+                    "type": "https://api.twitter.com/2/problems/usage-capped",
+                    "period": "Monthly",
+                    "scope": "Product",
+                },
+            )
             return
         if fault:
             headers = {}
@@ -406,24 +421,56 @@ class XStandIn(LocalServer):
         meta: Json = {"result_count": len(page), "newest_id": page[0]["id"], "oldest_id": page[-1]["id"]}
         if start + size < len(newest_first):
             meta["next_token"] = str(start + size)
-        return {"data": [self._public(t) for t in page], "includes": self._includes(page), "meta": meta}
+        fields = _fields(query, "tweet.fields")
+        return {
+            "data": [self._public(t, fields) for t in page],
+            "includes": self._includes(page, query),
+            "meta": meta,
+        }
 
     @staticmethod
-    def _public(tweet: Json) -> Json:
-        """A tweet as X's API v2 sends it: post text HTML-escaped (``&amp;`` ``&lt;`` ``&gt;``)."""
+    def _public(tweet: Json, fields: set[str] | None = None) -> Json:
+        """A tweet as X's API v2 sends it (docs.x.com, "Fields" and "Post object"): ``id``, ``text`` and
+        ``edit_history_tweet_ids`` always, any other field only when ``tweet.fields`` asks for it; the
+        text HTML-escaped (``&amp;`` ``&lt;`` ``&gt;``); a post over 280 characters cut in ``text``, its
+        whole text only in ``note_tweet`` (asked for with ``tweet.fields=note_tweet``)."""
         out = {k: v for k, v in tweet.items() if not k.startswith("_")}
-        if isinstance(out.get("text"), str):
-            out["text"] = out["text"].replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+        out.setdefault("edit_history_tweet_ids", [out.get("id")])
+        whole = out.get("text")
+        if isinstance(whole, str) and len(whole) > LONG_POST:
+            out["text"] = whole[:LONG_POST]
+            out["note_tweet"] = {"text": whole}
+        if fields is not None:
+            out = {k: v for k, v in out.items() if k in ALWAYS_TWEET_FIELDS or k in fields}
+        for key in ("text",):
+            if isinstance(out.get(key), str):
+                out[key] = _html(out[key])
+        if isinstance(out.get("note_tweet"), dict):
+            out["note_tweet"] = {**out["note_tweet"], "text": _html(out["note_tweet"]["text"])}
         return out
 
-    def _includes(self, tweets: list[Json]) -> Json:
-        authors = {t.get("author_id") for t in tweets}
-        users = [self.state.users[a] for a in authors if a in self.state.users]
-        referenced = {r["id"] for t in tweets for r in t.get("referenced_tweets", [])}
-        known = [self._public(t) for t in self.state.tweets if t["id"] in referenced]
-        out: Json = {"users": users}
-        if known:
-            out["tweets"] = known
+    def _includes(self, tweets: list[Json], query: Json | None = None) -> Json:
+        query = query or {}
+        expansions = _fields(query, "expansions") if "expansions" in query else None
+        user_fields = _fields(query, "user.fields") if query else None
+        out: Json = {}
+        if expansions is None or "author_id" in expansions:
+            authors = {t.get("author_id") for t in tweets}
+            users = [self.state.users[a] for a in authors if a in self.state.users]
+            if user_fields is not None:
+                users = [
+                    {k: v for k, v in u.items() if k in ("id", "name", "username") or k in user_fields} for u in users
+                ]
+            out["users"] = users
+        if expansions is None or "referenced_tweets.id" in expansions:
+            referenced = {r["id"] for t in tweets for r in t.get("referenced_tweets", [])}
+            known = [
+                self._public(t, _fields(query, "tweet.fields") if query else None)
+                for t in self.state.tweets
+                if t["id"] in referenced
+            ]
+            if known:
+                out["tweets"] = known
         return out
 
     def _rules(self, method: str, body: Json) -> Json:
@@ -465,6 +512,19 @@ class XStandIn(LocalServer):
             request.close_connection = True
         except (BrokenPipeError, ConnectionResetError):
             return
+
+
+LONG_POST = 280
+"""Characters of a post's ``text``; longer posts (Premium, up to 25,000) are whole only in ``note_tweet``."""
+ALWAYS_TWEET_FIELDS = frozenset({"id", "text", "edit_history_tweet_ids"})
+
+
+def _fields(query: Json, name: str) -> set[str]:
+    return {f for f in str(query.get(name) or "").split(",") if f}
+
+
+def _html(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def _enc(value: str) -> str:

@@ -53,3 +53,23 @@ def make_x_client(bearer_token: str, api_url: str | None = None, timeout: float 
 
     client.session.request = request_with_timeout  # type: ignore[method-assign]
     return client
+
+
+USAGE_CAP_PROBE_SECONDS = 900.0
+"""While the app's X credits are spent, one probe every 15 minutes: no rate-limit reset will help."""
+
+
+def usage_capped(response: requests.Response | None) -> str | None:
+    """The period X names when a 429 means the app's usage cap is reached (credits spent), not a
+    rate limit: its problem ``type`` ends in ``usage-capped`` (docs.x.com, "Usage cap exceeded")."""
+    if response is None:
+        return None
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    if not isinstance(body, dict):
+        return None
+    if str(body.get("type", "")).endswith("usage-capped") or body.get("title") == "UsageCapExceeded":
+        return str(body.get("period") or "this period")
+    return None

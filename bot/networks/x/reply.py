@@ -23,7 +23,7 @@ import requests
 import tweepy
 
 from bot.common.clock import Clock
-from bot.networks.x.client import route_session
+from bot.networks.x.client import USAGE_CAP_PROBE_SECONDS, route_session, usage_capped
 from bot.outbox.send_errors import RetryLater, Undeliverable
 from bot.outbox.transport import Sent
 from bot.store.models import Complaint, Delivery
@@ -127,6 +127,12 @@ class XReplyTransport:
         try:
             return call()
         except tweepy.TooManyRequests as exc:
+            if period := usage_capped(exc.response):
+                # Credits spent: the reply waits (the lane pauses) and is tried again in 15 minutes;
+                # the source's alert says what to do.
+                raise RetryLater(
+                    USAGE_CAP_PROBE_SECONDS, f"X usage cap reached ({period}): waiting for it to reset", pause_lane=True
+                ) from None
             reset = exc.response.headers.get("x-rate-limit-reset")
             wait = 60.0
             if reset and reset.isdigit():

@@ -29,17 +29,19 @@ from sqlalchemy.exc import SQLAlchemyError
 from bot.intake import state
 from bot.intake.inbox import RawPost
 from bot.intake.source import SourceBase, SourceContext
-from bot.networks.x.client import make_x_client, route_session
+from bot.networks.x.client import USAGE_CAP_PROBE_SECONDS, make_x_client, route_session, usage_capped
 
 log = logging.getLogger(__name__)
 
 SOURCE = "x"  # one id space for every X mode: mentions, search and stream dedupe against each other
 EXPANSIONS = ["author_id", "referenced_tweets.id", "referenced_tweets.id.author_id"]
-TWEET_FIELDS = ["created_at", "conversation_id", "lang", "referenced_tweets", "author_id", "entities"]
+TWEET_FIELDS = ["created_at", "conversation_id", "lang", "referenced_tweets", "author_id", "entities", "note_tweet"]
+"""``note_tweet``: a post over 280 characters is whole only there; ``text`` holds its first 280."""
 USER_FIELDS = ["username", "name", "public_metrics", "verified"]
 MENTIONS_HORIZON = 800  # X returns only the latest 800 mentions
 CREDENTIAL_RETRY_SECONDS = 900.0
 CREDENTIALS_ALERT_KEY = "x-credentials"
+USAGE_CAP_ALERT_KEY = "x-usage-capped"
 
 
 def unescape(text: str) -> str:
@@ -58,6 +60,9 @@ def normalise(tweet: dict[str, Any], users: dict[str, dict[str, Any]]) -> dict[s
     username = author.get("username") if isinstance(author, dict) else None
     metrics = author.get("public_metrics") or {} if isinstance(author, dict) else {}
     text = tweet.get("text")
+    note = tweet.get("note_tweet")
+    if isinstance(note, dict) and isinstance(note.get("text"), str) and note["text"].strip():
+        text = note["text"]  # the whole post: ``text`` stops at 280 characters
     return {
         "id": tweet.get("id"),
         "text": unescape(text) if isinstance(text, str) else text,
@@ -94,9 +99,26 @@ class _XSource(SourceBase):
     """What the X sources share: credential alerts, falling behind, mapping pages to records."""
 
     def moved(self, session: Any) -> None:
-        """Joins every successful write: X answering again ends a credentials incident."""
+        """Joins every successful write: X answering again ends a credentials or usage-cap incident."""
         if state.clear_alert(session, CREDENTIALS_ALERT_KEY, self.ctx.clock.now()):
             log.warning("%s: X credentials work again; source resumed", self.name)
+        if state.clear_alert(session, USAGE_CAP_ALERT_KEY, self.ctx.clock.now()):
+            log.warning("%s: X serves the app again (usage cap reset or credits added); source resumed", self.name)
+
+    def _usage_capped(self, period: str) -> float:
+        """The app's X credits are spent: ONE alert saying so and what to do, then a probe every 15
+        minutes — waiting for a rate-limit reset would only repeat the refusal, silently."""
+        text = (
+            f":warning: X stopped serving Followthrough: the app's usage cap is reached ({period}). Complaints "
+            "from X are NOT being collected, and replies on X wait, until the cap resets or credits are added "
+            "in the X developer console (console.x.com → Billing). The bot checks every 15 minutes."
+        )
+        state.record_error(self.ctx.sessions, self.name, f"X usage cap reached ({period})", self.ctx.clock.now())
+        if self.alert_once(USAGE_CAP_ALERT_KEY, text):
+            log.error("%s: X usage cap reached (%s); source paused, alert posted", self.name, period)
+        else:
+            log.warning("%s: X usage cap still reached (%s)", self.name, period)
+        return USAGE_CAP_PROBE_SECONDS
 
     def _credentials_failed(self, status: int) -> float:
         at = self.ctx.clock.now()
@@ -183,6 +205,8 @@ class XPoller(_XSource):
         try:
             pages, gap = self._read_pages(since_id)
         except tweepy.TooManyRequests as exc:
+            if period := usage_capped(exc.response):
+                return self._usage_capped(period)
             wait = reset_wait(exc.response, self.ctx.clock.now())
             log.warning("%s: rate limited by X; waiting %.0fs until the window resets", self.name, wait)
             state.record_error(
@@ -391,6 +415,8 @@ class XStream(_XSource):
         except (tweepy.Unauthorized, tweepy.Forbidden) as exc:
             return self._credentials_failed(exc.response.status_code)
         except tweepy.TooManyRequests as exc:
+            if period := usage_capped(exc.response):
+                return self._usage_capped(period)
             return reset_wait(exc.response, self.ctx.clock.now())
         finally:
             with self._lock:
