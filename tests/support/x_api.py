@@ -379,6 +379,12 @@ class XStandIn(LocalServer):
         if target and original is None:
             return 400, {"title": "Invalid Request", "detail": "The Tweet you are replying to is gone or invisible."}
         assert self.brand is not None
+        # X stores a reply with the @mention of the account it answers in front (unless the text
+        # already starts with it): reading the reply back shows "@customer …", not what was sent.
+        if original is not None:
+            mention = "@" + self.state.users.get(str(original.get("author_id")), {}).get("username", "")
+            if len(mention) > 1 and not text.lower().startswith(mention.lower()):
+                text = f"{mention} {text}"
         if self.refuse_duplicates and any(
             t.get("author_id") == self.brand["id"] and t.get("text") == text for t in self.state.tweets
         ):

@@ -58,11 +58,15 @@ def make_user_client(
     return client
 
 
+_LEADING_MENTIONS = re.compile(r"^(?:\s*@\w{1,15})+\s*")
+
+
 def _same_text(a: str, b: str) -> bool:
-    """X shortens links (t.co) and escapes &, < and >: compare what is left."""
+    """X shortens links (t.co), escapes &, < and >, and stores a reply with the @mention of the
+    account it answers in front ("@jo Sorry…" for "Sorry…"): compare what is left."""
 
     def norm(text: str) -> str:
-        return " ".join(_URL.sub("", html.unescape(text)).split())
+        return " ".join(_LEADING_MENTIONS.sub("", _URL.sub("", html.unescape(text))).split())
 
     return norm(a) == norm(b)
 
