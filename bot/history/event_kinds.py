@@ -18,6 +18,8 @@ class EventKind(StrEnum):
     AMPLIFIED = "amplified"
     CUSTOMER_REPLY = "customer_reply"
     FOLDED = "folded"
+    EDITED = "edited"
+    """The customer edited the post the complaint was opened by (X): the card shows the new words."""
     # the card's life
     CLAIMED = "claim"
     UNCLAIMED = "unclaim"

@@ -52,6 +52,12 @@ class CustomerReply(Details):
 
 
 @dataclass(frozen=True)
+class Edited(Details):
+    post: str
+    """The new version's id; the event's note holds the words it replaced."""
+
+
+@dataclass(frozen=True)
 class Folded(Details):
     into: int
 
@@ -168,6 +174,7 @@ class Forgotten(Details):
 DETAILS: dict[EventKind, type[Details] | None] = {
     EventKind.INGESTED: Ingested,
     EventKind.AMPLIFIED: Amplified,
+    EventKind.EDITED: Edited,
     EventKind.CUSTOMER_REPLY: CustomerReply,
     EventKind.FOLDED: Folded,
     EventKind.CLAIMED: None,

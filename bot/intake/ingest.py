@@ -5,10 +5,13 @@ Rules, in order:
 1. a post already seen (same source and id) is dropped — X repeats posts after stream reconnects
    and polling overlaps are possible;
 2. the brand's own posts are remembered and set aside;
-3. a retweet of a known complaint amplifies it (count and reach go up; the card is refreshed);
-4. a reply from the same customer in the same conversation joins their open complaint (it will
+3. an edit of a stored post (X gives each edit a new id) takes that version's place: a complaint's
+   own post edited updates its text and card ("edited"), an edited reply is a thread line again,
+   the brand's own edit is set aside; an edit of a post never stored goes on as a new post;
+4. a retweet of a known complaint amplifies it (count and reach go up; the card is refreshed);
+5. a reply from the same customer in the same conversation joins their open complaint (it will
    appear in that card's thread) instead of opening a new one;
-5. anything else is triaged and stored; complaints get a card, praise goes to the kudos channel —
+6. anything else is triaged and stored; complaints get a card, praise goes to the kudos channel —
    except a complaint whose text matches an open one from the last day on the same network (a storm
    of copies; the same words on another network are another customer's, answered there): it is
    folded into that one's card (``+N similar``) here, as a stored fact, and gets no card of its own.
@@ -55,6 +58,7 @@ class Outcome(StrEnum):
     OWN = "own"
     AMPLIFIED = "amplified"
     REPLY = "reply"
+    EDITED = "edited"
 
 
 @dataclass(frozen=True)
@@ -121,6 +125,19 @@ _OPEN_IN_CONVERSATION = (
     )
     .order_by(_C.id.desc())
     .limit(1)
+)
+_VERSION = select(_P.complaint_id, _P.role).where(
+    _P.source == _SOURCE, _P.external_id == bindparam("version", type_=String())
+)
+_EDIT = (
+    update(Complaint.__table__)
+    .where(_C.id == bindparam("cid"))
+    .values(
+        text=bindparam("text"),
+        text_key=case((_C.text_key.is_(None), None), else_=bindparam("key")),
+        edited_at=bindparam("edited"),
+        updated_at=bindparam("at"),
+    )
 )
 _MAX_ID = select(func.coalesce(func.max(_C.id), 0))
 _NEXT_IDS = text("SELECT nextval(pg_get_serial_sequence('complaints', 'id')) FROM generate_series(1, :n)")
@@ -240,6 +257,7 @@ class _Batch:
     resolved: dict[tuple[str, str], int] = field(default_factory=dict)  # (source, author) -> complaint to follow up
     card_requests: list[tuple[int | _Ref, str]] = field(default_factory=list)  # this batch's cards, not yet known by id
     requested_cards: dict[int, str] = field(default_factory=dict)  # complaint id -> channel its card is requested in
+    roles: dict[tuple[str, str], PostRole] = field(default_factory=dict)  # this batch's posts -> their role
 
     def flush_complaints(self) -> None:
         """Insert the pending complaints in one statement; their refs get their ids.
@@ -588,6 +606,9 @@ class Ingestor:
 
     # -- the rules -------------------------------------------------------------------------------
     def _one(self, batch: _Batch, post: Post) -> _Pending:
+        if post.edit_of and (edited := self._edit(batch, post)) is not None:
+            return edited
+
         if self.policy.is_brand(post):
             return self._brand_post(batch, post)
 
@@ -595,6 +616,10 @@ class Ingestor:
             target = batch.complaint_of_post.get((post.source, post.retweet_of))
             if target is not None:
                 return self._amplify(batch, post, target)
+            if self._role_of(batch, post.source, post.retweet_of) is PostRole.OWN:
+                # "RT @brand: …" is the brand's words passed on, not the retweeter's complaint.
+                self._ledger(batch, post, None, PostRole.RETWEET)
+                return _Pending(Outcome.OWN)
 
         if post.conversation_id and (post.in_reply_to_id or post.conversation_id != post.id):
             open_id = batch.open_by_conversation.get((post.source, post.conversation_id, post.author_id))
@@ -676,8 +701,59 @@ class Ingestor:
                 "created_at": batch.at,
             }
         )
+        batch.roles[(post.source, post.id)] = role
         if complaint_id is not None:
             batch.complaint_of_post[(post.source, post.id)] = complaint_id
+
+    @staticmethod
+    def _role_of(batch: _Batch, source: str, post_id: str) -> PostRole | None:
+        """How a post already ingested (in this batch or before) was filed; None if never seen."""
+        role = batch.roles.get((source, post_id))
+        if role is None:
+            autoflush(batch.session)
+            row = batch.session.execute(_VERSION, {"source": source, "version": post_id}).first()
+            role = PostRole(row.role) if row is not None else None
+        return role
+
+    def _edit(self, batch: _Batch, post: Post) -> _Pending | None:
+        """``post`` is a new version of the stored post ``post.edit_of``; None when that version was
+        never stored (the edit is then the first we see of the post, and ingested as any post)."""
+        assert post.edit_of is not None
+        version = (post.source, post.edit_of)
+        role = batch.roles.get(version)
+        target = batch.complaint_of_post.get(version)
+        if role is None:
+            autoflush(batch.session)
+            row = batch.session.execute(_VERSION, {"source": post.source, "version": post.edit_of}).first()
+            if row is None:
+                return None
+            target, role = row.complaint_id, PostRole(row.role)
+        if role is PostRole.REPLY and target is not None:
+            return self._attach_reply(batch, post, target)  # the edited words, in the thread again
+        if role is not PostRole.ORIGINAL or target is None:
+            self._ledger(batch, post, target, role)  # the brand's own edit, an edited retweet: set aside
+            return _Pending(Outcome.OWN if role is PostRole.OWN else Outcome.DUPLICATE, target)
+        self._ledger(batch, post, target, PostRole.ORIGINAL)  # this version opened the complaint too
+        key = batch.key_of(post)
+        if isinstance(target, _Ref) and target.id is None:
+            row_params = target.params  # created in this batch: its card is not posted yet
+            before = row_params["text"]
+            row_params.update(text=post.text, edited_at=post.created_at, updated_at=batch.at)
+            if row_params["text_key"] is not None:
+                row_params["text_key"] = key
+            kind = Kind(row_params["kind"])
+        else:
+            batch.flush()
+            cid = _resolve(target)
+            before = batch.session.execute(select(_C.text).where(_C.id == cid)).scalar_one()
+            batch.session.execute(
+                _EDIT, {"cid": cid, "text": post.text, "key": key, "edited": post.created_at, "at": batch.at}
+            )
+            card = _resolve(batch.primary_of(cid))
+            batch.refresh[card] = batch.refresh.get(card, 0)
+            kind = None
+        batch.event(target, self._actor(post), EventKind.EDITED, note=before[:500], details=events.Edited(post.id))
+        return _Pending(Outcome.EDITED, target, kind)
 
     @staticmethod
     def _actor(post: Post) -> str:
@@ -779,6 +855,7 @@ class Ingestor:
             duplicate_of=_resolve(primary) if primary is not None else None,
             duplicate_count=0,
             customer_confirmed=False,
+            edited_at=None,
             created_at=batch.at,
             updated_at=batch.at,
         )

@@ -47,6 +47,9 @@ class Post:
     conversation_id: str | None = None
     in_reply_to_id: str | None = None
     retweet_of: str | None = None
+    edit_of: str | None = None
+    """The first version's id when this post is an edit (X gives each edit a new id): ingest
+    updates what it stored for that version instead of filing the edit as a new complaint."""
 
 
 def _text_field(record: Mapping[str, Any], name: str, *, required: bool, limit: int) -> str | None:
@@ -174,7 +177,13 @@ def post_from_record(record: Any, *, default_source: str, now: datetime | None =
         conversation_id=_reference(record, "conversation_id"),
         in_reply_to_id=_reference(record, "in_reply_to_id"),
         retweet_of=_reference(record, "retweet_of"),
+        edit_of=_edit_of(record, post_id),
     )
+
+
+def _edit_of(record: Mapping[str, Any], post_id: str) -> str | None:
+    first = _reference(record, "edit_of")
+    return first if first != post_id else None
 
 
 _RT_PREFIX = re.compile(r"^\s*rt\s+@\w+:?\s*", re.IGNORECASE)

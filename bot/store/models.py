@@ -109,6 +109,8 @@ class Complaint(Base):
     duplicate_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     escalated_by: Mapped[str | None] = mapped_column(String(32))
     resolved_by: Mapped[str | None] = mapped_column(String(32))
+    edited_at: Mapped[datetime | None]
+    """When the customer last edited the post (X): the card shows the latest text, marked edited."""
 
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]

@@ -113,10 +113,32 @@ def test_a_commitment_without_a_time_asks_by_when(desk: Desk, x: XStandIn):
 
 
 def test_a_post_that_does_not_mention_the_brand_warns_that_x_will_refuse(desk: Desk, x: XStandIn):
+    """Since 23 Feb 2026 X's API answers only posts whose author mentioned or quoted the account (403
+    otherwise). The form says so when it opens, with the post's link; sent anyway, X's refusal is a
+    clear line in the card's thread, and nothing is posted."""
     cid = customer_post(desk, x, "my router has been dead for 3 days, useless company")
     view = open_reply(desk, cid, ALICE)
+    [note] = [b for b in view["blocks"] if b["type"] == "section" and ":no_entry:" in b["text"]["text"]]
+    assert "X will not take this reply" in note["text"]["text"]
+    assert note["accessory"]["text"]["text"] == "Open on X"
+    assert note["accessory"]["url"] == f"https://x.com/{desk.get(cid).author_handle}/status/{desk.get(cid).external_id}"
     answer = submit(desk, ALICE, view, f"@{desk.get(cid).author_handle} So sorry — we'll DM you by 5pm today")
     assert "does not mention @acmehelp" in warnings_in(answer)
+    submit(desk, ALICE, view, f"@{desk.get(cid).author_handle} So sorry — we'll DM you by 5pm today", anyway=True)
+    desk.deliver()
+    assert x.replies_to(desk.get(cid).external_id) == []
+    [row] = sent_replies(desk)
+    assert row.status == "dead"
+    assert "only posts that mention or quote the brand" in (row.last_error or "")
+    thread = json.dumps(desk.slack.thread(desk.get(cid).slack_channel, desk.get(cid).slack_ts))
+    assert "was *not* posted on X" in thread
+    assert "open it on X and answer there" in thread
+
+
+def test_a_post_that_mentions_the_brand_opens_the_form_without_a_refusal(desk: Desk, x: XStandIn):
+    cid = customer_post(desk, x, "@AcmeHelp my router has been dead for 3 days")
+    view = open_reply(desk, cid, ALICE)
+    assert ":no_entry:" not in json.dumps(view["blocks"])
 
 
 def test_the_same_words_as_a_reply_earlier_today_warn_of_a_duplicate(desk: Desk, x: XStandIn):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import uuid
 from collections.abc import Callable, Iterator
@@ -17,6 +18,7 @@ from bot.intake.inbox import Inbox, InboxDrain
 from bot.intake.ingest import Ingestor, IngestPolicy
 from bot.intake.source import SourceContext
 from bot.networks.x.source import CREDENTIAL_RETRY_SECONDS, XPoller, XStream, make_client
+from bot.slack.views.blocks import build_card, card_state
 from bot.store.engine import make_sessionmaker
 from bot.store.models import Complaint, Delivery, SourceCursor
 from bot.store.models import Post as PostRow
@@ -418,3 +420,111 @@ def test_a_usage_capped_429_alerts_once_and_probes_every_15_minutes(ctx, x, capl
     assert mentions(ctx, x).step() == 60  # credits added: read again, nothing lost
     assert total(ctx, PostRow) == 1
     assert any("usage cap reset or credits added" in r.message for r in caplog.records)
+
+
+def _card_refreshes(ctx: SourceContext, cid: int) -> int:
+    with ctx.sessions() as s:
+        wanted = (Delivery.kind == "update_card", Delivery.complaint_id == cid)
+        return s.scalar(select(func.count()).select_from(Delivery).where(*wanted))
+
+
+def _card_posted(ctx: SourceContext, cid: int) -> None:
+    """As the Slack worker leaves a card it has posted (so changes to it ask for a refresh)."""
+    with ctx.sessions() as s, s.begin():
+        s.execute(
+            Delivery.__table__.update()
+            .where(Delivery.kind == "card", Delivery.complaint_id == cid)
+            .values(status="sent", remote_channel="C0COMPLAIN", remote_id="1.000100")
+        )
+        s.execute(
+            Complaint.__table__.update()
+            .where(Complaint.id == cid)
+            .values(slack_channel="C0COMPLAIN", slack_ts="1.000100")
+        )
+
+
+def test_an_edit_updates_the_complaint_and_its_card_instead_of_filing_another(ctx, x, mentions, drain):
+    """docs.x.com, "Edit Posts": an edit is a new post (a new id) whose ``edit_history_tweet_ids``
+    lists every version. It used to become a second complaint while the card kept the first words."""
+    x.add_tweet("101", "@AcmeHelp my parcel never arrived", "1")
+    poller = mentions(ctx, x)
+    poller.step()
+    with ctx.sessions() as s:
+        cid = s.scalars(select(Complaint.id)).one()
+    _card_posted(ctx, cid)
+    first_edit = x.edit_tweet("101", "@AcmeHelp my parcel never arrived and nobody answers the phone")
+    poller.step()
+    x.edit_tweet(first_edit["id"], "@AcmeHelp my parcel never arrived, order 5521, nobody answers the phone")
+    poller.step()
+    with ctx.sessions() as s:
+        [c] = s.scalars(select(Complaint)).all()
+        assert c.id == cid
+        assert c.text == "@AcmeHelp my parcel never arrived, order 5521, nobody answers the phone"
+        assert c.edited_at is not None
+        assert c.reply_count == 0
+        roles = dict(s.execute(select(PostRow.external_id, PostRow.role)).all())
+    assert sorted(roles.values()) == ["original", "original", "original"]  # every version is the post
+    assert _card_refreshes(ctx, cid) == 1  # one pending refresh, re-armed by the second edit
+    card = json.dumps(build_card(card_state(c), ctx.clock.now()))
+    assert "order 5521" in card
+    assert "edited" in card
+
+
+def test_an_edit_of_a_post_never_stored_is_ingested_as_the_post(ctx, x, mentions, drain):
+    x.add_tweet("90", "@AcmeHelp hello", "2")
+    poller = mentions(ctx, x)
+    poller.step()  # the cursor is now 90
+    x.add_tweet("101", "@AcmeHelp typo", "1")
+    x.edit_tweet("101", "@AcmeHelp my refund never came")  # edited before we polled: only the edit is listed
+    poller.step()
+    with ctx.sessions() as s:
+        texts = set(s.scalars(select(Complaint.text)))
+    assert texts == {"@AcmeHelp hello", "@AcmeHelp my refund never came"}
+
+
+def test_a_retweet_of_a_post_never_stored_files_the_original_authors_complaint(ctx, x, mentions, drain):
+    """X includes the original and its author (``expansions=referenced_tweets.id,…author_id``):
+    the complaint is customer1's, with customer2's retweet as amplification — not a complaint under
+    customer2 reading "RT @customer1: …"."""
+    x.add_tweet("50", "@AcmeHelp you charged me twice and nobody answers", "1")
+    x.add_tweet("90", "@AcmeHelp hello", "3")
+    poller = mentions(ctx, x)
+    poller.step()  # first run: the newest page; the cursor passes 50 (as a restart after downtime would)
+    with ctx.sessions() as s:
+        s.execute(Complaint.__table__.delete())
+        s.execute(PostRow.__table__.delete())
+        s.commit()
+    x.add_tweet("103", "RT @customer1: @AcmeHelp you charged me twice and nobody answers", "2", retweeted="50")
+    poller.step()
+    with ctx.sessions() as s:
+        [c] = s.scalars(select(Complaint)).all()
+        assert (c.author_handle, c.external_id) == ("customer1", "50")
+        assert c.text == "@AcmeHelp you charged me twice and nobody answers"
+        assert (c.amplification_count, c.amplification_reach) == (1, 200)
+        roles = dict(s.execute(select(PostRow.external_id, PostRow.role)).all())
+    assert roles == {"50": "original", "103": "retweet"}
+
+
+def test_a_retweet_of_the_brands_own_post_is_set_aside(ctx, x, mentions, drain):
+    x.add_tweet("90", "We are back up: sorry for the outage this morning", BRAND)
+    x.add_tweet("91", "@AcmeHelp hi", "3")
+    poller = mentions(ctx, x)
+    poller.step()
+    x.add_tweet("103", "RT @AcmeHelp: We are back up: sorry for the outage this morning", "2", retweeted="90")
+    poller.step()
+    with ctx.sessions() as s:
+        handles = set(s.scalars(select(Complaint.author_handle)))
+        roles = dict(s.execute(select(PostRow.external_id, PostRow.role)).all())
+    assert "customer2" not in handles
+    assert (roles["90"], roles["103"]) == ("own", "retweet")
+
+
+def test_the_stream_files_a_retweets_original_too(ctx, x, drain):
+    x.add_tweet("50", "@AcmeHelp you charged me twice and nobody answers", "1")
+    x.queue_stream(x.add_tweet("103", "RT @customer1: @AcmeHelp you charged me twice", "2", retweeted="50"))
+    x.stream_plan = StreamPlan(per_connection=5, repeat=0)
+    stream = Drained(XStream(ctx, x.token, ("@AcmeHelp",), api_url=x.base_url), drain)
+    stream.step()
+    with ctx.sessions() as s:
+        [c] = s.scalars(select(Complaint)).all()
+    assert (c.author_handle, c.amplification_count) == ("customer1", 1)

@@ -12,6 +12,7 @@ import base64
 import hashlib
 import hmac
 import json
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -137,6 +138,21 @@ class XStandIn(LocalServer):
         with self._lock:
             self.state.tweets.append(tweet)
         return tweet
+
+    def edit_tweet(self, tweet_id: str, text: str, *, created_at: str | None = None) -> Json:
+        """The author edits a post (docs.x.com, "Edit Posts"): the edit is a new post with a new id whose
+        ``edit_history_tweet_ids`` lists every version, oldest first; timelines show the latest only."""
+        with self._lock:
+            old = next(t for t in self.state.tweets if t["id"] == tweet_id)
+            history = list(old.get("edit_history_tweet_ids") or [tweet_id])
+            self._next_id += 1
+            new = {k: v for k, v in old.items() if k not in ("id", "text", "created_at")}
+            new_id = str(self._next_id)
+            new.update(id=new_id, text=text, created_at=created_at or old["created_at"])
+            new["edit_history_tweet_ids"] = [*history, new_id]
+            old["_superseded"] = True
+            self.state.tweets.append(new)
+            return new
 
     def set_brand(
         self,
@@ -264,14 +280,19 @@ class XStandIn(LocalServer):
                 matching = [
                     t
                     for t in self.state.tweets
-                    if handle in str(t.get("text", "")).lower() or t.get("_mentions") == user_id
+                    if not t.get("_superseded")
+                    and (handle in str(t.get("text", "")).lower() or t.get("_mentions") == user_id)
                 ]
             self.reply_json(request, 200, self._page(matching[-MENTIONS_HORIZON:], query))
             return
         if path == "/2/tweets/search/recent":
             words = [w.lower() for w in query.get("query", "").split() if not w.startswith("-")]
             with self._lock:
-                matching = [t for t in self.state.tweets if all(w in str(t.get("text", "")).lower() for w in words)]
+                matching = [
+                    t
+                    for t in self.state.tweets
+                    if not t.get("_superseded") and all(w in str(t.get("text", "")).lower() for w in words)
+                ]
             self.reply_json(request, 200, self._page(matching, query))
             return
         if path.startswith("/2/users/"):
@@ -379,6 +400,17 @@ class XStandIn(LocalServer):
         if target and original is None:
             return 400, {"title": "Invalid Request", "detail": "The Tweet you are replying to is gone or invisible."}
         assert self.brand is not None
+        if original is not None and not self._summoned(original):
+            # Since 23 Feb 2026 X's API takes a reply only to a post whose author mentioned or quoted
+            # the replying account (or is that account).
+            return 403, {
+                "title": "Forbidden",
+                "detail": (
+                    "Reply to this conversation is not allowed because you have not been mentioned or "
+                    "otherwise engaged by the author of the post you are replying to."
+                ),
+                "status": 403,
+            }
         # X stores a reply with the @mention of the account it answers in front (unless the text
         # already starts with it): reading the reply back shows "@customer …", not what was sent.
         if original is not None:
@@ -406,6 +438,19 @@ class XStandIn(LocalServer):
         )
         tweet["edit_history_tweet_ids"] = [tweet_id]
         return 201, {"data": {"id": tweet_id, "text": text, "edit_history_tweet_ids": [tweet_id]}}
+
+    def _summoned(self, original: Json) -> bool:
+        """Whether the post's author called on the brand: wrote the post as the brand, mentioned it,
+        or quoted or replied to one of its posts."""
+        assert self.brand is not None
+        if original.get("author_id") == self.brand["id"] or original.get("_mentions") == self.brand["id"]:
+            return True
+        handle = "@" + self.brand["username"].lower()
+        text = str(original.get("text", "")).lower()
+        if re.search(re.escape(handle) + r"(?!\w)", text):
+            return True
+        brand_posts = {t["id"] for t in self.state.tweets if t.get("author_id") == self.brand["id"]}
+        return any(r.get("id") in brand_posts for r in original.get("referenced_tweets", []))
 
     def _timeline(self, user_id: str, query: Json) -> Json:
         start = query.get("start_time")
@@ -460,8 +505,14 @@ class XStandIn(LocalServer):
         expansions = _fields(query, "expansions") if "expansions" in query else None
         user_fields = _fields(query, "user.fields") if query else None
         out: Json = {}
+        authors: set[Any] = set()
         if expansions is None or "author_id" in expansions:
             authors = {t.get("author_id") for t in tweets}
+        if expansions is None or "referenced_tweets.id.author_id" in expansions:
+            # The authors of the posts these refer to (a retweet's original author).
+            referenced_ids = {r["id"] for t in tweets for r in t.get("referenced_tweets", [])}
+            authors |= {t.get("author_id") for t in self.state.tweets if t["id"] in referenced_ids}
+        if authors:
             users = [self.state.users[a] for a in authors if a in self.state.users]
             if user_fields is not None:
                 users = [

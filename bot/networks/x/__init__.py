@@ -22,8 +22,9 @@ def _reply_check(post_text: str, brand_handles: frozenset[str]) -> str | None:
         return None
     shown = ", ".join(f"@{h}" for h in sorted(brand_handles))
     return (
-        f"This post does not mention {shown}: X refuses replies to posts that do not mention the account "
-        "replying, so it will probably fail. Answer by DM, or send anyway."
+        f"X will not take this reply from the bot: the post does not mention {shown}, and since 23 Feb 2026 "
+        "X's API answers only posts whose author mentioned or quoted the brand. Open it on X and answer there "
+        "(or send anyway if they quoted one of the brand's posts)."
     )
 
 

@@ -73,6 +73,11 @@ def _same_text(a: str, b: str) -> bool:
 
 def _reason(exc: tweepy.HTTPException) -> str:
     said = "; ".join(str(m) for m in (exc.api_messages or [])[:2]) or (exc.response.reason or "")
+    if exc.response.status_code == 403 and "not been mentioned" in said:
+        return (
+            "X answers from the API only posts that mention or quote the brand, and this one does not: "
+            "open it on X and answer there"
+        )
     return f"X refused the reply ({exc.response.status_code}): {said}"[:300]
 
 

@@ -60,6 +60,8 @@ def normalise(tweet: dict[str, Any], users: dict[str, dict[str, Any]]) -> dict[s
     username = author.get("username") if isinstance(author, dict) else None
     metrics = author.get("public_metrics") or {} if isinstance(author, dict) else {}
     text = tweet.get("text")
+    history = tweet.get("edit_history_tweet_ids")
+    first = str(history[0]) if isinstance(history, list) and history else None
     note = tweet.get("note_tweet")
     if isinstance(note, dict) and isinstance(note.get("text"), str) and note["text"].strip():
         text = note["text"]  # the whole post: ``text`` stops at 280 characters
@@ -76,6 +78,7 @@ def normalise(tweet: dict[str, Any], users: dict[str, dict[str, Any]]) -> dict[s
         "conversation_id": tweet.get("conversation_id"),
         "in_reply_to_id": refs.get("replied_to"),
         "retweet_of": refs.get("retweeted"),
+        "edit_of": first if first != str(tweet.get("id")) else None,
         "url": f"https://x.com/{username or 'i'}/status/{tweet.get('id')}",
         "source": SOURCE,
     }
@@ -84,6 +87,12 @@ def normalise(tweet: dict[str, Any], users: dict[str, dict[str, Any]]) -> dict[s
 def users_by_id(includes: dict[str, Any] | None) -> dict[str, dict[str, Any]]:
     users = (includes or {}).get("users") or []
     return {str(u.get("id")): u for u in users if isinstance(u, dict)}
+
+
+def tweets_by_id(includes: dict[str, Any] | None) -> dict[str, dict[str, Any]]:
+    """The posts a page refers to (``expansions=referenced_tweets.id``): a retweet's original is here."""
+    tweets = (includes or {}).get("tweets") or []
+    return {str(t.get("id")): t for t in tweets if isinstance(t, dict)}
 
 
 def reset_wait(response: requests.Response | None, now: datetime, default: float = 60.0) -> float:
@@ -147,14 +156,27 @@ class _XSource(SourceBase):
         log.error("%s: fell behind: %s", self.name, detail)
         self.alert_once(f"gap:{self.name}:{at.isoformat()}", text)
 
-    def records(self, items: list[Any], users: dict[str, dict[str, Any]]) -> list[RawPost]:
+    def records(
+        self,
+        items: list[Any],
+        users: dict[str, dict[str, Any]],
+        referenced: dict[str, dict[str, Any]] | None = None,
+    ) -> list[RawPost]:
+        """Records for ``items``; a retweet is preceded by its original when X included it, so a
+        retweet of a post we never stored files the original author's complaint (the retweet then
+        amplifies it) instead of one under the retweeter with "RT @…:" text. A retweet of a post
+        stored already costs one duplicate record, dropped by ingest."""
         out = []
         for index, item in enumerate(items):
             if not isinstance(item, dict):
                 self.skipped(f"item {index} of a page", f"a post must be a JSON object, got {type(item).__name__}")
                 continue
             try:
-                out.append(RawPost(f"post {str(item.get('id'))[:40]}", normalise(item, users)))
+                record = normalise(item, users)
+                original = (referenced or {}).get(str(record.get("retweet_of")))
+                if record.get("retweet_of") and isinstance(original, dict):
+                    out.append(RawPost(f"post {str(original.get('id'))[:40]}", normalise(original, users)))
+                out.append(RawPost(f"post {str(item.get('id'))[:40]}", record))
             except Exception as exc:  # a shape no mapping expected: skip it, keep the source going
                 self.skipped(f"post {str(item.get('id'))[:40]}", f"{type(exc).__name__}: {exc}")
         return out
@@ -225,18 +247,20 @@ class XPoller(_XSource):
             raise
         newest_id: str | None = None
         users: dict[str, dict[str, Any]] = {}
+        referenced: dict[str, dict[str, Any]] = {}
         items: list[Any] = []
         for page in pages:
             meta = page.get("meta") or {}
             if newest_id is None and meta.get("newest_id"):
                 newest_id = str(meta["newest_id"])  # the first page's newest_id is the next since_id
             users.update(users_by_id(page.get("includes")))
+            referenced.update(tweets_by_id(page.get("includes")))
             data = page.get("data") or []
             if isinstance(data, list):
                 items.extend(data)
         if gap:
             self._alert_gap(gap)
-        posts = self.records(items, users)
+        posts = self.records(items, users, referenced)
         posts.sort(key=lambda p: (len(str(p.record.get("id"))), str(p.record.get("id"))))  # oldest first
         self.store(posts, newest_id, also=self.moved)
         return self.poll_seconds
@@ -360,7 +384,8 @@ class XStream(_XSource):
             if isinstance(message, dict) and message.get("errors"):
                 log.warning("x:stream: X reported errors: %s", str(message["errors"])[:500])
             return
-        posts = self.records([message["data"]], users_by_id(message.get("includes")))
+        includes = message.get("includes")
+        posts = self.records([message["data"]], users_by_id(includes), tweets_by_id(includes))
         fresh = [p for p in posts if str(p.record.get("id")) not in self.recent]
         self.repeats_dropped += len(posts) - len(fresh)
         for post in fresh:

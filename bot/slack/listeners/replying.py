@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.common.clock import Clock
 from bot.common.errors import DomainError, NotFound
-from bot.desk import replies
+from bot.desk import reach, replies
 from bot.networks import label as network_label
 from bot.promises.due import DueParser
 from bot.slack.access import TeamAccess
@@ -66,6 +66,11 @@ class ReplyDesk:
             if complaint is None:
                 raise NotFound(f"There is no complaint #{cid}.")
             source, customer = complaint.source, complaint.author_handle
+            url = complaint.url or reach.post_url(source, customer, complaint.external_id)
+            brand = self.deps.brand_handles.get(source)
+            refused = reach.reply_warning(
+                source, complaint.text or "", frozenset({brand.lower()}) if brand else frozenset()
+            )
             writing = replies.writing_now(
                 session, cid, user_id=body["user"]["id"], at=self.deps.clock.now(), opened_by=_OPENED_BY
             )
@@ -73,7 +78,9 @@ class ReplyDesk:
         if source not in self.deps.reply_sources:
             ephemeral(respond, f"Replying on {network_label(source)[0]} is not set up (see `followthrough check`).")
             return
-        view = rb.reply_modal(cid, customer, source, writing=writing, now=self.deps.clock.now())
+        view = rb.reply_modal(
+            cid, customer, source, writing=writing, now=self.deps.clock.now(), refused=refused, post_url=url
+        )
         client.views_open(trigger_id=body["trigger_id"], view=fit_view(view))
 
     def submit_reply(self, ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:

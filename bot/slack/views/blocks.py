@@ -214,6 +214,8 @@ class CardState:
     """The brand's write keys for this network are set: the card offers Reply, else "Open on <network>"."""
     needs_look: str | None = None
     """The language of a post triage could not read (its card says so), else None."""
+    edited_at: datetime | None = None
+    """When the customer last edited the post (the card shows the latest words)."""
 
 
 @dataclass(frozen=True)
@@ -255,6 +257,7 @@ def card_state(complaint: Any, promises: Sequence[Any] = ()) -> CardState:
         repeat_contact=complaint.repeat_contact,
         source=complaint.source,
         needs_look=_needs_look(getattr(complaint, "triage_signals", None)),
+        edited_at=getattr(complaint, "edited_at", None),
         promises=tuple(
             PromiseView(
                 p.promise_id if hasattr(p, "promise_id") else p.id,
@@ -402,6 +405,8 @@ def build_card(c: CardState, now: datetime) -> Json:
     if text.endswith("…") and link:
         text += f" <{link}|read it all>"
     context = [f"posted {slack_date(c.posted_at)} ({age(c.posted_at, now)} ago)"]
+    if c.edited_at is not None:
+        context[0] += f", :pencil2: edited {slack_date(c.edited_at)}"
     if c.url:
         context.append(shown_url(c.url, c.source))
     if c.amplification_count:
@@ -443,6 +448,8 @@ def build_question_card(c: CardState, now: datetime) -> Json:
     if text.endswith("…") and link:
         text += f" <{link}|read it all>"
     context = [f"asked {slack_date(c.posted_at)} ({age(c.posted_at, now)} ago)"]
+    if c.edited_at is not None:
+        context[0] += f", :pencil2: edited {slack_date(c.edited_at)}"
     if c.url:
         context.append(shown_url(c.url, c.source))
     if c.needs_look:

@@ -111,12 +111,28 @@ def reply_modal(
     warnings: Sequence[ReplyWarning] = (),
     writing: Sequence[tuple[str, datetime]] = (),
     now: datetime | None = None,
+    refused: str | None = None,
+    post_url: str | None = None,
 ) -> Json:
     """The Reply form; with ``warnings`` (after a first Send) it says what to know and offers "Send
-    anyway"; ``writing``: others who opened Reply on this card minutes ago (two answers to one customer)."""
+    anyway"; ``writing``: others who opened Reply on this card minutes ago (two answers to one customer);
+    ``refused``: why the network will not take a reply from the API to this post, said first, with the
+    post's link ("Open on X") so the agent can answer there instead."""
     network = network_label(source)[0]
     initial = draft if draft is not None else f"@{customer.lstrip('@')} "
     notes: list[Json] = []
+    if refused:
+        note: Json = {"type": "section", "text": {"type": "mrkdwn", "text": cut(f":no_entry: {escape(refused)}", 3000)}}
+        link = post_link(post_url, source)
+        if link:
+            note["accessory"] = {
+                "type": "button",
+                "text": {"type": "plain_text", "text": f"Open on {network}"[:75]},
+                "action_id": Action.OPEN_POST.value,
+                "url": link.replace("&amp;", "&"),
+                "value": "reply-form",
+            }
+        notes.append(note)
     for who, since in writing[:3]:
         minutes = max(1, round(((now or since) - since).total_seconds() / 60))
         notes.append(
