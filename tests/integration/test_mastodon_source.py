@@ -99,7 +99,7 @@ def test_mentions_become_complaints_as_plain_text_with_visibility_kept(ctx, mast
     assert c.url == f"https://home.example/@ann@mastodon.example/{status_id}"  # the brand's instance's copy
     assert raw is None  # ingested: the inbox row is gone
     notes = masto.calls("/api/v1/notifications")
-    assert notes[0]["types[]"] == ["mention", "reblog"]
+    assert notes[0]["types[]"] == ["mention", "reblog", "quote"]
     assert state.read_cursor(ctx.sessions, "mastodon:notifications") == masto.state.notifications[-1]["id"]
 
 
@@ -219,3 +219,36 @@ def test_mentions_the_notification_policy_filters_are_read_too(ctx, masto, clock
     assert hidden in ids
     assert len(ids) == 2
     assert masto.calls("/api/v1/notifications")[0]["include_filtered"] == "true"
+
+
+MENTION = '<p><span class="h-card"><a href="https://social.example/@acmehelp" class="u-url mention">@<span>acmehelp</span></a></span></p>'
+
+
+def test_a_post_that_is_only_a_picture_keeps_its_description(ctx, masto, poller):
+    """A mention whose words are in the picture's alt text: it used to be stored as "@acmehelp"."""
+    bo = masto.add_account("bo")
+    masto.add_status(bo, MENTION, media=[("image", "Screenshot: your app says ERROR 500 at checkout, card charged")])
+    masto.add_status(
+        bo, MENTION + "<p>and this</p>", media=[("video", None), ("image", "  receipt  showing\nthe charge ")]
+    )
+    poller().step()
+    with ctx.sessions() as s:
+        texts = sorted(s.scalars(select(Complaint.text)))
+    assert texts == [
+        "@acmehelp\n\n[image: Screenshot: your app says ERROR 500 at checkout, card charged]",
+        "@acmehelp\n\nand this\n\n[video]\n[image: receipt showing the charge]",
+    ]
+
+
+def test_a_quote_of_the_brands_post_is_read_as_a_mention(ctx, masto, poller):
+    """Mastodon 4.5 notifies a quote as ``quote``, not ``mention``: asking only mentions and boosts
+    missed "quoting your outage notice: still down here"."""
+    brand_post = masto.add_status(masto.brand_id, "<p>All systems are back to normal.</p>", notify=False)
+    cy = masto.add_account("cy", followers=300)
+    masto.add_status(cy, "<p>No they are not, I still cannot log in, third day now</p>", quote_of=brand_post)
+    poller().step()
+    asked = masto.calls("/api/v1/notifications")[-1]
+    assert "quote" in asked["types[]"]
+    with ctx.sessions() as s:
+        [c] = s.scalars(select(Complaint)).all()
+    assert (c.author_handle, c.text) == ("cy", "No they are not, I still cannot log in, third day now")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import Engine, select
@@ -282,6 +282,42 @@ def test_the_instance_limit_is_read_and_counted_the_mastodon_way(masto, sessions
     assert "allows 60" in by_complaint[c2].last_error
     assert len(masto.statuses_by(masto.brand_id)) == 1
     assert len(masto.calls("/api/v2/instance")) == 1
+
+
+def test_mastodon_counts_grapheme_clusters_as_the_server_does(masto, sessions, clock, masto_deliverer):
+    """StatusLengthValidator counts ``each_grapheme_cluster``: a family emoji is one character, not
+    five code points. Counting code points refused a reply the server would take."""
+    masto.max_characters = 60
+    ann = masto.add_account("ann")
+    fits, over = masto.add_status(ann, "<p>@acmehelp hi</p>"), masto.add_status(ann, "<p>@acmehelp hi again</p>")
+    family = "\U0001f469\u200d\U0001f469\u200d\U0001f467"  # 👩‍👩‍👧: 5 code points, 1 grapheme
+    assert counted_length("@ann " + family * 55) == 60
+    assert MastodonStandIn.counted_length("@ann " + family * 56) == 61
+    c1, c2 = store(sessions, clock, "mastodon", fits), store(sessions, clock, "mastodon", over)
+    request_reply(sessions, clock, c1, "mastodon", family * 55)
+    request_reply(sessions, clock, c2, "mastodon", family * 56)
+    run(masto_deliverer, clock)
+    by_complaint = {r.complaint_id: r for r in rows(sessions)}
+    assert by_complaint[c1].status == "sent"
+    assert by_complaint[c2].status == "dead"
+    assert "61 characters" in by_complaint[c2].last_error
+
+
+def test_a_mastodon_idempotency_key_is_kept_an_hour_and_the_thread_covers_later(masto, sessions, clock):
+    """Mastodon keeps an Idempotency-Key for an hour: a retry later than that posts again unless the
+    transport finds its reply in the thread first (it does)."""
+    ann = masto.add_account("ann")
+    status = masto.add_status(ann, "<p>@acmehelp refund?</p>")
+    complaint = store(sessions, clock, "mastodon", status)
+    request_reply(sessions, clock, complaint, "mastodon", "Refund sent.")
+    client, last = make_client(masto.base_url, masto.token, timeout=5)
+    transport = MastodonTransport(client, last, clock)
+    [row] = rows(sessions)
+    first = transport.send(row, _complaint(sessions, complaint), None)
+    clock.advance(hours=2)
+    row.attempts, row.first_attempt_at = 2, clock.now() - timedelta(hours=2)
+    assert transport.send(row, _complaint(sessions, complaint), None) == first
+    assert len(masto.statuses_by(masto.brand_id)) == 1
 
 
 def test_mastodon_faults_retry_and_a_deleted_status_is_undeliverable(masto, sessions, clock, masto_deliverer):

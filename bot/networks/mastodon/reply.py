@@ -5,8 +5,8 @@
   time (it may have been deleted), and the reply starts with the author's ``@acct`` (a direct reply
   without it would reach nobody).
 - Length: the instance's own limit (``/api/v2/instance``: ``configuration.statuses.max_characters``,
-  500 on mastodon.social), counted as Mastodon counts: a URL is 23 characters, a mention its
-  local part.
+  500 on mastodon.social), counted as Mastodon counts (``StatusLengthValidator``): grapheme clusters
+  (a family emoji or a flag is one), a URL 23, a mention its local part.
 - Exactly once: the ``Idempotency-Key`` header is derived from the delivery key, so a retry after a
   lost answer returns the status already made (Mastodon keeps keys for an hour); a retry also looks
   through the thread for the brand's reply first, which covers retries later than that.
@@ -19,6 +19,7 @@ import logging
 import re
 from typing import Any
 
+import regex
 from mastodon import Mastodon
 from mastodon import errors as m_errors
 
@@ -35,14 +36,16 @@ DEFAULT_LIMIT = 500
 URL_LENGTH = 23
 VISIBILITIES = ("public", "unlisted", "private", "direct")
 _URL = re.compile(r"https?://\S+")
+_GRAPHEME = regex.compile(r"\X")
 _REMOTE_MENTION = re.compile(r"(?<![\w@])(@\w+)@[\w.-]+\w")
 _MENTION = re.compile(r"(?<![\w@])@[\w.-]+(?:@[\w.-]+\w)?")
 
 
 def counted_length(text: str) -> int:
-    """Characters as Mastodon counts them against the limit."""
+    """Characters as Mastodon counts them against the limit: user-perceived characters (grapheme
+    clusters — Ruby's ``each_grapheme_cluster``), not code points: "👩‍👩‍👧" is one, not five."""
     text = _URL.sub("x" * URL_LENGTH, text)
-    return len(_REMOTE_MENTION.sub(r"\1", text))
+    return len(_GRAPHEME.findall(_REMOTE_MENTION.sub(r"\1", text)))
 
 
 def idempotency_key(row: Delivery) -> str:

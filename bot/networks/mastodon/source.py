@@ -1,9 +1,12 @@
 """Mastodon: mentions of the brand account (and boosts of its posts), from its notifications.
 
-``GET /api/v1/notifications?types[]=mention&types[]=reblog&since_id=…`` pages from the newest back
+``GET /api/v1/notifications?types[]=mention&types[]=reblog&types[]=quote&since_id=…`` pages from the newest back
 to the cursor (the newest notification id stored), through ``Mastodon.py``. Status content is HTML;
 it becomes plain text here (paragraphs and line breaks kept, entities unescaped, tags dropped,
-links' hidden parts kept so a URL reads whole). The status' ``visibility`` is kept on the record,
+links' hidden parts kept so a URL reads whole); a picture's description (alt text) is kept with it,
+so a post that is only "@acme" and a photo of the broken screen keeps what the photo shows. A quote
+of one of the brand's posts (Mastodon 4.5's ``quote`` notification) is read as a mention. The
+status' ``visibility`` is kept on the record,
 so a reply to a ``direct`` mention can itself be ``direct`` (``bot.networks.mastodon.reply``).
 
 Faults, as for X: 429 waits until ``X-RateLimit-Reset`` (an ISO 8601 time); 5xx and dropped
@@ -37,6 +40,9 @@ CREDENTIAL_RETRY_SECONDS = 900.0
 CREDENTIALS_ALERT_KEY = "mastodon-credentials"
 PAGE_SIZE = 40  # the API's maximum for notifications
 BOOSTABLE = ("public", "unlisted")
+TYPES = ("mention", "reblog", "quote")
+"""``quote`` (Mastodon 4.5): someone quoted one of the brand's posts — often to complain about it.
+Servers before 4.5 ignore a type they do not know."""
 
 
 class _Text(HTMLParser):
@@ -72,6 +78,22 @@ def html_to_text(content: str) -> str:
     while "\n\n\n" in out:
         out = out.replace("\n\n\n", "\n\n")
     return out.strip()  # the parser already unescaped entities (convert_charrefs): not twice
+
+
+MEDIA_WORDS = {"image": "image", "gifv": "GIF", "video": "video", "audio": "audio"}
+
+
+def media_text(attachments: Any) -> str:
+    """``[image: a cracked phone screen]`` per attachment — its description (alt text) is often the
+    whole complaint, and a post with only a picture would otherwise read as a bare "@acme"."""
+    lines = []
+    for item in attachments or []:
+        if not isinstance(item, dict):
+            continue
+        what = MEDIA_WORDS.get(str(item.get("type")), "attachment")
+        description = " ".join(str(item.get("description") or "").split())
+        lines.append(f"[{what}: {description}]" if description else f"[{what}]")
+    return "\n".join(lines)
 
 
 def _str(value: Any) -> str | None:
@@ -119,6 +141,9 @@ def normalise(note: dict[str, Any], *, root: str | None = None, instance_url: st
         }
     account = status.get("account") or note.get("account") or {}
     text = html_to_text(str(status.get("content") or ""))
+    media = media_text(status.get("media_attachments"))
+    if media:
+        text = f"{text}\n\n{media}" if text else media
     warning = status.get("spoiler_text")
     if warning:
         text = f"CW: {warning}\n\n{text}"
@@ -314,7 +339,7 @@ class MastodonPoller(SourceBase):
                     continue  # a boost nobody else can see amplifies nothing
                 note = {**note, "status": status, "account": dict(note.get("account") or {})}
                 status["account"] = dict(status.get("account") or {})
-                root = self._root(status) if note.get("type") == "mention" else None
+                root = self._root(status) if note.get("type") in ("mention", "quote") else None
                 out.append(RawPost(where, normalise(note, root=root, instance_url=self.instance_url)))
             except (m_errors.MastodonError, requests.RequestException):
                 raise
@@ -329,7 +354,7 @@ def _notifications(client: Any, **params: Any) -> Any:
     then only listed with ``include_filtered=true`` — a first-time complainer would vanish).
     Mastodon.py's ``notifications()`` has no such parameter, so the request is made with its own
     request method; servers before 4.3 ignore the parameter."""
-    query = {"types[]": ["mention", "reblog"], "include_filtered": "true"}
+    query = {"types[]": list(TYPES), "include_filtered": "true"}
     query.update({k: v for k, v in params.items() if v is not None})
     return client._Mastodon__api_request("GET", "/api/v1/notifications", query)
 

@@ -16,16 +16,21 @@ import json
 import re
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from html import escape
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+import regex
+
 from bot.common.local_server import LocalServer
 
 Json = dict[str, Any]
+IDEMPOTENCY_SECONDS = 3600
+"""Mastodon keeps an ``Idempotency-Key`` for one hour (docs.joinmastodon.org, "Posting a new
+status"): a retry after that posts again — the transport looks in the thread first."""
 
 
 @dataclass
@@ -46,7 +51,8 @@ class MastoState:
     accounts: dict[str, Json] = field(default_factory=dict)
     statuses: dict[str, Json] = field(default_factory=dict)
     notifications: list[Json] = field(default_factory=list)  # oldest first
-    idempotency: dict[tuple[str, str], str] = field(default_factory=dict)
+    idempotency: dict[tuple[str, str], tuple[str, float]] = field(default_factory=dict)
+    """(account, key) → the status it made and when; kept an hour."""
     policy: dict[str, str] = field(
         default_factory=lambda: dict.fromkeys(
             (
@@ -127,7 +133,11 @@ class MastodonStandIn(LocalServer):
         spoiler: str = "",
         notify: bool = True,
         language: str | None = "en",
+        media: Sequence[tuple[str, str | None]] = (),
+        quote_of: str | None = None,
     ) -> str:
+        """A status; ``media``: (type, description) per attachment; ``quote_of``: the status it quotes
+        (Mastodon 4.5: the quoted account is notified with a ``quote`` notification, not a mention)."""
         status_id = self._next_id()
         account = self.state.accounts[account_id]
         parent = self.state.statuses.get(reply_to) if reply_to else None
@@ -146,12 +156,24 @@ class MastodonStandIn(LocalServer):
             "language": language,
             "reblog": None,
             "mentions": [],
-            "media_attachments": [],
+            "media_attachments": [
+                {
+                    "id": self._next_id(),
+                    "type": kind,
+                    "url": f"https://{self.domain}/media/{n}.bin",
+                    "preview_url": f"https://{self.domain}/media/{n}_small.bin",
+                    "description": description,
+                }
+                for n, (kind, description) in enumerate(media)
+            ],
+            "quote": None,
         }
+        if quote_of is not None:
+            status["quote"] = {"state": "accepted", "quoted_status": self.state.statuses[quote_of]}
         with self._lock:
             self.state.statuses[status_id] = status
             if notify:
-                self._notify("mention", account_id, status)
+                self._notify("quote" if quote_of is not None else "mention", account_id, status)
         return status_id
 
     def add_boost(self, account_id: str, status_id: str) -> None:
@@ -171,7 +193,8 @@ class MastodonStandIn(LocalServer):
             applies.append(self.state.policy["for_not_following"])
         if account.get("new"):
             applies.append(self.state.policy["for_new_accounts"])
-        if kind == "mention" and status.get("visibility") == "direct" and account_id not in self.state.following:
+        private = status.get("visibility") == "direct"
+        if kind in ("mention", "quote") and private and account_id not in self.state.following:
             applies.append(self.state.policy["for_private_mentions"])
         if "drop" in applies:
             return
@@ -322,17 +345,19 @@ class MastodonStandIn(LocalServer):
         }
 
     @staticmethod
-    def counted_length(text: str) -> int:
-        """Mastodon's count: every URL is 23 characters, a mention counts its local part only."""
+    def counted_length(text: str, spoiler: str = "") -> int:
+        """Mastodon's count (app/validators/status_length_validator.rb): the content warning plus the
+        text, in grapheme clusters (``each_grapheme_cluster.size``), every URL 23 characters, a
+        mention its local part only."""
         text = re.sub(r"https?://\S+", "x" * 23, text)
         text = re.sub(r"(@[\w.]+)@[\w.-]+\w", r"\1", text)
-        return len(text)
+        return len(regex.findall(r"\X", spoiler + text))
 
     def _post_status(self, request: BaseHTTPRequestHandler, body: Json) -> tuple[int, Any, dict[str, str]]:
         text = body.get("status")
         if not isinstance(text, str) or not text.strip():
             return 422, {"error": "Validation failed: Text can't be blank"}, {}
-        if self.counted_length(text) > self.max_characters:
+        if self.counted_length(text, str(body.get("spoiler_text") or "")) > self.max_characters:
             return 422, {"error": f"Validation failed: Text character limit of {self.max_characters} exceeded"}, {}
         visibility = body.get("visibility") or "public"
         if visibility not in ("public", "unlisted", "private", "direct"):
@@ -342,13 +367,14 @@ class MastodonStandIn(LocalServer):
             return 404, {"error": "Record not found"}, {}
         key = request.headers.get("Idempotency-Key")
         with self._lock:
-            if key and (self.brand_id, key) in self.state.idempotency:
-                return 200, self.state.statuses[self.state.idempotency[(self.brand_id, key)]], {}
+            kept = self.state.idempotency.get((self.brand_id, key)) if key else None
+            if kept is not None and self.now() - kept[1] < IDEMPOTENCY_SECONDS:
+                return 200, self.state.statuses[kept[0]], {}
             paragraphs = "".join(f"<p>{escape(p).replace(chr(10), '<br />')}</p>" for p in text.split("\n\n"))
             status_id = self.add_status(
                 self.brand_id, paragraphs, visibility=visibility, reply_to=reply_to, notify=False
             )
             self.state.statuses[status_id]["text_sent"] = text
             if key:
-                self.state.idempotency[(self.brand_id, key)] = status_id
+                self.state.idempotency[(self.brand_id, key)] = (status_id, self.now())
             return 200, self.state.statuses[status_id], {}
