@@ -306,3 +306,76 @@ def test_a_quiet_bluesky_source_is_reported_once(ctx, bsky, clock, poller, caplo
         [status] = state.source_statuses(s, now=clock.now(), silence=ctx.silence)
     assert status.name == "bluesky:notifications"
     assert status.quiet
+
+
+# Records shaped as the lexicons define them (bluesky-social/atproto: lexicons/app/bsky/feed/post.json,
+# richtext/facet.json, embed/images.json, embed/recordWithMedia.json, embed/video.json): facets index
+# UTF-8 bytes; an image's ``alt`` is required (it may be ""); a client shortens a long link's text.
+ORDER_LINK = "https://shop.acme.example/orders/5521-ZX?tab=tracking"
+SHORT_TEXT = "@acme.bsky.social my order shop.acme.example/orders/55... says délivré but nothing came"
+
+
+def _byte_range(text: str, part: str) -> dict:
+    start = len(text[: text.index(part)].encode())
+    return {"byteStart": start, "byteEnd": start + len(part.encode())}
+
+
+IMAGE_BLOB = {"$type": "blob", "ref": {"$link": "bafkreib"}, "mimeType": "image/jpeg", "size": 1000}
+
+
+def test_a_shortened_link_is_stored_whole_from_its_facet(ctx, bsky, poller):
+    facet = {
+        "index": _byte_range(SHORT_TEXT, "shop.acme.example/orders/55..."),
+        "features": [{"$type": "app.bsky.richtext.facet#link", "uri": ORDER_LINK}],
+    }
+    bsky.add_post(ANN, SHORT_TEXT, facets=[facet])
+    poller().step()
+    with ctx.sessions() as s:
+        text = s.scalars(select(Complaint.text)).one()
+    assert text == f"@acme.bsky.social my order {ORDER_LINK} says délivré but nothing came"
+
+
+def test_posts_that_are_pictures_keep_what_the_pictures_show(ctx, bsky, poller):
+    """Empty text with an images embed, or a quote with media, used to be "(a post with media and no
+    text)" — or dropped as empty; the alt text is the complaint."""
+    bsky.add_post(
+        ANN,
+        "",
+        embed={
+            "$type": "app.bsky.embed.images",
+            "images": [
+                {"alt": "Error 500 at checkout, card charged twice", "image": IMAGE_BLOB},
+                {"alt": "", "image": IMAGE_BLOB},
+            ],
+        },
+    )
+    quoted = bsky.add_post(BOB, "acme outage again", notify=None)
+    bsky.add_post(
+        BOB,
+        "",
+        embed={
+            "$type": "app.bsky.embed.recordWithMedia",
+            "record": {"$type": "app.bsky.embed.record", "record": {"uri": quoted, "cid": "bafyreic"}},
+            "media": {"$type": "app.bsky.embed.video", "video": IMAGE_BLOB, "alt": "app stuck on the login screen"},
+        },
+        notify="quote",
+    )
+    poller().step()
+    with ctx.sessions() as s:
+        texts = dict(s.execute(select(Complaint.author_id, Complaint.text)).all())
+    assert texts[ANN] == "[image: Error 500 at checkout, card charged twice]\n[image]"
+    assert texts[BOB] == "[video: app stuck on the login screen]"
+
+
+def test_a_post_dated_ahead_by_its_client_is_kept_at_the_servers_time(ctx, bsky, clock, poller):
+    """``createdAt`` is what the client declares; one dated next year used to be refused as "more than
+    a day ahead" and lost. The AppView's ``indexedAt`` is used instead; a sane createdAt is kept."""
+    bsky.add_post(ANN, "@acme.bsky.social refund please", created_at="2027-01-01T00:00:00.000Z")
+    bsky.add_post(BOB, "@acme.bsky.social still broken", created_at="2026-03-02T08:45:00.000Z")
+    bsky.add_post(BOB, "@acme.bsky.social and again", created_at="not a time")
+    poller().step()
+    with ctx.sessions() as s:
+        posted = dict(s.execute(select(Complaint.text, Complaint.posted_at)).all())
+    assert posted["@acme.bsky.social refund please"] == clock.now()
+    assert posted["@acme.bsky.social still broken"] == datetime(2026, 3, 2, 8, 45, tzinfo=UTC)
+    assert posted["@acme.bsky.social and again"] == clock.now()

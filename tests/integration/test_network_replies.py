@@ -44,13 +44,21 @@ def sessions(migrated: Engine):
     return make_sessionmaker(migrated)
 
 
-def store(sessions, clock: FakeClock, source: str, post_id: str, *, conversation: str | None = None) -> int:
+def store(
+    sessions,
+    clock: FakeClock,
+    source: str,
+    post_id: str,
+    *,
+    conversation: str | None = None,
+    author: tuple[str, str] = ("a1", "ann"),
+) -> int:
     post = Post(
         source=source,
         id=post_id,
         text="@acme my parcel never arrived and nobody answers",
-        author_id="a1",
-        author_handle="ann",
+        author_id=author[0],
+        author_handle=author[1],
         created_at=clock.now(),
         conversation_id=conversation or post_id,
         lang="en",
@@ -152,6 +160,50 @@ def test_a_bluesky_retry_that_posts_anyway_is_refused_and_counted_as_sent(bsky, 
     assert first == second
     assert len(bsky.posts_by(BRAND)) == 1
     assert len(bsky.calls("com.atproto.repo.createRecord")) == 2
+
+
+def test_a_bluesky_reply_links_its_mentions_and_links_with_facets(bsky, sessions, clock, bsky_deliverer):
+    """Without facets "@ann.bsky.social" is plain text: Ann is not notified and the link is dead text.
+    The customer's DID is known; another handle is resolved; an unknown one stays plain."""
+    bsky.add_account("did:plc:carolcarolcarolcarolcaro", "carol.example.com")
+    post = bsky.add_post(ANN, "@acme.bsky.social refund please")
+    complaint = store(sessions, clock, "bluesky", _id(post), author=(ANN, "ann.bsky.social"))
+    text = (
+        "@ann.bsky.social sorry — @carol.example.com will call. Status: https://status.acme.example/x (@ghost.example)"
+    )
+    request_reply(sessions, clock, complaint, "bluesky", text)
+    run(bsky_deliverer, clock)
+    [made] = bsky.state.created
+    data = made["record"]["text"].encode()
+    shown = {
+        data[f["index"]["byteStart"] : f["index"]["byteEnd"]].decode(): f["features"][0]
+        for f in made["record"]["facets"]
+    }
+    assert shown == {
+        "@ann.bsky.social": {"$type": "app.bsky.richtext.facet#mention", "did": ANN},
+        "@carol.example.com": {"$type": "app.bsky.richtext.facet#mention", "did": "did:plc:carolcarolcarolcarolcaro"},
+        "https://status.acme.example/x": {
+            "$type": "app.bsky.richtext.facet#link",
+            "uri": "https://status.acme.example/x",
+        },
+    }
+    assert len(bsky.calls("com.atproto.identity.resolveHandle")) == 2  # carol and ghost; Ann is known
+
+
+def test_a_bluesky_post_whose_author_closed_replies_is_not_answered_into_the_void(
+    bsky, sessions, clock, bsky_deliverer
+):
+    """``viewer.replyDisabled``: the PDS would take the reply, the AppView would hide it and notify
+    nobody — the row is undeliverable, saying why, and nothing is posted."""
+    post = bsky.add_post(ANN, "@acme.bsky.social your service is a joke", reply_disabled=True)
+    complaint = store(sessions, clock, "bluesky", _id(post), author=(ANN, "ann.bsky.social"))
+    request_reply(sessions, clock, complaint, "bluesky", "Sorry Ann, we will look into it today.")
+    run(bsky_deliverer, clock)
+    [row] = rows(sessions)
+    assert row.status == "dead"
+    assert "limited who can reply" in (row.last_error or "")
+    assert bsky.state.created == []
+    assert bsky.state.hidden_replies == []
 
 
 def _complaint(sessions, complaint_id: int) -> Complaint:

@@ -6,6 +6,14 @@ same row always writes to the same ``at://brand/app.bsky.feed.post/<rkey>``. A r
 answer therefore cannot post twice: the transport looks the record up first (``getRecord``), and
 if it posts anyway the PDS refuses a key that is taken and the look-up confirms it was ours.
 
+Facets: Bluesky shows a mention or a link as one only when the record says so — ``facets`` with the
+UTF-8 byte range and the mention's DID or the link's URI. Without them "@jo.bsky.social" is plain
+text and Jo is not notified of the answer. The customer's DID is known; any other handle is resolved
+(``com.atproto.identity.resolveHandle``), and left plain if it does not resolve.
+
+Threadgates: a post whose author limited replies (``viewer.replyDisabled`` on the post view) would
+take our reply, but the AppView hides it and notifies nobody — refused here, saying so.
+
 Length: Bluesky allows 300 graphemes (user-perceived characters: an emoji with modifiers is one)
 and 3000 bytes; counted with ``regex``'s ``\\X``, which follows Unicode's segmentation rules.
 """
@@ -44,6 +52,12 @@ MAX_GRAPHEMES = 300
 MAX_BYTES = 3000
 _GRAPHEME = regex.compile(r"\X")
 _TID_ALPHABET = "234567abcdefghijklmnopqrstuvwxyz"
+# As Bluesky's own clients detect them (@atproto/api richtext): a handle is a domain name after "@".
+_MENTION = regex.compile(
+    r"(?:^|(?<=[\s(]))@((?:[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?\.)+[a-zA-Z][a-zA-Z0-9-]*)"
+)
+_LINK = regex.compile(r"(?:^|(?<=[\s(]))https?://[^\s]+")
+_TRAILING = ".,;:!?)\"'"
 
 
 def graphemes(text: str) -> int:
@@ -59,6 +73,33 @@ def too_long(text: str) -> str | None:
     if size > MAX_BYTES:
         return f"the reply is {size} bytes; Bluesky allows {MAX_BYTES}"
     return None
+
+
+def facets(text: str, did_of: Any) -> list[dict[str, Any]]:
+    """``app.bsky.richtext.facet`` records for the mentions and links in ``text``; ``did_of(handle)``
+    gives a handle's DID, or None to leave it plain text."""
+    out: list[dict[str, Any]] = []
+
+    def span(start: int, end: int) -> dict[str, int]:
+        return {"byteStart": len(text[:start].encode("utf-8")), "byteEnd": len(text[:end].encode("utf-8"))}
+
+    for match in _MENTION.finditer(text):
+        handle = match.group(1).rstrip(".").lower()
+        did = did_of(handle)
+        if did:
+            end = match.start(1) + len(handle)
+            feature = {"$type": "app.bsky.richtext.facet#mention", "did": did}
+            out.append({"index": span(match.start(), end), "features": [feature]})
+    for match in _LINK.finditer(text):
+        uri = match.group(0).rstrip(_TRAILING)
+        if len(uri) > len("https://"):
+            out.append(
+                {
+                    "index": span(match.start(), match.start() + len(uri)),
+                    "features": [{"$type": "app.bsky.richtext.facet#link", "uri": uri}],
+                }
+            )
+    return sorted(out, key=lambda f: f["index"]["byteStart"])
 
 
 def tid(micros: int, clock_id: int) -> str:
@@ -99,7 +140,7 @@ class BlueskyTransport:
             if row.attempts > 1 and self._exists(did, rkey):
                 log.info("delivery %d: the reply was already posted (a lost answer); not posting again", row.id)
                 return Sent("bluesky", f"{did}/{rkey}")
-            record = self._record(text, str(target), complaint.lang)
+            record = self._record(text, str(target), complaint)
             data = models.ComAtprotoRepoCreateRecord.Data(
                 repo=did, collection=POST_COLLECTION, rkey=rkey, record=record
             )
@@ -136,24 +177,50 @@ class BlueskyTransport:
                 return False
             raise
 
-    def _record(self, text: str, target: str, lang: str | None) -> models.AppBskyFeedPost.Record:
+    def _did_of(self, complaint: Complaint) -> Any:
+        known = {complaint.author_handle.lower().lstrip("@"): complaint.author_id}
+
+        def did_of(handle: str) -> str | None:
+            if handle not in known:
+                try:
+                    answer = self.session.query(
+                        "com.atproto.identity.resolveHandle",
+                        models.ComAtprotoIdentityResolveHandle.Params(handle=handle),
+                    )
+                    did = answer.get("did")
+                    known[handle] = did if isinstance(did, str) and did.startswith("did:") else None
+                except at_errors.BadRequestError:
+                    known[handle] = None  # no such handle: plain text, as the app would leave it
+            return known[handle]
+
+        return did_of
+
+    def _record(self, text: str, target: str, complaint: Complaint) -> models.AppBskyFeedPost.Record:
         """The reply record: ``parent`` is the post answered, ``root`` the first post of its thread."""
         answer = self.session.query("app.bsky.feed.getPosts", models.AppBskyFeedGetPosts.Params(uris=[uri_of(target)]))
         posts = answer.get("posts") or []
         if not posts:
             raise Undeliverable("the customer's post is gone (deleted, or hidden from the brand account)")
         parent = posts[0]
+        if (parent.get("viewer") or {}).get("replyDisabled"):
+            raise Undeliverable(
+                "the customer limited who can reply to this thread on Bluesky, and the brand is not allowed: "
+                "a reply would be hidden and they would never see it. Answer them another way (a DM, if they "
+                "accept them)"
+            )
         reply = (parent.get("record") or {}).get("reply") or {}
         root = (
             reply.get("root") if isinstance(reply.get("root"), dict) and split_uri(reply["root"].get("uri")) else None
         )
         parent_ref = models.ComAtprotoRepoStrongRef.Main(uri=parent["uri"], cid=parent["cid"])
         root_ref = models.ComAtprotoRepoStrongRef.Main(uri=root["uri"], cid=root["cid"]) if root else parent_ref
+        marked = facets(text, self._did_of(complaint))
         return models.AppBskyFeedPost.Record(
             text=text,
             created_at=self.clock.now().astimezone(UTC).isoformat().replace("+00:00", "Z"),
             reply=models.AppBskyFeedPost.ReplyRef(root=root_ref, parent=parent_ref),
-            langs=[lang] if lang else None,
+            langs=[complaint.lang] if complaint.lang else None,
+            facets=[models.AppBskyRichtextFacet.Main.model_validate(f) for f in marked] or None,
         )
 
 

@@ -28,7 +28,7 @@ from atproto_client import exceptions as at_errors
 
 from bot.intake import state
 from bot.intake.inbox import RawPost
-from bot.intake.posts import MalformedPost, parse_time
+from bot.intake.posts import EARLIEST, FUTURE_SLACK, MalformedPost, parse_time
 from bot.intake.source import SourceBase, SourceContext
 from bot.networks.bluesky import settings as bluesky_settings
 from bot.networks.bluesky.client import BlueskyAuthError, BlueskySession, post_id, post_url, reset_wait, split_uri
@@ -40,17 +40,88 @@ READ_REASONS = ("mention", "reply", "quote", "repost")
 CREDENTIAL_RETRY_SECONDS = 900.0
 CREDENTIALS_ALERT_KEY = "bluesky-credentials"
 PROFILES_PER_CALL = 25  # app.bsky.actor.getProfiles: actors maxLength 25
+LINK_FEATURE = "app.bsky.richtext.facet#link"
 
 
 def _text(record: dict[str, Any]) -> str:
-    text = record.get("text")
-    if isinstance(text, str) and text.strip():
+    """The post's words as the author meant them: links whole (a client shows "example.com/ord…" and
+    keeps the full address in a link facet), then what its pictures show (their alt text), so a
+    post that is only a screenshot of the error is not an empty post."""
+    text = record.get("text") if isinstance(record.get("text"), str) else ""
+    text = expand_links(text, record.get("facets"))
+    media = embed_text(record.get("embed"))
+    if media:
+        return f"{text}\n\n{media}" if text.strip() else media
+    return text
+
+
+def expand_links(text: str, facets: Any) -> str:
+    """Each link facet's visible text replaced by its ``uri`` (facets index UTF-8 bytes, not characters)."""
+    if not isinstance(facets, list) or not text:
         return text
-    embed = record.get("embed") if isinstance(record.get("embed"), dict) else {}
-    kind = str(embed.get("$type", "")) if embed else ""
-    if "images" in kind or "video" in kind:
-        return "(a post with media and no text)"
-    return text if isinstance(text, str) else ""
+    data = text.encode("utf-8")
+    links = []
+    for facet in facets:
+        index = facet.get("index") if isinstance(facet, dict) else None
+        features = facet.get("features") if isinstance(facet, dict) else None
+        if not isinstance(index, dict) or not isinstance(features, list):
+            continue
+        start, end = index.get("byteStart"), index.get("byteEnd")
+        uri = next(
+            (f.get("uri") for f in features if isinstance(f, dict) and f.get("$type") == LINK_FEATURE),
+            None,
+        )
+        if isinstance(start, int) and isinstance(end, int) and 0 <= start < end <= len(data) and isinstance(uri, str):
+            links.append((start, end, uri))
+    for start, end, uri in sorted(links, reverse=True):
+        try:
+            shown = data[start:end].decode("utf-8")
+        except UnicodeDecodeError:
+            continue  # a range that cuts a character: not a range this client made; keep the text
+        if shown != uri and uri.startswith(("https://", "http://")):
+            data = data[:start] + uri.encode("utf-8") + data[end:]
+    return data.decode("utf-8")
+
+
+def embed_text(embed: Any) -> str:
+    """``[image: alt]`` per picture (``[image]`` without alt), ``[video: alt]``; a quote with media
+    (``recordWithMedia``) gives its media's; a link card its address."""
+    if not isinstance(embed, dict):
+        return ""
+    kind = str(embed.get("$type", ""))
+    if kind == "app.bsky.embed.recordWithMedia":
+        return embed_text(embed.get("media"))
+    if kind == "app.bsky.embed.images":
+        lines = []
+        for image in embed.get("images") or []:
+            alt = " ".join(str((image or {}).get("alt") or "").split()) if isinstance(image, dict) else ""
+            lines.append(f"[image: {alt}]" if alt else "[image]")
+        return "\n".join(lines)
+    if kind == "app.bsky.embed.video":
+        alt = " ".join(str(embed.get("alt") or "").split())
+        return f"[video: {alt}]" if alt else "[video]"
+    if kind == "app.bsky.embed.external":
+        uri = (embed.get("external") or {}).get("uri") if isinstance(embed.get("external"), dict) else None
+        return f"[link: {uri}]" if isinstance(uri, str) and uri else ""
+    return ""
+
+
+def created_time(declared: Any, indexed: Any) -> Any:
+    """When the post was made: the client's ``createdAt`` — unless it cannot be read, is before X and
+    Bluesky existed, or is more than a day after the server indexed it (a wrong clock, or a post
+    dated ahead on purpose), when the server's ``indexedAt`` is used. The AppView sorts the same way;
+    a post dated next year used to be refused, and lost."""
+    try:
+        seen = parse_time(indexed)
+    except MalformedPost:
+        return declared or indexed
+    try:
+        claimed = parse_time(declared)
+    except MalformedPost:
+        return indexed
+    if claimed > seen + FUTURE_SLACK or claimed < EARLIEST:
+        return indexed
+    return declared
 
 
 def normalise(note: dict[str, Any], profiles: dict[str, dict[str, Any]]) -> dict[str, Any]:
@@ -72,7 +143,7 @@ def normalise(note: dict[str, Any], profiles: dict[str, dict[str, Any]]) -> dict
         "author_handle": handle,
         "author_name": name,
         "followers": followers if isinstance(followers, int) else 0,
-        "created_at": record.get("createdAt") or note.get("indexedAt"),
+        "created_at": created_time(record.get("createdAt"), note.get("indexedAt")),
         "source": SOURCE,
     }
     if note.get("reason") == "repost":

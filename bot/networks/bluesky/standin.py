@@ -46,6 +46,32 @@ class BskyFault:
     lost: bool = False
 
 
+def _facet_problem(text: str, facets: Any) -> str | None:
+    """What the lexicon refuses in ``facets`` (app.bsky.richtext.facet): byte ranges inside the UTF-8
+    text, a mention's ``did``, a link's ``uri``; None when they are valid."""
+    if facets is None:
+        return None
+    if not isinstance(facets, list):
+        return "Record/facets must be an array"
+    size = len(text.encode("utf-8"))
+    for n, facet in enumerate(facets):
+        index = facet.get("index") if isinstance(facet, dict) else None
+        start = index.get("byteStart") if isinstance(index, dict) else None
+        end = index.get("byteEnd") if isinstance(index, dict) else None
+        if not isinstance(start, int) or not isinstance(end, int) or not 0 <= start <= end <= size:
+            return f"Record/facets/{n}/index must be a byte range of the text"
+        features = facet.get("features")
+        if not isinstance(features, list) or not features:
+            return f"Record/facets/{n}/features must be a non-empty array"
+        for feature in features:
+            kind = feature.get("$type") if isinstance(feature, dict) else None
+            if kind == "app.bsky.richtext.facet#mention" and not str(feature.get("did", "")).startswith("did:"):
+                return f"Record/facets/{n}/features/0/did must be a did"
+            if kind == "app.bsky.richtext.facet#link" and not isinstance(feature.get("uri"), str):
+                return f"Record/facets/{n}/features/0/uri must be a uri"
+    return None
+
+
 def _b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
@@ -58,6 +84,8 @@ class BskyState:
     access: dict[str, tuple[str, float]] = field(default_factory=dict)  # jwt → (did, exp)
     refresh: dict[str, tuple[str, float]] = field(default_factory=dict)
     created: list[Json] = field(default_factory=list)  # createRecord calls that created something
+    hidden_replies: list[str] = field(default_factory=list)
+    """Replies created against the parent's threadgate: stored, but never shown or notified."""
     priority_notifications: bool = False
     """The brand turned on "priority notifications": without ``priority=false`` only accounts it
     follows reach it (the AppView's default is the account's setting)."""
@@ -128,11 +156,30 @@ class BlueskyStandIn(LocalServer):
         rkey: str | None = None,
         notify: str | None = "mention",
         langs: list[str] | None = None,
+        facets: list[Json] | None = None,
+        embed: Json | None = None,
+        labels: list[str] | None = None,
+        reply_disabled: bool = False,
     ) -> str:
-        """A post by ``did``; with ``notify``, the brand gets a notification of that reason. Returns its URI."""
+        """A post by ``did``; with ``notify``, the brand gets a notification of that reason. Returns its URI.
+
+        As the lexicon (app.bsky.feed.post) has it: ``facets`` (byte ranges of the UTF-8 text: links
+        whose visible text the client shortened, mentions), an ``embed`` (images with alt text, a
+        quoted record with media), self-``labels``; ``createdAt`` is whatever the client declared.
+        ``reply_disabled``: the author's threadgate keeps the brand from replying (the post view's
+        ``viewer.replyDisabled``)."""
         record: Json = {"$type": "app.bsky.feed.post", "text": text, "createdAt": created_at}
         if langs:
             record["langs"] = langs
+        if facets:
+            record["facets"] = facets
+        if embed:
+            record["embed"] = embed
+        if labels:
+            record["labels"] = {
+                "$type": "com.atproto.label.defs#selfLabels",
+                "values": [{"val": v} for v in labels],
+            }
         if reply_to:
             parent = self.state.records[reply_to]
             root = parent["value"].get("reply", {}).get("root") or {"uri": reply_to, "cid": parent["cid"]}
@@ -140,6 +187,8 @@ class BlueskyStandIn(LocalServer):
         uri = f"at://{did}/app.bsky.feed.post/{rkey or self._tid()}"
         with self._lock:
             self.state.records[uri] = {"cid": self._cid(record), "value": record, "indexedAt": self._iso()}
+            if reply_disabled:
+                self.state.records[uri]["replyDisabled"] = True
             if notify:
                 self._notify(did, uri, notify, record)
         return uri
@@ -276,6 +325,11 @@ class BlueskyStandIn(LocalServer):
             return 200, {"uri": uri, "cid": found["cid"], "value": found["value"]}
         if nsid == "com.atproto.repo.createRecord" and method == "POST":
             return self._create_record(did, body)
+        if nsid == "com.atproto.identity.resolveHandle" and method == "GET":
+            account = self._find(str(one.get("handle", "")))
+            if account is None:
+                return 400, {"error": "InvalidRequest", "message": "Unable to resolve handle"}
+            return 200, {"did": account["did"]}
         return 501, {"error": "MethodNotImplemented", "message": "Method Not Implemented"}
 
     def _find(self, actor: str) -> Json | None:
@@ -396,6 +450,8 @@ class BlueskyStandIn(LocalServer):
             "author": self._profile_view(did),
             "record": found["value"],
             "indexedAt": found["indexedAt"],
+            # app.bsky.feed.defs#viewerState, as the AppView answers the signed-in brand account.
+            "viewer": {"replyDisabled": True} if found.get("replyDisabled") else {},
         }
 
     def _create_record(self, did: str, body: Json) -> tuple[int, Json]:
@@ -422,6 +478,9 @@ class BlueskyStandIn(LocalServer):
                     "error": "InvalidRequest",
                     "message": 'Invalid app.bsky.feed.post record: Record must have the property "createdAt"',
                 }
+            problem = _facet_problem(text, record.get("facets"))
+            if problem:
+                return 400, {"error": "InvalidRequest", "message": f"Invalid app.bsky.feed.post record: {problem}"}
             reply = record.get("reply")
             if reply is not None:
                 for ref in ("root", "parent"):
@@ -439,4 +498,9 @@ class BlueskyStandIn(LocalServer):
             cid = self._cid(record)
             self.state.records[uri] = {"cid": cid, "value": record, "indexedAt": self._iso()}
             self.state.created.append({"uri": uri, "record": record})
+            parent = ((record.get("reply") or {}).get("parent") or {}).get("uri")
+            if parent in self.state.records and self.state.records[parent].get("replyDisabled"):
+                # The PDS stores it, but the AppView treats a reply the threadgate forbids as
+                # invalid: nobody sees it in the thread, and the customer is not notified.
+                self.state.hidden_replies.append(uri)
         return 200, {"uri": uri, "cid": cid, "commit": {"cid": cid, "rev": self._tid()}, "validationStatus": "valid"}
