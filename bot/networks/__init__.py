@@ -214,6 +214,12 @@ def reply_authors(settings: Any) -> tuple[dict[str, str], dict[str, str]]:
     return handles, ids
 
 
+def usage_lines(session: Session, at: Any) -> list[str]:
+    """This month's paid API use, one line per network that used any (X bills per read and post)."""
+    found = [n.usage(session, at) for n in NETWORKS if n.usage is not None]
+    return [line for line in found if line]
+
+
 def checks() -> tuple[Callable[[Any], CheckResult], ...]:
     return tuple(check for n in NETWORKS for check in n.checks)
 

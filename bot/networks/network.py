@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:  # for types only: a descriptor loads none of its network's code (see ``lazy``)
+    from datetime import datetime
+
     from bot.common.clock import Clock
     from bot.common.health import CheckResult
     from bot.common.settings_reader import Reader
@@ -138,6 +140,9 @@ class Network:
     """(handle, account id) the brand's replies sent from a card are recorded under."""
     checks: tuple[Callable[[Any], CheckResult], ...] = ()
     """What ``followthrough check`` asks of it, one line each."""
+    usage: Callable[[Any, datetime], str | None] | None = None
+    """This month's paid API use and its cost, in words (a session, now), or None when nothing was
+    used: the weekly report shows it, so the team sees the bill coming."""
     commands: tuple[Command, ...] = ()
     demo_settings: Callable[[], Any] | None = None
     """``followthrough demo``: its section for the demo (the sample replay's brand account)."""

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
+from bot import networks
 from bot.reports import metrics
 from bot.reports.metrics import Metrics, Period, Unit
 
@@ -79,6 +80,7 @@ def payload(
             if kind == "person" and rows[-1] != Metrics()
         },
         "networks": {key: _numbers(rows[-1]) for (kind, key), rows in groups.items() if kind == "network"},
+        "costs": networks.usage_lines(session, now),
         "oldest_open": None
         if oldest is None
         else {
@@ -179,6 +181,8 @@ def headline_lines(report: dict[str, Any]) -> list[str]:
                 for name, m in sorted(report["networks"].items())
             )
         )
+    if report.get("person") is None:
+        lines.extend(report.get("costs") or [])
     return lines
 
 

@@ -269,6 +269,23 @@ class SourceCursor(Base):
     updated_at: Mapped[datetime]
 
 
+class ApiUsage(Base):
+    """What a network's paid API was asked for this month, and what it cost at the prices of the day
+    it was counted (X bills per post read and per post made): ``check`` and the weekly report show it
+    before the bill does."""
+
+    __tablename__ = "api_usage"
+
+    network: Mapped[str] = mapped_column(String(32), primary_key=True)
+    month: Mapped[str] = mapped_column(String(7), primary_key=True)
+    """UTC month, ``2026-04``."""
+    item: Mapped[str] = mapped_column(String(32), primary_key=True)
+    count: Mapped[int] = mapped_column(BigInteger, default=0)
+    cost_micros: Mapped[int] = mapped_column(BigInteger, default=0)
+    """US dollars × 10⁶: whole numbers add up exactly on both engines."""
+    updated_at: Mapped[datetime]
+
+
 class SourceAlert(Base):
     """A condition the team must hear about once (credentials refused, fell behind), however often it
     recurs until it clears. ``incident`` counts raisings, so each alert's delivery key is distinct

@@ -221,7 +221,10 @@ def test_mentions_the_notification_policy_filters_are_read_too(ctx, masto, clock
     assert masto.calls("/api/v1/notifications")[0]["include_filtered"] == "true"
 
 
-MENTION = '<p><span class="h-card"><a href="https://social.example/@acmehelp" class="u-url mention">@<span>acmehelp</span></a></span></p>'
+MENTION = (
+    '<p><span class="h-card"><a href="https://social.example/@acmehelp" class="u-url mention">'
+    "@<span>acmehelp</span></a></span></p>"
+)
 
 
 def test_a_post_that_is_only_a_picture_keeps_its_description(ctx, masto, poller):

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, case, select
 
 from bot.app import make_slack_client
 from bot.common.clock import FakeClock
@@ -195,3 +195,43 @@ def test_a_report_channel_the_app_is_not_in_sends_the_report_to_the_complaints_c
     assert "Promises kept on time: 0%*" in numbers["text"]
     assert chart["thread_ts"] == numbers["ts"]
     assert chart["files"][0]["mimetype"] == "image/png"
+
+
+def test_the_report_shows_this_months_x_api_cost(migrated, slack, clock):
+    """The reads the X sources counted and the replies X accepted this month, priced: the lead sees
+    the bill coming. Replies with a link cost more; a reply that failed costs nothing."""
+    from bot import outbox
+    from bot.intake import usage
+    from bot.networks.x.prices import priced
+    from bot.outbox.kinds import DeliveryKind
+
+    sessions = make_sessionmaker(migrated)
+    build(sessions)
+    usage.add(sessions, "x", priced(post_read_owned=1200, user_read=30), at=MONDAY - timedelta(days=2))
+    usage.add(sessions, "x", priced(post_read=999), at=datetime(2026, 2, 27, tzinfo=UTC))  # last month
+    with sessions() as s, s.begin():
+        for n, text in enumerate(["Sorry, DM us", "See https://status.acme.example", "Hi (this one failed)"]):
+            outbox.enqueue(
+                s,
+                DeliveryKind.REPLY,
+                key=f"reply:test:{n}",
+                at=MONDAY - timedelta(days=1),
+                channel="x",
+                payload={"text": text},
+            )
+        s.execute(
+            Delivery.__table__.update()
+            .where(Delivery.kind == "reply")
+            .values(
+                status=case((Delivery.key == "reply:test:2", "dead"), else_="sent"), sent_at=MONDAY - timedelta(days=1)
+            )
+        )
+    clock.advance(minutes=1)
+    first = scheduler(migrated, slack, clock)
+    assert first.weekly_report(clock.now()) is True
+    deliver(migrated, slack, clock)
+    [numbers] = [m for m in slack.channel_messages(REPORT_CHANNEL) if not m.get("thread_ts")]
+    assert (
+        "X API this month: owned post reads 1,200 ($1.20), user reads 30 ($0.30), replies 1 ($0.02),"
+        " replies with a link 1 ($0.20) — $1.72 at April 2026 prices"
+    ) in numbers["text"]

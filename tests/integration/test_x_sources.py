@@ -94,7 +94,7 @@ def test_restart_resumes_from_stored_since_id_without_repeats(ctx, x, mentions, 
     last = [q for m, p, q in x.requests if p.endswith("/mentions")][-1]
     assert last["since_id"] == "105"
     assert total(ctx, Complaint) == 8
-    assert total(ctx, PostRow) == 8
+    assert total(ctx, PostRow) == 7
     restarted.step()
     assert total(ctx, Complaint) == 8
 
@@ -528,3 +528,80 @@ def test_the_stream_files_a_retweets_original_too(ctx, x, drain):
     with ctx.sessions() as s:
         [c] = s.scalars(select(Complaint)).all()
     assert (c.author_handle, c.amplification_count) == ("customer1", 1)
+
+
+def _counted(ctx: SourceContext) -> dict[str, int]:
+    from bot.intake import usage
+
+    with ctx.sessions() as s:
+        return {u.item: u.count for u in usage.this_month(s, "x", ctx.clock.now())}
+
+
+def test_reads_are_counted_as_x_bills_them_bearer_or_owned(ctx, x, mentions, drain):
+    """X bills each post read (the included ones too) and each user: $0.005 a post with the bearer
+    token, $0.001 for the brand's own mentions read with its user-context keys. The bot's count must
+    match what the stand-in bills, call for call."""
+    from bot.networks.x.reply import make_user_client
+    from bot.networks.x.usage import month_line
+
+    for i in range(1, 4):
+        x.add_tweet(str(100 + i), f"@AcmeHelp no refund yet #{i}", str(i))
+    x.add_tweet("104", "RT @customer1: @AcmeHelp no refund yet #1", "4", retweeted="101")
+    mentions(ctx, x).step()
+    assert _counted(ctx) == {"post_read": x.billed["post_read"], "user_read": x.billed["user_read"]}
+    assert x.billed["post_read"] == 5  # four posts and the retweet's original, included
+    assert x.billed["post_read_owned"] == 0
+
+    keys = x.set_brand(BRAND, "AcmeHelp")
+    user_client = make_user_client(
+        keys["X_API_KEY"], keys["X_API_SECRET"], keys["X_ACCESS_TOKEN"], keys["X_ACCESS_TOKEN_SECRET"], x.base_url
+    )
+    user_client.return_type = dict
+    owned = Drained(XPoller(ctx, user_client, mode="mentions", user_id=BRAND, poll_seconds=60, user_auth=True), drain)
+    for i in range(5, 8):
+        x.add_tweet(str(100 + i), f"@AcmeHelp still broken #{i}", "2")
+    assert owned.step() == 60
+    assert x.oauth_refusals == []
+    assert x.billed["post_read_owned"] == 3
+    assert _counted(ctx)["post_read_owned"] == 3
+    assert total(ctx, PostRow) == 7
+    with ctx.sessions() as s:
+        line = month_line(s, ctx.clock.now())
+    # 5 × $0.005 + 3 × $0.001 + users at $0.010
+    users = x.billed["user_read"]
+    assert "owned post reads 3 ($0.00)" in line
+    assert "X API this month: post reads 5 ($0.03)" in line
+    assert f"user reads {users} (${users * 0.010:,.2f})" in line
+    assert f"${5 * 0.005 + 3 * 0.001 + users * 0.010:,.2f} at April 2026 prices" in line
+
+
+def test_with_the_reply_keys_set_mentions_are_read_as_the_brand(ctx, x, drain):
+    """The wiring: the four reply keys set → the mentions poller reads with them (owned reads);
+    without them, with the bearer token."""
+    from bot.config import Secret, Settings
+    from bot.networks import settings_with
+    from bot.networks.x import wiring
+    from bot.networks.x.settings import XSettings
+
+    keys = x.set_brand(BRAND, "AcmeHelp")
+    x.add_tweet("101", "@AcmeHelp my refund never came", "1")
+    mentions_seen = XPoller(ctx, make_client(x.token, x.base_url), mode="mentions", user_id=BRAND)
+    Drained(mentions_seen, drain).step()  # the cursor is set: each poll below reads one new post
+    bearer_only = XSettings(bearer_token=Secret(x.token), api_url=x.base_url, user_id=BRAND, brand_handle="AcmeHelp")
+    with_keys = XSettings(
+        bearer_token=Secret(x.token),
+        api_url=x.base_url,
+        user_id=BRAND,
+        brand_handle="AcmeHelp",
+        api_key=Secret(keys["X_API_KEY"]),
+        api_secret=Secret(keys["X_API_SECRET"]),
+        access_token=Secret(keys["X_ACCESS_TOKEN"]),
+        access_token_secret=Secret(keys["X_ACCESS_TOKEN_SECRET"]),
+    )
+    for n, (section, item) in enumerate(((bearer_only, "post_read"), (with_keys, "post_read_owned"))):
+        x.add_tweet(str(200 + n), f"@AcmeHelp still waiting #{n}", "2")
+        before = dict(x.billed)
+        [task] = wiring.sources(Settings(networks=settings_with(x=section)), ctx).tasks
+        task.step()
+        assert x.billed[item] == before[item] + 1
+    assert x.oauth_refusals == []

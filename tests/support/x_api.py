@@ -90,6 +90,10 @@ class XStandIn(LocalServer):
         self.wall: Callable[[], float] = time.time
         """Real time, for OAuth timestamps (tweepy signs with the machine's clock, not the test's)."""
         self._next_id = 1_900_000_000_000_000_000
+        self.billed: dict[str, int] = dict.fromkeys(
+            ("post_read", "post_read_owned", "user_read", "post_create", "post_create_link"), 0
+        )
+        """What X would bill for the calls answered so far, per item."""
 
     @property
     def base_url(self) -> str:
@@ -254,7 +258,7 @@ class XStandIn(LocalServer):
                 request, fault.status, {"title": titles.get(fault.status, "Error"), "detail": "injected"}, headers
             )
             return
-        if self._is_user_context(method, parts.path):
+        if self._is_user_context(method, parts.path, request.headers.get("Authorization") or ""):
             self._user_context(request, method, parts.path, parts.query, body, answer=True)
             return
         if request.headers.get("Authorization") != f"Bearer {self.token}":
@@ -273,17 +277,7 @@ class XStandIn(LocalServer):
             self.reply_json(request, 200, {"data": user} if user else {"errors": [{"detail": "Not Found"}]})
             return
         if path.startswith("/2/users/") and path.endswith("/mentions"):
-            user_id = path.split("/")[3]
-            user = self.state.users.get(user_id, {})
-            handle = "@" + user.get("username", "").lower()
-            with self._lock:
-                matching = [
-                    t
-                    for t in self.state.tweets
-                    if not t.get("_superseded")
-                    and (handle in str(t.get("text", "")).lower() or t.get("_mentions") == user_id)
-                ]
-            self.reply_json(request, 200, self._page(matching[-MENTIONS_HORIZON:], query))
+            self.reply_json(request, 200, self._billed(self._mentions(path, query), owned=False))
             return
         if path == "/2/tweets/search/recent":
             words = [w.lower() for w in query.get("query", "").split() if not w.startswith("-")]
@@ -293,7 +287,7 @@ class XStandIn(LocalServer):
                     for t in self.state.tweets
                     if not t.get("_superseded") and all(w in str(t.get("text", "")).lower() for w in words)
                 ]
-            self.reply_json(request, 200, self._page(matching, query))
+            self.reply_json(request, 200, self._billed(self._page(matching, query), owned=False))
             return
         if path.startswith("/2/users/"):
             user = self.state.users.get(path.split("/")[3])
@@ -301,13 +295,37 @@ class XStandIn(LocalServer):
             return
         self.reply_json(request, 404, {"title": "Not Found"})
 
+    def _mentions(self, path: str, query: Json) -> Json:
+        user_id = path.split("/")[3]
+        user = self.state.users.get(user_id, {})
+        handle = "@" + user.get("username", "").lower()
+        with self._lock:
+            matching = [
+                t
+                for t in self.state.tweets
+                if not t.get("_superseded")
+                and (handle in str(t.get("text", "")).lower() or t.get("_mentions") == user_id)
+            ]
+        return self._page(matching[-MENTIONS_HORIZON:], query)
+
+    def _billed(self, answer: Json, *, owned: bool) -> Json:
+        """What X charges for an answer (docs.x.com, "Pricing"): each post in it, the included ones
+        too, and each user included; the brand's own data read with its user-context keys is an
+        owned read."""
+        posts = len(answer.get("data") or []) + len((answer.get("includes") or {}).get("tweets") or [])
+        with self._lock:
+            self.billed["post_read_owned" if owned else "post_read"] += posts
+            self.billed["user_read"] += len((answer.get("includes") or {}).get("users") or [])
+        return answer
+
     # -- the brand's own account: OAuth 1.0a user context ------------------------------------------
     @staticmethod
-    def _is_user_context(method: str, path: str) -> bool:
+    def _is_user_context(method: str, path: str, authorization: str = "") -> bool:
         return (
             (method == "POST" and path == "/2/tweets")
             or path == "/2/users/me"
             or (path.startswith("/2/users/") and path.endswith("/tweets"))
+            or (path.startswith("/2/users/") and path.endswith("/mentions") and authorization.startswith("OAuth "))
         )
 
     def _oauth_problem(self, request: BaseHTTPRequestHandler, method: str, path: str, raw_query: str) -> str | None:
@@ -374,10 +392,16 @@ class XStandIn(LocalServer):
                 if answer:
                     self.reply_json(request, 401, {"title": "Unauthorized", "detail": problem, "status": 401})
                 return
+            query = {k: v[0] for k, v in parse_qs(raw_query).items()}
             if path == "/2/users/me":
                 result: tuple[int, Json] = (200, {"data": self.brand})
             elif method == "POST":
                 result = self._create_tweet(body)
+                if result[0] == 201:
+                    self.billed["post_create_link" if "http" in str(body.get("text")) else "post_create"] += 1
+            elif path.endswith("/mentions"):
+                owned = self.brand is not None and path.split("/")[3] == self.brand["id"]
+                result = (200, self._billed(self._mentions(path, query), owned=owned))
             else:
                 result = (200, self._timeline(path.split("/")[3], {k: v[0] for k, v in parse_qs(raw_query).items()}))
         if answer:

@@ -50,6 +50,11 @@ NETWORK = Network(
     post_url=_post_url,
     own_handles=_own_handles,
     reply_author=lambda s: (of(s).brand_handle, of(s).user_id),
-    checks=(lazy("bot.networks.x.check:check_x"), lazy("bot.networks.x.check:check_x_replies")),
+    checks=(
+        lazy("bot.networks.x.check:check_x"),
+        lazy("bot.networks.x.check:check_x_replies"),
+        lazy("bot.networks.x.check:check_x_usage"),
+    ),
+    usage=lazy("bot.networks.x.usage:usage_line"),
     demo_settings=lambda: XSettings(brand_handle="AcmeHelp"),  # the brand in bot/devtools/sample_replay.jsonl
 )

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import tweepy
+from sqlalchemy import make_url
+from sqlalchemy.exc import SQLAlchemyError
 
 from bot.common.health import CheckResult, short_reason
 from bot.networks.x import settings as x_settings
 from bot.networks.x.client import make_x_client
 from bot.networks.x.reply import make_user_client
+from bot.networks.x.usage import month_line
+from bot.store.engine import make_engine, make_sessionmaker
 
 
 def check_x(settings: Any) -> CheckResult:
@@ -62,3 +68,31 @@ def check_x_replies(settings: Any) -> CheckResult:
     if x.brand_handle and handle.lower() != x.brand_handle.lower():
         return CheckResult("x replies", False, f"the keys belong to @{handle}, not the brand @{x.brand_handle}")
     return CheckResult("x replies", True, f"set up: replies are posted as @{handle}")
+
+
+def check_x_usage(settings: Any) -> CheckResult:
+    """This month's X reads and replies and their cost, as counted in the database."""
+    x = x_settings.of(settings)
+    if not x.bearer_token:
+        return CheckResult("x usage", True, "X is not set up: nothing to pay")
+    owned = (
+        "mentions read with the brand's keys (owned reads)"
+        if x.can_reply
+        else (
+            "mentions read with the bearer token; set the four reply keys to read them "
+            "as owned reads, a fifth the price"
+        )
+    )
+    url = make_url(settings.database_url)
+    if url.get_backend_name() == "sqlite" and not Path(url.database or "").is_file():
+        return CheckResult("x usage", True, f"nothing counted yet (no database yet); {owned}")  # never create it
+    try:
+        engine = make_engine(settings.database_url)
+        try:
+            with make_sessionmaker(engine)() as session:
+                line = month_line(session, datetime.now(UTC))
+        finally:
+            engine.dispose()
+    except SQLAlchemyError:
+        return CheckResult("x usage", True, f"nothing counted yet (the database is not ready); {owned}")
+    return CheckResult("x usage", True, f"{line or 'X API this month: nothing yet'}; {owned}")

@@ -26,10 +26,11 @@ import requests
 import tweepy
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.intake import state
+from bot.intake import state, usage
 from bot.intake.inbox import RawPost
 from bot.intake.source import SourceBase, SourceContext
 from bot.networks.x.client import USAGE_CAP_PROBE_SECONDS, make_x_client, route_session, usage_capped
+from bot.networks.x.prices import priced
 
 log = logging.getLogger(__name__)
 
@@ -156,6 +157,22 @@ class _XSource(SourceBase):
         log.error("%s: fell behind: %s", self.name, detail)
         self.alert_once(f"gap:{self.name}:{at.isoformat()}", text)
 
+    def bill(self, answer: dict[str, Any], *, owned: bool = False) -> None:
+        """Count what X charges for this answer: every post in it (the page's and the ones it
+        includes, a retweet's original) and every user included. ``owned``: the brand's own mentions
+        read with its user-context keys, at the owned-read price."""
+        data = answer.get("data")
+        includes = answer.get("includes") or {}
+        posts = (len(data) if isinstance(data, list) else 1 if isinstance(data, dict) else 0) + len(
+            includes.get("tweets") or []
+        )
+        users = len(includes.get("users") or [])
+        reads = {"post_read_owned" if owned else "post_read": posts, "user_read": users}
+        try:
+            usage.add(self.ctx.sessions, SOURCE, priced(**reads), at=self.ctx.clock.now())
+        except SQLAlchemyError as exc:  # a count is worth less than the posts: never stop reading for it
+            log.warning("%s: could not count X usage (%s)", self.name, type(exc).__name__)
+
     def records(
         self,
         items: list[Any],
@@ -195,8 +212,12 @@ class XPoller(_XSource):
         query: str | None = None,
         poll_seconds: float = 60.0,
         max_pages: int = 10,
+        user_auth: bool = False,
     ) -> None:
         super().__init__(ctx, name=f"x:{mode}")
+        self.user_auth = user_auth and mode == "mentions"
+        """Mentions read with the brand's user-context keys (``client`` is then the user client):
+        X bills them as owned reads, a fifth of the app-only price."""
         if mode not in ("mentions", "search"):
             raise ValueError(mode)
         self.client = client
@@ -218,6 +239,8 @@ class XPoller(_XSource):
         if token:
             params["pagination_token" if self.mode == "mentions" else "next_token"] = token
         if self.mode == "mentions":
+            if self.user_auth:
+                params["user_auth"] = True
             return self.client.get_users_mentions(self.user_id, **params)  # type: ignore[return-value]
         return self.client.search_recent_tweets(self.query, **params)  # type: ignore[return-value]
 
@@ -272,6 +295,7 @@ class XPoller(_XSource):
         first_run = since_id is None
         while True:
             page = self._call(since_id, token)
+            self.bill(page, owned=self.user_auth)
             pages.append(page)
             meta = page.get("meta") or {}
             fetched += int(meta.get("result_count", 0) or 0)
@@ -385,6 +409,7 @@ class XStream(_XSource):
                 log.warning("x:stream: X reported errors: %s", str(message["errors"])[:500])
             return
         includes = message.get("includes")
+        self.bill(message)
         posts = self.records([message["data"]], users_by_id(includes), tweets_by_id(includes))
         fresh = [p for p in posts if str(p.record.get("id")) not in self.recent]
         self.repeats_dropped += len(posts) - len(fresh)
