@@ -15,6 +15,14 @@ class BlueskyStandIn(DemoBlueskyStandIn):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.faults: list[BskyFault] = []
+        self.canned: dict[str, Any] = {}
+        """nsid → the next answer to it, as it is (a payload shaped as the lexicon's docs show it)."""
+
+    def _route(self, request: Any, method: str, nsid: str, query: Any, body: Any) -> Any:
+        status, answer = super()._route(request, method, nsid, query, body)  # authenticates first
+        with self._lock:
+            canned = self.canned.pop(nsid, None)
+        return (200, canned) if canned is not None and status == 200 else (status, answer)
 
     def inject(self, fault: BskyFault) -> None:
         with self._lock:

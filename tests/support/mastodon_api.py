@@ -15,6 +15,15 @@ class MastodonStandIn(DemoMastodonStandIn):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.faults: list[MastoFault] = []
+        self.canned: dict[str, Any] = {}
+        """path → the next GET answer to it, as it is (a payload shaped as Mastodon's docs show it)."""
+
+    def _route(self, request: Any, method: str, path: str, query: Any, body: Any) -> Any:
+        with self._lock:
+            canned = self.canned.pop(path, None) if method == "GET" else None
+        if canned is not None:
+            return 200, canned, {}
+        return super()._route(request, method, path, query, body)
 
     def inject(self, fault: MastoFault) -> None:
         with self._lock:

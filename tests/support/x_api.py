@@ -90,6 +90,9 @@ class XStandIn(LocalServer):
         self.wall: Callable[[], float] = time.time
         """Real time, for OAuth timestamps (tweepy signs with the machine's clock, not the test's)."""
         self._next_id = 1_900_000_000_000_000_000
+        self.canned: list[tuple[str, Json]] = []
+        """(path part, answer): the next GET whose path contains it gets that answer as it is — a
+        payload copied from X's documentation, for the contract tests."""
         self.billed: dict[str, int] = dict.fromkeys(
             ("post_read", "post_read_owned", "user_read", "post_create", "post_create_link"), 0
         )
@@ -263,6 +266,13 @@ class XStandIn(LocalServer):
             return
         if request.headers.get("Authorization") != f"Bearer {self.token}":
             self.reply_json(request, 401, {"title": "Unauthorized", "detail": "Unauthorized", "status": 401})
+            return
+        with self._lock:
+            canned = next((c for c in self.canned if c[0] in parts.path), None)
+            if canned:
+                self.canned.remove(canned)
+        if canned:
+            self.reply_json(request, 200, self._billed(canned[1], owned=False))
             return
         path = parts.path
         if path == "/2/tweets/search/stream" and method == "GET":
