@@ -346,6 +346,11 @@ RULES: dict[str, Rule] = {
     "source_alerts": Rule(Action.NONE, keeps={"text": "alerts about a source, swept"}, why="alerts about sources"),
     "brand_accounts": Rule(Action.NONE, keeps={"handle": "the brand's own account"}, why="the brand's own accounts"),
     "lanes": Rule(Action.NONE, why="rate-limit turns"),
+    "api_usage": Rule(
+        Action.NONE,
+        unswept={"network": "a network's name", "item": "what was billed (post reads, replies)"},
+        why="counts and costs of a network's paid API per month: no post, no person",
+    ),
     "complaint_facts": Rule(
         Action.NONE,
         keeps={"first_response_by": "a team member or the brand's account, swept"},

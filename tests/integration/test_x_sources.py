@@ -94,7 +94,7 @@ def test_restart_resumes_from_stored_since_id_without_repeats(ctx, x, mentions, 
     last = [q for m, p, q in x.requests if p.endswith("/mentions")][-1]
     assert last["since_id"] == "105"
     assert total(ctx, Complaint) == 8
-    assert total(ctx, PostRow) == 7
+    assert total(ctx, PostRow) == 8
     restarted.step()
     assert total(ctx, Complaint) == 8
 
