@@ -262,6 +262,14 @@ def test_check_reports_x_credentials(tmp_path: Path):
         assert bad.returncode == 1
         assert "FAILED x: credentials refused (401)" in bad.stdout
         assert "expired-token" not in bad.stdout + bad.stderr
+        assert "ok     x usage: X API this month: nothing yet; mentions read with the bearer token" in good.stdout
+        from tests.support.x_api import XFault
+
+        x.inject(XFault(429, path="/2/users/by/username", mode="usage-capped"))
+        capped = cli("check", "--http", env=env)
+        assert capped.returncode == 1
+        assert "FAILED x: X's usage cap is reached (Monthly)" in capped.stdout
+        assert "console.x.com" in capped.stdout
 
 
 @pytest.mark.parametrize(("flags", "answer"), [((), "HTTP 200"), (("--socket",), "acked over Socket Mode")])

@@ -12,7 +12,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bot.common.health import CheckResult, short_reason
 from bot.networks.x import settings as x_settings
-from bot.networks.x.client import make_x_client
+from bot.networks.x.client import make_x_client, usage_capped
 from bot.networks.x.reply import make_user_client
 from bot.networks.x.usage import month_line
 from bot.store.engine import make_engine, make_sessionmaker
@@ -32,6 +32,15 @@ def check_x(settings: Any) -> CheckResult:
             return CheckResult("x", False, "set X_USER_ID or X_BRAND_HANDLE so the brand account can be checked")
     except (tweepy.Unauthorized, tweepy.Forbidden) as exc:
         return CheckResult("x", False, f"credentials refused ({exc.response.status_code}): bad, expired or unpaid")
+    except tweepy.TooManyRequests as exc:
+        if period := usage_capped(exc.response):
+            return CheckResult(
+                "x",
+                False,
+                f"X's usage cap is reached ({period}): nothing is read or replied on X until it resets or "
+                "credits are added (console.x.com → Billing)",
+            )
+        return CheckResult("x", True, "credentials not checked: rate limited by X right now (try again in 15 min)")
     except Exception as exc:
         return CheckResult("x", False, f"unreachable: {short_reason(exc)}")
     if not answer.data:
