@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -29,9 +30,22 @@ def check_database(settings: Settings) -> CheckResult:
     name = f"database {settings.database_url_masked}"
     url = make_url(settings.database_url)
     sqlite = url.get_backend_name() == "sqlite"
+    if sqlite and url.database in (None, ""):
+        return CheckResult(
+            name, False, "no file named: a database in memory loses everything at exit (sqlite:///followthrough.db)"
+        )
+    if sqlite and url.database == ":memory:":
+        return CheckResult(
+            name, False, "in memory: everything is lost at exit (use a file, sqlite:///followthrough.db)"
+        )
+    if sqlite and Path(url.database).is_dir():
+        return CheckResult(name, False, f"{url.database} is a folder, not a database file")
     if sqlite and url.database not in (None, "", ":memory:") and not Path(url.database).exists():
-        if not Path(url.database).resolve().parent.is_dir():
+        folder = Path(url.database).resolve().parent
+        if not folder.is_dir():
             return CheckResult(name, False, f"the folder {Path(url.database).parent} does not exist")
+        if not os.access(folder, os.W_OK):
+            return CheckResult(name, False, f"the folder {Path(url.database).parent} is not writable by this user")
         return CheckResult(name, True, "will be created and migrated on first run")
     try:
         engine = make_engine(settings.database_url)
@@ -110,6 +124,46 @@ def check_slack_channels(settings: Settings) -> CheckResult:
     return CheckResult("slack channels", True, f"a member of {len(fine)} channel(s): {', '.join(fine)}")
 
 
+def check_escalation(settings: Settings) -> CheckResult:
+    """Where a broken promise goes: the ladder's last rung names a contact (NAG_ESCALATION_CONTACT,
+    else the first ESCALATION_TIERS contact) in the escalation channel. With none, the notice is
+    posted mentioning nobody — the one message that must reach someone would reach no one."""
+    if not any(kind == "escalate" for _, kind in settings.nag_ladder):
+        return CheckResult("escalation", True, "NAG_LADDER has no escalate rung: broken promises are not escalated")
+    contact = settings.nag_escalation_contact or next((c for _, c in settings.escalation_tiers if c), None)
+    channel = settings.slack_escalation_channel
+    if contact is None:
+        return CheckResult(
+            "escalation",
+            True,
+            f"a broken promise is posted in {channel} mentioning nobody: set NAG_ESCALATION_CONTACT to a user "
+            "(U…) or user group (S…), or give a tier a contact (ESCALATION_TIERS=Tier 2:S0123ABCD,…)",
+            warn=True,
+        )
+    where = f"a DM to <{contact}>" if contact[0] in "UW" else f"{channel}, mentioning the group {contact}"
+    return CheckResult("escalation", True, f"a broken promise goes to {where}")
+
+
+def check_sources(settings: Settings) -> CheckResult:
+    """What is read: the selected networks (and the webhook's sources), or a warning that nothing is."""
+    chosen = networks.selected(settings)
+    shown = []
+    for name in chosen:
+        if name == "webhook":
+            hooks = networks.ingest_sources(settings)
+            shown.append(f"webhook ({', '.join(hooks)})" if hooks else "webhook")
+        else:
+            shown.append(networks.label(name)[0])
+    if not shown:
+        return CheckResult(
+            "reading",
+            True,
+            "no network is set up: only posts from `run --replay FILE` are read (see docs/networks.md)",
+            warn=True,
+        )
+    return CheckResult("reading", True, ", ".join(shown))
+
+
 def check_socket_mode(settings: Settings) -> CheckResult:
     """The app-level token opens Socket Mode connections (``apps.connections.open``)."""
     if not settings.slack_app_token:
@@ -128,6 +182,8 @@ CHECKS: tuple[Callable[[Settings], CheckResult], ...] = (
     check_database,
     check_slack,
     check_slack_channels,
+    check_escalation,
+    check_sources,
     *networks.checks(),
 )
 """The database and Slack, then each network's own lines (``Network.checks``), in the registry's order."""

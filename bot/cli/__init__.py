@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable, Sequence
+from importlib import metadata
 from pathlib import Path
 from types import ModuleType
 
@@ -28,7 +29,10 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Callable[[argpars
         prog="followthrough",
         description="Followthrough: public complaints become owned Slack cards, and promises get kept.",
     )
-    parser.add_argument("--env-file", type=Path, default=Path(".env"), help="a .env file to read (default: .env)")
+    parser.add_argument(
+        "--env-file", type=Path, default=None, help="a .env file to read (default: .env, when there is one)"
+    )
+    parser.add_argument("--version", action="version", version=f"followthrough {_version()}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     handlers: dict[str, Callable[[argparse.Namespace], int]] = {}
     for group in GROUPS:
@@ -41,9 +45,22 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Callable[[argpars
     return parser, handlers
 
 
+def _version() -> str:
+    try:
+        return metadata.version("followthrough")
+    except metadata.PackageNotFoundError:  # run from a checkout that was never installed
+        return "unknown (not installed: pip install -e .)"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser, handlers = build_parser()
     args = parser.parse_args(argv)
+    if args.env_file is None:
+        args.env_file = Path(".env")  # read when present; most deployments set the environment instead
+    elif not args.env_file.exists():
+        # Named on purpose: running on without it would start with other settings than meant.
+        print(f"Followthrough cannot start: --env-file {args.env_file} does not exist", file=sys.stderr)
+        return EXIT_CONFIG
     try:
         return handlers[args.command](args)
     except SettingsError as exc:

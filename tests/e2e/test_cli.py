@@ -113,7 +113,7 @@ def test_check_reports_each_dependency(tmp_path: Path):
         second = cli("check", "--http", "--replay", env=env)
         assert second.returncode == 0, second.stdout
         assert "ok     database" in second.stdout
-        assert "X sources are off" in second.stdout
+        assert "ok     x: X_BEARER_TOKEN not set: X is not read" in second.stdout
         assert "sources: none has run yet" in second.stdout
 
         bad = cli("check", "--http", "--replay", env={**env, "SLACK_BOT_TOKEN": "xoxb-revoked"})
@@ -243,6 +243,45 @@ def test_run_with_replay_ingests_the_file(tmp_path: Path, stand_in: SlackStandIn
     assert stored == 30
     assert proc.returncode == 0, stderr
     assert "line 31 skipped: not JSON" in stderr
+
+
+def test_check_says_what_a_new_team_would_trip_over(tmp_path: Path):
+    """The first week's surprises (#25): a broken promise that would reach nobody, which sources are
+    really read, a database that would vanish or cannot be written, an --env-file that is not there."""
+    env = base_env(DATABASE_URL=f"sqlite:///{tmp_path / 'ft.db'}", **SLACK)
+    with SlackStandIn() as slack:
+        env["SLACK_API_URL"] = slack.base_url
+        defaults = cli("check", "--http", env={**env, "WEBHOOK_SECRET_FACEBOOK": "s" * 32})
+        assert defaults.returncode == 0, defaults.stdout
+        assert "WARN   escalation: a broken promise is posted in C0ESCALATE mentioning nobody" in defaults.stdout
+        assert "ok     reading: webhook (facebook)" in defaults.stdout
+        assert "X sources are off" not in defaults.stdout
+
+        named = cli(
+            "check", "--http", env={**env, "NAG_ESCALATION_CONTACT": "S0TIER2AB", "WEBHOOK_SECRET_HELPDESK": "h" * 32}
+        )
+        assert "ok     escalation: a broken promise goes to C0ESCALATE, mentioning the group S0TIER2AB" in named.stdout
+        assert "ok     reading: webhook (helpdesk)" in named.stdout
+
+        nothing = cli("check", "--http", "--replay", env=env)
+        assert "WARN   reading: no network is set up: only posts from `run --replay FILE` are read" in nothing.stdout
+
+        for url, why in (
+            ("sqlite:///", "no file named"),
+            ("sqlite:///:memory:", "in memory"),
+            (f"sqlite:///{tmp_path}", "is a folder"),
+            (f"sqlite:///{tmp_path / 'missing' / 'ft.db'}", "does not exist"),
+        ):
+            refused = cli("check", "--http", "--replay", env={**env, "DATABASE_URL": url})
+            assert refused.returncode == 1, url
+            assert why in refused.stdout, (url, refused.stdout)
+
+    missing = cli("--env-file", str(tmp_path / "nope.env"), "check", env=env)
+    assert missing.returncode == 2
+    assert missing.stderr.strip() == f"Followthrough cannot start: --env-file {tmp_path / 'nope.env'} does not exist"
+    version = cli("--version", env=env)
+    assert version.returncode == 0
+    assert version.stdout.startswith("followthrough ")
 
 
 def test_check_reports_x_credentials(tmp_path: Path):

@@ -21,7 +21,7 @@ from bot.store.engine import make_engine, make_sessionmaker
 def check_x(settings: Any) -> CheckResult:
     x = x_settings.of(settings)
     if not x.bearer_token:
-        return CheckResult("x", True, "X_BEARER_TOKEN not set: X sources are off (replay only)")
+        return CheckResult("x", True, "X_BEARER_TOKEN not set: X is not read")
     client = make_x_client(x.bearer_token.reveal(), x.api_url, timeout=15)
     try:
         if x.user_id:
