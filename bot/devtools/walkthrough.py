@@ -8,9 +8,11 @@ escalate → resolve with signed requests, and the transcript shows what each ch
 
 from __future__ import annotations
 
+import json
 import re
 import tempfile
 import threading
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -72,6 +74,19 @@ def transcript(slack: SlackStandIn) -> str:
     return "\n".join(out)
 
 
+def dated_now(sample: Path, dest: Path, now: datetime, *, newest_ago: timedelta = timedelta(minutes=3)) -> Path:
+    """The sample posts moved in time so the newest was posted ``newest_ago`` before ``now`` (their
+    spacing kept): a demo run in December must not show cards "279 d ago" from March."""
+    records = [json.loads(line) for line in sample.read_text().splitlines() if line.strip()]
+    times = [datetime.fromisoformat(r["created_at"].replace("Z", "+00:00")) for r in records]
+    shift = now - newest_ago - max(times)
+    with dest.open("w") as out:
+        for record, at in zip(records, times, strict=True):
+            record["created_at"] = (at + shift).astimezone(UTC).isoformat().replace("+00:00", "Z")
+            out.write(json.dumps(record, ensure_ascii=False) + "\n")
+    return dest
+
+
 def run_demo(*, socket: bool = False) -> int:
     """``socket``: the clicks arrive as Socket Mode envelopes (the default mode) instead of signed HTTP."""
     with tempfile.TemporaryDirectory() as tmp, SlackStandIn() as slack:
@@ -91,7 +106,8 @@ def run_demo(*, socket: bool = False) -> int:
         )
         app = create_app(settings)
         migrate.upgrade(app.engine)
-        replay = networks.replay_source(source_context(app), SAMPLE)
+        sample = dated_now(SAMPLE, Path(tmp) / "sample.jsonl", app.clock.now())
+        replay = networks.replay_source(source_context(app), sample)
         while replay.step() == 0.0:  # 0.0: more lines are waiting; read them all before clicking
             continue
         replay.close()

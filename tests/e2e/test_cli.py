@@ -321,6 +321,7 @@ def test_demo_runs_with_no_credentials_and_exits_0(tmp_path: Path, flags: tuple[
     assert f"-> bob resolves: {answer}" in out
     assert "Traceback" not in result.stderr
     assert "+2 similar" in out
+    assert " d ago" not in out  # the sample is dated to the minutes before the run, not months back
     assert "=== #kudos ===" in out
     assert "@tier-2-oncall Complaint #1" in out
 
