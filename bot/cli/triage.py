@@ -23,7 +23,7 @@ from bot.common.clock import Clock, SystemClock
 from bot.config import mask_url
 from bot.store import migrate
 from bot.store.engine import make_engine, make_sessionmaker
-from bot.triage import learning
+from bot.triage import explain, learning
 from bot.triage.classify import Triage
 from bot.triage.learning import LabelFileError, Metrics, NotEnoughLabels
 
@@ -121,8 +121,24 @@ def train_command(database_url: str, *, clock: Clock | None = None, out: TextIO 
     return _run(database_url, work, out)
 
 
-def eval_command(database_url: str, path: str | Path, *, out: TextIO | None = None) -> int:
-    """How triage (with the newest stored model, if any) does on a labelled CSV."""
+def explain_command(database_url: str, text: str, *, lang: str | None = None, out: TextIO | None = None) -> int:
+    """Why triage reads ``text`` as it does, with the newest stored model (and its labels) if any."""
+    out = out or sys.stdout
+
+    def work(engine: Engine) -> int:
+        triage = _transaction(engine, lambda s: learning.load_triage(s, Triage()))
+        rows = _transaction(engine, learning.labels) if triage.model is not None else []
+        labelled = [(r.text, r.kind or ("complaint" if r.is_complaint else "not a complaint")) for r in rows]
+        for line in explain.render(explain.explain(triage, text, lang, labelled)):
+            print(line, file=out)
+        return 0
+
+    return _run(database_url, work, out)
+
+
+def eval_command(database_url: str, path: str | Path, *, errors: int = 0, out: TextIO | None = None) -> int:
+    """How triage (with the newest stored model, if any) does on a labelled CSV; ``errors``: list that
+    many misclassified rows, so a lead can see what it gets wrong, not only how often."""
     out = out or sys.stdout
     file = Path(path)
 
@@ -131,6 +147,21 @@ def eval_command(database_url: str, path: str | Path, *, out: TextIO | None = No
         triage = _transaction(engine, lambda s: learning.load_triage(s, Triage()))
         model = triage.model
         which = f"model v{getattr(model, 'version', '?')} blended with the rules" if model else "rules only"
+        if errors:
+            wrong = []
+            for row in rows:
+                verdict = triage.classify(row.text)
+                if (verdict.kind.value == "complaint") != row.is_complaint:
+                    wrong.append((row, verdict))
+            print(f"{len(wrong)} of {len(rows)} misclassified; the first {min(errors, len(wrong))}:", file=out)
+            for row, verdict in wrong[:errors]:
+                said = "complaint" if row.is_complaint else "not a complaint"
+                why = ", ".join(verdict.signals) or "no cue"
+                print(
+                    f"  labelled {said}, read as {verdict.kind.value} (score {verdict.score:+.2f}; {why}): "
+                    f"{' '.join(row.text.split())[:160]}",
+                    file=out,
+                )
         m = learning.evaluate(triage, rows)
         print(f"{file.name}: {m.count} posts, {sum(r.is_complaint for r in rows)} complaints; {which}", file=out)
         print(f"accuracy {m.accuracy:.3f}", file=out)
@@ -172,6 +203,18 @@ def add_parser(sub: Any) -> None:
         "newest stored model) on FILE, ending with one line macro_f1=… recall=… precision=….",
     )
     ev.add_argument("file", help="the CSV file (text,is_complaint)")
+    ev.add_argument(
+        "--errors", type=int, default=0, metavar="N", help="also list the first N misclassified rows, with why"
+    )
+    ex = triage_sub.add_parser(
+        "explain",
+        help="say why triage reads a post as it does",
+        description="Print the kind, the score against the threshold (or the model's probability), the "
+        "language, each cue that fired with the words it matched and, when a model is trained, the nearest "
+        "labelled posts.",
+    )
+    ex.add_argument("text", help="the post, in quotes")
+    ex.add_argument("--lang", help="the language code the network gave (else it is detected)")
 
 
 def main(args: argparse.Namespace) -> int:
@@ -184,4 +227,6 @@ def main(args: argparse.Namespace) -> int:
         return import_labels_command(settings.database_url, args.file)
     if args.triage_command == "train":
         return train_command(settings.database_url)
-    return eval_command(settings.database_url, args.file)
+    if args.triage_command == "explain":
+        return explain_command(settings.database_url, args.text, lang=args.lang)
+    return eval_command(settings.database_url, args.file, errors=max(0, args.errors))

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import Engine, func, select, text
 from sqlalchemy.exc import IntegrityError
 
-from bot.cli.triage import eval_command, import_labels_command, train_command
+from bot.cli.triage import eval_command, explain_command, import_labels_command, train_command
 from bot.common.clock import FakeClock
 from bot.history import labels
 from bot.store import migrate
@@ -291,3 +291,42 @@ def test_an_unreachable_database_is_one_line_with_the_password_masked(tmp_path: 
     assert printed.startswith("error: cannot reach the database")
     assert "hunter2" not in printed
     assert "\n" not in printed
+
+
+def test_explain_says_why_and_eval_lists_what_it_got_wrong(db_url: str, migrated: Engine, tmp_path: Path):
+    """A lead can question triage (#25): which cues fired with the words they matched, the score
+    against the threshold; with a model, its probability and the nearest labelled posts. ``eval
+    --errors N`` lists misclassified rows with their signals, not only totals."""
+    out = io.StringIO()
+    assert explain_command(db_url, "@AcmeHelp my refund never arrived and nobody answers", out=out) == 0
+    said = out.getvalue()
+    assert "kind: complaint" in said
+    assert "(rules only)" in said
+    assert "cues that fired:" in said
+    assert "refund" in said
+    assert "nearest labelled posts" not in said  # no model: nothing learnt from labels yet
+
+    labels = write_labels(tmp_path / "labels.csv", synthetic(120))
+    clock = FakeClock(AT)
+    assert import_labels_command(db_url, labels, clock=clock, out=out) == 0
+    assert train_command(db_url, clock=clock, out=out) == 0
+    out = io.StringIO()
+    assert explain_command(db_url, synthetic(120)[0].text, out=out) == 0
+    said = out.getvalue()
+    assert "complaint probability" in said
+    assert "nearest labelled posts (what the model learnt from):" in said
+    assert "  1.00 " in said  # the same text was labelled: the nearest is itself
+
+    tricky = tmp_path / "tricky.csv"
+    tricky.write_text(
+        "text,is_complaint\n"
+        '"@AcmeHelp my parcel never arrived, third week",1\n'
+        '"@AcmeHelp love the new app, thanks!",0\n'
+        '"@AcmeHelp ok",1\n'
+    )
+    out = io.StringIO()
+    assert eval_command(db_url, tricky, errors=5, out=out) == 0
+    lines = out.getvalue().splitlines()
+    wrong = [line for line in lines if line.startswith("  labelled ")]
+    assert lines[0].endswith("misclassified; the first " + str(len(wrong)) + ":")
+    assert any("labelled complaint, read as" in line and "@AcmeHelp ok" in line for line in wrong)
