@@ -126,5 +126,6 @@ def main(args: argparse.Namespace) -> int:
         raise StartupError(f"cannot write {args.output}: {exc.strerror or exc}") from None
     finally:
         engine.dispose()
-    print(f"{n} {args.what} exported", file=sys.stderr)
+    noun = args.what if n != 1 else args.what.removesuffix("s")  # "1 promise", "2 promises"
+    print(f"{n} {noun} exported", file=sys.stderr)
     return 0

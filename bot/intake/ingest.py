@@ -836,7 +836,7 @@ class Ingestor:
             text=post.text,
             url=post.url,
             posted_at=post.created_at,
-            lang=post.lang,
+            lang=post.lang or verdict.language,  # the network's code, else the one triage detected
             conversation_id=conversation,
             text_key=key if verdict.kind is Kind.COMPLAINT else None,  # only complaints are ever folded
             sentiment_compound=verdict.compound,

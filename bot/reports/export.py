@@ -79,6 +79,7 @@ COMPLAINT_COLUMNS = {
     "retweets": Column("c.amplification_count", INT),
     "language": Column("c.lang", TEXT),
     "text": Column("c.text", TEXT),
+    "owner_name": Column("so.name", TEXT),
 }
 PROMISE_COLUMNS = {
     "id": Column("p.id", INT),
@@ -93,6 +94,7 @@ PROMISE_COLUMNS = {
     "closed_at": Column("p.closed_at", TIME),
     "closed_by": Column("p.closed_by", TEXT),
     "text": Column("p.text", TEXT),
+    "owner_name": Column("so.name", TEXT),
 }
 EVENT_COLUMNS = {
     "id": Column("e.id", INT),
@@ -123,8 +125,14 @@ class Source(NamedTuple):
 
 
 SOURCES = {
-    "complaints": Source("complaints c", "", "c.created_at", "c.id"),
-    "promises": Source("promises p", "JOIN complaints c ON c.id = p.complaint_id", "p.created_at", "p.id"),
+    # ``owner_name``: the name Slack gave for the owner when the bot last looked them up (its cache).
+    "complaints": Source("complaints c", "LEFT JOIN slack_users so ON so.user_id = c.owner_id", "c.created_at", "c.id"),
+    "promises": Source(
+        "promises p",
+        "JOIN complaints c ON c.id = p.complaint_id LEFT JOIN slack_users so ON so.user_id = p.owner_id",
+        "p.created_at",
+        "p.id",
+    ),
     "events": Source("audit_events e", "", "e.at", "e.id"),
 }
 FORMATS = ("csv", "jsonl")

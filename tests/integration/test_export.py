@@ -36,7 +36,7 @@ def history(migrated: Engine, db_url: str, monkeypatch: pytest.MonkeyPatch, tmp_
 
 
 def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    code = main(["--env-file", "none.env", "export", *args])
+    code = main(["--env-file", os.devnull, "export", *args])
     out = capsys.readouterr()
     return code, out.out, out.err
 
@@ -431,7 +431,7 @@ def test_read_only_commands_never_create_a_database(tmp_path, monkeypatch, capsy
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'missing.db'}")
     for args in (["export", "--since", "2026-03-01"], ["db", "current"]):
-        code = main(["--env-file", "none.env", *args])
+        code = main(["--env-file", os.devnull, *args])
         assert code != 0
         out = capsys.readouterr()
         assert "there is no database at" in out.err + out.out
@@ -462,3 +462,36 @@ def test_a_nul_stored_on_sqlite_never_reaches_the_csv_unless_raw(sqlite_url, mon
         else:
             assert b"\x00" not in data
             assert notes == ["beforeafter =1", "'=2+2"]
+
+
+def test_owners_are_named_languages_detected_and_counts_read_right(history, capsys, migrated):
+    """#25: owners came out as bare user ids; a post in Spanish with no network language had an empty
+    ``language``; "1 promises exported"."""
+    from bot.intake.ingest import Ingestor, IngestPolicy
+    from bot.intake.posts import Post
+    from bot.store.models import SlackUser
+    from bot.triage.classify import Triage
+
+    sessions = make_sessionmaker(migrated)
+    with sessions() as s, s.begin():
+        s.add(SlackUser(user_id=ALICE, name="Alice Doe", tz="UTC", fetched_at=datetime(2026, 3, 1, tzinfo=UTC)))
+    post = Post(
+        source="x",
+        id="es-1",
+        text="@AcmeHelp llevo tres semanas esperando mi reembolso y nadie me responde",
+        author_id="77",
+        author_handle="lucia",
+        created_at=datetime(2026, 3, 20, 9, tzinfo=UTC),
+    )
+    Ingestor(Triage(), IngestPolicy("C0COMPLAIN")).ingest_batch(
+        sessions, [post], at=datetime(2026, 3, 20, 9, tzinfo=UTC)
+    )
+    code, out, _ = run(capsys, "--since", "2026-03-02", "--until", "2026-03-20", "--what", "complaints")
+    assert code == 0
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert {r["owner_name"] for r in rows if r["owner"] == ALICE} == {"Alice Doe"}
+    assert {r["owner_name"] for r in rows if r["owner"] != ALICE} == {""}
+    [spanish] = [r for r in rows if r["post_id"] == "es-1"]
+    assert spanish["language"] == "es"
+    code, _, err = run(capsys, "--since", "2026-03-20", "--until", "2026-03-20", "--what", "complaints")
+    assert err.strip() == "1 complaint exported"

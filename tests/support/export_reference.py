@@ -27,7 +27,7 @@ from typing import IO, Any
 
 from sqlalchemy import Engine, Select, String, Text, cast, func, select, type_coerce
 
-from bot.store.models import AuditEvent, Complaint, Promise
+from bot.store.models import AuditEvent, Complaint, Promise, SlackUser
 from bot.store.types import UTCDateTime
 
 COMPLAINT_COLUMNS = {
@@ -53,6 +53,7 @@ COMPLAINT_COLUMNS = {
     "retweets": Complaint.amplification_count,
     "language": Complaint.lang,
     "text": Complaint.text,
+    "owner_name": SlackUser.name,
 }
 PROMISE_COLUMNS = {
     "id": Promise.id,
@@ -67,6 +68,7 @@ PROMISE_COLUMNS = {
     "closed_at": Promise.closed_at,
     "closed_by": Promise.closed_by,
     "text": Promise.text,
+    "owner_name": SlackUser.name,
 }
 EVENT_COLUMNS = {
     "id": AuditEvent.id,
@@ -96,11 +98,17 @@ def query(what: str, start: datetime, end: datetime, dialect: str = "sqlite") ->
         for name, column in columns.items()
     ]
     if what == "complaints":
-        return select(*labelled).where(Complaint.created_at >= start, Complaint.created_at < end).order_by(Complaint.id)
+        return (
+            select(*labelled)
+            .outerjoin(SlackUser, SlackUser.user_id == Complaint.owner_id)
+            .where(Complaint.created_at >= start, Complaint.created_at < end)
+            .order_by(Complaint.id)
+        )
     if what == "promises":
         return (
             select(*labelled)
             .join(Complaint, Complaint.id == Promise.complaint_id)
+            .outerjoin(SlackUser, SlackUser.user_id == Promise.owner_id)
             .where(Promise.created_at >= start, Promise.created_at < end)
             .order_by(Promise.id)
         )

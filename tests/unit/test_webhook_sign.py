@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shlex
 import time
 from pathlib import Path
@@ -25,7 +26,7 @@ def test_prints_a_curl_line_that_verifies_and_hides_the_secret(
     )
     posts = tmp_path / "my posts.json"
     posts.write_bytes(body)
-    assert main(["--env-file", str(tmp_path / "none.env"), "webhook", "sign", "--source", "facebook", str(posts)]) == 0
+    assert main(["--env-file", os.devnull, "webhook", "sign", "--source", "facebook", str(posts)]) == 0
     out, err = capsys.readouterr()
     assert SECRET not in out + err
     assert SECRET[:6] not in out + err
@@ -44,7 +45,7 @@ def test_without_the_secret_it_says_which_variable_to_set(
     monkeypatch.delenv("WEBHOOK_SECRET_EMAIL", raising=False)
     posts = tmp_path / "p.json"
     posts.write_text("{}")
-    assert main(["--env-file", str(tmp_path / "none.env"), "webhook", "sign", "--source", "email", str(posts)]) == 2
+    assert main(["--env-file", os.devnull, "webhook", "sign", "--source", "email", str(posts)]) == 2
     assert "WEBHOOK_SECRET_EMAIL is not set" in capsys.readouterr().err
 
 
