@@ -29,6 +29,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=os.environ.get("REQUIRE_POSTGRES") == "1",
         help="fail, instead of skipping, tests that need PostgreSQL when TEST_DATABASE_URL is unset",
     )
+    parser.addoption(
+        "--require-browser",
+        action="store_true",
+        default=os.environ.get("REQUIRE_BROWSER") == "1",
+        help="fail, instead of skipping, the browser tests when Chromium or its driver is not installed",
+    )
 
 
 LONGEST_FIRST = (

@@ -1,4 +1,5 @@
-"""The command line: ``followthrough run | check | db … | demo | export | promises | triage | data | webhook``.
+"""The command line: ``followthrough run | check | db … | demo | playground | export | promises | triage | data |
+webhook``.
 
 One module per command group, each with ``add_parser(sub)`` and ``main(args) -> int``; this module
 only lists them. Start-up failures an operator can fix end with one clear message and a non-zero
@@ -15,12 +16,12 @@ from importlib import metadata
 from pathlib import Path
 from types import ModuleType
 
-from bot.cli import check, data, db, demo, export, promises, run, triage
+from bot.cli import check, data, db, demo, export, playground, promises, run, triage
 from bot.cli.startup import EXIT_CONFIG, EXIT_DEPENDENCY, StartupError
 from bot.config import SettingsError
 from bot.networks import commands as network_commands
 
-GROUPS: tuple[ModuleType, ...] = (run, check, db, demo, export, promises, data, triage)
+GROUPS: tuple[ModuleType, ...] = (run, check, db, demo, playground, export, promises, data, triage)
 """Each command group, in the order ``--help`` lists them (the networks add theirs after)."""
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
@@ -36,3 +37,23 @@ class FakeClock:
         if when.tzinfo is None:
             raise ValueError("naive datetime refused")
         self._now = when
+
+
+class SkippableClock:
+    """Real time, plus however far it was skipped ahead: the playground's "skip ahead" shows the nag
+    ladder and the daily reminder in minutes, while everything else runs at its usual pace."""
+
+    def __init__(self) -> None:
+        self._offset = timedelta(0)
+        self._lock = threading.Lock()
+
+    def now(self) -> datetime:
+        with self._lock:
+            return datetime.now(UTC) + self._offset
+
+    def skip(self, delta: timedelta) -> datetime:
+        if delta < timedelta(0):
+            raise ValueError("time only moves forward")
+        with self._lock:
+            self._offset += delta
+        return self.now()

@@ -1,0 +1,124 @@
+"""The playground's page API without a browser (the browser test is tests/browser): each control
+turns into what Slack would send the real bot, and the state the page draws shows the bot's answer.
+Runs wherever the README's test command runs, Chromium or not."""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from bot.devtools.playground import COMPLAINTS, Playground
+
+ALICE, BOB = "U0ALICE01", "U0BOB0001"
+
+
+@pytest.fixture(scope="module")
+def pg() -> Iterator[Playground]:
+    playground = Playground()
+    playground.start()
+    yield playground
+    playground.stop()
+
+
+def call(pg: Playground, endpoint: str, **body: Any) -> dict[str, Any]:
+    request = urllib.request.Request(
+        pg.url + "api/" + endpoint, json.dumps(body).encode(), {"Content-Type": "application/json"}
+    )
+    with urllib.request.urlopen(request, timeout=15) as answer:
+        return json.loads(answer.read())
+
+
+def state(pg: Playground, viewer: str = ALICE) -> dict[str, Any]:
+    with urllib.request.urlopen(f"{pg.url}api/state?viewer={viewer}", timeout=15) as answer:
+        return json.loads(answer.read())
+
+
+def until(check: Callable[[], Any], what: str, timeout: float = 20.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = check()
+        if found:
+            return found
+        time.sleep(0.05)  # the bot's worker posts on its own schedule; we look again
+    raise AssertionError(f"never saw {what}")
+
+
+def card_of(pg: Playground, text: str) -> dict[str, Any] | None:
+    for message in state(pg)["channels"][0]["messages"]:
+        if text in json.dumps(message) and not message.get("thread_ts"):
+            return message
+    return None
+
+
+def test_the_page_is_served_from_this_machine_only_with_nothing_from_elsewhere(pg: Playground):
+    with urllib.request.urlopen(pg.url, timeout=15) as answer:
+        page = answer.read().decode()
+        policy = answer.headers["Content-Security-Policy"]
+    assert pg.url.startswith("http://127.0.0.1:")
+    assert "default-src 'self'" in policy
+    assert "http://" not in page  # nothing from a CDN: it works offline
+    assert "https://" not in page
+    assert "<script src" not in page
+
+
+def test_post_claim_command_and_skip_as_slack_would_send_them(pg: Playground):
+    assert (
+        call(
+            pg,
+            "post",
+            user=ALICE,
+            network="bluesky",
+            handle="mira.bsky.social",
+            text="@acme my order never came, 2 weeks",
+        )["status"]
+        == 200
+    )
+    card = until(lambda: card_of(pg, "my order never came"), "the card")
+    cid = next(
+        e["value"]
+        for b in card["blocks"]
+        if b["type"] == "actions"
+        for e in b["elements"]
+        if e["text"]["text"] == "Claim"
+    )
+    answer = call(
+        pg,
+        "click",
+        user=ALICE,
+        action={"action_id": "ft_claim", "value": cid, "block_id": f"card_{cid}", "channel": COMPLAINTS},
+    )
+    assert answer["status"] == 200
+    until(lambda: "Claimed" in json.dumps(card_of(pg, "my order never came")), "the claim")
+
+    # a second teammate's click on the same card is refused, privately, as Slack would show it
+    call(
+        pg,
+        "click",
+        user=BOB,
+        action={"action_id": "ft_claim", "value": cid, "block_id": f"card_{cid}", "channel": COMPLAINTS},
+    )
+    assert until(lambda: state(pg, BOB)["private"], "Bob's private answer")
+
+    answer = call(pg, "command", user=ALICE, line="/promise #" + cid + " refund status by tomorrow 5pm")
+    assert answer["status"] == 200
+    until(lambda: state(pg)["next_nag"], "a promise waiting for its nag")
+    assert call(pg, "skip", user=ALICE, what="nag")["status"] == 200
+    dm = until(lambda: state(pg)["dm"], "the nag in Alice's DMs")
+    assert "refund status" in json.dumps(dm)
+    assert state(pg)["skipped_s"] > 3600
+
+
+def test_a_click_from_someone_not_in_the_team_is_refused(pg: Playground):
+    request = urllib.request.Request(
+        pg.url + "api/click",
+        json.dumps({"user": "U0INTRUDE", "action": {}}).encode(),
+        {"Content-Type": "application/json"},
+    )
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=15)
+    assert refused.value.code == 400
