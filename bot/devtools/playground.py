@@ -35,7 +35,7 @@ from bot.app import Followthrough, create_app
 from bot.common.clock import SkippableClock
 from bot.common.tasks import Worker
 from bot.config import Secret, Settings, parse_quiet_hours
-from bot.devtools.interactions import block_action, post_signed, slash_command, view_submission
+from bot.devtools.interactions import block_action, event_callback, post_signed, slash_command, view_submission
 from bot.devtools.slack_api import SlackStandIn
 from bot.intake.inbox import Inbox, RawPost
 from bot.runtime import build_tasks
@@ -238,6 +238,18 @@ class Playground:
         self._views_opened_by(user, before)
         return {"status": status, "answer": answer}
 
+    def open_home(self, user: str) -> dict[str, Any]:
+        """The teammate opened the app's Home tab: Slack sends ``app_home_opened``, the bot publishes."""
+        event = {
+            "type": "app_home_opened",
+            "user": user,
+            "channel": self.dm_of(user),
+            "tab": "home",
+            "event_ts": f"{self.clock.now().timestamp():.6f}",
+        }
+        status, body, _ = post_signed(self.bot_url, None, SECRET, json_body=event_callback(event))
+        return {"status": status, "answer": _json(body)}
+
     def close_modal(self, user: str) -> None:
         with self._lock:
             self.seen.modals.pop(user, None)
@@ -337,6 +349,8 @@ class Playground:
             return self.click(user, body.get("action") or {})
         if what == "submit":
             return self.submit(user, body.get("values") or {})
+        if what == "home":
+            return self.open_home(user)
         if what == "close":
             self.close_modal(user)
             return {"status": 200, "answer": {}}

@@ -112,5 +112,8 @@ def test_claim_promise_skip_to_the_first_nag_and_see_it(browser: Any, playground
     )
     assert "Call you back" in dm
     assert button(browser, "Kept") is not None  # the nag's own buttons, ready to click
+
+    browser.find_element(By.ID, "pane-home").click()  # Slack's app_home_opened; the bot publishes
+    until(lambda: _text_with(browser, "Call you back"), "Alice's App Home with her promise")
     browser.save_screenshot(str(tmp_path / "playground.png"))  # to look at when it fails
     print(f"browser walk-through: {time.monotonic() - started:.1f} s")

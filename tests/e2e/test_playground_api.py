@@ -112,6 +112,11 @@ def test_post_claim_command_and_skip_as_slack_would_send_them(pg: Playground):
     assert "refund status" in json.dumps(dm)
     assert state(pg)["skipped_s"] > 3600
 
+    # App Home: opening the tab is Slack's app_home_opened event; the bot publishes Alice's view
+    assert call(pg, "home", user=ALICE)["status"] == 200
+    home = until(lambda: state(pg)["home"], "App Home")
+    assert "refund status" in json.dumps(home)
+
 
 def test_a_click_from_someone_not_in_the_team_is_refused(pg: Playground):
     request = urllib.request.Request(
