@@ -127,6 +127,9 @@ class Analysis:
     """``plain`` folded (lower case, no accents): what the cues read, and a model's n-grams."""
     concern: bool = False
     """A complaint fact or a weaker sign that something is wrong: such a post is never praise."""
+    kudos: bool = False
+    """Thanks for a fix ("Lindsey sorted my problem"), or a problem said not to exist ("no complaints"),
+    with nothing saying it goes on."""
 
 
 class ComplaintModel(Protocol):
@@ -722,6 +725,11 @@ class Sentiment(SentimentIntensityAnalyzer):
         return "".join(out)
 
 
+KUDOS_TONE = -0.3
+"""Thanks for a fix may name the old problem ("fixed my broken router"), which VADER reads as a little
+negative: such a post is praise unless its tone is clearly negative."""
+
+
 class Triage:
     """Build once (it compiles the cues and loads VADER's lexicon), call ``classify`` per post."""
 
@@ -747,6 +755,14 @@ class Triage:
         self.spam_groups = frozenset(decision["spam"])
         self.praise_groups = frozenset(decision["praise"])
         self.away_groups = frozenset(decision["away"])
+        self.ongoing_groups = frozenset(decision.get("ongoing", ()))
+        self.solved_groups = frozenset(decision.get("solved", decision["away"]))
+        self.kudos_groups = frozenset(decision.get("kudos", ()))
+        self.resolved_facts = float(decision.get("resolved_facts", 1.0))
+        rewrite = config.get("rewrite", {})
+        negated = "|".join(f"(?:{p})" for p in rewrite.get("negated_problems", ()))
+        self.negated_problems = re.compile(negated) if negated else None
+        self.negated_problems_any_case = re.compile(negated, re.IGNORECASE) if negated else None
         self.blend_slope = float(decision.get("cue_slope", 1.5))
         home = config["language"]["code"]
         universal = _cues_of(config, universal=True)
@@ -783,7 +799,10 @@ class Triage:
         folded = fold(plain)
         language = declared_language(lang) or self.detector.detect(plain, folded)
         cue_set = self.cue_sets.get(language)
-        vs = self.analyzer.polarity_scores(plain)
+        tone = plain
+        if self.negated_problems_any_case is not None and ("no" in folded or "n't" in folded or "never" in folded):
+            tone = self.negated_problems_any_case.sub("fine", plain)  # VADER reads "no complaints" as negative
+        vs = self.analyzer.polarity_scores(tone)
         compound = vs["compound"]
         if cue_set is None:
             return Analysis(
@@ -805,14 +824,19 @@ class Triage:
                 folded=folded,
             )
 
+        if self.negated_problems is not None and ("no" in folded or "n't" in folded or "never" in folded):
+            folded = self.negated_problems.sub(" nocomplaint ", folded)  # "no complaints": praise, not a complaint
         groups = cue_set.index.totals(folded)  # a group counts at most twice
 
-        facts = not self.fact_groups.isdisjoint(groups)
-        concern = facts or not self.concern_groups.isdisjoint(groups)
         resolved = not self.away_groups.isdisjoint(groups)
+        past = not self.solved_groups.isdisjoint(groups) and self.ongoing_groups.isdisjoint(groups)
+        """A problem told as solved, with nothing saying it goes on: its facts are history."""
+        facts = not self.fact_groups.isdisjoint(groups)
+        concern = (facts or not self.concern_groups.isdisjoint(groups)) and not past
         # Praise words, "as always", 👏 beside a complaint fact are irony; on their own, or thanking
         # for a fix ("thanks for fixing my broken screen"), they are not.
         irony = concern and not resolved and not self.irony_groups.isdisjoint(groups)
+        facts = facts and not past
         sarcasm = irony or not self.sarcasm_groups.isdisjoint(groups)
         spam = not self.spam_groups.isdisjoint(groups)
         signals: list[str] = []
@@ -832,6 +856,8 @@ class Triage:
             signals.append("positive tone")
 
         for name, total in groups.items():
+            if past and name in self.concern_groups:
+                total *= self.resolved_facts  # "my screen was broken but they fixed it"
             if name in self.praise_groups or name in self.away_groups:
                 if sarcasm and name in self.praise_groups:
                     continue  # the praise is the sarcasm
@@ -874,6 +900,7 @@ class Triage:
             spam=spam,
             folded=folded,
             concern=concern,
+            kudos=not concern and not sarcasm and not self.kudos_groups.isdisjoint(groups),
         )
 
     def classify(self, text: str, lang: str | None = None) -> Verdict:
@@ -918,6 +945,8 @@ class Triage:
             return Kind.OTHER
         if a.ask:
             return Kind.QUESTION
+        if a.kudos and a.compound >= KUDOS_TONE:
+            return Kind.PRAISE  # thanks for a fix, "no complaints": kudos even in plain words
         if (
             not a.concern
             and not a.sarcasm
