@@ -27,6 +27,7 @@ from bot.common.secret import Secret
 from bot.common.settings_reader import Reader, masked, may_be_secret, shown_value
 from bot.promises.due import parse_holidays
 from bot.promises.quiet import QuietHours
+from bot.triage.classify import DEFAULT_RECALL_TARGET, threshold_for_recall
 
 DEFAULT_DATABASE_URL = "sqlite:///followthrough.db"
 
@@ -127,7 +128,10 @@ class Settings:
     nag_ladder: tuple[tuple[float, str], ...] = ((0.0, "dm"), (1.0, "thread"), (4.0, "channel"), (24.0, "escalate"))
     nag_escalation_contact: str | None = None
 
-    triage_complaint_threshold: float = 1.0
+    triage_recall_target: float = DEFAULT_RECALL_TARGET
+    """Complaint recall triage aims at: the rules' threshold follows it, and a trained model's
+    threshold is chosen to keep it on cross-validated labels."""
+    triage_complaint_threshold: float = field(default_factory=lambda: threshold_for_recall(DEFAULT_RECALL_TARGET))
     triage_praise_threshold: float = 0.5
     triage_retrain_time: time | None = time(2, 0)
     """Local time of the nightly retraining (team time zone); None: only after every 100 new labels."""
@@ -489,7 +493,9 @@ def _schedule_settings(r: Reader) -> _Fields:
 
 def _triage_settings(r: Reader) -> _Fields:
     return {
-        "triage_complaint_threshold": r.number("TRIAGE_COMPLAINT_THRESHOLD", 1.0, -10, 10),
+        "triage_recall_target": (target := r.number("TRIAGE_RECALL_TARGET", DEFAULT_RECALL_TARGET, 0.5, 0.99)),
+        # An explicit threshold wins; otherwise the one that keeps the recall asked for.
+        "triage_complaint_threshold": r.number("TRIAGE_COMPLAINT_THRESHOLD", threshold_for_recall(target), -10, 10),
         "triage_praise_threshold": r.number("TRIAGE_PRAISE_THRESHOLD", 0.5, -1, 1),
         **_retrain_time(r),
     }

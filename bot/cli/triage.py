@@ -24,7 +24,7 @@ from bot.config import mask_url
 from bot.store import migrate
 from bot.store.engine import make_engine, make_sessionmaker
 from bot.triage import explain, learning
-from bot.triage.classify import Triage
+from bot.triage.classify import Thresholds, Triage, threshold_for_recall
 from bot.triage.learning import LabelFileError, Metrics, NotEnoughLabels
 
 T = TypeVar("T")
@@ -100,13 +100,15 @@ def import_labels_command(
     return _run(database_url, work, out)
 
 
-def train_command(database_url: str, *, clock: Clock | None = None, out: TextIO | None = None) -> int:
+def train_command(
+    database_url: str, *, clock: Clock | None = None, out: TextIO | None = None, target_recall: float | None = None
+) -> int:
     """Fit a model on every stored label and store it as the next version."""
     out = out or sys.stdout
     at = (clock or SystemClock()).now()
 
     def work(engine: Engine) -> int:
-        report = _transaction(engine, lambda s: learning.train(s, at))
+        report = _transaction(engine, lambda s: learning.train(s, at, target_recall=target_recall))
         cv, rules = report.cross_validated, report.rules_only
         print(
             f"model v{report.version}: {report.label_count} labels, trained in {report.seconds:.1f} s; "
@@ -136,7 +138,15 @@ def explain_command(database_url: str, text: str, *, lang: str | None = None, ou
     return _run(database_url, work, out)
 
 
-def eval_command(database_url: str, path: str | Path, *, errors: int = 0, out: TextIO | None = None) -> int:
+def eval_command(
+    database_url: str,
+    path: str | Path,
+    *,
+    errors: int = 0,
+    out: TextIO | None = None,
+    thresholds: Thresholds | None = None,
+    target: float | None = None,
+) -> int:
     """How triage (with the newest stored model, if any) does on a labelled CSV; ``errors``: list that
     many misclassified rows, so a lead can see what it gets wrong, not only how often."""
     out = out or sys.stdout
@@ -144,9 +154,11 @@ def eval_command(database_url: str, path: str | Path, *, errors: int = 0, out: T
 
     def work(engine: Engine) -> int:
         rows = learning.read_labels(file)
-        triage = _transaction(engine, lambda s: learning.load_triage(s, Triage()))
+        triage = _transaction(engine, lambda s: learning.load_triage(s, Triage(thresholds)))
         model = triage.model
         which = f"model v{getattr(model, 'version', '?')} blended with the rules" if model else "rules only"
+        if model is None:
+            _recall_costs(triage, rows, target, out)
         if errors:
             wrong = []
             for row in rows:
@@ -172,6 +184,18 @@ def eval_command(database_url: str, path: str | Path, *, errors: int = 0, out: T
         return 0
 
     return _run(database_url, work, out)
+
+
+def _recall_costs(triage: Triage, rows: list[Any], target: float | None, out: TextIO) -> None:
+    """What each TRIAGE_RECALL_TARGET would cost on this file: the rules' threshold for it, and the
+    recall and precision that threshold gives here (more recall costs precision: more cards)."""
+    scored = [(triage.analyse(r.text), r.is_complaint) for r in rows]
+    print("TRIAGE_RECALL_TARGET  threshold  recall  precision  (on this file, rules only)", file=out)
+    for wanted in (0.70, 0.75, 0.80, 0.85, 0.90):
+        threshold = threshold_for_recall(wanted)
+        m = learning.metrics([t for _, t in scored], [a.score >= threshold or not a.readable for a, _ in scored])
+        mark = "  ← set" if target is not None and abs(wanted - target) < 1e-9 else ""
+        print(f"  {wanted:.2f}               {threshold:+.2f}     {m.recall:.3f}   {m.precision:.3f}{mark}", file=out)
 
 
 def _figures(m: Metrics) -> str:
@@ -226,7 +250,13 @@ def main(args: argparse.Namespace) -> int:
     if args.triage_command == "import-labels":
         return import_labels_command(settings.database_url, args.file)
     if args.triage_command == "train":
-        return train_command(settings.database_url)
+        return train_command(settings.database_url, target_recall=settings.triage_recall_target)
     if args.triage_command == "explain":
         return explain_command(settings.database_url, args.text, lang=args.lang)
-    return eval_command(settings.database_url, args.file, errors=max(0, args.errors))
+    return eval_command(
+        settings.database_url,
+        args.file,
+        errors=max(0, args.errors),
+        thresholds=Thresholds(settings.triage_complaint_threshold, settings.triage_praise_threshold),
+        target=settings.triage_recall_target,
+    )

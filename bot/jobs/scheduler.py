@@ -324,7 +324,9 @@ class Retrainer:
         report: learning.ModelReport | None = None
         status, details = JobStatus.DONE, {}
         try:
-            report = learning.train_outside(self.sessions, now, self.rules())
+            report = learning.train_outside(
+                self.sessions, now, self.rules(), target_recall=self.settings.triage_recall_target
+            )
             cv = report.cross_validated
             details = {"version": report.version, "labels": report.label_count, "macro_f1": cv.macro_f1,
                        "recall": cv.recall, "seconds": round(report.seconds, 1)}  # fmt: skip

@@ -28,7 +28,7 @@ import string
 import tomllib
 import unicodedata
 from dataclasses import dataclass, field
-from itertools import compress
+from itertools import compress, pairwise
 from operator import itemgetter
 from pathlib import Path
 from re import _constants as sre_constants  # to read a pattern's required literals (see CueIndex)
@@ -95,9 +95,31 @@ class Verdict:
     """The blended complaint probability when a trained model took part, else None."""
 
 
+def _recall_table() -> tuple[float, tuple[tuple[float, float], ...]]:
+    recall = tomllib.loads(CUES_FILE.read_text(encoding="utf-8"))["recall"]
+    return float(recall["default_target"]), tuple((float(t), float(th)) for t, th in recall["thresholds"])
+
+
+DEFAULT_RECALL_TARGET, RECALL_THRESHOLDS = _recall_table()
+
+
+def threshold_for_recall(target: float) -> float:
+    """The rules' complaint threshold for a complaint recall of ``target`` (``[recall]`` in the cues):
+    interpolated between the measured rows, the nearest row's outside them."""
+    table = RECALL_THRESHOLDS
+    if target <= table[0][0]:
+        return table[0][1]
+    for (low, at_low), (high, at_high) in pairwise(table):
+        if target <= high:
+            return round(at_low + (at_high - at_low) * (target - low) / (high - low), 3)
+    return table[-1][1]
+
+
 @dataclass(frozen=True)
 class Thresholds:
-    complaint: float = 1.0
+    complaint: float = field(default_factory=lambda: threshold_for_recall(DEFAULT_RECALL_TARGET))
+    """A post scoring this or more is a complaint: by default the threshold that keeps 80% of
+    complaints (TRIAGE_RECALL_TARGET) — a team would rather see a few extra cards than miss one."""
     praise: float = 0.5
 
 
@@ -800,7 +822,7 @@ class Triage:
         language = declared_language(lang) or self.detector.detect(plain, folded)
         cue_set = self.cue_sets.get(language)
         tone = plain
-        if self.negated_problems_any_case is not None and ("no" in folded or "n't" in folded or "never" in folded):
+        if self.negated_problems_any_case is not None:
             tone = self.negated_problems_any_case.sub("fine", plain)  # VADER reads "no complaints" as negative
         vs = self.analyzer.polarity_scores(tone)
         compound = vs["compound"]
@@ -824,7 +846,7 @@ class Triage:
                 folded=folded,
             )
 
-        if self.negated_problems is not None and ("no" in folded or "n't" in folded or "never" in folded):
+        if self.negated_problems is not None:
             folded = self.negated_problems.sub(" nocomplaint ", folded)  # "no complaints": praise, not a complaint
         groups = cue_set.index.totals(folded)  # a group counts at most twice
 

@@ -41,17 +41,16 @@ from sqlalchemy.orm import Session
 from bot.history.labels import label_kind
 from bot.store.enums import Kind
 from bot.store.models import TriageLabel, TriageModel
-from bot.triage.classify import Analysis, Triage, fold
+from bot.triage.classify import DEFAULT_RECALL_TARGET, Analysis, Triage, fold
 
 FORMAT = "followthrough-triage-lr/1"
 MIN_LABELS = 40
 MIN_PER_CLASS = 10
 BLEND_K = 150
 """Labels at which the model and the rules have an equal say."""
-TARGET_RECALL = 0.76
-"""Complaint recall the threshold keeps on cross-validated labels (when the labels allow it): 0.76
-holds held-out recall above 0.75 at every point of the learning curve while macro-F1 reaches 0.82 at
-1,500 labels (0.78 kept recall higher and macro-F1 at 0.819)."""
+TARGET_RECALL = DEFAULT_RECALL_TARGET
+"""Complaint recall the model's threshold keeps on cross-validated labels (when the labels allow
+it), unless TRIAGE_RECALL_TARGET says otherwise: the same default as the rules' (0.80)."""
 FOLDS = 5
 WORD_NGRAMS = (1, 2)  # ``LoadedModel.decision`` reads words and pairs of words: change both together
 CHAR_NGRAMS = (2, 5)
@@ -743,13 +742,16 @@ def train_on(
     return fit(analyses, truth, features), threshold, cv, rules
 
 
-def train(session: Session, at: datetime, triage: Triage | None = None) -> ModelReport:
+def train(
+    session: Session, at: datetime, triage: Triage | None = None, target_recall: float | None = None
+) -> ModelReport:
     """Fit a model on every stored label and store it as the next version (in the caller's
     transaction: the CLI's; the worker uses ``train_outside``)."""
     started = time.perf_counter()
     rows = labels(session)
-    fitted, threshold, cv, rules = train_on(rows, triage)
-    return _store(session, at, rows, fitted, threshold, cv, rules, started, label_rows(session))
+    target = TARGET_RECALL if target_recall is None else target_recall
+    fitted, threshold, cv, rules = train_on(rows, triage, target)
+    return _store(session, at, rows, fitted, threshold, cv, rules, started, label_rows(session), target)
 
 
 def evaluate(triage: Triage, rows: Iterable[LabelRow | tuple[str, bool]]) -> Metrics:
@@ -813,7 +815,9 @@ def rows_at_last_training(session: Session) -> int:
     return int((row.metrics or {}).get("label_rows", 0)) if row is not None else 0
 
 
-def train_outside(sessions: Any, at: datetime, triage: Triage | None = None) -> ModelReport:
+def train_outside(
+    sessions: Any, at: datetime, triage: Triage | None = None, target_recall: float | None = None
+) -> ModelReport:
     """``train`` for the worker: labels read in one short transaction, the fitting (seconds) done with
     no transaction open — on SQLite a transaction holds the write lock, and clicks must not wait on
     training — and the model stored in another short one."""
@@ -821,9 +825,10 @@ def train_outside(sessions: Any, at: datetime, triage: Triage | None = None) -> 
     with sessions() as session:
         rows = labels(session)
         total = label_rows(session)
-    fitted, threshold, cv, rules = train_on(rows, triage)
+    target = TARGET_RECALL if target_recall is None else target_recall
+    fitted, threshold, cv, rules = train_on(rows, triage, target)
     with sessions() as session, session.begin():
-        return _store(session, at, rows, fitted, threshold, cv, rules, started, total)
+        return _store(session, at, rows, fitted, threshold, cv, rules, started, total, target)
 
 
 def _store(
@@ -836,6 +841,7 @@ def _store(
     rules: Metrics,
     started: float,
     total_rows: int,
+    target_recall: float = TARGET_RECALL,
 ) -> ModelReport:
     version = (session.scalar(select(func.max(TriageModel.version))) or 0) + 1
     seconds = time.perf_counter() - started
@@ -848,7 +854,7 @@ def _store(
             metrics={
                 "cross_validated": asdict(cv),
                 "rules_only": asdict(rules),
-                "target_recall": TARGET_RECALL,
+                "target_recall": target_recall,
                 "blend_weight": blend_weight(len(rows)),
                 "folds": FOLDS,
                 "label_rows": total_rows,
@@ -858,7 +864,7 @@ def _store(
         )
     )
     session.flush()
-    return ModelReport(version, len(rows), threshold, TARGET_RECALL, blend_weight(len(rows)), cv, rules, seconds)
+    return ModelReport(version, len(rows), threshold, target_recall, blend_weight(len(rows)), cv, rules, seconds)
 
 
 @dataclass(frozen=True)

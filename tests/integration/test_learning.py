@@ -330,3 +330,15 @@ def test_explain_says_why_and_eval_lists_what_it_got_wrong(db_url: str, migrated
     wrong = [line for line in lines if line.startswith("  labelled ")]
     assert lines[0].endswith("misclassified; the first " + str(len(wrong)) + ":")
     assert any("labelled complaint, read as" in line and "@AcmeHelp ok" in line for line in wrong)
+
+
+def test_eval_prints_what_each_recall_target_costs(db_url: str, migrated: Engine, tmp_path: Path):
+    """#26's knob, seen from the command line: with no model yet, ``triage eval`` prints each
+    TRIAGE_RECALL_TARGET's threshold and the recall and precision it gives on the file."""
+    out = io.StringIO()
+    assert eval_command(db_url, write_labels(tmp_path / "h.csv", synthetic(40, seed=11)), out=out, target=0.8) == 0
+    costs = [line for line in out.getvalue().splitlines() if line.startswith("  0.")]
+    assert [line.split()[0] for line in costs] == ["0.70", "0.75", "0.80", "0.85", "0.90"]
+    assert costs[2].endswith("← set")
+    recalls = [float(line.split()[2]) for line in costs]
+    assert recalls == sorted(recalls)  # a higher target never cards fewer complaints

@@ -22,7 +22,7 @@ from typing import Any
 
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
-from bot.triage.classify import Kind, Triage, Verdict
+from bot.triage.classify import KUDOS_TONE, Kind, Triage, Verdict
 from bot.triage.learning import LoadedModel, char_features_of_word
 
 _MENTION = re.compile(r"@\w+")
@@ -136,7 +136,10 @@ class ReferenceTriage:
         from bot.triage.classify import declared_language
 
         language = declared_language(lang) or self.detect(plain, folded)
-        vs = self.vader.polarity_scores(plain)
+        # Problems said not to exist ("no complaints"): VADER reads the phrase as "fine", the cues
+        # as the word "nocomplaint" (searched with every pattern, no shortcut).
+        negated = t.negated_problems_any_case
+        vs = self.vader.polarity_scores(negated.sub("fine", plain) if negated is not None else plain)
         compound = vs["compound"]
         base = {"text": text, "plain": plain, "folded": folded, "language": language, "compound": compound,
                 "pos": vs["pos"], "neg": vs["neg"], "neu": vs["neu"]}  # fmt: skip
@@ -145,11 +148,16 @@ class ReferenceTriage:
                 "readable": False, "score": 0.0, "groups": {}, "signals": (f"language {language}",), "facts": False,
                 "sarcasm": False, "ask": "?" in plain or "¿" in plain, "spam": False, "concern": False,
             }  # fmt: skip
+        if t.negated_problems is not None:
+            folded = t.negated_problems.sub(" nocomplaint ", folded)
+            base["folded"] = folded
         groups = self.cue_totals(language, folded)
+        past = any(g in groups for g in t.solved_groups) and not any(g in groups for g in t.ongoing_groups)
         facts = any(g in groups for g in t.fact_groups)
-        concern = facts or any(g in groups for g in t.concern_groups)
+        concern = (facts or any(g in groups for g in t.concern_groups)) and not past
         resolved = any(g in groups for g in t.away_groups)
         irony = concern and not resolved and any(g in groups for g in t.irony_groups)
+        facts = facts and not past
         sarcasm = irony or any(g in groups for g in t.sarcasm_groups)
         spam = any(g in groups for g in t.spam_groups)
         signals: list[str] = []
@@ -164,6 +172,8 @@ class ReferenceTriage:
             score += s["positive_weight"] * compound * factor
             signals.append("positive tone")
         for name, total in groups.items():
+            if past and name in t.concern_groups:
+                total *= t.resolved_facts
             if name in t.praise_groups or name in t.away_groups:
                 if sarcasm and name in t.praise_groups:
                     continue
@@ -190,6 +200,7 @@ class ReferenceTriage:
         return base | {
             "readable": True, "score": round(score, 3), "groups": groups, "signals": tuple(signals), "facts": facts,
             "sarcasm": sarcasm, "ask": ask, "spam": spam, "concern": concern,
+            "kudos": not concern and not sarcasm and any(g in groups for g in t.kudos_groups),
         }  # fmt: skip
 
     def decision(self, a: dict[str, Any]) -> float:
@@ -276,6 +287,8 @@ class ReferenceTriage:
             return Kind.OTHER
         if a["ask"]:
             return Kind.QUESTION
+        if a.get("kudos") and a["compound"] >= KUDOS_TONE:
+            return Kind.PRAISE
         if (
             not a["concern"]
             and not a["sarcasm"]

@@ -195,3 +195,23 @@ def test_the_apps_messages_tab_is_on_and_read_only():
         "messages_tab_enabled": "true",
         "messages_tab_read_only_enabled": "true",
     }
+
+
+def test_the_recall_target_sets_the_rules_threshold_unless_one_is_given():
+    """#26's knob: TRIAGE_RECALL_TARGET picks the rules' threshold measured to keep that recall;
+    an explicit TRIAGE_COMPLAINT_THRESHOLD wins; out of range is refused."""
+    from bot.triage.classify import threshold_for_recall
+
+    default = load({**GOOD})
+    assert default.triage_recall_target == 0.80
+    assert default.triage_complaint_threshold == threshold_for_recall(0.80) == 0.55
+    more = load({**GOOD, "TRIAGE_RECALL_TARGET": "0.85"})
+    assert more.triage_complaint_threshold == 0.20 < default.triage_complaint_threshold
+    between = load({**GOOD, "TRIAGE_RECALL_TARGET": "0.775"})
+    assert 0.55 < between.triage_complaint_threshold < 1.0
+    assert (
+        load({**GOOD, "TRIAGE_RECALL_TARGET": "0.85", "TRIAGE_COMPLAINT_THRESHOLD": "1.3"}).triage_complaint_threshold
+        == 1.3
+    )
+    with pytest.raises(SettingsError, match="TRIAGE_RECALL_TARGET"):
+        load({**GOOD, "TRIAGE_RECALL_TARGET": "1.5"})
