@@ -7,9 +7,11 @@ load balancer to scale out; they coordinate only through the database.
 
 from __future__ import annotations
 
+import errno
 import io
 import json
 import logging
+import threading
 from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import parse_qsl
@@ -160,3 +162,24 @@ def bind(
     else:
         log.info("webhook: listening on %s:%d (/ingest/<source>; Slack arrives over Socket Mode)", host, port)
     return server
+
+
+def serve_in_background(server: Any, name: str = "http") -> threading.Thread:
+    """Run a waitress server in a daemon thread until ``server.close()``.
+
+    ``close()`` from another thread closes the sockets under the ``select()`` the loop is waiting
+    in, which then raises (EBADF, or a negative file descriptor): that is the loop ending, not an
+    error, and it must not print a traceback as the process stops.
+    """
+
+    def run() -> None:
+        try:
+            server.run()
+        except (OSError, ValueError) as exc:
+            if isinstance(exc, OSError) and exc.errno not in (errno.EBADF, errno.ENOTSOCK):
+                raise
+            log.debug("%s: server loop ended at close (%s)", name, type(exc).__name__)
+
+    thread = threading.Thread(target=run, name=name, daemon=True)
+    thread.start()
+    return thread

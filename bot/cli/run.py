@@ -102,7 +102,7 @@ def main(args: argparse.Namespace) -> int:
                 socket = None
                 raise StartupError(str(exc)) from None
         if listens and (mode is Mode.HTTP or networks.ingest_sources(settings)):
-            from bot.web import PortUnavailable, bind
+            from bot.web import PortUnavailable, bind, serve_in_background
 
             port = args.port if args.port is not None else settings.port
             try:  # Socket Mode: the HTTP server only takes the webhook
@@ -111,7 +111,7 @@ def main(args: argparse.Namespace) -> int:
                 raise StartupError(str(exc)) from None
         worker.start()
         if http is not None:
-            threading.Thread(target=http.run, name="http", daemon=True).start()
+            serve_in_background(http)
         stop.wait()
     finally:
         if http is not None:

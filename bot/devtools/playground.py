@@ -42,7 +42,7 @@ from bot.runtime import build_tasks
 from bot.store import migrate
 from bot.store.enums import PromiseStatus
 from bot.store.models import Promise
-from bot.web import make_wsgi_app
+from bot.web import make_wsgi_app, serve_in_background
 
 log = logging.getLogger(__name__)
 
@@ -132,7 +132,7 @@ class Playground:
         self.url = f"http://{self._host}:{page.effective_port}/"  # type: ignore[union-attr]
         for server in (bot, page):
             self._servers.append(server)
-            threading.Thread(target=server.run, daemon=True, name="playground-http").start()
+            serve_in_background(server, "playground-http")
         self.worker = Worker(build_tasks(app))
         self.worker.start()
         return self.url

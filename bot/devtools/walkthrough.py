@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import re
 import tempfile
-import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -31,7 +30,7 @@ from bot.slack.ids import Action, Field
 from bot.socket_mode import SocketMode
 from bot.store import migrate
 from bot.store.models import Complaint
-from bot.web import make_wsgi_app
+from bot.web import make_wsgi_app, serve_in_background
 
 SAMPLE = Path(__file__).with_name("sample_replay.jsonl")
 SECRET = "demo-signing-secret"
@@ -117,7 +116,7 @@ def run_demo(*, socket: bool = False) -> int:
         poster.drain()
 
         server = create_server(make_wsgi_app(app), host="127.0.0.1", port=0, threads=4)
-        threading.Thread(target=server.run, daemon=True).start()
+        serve_in_background(server, "demo-http")
         url = f"http://127.0.0.1:{server.effective_port}/slack/events"  # type: ignore[union-attr]
         stand_in: SocketModeStandIn | None = None
         connection: SocketMode | None = None

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import threading
 from datetime import UTC, datetime
 from typing import Any
 
@@ -29,7 +28,7 @@ from bot.slack.people import People
 from bot.store import migrate
 from bot.store.models import Complaint
 from bot.triage.classify import Triage
-from bot.web import MAX_BODY, make_wsgi_app
+from bot.web import MAX_BODY, make_wsgi_app, serve_in_background
 from tests.support.slack_api import SlackStandIn
 
 SECRET = "test-signing-secret"
@@ -77,8 +76,7 @@ class Desk:
             make_wsgi_app(self.app), host="127.0.0.1", port=0, threads=threads, max_request_body_size=MAX_BODY
         )
         self.port = self.server.effective_port  # type: ignore[union-attr]
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-        self.thread.start()
+        self.thread = serve_in_background(self.server, "desk-http")
         self._ids = itertools.count(1)
 
     def close(self) -> None:

@@ -32,7 +32,7 @@ from bot.runtime import build_ingestor
 from bot.store import migrate
 from bot.store.models import Complaint, InboxItem
 from bot.store.models import Post as PostRow
-from bot.web import MAX_BODY, make_wsgi_app
+from bot.web import MAX_BODY, make_wsgi_app, serve_in_background
 
 SECRETS = {"facebook": "fb-secret-0123456789abcdef", "helpdesk": "hd-secret-0123456789abcdef"}
 COMPLAINTS = "C0COMPLAIN"
@@ -81,8 +81,7 @@ class WebhookServer:
             max_request_body_size=MAX_BODY,
         )
         self.port: int = self.server.effective_port  # type: ignore[union-attr]
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-        self.thread.start()
+        self.thread = serve_in_background(self.server, "webhook-http")
         self.drainer = InboxDrain(self.app.sessions, build_ingestor(self.app), self.clock)
 
     def close(self) -> None:
