@@ -117,3 +117,18 @@ def test_claim_promise_skip_to_the_first_nag_and_see_it(browser: Any, playground
     until(lambda: _text_with(browser, "Call you back"), "Alice's App Home with her promise")
     browser.save_screenshot(str(tmp_path / "playground.png"))  # to look at when it fails
     print(f"browser walk-through: {time.monotonic() - started:.1f} s")
+
+
+def test_a_hostile_post_is_shown_as_text_never_run(browser: Any, playground: Playground) -> None:
+    """Outside text reaches the page through the bot's cards: markup in it must show as typed."""
+    from selenium.webdriver.common.by import By
+
+    hostile = '@AcmeHelp <img src=x onerror="document.title=1"> <script>document.title=2</script> my refund is missing'
+    playground.post("x", "mallory", hostile)
+    browser.get(playground.url)
+    until(lambda: _text_with(browser, "my refund is missing"), "the hostile post's card")
+    feed = browser.find_element(By.ID, "feed")
+    assert feed.find_elements(By.TAG_NAME, "img") == []
+    assert feed.find_elements(By.TAG_NAME, "script") == []
+    assert "<img src=x" in feed.text  # shown as the customer typed it
+    assert browser.title == "Followthrough playground"
