@@ -878,6 +878,8 @@ class Triage:
             signals.append("positive tone")
 
         for name, total in groups.items():
+            if name in self.solved_groups and not past:
+                continue  # "nobody fixed my boiler": a fix that did not happen subtracts nothing
             if past and name in self.concern_groups:
                 total *= self.resolved_facts  # "my screen was broken but they fixed it"
             if name in self.praise_groups or name in self.away_groups:
@@ -922,7 +924,9 @@ class Triage:
             spam=spam,
             folded=folded,
             concern=concern,
-            kudos=not concern and not sarcasm and not self.kudos_groups.isdisjoint(groups),
+            kudos=not concern
+            and not sarcasm
+            and any(g in groups and (past or g not in self.solved_groups) for g in self.kudos_groups),
         )
 
     def classify(self, text: str, lang: str | None = None) -> Verdict:

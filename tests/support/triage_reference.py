@@ -172,6 +172,8 @@ class ReferenceTriage:
             score += s["positive_weight"] * compound * factor
             signals.append("positive tone")
         for name, total in groups.items():
+            if name in t.solved_groups and not past:
+                continue
             if past and name in t.concern_groups:
                 total *= t.resolved_facts
             if name in t.praise_groups or name in t.away_groups:
@@ -200,7 +202,9 @@ class ReferenceTriage:
         return base | {
             "readable": True, "score": round(score, 3), "groups": groups, "signals": tuple(signals), "facts": facts,
             "sarcasm": sarcasm, "ask": ask, "spam": spam, "concern": concern,
-            "kudos": not concern and not sarcasm and any(g in groups for g in t.kudos_groups),
+            "kudos": not concern
+            and not sarcasm
+            and any(g in groups and (past or g not in t.solved_groups) for g in t.kudos_groups),
         }  # fmt: skip
 
     def decision(self, a: dict[str, Any]) -> float:

@@ -74,3 +74,22 @@ def test_fix_words_that_do_not_tell_a_fix_are_never_read_as_thanks(triage: Triag
     verdict = triage.classify(text)
     assert verdict.kind is not Kind.PRAISE
     assert "fixed" not in verdict.signals
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "@AcmeHelp no one has resolved the issue with my account and I can't log in",
+        "@AcmeHelp my parcel arrived today smashed to pieces and half the items missing",
+        "@AcmeHelp nobody fixed my broken boiler, 3 weeks without heating",
+        "@AcmeHelp you refunded the wrong amount, I was charged twice",
+        "@AcmeHelp you replaced the wrong part and my washing machine is broken",
+        "@AcmeHelp you cancelled my order and refunded the wrong card, nobody answers",
+        "@AcmeHelp engineer says nothing wrong with my line, but it drops every evening",
+        "@AcmeHelp Marcus fixed my router but now the wifi drops again",
+    ],
+)
+def test_a_fix_that_did_not_fix_it_is_still_a_complaint(triage: Triage, text: str):
+    """Found by review: "nobody fixed", "the wrong part", "arrived smashed", "but now … again" read
+    as solved made real complaints other or praise. A fix that did not happen subtracts nothing."""
+    assert triage.classify(text).kind is Kind.COMPLAINT
