@@ -94,7 +94,7 @@ _IDS = bindparam("ids", expanding=True)
 _SOURCE = bindparam("source", type_=String())
 _KNOWN = select(_P.external_id).where(_P.source == _SOURCE, _P.external_id.in_(_IDS))
 _RETWEETED = (
-    select(_P.external_id, _P.complaint_id, _C.duplicate_of)
+    select(_P.external_id, _P.complaint_id, _C.duplicate_of, _P.role)
     .join_from(PostRow.__table__, Complaint.__table__, _C.id == _P.complaint_id)
     .where(_P.source == _SOURCE, _P.external_id.in_(_IDS))
 )
@@ -129,6 +129,8 @@ _OPEN_IN_CONVERSATION = (
 _VERSION = select(_P.complaint_id, _P.role).where(
     _P.source == _SOURCE, _P.external_id == bindparam("version", type_=String())
 )
+_VERSIONS = select(_P.external_id, _P.complaint_id, _P.role).where(_P.source == _SOURCE, _P.external_id.in_(_IDS))
+_KIND_AND_TEXT = select(_C.kind, _C.text, _C.text_key).where(_C.id == bindparam("cid"))
 _EDIT = (
     update(Complaint.__table__)
     .where(_C.id == bindparam("cid"))
@@ -218,6 +220,13 @@ def _reserve_ids(session: Session, n: int) -> list[int]:
     autoflush(session)
     start = session.scalar(_MAX_ID)
     return list(range(int(start or 0) + 1, int(start or 0) + 1 + n))
+
+
+def _resolve_if_known(value: int | _Ref | None) -> int | _Ref | None:
+    """A stored id, or a batch row's id once inserted (else the row itself)."""
+    if isinstance(value, _Ref):
+        return value.id if value.id is not None else value
+    return value
 
 
 def _same(a: int | _Ref, b: int | _Ref) -> bool:
@@ -356,7 +365,8 @@ class _Batch:
             for start in range(0, len(wanted), 500):
                 autoflush(self.session)
                 rows = self.session.execute(_RETWEETED, {"source": source, "ids": wanted[start : start + 500]})
-                for external_id, complaint_id, duplicate_of in rows:
+                for external_id, complaint_id, duplicate_of, role in rows:
+                    self.roles.setdefault((source, external_id), PostRole(role))
                     self.complaint_of_post.setdefault((source, external_id), complaint_id)
                     self.folded_into[complaint_id] = duplicate_of or complaint_id
 
@@ -613,13 +623,14 @@ class Ingestor:
             return self._brand_post(batch, post)
 
         if post.retweet_of:
+            if self._role_of(batch, post.source, post.retweet_of) is PostRole.OWN:
+                # "RT @brand: …" is the brand's words passed on — even a reply of the brand's in a
+                # complaint's thread: it neither files a complaint nor amplifies the customer's.
+                self._ledger(batch, post, None, PostRole.RETWEET)
+                return _Pending(Outcome.OWN)
             target = batch.complaint_of_post.get((post.source, post.retweet_of))
             if target is not None:
                 return self._amplify(batch, post, target)
-            if self._role_of(batch, post.source, post.retweet_of) is PostRole.OWN:
-                # "RT @brand: …" is the brand's words passed on, not the retweeter's complaint.
-                self._ledger(batch, post, None, PostRole.RETWEET)
-                return _Pending(Outcome.OWN)
 
         if post.conversation_id and (post.in_reply_to_id or post.conversation_id != post.id):
             open_id = batch.open_by_conversation.get((post.source, post.conversation_id, post.author_id))
@@ -716,44 +727,71 @@ class Ingestor:
         return role
 
     def _edit(self, batch: _Batch, post: Post) -> _Pending | None:
-        """``post`` is a new version of the stored post ``post.edit_of``; None when that version was
-        never stored (the edit is then the first we see of the post, and ingested as any post)."""
-        assert post.edit_of is not None
-        version = (post.source, post.edit_of)
-        role = batch.roles.get(version)
-        target = batch.complaint_of_post.get(version)
-        if role is None:
-            autoflush(batch.session)
-            row = batch.session.execute(_VERSION, {"source": post.source, "version": post.edit_of}).first()
-            if row is None:
-                return None
-            target, role = row.complaint_id, PostRole(row.role)
+        """``post`` is a new version of a stored post (any of ``post.edit_of``, newest first); None when
+        no version was stored — or when the edit turns a post that was not a complaint into one —
+        and the edit is then ingested as any post is (triaged; a card if it is a complaint)."""
+        found = self._stored_version(batch, post)
+        if found is None:
+            return None
+        target, role = found
         if role is PostRole.REPLY and target is not None:
             return self._attach_reply(batch, post, target)  # the edited words, in the thread again
         if role is not PostRole.ORIGINAL or target is None:
             self._ledger(batch, post, target, role)  # the brand's own edit, an edited retweet: set aside
             return _Pending(Outcome.OWN if role is PostRole.OWN else Outcome.DUPLICATE, target)
-        self._ledger(batch, post, target, PostRole.ORIGINAL)  # this version opened the complaint too
         key = batch.key_of(post)
         if isinstance(target, _Ref) and target.id is None:
             row_params = target.params  # created in this batch: its card is not posted yet
-            before = row_params["text"]
-            row_params.update(text=post.text, edited_at=post.created_at, updated_at=batch.at)
-            if row_params["text_key"] is not None:
-                row_params["text_key"] = key
-            kind = Kind(row_params["kind"])
+            stored_kind, before, old_key = row_params["kind"], row_params["text"], row_params["text_key"]
         else:
             batch.flush()
+            stored_kind, before, old_key = batch.session.execute(_KIND_AND_TEXT, {"cid": _resolve(target)}).one()
+        if stored_kind != Kind.COMPLAINT.value and self.triage.classify(post.text, post.lang).kind is Kind.COMPLAINT:
+            # "love you guys" edited into "my order never arrived": a complaint now, with its own card
+            # (the first version's praise has gone to #kudos already).
+            return None
+        self._ledger(batch, post, target, PostRole.ORIGINAL)  # this version opened the complaint too
+        if isinstance(target, _Ref) and target.id is None:
+            target.params.update(text=post.text, edited_at=post.created_at, updated_at=batch.at)
+            if old_key is not None:
+                target.params["text_key"] = key
+            kind = Kind(stored_kind)
+        else:
             cid = _resolve(target)
-            before = batch.session.execute(select(_C.text).where(_C.id == cid)).scalar_one()
             batch.session.execute(
                 _EDIT, {"cid": cid, "text": post.text, "key": key, "edited": post.created_at, "at": batch.at}
             )
             card = _resolve(batch.primary_of(cid))
             batch.refresh[card] = batch.refresh.get(card, 0)
             kind = None
+        if old_key is not None and old_key != key:
+            # Copies of the new words fold into this card from now on; of the old words, no longer.
+            if batch.primaries.get((post.source, old_key)) is target or batch.primaries.get(
+                (post.source, old_key)
+            ) == _resolve_if_known(target):
+                del batch.primaries[(post.source, old_key)]
+            batch.primaries.setdefault((post.source, key), target)
         batch.event(target, self._actor(post), EventKind.EDITED, note=before[:500], details=events.Edited(post.id))
         return _Pending(Outcome.EDITED, target, kind)
+
+    @staticmethod
+    def _stored_version(batch: _Batch, post: Post) -> tuple[int | _Ref | None, PostRole] | None:
+        """The complaint and role of the newest earlier version stored (in this batch or before)."""
+        for version in reversed(post.edit_of):
+            role = batch.roles.get((post.source, version))
+            if role is not None:
+                return batch.complaint_of_post.get((post.source, version)), role
+        autoflush(batch.session)
+        rows = {
+            external_id: (complaint_id, PostRole(role))
+            for external_id, complaint_id, role in batch.session.execute(
+                _VERSIONS, {"source": post.source, "ids": list(post.edit_of)}
+            )
+        }
+        for version in reversed(post.edit_of):
+            if version in rows:
+                return rows[version]
+        return None
 
     @staticmethod
     def _actor(post: Post) -> str:

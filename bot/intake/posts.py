@@ -47,9 +47,9 @@ class Post:
     conversation_id: str | None = None
     in_reply_to_id: str | None = None
     retweet_of: str | None = None
-    edit_of: str | None = None
-    """The first version's id when this post is an edit (X gives each edit a new id): ingest
-    updates what it stored for that version instead of filing the edit as a new complaint."""
+    edit_of: tuple[str, ...] = ()
+    """The earlier versions' ids, oldest first, when this post is an edit (X gives each edit a new
+    id): ingest updates what it stored for any of them instead of filing the edit as a new complaint."""
 
 
 def _text_field(record: Mapping[str, Any], name: str, *, required: bool, limit: int) -> str | None:
@@ -181,9 +181,16 @@ def post_from_record(record: Any, *, default_source: str, now: datetime | None =
     )
 
 
-def _edit_of(record: Mapping[str, Any], post_id: str) -> str | None:
-    first = _reference(record, "edit_of")
-    return first if first != post_id else None
+def _edit_of(record: Mapping[str, Any], post_id: str) -> tuple[str, ...]:
+    """``edit_of``: one id or a list of them (a malformed entry is dropped, not the post)."""
+    value = record.get("edit_of")
+    values = value if isinstance(value, list) else [value]
+    ids = []
+    for item in values[:20]:
+        found = _reference({"edit_of": item}, "edit_of")
+        if found is not None and found != post_id and found not in ids:
+            ids.append(found)
+    return tuple(ids)
 
 
 _RT_PREFIX = re.compile(r"^\s*rt\s+@\w+:?\s*", re.IGNORECASE)

@@ -211,3 +211,22 @@ def test_two_workers_ingesting_the_same_posts_store_each_once(pg_url: str, triag
     assert count(migrated, Complaint) == 40
     assert count(migrated, Delivery) == 40
     migrated.dispose()
+
+
+def test_an_edit_in_the_batch_moves_the_fold_key_with_the_words(migrated: Engine):
+    """Found by review: copies of the old words still folded into the edited card, and copies of the
+    new words got a card of their own."""
+    sessions = make_sessionmaker(migrated)
+    at = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+    def post(pid: str, author: str, text: str, edit_of: tuple[str, ...] = ()) -> Post:
+        return Post("x", pid, text, author, f"user{author}", at, edit_of=edit_of)
+
+    old, new = "@AcmeHelp the app crashed again at checkout", "@AcmeHelp charged twice for order 77 and no reply"
+    batch = [post("1", "1", old), post("2", "1", new, ("1",)), post("3", "2", old), post("4", "3", new)]
+    Ingestor(Triage(), IngestPolicy("C0COMPLAIN")).ingest_batch(sessions, batch, at=at)
+    with sessions() as s:
+        rows = {c.external_id: c for c in s.scalars(select(Complaint))}
+    assert rows["1"].text == new
+    assert rows["4"].duplicate_of == rows["1"].id  # the new words fold into the edited card
+    assert rows["3"].duplicate_of is None  # the old words are another customer's own card

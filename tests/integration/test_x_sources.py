@@ -433,7 +433,7 @@ def _card_posted(ctx: SourceContext, cid: int) -> None:
     with ctx.sessions() as s, s.begin():
         s.execute(
             Delivery.__table__.update()
-            .where(Delivery.kind == "card", Delivery.complaint_id == cid)
+            .where(Delivery.kind == "post_card", Delivery.complaint_id == cid)
             .values(status="sent", remote_channel="C0COMPLAIN", remote_id="1.000100")
         )
         s.execute(
@@ -605,3 +605,50 @@ def test_with_the_reply_keys_set_mentions_are_read_as_the_brand(ctx, x, drain):
         task.step()
         assert x.billed[item] == before[item] + 1
     assert x.oauth_refusals == []
+
+
+def test_praise_edited_into_a_complaint_gets_a_card(ctx, x, mentions, drain):
+    """Found by review: the edit kept the first version's kind, so the complaint had no card."""
+    x.add_tweet("101", "@AcmeHelp love you guys, thanks!", "1")
+    poller = mentions(ctx, x)
+    poller.step()
+    x.edit_tweet("101", "@AcmeHelp my order never arrived and nobody answers, this is a disgrace")
+    poller.step()
+    with ctx.sessions() as s:
+        kinds = sorted(s.scalars(select(Complaint.kind)))
+        cards = s.scalar(select(func.count()).select_from(Delivery).where(Delivery.kind == "post_card"))
+    assert kinds == ["complaint", "praise"]
+    assert cards == 1
+
+
+def test_a_second_edit_of_a_post_first_seen_edited_updates_the_same_card(ctx, x, mentions, drain):
+    """Found by review: the edit history's first id was never stored (edited before we polled), so a
+    later edit looked only for it and filed a second complaint."""
+    x.add_tweet("90", "@AcmeHelp hi", "3")
+    poller = mentions(ctx, x)
+    poller.step()
+    x.add_tweet("101", "@AcmeHelp typo", "1")
+    first = x.edit_tweet("101", "@AcmeHelp my refund never came")
+    poller.step()  # only the edit is listed
+    x.edit_tweet(first["id"], "@AcmeHelp my refund never came, order 5521")
+    poller.step()
+    with ctx.sessions() as s:
+        texts = sorted(s.scalars(select(Complaint.text)))
+    assert texts == ["@AcmeHelp hi", "@AcmeHelp my refund never came, order 5521"]
+
+
+def test_a_retweet_of_the_brands_reply_does_not_amplify_the_complaint(ctx, x, mentions, drain):
+    """Found by review: the brand's reply is stored with the complaint it answers, so its retweet
+    counted as the customer's reach."""
+    x.add_tweet("101", "@AcmeHelp my parcel never arrived", "1")
+    poller = mentions(ctx, x)
+    poller.step()
+    x.add_tweet(
+        "102", "@customer1 So sorry, refund sent", BRAND, conversation_id="101", replied_to="101", mentions=BRAND
+    )
+    poller.step()
+    x.add_tweet("103", "RT @AcmeHelp: @customer1 So sorry, refund sent", "5", retweeted="102", mentions=BRAND)
+    poller.step()
+    with ctx.sessions() as s:
+        c = s.scalars(select(Complaint)).one()
+    assert (c.amplification_count, c.amplification_reach) == (0, 0)

@@ -79,7 +79,8 @@ def normalise(tweet: dict[str, Any], users: dict[str, dict[str, Any]]) -> dict[s
         "conversation_id": tweet.get("conversation_id"),
         "in_reply_to_id": refs.get("replied_to"),
         "retweet_of": refs.get("retweeted"),
-        "edit_of": first if first != str(tweet.get("id")) else None,
+        # Every earlier version: the first may never have been stored (edited before we polled).
+        "edit_of": [str(v) for v in history if str(v) != str(tweet.get("id"))] if first else None,
         "url": f"https://x.com/{username or 'i'}/status/{tweet.get('id')}",
         "source": SOURCE,
     }
