@@ -25,9 +25,20 @@ def month_of(at: datetime) -> str:
 
 
 def add(sessions: sessionmaker[Session], network: str, counts: dict[str, tuple[int, float]], *, at: datetime) -> None:
-    """Add ``counts`` (item → (how many, US dollars each)) to this month's totals; zeros are skipped."""
-    rows = [
-        {
+    """Add ``counts`` (item → (how many, US dollars each)) to this month's totals, in a transaction of
+    their own; zeros are skipped."""
+    if any(n > 0 for n, _ in counts.values()):
+        with sessions() as session, session.begin():
+            add_in(session, network, counts, at=at)
+
+
+def add_in(session: Session, network: str, counts: dict[str, tuple[int, float]], *, at: datetime) -> None:
+    """``add`` inside the caller's transaction (the X stream counts with the posts it stores, so a
+    count never costs the stream a write of its own)."""
+    for item, (n, price) in counts.items():
+        if n <= 0:
+            continue
+        row = {
             "network": network,
             "month": month_of(at),
             "item": item,
@@ -35,24 +46,17 @@ def add(sessions: sessionmaker[Session], network: str, counts: dict[str, tuple[i
             "cost_micros": round(n * price * 1_000_000),
             "updated_at": at,
         }
-        for item, (n, price) in counts.items()
-        if n > 0
-    ]
-    if not rows:
-        return
-    with sessions() as session, session.begin():
-        for row in rows:
-            statement = dialect.insert(session, _T).values(**row)
-            session.execute(
-                statement.on_conflict_do_update(
-                    index_elements=["network", "month", "item"],
-                    set_={
-                        "count": _T.c.count + statement.excluded.count,
-                        "cost_micros": _T.c.cost_micros + statement.excluded.cost_micros,
-                        "updated_at": statement.excluded.updated_at,
-                    },
-                )
+        statement = dialect.insert(session, _T).values(**row)
+        session.execute(
+            statement.on_conflict_do_update(
+                index_elements=["network", "month", "item"],
+                set_={
+                    "count": _T.c.count + statement.excluded.count,
+                    "cost_micros": _T.c.cost_micros + statement.excluded.cost_micros,
+                    "updated_at": statement.excluded.updated_at,
+                },
             )
+        )
 
 
 @dataclass(frozen=True)

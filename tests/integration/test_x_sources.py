@@ -652,3 +652,21 @@ def test_a_retweet_of_the_brands_reply_does_not_amplify_the_complaint(ctx, x, me
     with ctx.sessions() as s:
         c = s.scalars(select(Complaint)).one()
     assert (c.amplification_count, c.amplification_reach) == (0, 0)
+
+
+def test_the_stream_counts_what_x_bills_with_the_posts_it_stores(ctx, x, drain):
+    """Found by review: counting each stream message in a transaction of its own made the stream
+    wait on the database (X drops slow readers). Counts are now written with the posts."""
+    x.stream_plan = StreamPlan(per_connection=3, repeat=1)
+    for i in range(5):
+        x.queue_stream(x.add_tweet(str(300 + i), f"@AcmeHelp outage again #{i}", str(1 + i % 5)))
+    stream = Drained(XStream(ctx, x.token, ("@AcmeHelp",), api_url=x.base_url), drain)
+    for _ in range(3):
+        stream.step()
+    assert total(ctx, PostRow) == 5
+    counted, pending = _counted(ctx), stream.unbilled  # a repeat dropped last waits for the next post stored
+    assert {k: counted.get(k, 0) + pending.get(k, 0) for k in ("post_read", "user_read")} == {
+        "post_read": x.billed["post_read"],
+        "user_read": x.billed["user_read"],
+    }
+    assert x.billed["post_read"] >= 6  # repeats after a reconnect are billed, and counted, too

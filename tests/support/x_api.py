@@ -597,7 +597,8 @@ class XStandIn(LocalServer):
             for _ in range(plan.keepalives):
                 chunk(b"\r\n")
             for tweet in batch:
-                line = {"data": self._public(tweet), "includes": self._includes([tweet])}
+                line = self._billed({"data": [self._public(tweet)], "includes": self._includes([tweet])}, owned=False)
+                line["data"] = line["data"][0]
                 chunk(json.dumps(line).encode() + b"\r\n")
             # Drop the connection without the terminating chunk, as a network failure would.
             request.close_connection = True

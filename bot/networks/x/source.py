@@ -158,19 +158,23 @@ class _XSource(SourceBase):
         log.error("%s: fell behind: %s", self.name, detail)
         self.alert_once(f"gap:{self.name}:{at.isoformat()}", text)
 
-    def bill(self, answer: dict[str, Any], *, owned: bool = False) -> None:
-        """Count what X charges for this answer: every post in it (the page's and the ones it
-        includes, a retweet's original) and every user included. ``owned``: the brand's own mentions
-        read with its user-context keys, at the owned-read price."""
+    @staticmethod
+    def billed(answer: dict[str, Any], *, owned: bool = False) -> dict[str, int]:
+        """What X charges for this answer: every post in it (the page's and the ones it includes, a
+        retweet's original) and every user included. ``owned``: the brand's own mentions read with
+        its user-context keys, at the owned-read price."""
         data = answer.get("data")
         includes = answer.get("includes") or {}
         posts = (len(data) if isinstance(data, list) else 1 if isinstance(data, dict) else 0) + len(
             includes.get("tweets") or []
         )
-        users = len(includes.get("users") or [])
-        reads = {"post_read_owned" if owned else "post_read": posts, "user_read": users}
+        return {"post_read_owned" if owned else "post_read": posts, "user_read": len(includes.get("users") or [])}
+
+    def bill(self, answer: dict[str, Any], *, owned: bool = False) -> None:
+        """Count an answer in a transaction of its own (the pollers: a page read is billed whether or
+        not its posts are stored after)."""
         try:
-            usage.add(self.ctx.sessions, SOURCE, priced(**reads), at=self.ctx.clock.now())
+            usage.add(self.ctx.sessions, SOURCE, priced(**self.billed(answer, owned=owned)), at=self.ctx.clock.now())
         except SQLAlchemyError as exc:  # a count is worth less than the posts: never stop reading for it
             log.warning("%s: could not count X usage (%s)", self.name, type(exc).__name__)
 
@@ -366,6 +370,8 @@ class XStream(_XSource):
     ) -> None:
         super().__init__(ctx, name="x:stream")
         self.unsaved: list[RawPost] = []
+        self.unbilled: dict[str, int] = {}
+        """X's charges for messages read and not yet counted: stored with the next posts stored."""
         self._write_failing = False
         self._retry_at = datetime.min.replace(tzinfo=UTC)
         self.bearer_token = bearer_token
@@ -410,7 +416,8 @@ class XStream(_XSource):
                 log.warning("x:stream: X reported errors: %s", str(message["errors"])[:500])
             return
         includes = message.get("includes")
-        self.bill(message)
+        for item, n in self.billed(message).items():  # written with the posts, never on its own
+            self.unbilled[item] = self.unbilled.get(item, 0) + n
         posts = self.records([message["data"]], users_by_id(includes), tweets_by_id(includes))
         fresh = [p for p in posts if str(p.record.get("id")) not in self.recent]
         self.repeats_dropped += len(posts) - len(fresh)
@@ -429,8 +436,14 @@ class XStream(_XSource):
         if self._write_failing and now < self._retry_at:
             return False  # not on every post while it is down: a write that waits blocks the stream
         batch = list(self.unsaved)
+        counted = dict(self.unbilled)
+
+        def also(session: Any) -> None:
+            self.moved(session)
+            usage.add_in(session, SOURCE, priced(**counted), at=now)
+
         try:
-            self.store(batch, None, also=self.moved)
+            self.store(batch, None, also=also)
         except SQLAlchemyError as exc:
             self._retry_at = now + timedelta(seconds=2)
             if not self._write_failing:
@@ -445,6 +458,8 @@ class XStream(_XSource):
                 log.error("x:stream: %d posts dropped: the database has refused writes for too long", lost)
             return False
         del self.unsaved[: len(batch)]
+        for item, n in counted.items():
+            self.unbilled[item] -= n
         if self._write_failing:
             log.warning("x:stream: the database takes writes again; %d kept post(s) stored", len(batch))
             self._write_failing = False
