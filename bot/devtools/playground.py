@@ -327,6 +327,8 @@ class Playground:
     # -- the page's own web app ------------------------------------------------------------------
     def wsgi(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
         path, method = environ.get("PATH_INFO", "/"), environ.get("REQUEST_METHOD", "GET")
+        if (why := self._foreign(environ, method)) is not None:
+            return _answer(start_response, "403 Forbidden", why.encode(), "text/plain")
         try:
             if method == "GET" and path == "/":
                 return _answer(start_response, "200 OK", PAGE.read_bytes(), "text/html; charset=utf-8")
@@ -336,19 +338,37 @@ class Playground:
             if method == "POST" and path.startswith("/api/"):
                 length = min(int(environ.get("CONTENT_LENGTH") or 0), MAX_BODY)
                 body = json.loads(environ["wsgi.input"].read(length) or b"{}")
+                if not isinstance(body, dict):
+                    raise ValueError("the body must be a JSON object")
                 return _json_answer(start_response, self._act(path[5:], body))
-        except (ValueError, KeyError) as exc:
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
             return _json_answer(start_response, {"status": 400, "answer": {"error": str(exc)[:200]}}, "400 Bad Request")
         return _answer(start_response, "404 Not Found", b"not found", "text/plain")
+
+    def _foreign(self, environ: dict[str, Any], method: str) -> str | None:
+        """Why a request did not come from the page itself, or None. The page drives a bot that
+        posts and clicks: another site open in the same browser must not (a cross-site POST, or DNS
+        rebinding a name of its own to 127.0.0.1)."""
+        host = environ.get("HTTP_HOST", "")
+        port = self.url.rsplit(":", 1)[-1].rstrip("/")
+        if host not in (f"127.0.0.1:{port}", f"localhost:{port}"):
+            return f"this page answers only to 127.0.0.1:{port}"
+        if method == "POST":
+            origin = environ.get("HTTP_ORIGIN")
+            if origin is not None and origin not in (f"http://127.0.0.1:{port}", f"http://localhost:{port}"):
+                return "a request from another site"
+            if not environ.get("CONTENT_TYPE", "").startswith("application/json"):
+                return "the page sends JSON"  # a form or text/plain POST can come from any site
+        return None
 
     def _act(self, what: str, body: dict[str, Any]) -> dict[str, Any]:
         user = str(body.get("user") or TEAMMATES[0][0])
         if user not in {u for u, _, _ in TEAMMATES}:
             raise ValueError("unknown teammate")
         if what == "click":
-            return self.click(user, body.get("action") or {})
+            return self.click(user, _object(body.get("action")))
         if what == "submit":
-            return self.submit(user, body.get("values") or {})
+            return self.submit(user, _object(body.get("values")))
         if what == "home":
             return self.open_home(user)
         if what == "close":
@@ -363,6 +383,14 @@ class Playground:
         if what == "skip":
             return self.skip(str(body.get("what") or "1h"))
         raise ValueError(f"unknown action {what!r}")
+
+
+def _object(value: Any) -> dict[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise ValueError("expected a JSON object")
+    return value
 
 
 def _key(user: str) -> str:
@@ -395,10 +423,7 @@ def _answer(start_response: Callable[..., Any], status: str, body: bytes, conten
             ("Content-Length", str(len(body))),
             ("Cache-Control", "no-store"),
             # The page loads nothing from anywhere else (it works offline, and nothing leaks).
-            (
-                "Content-Security-Policy",
-                "default-src 'self'; script-src 'unsafe-inline' 'self'; style-src 'unsafe-inline'",
-            ),
+            ("Content-Security-Policy", CSP),
         ],
     )
     return [body]

@@ -127,3 +127,33 @@ def test_a_click_from_someone_not_in_the_team_is_refused(pg: Playground):
     with pytest.raises(urllib.error.HTTPError) as refused:
         urllib.request.urlopen(request, timeout=15)
     assert refused.value.code == 400
+
+
+@pytest.mark.parametrize(
+    ("headers", "body", "code"),
+    [
+        ({"Content-Type": "application/json"}, b"[]", 400),
+        ({"Content-Type": "application/json"}, b'{"user": "U0ALICE01", "action": [1]}', 400),
+        ({"Content-Type": "text/plain"}, b'{"user": "U0ALICE01", "network": "x", "text": "hi"}', 403),
+        (
+            {"Content-Type": "application/json", "Origin": "https://evil.example"},
+            b'{"user": "U0ALICE01", "network": "x", "text": "hi"}',
+            403,
+        ),
+    ],
+)
+def test_bad_bodies_and_other_sites_are_refused(pg: Playground, headers: dict[str, str], body: bytes, code: int):
+    """Found by review: a non-object body was a 500 with a traceback, and any web page open in the
+    same browser could post through the playground (a text/plain POST with a foreign Origin)."""
+    endpoint = "click" if b"action" in body or body == b"[]" else "post"
+    request = urllib.request.Request(pg.url + "api/" + endpoint, body, headers)
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=15)
+    assert refused.value.code == code
+
+
+def test_a_name_rebound_to_this_machine_is_refused(pg: Playground):
+    request = urllib.request.Request(pg.url + "api/state", headers={"Host": "evil.example"})
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=15)
+    assert refused.value.code == 403

@@ -379,3 +379,18 @@ def test_a_post_dated_ahead_by_its_client_is_kept_at_the_servers_time(ctx, bsky,
     assert posted["@acme.bsky.social refund please"] == clock.now()
     assert posted["@acme.bsky.social still broken"] == datetime(2026, 3, 2, 8, 45, tzinfo=UTC)
     assert posted["@acme.bsky.social and again"] == clock.now()
+
+
+def test_a_repeated_or_overlapping_link_facet_is_applied_once():
+    """Found by review: the same facet twice rewrote the already rewritten bytes ("…order/1m/order/1")."""
+    from bot.networks.bluesky.source import expand_links
+
+    text = "see acme.com/ord... now"
+    start = len(text[: text.index("acme")].encode())
+    facet = {
+        "index": {"byteStart": start, "byteEnd": start + len("acme.com/ord...")},
+        "features": [{"$type": "app.bsky.richtext.facet#link", "uri": "https://acme.com/order/1"}],
+    }
+    overlapping = {**facet, "index": {"byteStart": start + 2, "byteEnd": start + 17}}
+    assert expand_links(text, [facet, facet]) == "see https://acme.com/order/1 now"
+    assert expand_links(text, [facet, overlapping]).count("https://") == 1

@@ -73,7 +73,11 @@ def expand_links(text: str, facets: Any) -> str:
         )
         if isinstance(start, int) and isinstance(end, int) and 0 <= start < end <= len(data) and isinstance(uri, str):
             links.append((start, end, uri))
-    for start, end, uri in sorted(links, reverse=True):
+    applied_from = len(data) + 1
+    for start, end, uri in sorted(set(links), reverse=True):
+        if end > applied_from:
+            continue  # overlaps a range already rewritten (a repeated or crafted facet): skip it
+        applied_from = start
         try:
             shown = data[start:end].decode("utf-8")
         except UnicodeDecodeError:
