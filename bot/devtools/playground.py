@@ -14,6 +14,7 @@ Nothing here is a shortcut into the bot: if a click works in the playground, it 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import signal
@@ -434,6 +435,8 @@ def _json_answer(start_response: Callable[..., Any], data: Any, status: str = "2
 
 
 def run_playground(database_url: str | None = None, *, port: int = 8765, stop: threading.Event | None = None) -> int:
+    """``followthrough playground``: start, print where to look, and clean up (the temporary
+    database included) on Ctrl-C or SIGTERM."""
     stop = stop or threading.Event()
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, lambda *_: stop.set())  # a clean stop: the temporary database goes too
@@ -442,9 +445,8 @@ def run_playground(database_url: str | None = None, *, port: int = 8765, stop: t
     print(f"Followthrough playground: open {url} (127.0.0.1 only; Ctrl-C to stop)", flush=True)
     print(f"  the bot: {playground.bot_url} · database: {playground.database_url}", flush=True)
     try:
-        stop.wait()
-    except KeyboardInterrupt:
-        pass
+        with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is how a person ends it
+            stop.wait()
     finally:
         playground.stop()
     return 0
