@@ -139,11 +139,13 @@ class Playground:
         return self.url
 
     def stop(self) -> None:
+        """Safe after a start that was interrupted half-way: only what was started is stopped."""
         if self.worker is not None:
             self.worker.shutdown()
         for server in self._servers:
             server.close()
-        self.slack.stop()
+        with contextlib.suppress(Exception):  # the stand-in may never have started
+            self.slack.stop()
         if self.app is not None:
             self.app.engine.dispose()
         self._tmp.cleanup()
@@ -441,11 +443,11 @@ def run_playground(database_url: str | None = None, *, port: int = 8765, stop: t
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, lambda *_: stop.set())  # a clean stop: the temporary database goes too
     playground = Playground(database_url, port=port)
-    url = playground.start()
-    print(f"Followthrough playground: open {url} (127.0.0.1 only; Ctrl-C to stop)", flush=True)
-    print(f"  the bot: {playground.bot_url} · database: {playground.database_url}", flush=True)
     try:
-        with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is how a person ends it
+        with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is how a person ends it, even while starting
+            url = playground.start()
+            print(f"Followthrough playground: open {url} (127.0.0.1 only; Ctrl-C to stop)", flush=True)
+            print(f"  the bot: {playground.bot_url} · database: {playground.database_url}", flush=True)
             stop.wait()
     finally:
         playground.stop()
