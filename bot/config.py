@@ -110,6 +110,9 @@ class Settings:
     source_silence_alert_hours: float = 6.0
     """Hours without any post before a source is reported quiet."""
     follow_up_days: int = 7
+    incident_min_authors: int = 15
+    """Distinct customers posting on one topic within the window that make an incident; 0: never."""
+    incident_window_minutes: int = 30
 
     database_url: str = DEFAULT_DATABASE_URL
 
@@ -397,6 +400,8 @@ def _desk_settings(r: Reader) -> _Fields:
     return {
         "source_silence_alert_hours": r.number(name, 6.0, 0.1, 24 * 30),
         "follow_up_days": r.integer("FOLLOW_UP_DAYS", 7, 0, 90),
+        "incident_min_authors": r.integer("INCIDENT_MIN_AUTHORS", 15, 0, 100_000),
+        "incident_window_minutes": r.integer("INCIDENT_WINDOW_MINUTES", 30, 1, 24 * 60),
     }
 
 

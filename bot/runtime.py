@@ -19,6 +19,7 @@ from bot.common.tasks import Leased, Task
 from bot.delivery.slack_transport import SlackTransport
 from bot.delivery.worker import Deliverer
 from bot.desk import replies
+from bot.incidents.detect import IncidentPolicy
 from bot.intake.inbox import Inbox, InboxDrain
 from bot.intake.ingest import Ingestor, IngestPolicy
 from bot.intake.source import SourceContext
@@ -44,6 +45,11 @@ def build_ingestor(app: Followthrough, brand_ids: frozenset[str] = frozenset()) 
         brand_handles=networks.own_handles(s),
         follow_up_days=s.follow_up_days,
         team_timezone=s.team_timezone,
+        incidents=IncidentPolicy(
+            min_authors=max(1, s.incident_min_authors),
+            window=timedelta(minutes=s.incident_window_minutes),
+            enabled=s.incident_min_authors > 0,
+        ),
     )
     thresholds = Thresholds(complaint=s.triage_complaint_threshold, praise=s.triage_praise_threshold)
     rules = Triage(thresholds)

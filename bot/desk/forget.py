@@ -54,6 +54,8 @@ from bot.store.models import (
     AuditEvent,
     Base,
     CommitmentLabel,
+    Incident,
+    IncidentUpdate,
     Complaint,
     Delivery,
     InboxItem,
@@ -364,6 +366,22 @@ RULES: dict[str, Rule] = {
     "leases": Rule(Action.NONE, keeps={"name": "the work's name"}, why="which worker holds which work"),
     "job_runs": Rule(Action.NONE, keeps={"details": "a job's counters, swept"}, why="once-only jobs"),
     "slack_users": Rule(Action.NONE, keeps={"name": "team members, not customers"}, why="the team's Slack profiles"),
+    "incidents": Rule(
+        Action.ANONYMISE,
+        rows=lambda c: Incident.id.in_(select(Complaint.incident_id).where(_in(Complaint.id, c.complaint_ids))),
+        replace={"title": _scrubbed("title"), "profile": _scrubbed("profile"), "resolution": _scrubbed("resolution")},
+        keeps={"resolved_by": "a team member", "owner_id": "a team member", "customers": "a count of customers"},
+        why="an outage many customers posted about: its counts and times stay; their handle and words go",
+    ),
+    "incident_updates": Rule(
+        Action.ANONYMISE,
+        rows=lambda c: IncidentUpdate.incident_id.in_(
+            select(Complaint.incident_id).where(_in(Complaint.id, c.complaint_ids))
+        ),
+        replace={"unreachable": _scrubbed("unreachable"), "template": _scrubbed("template")},
+        keeps={"sent_by": "a team member", "customers": "a count of customers"},
+        why="what the team told an incident's customers: the template stays; their handle goes from the lists",
+    ),
 }
 
 

@@ -46,6 +46,15 @@ class EventKind(StrEnum):
     # requests that changed nothing
     REFUSED = "refused"
     FAILED = "failed"
+    # incidents: one outage, many customers
+    INCIDENT_OPENED = "incident_opened"
+    """A topic crossed the threshold: the incident was opened (on its anchor complaint)."""
+    INCIDENT_JOINED = "incident_joined"
+    """A complaint became part of an incident: it is handled there, and gets no card of its own."""
+    INCIDENT_UPDATE = "incident_update"
+    """A public update (or the resolution) was sent to every customer of an incident."""
+    INCIDENT_CLAIMED = "incident_claim"
+    INCIDENT_RESOLVED = "incident_resolve"
     # data protection
     FORGOTTEN = "forget"
     """A customer's data was forgotten (``data forget``): counts only, nothing of theirs."""

@@ -171,6 +171,17 @@ class Forgotten(Details):
     cards: int
 
 
+@dataclass(frozen=True)
+class IncidentEvent(Details):
+    """An incident's event: which, and how many customers and posts it had then."""
+
+    incident: int
+    customers: int = 0
+    posts: int = 0
+    update: int | None = None
+    """The incident update (``incident_updates.id``) an update or resolution sent."""
+
+
 DETAILS: dict[EventKind, type[Details] | None] = {
     EventKind.INGESTED: Ingested,
     EventKind.AMPLIFIED: Amplified,
@@ -197,6 +208,11 @@ DETAILS: dict[EventKind, type[Details] | None] = {
     EventKind.FOLLOW_UP: FollowUp,
     EventKind.FAILED: Failed,
     EventKind.FORGOTTEN: Forgotten,
+    EventKind.INCIDENT_OPENED: IncidentEvent,
+    EventKind.INCIDENT_JOINED: IncidentEvent,
+    EventKind.INCIDENT_UPDATE: IncidentEvent,
+    EventKind.INCIDENT_CLAIMED: IncidentEvent,
+    EventKind.INCIDENT_RESOLVED: IncidentEvent,
 }
 
 

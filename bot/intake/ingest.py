@@ -34,6 +34,7 @@ from bot import outbox
 from bot.desk import follow_up, replies
 from bot.history import events
 from bot.history.events import EventKind
+from bot.incidents.detect import Detector, IncidentPolicy
 from bot.intake.posts import Post, text_key
 from bot.outbox.kinds import DeliveryKind, lane_for
 from bot.store import dialect
@@ -81,6 +82,8 @@ class IngestPolicy:
     """For this many days after a complaint is resolved, its customer's next posts attach to it."""
     team_timezone: str = "UTC"
     """Due times in brand replies seen on a network are read in the owner's zone, else this one."""
+    incidents: IncidentPolicy = field(default_factory=IncidentPolicy)
+    """When many customers posting on one topic become one incident (``bot.incidents.detect``)."""
 
     def is_brand(self, post: Post) -> bool:
         return post.author_id in self.brand_ids or post.author_handle.lower() in self.brand_handles
@@ -267,6 +270,7 @@ class _Batch:
     card_requests: list[tuple[int | _Ref, str]] = field(default_factory=list)  # this batch's cards, not yet known by id
     requested_cards: dict[int, str] = field(default_factory=dict)  # complaint id -> channel its card is requested in
     roles: dict[tuple[str, str], PostRole] = field(default_factory=dict)  # this batch's posts -> their role
+    created: list[_Ref] = field(default_factory=list)  # this batch's complaints and questions: incident candidates
 
     def flush_complaints(self) -> None:
         """Insert the pending complaints in one statement; their refs get their ids.
@@ -486,6 +490,7 @@ class _Batch:
         status, reason = DeliveryStatus.PENDING, None
         if not isinstance(card, _Ref):
             target = outbox.card_target(self.session, card)
+            card = target.complaint_id  # an incident's member: the incident's card
             channel = target.channel or channel
             requested = None if target.usable or target.status is not None else self.requested_card(card)
             if requested is not None:
@@ -525,6 +530,15 @@ class Ingestor:
         self.policy = policy
         self.models = models
         """When given, each batch triages with the newest stored model (see ``ModelReloader``)."""
+        self.detector = Detector(policy.incidents)
+
+    def _finish(self, batch: _Batch) -> None:
+        """Write the batch, then group its new complaints into incidents — in the same transaction,
+        so a storm's members never get cards of their own and a crash keeps both or neither."""
+        batch.flush()
+        if batch.created:
+            created, batch.created = [ref.get() for ref in batch.created], []
+            self.detector.detect(batch.session, created, at=batch.at)
 
     def ingest_batch(
         self,
@@ -545,7 +559,7 @@ class Ingestor:
                 batch = _Batch(session, at)
                 batch.preload_repeat_counts(posts)
                 pending = self._ingest_all(batch, posts)
-                batch.flush()
+                self._finish(batch)
                 if also:
                     also(session)
                 return [_result(p) for p in pending]
@@ -555,7 +569,9 @@ class Ingestor:
                 for post in posts:
                     try:
                         with session.begin_nested():
-                            results.extend(_result(p) for p in self._ingest_all(_Batch(session, at), [post], True))
+                            one = _Batch(session, at)
+                            results.extend(_result(p) for p in self._ingest_all(one, [post], True))
+                            self._finish(one)
                     except IntegrityError:
                         results.append(IngestResult(Outcome.DUPLICATE))
                 if also:
@@ -564,14 +580,17 @@ class Ingestor:
 
     def ingest(self, session: Session, post: Post, *, at: datetime) -> IngestResult:
         """Ingest one post inside the caller's transaction."""
-        return _result(self._ingest_all(_Batch(session, at), [post], flush_each=True)[0])
+        batch = _Batch(session, at)
+        result = _result(self._ingest_all(batch, [post], flush_each=True)[0])
+        self._finish(batch)
+        return result
 
     def ingest_in(self, session: Session, posts: Sequence[Post], *, at: datetime) -> list[IngestResult]:
         """Ingest ``posts`` inside the caller's transaction (the inbox drain's)."""
         batch = _Batch(session, at)
         batch.preload_repeat_counts(posts)
         pending = self._ingest_all(batch, posts)
-        batch.flush()
+        self._finish(batch)
         return [_result(p) for p in pending]
 
     def _ingest_all(self, batch: _Batch, posts: Sequence[Post], flush_each: bool = False) -> list[_Pending]:
@@ -894,6 +913,7 @@ class Ingestor:
             duplicate_count=0,
             customer_confirmed=False,
             edited_at=None,
+            incident_id=None,
             created_at=batch.at,
             updated_at=batch.at,
         )
@@ -907,6 +927,8 @@ class Ingestor:
             to_status=Status.NEW.value,
             details=events.Ingested(verdict.kind.value, verdict.score, list(verdict.signals)),
         )
+        if verdict.kind in (Kind.COMPLAINT, Kind.QUESTION):
+            batch.created.append(complaint_id)
         if verdict.kind is Kind.COMPLAINT:
             batch.repeat_counts[(post.source, post.author_id)] = repeat + 1
             batch.open_by_conversation[(post.source, conversation, post.author_id)] = complaint_id

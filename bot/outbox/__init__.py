@@ -24,7 +24,7 @@ from bot.outbox.kinds import SPECS, DeliveryKind, lane_for
 from bot.store import dialect
 from bot.store.engine import autoflush
 from bot.store.enums import DeliveryStatus
-from bot.store.models import Complaint, Delivery
+from bot.store.models import Complaint, Delivery, Incident
 from bot.store.types import UTCDateTime
 
 log = logging.getLogger(__name__)
@@ -35,7 +35,8 @@ PENDING = DeliveryStatus.PENDING.value
 _C = Complaint.__table__.c
 # Built once: ingest asks for card targets and refreshes every batch (see bot.intake.ingest).
 _IDS = bindparam("ids", expanding=True)
-_CARD_COMPLAINTS = select(_C.id, _C.duplicate_of, _C.slack_channel, _C.slack_ts).where(_C.id.in_(_IDS))
+_CARD_COMPLAINTS = select(_C.id, _C.duplicate_of, _C.slack_channel, _C.slack_ts, _C.incident_id).where(_C.id.in_(_IDS))
+_ANCHORS = select(Incident.__table__.c.id, Incident.__table__.c.anchor_id).where(Incident.__table__.c.id.in_(_IDS))
 _CARD_ROWS = select(_D.key, _D.status, _D.channel).where(_D.key.in_(_IDS))
 _TOUCH = (
     update(Complaint.__table__)
@@ -130,7 +131,8 @@ def enqueue(
 
 @dataclass(frozen=True)
 class CardTarget:
-    """The card a complaint's thread lines go under: its own, or the one it was folded into."""
+    """The card a complaint's thread lines go under: its own, the one it was folded into, or — for a
+    member of an incident — the incident's card (carried by its anchor complaint's card row)."""
 
     complaint_id: int
     channel: str | None
@@ -149,7 +151,14 @@ def card_targets(session: Session, complaint_ids: Iterable[int]) -> dict[int, Ca
         return {}
     autoflush(session)
     complaints = {row.id: row for row in session.execute(_CARD_COMPLAINTS, {"ids": ids})}
-    primaries = {cid: (complaints[cid].duplicate_of if cid in complaints else None) or cid for cid in ids}
+    incidents = sorted({row.incident_id for row in complaints.values() if row.incident_id is not None})
+    anchors = dict(session.execute(_ANCHORS, {"ids": incidents}).all()) if incidents else {}
+    primaries = {
+        cid: anchors.get(complaints[cid].incident_id) or complaints[cid].duplicate_of or cid
+        if cid in complaints
+        else cid
+        for cid in ids
+    }
     missing = [p for p in set(primaries.values()) if p not in complaints]
     if missing:
         complaints.update((row.id, row) for row in session.execute(_CARD_COMPLAINTS, {"ids": missing}))
@@ -179,7 +188,7 @@ def card_target(session: Session, complaint_id: int) -> CardTarget:
 
 def posted_card(complaint: Complaint) -> CardTarget | None:
     """The target of a complaint already loaded whose own card is out (no query needed), else None."""
-    if complaint.slack_ts and not complaint.duplicate_of:
+    if complaint.slack_ts and not complaint.duplicate_of and not complaint.incident_id:
         return CardTarget(complaint.id, complaint.slack_channel, DeliveryStatus.SENT.value)
     return None
 

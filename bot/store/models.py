@@ -62,6 +62,9 @@ class Complaint(Base):
         Index("ix_complaints_text_key_created", "text_key", "created_at"),
         # Covering for the report's "complaints in" (kind and network by arrival) and the export's window.
         Index("ix_complaints_created_kind_source", "created_at", "kind", "source"),
+        # Incident detection reads the recent complaints by the customers' own post times.
+        Index("ix_complaints_posted_kind", "posted_at", "kind"),
+        Index("ix_complaints_incident", "incident_id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -111,6 +114,8 @@ class Complaint(Base):
     resolved_by: Mapped[str | None] = mapped_column(String(32))
     edited_at: Mapped[datetime | None]
     """When the customer last edited the post (X): the card shows the latest text, marked edited."""
+    incident_id: Mapped[int | None] = mapped_column(ForeignKey("incidents.id", ondelete="SET NULL"))
+    """The incident this complaint is part of (one outage, many customers): it is handled there."""
 
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
@@ -206,6 +211,79 @@ class Promise(Base):
     created_at: Mapped[datetime]
     closed_at: Mapped[datetime | None]
     closed_by: Mapped[str | None] = mapped_column(String(32))
+
+
+class Incident(Base):
+    """One outage many customers post about: handled once (one card, one owner, one promise), and
+    every customer in it answered. Its card is carried by one member complaint's card row (the
+    ``anchor``), so claims, promises, nags and thread lines reach it as they reach any card."""
+
+    __tablename__ = "incidents"
+    __table_args__ = (
+        CheckConstraint("status IN ('open', 'resolved')", name="status"),
+        Index("ix_incidents_status", "status", "detected_at"),
+        Index("ix_incidents_detected", "detected_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    anchor_id: Mapped[int] = mapped_column(Integer)
+    """The member complaint whose card row carries the incident's card (``card:<anchor>``)."""
+    title: Mapped[str] = mapped_column(String(200))
+    """The topic in a few words: its most telling terms."""
+    profile: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)
+    """The topic's most used words and how many posts used each: new posts are matched against it."""
+    profile_size: Mapped[int] = mapped_column(Integer, default=0)
+    customers: Mapped[int] = mapped_column(Integer, default=0)
+    posts: Mapped[int] = mapped_column(Integer, default=0)
+    reach: Mapped[int] = mapped_column(BigInteger, default=0)
+    networks: Mapped[list[str]] = mapped_column(JSON, default=list)
+    first_post_at: Mapped[datetime]
+    latest_post_at: Mapped[datetime]
+    threshold_post_at: Mapped[datetime]
+    """The post time of the post with which the topic crossed the threshold."""
+    detected_at: Mapped[datetime]
+    owner_id: Mapped[str | None] = mapped_column(String(32))
+    claimed_at: Mapped[datetime | None]
+    first_update_at: Mapped[datetime | None]
+    """When the first public update to the customers went out (the report's time to first update)."""
+    resolved_at: Mapped[datetime | None]
+    resolved_by: Mapped[str | None] = mapped_column(String(32))
+    resolution: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[datetime]
+
+    @property
+    def ref(self) -> str:
+        return f"incident #{self.id}"
+
+
+class IncidentUpdate(Base):
+    """One public update (or the resolution) sent to every customer of an incident: the template as
+    written, who sent it, and how the sending stands. Each customer's reply is its own delivery row
+    (``incident:<update>:<complaint>``), so each is sent exactly once, paced within the network's
+    limits."""
+
+    __tablename__ = "incident_updates"
+    __table_args__ = (
+        CheckConstraint("kind IN ('update', 'resolve')", name="kind"),
+        UniqueConstraint("key", name="uq_incident_updates_key"),
+        Index("ix_incident_updates_incident", "incident_id", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(128))
+    """The form submission's id: the same form sent twice adds nothing."""
+    kind: Mapped[str] = mapped_column(String(16))
+    template: Mapped[str] = mapped_column(Text)
+    sent_by: Mapped[str] = mapped_column(String(32))
+    customers: Mapped[int] = mapped_column(Integer, default=0)
+    """Customers it is being sent to."""
+    unreachable: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)
+    """Customers it cannot reach from here, with why (X: their post does not mention the brand)."""
+    finish_by: Mapped[datetime | None]
+    """When the last reply is planned to go, within the networks' write limits."""
+    created_at: Mapped[datetime]
 
 
 class ComplaintFacts(Base):

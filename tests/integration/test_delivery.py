@@ -337,7 +337,9 @@ def test_delivery_keeps_the_configured_rate_not_an_idle_tick(migrated, slack, cl
     the default one a second, 0.8)."""
     slack.rate_limit_per_channel = None
     fast = deliverer(migrated, slack, clock, post_rate=40.0)
-    ingest(*(post(str(i), f"@AcmeHelp broken thing number {i}") for i in range(20)))
+    # Twenty different broken things (twenty customers on one subject would be an incident).
+    things = "kettle lamp toaster jacket blender phone laptop sofa bike radio camera chair desk oven fridge drill iron mixer heater clock"
+    ingest(*(post(str(i), f"@AcmeHelp broken {thing}") for i, thing in enumerate(things.split())))
     started = clock.now()
     for _ in range(500):
         if len(cards(slack)) == 20:

@@ -1,0 +1,304 @@
+"""What many posts are about: posts grouped by the words they share, with no network or database.
+
+An outage is told in many wordings ("can't log in", "login page just spins", "sign-in broken
+again?"): exact-text folding (``bot.intake.posts.text_key``) sees three posts, a person sees one
+topic. Here a post is the set of its telling words — lower-cased, links, mentions and small words
+dropped, a light stemmer, and a few spellings of one act made one ("log in", "sign-in", "logon"
+→ ``login``) — and a topic is the count of each word over its posts. A post belongs to the topic
+whose counts point the way its words do (cosine of the post's words against the topic's counts):
+one shared word that most of the topic uses ("login") weighs more than two a few of its posts use.
+
+Grouping is greedy in time order, then every post is placed again against the grown topics (the
+first posts of a storm meet a topic of one or two posts; placed again they meet the whole of it),
+and topics whose counts point the same way are merged. Deterministic: the same posts in the same
+order give the same topics, whatever batches they arrived in.
+
+Why not a learned embedding: nothing here may ship a model of the dev set's words, a pretrained
+one adds a large download for a modest gain on posts this short, and the grouping must run on
+every ingest batch in a few milliseconds (``bench/incidents.py`` prints both).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+JOIN = 0.42
+"""A post joins a topic when the cosine of its words with the topic's counts reaches this."""
+MERGE = 0.6
+"""Two topics whose counts have this cosine are one topic told two ways."""
+CORE = 0.7
+"""Two topics whose posts mostly use one same word ("login" in 90% of each) are one topic too."""
+MIN_TELLING = 0.15
+"""A topic's telling words are used by at least this share of its posts."""
+
+_LINK = re.compile(r"https?://\S+|www\.\S+")
+_MENTION = re.compile(r"(?<!\w)@[\w.\-]+")
+_ONE_ACT = [
+    (
+        re.compile(r"\b(?:log(?:ging|ged|s)?|sign(?:ing|ed|s)?)(?:[\s\-]?(?:back[\s\-])?(?:in|on|into|onto))\b"),
+        " login ",
+    ),
+    (re.compile(r"\b(?:log(?:ging|ged|s)?|sign(?:ing|ed|s)?)[\s\-]?out\b"), " logout "),
+    (re.compile(r"\bpass[\s\-]?words?\b"), " password "),
+    (re.compile(r"\b(?:e[\s\-]?mails?)\b"), " email "),
+    (re.compile(r"\bwi[\s\-]?fi\b"), " wifi "),
+    (re.compile(r"\bcheck[\s\-]?out\b"), " checkout "),
+    (re.compile(r"\bpay(?:ing|ed|s)?\b"), " payment "),
+]
+_WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)?")
+_STOPWORDS = """
+    a about above after again against all am an and any are aren't as at be because been before being below
+    between both but by can can't cannot could couldn't did didn't do does doesn't doing don't down during each
+    few for from further had hadn't has hasn't have haven't having he her here hers herself him himself his how
+    i i'm i've i'd i'll if in into is isn't it it's its itself just let's me more most my myself no nor not of
+    off on once only or other ought our ours ourselves out over own same she should shouldn't so some such than
+    that that's the their theirs them themselves then there there's these they they're this those through to too
+    under until up very was wasn't we we're we've were weren't what what's when where which while who whom why
+    will with won't would wouldn't you you're you've your yours yourself yourselves im ive id ill dont doesnt
+    didnt cant wont isnt arent wasnt werent havent hasnt couldnt wouldnt shouldnt u ur pls plz please thanks
+    thank hi hello hey guys lol omg wtf ok okay yes yeah via amp rt still again anyone anybody someone somebody
+    everyone everything anything something nothing get got gets getting go going gone keep keeps kept make makes
+    made want wants need needs know knew say says said tell told try tried trying use using used work works
+    working worked today now right time times day days hour hours minute minutes week morning tonight yesterday
+    since ago even also really actually literally just like one two three also well back way much many lot help
+    support service customer team company brand app website site page
+    broken problem problems issue issues terrible awful worst bad poor joke ridiculous useless fix sort
+    annoying annoyed seriously ugh wrong
+"""
+STOPWORDS = frozenset(_STOPWORDS.split())
+"""Words that say nothing about what broke. "app", "website" and "service" are here on purpose: a
+login outage and a payment outage are both "the app", and would merge on it; so are the words of
+any complaint ("broken", "worst", "issue"): fifteen customers with fifteen broken things are not
+one outage."""
+
+
+def _stem(word: str) -> str:
+    """A light stemmer: enough that "crashes", "crashed" and "crashing" are one word. Porter's
+    rules buy little on posts this short, and a library would be one more dependency for it."""
+    if len(word) > 5 and word.endswith("ing"):
+        return word[:-3]
+    if len(word) > 4 and word.endswith("ied"):
+        return word[:-3] + "y"
+    if len(word) > 4 and word.endswith("ed"):
+        return word[:-2]
+    if len(word) > 4 and word.endswith("es") and word[-3] in "sxz":
+        return word[:-2]
+    if len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
+        return word[:-1]
+    return word
+
+
+def terms(text: str) -> frozenset[str]:
+    """A post's telling words (see the module's docstring)."""
+    lowered = _MENTION.sub(" ", _LINK.sub(" ", text)).lower().replace("\u2019", "'")
+    for pattern, replacement in _ONE_ACT:
+        lowered = pattern.sub(replacement, lowered)
+    out = set()
+    for word in _WORD.findall(lowered):
+        if word in STOPWORDS or word.isdigit() or len(word) < 3:
+            continue
+        stem = _stem(word.replace("'", ""))
+        if stem not in STOPWORDS and len(stem) >= 3:
+            out.add(stem)
+    return frozenset(out)
+
+
+@dataclass
+class Profile:
+    """A topic's word counts over its posts, with the norm kept up to date for cosines."""
+
+    counts: Counter[str] = field(default_factory=Counter)
+    size: int = 0
+    _square: int = 0
+
+    @classmethod
+    def of(cls, counts: Mapping[str, int], size: int) -> Profile:
+        profile = cls(Counter({t: int(c) for t, c in counts.items() if int(c) > 0}), size)
+        profile._square = sum(c * c for c in profile.counts.values())
+        return profile
+
+    def add(self, words: Iterable[str]) -> None:
+        for word in words:
+            before = self.counts[word]
+            self.counts[word] = before + 1
+            self._square += 2 * before + 1
+        self.size += 1
+
+    def remove(self, words: Iterable[str]) -> None:
+        for word in words:
+            before = self.counts[word]
+            if before <= 1:
+                self.counts.pop(word, None)
+            else:
+                self.counts[word] = before - 1
+            self._square -= 2 * before - 1
+        self.size -= 1
+
+    @property
+    def norm(self) -> float:
+        return math.sqrt(self._square)
+
+    def similarity(self, words: frozenset[str]) -> float:
+        """Cosine of a post's words (each counted once) with these counts."""
+        if not words or not self._square:
+            return 0.0
+        dot = sum(self.counts.get(w, 0) for w in words)
+        return dot / (math.sqrt(len(words)) * self.norm)
+
+    def cosine(self, other: Profile) -> float:
+        if not self._square or not other._square:
+            return 0.0
+        small, large = (self, other) if len(self.counts) <= len(other.counts) else (other, self)
+        dot = sum(c * large.counts.get(w, 0) for w, c in small.counts.items())
+        return dot / (self.norm * other.norm)
+
+    def top(self, limit: int = 50) -> dict[str, int]:
+        """The counts worth storing: an incident's profile is kept as its most used words."""
+        return dict(sorted(self.counts.items(), key=lambda kv: (-kv[1], kv[0]))[:limit])
+
+    def telling(self, background: Profile | None = None, limit: int = 4) -> list[str]:
+        """The few words that name the topic: used by many of its posts, more than by the rest."""
+        if not self.size:
+            return []
+        scored = []
+        for word, count in self.counts.items():
+            share = count / self.size
+            if share < MIN_TELLING:
+                continue
+            outside = background.counts.get(word, 0) / background.size if background and background.size else 0.0
+            scored.append((share - outside, count, word))
+        scored.sort(key=lambda s: (-s[0], -s[1], s[2]))
+        return [word for _, _, word in scored[:limit]]
+
+
+@dataclass(frozen=True)
+class Item:
+    """One post to group: whatever the caller keys it by, who posted it, when, and its words."""
+
+    key: int
+    author: str
+    at: datetime
+    words: frozenset[str]
+
+
+@dataclass
+class Topic:
+    items: list[Item] = field(default_factory=list)
+    profile: Profile = field(default_factory=Profile)
+
+    def authors_within(self, window: timedelta) -> tuple[int, Item | None]:
+        """The most distinct customers who posted on the topic within any ``window`` of post
+        times, and the post that reached that count first (the threshold post)."""
+        ordered = sorted(self.items, key=lambda i: (i.at, i.key))
+        best, at_best = 0, None
+        start = 0
+        counts: Counter[str] = Counter()
+        for item in ordered:
+            counts[item.author] += 1
+            while ordered[start].at < item.at - window:
+                gone = ordered[start].author
+                counts[gone] -= 1
+                if not counts[gone]:
+                    del counts[gone]
+                start += 1
+            if len(counts) > best:
+                best, at_best = len(counts), item
+        return best, at_best
+
+    def threshold_item(self, window: timedelta, authors: int) -> Item | None:
+        """The post with which ``authors`` distinct customers had posted within ``window``."""
+        ordered = sorted(self.items, key=lambda i: (i.at, i.key))
+        start = 0
+        counts: Counter[str] = Counter()
+        for item in ordered:
+            counts[item.author] += 1
+            while ordered[start].at < item.at - window:
+                gone = ordered[start].author
+                counts[gone] -= 1
+                if not counts[gone]:
+                    del counts[gone]
+                start += 1
+            if len(counts) >= authors:
+                return item
+        return None
+
+
+def _core(profile: Profile) -> set[str]:
+    return {w for w, c in profile.counts.items() if c >= CORE * profile.size}
+
+
+def _same_topic(a: Profile, b: Profile, merge: float) -> bool:
+    """Whether two topics are one told two ways: their counts point the same way, or most posts of
+    each use one same word (each wording of an outage has "login" in it, and little else shared)."""
+    if a.size < 3 or b.size < 3:
+        return a.size >= 3 and a.cosine(b) >= merge
+    return a.cosine(b) >= merge or bool(_core(a) & _core(b))
+
+
+def group(items: Sequence[Item], *, join: float = JOIN, merge: float = MERGE) -> list[Topic]:
+    """Topics of ``items`` (see the module's docstring); posts with no telling word stay alone."""
+    ordered = sorted(items, key=lambda i: (i.at, i.key))
+    topics: list[Topic] = []
+    by_word: dict[str, list[int]] = {}
+
+    def best_for(words: frozenset[str], among: Iterable[int]) -> tuple[int | None, float]:
+        best, score = None, 0.0
+        for index in among:
+            s = topics[index].profile.similarity(words)
+            if s > score or (s == score and best is not None and index < best):
+                best, score = index, s
+        return best, score
+
+    # 1. greedy, in time order: each post joins the closest topic it reaches, or starts one.
+    for item in ordered:
+        if not item.words:
+            continue
+        near = {i for w in item.words for i in by_word.get(w, ())}
+        index, score = best_for(item.words, sorted(near))
+        if index is None or score < join:
+            index = len(topics)
+            topics.append(Topic())
+        topics[index].items.append(item)
+        topics[index].profile.add(item.words)
+        for w in item.words:
+            indexes = by_word.setdefault(w, [])
+            if not indexes or indexes[-1] != index:
+                indexes.append(index)
+
+    # 2. merge topics told two ways (largest first, so the big topic absorbs its variants).
+    order = sorted(range(len(topics)), key=lambda i: (-topics[i].profile.size, i))
+    merged: list[Topic] = []
+    for index in order:
+        topic = topics[index]
+        into = next((m for m in merged if _same_topic(m.profile, topic.profile, merge)), None)
+        if into is None:
+            merged.append(topic)
+            continue
+        into.items.extend(topic.items)
+        for item in topic.items:
+            into.profile.add(item.words)
+
+    # 3. every post placed again against the grown topics (of three posts or more).
+    grown = [t for t in merged if t.profile.size >= 3]
+    if not grown:
+        return merged
+    final = [Topic(profile=Profile.of(t.profile.counts, t.profile.size)) for t in grown]
+    alone: list[Topic] = []
+    for topic in merged:
+        for item in topic.items:
+            scores = [(t.profile.similarity(item.words), -i) for i, t in enumerate(grown)]
+            score, minus_index = max(scores)
+            if score >= join:
+                final[-minus_index].items.append(item)
+            else:
+                alone.append(Topic([item], Profile.of(Counter(dict.fromkeys(item.words, 1)), 1)))
+    for topic in final:
+        topic.profile = Profile()
+        for item in topic.items:
+            topic.profile.add(item.words)
+    return [t for t in final if t.items] + alone

@@ -1,0 +1,146 @@
+"""A synthetic day of complaints with two overlapping outages, for incident tests and the bench.
+
+Each outage is told in many wordings, as customers do; the background is the ordinary day's
+complaints on many subjects, some of them using an outage's words for something else ("I logged
+in to track my parcel and it is still late"). The wordings come in two disjoint halves: ``half=0``
+is what detection was tuned on, ``half=1`` is set aside and is what ``bench/incidents.py`` reports.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+LOGIN = [
+    "can't log in to the app, keeps saying error",
+    "login is broken again?? been trying for ages",
+    "is your login down? nothing works",
+    "the sign-in page just spins and spins",
+    "unable to sign in on my phone or laptop",
+    "log in failing with 'something went wrong'",
+    "login not working, locked out of my account",
+    "why can't I log into my account this morning",
+    "sign in button does nothing. outage?",
+    "trying to log in for an hour, error 503",
+    "your login server is down, fix it",
+    "cannot login at all, password is right",
+    "anyone else unable to log in? just me?",
+    "login keeps timing out, really annoying",
+    "signing in gives me a blank screen",
+    "stuck on the login screen, please sort this",
+    "log-in broken on android and ios",
+    "your sign in is failing for everyone I know",
+    "can't get past login, invalid session error",
+    "logging in impossible right now, what's going on",
+    "login error every single time I try",
+    "the login page won't load at all",
+    "i keep getting logged out and can't log back in",
+    "login down? my account won't open",
+]
+PAYMENT = [
+    "payment keeps failing at checkout",
+    "my card payment was declined but money taken",
+    "checkout is broken, can't pay for my order",
+    "payments failing, error at the last step",
+    "tried to pay 3 times, declined every time",
+    "why is my payment not going through",
+    "checkout payment error, basket emptied",
+    "card declined on checkout but the card is fine",
+    "your payment page crashes when I click pay",
+    "can't complete checkout, payment failed message",
+    "charged twice and the payment still shows failed",
+    "payment system down? order won't go through",
+    "paying by card gives an error at checkout",
+    "checkout won't accept any card, payment declined",
+    "the pay button fails, payment not processed",
+    "payment error 402 on checkout, please fix",
+]
+BACKGROUND = [
+    "my parcel is {n} days late and tracking hasn't moved",
+    "still waiting for my refund from {month}",
+    "the driver left my delivery in the rain, box soaked",
+    "ordered a blue {item} and got a red one",
+    "your staff at the {city} store were so rude to me",
+    "on hold for {n} minutes, nobody picks up",
+    "my {item} arrived smashed, want a replacement",
+    "cancelled my subscription but you charged me again",
+    "price went up without any notice, not happy",
+    "the {item} stopped working after {n} days",
+    "I logged in to track my parcel and it is still {n} days late",
+    "refund was promised by {month}, nothing yet",
+    "missing item from my order, only half arrived",
+    "courier says delivered, nothing at my door",
+    "your chat bot is useless, I need a person",
+    "wrong address on my order and no way to change it",
+    "the {item} is faulty and the warranty claim got ignored",
+    "paid for next day delivery, it's been {n} days",
+    "the app crashes when I open my orders list",
+    "your email receipts never arrive",
+    "voucher code doesn't apply to my basket",
+    "store in {city} closed early, wasted trip",
+    "returned the {item} weeks ago, no refund yet",
+    "you sent my order to the wrong city",
+]
+FILLERS = ["", "", "", "!!", " @AcmeHelp", " seriously", " #fail", " 😡", " ugh", " help"]
+ITEMS = ["kettle", "jacket", "phone case", "lamp", "blender", "toaster", "backpack"]
+CITIES = ["Leeds", "Bristol", "Glasgow", "Cardiff", "York"]
+MONTHS = ["March", "April", "May", "June"]
+
+
+@dataclass(frozen=True)
+class StormPost:
+    id: str
+    author: str
+    text: str
+    at: datetime
+    topic: str | None
+    """``login``, ``payment`` or None (an ordinary complaint)."""
+    network: str
+
+
+def _pick(rng: random.Random, wordings: list[str], half: int) -> str:
+    mine = wordings[half::2]
+    text = rng.choice(mine).format(
+        n=rng.randint(2, 40), item=rng.choice(ITEMS), city=rng.choice(CITIES), month=rng.choice(MONTHS)
+    )
+    if rng.random() < 0.3:
+        text = text.capitalize()
+    return "@AcmeHelp " + text + rng.choice(FILLERS)
+
+
+def day(
+    *,
+    seed: int = 2,
+    half: int = 1,
+    start: datetime,
+    background: int = 700,
+    login: int = 300,
+    payment: int = 80,
+    login_start: timedelta = timedelta(hours=10),
+    payment_start: timedelta = timedelta(hours=10, minutes=25),
+) -> list[StormPost]:
+    """A day from ``start``: ``background`` ordinary complaints over 24 hours, ``login`` customers on
+    one outage over about an hour and ``payment`` on another over about forty minutes, overlapping.
+    Posts come sorted by their time; a few customers post twice about their outage."""
+    rng = random.Random(seed)
+    posts: list[StormPost] = []
+    networks = ["x"] * 7 + ["bluesky"] * 2 + ["mastodon"]
+
+    def add(topic: str | None, wordings: list[str], count: int, begin: timedelta, spread_minutes: float) -> None:
+        for n in range(count):
+            author = f"{topic or 'bg'}{seed}_{n}"
+            network = rng.choice(networks)
+            # Most of an outage's posts come early (a burst that decays), as reports pile up.
+            minutes = rng.expovariate(3.0 / spread_minutes) if topic else rng.uniform(0, spread_minutes)
+            at = start + begin + timedelta(minutes=min(minutes, spread_minutes * 3))
+            posts.append(StormPost(f"{author}-1", author, _pick(rng, wordings, half), at, topic, network))
+            if topic and rng.random() < 0.08:
+                later = at + timedelta(minutes=rng.uniform(2, 20))
+                posts.append(StormPost(f"{author}-2", author, _pick(rng, wordings, half), later, topic, network))
+
+    add(None, BACKGROUND, background, timedelta(0), 24 * 60)
+    add("login", LOGIN, login, login_start, 60)
+    add("payment", PAYMENT, payment, payment_start, 40)
+    posts.sort(key=lambda p: (p.at, p.id))
+    return posts
