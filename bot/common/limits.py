@@ -14,6 +14,8 @@ ESCALATION_REASON = 1000
 PROMISE_TEXT = 500
 RESCHEDULE_REASON = 500
 DUE_TEXT = 80
+INCIDENT_UPDATE = 1000
+"""An incident update's template: each network's own length rule is checked on every rendered text."""
 
 
 def within(value: str, limit: int, what: str, *, field: str | None = None) -> str:

@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import NoResultFound
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -24,8 +24,8 @@ from bot.desk import replies
 from bot.outbox.kinds import DeliveryKind
 from bot.outbox.send_errors import RetryLater, Undeliverable
 from bot.reports import status, weekly
-from bot.slack.views import blocks, reply_blocks
-from bot.store.models import CommitmentLabel, Complaint, Delivery, Promise
+from bot.slack.views import blocks, incident_blocks, reply_blocks
+from bot.store.models import CommitmentLabel, Complaint, Delivery, Incident, IncidentUpdate, Promise
 from bot.store.models import Post as PostRow
 
 
@@ -77,6 +77,72 @@ class RenderContext:
             state, first_response_seconds=first, can_reply=complaint.source in self.reply_sources
         )
 
+    def incident(self, complaint: Complaint) -> incident_blocks.IncidentView | None:
+        """The incident whose card ``complaint``'s card row carries (it is the anchor), else None."""
+        if complaint.incident_id is None:
+            return None
+        with self.sessions() as session:
+            incident = session.get(Incident, complaint.incident_id)
+            if incident is None or incident.anchor_id != complaint.id:
+                return None
+            samples = session.execute(
+                select(Complaint.author_handle, Complaint.source, Complaint.text)
+                .where(Complaint.incident_id == incident.id)
+                .order_by((Complaint.author_followers + Complaint.amplification_reach).desc(), Complaint.id)
+                .limit(3)
+            ).all()
+            latest = session.scalar(
+                select(IncidentUpdate)
+                .where(IncidentUpdate.incident_id == incident.id)
+                .order_by(IncidentUpdate.id.desc())
+                .limit(1)
+            )
+            progress = None
+            if latest is not None:
+                counts = dict(
+                    session.execute(
+                        select(Delivery.status, func.count())
+                        .where(Delivery.key.like(f"incident:{latest.id}:%"))
+                        .group_by(Delivery.status)
+                    ).all()
+                )
+                progress = incident_blocks.progress_text(
+                    {
+                        "kind": latest.kind,
+                        "total": latest.customers,
+                        "sent": counts.get("sent", 0),
+                        "failed": counts.get("dead", 0) + counts.get("set_aside", 0),
+                        "finish_by": latest.finish_by.isoformat() if latest.finish_by else None,
+                    }
+                )
+            view = incident_blocks.IncidentView(
+                id=incident.id,
+                status=incident.status,
+                title=incident.title,
+                customers=incident.customers,
+                posts=incident.posts,
+                reach=incident.reach,
+                networks=tuple(incident.networks or ()),
+                first_post_at=incident.first_post_at,
+                latest_post_at=incident.latest_post_at,
+                detected_at=incident.detected_at,
+                samples=tuple(incident_blocks.Sample(h, src, t) for h, src, t in samples),
+                progress=progress,
+                resolution=incident.resolution,
+                resolved_by=incident.resolved_by,
+                resolved_at=incident.resolved_at,
+            )
+        # After the session: every session on SQLite holds the write lock, and ``card`` opens its own.
+        return dataclasses.replace(view, anchor=self.card(complaint))
+
+    def incident_card_link(self, complaint: Complaint) -> str | None:
+        """For a member whose own card was posted before its incident was found: the incident card's link."""
+        with self.sessions() as session:
+            incident = session.get(Incident, complaint.incident_id) if complaint.incident_id else None
+            anchor = session.get(Complaint, incident.anchor_id) if incident else None
+            where = (anchor.slack_channel, anchor.slack_ts) if anchor else (None, None)
+        return self.permalink(*where)
+
     def permalink(self, channel: str | None, ts: str | None) -> str | None:
         if not channel or not ts:
             return None
@@ -107,10 +173,33 @@ def need(value: Any, what: str) -> Any:
     return value
 
 
+def _card_blocks(ctx: RenderContext, complaint: Complaint) -> dict[str, Any]:
+    """A complaint's card — or, when its card row carries an incident, the incident's card; a card
+    posted before its incident was found says which incident it is part of."""
+    incident = ctx.incident(complaint)
+    if incident is not None:
+        return incident_blocks.build_incident_card(incident, ctx.now())
+    payload = blocks.build_card(ctx.card(complaint), ctx.now())
+    if complaint.incident_id is not None:
+        line = incident_blocks.member_line(complaint.incident_id, ctx.incident_card_link(complaint))
+        payload["blocks"].insert(2, {"type": "context", "elements": [{"type": "mrkdwn", "text": line}]})
+    return payload
+
+
 @renders(DeliveryKind.CARD)
 def _card(ctx: RenderContext, row: Delivery, complaint: Complaint | None, _card: Complaint | None) -> Outgoing:
     complaint = need(complaint, "complaint")
-    return Outgoing(need(row.channel, "channel"), blocks.build_card(ctx.card(complaint), ctx.now()))
+    return Outgoing(need(row.channel, "channel"), _card_blocks(ctx, complaint))
+
+
+@renders(DeliveryKind.INCIDENT_LINE)
+def _incident_line(ctx: RenderContext, row: Delivery, _complaint: Complaint | None, card: Complaint | None) -> Outgoing:
+    card = need(card, "card")
+    return Outgoing(
+        need(card.slack_channel, "card channel"),
+        incident_blocks.build_incident_line(row.payload),
+        thread_ts=card.slack_ts,
+    )
 
 
 @renders(DeliveryKind.CARD_UPDATE)
@@ -118,7 +207,7 @@ def _card_update(ctx: RenderContext, row: Delivery, _complaint: Complaint | None
     card = need(card, "card")
     return Outgoing(
         need(card.slack_channel, "card channel"),
-        blocks.build_card(ctx.card(card), ctx.now()),
+        _card_blocks(ctx, card),
         update_ts=need(card.slack_ts, "card ts"),
     )
 

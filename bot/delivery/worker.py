@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.common.clock import Clock
 from bot.desk import replies
+from bot.incidents import broadcast
 from bot.outbox import close_dependents, enqueue, lanes, request_card_refresh
 from bot.outbox.kinds import SPECS, DeliveryKind
 from bot.outbox.send_errors import RetryLater, Undeliverable
@@ -271,6 +272,8 @@ class Deliverer:
                 # Any network's reply: recorded, shown and read for promises in the transaction that
                 # marks it sent, so none of it happens twice or not at all.
                 replies.after_sent(session, row, sent.remote_id, at=now, brand=self.brand)
+                if (row.payload or {}).get("incident") is not None:
+                    broadcast.after_reply(session, row, at=now)
             if row.kind == DeliveryKind.REPORT:
                 # The numbers are out: the chart follows in their thread, once (its key is the report's).
                 enqueue(
@@ -309,6 +312,9 @@ class Deliverer:
                 close_dependents(session, row.complaint_id, f"its card could not be posted: {reason}")
             if row.kind in _REPLIES and status is not DeliveryStatus.PENDING:
                 replies.after_failed(session, row, reason, at=self.clock.now())
+                if (row.payload or {}).get("incident") is not None:
+                    session.flush()
+                    broadcast.after_reply(session, row, at=self.clock.now())
             fallback = (row.payload or {}).get("fallback_channel") if row.kind == DeliveryKind.REPORT else None
             if fallback and status is DeliveryStatus.DEAD:
                 # The report channel refused it (the app not invited to a private channel, archived):

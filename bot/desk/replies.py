@@ -249,6 +249,7 @@ def after_sent(session: Session, row: Delivery, post_id: str, *, at: datetime, b
     )
     session.flush()
     sender = str(payload.get("sender") or "") or None
+    one_of_many = payload.get("incident") is not None
     record_public_reply(
         session,
         complaint,
@@ -259,7 +260,12 @@ def after_sent(session: Session, row: Delivery, post_id: str, *, at: datetime, b
         posted_at=at,
         sent_by=sender,
         at=at,
+        shown=not one_of_many,
     )
+    if one_of_many:
+        # One of an incident's many replies: its thread shows progress lines, not three hundred
+        # copies, and a promise in the update is the incident's own (its card's Promise).
+        return
     read_promises(
         session,
         complaint,
@@ -274,8 +280,9 @@ def after_sent(session: Session, row: Delivery, post_id: str, *, at: datetime, b
 
 
 def _reply_line(session: Session, row: Delivery, key: str, at: datetime, **state: Any) -> None:
-    """A thread line about a reply's fate (failed, delayed), once per row and fate."""
-    if not row.complaint_id:
+    """A thread line about a reply's fate (failed, delayed), once per row and fate — not for an
+    incident's replies, whose fates are counted in its progress lines."""
+    if not row.complaint_id or (row.payload or {}).get("incident") is not None:
         return
     payload = row.payload or {}
     outbox.enqueue_on_card(
@@ -312,8 +319,10 @@ def record_public_reply(
     posted_at: datetime,
     sent_by: str | None,
     at: datetime,
+    shown: bool = True,
 ) -> AuditEvent:
-    """The typed event (the first one sets the first response time), the thread line, the card."""
+    """The typed event (the first one sets the first response time), the thread line, the card
+    (``shown``: an incident's replies are counted in its thread instead)."""
     first = (
         session.execute(
             select(AuditEvent.id)
@@ -335,6 +344,8 @@ def record_public_reply(
             post=post_id, source=source, url=url, sent_by=sent_by, first=first, response_seconds=seconds
         ),
     )
+    if not shown:
+        return event
     outbox.enqueue_on_card(
         session,
         DeliveryKind.PUBLIC_REPLY_LINE,

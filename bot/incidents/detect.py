@@ -42,8 +42,9 @@ from bot.store.models import AuditEvent, Complaint, Delivery, Incident
 log = logging.getLogger(__name__)
 
 OPEN = [s.value for s in OPEN_STATUSES]
-KINDS = [Kind.COMPLAINT.value, Kind.QUESTION.value]
-""""Is your login down?" is a question to triage and a member of the login outage all the same."""
+KINDS = [Kind.COMPLAINT.value, Kind.QUESTION.value, Kind.OTHER.value]
+""""Is your login down?" is a question to triage, "the sign-in page just spins" nothing it can name:
+on an outage's topic both are its customers all the same. Praise never is."""
 CANDIDATE_LIMIT = 5000
 """At most this many recent complaints are grouped per batch (a storm's first hour fits)."""
 HISTORY_WEEKS = 4
@@ -145,7 +146,7 @@ class Detector:
         for member in new:
             scores = [(profiles[i.id].similarity(member.words), -i.id) for i in incidents]
             best = max(scores, default=(0.0, 0))
-            if best[0] >= self.policy.join:
+            if best[0] >= self.policy.join and profiles[-best[1]].fits(member.words, self.policy.join):
                 touched.setdefault(-best[1], []).append(member)
                 profiles[-best[1]].add(member.words)
             else:

@@ -33,6 +33,13 @@ MERGE = 0.6
 """Two topics whose counts have this cosine are one topic told two ways."""
 CORE = 0.7
 """Two topics whose posts mostly use one same word ("login" in 90% of each) are one topic too."""
+COVER = 0.5
+"""A post joins a grown topic only if at least half its words are the topic's own: "I logged in to
+track my parcel, still late" shares "login" with the login outage and is about a parcel."""
+COVER_SHARE = 0.02
+"""A word is the topic's own when at least this share of its posts (and two of them) use it."""
+GROWN = 10
+"""From this many posts a topic's words say what it is about (and ``COVER`` applies)."""
 MIN_TELLING = 0.15
 """A topic's telling words are used by at least this share of its posts."""
 
@@ -149,6 +156,20 @@ class Profile:
             return 0.0
         dot = sum(self.counts.get(w, 0) for w in words)
         return dot / (math.sqrt(len(words)) * self.norm)
+
+    def covers(self, words: frozenset[str]) -> float:
+        """The share of a post's words that are this topic's own (see ``COVER_SHARE``)."""
+        if not words:
+            return 0.0
+        floor = max(2, COVER_SHARE * self.size)
+        return sum(1 for w in words if self.counts.get(w, 0) >= floor) / len(words)
+
+    def fits(self, words: frozenset[str], join: float = JOIN) -> bool:
+        """Whether a post belongs to this topic: its words point the topic's way, and — once the
+        topic has grown — are mostly the topic's own."""
+        if self.similarity(words) < join:
+            return False
+        return self.size < GROWN or self.covers(words) >= COVER
 
     def cosine(self, other: Profile) -> float:
         if not self._square or not other._square:
@@ -293,7 +314,7 @@ def group(items: Sequence[Item], *, join: float = JOIN, merge: float = MERGE) ->
         for item in topic.items:
             scores = [(t.profile.similarity(item.words), -i) for i, t in enumerate(grown)]
             score, minus_index = max(scores)
-            if score >= join:
+            if score >= join and grown[-minus_index].profile.fits(item.words, join):
                 final[-minus_index].items.append(item)
             else:
                 alone.append(Topic([item], Profile.of(Counter(dict.fromkeys(item.words, 1)), 1)))

@@ -270,7 +270,7 @@ class _Batch:
     card_requests: list[tuple[int | _Ref, str]] = field(default_factory=list)  # this batch's cards, not yet known by id
     requested_cards: dict[int, str] = field(default_factory=dict)  # complaint id -> channel its card is requested in
     roles: dict[tuple[str, str], PostRole] = field(default_factory=dict)  # this batch's posts -> their role
-    created: list[_Ref] = field(default_factory=list)  # this batch's complaints and questions: incident candidates
+    created: list[_Ref] = field(default_factory=list)  # this batch's posts but praise: incident candidates
 
     def flush_complaints(self) -> None:
         """Insert the pending complaints in one statement; their refs get their ids.
@@ -927,7 +927,7 @@ class Ingestor:
             to_status=Status.NEW.value,
             details=events.Ingested(verdict.kind.value, verdict.score, list(verdict.signals)),
         )
-        if verdict.kind in (Kind.COMPLAINT, Kind.QUESTION):
+        if verdict.kind is not Kind.PRAISE:
             batch.created.append(complaint_id)
         if verdict.kind is Kind.COMPLAINT:
             batch.repeat_counts[(post.source, post.author_id)] = repeat + 1

@@ -40,6 +40,8 @@ class DeliveryKind(StrEnum):
     """The thread line for a brand reply seen on a network or sent from the card."""
     COMMITMENT = "commitment"
     """A promise found in a brand reply: tracked (with Change time / Not a promise) or proposed."""
+    INCIDENT_LINE = "incident_line"
+    """A line in an incident's thread: an update going out to its customers, how far it got."""
     FORGET_MESSAGE = "forget_message"
     """A message already in Slack that showed a forgotten customer: deleted, or re-rendered without them."""
 
@@ -91,6 +93,7 @@ SPECS: dict[DeliveryKind, KindSpec] = {
     DeliveryKind.PUBLIC_REPLY_LINE: KindSpec(SLACK, needs_card=True),
     DeliveryKind.COMMITMENT: KindSpec(SLACK, needs_card=True),
     DeliveryKind.FORGET_MESSAGE: KindSpec(SLACK, needs_card=False, band=Band.AUDIT, updates=True),
+    DeliveryKind.INCIDENT_LINE: KindSpec(SLACK, needs_card=True),
 }
 
 NAG_KINDS: dict[str, DeliveryKind] = {

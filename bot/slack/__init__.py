@@ -9,7 +9,7 @@ from __future__ import annotations
 from slack_bolt import App
 
 from bot.slack.deps import Surfaces
-from bot.slack.listeners import app_home, cards, complaints_command, promising, replying, skipped_posts
+from bot.slack.listeners import app_home, cards, complaints_command, incidents, promising, replying, skipped_posts
 from bot.slack.middleware import error_policy, record_requests
 
 
@@ -25,3 +25,4 @@ def register(bolt: App, surfaces: Surfaces) -> None:
     app_home.register(bolt, surfaces.home)
     if surfaces.replies is not None:
         replying.register(bolt, surfaces.replies, surfaces.requests)
+        incidents.register(bolt, surfaces.replies, surfaces.requests)

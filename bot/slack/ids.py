@@ -31,6 +31,8 @@ class Action(StrEnum):
     COMMIT_TRACK = "ft_commit_track"
     COMMIT_CHANGE = "ft_commit_change"
     COMMIT_NOT_PROMISE = "ft_commit_not_promise"
+    INCIDENT_UPDATE = "ft_incident_update"
+    INCIDENT_RESOLVE = "ft_incident_resolve"
 
 
 class View(StrEnum):
@@ -40,6 +42,9 @@ class View(StrEnum):
     RESCHEDULE = "ft_reschedule_modal"
     REPLY = "ft_reply_modal"
     COMMIT_CHANGE = "ft_commit_change_modal"
+    INCIDENT_UPDATE = "ft_incident_update_modal"
+    INCIDENT_RESOLVE = "ft_incident_resolve_modal"
+    INCIDENT_CONFIRM = "ft_incident_confirm_modal"
 
 
 class Field(StrEnum):
@@ -58,6 +63,7 @@ class Field(StrEnum):
     WHEN = "ft_when"
     WHEN_PICKED = "ft_when_picked"
     OWNER = "ft_owner"
+    INCIDENT_TEMPLATE = "ft_incident_template"
 
 
 METADATA_EVENT = "followthrough_message"

@@ -1,0 +1,321 @@
+"""Incident mode end to end: the real app behind waitress getting signed requests, the Slack stand-in,
+the X stand-in (strict OAuth 1.0a, X's write limits and duplicate rule, the unsummoned-reply 403),
+an injected clock.
+
+A 300-customer login outage ingested at once, with ordinary complaints among it → one incident
+card, no member card, the ordinary complaints carded → Claim and Promise on the incident card →
+Resolve incident, previewed with three customers' texts → one reply per customer on X, every text
+distinct, paced within 200 per 15 minutes, progress in the incident's thread, every member resolved
+— with the worker killed mid-send (the post made, nothing recorded) and started again: none doubled.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from collections import Counter
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from bot import networks
+from bot.config import Secret
+from bot.delivery.worker import LEASE
+from bot.intake.posts import Post
+from bot.networks.x.settings import XSettings
+from bot.outbox.transport import Sent
+from bot.runtime import build_deliverer
+from bot.slack.ids import Action, Field
+from bot.store.models import Complaint, Delivery, Incident, IncidentUpdate, Promise
+from tests.support.harness import COMPLAINTS, TEAM, Desk
+from tests.support.incident_storm import BACKGROUND, LOGIN
+from tests.support.x_api import XStandIn
+
+ALICE, BOB, _ = TEAM
+START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def x() -> Iterator[XStandIn]:
+    with XStandIn() as stand_in:
+        yield stand_in
+
+
+@pytest.fixture
+def desk(db_url: str, x: XStandIn) -> Iterator[Desk]:
+    keys = x.set_brand("99", "AcmeHelp")
+    d = Desk(
+        db_url,
+        networks=networks.settings_with(
+            x=XSettings(
+                api_url=x.base_url,
+                brand_handle="AcmeHelp",
+                user_id="99",
+                api_key=Secret(keys["X_API_KEY"]),
+                api_secret=Secret(keys["X_API_SECRET"]),
+                access_token=Secret(keys["X_ACCESS_TOKEN"]),
+                access_token_secret=Secret(keys["X_ACCESS_TOKEN_SECRET"]),
+            )
+        ),
+    )
+    x.now = lambda: d.clock.now().timestamp()
+    yield d
+    d.close()
+
+
+def storm(desk: Desk, x: XStandIn, customers: int, *, seed: int = 3, unrelated: int = 12) -> list[Post]:
+    """``customers`` customers on the login outage within 20 minutes, in varied words (a few do not
+    mention the brand: found by search), and ``unrelated`` ordinary complaints among them."""
+    rng = random.Random(seed)
+    posts = []
+    for n in range(customers):
+        mention = "" if n % 50 == 7 else "@AcmeHelp "
+        text = mention + rng.choice(LOGIN)
+        posts.append(post(x, f"{9000 + n}", f"{50000 + n}", text, START + timedelta(seconds=rng.uniform(0, 1200))))
+    for n in range(unrelated):
+        text = "@AcmeHelp " + BACKGROUND[n % len(BACKGROUND)].format(n=n + 3, item="lamp", city="York", month="May")
+        posts.append(post(x, f"{8000 + n}", f"{60000 + n}", text, START + timedelta(seconds=rng.uniform(0, 1200))))
+    rng.shuffle(posts)
+    return posts
+
+
+def post(x: XStandIn, post_id: str, author: str, text: str, at: datetime) -> Post:
+    """X's ids are numbers; 5xxxx are the outage's customers, 6xxxx the ordinary complaints'."""
+    x.add_user(author, f"{author}_h")
+    x.add_tweet(post_id, text, author)
+    return Post(
+        source="x",
+        id=post_id,
+        text=text,
+        author_id=author,
+        author_handle=f"{author}_h",
+        author_name=f"Name{author} Surname",
+        created_at=at,
+        followers=100,
+    )
+
+
+def top_level(desk: Desk) -> list[dict]:
+    return [m for m in desk.slack.channel_messages(COMPLAINTS) if not m.get("thread_ts") or m["thread_ts"] == m["ts"]]
+
+
+def incident_card(desk: Desk, anchor: int) -> dict:
+    return desk.card(anchor)
+
+
+def buttons(message: dict) -> dict[str, dict]:
+    return {
+        e["text"]["text"]: e for b in message["blocks"] for e in b.get("elements") or [] if e.get("type") == "button"
+    }
+
+
+class Killed(BaseException):
+    """What a SIGKILL leaves: the process gone between the network's answer and our commit."""
+
+
+class DiesAfterPosting:
+    """The X transport, killed right after X took some posts — before anything was recorded."""
+
+    def __init__(self, real: object, kill_after: set[int]) -> None:
+        self.real = real
+        self.name = "x"
+        self.kill_after = kill_after
+        self.calls = 0
+
+    def send(self, row: Delivery, complaint: Complaint | None, card: Complaint | None) -> Sent:
+        sent = self.real.send(row, complaint, card)  # type: ignore[attr-defined]
+        self.calls += 1
+        if self.calls in self.kill_after:
+            raise Killed
+        return sent
+
+
+def run_worker_with_kills(desk: Desk, kills: list[int], until: datetime) -> int:
+    """Deliver until ``until`` on the injected clock; the worker dies after the ``kills``-th posts
+    of each life and a new one starts (after the lease of the row it died on ran out)."""
+    deaths = 0
+    worker = build_deliverer(desk.app, unpaced=True)
+    plan = list(kills)
+    x_transport = worker.transports["x"]
+    worker.transports["x"] = DiesAfterPosting(x_transport, {plan.pop(0)} if plan else set())  # type: ignore[assignment]
+    while desk.clock.now() < until:
+        try:
+            worker.drain()
+        except Killed:
+            deaths += 1
+            desk.clock.advance(LEASE + timedelta(seconds=1))
+            worker = build_deliverer(desk.app, unpaced=True)  # a new process: nothing kept in memory
+            x_transport = worker.transports["x"]
+            worker.transports["x"] = DiesAfterPosting(x_transport, {plan.pop(0)} if plan else set())  # type: ignore[assignment]
+            continue
+        desk.clock.advance(timedelta(seconds=5))
+    return deaths
+
+
+def test_a_storm_is_one_incident_and_resolving_it_answers_every_customer_once(desk: Desk, x: XStandIn):
+    desk.clock.set(START + timedelta(minutes=25))
+    posts = storm(desk, x, 300)
+    desk.ingestor.ingest_batch(desk.app.sessions, posts, at=desk.clock.now())
+    desk.deliver()
+
+    with desk.app.sessions() as s:
+        [incident] = s.scalars(select(Incident)).all()
+        members = s.scalars(select(Complaint).where(Complaint.incident_id == incident.id)).all()
+        ordinary = s.scalars(select(Complaint).where(Complaint.incident_id.is_(None))).all()
+    absorbed = [m.text for m in members if m.author_id.startswith("6")]
+    assert incident.customers == 300 and len(members) == 300, absorbed
+    assert len(ordinary) == 12, "no ordinary complaint is absorbed"
+    assert "login" in incident.title
+    assert incident.threshold_post_at < incident.latest_post_at  # detected on the posts' own times
+
+    cards = top_level(desk)
+    texts = [json.dumps(m["blocks"]) for m in cards]
+    assert sum("Incident #" in t for t in texts) == 1, "one incident card"
+    carded = [c for c in ordinary if c.kind in ("complaint", "question")]
+    assert len(carded) >= 9
+    assert sum("Complaint #" in t or "Question #" in t for t in texts) == len(carded), (
+        "every ordinary complaint carded, no member carded"
+    )
+    card = incident_card(desk, incident.anchor_id)
+    shown = json.dumps(card["blocks"])
+    assert "300 customers" in shown and "login" in shown
+    assert set(buttons(card)) >= {"Claim", "Promise", "Post update", "Resolve incident"}
+
+    # Claim and Promise: the incident has one owner and one promise with the usual ladder.
+    desk.click(ALICE, Action.CLAIM, buttons(card)["Claim"]["value"])
+    desk.deliver()
+    assert "Claimed" in json.dumps(incident_card(desk, incident.anchor_id)["blocks"])
+
+    # Resolve incident: write, preview three customers' texts, send.
+    opened = len(desk.slack.state.views)
+    desk.click(ALICE, Action.INCIDENT_RESOLVE, str(incident.id))
+    form = desk.opened_view(opened + 1)
+    template = "{name}, logins work again — sorry for the trouble this morning."
+    status, raw, _ = desk.submit(ALICE, form, {Field.INCIDENT_TEMPLATE: {"value": template}})
+    assert status == 200
+    answer = json.loads(raw)
+    assert answer["response_action"] == "update"
+    confirm = answer["view"]
+    preview = json.dumps(confirm["blocks"])
+    assert preview.count("logins work again") == 3, "three rendered examples"
+    assert "{name}" not in preview
+    assert "cannot be from here" in preview  # the posts that do not mention the brand
+    sent_at = desk.clock.now()
+    status, raw, _ = desk.submit(ALICE, confirm, {})
+    assert status == 200 and raw in (b"", b"{}"), raw
+    desk.submit(ALICE, confirm, {})  # Send pressed twice: nothing more
+
+    with desk.app.sessions() as s:
+        [update] = s.scalars(select(IncidentUpdate)).all()
+        rows = s.scalars(select(Delivery).where(Delivery.key.like(f"incident:{update.id}:%"))).all()
+        unresolved = s.scalar(
+            select(func.count())
+            .select_from(Complaint)
+            .where(Complaint.incident_id == incident.id, Complaint.status != "resolved")
+        )
+    assert unresolved == 0, "every member resolved with the incident"
+    assert len(update.unreachable) == 6  # the six posts that do not mention the brand
+    assert len(rows) == 294 == update.customers
+    assert max(r.available_at for r in rows) - sent_at < timedelta(minutes=23)
+
+    deaths = run_worker_with_kills(desk, [7, 60, 150], until=sent_at + timedelta(minutes=30))
+    assert deaths == 3
+
+    replies = [t for t in x.state.tweets if t.get("author_id") == "99"]
+    by_target = Counter(next(r["id"] for r in t["referenced_tweets"] if r["type"] == "replied_to") for t in replies)
+    assert len(replies) == 294, "each reachable customer answered"
+    assert all(n == 1 for n in by_target.values()), "none answered twice across the kills"
+    words = [t["text"].split(" ", 1)[1] for t in replies]
+    assert len(set(words)) == len(words), "no two texts the same on X"
+    # Within X's windows: never more than 200 in any 15 minutes.
+    times = sorted(x._posted_at)
+    assert all(sum(1 for u in times if t - 900 < u <= t) <= 200 for t in times)
+
+    thread = [
+        json.dumps(m["blocks"]) for m in desk.slack.thread(COMPLAINTS, incident_card(desk, incident.anchor_id)["ts"])
+    ]
+    assert any("Sending the resolution to *294* customers" in t for t in thread)
+    assert any("cannot be answered from here" in t for t in thread)
+    assert any("*100 of 294*" in t for t in thread), "progress while it goes"
+    assert any("294 of 294" in t for t in thread), "and at the end"
+    assert not any("replied (on X)" in t for t in thread), "no line per reply"
+    assert "Incident resolved" in json.dumps(incident_card(desk, incident.anchor_id)["blocks"])
+
+
+def test_a_member_card_posted_before_detection_points_to_the_incident_and_its_replies_go_there(desk: Desk, x: XStandIn):
+    desk.clock.set(START + timedelta(minutes=25))
+    early = [
+        post(x, f"{7000 + n}", f"{70000 + n}", f"@AcmeHelp {text}", START + timedelta(minutes=n))
+        for n, text in enumerate(
+            [
+                "can't log in to the app, keeps saying error",
+                "login is broken again?? been trying for ages",
+                "unable to sign in on my phone or laptop",
+                "your login server is down, fix it",
+                "login error every single time I try",
+            ]
+        )
+    ]
+    desk.ingestor.ingest_batch(desk.app.sessions, early, at=desk.clock.now())
+    desk.deliver()
+    assert len(top_level(desk)) == 5, "five customers are five cards until there are fifteen"
+    rest = storm(desk, x, 40, unrelated=0)
+    desk.ingestor.ingest_batch(desk.app.sessions, rest, at=desk.clock.now())
+    desk.deliver()
+    with desk.app.sessions() as s:
+        [incident] = s.scalars(select(Incident)).all()
+        first = s.scalars(select(Complaint).where(Complaint.external_id == early[0].id)).one()
+        outside = s.scalars(select(Complaint.text).where(Complaint.incident_id.is_(None))).all()
+        early_members = s.scalar(
+            select(func.count())
+            .select_from(Complaint)
+            .where(Complaint.incident_id == incident.id, Complaint.external_id.in_([p.id for p in early]))
+        )
+    assert early_members == 5, "the cards posted before it was found are part of it"
+    assert incident.customers >= 43, outside
+    assert len(top_level(desk)) == 6 + len(outside), "one incident card more, and cards for what it left out"
+    assert "part of *incident #" in json.dumps(desk.card(first.id)["blocks"])
+    # The early customer writes again: the line goes to the incident's thread, not their old card.
+    again = Post(
+        source="x",
+        id="77777",
+        text="@AcmeHelp still can't log in!!",
+        author_id=first.author_id,
+        author_handle=first.author_handle,
+        created_at=desk.clock.now(),
+        conversation_id=first.conversation_id,
+        in_reply_to_id=first.external_id,
+    )
+    desk.ingestor.ingest_batch(desk.app.sessions, [again], at=desk.clock.now())
+    desk.deliver()
+    anchor_ts = incident_card(desk, incident.anchor_id)["ts"]
+    assert any("still can" in json.dumps(m["blocks"]) for m in desk.slack.thread(COMPLAINTS, anchor_ts))
+    assert not desk.slack.thread(COMPLAINTS, desk.card(first.id)["ts"])[1:]
+
+
+def test_an_incident_promise_is_nagged_like_any_promise(desk: Desk, x: XStandIn):
+    desk.clock.set(START + timedelta(minutes=25))
+    desk.ingestor.ingest_batch(desk.app.sessions, storm(desk, x, 20, unrelated=0), at=desk.clock.now())
+    desk.deliver()
+    with desk.app.sessions() as s:
+        [incident] = s.scalars(select(Incident)).all()
+    anchor = str(incident.anchor_id)
+    desk.click(ALICE, Action.CLAIM, anchor)
+    opened = len(desk.slack.state.views)
+    desk.click(ALICE, Action.PROMISE, anchor)
+    view = desk.opened_view(opened + 1)
+    status, raw, _ = desk.submit(
+        ALICE, view, {Field.WHAT: {"value": "update everyone"}, Field.WHEN: {"value": "in 1 hour"}}
+    )
+    assert status == 200, raw
+    with desk.app.sessions() as s:
+        [promise] = s.scalars(select(Promise)).all()
+    assert promise.complaint_id == incident.anchor_id and promise.owner_id == ALICE
+    desk.deliver()
+    desk.clock.set(promise.due_at + timedelta(minutes=1))
+    desk.scheduler().tick()
+    desk.deliver()
+    dms = [m for channel, ms in desk.slack.state.messages.items() if channel.startswith("D") for m in ms]
+    assert any("update everyone" in json.dumps(m) for m in dms), "the owner is nagged"
