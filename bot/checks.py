@@ -164,6 +164,37 @@ def check_sources(settings: Settings) -> CheckResult:
     return CheckResult("reading", True, ", ".join(shown))
 
 
+def check_incidents(settings: Settings) -> CheckResult:
+    """When a topic becomes one incident, and what answering its customers depends on: the networks
+    whose reply keys are set (the others' customers are listed to be answered by hand)."""
+    if settings.incident_min_authors <= 0:
+        return CheckResult("incidents", True, "off (INCIDENT_MIN_AUTHORS=0): every post is its own card")
+    answers = sorted(networks.reply_sources(settings))
+    reading = [n for n in networks.selected(settings) if n != "webhook"]
+    replied = ", ".join(networks.label(n)[0] for n in answers) or "no network"
+    detail = (
+        f"{settings.incident_min_authors} customers on one topic within {settings.incident_window_minutes} min "
+        f"make an incident (and 4× the usual for that hour of the week once 4 weeks of posts exist); "
+        f"its updates are answered on {replied}"
+    )
+    unanswered = [networks.label(n)[0] for n in reading if n not in answers]
+    if settings.incident_min_authors < 5:
+        return CheckResult(
+            "incidents",
+            True,
+            detail + f": {settings.incident_min_authors} is few — ordinary busy hours will look like outages",
+            warn=True,
+        )
+    if unanswered:
+        return CheckResult(
+            "incidents",
+            True,
+            detail + f"; customers on {', '.join(unanswered)} will have to be answered by hand (no reply keys)",
+            warn=True,
+        )
+    return CheckResult("incidents", True, detail)
+
+
 def check_socket_mode(settings: Settings) -> CheckResult:
     """The app-level token opens Socket Mode connections (``apps.connections.open``)."""
     if not settings.slack_app_token:
@@ -184,6 +215,7 @@ CHECKS: tuple[Callable[[Settings], CheckResult], ...] = (
     check_slack_channels,
     check_escalation,
     check_sources,
+    check_incidents,
     *networks.checks(),
 )
 """The database and Slack, then each network's own lines (``Network.checks``), in the registry's order."""

@@ -20,13 +20,12 @@ so every existing path — claims, promises and their nags, thread lines — rea
 from __future__ import annotations
 
 import logging
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import String, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from bot import outbox
@@ -38,6 +37,7 @@ from bot.store.bulk import insert_rows
 from bot.store.engine import autoflush
 from bot.store.enums import OPEN_STATUSES, DeliveryStatus, Kind
 from bot.store.models import AuditEvent, Complaint, Delivery, Incident
+from bot.store.types import UTCDateTime
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +48,8 @@ on an outage's topic both are its customers all the same. Praise never is."""
 CANDIDATE_LIMIT = 5000
 """At most this many recent complaints are grouped per batch (a storm's first hour fits)."""
 HISTORY_WEEKS = 4
+BACKGROUND_DAYS = timedelta(days=7)
+BACKGROUND_LIMIT = 20_000
 CARD_UPDATE_SECONDS = 20.0
 """The incident card is re-drawn at most this often while members pour in (Slack's edit lane is
 shared with every other card in the channel)."""
@@ -93,6 +95,70 @@ _COLUMNS = (
 )
 
 
+_C = Complaint.__table__.c
+_D = Delivery.__table__.c
+_PENDING = DeliveryStatus.PENDING.value
+# Built once (a fresh IN list per statement cost more in SQLAlchemy's compiling than the update).
+_SET_INCIDENT = (
+    update(Complaint.__table__)
+    .where(_C.id.in_(bindparam("ids", expanding=True)))
+    .values(incident_id=bindparam("incident"), updated_at=bindparam("at", type_=UTCDateTime()))
+)
+_CLOSE_CARDS = (
+    update(Delivery.__table__)
+    .where(_D.key.in_(bindparam("keys", expanding=True)), _D.status == _PENDING, _D.attempts == 0)
+    .values(status=DeliveryStatus.CLOSED.value, last_error=bindparam("why"))
+)
+_REPOINT = (
+    update(Delivery.__table__)
+    .where(_D.card_of.in_(bindparam("ids", expanding=True)), _D.status == _PENDING)
+    .values(card_of=bindparam("anchor"))
+)
+_REFRESH_SENT = select(_D.sent_at).where(_D.key == bindparam("key", type_=String()), _D.status == _PENDING)
+
+
+class _Recent:
+    """The recent complaints in no incident, indexed by word, kept between batches.
+
+    Regrouping every complaint of the window on each batch read thousands of rows a batch and
+    halved ingest's speed; a batch's posts can only join topics that share a word with them. The
+    index is loaded from the database when a batch reaches back past what it holds (a restart, a
+    catch-up of old posts) and then kept up to date with each batch's posts; what it says is
+    checked against the database before an incident is opened (``Detector._still_candidates``)."""
+
+    def __init__(self) -> None:
+        self.items: dict[int, _Member] = {}
+        self.by_word: dict[str, set[int]] = {}
+        self.since: datetime | None = None
+
+    def add(self, member: _Member) -> None:
+        self.items[member.id] = member
+        for word in member.words:
+            self.by_word.setdefault(word, set()).add(member.id)
+
+    def remove(self, complaint_id: int) -> None:
+        member = self.items.pop(complaint_id, None)
+        if member is None:
+            return
+        for word in member.words:
+            ids = self.by_word.get(word)
+            if ids is not None:
+                ids.discard(complaint_id)
+                if not ids:
+                    del self.by_word[word]
+
+    def near(self, words: set[str], since: datetime, until: datetime) -> list[_Member]:
+        ids: set[int] = set()
+        for word in words:
+            ids |= self.by_word.get(word, set())
+        return [self.items[i] for i in ids if since <= self.items[i].posted_at <= until]
+
+    def forget_before(self, bound: datetime) -> None:
+        for cid in [cid for cid, m in self.items.items() if m.posted_at < bound]:
+            self.remove(cid)
+        self.since = max(self.since or bound, bound)
+
+
 class Detector:
     """Keeps the words of complaints it has read (texts do not change but by an edit, which is rare
     and only moves a post between topics at the margin), so a storm's batches do not re-read them."""
@@ -100,6 +166,29 @@ class Detector:
     def __init__(self, policy: IncidentPolicy) -> None:
         self.policy = policy
         self._words: dict[int, frozenset[str]] = {}
+        self.recent = _Recent()
+        self._latest: datetime | None = None
+        self.background: topics.Background | None = None
+        """The words of the ordinary complaints of the last week (read once, then kept up to date
+        with every complaint that joins no incident): what decides that "I logged in to track my
+        parcel" is about a parcel."""
+
+    def _background(self, session: Session, at: datetime) -> topics.Background:
+        if self.background is None:
+            self.background = topics.Background()
+            rows = session.execute(
+                select(Complaint.id, Complaint.text)
+                .where(
+                    Complaint.created_at >= at - BACKGROUND_DAYS,
+                    Complaint.kind.in_(KINDS),
+                    Complaint.incident_id.is_(None),
+                )
+                .order_by(Complaint.id.desc())
+                .limit(BACKGROUND_LIMIT)
+            ).all()
+            for cid, text in rows:
+                self.background.add(self.words(cid, text))
+        return self.background
 
     def words(self, complaint_id: int, text: str) -> frozenset[str]:
         found = self._words.get(complaint_id)
@@ -139,6 +228,7 @@ class Detector:
         )
         if not new:
             return []
+        background = self._background(session, at)
         touched: dict[int, list[_Member]] = {}
         incidents = session.scalars(select(Incident).where(Incident.status == "open").order_by(Incident.id)).all()
         profiles = {i.id: topics.Profile.of(i.profile, i.profile_size) for i in incidents}
@@ -146,7 +236,7 @@ class Detector:
         for member in new:
             scores = [(profiles[i.id].similarity(member.words), -i.id) for i in incidents]
             best = max(scores, default=(0.0, 0))
-            if best[0] >= self.policy.join and profiles[-best[1]].fits(member.words, self.policy.join):
+            if best[0] >= self.policy.join and profiles[-best[1]].fits(member.words, self.policy.join, background):
                 touched.setdefault(-best[1], []).append(member)
                 profiles[-best[1]].add(member.words)
             else:
@@ -154,29 +244,49 @@ class Detector:
         by_id = {i.id: i for i in incidents}
         for incident_id, members in touched.items():
             self._join(session, by_id[incident_id], members, profiles[incident_id], at=at)
+        joined: set[int] = set()
         if rest:
-            for incident_id in self._new_incidents(session, rest, at=at):
+            for incident_id, ids in self._new_incidents(session, rest, by_id, profiles, at=at):
                 touched.setdefault(incident_id, [])
+                joined |= ids
+        for member in rest:
+            if member.id in joined:
+                continue
+            background.add(member.words)
+            member.created_now = False
+            self.recent.add(member)
+        for incident_members in touched.values():
+            for member in incident_members:
+                self.recent.remove(member.id)
+        for cid in joined:
+            self.recent.remove(cid)
+        latest = max(m.posted_at for m in new)
+        self._latest = max(self._latest or latest, latest)
+        if self.recent.since is not None and self.recent.since < self._latest - 4 * self.policy.window:
+            self.recent.forget_before(self._latest - 2 * self.policy.window)
         return sorted(touched)
 
     # -- new incidents -------------------------------------------------------------------------------
-    def _new_incidents(self, session: Session, new: list[_Member], *, at: datetime) -> list[int]:
+    def _new_incidents(
+        self,
+        session: Session,
+        new: list[_Member],
+        open_incidents: dict[int, Incident],
+        profiles: dict[int, topics.Profile],
+        *,
+        at: datetime,
+    ) -> list[tuple[int, set[int]]]:
+        """Topics that crossed the threshold: each an incident — or, told in words an open incident
+        shares (its core word, or counts pointing the same way), part of that one rather than a
+        second incident for one outage. Returns (incident, member ids) for each."""
         window = self.policy.window
         since = min(m.posted_at for m in new) - window
         until = max(m.posted_at for m in new) + window
         ids = {m.id for m in new}
-        recent = self._members(
-            session,
-            [
-                Complaint.posted_at >= since,
-                Complaint.posted_at <= until,
-                Complaint.kind.in_(KINDS),
-                Complaint.status.in_(OPEN),
-                Complaint.incident_id.is_(None),
-                Complaint.id.not_in(list(ids)),
-            ],
-            set(),
-        )[-CANDIDATE_LIMIT:]
+        if self.recent.since is None or since < self.recent.since:
+            self._load(session, since)
+        words = {w for m in new for w in m.words}
+        recent = [m for m in self.recent.near(words, since, until) if m.id not in ids]
         everyone = {m.id: m for m in [*recent, *new]}
         items = [topics.Item(m.id, f"{m.source}:{m.author}", m.posted_at, m.words) for m in everyone.values()]
         grouped = topics.group(items, join=self.policy.join)
@@ -196,9 +306,58 @@ class Detector:
             assert threshold is not None
             if not self._above_usual(session, topic, threshold.at):
                 continue
-            members = [everyone[item.key] for item in topic.items]
-            opened.append(self._open(session, members, topic, background, threshold.at, at=at))
+            members = self._still_candidates(session, [everyone[item.key] for item in topic.items], ids)
+            if len({(m.source, m.author) for m in members}) < self.policy.min_authors:
+                continue
+            same = next((i for i, p in profiles.items() if topics.same_topic(p, topic.profile)), None)
+            if same is not None:
+                for member in members:
+                    profiles[same].add(member.words)
+                self._join(session, open_incidents[same], members, profiles[same], at=at)
+                opened.append((same, {m.id for m in members}))
+                continue
+            incident_id = self._open(session, members, topic, background, threshold.at, at=at)
+            opened.append((incident_id, {m.id for m in members}))
         return opened
+
+    def _load(self, session: Session, since: datetime) -> None:
+        """(Re)build the index from the database: open complaints in no incident, posted since ``since``."""
+        self.recent = _Recent()
+        rows = self._members(
+            session,
+            [
+                Complaint.posted_at >= since,
+                Complaint.kind.in_(KINDS),
+                Complaint.status.in_(OPEN),
+                Complaint.incident_id.is_(None),
+            ],
+            set(),
+        )[-CANDIDATE_LIMIT:]
+        for member in rows:
+            self.recent.add(member)
+        self.recent.since = since if len(rows) < CANDIDATE_LIMIT else rows[0].posted_at
+
+    def _still_candidates(self, session: Session, members: list[_Member], new: set[int]) -> list[_Member]:
+        """The members the index proposes, as the database has them now (a card posted since they
+        were indexed), and only those still open and in no incident (one may have been resolved,
+        or its batch rolled back)."""
+        ids = [m.id for m in members]
+        fresh: list[_Member] = []
+        for start in range(0, len(ids), 500):
+            fresh += self._members(
+                session,
+                [
+                    Complaint.id.in_(ids[start : start + 500]),
+                    Complaint.status.in_(OPEN),
+                    Complaint.incident_id.is_(None),
+                ],
+                new,
+            )
+        found = {m.id for m in fresh}
+        for m in members:
+            if m.id not in found and m.id not in new:
+                self.recent.remove(m.id)
+        return sorted(fresh, key=lambda m: (m.posted_at, m.id))
 
     def _above_usual(self, session: Session, topic: topics.Topic, when: datetime) -> bool:
         """Once four weeks of history exist: the topic's count within the window must be at least
@@ -319,35 +478,20 @@ class Detector:
         at: datetime,
         opening: bool = False,
     ) -> None:
-        ids = [m.id for m in members]
-        for start in range(0, len(ids), 500):
-            chunk = ids[start : start + 500]
-            session.execute(
-                update(Complaint)
-                .where(Complaint.id.in_(chunk))
-                .values(incident_id=incident.id, updated_at=at)
-                .execution_options(synchronize_session=False)
-            )
-            others = [cid for cid in chunk if cid != incident.anchor_id]
-            # Their cards, not out yet, never will be: the incident's card stands for them all.
-            session.execute(
-                update(Delivery)
-                .where(
-                    Delivery.key.in_([outbox.card_key(cid) for cid in others]),
-                    Delivery.status == DeliveryStatus.PENDING.value,
-                    Delivery.attempts == 0,
+        for start in range(0, len(members), 500):
+            chunk = members[start : start + 500]
+            others = [m for m in chunk if m.id != incident.anchor_id]
+            session.execute(_SET_INCIDENT, {"ids": [m.id for m in chunk], "incident": incident.id, "at": at})
+            if others:
+                # Their cards, not out yet, never will be: the incident's card stands for them all.
+                session.execute(
+                    _CLOSE_CARDS,
+                    {"keys": [outbox.card_key(m.id) for m in others], "why": f"part of incident #{incident.id}"},
                 )
-                .values(status=DeliveryStatus.CLOSED.value, last_error=f"part of incident #{incident.id}")
-                .execution_options(synchronize_session=False)
-            )
-            unposted = [m.id for m in members if m.id in set(others) and m.slack_ts is None]
-            # What waited for those cards (a customer's reply in the same batch) goes under the incident's.
-            session.execute(
-                update(Delivery)
-                .where(Delivery.card_of.in_(unposted), Delivery.status == DeliveryStatus.PENDING.value)
-                .values(card_of=incident.anchor_id)
-                .execution_options(synchronize_session=False)
-            )
+            unposted = [m.id for m in others if m.slack_ts is None]
+            if unposted:
+                # What waited for those cards (a customer's reply in the same batch) goes under the incident's.
+                session.execute(_REPOINT, {"ids": unposted, "anchor": incident.anchor_id})
         posted = [m for m in members if m.slack_ts is not None and m.id != incident.anchor_id]
         for member in posted:
             # Its card, already in the channel, says which incident it is part of (once).
@@ -377,30 +521,49 @@ class Detector:
                 for m in members
             ],
         )
-        self._recount(session, incident, profile, at=at, first=opening)
+        self._recount(session, incident, members, profile, at=at, first=opening)
 
-    @staticmethod
-    def _recount(session: Session, incident: Incident, profile: topics.Profile, *, at: datetime, first: bool) -> None:
-        """The card's numbers from the members as stored, and the card re-drawn (not too often)."""
-        row = session.execute(
-            select(
-                func.count(),
-                func.min(Complaint.posted_at),
-                func.max(Complaint.posted_at),
-                func.sum(Complaint.author_followers + Complaint.amplification_reach),
-            ).where(Complaint.incident_id == incident.id)
-        ).one()
-        customers = session.execute(
-            select(Complaint.source, Complaint.author_id).where(Complaint.incident_id == incident.id).distinct()
-        ).all()
-        incident.posts = int(row[0])
-        incident.first_post_at = row[1] or incident.first_post_at
-        incident.latest_post_at = row[2] or incident.latest_post_at
-        incident.reach = int(row[3] or 0)
-        incident.customers = len(customers)
-        incident.networks = sorted(Counter(source for source, _ in customers))
+    def _recount(
+        self,
+        session: Session,
+        incident: Incident,
+        members: list[_Member],
+        profile: topics.Profile,
+        *,
+        at: datetime,
+        first: bool,
+    ) -> None:
+        """The card's numbers, counted on from the members that joined (a storm's incident grows by
+        thousands, and counting all its members again on every batch cost more than the ingest),
+        and the card re-drawn (not too often)."""
+        authors: dict[str, set[str]] = {}
+        for m in members:
+            authors.setdefault(m.source, set()).add(m.author)
+        known = 0
+        for source, ids in [] if first else authors.items():
+            listed = sorted(ids)
+            for start in range(0, len(listed), 500):
+                known += len(
+                    session.execute(
+                        select(Complaint.author_id)
+                        .where(
+                            Complaint.incident_id == incident.id,
+                            Complaint.source == source,
+                            Complaint.author_id.in_(listed[start : start + 500]),
+                            Complaint.id.not_in([m.id for m in members]),
+                        )
+                        .distinct()
+                    ).all()
+                )
+        incident.posts = (0 if first else incident.posts) + len(members)
+        incident.customers = (0 if first else incident.customers) + sum(len(ids) for ids in authors.values()) - known
+        incident.reach = (0 if first else incident.reach) + sum(m.followers for m in members)
+        incident.first_post_at = min([incident.first_post_at, *(m.posted_at for m in members)])
+        incident.latest_post_at = max([incident.latest_post_at, *(m.posted_at for m in members)])
+        incident.networks = sorted({*(incident.networks or []), *authors})
         incident.profile = profile.top()
         incident.profile_size = profile.size
+        incident.title = ", ".join(profile.telling(self.background)) or incident.title
         incident.updated_at = at
         session.flush()
         if first:
@@ -408,11 +571,7 @@ class Detector:
         anchor = incident.anchor_id
         target = outbox.card_target(session, anchor)
         outbox.request_card_refreshes(session, {anchor: INCIDENT_PRIORITY}, at=at, targets={anchor: target})
-        last = session.execute(
-            select(Delivery.sent_at).where(
-                Delivery.key == f"update:{anchor}", Delivery.status == DeliveryStatus.PENDING.value
-            )
-        ).scalar()
+        last = session.execute(_REFRESH_SENT, {"key": f"update:{anchor}"}).scalar()
         if last is not None and last + timedelta(seconds=CARD_UPDATE_SECONDS) > at:
             session.execute(
                 update(Delivery)

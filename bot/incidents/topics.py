@@ -75,7 +75,7 @@ _STOPWORDS = """
     since ago even also really actually literally just like one two three also well back way much many lot help
     support service customer team company brand app website site page
     broken problem problems issue issues terrible awful worst bad poor joke ridiculous useless fix sort
-    annoying annoyed seriously ugh wrong
+    annoying annoyed seriously ugh wrong ever never always
 """
 STOPWORDS = frozenset(_STOPWORDS.split())
 """Words that say nothing about what broke. "app", "website" and "service" are here on purpose: a
@@ -164,11 +164,17 @@ class Profile:
         floor = max(2, COVER_SHARE * self.size)
         return sum(1 for w in words if self.counts.get(w, 0) >= floor) / len(words)
 
-    def fits(self, words: frozenset[str], join: float = JOIN) -> bool:
+    def fits(self, words: frozenset[str], join: float = JOIN, background: Background | None = None) -> bool:
         """Whether a post belongs to this topic: its words point the topic's way, and — once the
-        topic has grown — are mostly the topic's own."""
+        topic has grown — are mostly the topic's own. With what the ordinary complaints say
+        (``background``), only words that belong elsewhere count against it: "parcel" and "late"
+        are an ordinary complaint's words, "laptop" is nobody's in particular."""
         if self.similarity(words) < join:
             return False
+        if background is not None and background.size:
+            floor = max(2, COVER_SHARE * self.size)
+            foreign = [w for w in words if self.counts.get(w, 0) < floor and background.common(w)]
+            return len(foreign) < COVER * len(words)
         return self.size < GROWN or self.covers(words) >= COVER
 
     def cosine(self, other: Profile) -> float:
@@ -182,7 +188,7 @@ class Profile:
         """The counts worth storing: an incident's profile is kept as its most used words."""
         return dict(sorted(self.counts.items(), key=lambda kv: (-kv[1], kv[0]))[:limit])
 
-    def telling(self, background: Profile | None = None, limit: int = 4) -> list[str]:
+    def telling(self, background: Profile | Background | None = None, limit: int = 4) -> list[str]:
         """The few words that name the topic: used by many of its posts, more than by the rest."""
         if not self.size:
             return []
@@ -195,6 +201,22 @@ class Profile:
             scored.append((share - outside, count, word))
         scored.sort(key=lambda s: (-s[0], -s[1], s[2]))
         return [word for _, _, word in scored[:limit]]
+
+
+@dataclass
+class Background:
+    """How many ordinary complaints use each word (each counted once): what is said every day."""
+
+    counts: Counter[str] = field(default_factory=Counter)
+    size: int = 0
+
+    def add(self, words: Iterable[str]) -> None:
+        self.counts.update(set(words))
+        self.size += 1
+
+    def common(self, word: str) -> bool:
+        """A word ordinary complaints use: in two of them at least, and one in two hundred."""
+        return self.counts.get(word, 0) >= max(2, self.size / 200)
 
 
 @dataclass(frozen=True)
@@ -253,7 +275,7 @@ def _core(profile: Profile) -> set[str]:
     return {w for w, c in profile.counts.items() if c >= CORE * profile.size}
 
 
-def _same_topic(a: Profile, b: Profile, merge: float) -> bool:
+def same_topic(a: Profile, b: Profile, merge: float = MERGE) -> bool:
     """Whether two topics are one told two ways: their counts point the same way, or most posts of
     each use one same word (each wording of an outage has "login" in it, and little else shared)."""
     if a.size < 3 or b.size < 3:
@@ -296,7 +318,7 @@ def group(items: Sequence[Item], *, join: float = JOIN, merge: float = MERGE) ->
     merged: list[Topic] = []
     for index in order:
         topic = topics[index]
-        into = next((m for m in merged if _same_topic(m.profile, topic.profile, merge)), None)
+        into = next((m for m in merged if same_topic(m.profile, topic.profile, merge)), None)
         if into is None:
             merged.append(topic)
             continue

@@ -22,6 +22,7 @@ from bot.config import Secret, Settings
 from bot.delivery.slack_transport import SlackTransport
 from bot.delivery.worker import Deliverer
 from bot.desk import complaints as complaint_service
+from bot.incidents.detect import IncidentPolicy
 from bot.intake.ingest import Ingestor, IngestPolicy
 from bot.intake.posts import Post
 from bot.store import migrate
@@ -31,6 +32,9 @@ from bot.triage.classify import Triage
 from tests.support.slack_api import SlackStandIn
 
 CHANNEL = "C0COMPLAIN"
+NO_INCIDENTS = IncidentPolicy(enabled=False)
+"""Storms of copies folded into one card are what this scenario is about; a storm that size would be
+an incident, whose own variations are tests/reliability/test_incident_shapes.py."""
 
 
 @dataclass
@@ -89,7 +93,7 @@ def slack_fault_scenario(n: int, rates: dict[str, float], *, seed: int = 5, time
         client = make_slack_client(settings)
         client.timeout = int(max(1, timeout)) if timeout >= 1 else timeout  # type: ignore[assignment]
         poster = Deliverer(sessions, clock, [SlackTransport(client, sessions, clock)])
-        ingestor = Ingestor(Triage(), IngestPolicy(CHANNEL))
+        ingestor = Ingestor(Triage(), IngestPolicy(CHANNEL, incidents=NO_INCIDENTS))
         posts = [
             Post(
                 source="x",
@@ -219,7 +223,11 @@ def x_fault_scenario(n: int, *, seed: int = 7) -> XFaultReport:
         migrate.upgrade(engine)
         sessions = make_sessionmaker(engine)
         ctx = SourceContext(sessions, Inbox(sessions, clock), clock, CHANNEL)
-        drain = InboxDrain(sessions, Ingestor(Triage(), IngestPolicy(CHANNEL, None, frozenset({"1000"}))), clock)
+        drain = InboxDrain(
+            sessions,
+            Ingestor(Triage(), IngestPolicy(CHANNEL, None, frozenset({"1000"}), incidents=NO_INCIDENTS)),
+            clock,
+        )
         half = n // 2
         for i in range(half):
             x.queue_stream(x.add_tweet(str(10_000 + i), f"@AcmeHelp still no refund for order {i}", str(i % 50)))

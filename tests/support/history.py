@@ -344,6 +344,10 @@ def _settings(database_url: str, slack_url: str, token: str) -> Settings:
         slack_escalation_channel="C0ESCALATE",
         database_url=database_url,
         networks=networks.settings_with(x=XSettings(brand_handle="AcmeHelp", user_id="99")),
+        # These histories are about copies folded into one card ("+19 similar") in any shape; a
+        # storm that size would be an incident, whose own variations are tests/reliability/
+        # test_incident_shapes.py.
+        incident_min_authors=0,
     )
 
 

@@ -26,6 +26,7 @@ from bot.common.clock import FakeClock
 from bot.config import Secret, Settings
 from bot.delivery.slack_transport import SlackTransport
 from bot.delivery.worker import Deliverer
+from bot.incidents.detect import IncidentPolicy
 from bot.intake.inbox import Inbox, InboxDrain, RawPost
 from bot.intake.ingest import Ingestor, IngestPolicy
 from bot.store import migrate
@@ -35,6 +36,9 @@ from bot.triage.classify import Triage
 from tests.support.slack_api import SlackStandIn
 
 CHANNEL = "C0COMPLAIN"
+NO_INCIDENTS = IncidentPolicy(enabled=False)
+"""Storms of copies folded into one card are what this scenario is about; a storm that size would be
+an incident, whose own variations are tests/reliability/test_incident_shapes.py."""
 STORM = "@AcmeHelp the app is down again and I still can't pay for my order"
 VARIANTS = (str, str.upper, lambda s: s + "!!", lambda s: "RT @someone: " + s, lambda s: s.replace("'", ""))
 
@@ -109,7 +113,7 @@ def run_wedge(
         migrate.upgrade(engine)
         sessions = make_sessionmaker(engine)
         inbox = Inbox(sessions, clock)
-        drain = InboxDrain(sessions, Ingestor(Triage(), IngestPolicy(CHANNEL)), clock)
+        drain = InboxDrain(sessions, Ingestor(Triage(), IngestPolicy(CHANNEL, incidents=NO_INCIDENTS)), clock)
         settings = Settings(slack_bot_token=Secret(slack.state.token), slack_api_url=slack.base_url)
         poster = Deliverer(sessions, clock, [SlackTransport(make_slack_client(settings), sessions, clock)])
 

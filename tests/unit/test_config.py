@@ -215,3 +215,19 @@ def test_the_recall_target_sets_the_rules_threshold_unless_one_is_given():
     )
     with pytest.raises(SettingsError, match="TRIAGE_RECALL_TARGET"):
         load({**GOOD, "TRIAGE_RECALL_TARGET": "1.5"})
+
+
+def test_incident_settings_are_read_checked_and_said_by_check():
+    from bot.checks import check_incidents
+
+    s = load({**GOOD, "INCIDENT_MIN_AUTHORS": "40", "INCIDENT_WINDOW_MINUTES": "20"})
+    assert (s.incident_min_authors, s.incident_window_minutes) == (40, 20)
+    line = check_incidents(s).line()
+    assert "40 customers on one topic within 20 min" in line
+    assert "answered by hand" in line  # X is read but its reply keys are not set
+    assert check_incidents(load({**GOOD, "INCIDENT_MIN_AUTHORS": "0"})).detail.startswith("off")
+    assert check_incidents(load({**GOOD, "INCIDENT_MIN_AUTHORS": "3"})).warn
+    with pytest.raises(SettingsError) as caught:
+        load({**GOOD, "INCIDENT_MIN_AUTHORS": "many", "INCIDENT_WINDOW_MINUTES": "0"})
+    assert "INCIDENT_MIN_AUTHORS" in str(caught.value)
+    assert "INCIDENT_WINDOW_MINUTES" in str(caught.value)
