@@ -3,7 +3,8 @@
 Each outage is told in many wordings, as customers do; the background is the ordinary day's
 complaints on many subjects, some of them using an outage's words for something else ("I logged
 in to track my parcel and it is still late"). The wordings come in two disjoint halves: ``half=0``
-is what detection was tuned on, ``half=1`` is set aside and is what ``bench/incidents.py`` reports.
+is what detection was tuned on, ``half=1`` was set aside and measured once (then looked at), and
+``half=2`` — wordings written after that look — is the final check ``bench/incidents.py`` reports.
 """
 
 from __future__ import annotations
@@ -82,6 +83,46 @@ BACKGROUND = [
     "returned the {item} weeks ago, no refund yet",
     "you sent my order to the wrong city",
 ]
+# Written after the first measurement on ``half=1`` (see bench/incidents.py), before any change that
+# followed it, and never used while tuning: ``half=2`` is the final check.
+LOGIN_FRESH = [
+    "is anyone else locked out? login just says try again later",
+    "app won't let me sign in, keeps bouncing me to the start",
+    "login page throws an error code every time",
+    "can't access my account, sign in fails after the password step",
+    "your login is dead for me and my partner",
+    "log in broken since 10am, what is happening",
+    "two factor code never arrives so I can't log in",
+    "sign in spinning forever on the website",
+    "keeps saying my login details are wrong, they are not",
+    "cannot sign into the app at all today",
+    "logged out and now login won't work",
+    "login failing on every device I own",
+]
+PAYMENT_FRESH = [
+    "checkout keeps rejecting my card, tried two cards",
+    "payment failed three times, is your payment system down?",
+    "can't pay, checkout page errors after I enter card details",
+    "card keeps getting declined at checkout, bank says it's fine",
+    "payment page broken, order won't complete",
+    "was charged but checkout said payment failed",
+    "unable to pay for anything, payment error every time",
+    "checkout is stuck on processing payment",
+]
+BACKGROUND_FRESH = [
+    "delivery van never turned up, waited in all day",
+    "the {item} I ordered is the wrong size",
+    "refund still not in my account after {n} days",
+    "engineer missed the appointment again",
+    "bill is double what it should be this month",
+    "customer service hung up on me twice",
+    "my {item} came with parts missing",
+    "order cancelled without telling me why",
+    "the {city} branch is always out of stock",
+    "tracking says out for delivery for {n} days now",
+    "signed in to check my bill and it's wrong again",
+    "the replacement {item} is broken too",
+]
 FILLERS = ["", "", "", "!!", " @AcmeHelp", " seriously", " #fail", " 😡", " ugh", " help"]
 ITEMS = ["kettle", "jacket", "phone case", "lamp", "blender", "toaster", "backpack"]
 CITIES = ["Leeds", "Bristol", "Glasgow", "Cardiff", "York"]
@@ -99,8 +140,11 @@ class StormPost:
     network: str
 
 
+FRESH = {id(LOGIN): LOGIN_FRESH, id(PAYMENT): PAYMENT_FRESH, id(BACKGROUND): BACKGROUND_FRESH}
+
+
 def _pick(rng: random.Random, wordings: list[str], half: int) -> str:
-    mine = wordings[half::2]
+    mine = FRESH[id(wordings)] if half == 2 else wordings[half::2]
     text = rng.choice(mine).format(
         n=rng.randint(2, 40), item=rng.choice(ITEMS), city=rng.choice(CITIES), month=rng.choice(MONTHS)
     )
