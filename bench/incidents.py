@@ -150,15 +150,14 @@ def main(argv: list[str] | None = None) -> int:
     precision = min(mean("login_precision"), mean("payment_precision"))
     recall = min(mean("login_recall"), mean("payment_recall"))
     planned = pacing.plan("x", 300, now=START)
+    detect = statistics.median([r.get(k, 0) for r in rows for k in ("login_detect_s", "payment_detect_s")])
+    card = statistics.median([r.get(k, 0) for r in rows for k in ("login_card_s", "payment_card_s")])
+    answer_min = (planned[-1] - START).total_seconds() / 60
     print(
-        f"time to detect (threshold post → incident stored, 30 s polls): "
-        f"{statistics.median([r.get(k, 0) for r in rows for k in ('login_detect_s', 'payment_detect_s')]):.0f} s median; "
-        f"the poll that found it → its card posted: "
-        f"{statistics.median([r.get(k, 0) for r in rows for k in ('login_card_s', 'payment_card_s')]) * 1000:.0f} ms"
+        f"time to detect (threshold post → incident stored, 30 s polls): {detect:.0f} s median; "
+        f"the poll that found it → its card posted: {card * 1000:.0f} ms"
     )
-    print(
-        f"answering 300 customers on X within 200/15 min and 300/3 h: {(planned[-1] - START).total_seconds() / 60:.1f} min"
-    )
+    print(f"answering 300 customers on X within 200/15 min and 300/3 h: {answer_min:.1f} min")
     print(
         f"grouping_precision={precision:.3f} grouping_recall={recall:.3f} absorbed={mean('absorbed'):.4f} "
         f"false_incidents={sum(r['false_incidents'] for r in rows):.0f}"

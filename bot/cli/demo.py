@@ -11,7 +11,8 @@ def add_parser(sub: Any) -> None:
         "demo",
         help="a self-contained demonstration",
         description="Run the real bot against a local Slack stand-in on a temporary database with a bundled sample "
-        "replay, click through a card and print what the channel shows. Needs no credentials or network.",
+        "replay (with a small login outage among it, which becomes one incident card), click through a card, claim "
+        "the incident and print what the channels show. Needs no credentials or network.",
     )
     demo.add_argument(
         "--socket", action="store_true", help="the clicks arrive over Socket Mode (a local stand-in), as by default"

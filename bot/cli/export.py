@@ -1,4 +1,5 @@
-"""``followthrough export``: complaints, promises or events between two dates, as CSV or JSON lines.
+"""``followthrough export``: complaints, promises, events or incidents between two dates, as CSV or JSON
+lines.
 
 The work is in ``bot.reports.export``; this module parses and opens. Only what an export needs is
 imported (the ORM models, Alembic and Slack stay unimported): start-up time counts against every
@@ -74,9 +75,10 @@ def _refuse_output(path: Path, database_url: str, force: bool) -> str | None:
 def add_parser(sub: Any) -> None:
     parser = sub.add_parser(
         "export",
-        help="complaints, promises or events as CSV or JSON lines",
-        description="Write complaints, promises or events between two dates (team time zone; --until "
-        "includes that day) as CSV or JSON lines, to stdout or --output. Streams: memory stays flat.",
+        help="complaints, promises, events or incidents as CSV or JSON lines",
+        description="Write complaints, promises, events or incidents between two dates (team time zone; "
+        "--until includes that day; an incident by when it was detected) as CSV or JSON lines, to stdout or "
+        "--output. Streams: memory stays flat.",
     )
     parser.add_argument("--since", type=_date, required=True, metavar="DATE", help="first day, e.g. 2026-03-01")
     parser.add_argument("--until", type=_date, default=None, metavar="DATE", help="last day (default: no end)")

@@ -38,6 +38,7 @@ from bot.common.tasks import Worker
 from bot.config import Secret, Settings, parse_quiet_hours
 from bot.devtools.interactions import block_action, event_callback, post_signed, slash_command, view_submission
 from bot.devtools.slack_api import SlackStandIn
+from bot.devtools.walkthrough import OUTAGE
 from bot.intake.inbox import Inbox, RawPost
 from bot.runtime import build_tasks
 from bot.store import migrate
@@ -58,14 +59,8 @@ TEAMMATES = (
 )
 TIER_GROUP = ("S0TIER002", "tier-2-oncall")
 NETWORKS = ("x", "bluesky", "mastodon")
-STORM = (
-    "@AcmeHelp the app won't let me log in, stuck on the spinner",
-    "@AcmeHelp can't log in since this morning, app just spins",
-    "@AcmeHelp login broken again?? third time this month",
-    "@AcmeHelp is the app down? cannot sign in at all",
-    "@AcmeHelp app won't let me log in, stuck on the spinner",
-    "@AcmeHelp Your login page is broken and I need to pay a bill today",
-)
+MENTION = {"x": "@AcmeHelp", "bluesky": "@acmehelp.bsky.social", "mastodon": "@acmehelp"}
+"""How a customer names the brand on each network, for the sample storm's posts."""
 MAX_BODY = 64 * 1024
 CSP = "default-src 'self'; script-src 'unsafe-inline' 'self'; style-src 'unsafe-inline'; img-src 'self' data:"
 """The page loads nothing from anywhere else: it works offline, and no post's link is fetched."""
@@ -90,6 +85,10 @@ class Playground:
         self.slack = SlackStandIn()
         self.slack.wall = lambda: self.clock.now().timestamp()
         self.seen = Seen()
+        self._trigger_users: dict[str, str] = {}
+        """Whose request each trigger id went with (the views it opens are theirs)."""
+        self._view_users: dict[str, str] = {}
+        self._views_read = 0
         self._lock = threading.RLock()
         self._host, self._port = host, port
         self._servers: list[Any] = []
@@ -155,6 +154,7 @@ class Playground:
         return "D" + user[1:]  # the stand-in's conversations.open
 
     def state(self, viewer: str) -> dict[str, Any]:
+        self._collect_views()
         with self.slack._lock, self._lock:
             messages = {channel: [dict(m) for m in self.slack.state.messages.get(channel, [])] for channel in CHANNELS}
             dm = [dict(m) for m in self.slack.state.messages.get(self.dm_of(viewer), [])]
@@ -194,14 +194,36 @@ class Playground:
         return due.isoformat() if due is not None else None
 
     # -- what a teammate does, sent as Slack sends it ---------------------------------------------
-    def _views_opened_by(self, user: str, before: int) -> None:
-        """Views the bot opened or updated while answering ``user``'s request are that user's modal."""
+    def _trigger(self, user: str) -> str:
+        """A trigger id for ``user``'s request: a view the bot opens with it is that user's modal."""
+        trigger = self.slack.trigger_id()
+        with self._lock:
+            self._trigger_users[trigger] = user
+            while len(self._trigger_users) > 1000:  # most requests open nothing; their triggers expire
+                del self._trigger_users[next(iter(self._trigger_users))]
+        return trigger
+
+    def _collect_views(self) -> None:
+        """The views the bot opened or updated since last looked, each shown to the teammate whose
+        request opened it. Looked for whenever the page reads, not only when a request returns: Bolt
+        acknowledges a click before its handler opens the form, so a form can arrive after the answer
+        (one click in about thirty showed no form when only the views present then were looked at)."""
         with self.slack._lock, self._lock:
-            for view in self.slack.state.views[before:]:
-                self.seen.modals[user] = dict(view)
+            views = self.slack.state.views
+            for view in views[self._views_read :]:
+                view_id = str(view.get("id"))
+                if view_id not in self._view_users:  # views.open
+                    user = self._trigger_users.pop(self.slack.state.view_triggers.get(view_id, ""), None)
+                    if user is not None:
+                        self._view_users[view_id] = user
+                        self.seen.modals[user] = dict(view)
+                else:  # views.update: only the modal still open, as Slack updates only an open view
+                    user = self._view_users[view_id]
+                    if (self.seen.modals.get(user) or {}).get("id") == view_id:
+                        self.seen.modals[user] = dict(view)
+            self._views_read = len(views)
 
     def click(self, user: str, action: dict[str, Any]) -> dict[str, Any]:
-        before = len(self.slack.state.views)
         payload = block_action(
             user,
             str(action.get("action_id")),
@@ -209,26 +231,27 @@ class Playground:
             block_id=action.get("block_id"),
             selected_user=action.get("selected_user"),
             channel=str(action.get("channel") or COMPLAINTS),
-            trigger_id=self.slack.trigger_id(),
+            trigger_id=self._trigger(user),
             response_url=self.slack.response_url(_key(user)),
         )
         if action.get("selected_option") is not None:
             payload["actions"][0].update(type="static_select", selected_option=action["selected_option"])
         if action.get("view_id"):  # a button inside a modal
+            self._collect_views()
             payload["container"] = {"type": "view", "view_id": action["view_id"]}
             payload["view"] = self.seen.modals.get(user, {})
         status, body, _ = post_signed(self.bot_url, payload, SECRET)
-        self._views_opened_by(user, before)
+        self._collect_views()
         return {"status": status, "answer": _json(body)}
 
     def submit(self, user: str, values: dict[str, Any]) -> dict[str, Any]:
+        self._collect_views()
         with self._lock:
             view = self.seen.modals.get(user)
         if view is None:
             return {"status": 409, "answer": {"error": "no form is open"}}
-        before = len(self.slack.state.views)
         status, body, _ = post_signed(
-            self.bot_url, view_submission(user, view, values, trigger_id=self.slack.trigger_id()), SECRET
+            self.bot_url, view_submission(user, view, values, trigger_id=self._trigger(user)), SECRET
         )
         answer = _json(body)
         with self._lock:
@@ -238,7 +261,7 @@ class Playground:
                 self.seen.modals[user] = {**view, "errors": answer.get("errors") or {}}
             elif status == 200:
                 self.seen.modals.pop(user, None)
-        self._views_opened_by(user, before)
+        self._collect_views()
         return {"status": status, "answer": answer}
 
     def open_home(self, user: str) -> dict[str, Any]:
@@ -261,15 +284,14 @@ class Playground:
         command, _, text = line.strip().partition(" ")
         if command not in ("/complaints", "/promise"):
             return {"status": 400, "answer": {"error": "try /complaints help or /promise …"}}
-        before = len(self.slack.state.views)
         form = slash_command(user, command, text.strip(), response_url=self.slack.response_url(_key(user)))
-        form["trigger_id"] = self.slack.trigger_id()
+        form["trigger_id"] = self._trigger(user)
         status, body, _ = post_signed(self.bot_url, None, SECRET, form=form)
         answer = _json(body)
         if status == 200 and (answer.get("text") or answer.get("blocks")):
             with self._lock:
                 self.seen.private.setdefault(user, []).append({**answer, "ts": str(self.clock.now().timestamp())})
-        self._views_opened_by(user, before)
+        self._collect_views()
         return {"status": status, "answer": answer}
 
     def post(self, network: str, handle: str, text: str) -> dict[str, Any]:
@@ -283,8 +305,16 @@ class Playground:
         return {"status": 200, "answer": {}}
 
     def storm(self) -> dict[str, Any]:
-        """A burst of near-identical complaints about one outage, as a storm looks on X."""
-        posts = [("x", f"user_{n:02d}", STORM[n % len(STORM)]) for n in range(12)]
+        """The demo's login outage (``walkthrough.OUTAGE``): eighteen customers, each in their own
+        words, most on X and some on Bluesky and Mastodon — more distinct customers on one topic than
+        ``INCIDENT_MIN_AUTHORS``, so the bot makes it one incident card and gives them none of their
+        own. Pressed again, the same customers write again: they join the open incident."""
+        posts = []
+        for n, (handle, text) in enumerate(OUTAGE):
+            network = storm_network(n)
+            posts.append(
+                (network, f"{handle}.bsky.social" if network == "bluesky" else handle, f"{MENTION[network]} {text}")
+            )
         self._write(posts)
         return {"status": 200, "answer": {"posts": len(posts)}}
 
@@ -386,6 +416,11 @@ class Playground:
         if what == "skip":
             return self.skip(str(body.get("what") or "1h"))
         raise ValueError(f"unknown action {what!r}")
+
+
+def storm_network(n: int) -> str:
+    """The network of the sample storm's ``n``-th post: an outage is told on every network at once."""
+    return "bluesky" if n % 6 == 2 else "mastodon" if n % 6 == 5 else "x"
 
 
 def _object(value: Any) -> dict[str, Any]:

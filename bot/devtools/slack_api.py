@@ -120,6 +120,9 @@ class SlackState:
     app_token: str = "xapp-1-test-app-token"
     triggers: dict[str, float] = field(default_factory=dict)
     """Trigger ids this workspace issued, and when: each opens one view within 3 seconds."""
+    view_triggers: dict[str, str] = field(default_factory=dict)
+    """The trigger id each view was opened with, by view id: whose click opened it (the playground
+    shows a modal to the teammate who clicked)."""
     files: dict[str, Json] = field(default_factory=dict)
     """Files by id, from ``files.getUploadURLExternal``: name, announced length, uploaded bytes."""
     private_channels: set[str] = field(default_factory=set)
@@ -668,6 +671,7 @@ class SlackStandIn(LocalServer):
         view = dict(args.get("view") or {})
         view["id"] = f"V{len(self.state.views) + 1:08d}"
         self.state.views.append(view)
+        self.state.view_triggers[view["id"]] = str(args.get("trigger_id"))
         return {"ok": True, "view": view}
 
     def _m_views_update(self, args: Json) -> Json:

@@ -1,9 +1,11 @@
 """``followthrough demo``: the real bot, end to end, with nothing but this machine.
 
 A local Slack stand-in, a temporary SQLite database and a bundled replay of a dozen posts
-(complaints, praise, a retweet storm, copies of one outage post, a reply in a thread, a hostile
-``<!channel>`` text). The real ingest, poster and HTTP app run; one card is clicked through claim →
-escalate → resolve with signed requests, and the transcript shows what each channel would show.
+(complaints, praise, a retweet storm, copies of one post, a reply in a thread, a hostile
+``<!channel>`` text), with a small login outage among them: eighteen customers in their own words
+within five minutes, which ingest makes one incident card. The real ingest, poster and HTTP app
+run; one card is clicked through claim → escalate → resolve and the incident is claimed, with
+signed requests, and the transcript shows what each channel would show.
 """
 
 from __future__ import annotations
@@ -29,13 +31,37 @@ from bot.runtime import build_deliverer, build_ingestor, source_context
 from bot.slack.ids import Action, Field
 from bot.socket_mode import SocketMode
 from bot.store import migrate
-from bot.store.models import Complaint
+from bot.store.models import Complaint, Incident
 from bot.web import make_wsgi_app, serve_in_background
 
 SAMPLE = Path(__file__).with_name("sample_replay.jsonl")
 SECRET = "demo-signing-secret"
 COMPLAINTS, ESCALATION, KUDOS = "C0COMPLAIN", "C0ESCALATE", "C0KUDOS00"
 PEOPLE = {"U0ALICE01": "alice", "U0BOB0001": "bob", "S0TIER002": "tier-2-oncall"}
+OUTAGE = (
+    ("hana_s", "can't log in, the app just shows an error"),
+    ("rob_m", "is login down? nothing works"),
+    ("ines_v", "the sign-in screen just spins"),
+    ("tariq_a", "login failing on my phone too"),
+    ("bea_l", "unable to sign in, my password is right"),
+    ("omar_f", "Login keeps failing with error 503!!"),
+    ("lucy_c", "locked out of my account, login won't work"),
+    ("dev_p", "anyone else unable to log in right now?"),
+    ("marta_g", "your login is down and I need my account"),
+    ("finn_o", "signing in gives me a blank screen"),
+    ("aiko_t", "stuck on the login screen"),
+    ("paul_d", "log-in failing, is it just me"),
+    ("zara_k", "can't get past login, session error"),
+    ("ben_w", "cannot login at all. outage?"),
+    ("chloe_r", "sign in button does nothing"),
+    ("sven_h", "login page won't load, error again"),
+    ("nadia_b", "why can't I log into my account??"),
+    ("joe_y", "logging in impossible, password not accepted"),
+)
+"""A login outage as customers tell it: eighteen (more than ``INCIDENT_MIN_AUTHORS``, 15), each in
+their own words, within five minutes — so the demo shows one incident card and none of theirs. The
+wordings share the words an outage's posts share ("login", "error", "account"): eighteen posts
+that each added two words of their own would be too few for their topic to hold them all."""
 
 
 def plain(text: str) -> str:
@@ -86,6 +112,37 @@ def dated_now(sample: Path, dest: Path, now: datetime, *, newest_ago: timedelta 
     return dest
 
 
+def add_outage(replay: Path, now: datetime, *, over: timedelta = timedelta(minutes=5)) -> int:
+    """``OUTAGE``'s posts appended to the (dated) replay, spread evenly over ``over`` and ending a
+    minute before ``now``, as the sample's own posts are dated to the minutes before the run."""
+    first = now - timedelta(minutes=1) - over
+    step = over / (len(OUTAGE) - 1)
+    with replay.open("a") as out:
+        for n, (handle, text) in enumerate(OUTAGE):
+            record = {
+                "id": str(1950 + n),
+                "text": f"@AcmeHelp {text}",
+                "author_id": str(550 + n),
+                "author_handle": handle,
+                "followers": 60 + 37 * n,
+                "created_at": (first + n * step).isoformat().replace("+00:00", "Z"),
+            }
+            out.write(json.dumps(record, ensure_ascii=False) + "\n")
+    return len(OUTAGE)
+
+
+def outage_line(incident: Incident | None, customers: int) -> str:
+    """What the demo says of its outage: the incident ingest made of it — or, plainly, that it made
+    none (a change to topic grouping can do that, and the transcript would then show its cards)."""
+    if incident is None:
+        return f"-> the login outage: {customers} customers, but no incident was found: each got a card of their own"
+    minutes = round((incident.latest_post_at - incident.first_post_at).total_seconds() / 60)
+    return (
+        f"-> the login outage: incident #{incident.id} ({incident.title}), {incident.customers} customers "
+        f"in {minutes} minutes — one card for them all, none of their own"
+    )
+
+
 def run_demo(*, socket: bool = False) -> int:
     """``socket``: the clicks arrive as Socket Mode envelopes (the default mode) instead of signed HTTP."""
     with tempfile.TemporaryDirectory() as tmp, SlackStandIn() as slack:
@@ -106,6 +163,7 @@ def run_demo(*, socket: bool = False) -> int:
         app = create_app(settings)
         migrate.upgrade(app.engine)
         sample = dated_now(SAMPLE, Path(tmp) / "sample.jsonl", app.clock.now())
+        outage = add_outage(sample, app.clock.now())
         replay = networks.replay_source(source_context(app), sample)
         while replay.step() == 0.0:  # 0.0: more lines are waiting; read them all before clicking
             continue
@@ -136,16 +194,21 @@ def run_demo(*, socket: bool = False) -> int:
         try:
             with app.sessions() as session:
                 top = session.scalars(
-                    select(Complaint).where(Complaint.slack_ts.is_not(None)).order_by(Complaint.priority.desc())
+                    select(Complaint)
+                    .where(Complaint.slack_ts.is_not(None), Complaint.incident_id.is_(None))
+                    .order_by(Complaint.priority.desc())
                 ).first()
                 assert top is not None
                 cid = top.id
-            steps = [
-                ("alice claims", "U0ALICE01", Action.CLAIM, None),
+                incident = session.scalars(select(Incident).order_by(Incident.id)).first()
+            ref = str(cid)
+            steps: list[tuple[str, str, Action, str, dict[str, Any] | None]] = [
+                ("alice claims", "U0ALICE01", Action.CLAIM, ref, None),
                 (
                     "alice escalates to Tier 2",
                     "U0ALICE01",
                     Action.ESCALATE,
+                    ref,
                     {
                         Field.TIER: {"type": "static_select", "selected_option": {"value": "Tier 2"}},
                         Field.REASON: {"type": "plain_text_input", "value": "Refund stuck in finance for 3 weeks"},
@@ -155,16 +218,26 @@ def run_demo(*, socket: bool = False) -> int:
                     "bob resolves",
                     "U0BOB0001",
                     Action.RESOLVE,
+                    ref,
                     {
                         Field.NOTE: {"type": "plain_text_input", "value": "Refund issued today; Dana confirmed by DM"},
                         Field.CONFIRMED: {"type": "checkboxes", "selected_options": [{"value": "yes"}]},
                     },
                 ),
             ]
-            print(f"Followthrough demo: {replay.lines_read} posts replayed; clicking through complaint #{cid}.\n")
-            for label, user, action, form in steps:
+            print(
+                f"Followthrough demo: {replay.lines_read} posts replayed, {outage} of them a login outage; "
+                f"clicking through complaint #{cid}.\n"
+            )
+            print(outage_line(incident, outage))
+            if incident is not None:
+                # Claim on the incident card is the complaint card's own button, on the incident's anchor.
+                steps.append(
+                    (f"bob claims incident #{incident.id}", "U0BOB0001", Action.CLAIM, str(incident.anchor_id), None)
+                )
+            for label, user, action, value, form in steps:
                 views_before = len(slack.state.views)
-                answer = act(block_action(user, action, value=str(cid), trigger_id=slack.trigger_id()))
+                answer = act(block_action(user, action, value=value, trigger_id=slack.trigger_id()))
                 if form is not None:
                     slack.wait_for(lambda n=views_before: len(slack.state.views) > n)
                     answer = act(view_submission(user, slack.state.views[-1], form))

@@ -47,6 +47,10 @@ KINDS = [Kind.COMPLAINT.value, Kind.QUESTION.value, Kind.OTHER.value]
 on an outage's topic both are its customers all the same. Praise never is."""
 CANDIDATE_LIMIT = 5000
 """At most this many recent complaints are grouped per batch (a storm's first hour fits)."""
+OVERLAP = 0.6
+"""A topic crossing the threshold while an open incident's posts already say most of what it says
+("card declined at checkout" beside "payment failed at checkout") is that incident, told anew —
+not a second one. Two outages on two subjects share a few words ("error", "fail"), not most."""
 HISTORY_WEEKS = 4
 BACKGROUND_DAYS = timedelta(days=7)
 BACKGROUND_LIMIT = 20_000
@@ -153,10 +157,13 @@ class _Recent:
             ids |= self.by_word.get(word, set())
         return [self.items[i] for i in ids if since <= self.items[i].posted_at <= until]
 
-    def forget_before(self, bound: datetime) -> None:
-        for cid in [cid for cid, m in self.items.items() if m.posted_at < bound]:
-            self.remove(cid)
+    def forget_before(self, bound: datetime) -> list[_Member]:
+        """Drop what is older than ``bound``; return it (it becomes the background)."""
+        gone = [m for m in self.items.values() if m.posted_at < bound]
+        for member in gone:
+            self.remove(member.id)
         self.since = max(self.since or bound, bound)
+        return gone
 
 
 class Detector:
@@ -169,17 +176,19 @@ class Detector:
         self.recent = _Recent()
         self._latest: datetime | None = None
         self.background: topics.Background | None = None
-        """The words of the ordinary complaints of the last week (read once, then kept up to date
-        with every complaint that joins no incident): what decides that "I logged in to track my
-        parcel" is about a parcel."""
+        """The words of the ordinary complaints of the last week, older than the recent window (read
+        once, then joined by each complaint that leaves the window in no incident): what decides that
+        "I logged in to track my parcel" is about a parcel. Never the recent posts: during a burst,
+        the outage's own words would pass for everyday ones."""
 
-    def _background(self, session: Session, at: datetime) -> topics.Background:
+    def _background(self, session: Session, before: datetime) -> topics.Background:
         if self.background is None:
             self.background = topics.Background()
             rows = session.execute(
                 select(Complaint.id, Complaint.text)
                 .where(
-                    Complaint.created_at >= at - BACKGROUND_DAYS,
+                    Complaint.posted_at >= before - BACKGROUND_DAYS,
+                    Complaint.posted_at < before,
                     Complaint.kind.in_(KINDS),
                     Complaint.incident_id.is_(None),
                 )
@@ -205,7 +214,7 @@ class Detector:
                 r.id,
                 r.source,
                 r.author_id,
-                int(r.author_followers or 0) + int(r.amplification_reach or 0),
+                int(r.author_followers or 0),
                 r.posted_at,
                 self.words(r.id, r.text),
                 r.duplicate_of,
@@ -228,7 +237,7 @@ class Detector:
         )
         if not new:
             return []
-        background = self._background(session, at)
+        background = self._background(session, min(m.posted_at for m in new) - 2 * self.policy.window)
         touched: dict[int, list[_Member]] = {}
         incidents = session.scalars(select(Incident).where(Incident.status == "open").order_by(Incident.id)).all()
         profiles = {i.id: topics.Profile.of(i.profile, i.profile_size) for i in incidents}
@@ -252,7 +261,6 @@ class Detector:
         for member in rest:
             if member.id in joined:
                 continue
-            background.add(member.words)
             member.created_now = False
             self.recent.add(member)
         for incident_members in touched.values():
@@ -263,7 +271,8 @@ class Detector:
         latest = max(m.posted_at for m in new)
         self._latest = max(self._latest or latest, latest)
         if self.recent.since is not None and self.recent.since < self._latest - 4 * self.policy.window:
-            self.recent.forget_before(self._latest - 2 * self.policy.window)
+            for gone in self.recent.forget_before(self._latest - 2 * self.policy.window):
+                background.add(gone.words)  # left the window in no incident: an ordinary complaint
         return sorted(touched)
 
     # -- new incidents -------------------------------------------------------------------------------
@@ -289,7 +298,7 @@ class Detector:
         recent = [m for m in self.recent.near(words, since, until) if m.id not in ids]
         everyone = {m.id: m for m in [*recent, *new]}
         items = [topics.Item(m.id, f"{m.source}:{m.author}", m.posted_at, m.words) for m in everyone.values()]
-        grouped = topics.group(items, join=self.policy.join)
+        grouped = topics.group(items, join=self.policy.join, background=self.background)
         background = topics.Profile()
         for topic in grouped:
             if len({i.author for i in topic.items}) < self.policy.min_authors:
@@ -309,7 +318,14 @@ class Detector:
             members = self._still_candidates(session, [everyone[item.key] for item in topic.items], ids)
             if len({(m.source, m.author) for m in members}) < self.policy.min_authors:
                 continue
-            same = next((i for i, p in profiles.items() if topics.same_topic(p, topic.profile)), None)
+            same = next(
+                (
+                    i
+                    for i, p in profiles.items()
+                    if topics.same_topic(p, topic.profile) or topics.overlap(p, topic.profile) >= OVERLAP
+                ),
+                None,
+            )
             if same is not None:
                 for member in members:
                     profiles[same].add(member.words)

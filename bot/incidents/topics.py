@@ -275,6 +275,16 @@ def _core(profile: Profile) -> set[str]:
     return {w for w, c in profile.counts.items() if c >= CORE * profile.size}
 
 
+def overlap(a: Profile, b: Profile) -> float:
+    """The share of ``b``'s word uses that fall on words ``a`` uses itself (in one post in twenty):
+    how much of what ``b``'s posts say ``a``'s posts say too."""
+    total = sum(b.counts.values())
+    if not total or not a.size:
+        return 0.0
+    floor = max(2, a.size / 20)
+    return sum(c for w, c in b.counts.items() if a.counts.get(w, 0) >= floor) / total
+
+
 def same_topic(a: Profile, b: Profile, merge: float = MERGE) -> bool:
     """Whether two topics are one told two ways: their counts point the same way, or most posts of
     each use one same word (each wording of an outage has "login" in it, and little else shared)."""
@@ -283,8 +293,12 @@ def same_topic(a: Profile, b: Profile, merge: float = MERGE) -> bool:
     return a.cosine(b) >= merge or bool(_core(a) & _core(b))
 
 
-def group(items: Sequence[Item], *, join: float = JOIN, merge: float = MERGE) -> list[Topic]:
-    """Topics of ``items`` (see the module's docstring); posts with no telling word stay alone."""
+def group(
+    items: Sequence[Item], *, join: float = JOIN, merge: float = MERGE, background: Background | None = None
+) -> list[Topic]:
+    """Topics of ``items`` (see the module's docstring); posts with no telling word stay alone.
+    ``background``: what ordinary complaints say, so that a post's own extra words ("on my phone
+    and laptop") do not keep it out of its topic, only words that belong to another subject."""
     ordered = sorted(items, key=lambda i: (i.at, i.key))
     topics: list[Topic] = []
     by_word: dict[str, list[int]] = {}
@@ -336,7 +350,7 @@ def group(items: Sequence[Item], *, join: float = JOIN, merge: float = MERGE) ->
         for item in topic.items:
             scores = [(t.profile.similarity(item.words), -i) for i, t in enumerate(grown)]
             score, minus_index = max(scores)
-            if score >= join and grown[-minus_index].profile.fits(item.words, join):
+            if score >= join and grown[-minus_index].profile.fits(item.words, join, background):
                 final[-minus_index].items.append(item)
             else:
                 alone.append(Topic([item], Profile.of(Counter(dict.fromkeys(item.words, 1)), 1)))

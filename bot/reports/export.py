@@ -1,4 +1,4 @@
-"""``followthrough export``: complaints, promises or events as CSV or JSON lines, streamed.
+"""``followthrough export``: complaints, promises, events or incidents as CSV or JSON lines, streamed.
 
 Column names are part of the interface — a team's BI tool or spreadsheet is built on them — so they
 are listed here once, in order, and only ever added to at the end.
@@ -7,7 +7,8 @@ Times are ISO 8601 in UTC, to the microsecond (``2026-03-02T09:00:00.000000+00:0
 ``True``/``False`` in CSV and ``true``/``false`` in JSON; an empty value is an empty CSV field and
 ``null`` in JSON. ``--since``/``--until`` are dates in the team's time zone (TEAM_TIMEZONE);
 ``--until`` includes that whole day. Rows are chosen by when they began: a complaint by when it was
-stored, a promise by when it was made, an event by when it happened.
+stored, a promise by when it was made, an event by when it happened, an incident by when it was
+detected.
 
 The database writes every line. A million events must export at tens of thousands of rows a second
 on a shared core, and any per-row work in Python (building tuples, formatting fields, encoding JSON)
@@ -52,6 +53,8 @@ class Column(NamedTuple):
 
     sql: str
     kind: str  # one of INT, TEXT, BOOL, TIME, JSON
+    pg: str | None = None
+    """PostgreSQL's expression, where the engines' SQL differs (JSON functions, time arithmetic)."""
 
 
 INT, TEXT, BOOL, TIME, JSON = "int", "text", "bool", "time", "json"
@@ -111,7 +114,82 @@ EVENT_COLUMNS = {
 """``details`` is the event's typed details as a JSON object (see ``bot/history/events.py``), written
 as stored: spliced into a JSON line as an object, not re-encoded."""
 
-WHAT = {"complaints": COMPLAINT_COLUMNS, "promises": PROMISE_COLUMNS, "events": EVENT_COLUMNS}
+
+def _sqlite_seconds(start: str, end: str) -> str:
+    """Whole seconds from ``start`` to ``end``, rounded, exact to the microsecond before rounding:
+    SQLite stores 'YYYY-MM-DD HH:MM:SS.ffffff', and its own ``strftime('%s')`` rounds a time to the
+    millisecond first, so the seconds and the microseconds are read apart."""
+
+    def parts(e: str) -> tuple[str, str]:
+        return f"CAST(strftime('%s', substr({e}, 1, 19)) AS INTEGER)", f"CAST(substr({e}, 21, 6) AS INTEGER)"
+
+    (s1, us1), (s2, us2) = parts(start), parts(end)
+    return f"CAST(round(({s2} - {s1}) + ({us2} - {us1}) / 1000000.0) AS INTEGER)"
+
+
+def _pg_seconds(start: str, end: str) -> str:
+    # numeric, so that a half second rounds away from zero as SQLite's round() does
+    return f"CAST(round(CAST(extract(epoch FROM ({end} - {start})) AS numeric)) AS bigint)"
+
+
+_UPDATES = "FROM incident_updates u WHERE u.incident_id = i.id"
+INCIDENT_COLUMNS = {
+    "id": Column("i.id", INT),
+    "status": Column("i.status", TEXT),
+    "title": Column("i.title", TEXT),
+    "detected_at": Column("i.detected_at", TIME),
+    "threshold_post_at": Column("i.threshold_post_at", TIME),
+    "first_post_at": Column("i.first_post_at", TIME),
+    "latest_post_at": Column("i.latest_post_at", TIME),
+    "first_update_at": Column("i.first_update_at", TIME),
+    "resolved_at": Column("i.resolved_at", TIME),
+    "customers": Column("i.customers", INT),
+    "posts": Column("i.posts", INT),
+    "reach": Column("i.reach", INT),
+    "networks": Column(
+        "(SELECT group_concat(value, ';') FROM (SELECT value FROM json_each(i.networks) ORDER BY key))",
+        TEXT,
+        pg="(CASE WHEN json_typeof(i.networks) = 'array' THEN (SELECT string_agg(n.value, ';' ORDER BY n.at) "
+        "FROM json_array_elements_text(i.networks) WITH ORDINALITY AS n(value, at)) END)",
+    ),
+    "owner_id": Column("(CASE WHEN a.id IS NULL THEN i.owner_id ELSE a.owner_id END)", TEXT),
+    "resolved_by": Column("i.resolved_by", TEXT),
+    "updates": Column(f"(SELECT count(*) {_UPDATES})", INT),
+    "unreachable": Column(
+        f"(SELECT COALESCE(sum(json_array_length(u.unreachable)), 0) {_UPDATES})",
+        INT,
+        pg="(SELECT COALESCE(sum(CASE WHEN json_typeof(u.unreachable) = 'array' "
+        f"THEN json_array_length(u.unreachable) ELSE 0 END), 0) {_UPDATES})",
+    ),
+    "seconds_to_detect": Column(
+        _sqlite_seconds("i.threshold_post_at", "i.detected_at"),
+        INT,
+        pg=_pg_seconds("i.threshold_post_at", "i.detected_at"),
+    ),
+    "seconds_to_first_update": Column(
+        _sqlite_seconds("i.first_post_at", "i.first_update_at"),
+        INT,
+        pg=_pg_seconds("i.first_post_at", "i.first_update_at"),
+    ),
+    "seconds_to_resolve": Column(
+        _sqlite_seconds("i.first_post_at", "i.resolved_at"), INT, pg=_pg_seconds("i.first_post_at", "i.resolved_at")
+    ),
+}
+"""One row per incident. ``networks``: the networks its customers posted on, joined with ``;``.
+``owner_id``: its anchor complaint's owner (the incident card's Claim claims the anchor).
+``updates``: the updates and the resolution sent to its customers; ``unreachable``: the customers
+each of them could not be sent to from here, summed — the replies the team had to write by hand
+on the customers' networks. The ``seconds_to_*`` are whole seconds, rounded: to detect is from the
+post with which the topic crossed the threshold to the detection; to the first update (the first
+public reply of an update reaching a customer) and to resolve are from the incident's first post.
+Empty until it happened."""
+
+WHAT = {
+    "complaints": COMPLAINT_COLUMNS,
+    "promises": PROMISE_COLUMNS,
+    "events": EVENT_COLUMNS,
+    "incidents": INCIDENT_COLUMNS,
+}
 
 
 class Source(NamedTuple):
@@ -134,6 +212,7 @@ SOURCES = {
         "p.id",
     ),
     "events": Source("audit_events e", "", "e.at", "e.id"),
+    "incidents": Source("incidents i", "LEFT JOIN complaints a ON a.id = i.anchor_id", "i.detected_at", "i.id"),
 }
 FORMATS = ("csv", "jsonl")
 
@@ -218,7 +297,7 @@ def _sqlite_json_value(column: Column) -> str:
 def _pg_csv_field(column: Column, *, raw: bool = False) -> str:
     """A value for COPY's CSV: it quotes an empty string to tell it from NULL, which Python's ``csv``
     never did, so an empty string goes out as NULL (an empty field either way)."""
-    e = column.sql
+    e = column.pg or column.sql
     if column.kind == INT:
         return e
     if column.kind == TIME:
@@ -230,7 +309,7 @@ def _pg_csv_field(column: Column, *, raw: bool = False) -> str:
 
 
 def _pg_json_value(column: Column) -> str:
-    e = column.sql
+    e = column.pg or column.sql
     if column.kind == INT:
         return f"COALESCE(CAST({e} AS text), 'null')"
     if column.kind == TIME:

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.orm import Session
 
 from bot import networks
-from bot.reports import metrics
+from bot.reports import incidents, metrics
 from bot.reports.metrics import Metrics, Period, Unit
 
 WEEKS = 8
@@ -53,14 +53,16 @@ def payload(
     days = metrics.periods(spans[0].start.astimezone(ZoneInfo(tz)).date(), WEEKS * 7, Unit.DAY, tz)
     daily = metrics.daily_complaints(session, days)
     if scope == "month":
-        headline_spans = [Period(f"{spans[-4].label} to {spans[-1].label}", spans[-4].start, spans[-1].end)]
+        headline = Period(f"{spans[-4].label} to {spans[-1].label}", spans[-4].start, spans[-1].end)
         before_spans = [Period("the 4 weeks before", spans[-8].start, spans[-5].end)]
-        pair = metrics.compute(session, [*before_spans, *headline_spans], unit=Unit.WEEK, tz=tz, now=now, person=person)
+        pair = metrics.compute(session, [*before_spans, headline], unit=Unit.WEEK, tz=tz, now=now, person=person)
         groups = pair.groups
-        label = headline_spans[0].label
     else:
+        headline = spans[-1]
         groups = {key: rows[-2:] for key, rows in report.groups.items()}
-        label = spans[-1].label
+    label = headline.label
+    # An incident is the team's, not one person's: the team's report only, and only when there was one.
+    outages = incidents.week_numbers(session, headline) if person is None else incidents.WeekNumbers()
     group = ("person", person) if person else ("team", "")
     current = groups.get(group, [Metrics(), Metrics()])
     oldest = report.oldest_open.get(group)
@@ -81,6 +83,7 @@ def payload(
         },
         "networks": {key: _numbers(rows[-1]) for (kind, key), rows in groups.items() if kind == "network"},
         "costs": networks.usage_lines(session, now),
+        "incidents": asdict(outages) if outages else None,
         "oldest_open": None
         if oldest is None
         else {
@@ -101,9 +104,10 @@ def payload(
 
 
 def is_empty(report: dict[str, Any]) -> bool:
-    """Nothing came in, was answered, promised or settled in the reported period."""
+    """Nothing came in, was answered, promised or settled in the reported period, and no incident
+    was detected, updated or resolved in it."""
     c = report["current"]
-    return not any(
+    return not report.get("incidents") and not any(
         c[k] for k in ("complaints_in", "first_responses", "promises_made", "kept_on_time", "kept_late", "broken")
     )
 
@@ -122,6 +126,24 @@ def duration(seconds: float | None) -> str:
         return f"{minutes:.0f} min"
     hours = minutes / 60
     return f"{hours:.1f} h" if hours < 48 else f"{hours / 24:.1f} days"
+
+
+def short_duration(seconds: float | None) -> str:
+    """``duration``, in seconds under a minute and a half: an incident is often found within a minute
+    of the post that made it one, and "0 min" would hide by how much."""
+    if seconds is not None and abs(seconds) < 90:
+        return f"{seconds:.0f} s"
+    return duration(seconds)
+
+
+def incident_line(i: dict[str, Any]) -> str:
+    """The week's incidents: how many and how big, then how fast — each median with how many it is of."""
+    return (
+        f"Incidents: {i['detected']} detected, {i['customers']} customers affected"
+        f" · time to detect: median {short_duration(i['detect_median_s'])}"
+        f" · to first public update: median {short_duration(i['first_update_median_s'])} ({i['updated']} updated)"
+        f" · to resolve: median {short_duration(i['resolve_median_s'])} ({i['resolved']} resolved)"
+    )
 
 
 def percent(rate: float | None) -> str:
@@ -160,6 +182,8 @@ def headline_lines(report: dict[str, Any]) -> list[str]:
         f"Time to claim: median {duration(c['claim_median_s'])}, 90% within {duration(c['claim_p90_s'])}"
         f" · to resolve: median {duration(c['resolve_median_s'])}, 90% within {duration(c['resolve_p90_s'])}",
     ]
+    if report.get("person") is None and report.get("incidents"):  # a report stored before incidents has none
+        lines.append(incident_line(report["incidents"]))
     oldest = report.get("oldest_open")
     if oldest:
         since = datetime.fromisoformat(oldest["since"])

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.devtools.walkthrough import OUTAGE
 from tests.e2e.helpers import ROOT, base_env, cli, free_port, wait_for_port
 from tests.support.slack_api import SlackStandIn
 
@@ -324,6 +325,20 @@ def test_demo_runs_with_no_credentials_and_exits_0(tmp_path: Path, flags: tuple[
     assert " d ago" not in out  # the sample is dated to the minutes before the run, not months back
     assert "=== #kudos ===" in out
     assert "@tier-2-oncall Complaint #1" in out
+
+    # The login outage among the sample: one incident card, claimed through its own Claim button,
+    # and not one card for any of its customers.
+    assert "-> the login outage: incident #1 (login" in out
+    assert f"-> bob claims incident #1: {answer}" in out
+    complaints = out.split("=== #complaints ===", 1)[1].split("=== #escalations ===", 1)[0]
+    cards = [card for card in complaints.strip("\n").split("\n\n") if card.strip()]
+    [incident] = [card for card in cards if "*Incident #" in card]
+    assert f"*{len(OUTAGE)} customers*" in incident
+    assert "*Claimed* by @bob" in incident
+    assert "[Post update]  [Resolve incident]" in incident
+    others = "\n".join(card for card in cards if card is not incident)
+    assert len(cards) > 5, complaints  # the ordinary complaints still have their cards
+    assert not [handle for handle, _ in OUTAGE if f"@{handle}" in others], "a member got a card of its own"
 
 
 def test_a_second_worker_on_one_sqlite_file_is_refused_in_one_line(tmp_path: Path, stand_in: SlackStandIn):

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from bot.devtools.playground import COMPLAINTS, Playground
+from bot.devtools.walkthrough import OUTAGE
 
 ALICE, BOB = "U0ALICE01", "U0BOB0001"
 
@@ -157,3 +158,67 @@ def test_a_name_rebound_to_this_machine_is_refused(pg: Playground):
     with pytest.raises(urllib.error.HTTPError) as refused:
         urllib.request.urlopen(request, timeout=15)
     assert refused.value.code == 403
+
+
+def incident_card(pg: Playground, having: str) -> dict[str, Any] | None:
+    """The incident's card once it says ``having`` (another card may say it too)."""
+    card = card_of(pg, "*Incident #")
+    return card if card is not None and having in json.dumps(card) else None
+
+
+def incident_button(card: dict[str, Any], label: str) -> dict[str, Any]:
+    """What the page sends when ``label`` on a card is clicked: the button's ids and its block's."""
+    for block in card["blocks"]:
+        for element in block.get("elements") or [] if block["type"] == "actions" else []:
+            if element.get("type") == "button" and element["text"]["text"] == label:
+                ids = {"action_id": element["action_id"], "value": element["value"], "block_id": block["block_id"]}
+                return ids | {"channel": COMPLAINTS}
+    raise AssertionError(f"no {label} button on {json.dumps(card)[:300]}")
+
+
+def test_the_sample_storm_is_one_incident_card_whose_buttons_work_from_the_page(pg: Playground):
+    """The storm is eighteen customers in their own words: one incident card, none of theirs. Claim
+    works on it; Post update opens its form; Resolve incident's form answers its submission with
+    ``response_action: update`` and the preview, which the page shows in the same modal and submits."""
+    assert call(pg, "storm", user=ALICE)["answer"]["posts"] == len(OUTAGE)
+    card = until(lambda: card_of(pg, "*Incident #"), "the incident card")
+    assert f"*{len(OUTAGE)} customers*" in json.dumps(card)
+    others = [m for m in state(pg)["channels"][0]["messages"] if "*Incident #" not in json.dumps(m)]
+    assert not [h for h, _ in OUTAGE if any(h in json.dumps(m) for m in others)], "a member got a card of its own"
+
+    assert call(pg, "click", user=BOB, action=incident_button(card, "Claim"))["status"] == 200
+    card = until(lambda: incident_card(pg, "*Claimed*"), "the incident claimed")
+    assert call(pg, "click", user=ALICE, action=incident_button(card, "Post update"))["status"] == 200
+    assert until(lambda: state(pg)["modal"], "the Post update form")["title"]["text"].startswith("Update #")
+    call(pg, "close", user=ALICE)
+
+    assert call(pg, "click", user=ALICE, action=incident_button(card, "Resolve incident"))["status"] == 200
+    form = until(lambda: state(pg)["modal"], "the Resolve incident form")
+    assert form["title"]["text"].startswith("Resolve incident")
+    [field] = [b["block_id"] for b in form["blocks"] if b["type"] == "input"]
+
+    # Step 1: the page sends what its form holds; the bot answers with the preview, which the page draws.
+    template = "{name}, logins work again. Sorry for the trouble!"
+    answer = call(pg, "submit", user=ALICE, values={field: {"type": "plain_text_input", "value": template}})
+    assert answer["status"] == 200
+    assert answer["answer"]["response_action"] == "update"
+    confirm = state(pg)["modal"]
+    assert confirm["title"]["text"] == "Check and send"
+    assert confirm["id"] == form["id"], "the same modal, updated"
+    # The playground's networks have no reply keys: the preview says so rather than showing texts.
+    assert f"*{len(OUTAGE)}* cannot be from here" in json.dumps(confirm["blocks"])
+
+    # Step 2: the preview has no field; submitting it sends, and the modal closes.
+    answer = call(pg, "submit", user=ALICE, values={})
+    assert answer["status"] == 200
+    assert answer["answer"].get("response_action") is None, answer
+    assert state(pg)["modal"] is None
+    card = until(lambda: incident_card(pg, "Incident resolved"), "the incident resolved")
+    until(
+        lambda: any(
+            m.get("thread_ts") == card["ts"] and "cannot be answered from here" in json.dumps(m)
+            for m in state(pg)["channels"][0]["messages"]
+        ),
+        "the thread's line naming who to answer by hand",
+        timeout=5,
+    )

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from bot.intake.state import source_statuses
 from bot.networks import label as network
+from bot.reports import incidents as incident_report
 from bot.reports import status as board
 from bot.reports.slack_report import report_command
 from bot.slack.deps import CommandDeps, Requests
@@ -21,6 +22,7 @@ from bot.slack.listeners.skipped_posts import move_command, skipped_message, tri
 from bot.slack.middleware import team_only
 from bot.slack.views.blocks import age, claim_line, cut, escape, handle, network_label, slack_date
 from bot.slack.views.fit import fit_message, listed
+from bot.slack.views.incident_list import incidents_text
 
 if TYPE_CHECKING:
     from slack_bolt import App
@@ -139,6 +141,12 @@ def find(deps: CommandDeps, user: str, args: str, now: datetime) -> str:
     return "\n".join(lines)
 
 
+def incidents(deps: CommandDeps, user: str, args: str, now: datetime) -> str:
+    with deps.sessions() as session:
+        found = incident_report.listing(session, now)
+    return incidents_text(found, ANSWER_LIMIT)
+
+
 ANSWER_LIMIT = 3900
 """A command's private answer (Slack's 4,000 for a text answer, and some room)."""
 
@@ -153,6 +161,14 @@ REGISTRY: list[Subcommand] = [
         "a customer's earlier complaints and how they ended, per network",
         find,
         ("history", "who"),
+    ),
+    Subcommand(
+        "incidents",
+        "",
+        f"open incidents, then those resolved in the last {incident_report.RECENT.days} days: how many customers,"
+        " who owns each, how the update to its customers stands",
+        incidents,
+        ("incident",),
     ),
     Subcommand("skipped", "", "posts of the last 24 h that got no card, with Card it and Praise", skipped_message),
     Subcommand("triage", "", "triage's quality on your team's labels, and what retraining changed", triage_report),

@@ -213,13 +213,15 @@ def fit_view(view: Json) -> Json:
     return out
 
 
-def listed(head: str, lines: list[str], limit: int, whole: str) -> str:
+def listed(head: str, lines: list[str], limit: int, whole: str, unlisted: int = 0) -> str:
     """``head`` and as many whole lines as fit in ``limit`` characters; the rest are counted, with the
-    command that shows them all (``whole``), rather than cut off mid-line with no word of how many."""
+    command that shows them all (``whole``), rather than cut off mid-line with no word of how many.
+    ``unlisted``: more that exist but were never read (a builder reads no more than can be shown)."""
     out = head
     for i, line in enumerate(lines):
-        more = f"\n…and {len(lines) - i} more — {whole}"
+        more = f"\n…and {len(lines) - i + unlisted} more — {whole}"
         if len(out) + 1 + len(line) + len(more) > limit:
             return out + more
         out += "\n" + line
-    return out
+    # Room for this was kept while the last line was added (its count was at least as long).
+    return out + (f"\n…and {unlisted} more — {whole}" if unlisted else "")

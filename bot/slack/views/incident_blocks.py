@@ -94,7 +94,9 @@ def build_incident_card(v: IncidentView, now: datetime) -> Json:
         when = f" {slack_date(v.resolved_at)}" if v.resolved_at else ""
         text = f":white_check_mark: *Incident resolved*{who}{when}"
         if v.resolution:
-            text += f"\n_{cut(escape(v.resolution), 1000)}_"
+            # The template as sent, its placeholders shown as what they stood for.
+            shown = v.resolution.replace("{name}", "‹name›").replace("{handle}", "‹@handle›")
+            text += f"\n_{cut(escape(shown), 1000)}_"
     elif a is not None:
         text = blocks.state_line(a)
     else:
@@ -172,10 +174,10 @@ def build_incident_line(payload: dict[str, Any]) -> Json:
     count = int(payload.get("unreachable_count") or 0)
     if unreachable:
         names = ", ".join(
-            f"{handle(u.get('handle'))} ({network_label(str(u.get('source')))}: {inline(u.get('why'), 120)})"
-            for u in unreachable[:15]
+            f"{handle(u.get('handle'))} ({network_label(str(u.get('source')))}: {inline(u.get('why'), 80)})"
+            for u in unreachable[:25]
         )
-        more = f" …and {count - 15} more (`/complaints incidents`)" if count > 15 else ""
+        more = f" …and {count - 25} more" if count > 25 else ""
         text += f"\n:warning: {count} customer(s) cannot be answered from here: {names}{more}"
     failed: Sequence[dict[str, str]] = payload.get("failed_handles") or []
     if failed:
