@@ -51,6 +51,7 @@ OVERLAP = 0.6
 """A topic crossing the threshold while an open incident's posts already say most of what it says
 ("card declined at checkout" beside "payment failed at checkout") is that incident, told anew —
 not a second one. Two outages on two subjects share a few words ("error", "fail"), not most."""
+SHARED = 0.5
 HISTORY_WEEKS = 4
 BACKGROUND_DAYS = timedelta(days=7)
 BACKGROUND_LIMIT = 20_000
@@ -318,14 +319,7 @@ class Detector:
             members = self._still_candidates(session, [everyone[item.key] for item in topic.items], ids)
             if len({(m.source, m.author) for m in members}) < self.policy.min_authors:
                 continue
-            same = next(
-                (
-                    i
-                    for i, p in profiles.items()
-                    if topics.same_topic(p, topic.profile) or topics.overlap(p, topic.profile) >= OVERLAP
-                ),
-                None,
-            )
+            same = next((i for i, p in profiles.items() if self._same_incident(p, topic.profile)), None)
             if same is not None:
                 for member in members:
                     profiles[same].add(member.words)
@@ -335,6 +329,18 @@ class Detector:
             incident_id = self._open(session, members, topic, background, threshold.at, at=at)
             opened.append((incident_id, {m.id for m in members}))
         return opened
+
+    def _same_incident(self, incident: topics.Profile, topic: topics.Profile) -> bool:
+        """Whether a topic crossing the threshold is an open incident told anew: the same words, or
+        a word most posts of both use that ordinary complaints do not ("payment" in "card declined,
+        payment taken" and in "payment failed at the last step")."""
+        if topics.same_topic(incident, topic) or topics.overlap(incident, topic) >= OVERLAP:
+            return True
+        shared = {w for w, c in incident.counts.items() if c >= SHARED * incident.size} & {
+            w for w, c in topic.counts.items() if c >= SHARED * topic.size
+        }
+        background = self.background
+        return any(background is None or not background.common(w) for w in shared)
 
     def _load(self, session: Session, since: datetime) -> None:
         """(Re)build the index from the database: open complaints in no incident, posted since ``since``."""
