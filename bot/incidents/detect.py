@@ -52,6 +52,7 @@ OVERLAP = 0.6
 ("card declined at checkout" beside "payment failed at checkout") is that incident, told anew —
 not a second one. Two outages on two subjects share a few words ("error", "fail"), not most."""
 SHARED = 0.5
+PROFILE_REWRITE = 1.1
 HISTORY_WEEKS = 4
 BACKGROUND_DAYS = timedelta(days=7)
 BACKGROUND_LIMIT = 20_000
@@ -119,6 +120,17 @@ _REPOINT = (
     .where(_D.card_of.in_(bindparam("ids", expanding=True)), _D.status == _PENDING)
     .values(card_of=bindparam("anchor"))
 )
+_KNOWN_AUTHORS = (
+    select(_C.author_id)
+    .where(
+        _C.incident_id == bindparam("incident"),
+        _C.source == bindparam("source", type_=String()),
+        _C.author_id.in_(bindparam("authors", expanding=True)),
+        _C.id.not_in(bindparam("ids", expanding=True)),
+    )
+    .distinct()
+)
+_POSTED_CARD = select(_C.slack_channel).where(_C.id == bindparam("cid"), _C.slack_ts.is_not(None))
 _REFRESH_SENT = select(_D.sent_at).where(_D.key == bindparam("key", type_=String()), _D.status == _PENDING)
 
 
@@ -176,6 +188,7 @@ class Detector:
         self._words: dict[int, frozenset[str]] = {}
         self.recent = _Recent()
         self._latest: datetime | None = None
+        self._anchor_cards: dict[int, outbox.CardTarget] = {}
         self.background: topics.Background | None = None
         """The words of the ordinary complaints of the last week, older than the recent window (read
         once, then joined by each complaint that leaves the window in no incident): what decides that
@@ -208,6 +221,21 @@ class Detector:
             found = self._words[complaint_id] = topics.terms(text)
         return found
 
+    def _member_of(self, row: dict[str, Any]) -> _Member:
+        """A complaint ingest has just written, from its row's values."""
+        return _Member(
+            row["id"],
+            row["source"],
+            row["author_id"],
+            int(row.get("author_followers") or 0),
+            row["posted_at"],
+            self.words(row["id"], row["text"]),
+            row.get("duplicate_of"),
+            None,
+            None,
+            True,
+        )
+
     def _members(self, session: Session, where: Sequence[Any], created: set[int]) -> list[_Member]:
         rows = session.execute(select(*_COLUMNS).where(*where).order_by(Complaint.posted_at, Complaint.id)).all()
         return [
@@ -226,16 +254,22 @@ class Detector:
             for r in rows
         ]
 
-    def detect(self, session: Session, created: Sequence[int], *, at: datetime) -> list[int]:
-        """Group this batch's new complaints (``created``) into incidents; the incidents touched."""
+    def detect(self, session: Session, created: Sequence[int | dict[str, Any]], *, at: datetime) -> list[int]:
+        """Group this batch's new complaints into incidents; the incidents touched. ``created``: their
+        ids, or the rows ingest has just written (what is needed of them, without reading them back)."""
         if not self.policy.enabled or not created:
             return []
         autoflush(session)
-        new = self._members(
-            session,
-            [Complaint.id.in_(list(created)), Complaint.kind.in_(KINDS), Complaint.incident_id.is_(None)],
-            set(created),
-        )
+        rows = [c for c in created if isinstance(c, dict)]
+        if len(rows) == len(created):
+            new = [self._member_of(row) for row in rows if row["kind"] in KINDS and row.get("incident_id") is None]
+        else:
+            ids = [c["id"] if isinstance(c, dict) else c for c in created]
+            new = self._members(
+                session,
+                [Complaint.id.in_(ids), Complaint.kind.in_(KINDS), Complaint.incident_id.is_(None)],
+                set(ids),
+            )
         if not new:
             return []
         background = self._background(session, min(m.posted_at for m in new) - 2 * self.policy.window)
@@ -561,37 +595,47 @@ class Detector:
         authors: dict[str, set[str]] = {}
         for m in members:
             authors.setdefault(m.source, set()).add(m.author)
-        known = 0
-        for source, ids in [] if first else authors.items():
-            listed = sorted(ids)
+        known: set[tuple[str, str]] = set()
+        ids = [m.id for m in members]
+        for source, names in [] if first else authors.items():
+            listed = sorted(names)
             for start in range(0, len(listed), 500):
-                known += len(
-                    session.execute(
-                        select(Complaint.author_id)
-                        .where(
-                            Complaint.incident_id == incident.id,
-                            Complaint.source == source,
-                            Complaint.author_id.in_(listed[start : start + 500]),
-                            Complaint.id.not_in([m.id for m in members]),
-                        )
-                        .distinct()
-                    ).all()
+                rows = session.execute(
+                    _KNOWN_AUTHORS,
+                    {"incident": incident.id, "source": source, "authors": listed[start : start + 500], "ids": ids},
                 )
+                known |= {(source, author) for (author,) in rows}
+        # Reach is the customers' followers, each customer once (a second post, or a copy folded
+        # into another's card, reaches the same people).
+        followers: dict[tuple[str, str], int] = {}
+        for m in members:
+            key = (m.source, m.author)
+            if key not in known:
+                followers[key] = max(m.followers, followers.get(key, 0))
         incident.posts = (0 if first else incident.posts) + len(members)
-        incident.customers = (0 if first else incident.customers) + sum(len(ids) for ids in authors.values()) - known
-        incident.reach = (0 if first else incident.reach) + sum(m.followers for m in members)
+        incident.customers = (0 if first else incident.customers) + len(followers)
+        incident.reach = (0 if first else incident.reach) + sum(followers.values())
         incident.first_post_at = min([incident.first_post_at, *(m.posted_at for m in members)])
         incident.latest_post_at = max([incident.latest_post_at, *(m.posted_at for m in members)])
-        incident.networks = sorted({*(incident.networks or []), *authors})
-        incident.profile = profile.top()
-        incident.profile_size = profile.size
-        incident.title = ", ".join(profile.telling(self.background)) or incident.title
+        if not set(authors) <= set(incident.networks or []):
+            incident.networks = sorted({*(incident.networks or []), *authors})
+        if first or profile.size >= PROFILE_REWRITE * (incident.profile_size or 0):
+            # The stored words are what the next batches match against: rewritten as the topic
+            # grows by a tenth (a JSON column per batch of a storm cost as much as the rest).
+            incident.profile = profile.top()
+            incident.profile_size = profile.size
+            incident.title = ", ".join(profile.telling(self.background)) or incident.title
         incident.updated_at = at
         session.flush()
         if first:
             return
         anchor = incident.anchor_id
-        target = outbox.card_target(session, anchor)
+        target = self._anchor_cards.get(anchor)
+        if target is None:
+            channel = session.execute(_POSTED_CARD, {"cid": anchor}).scalar()
+            if channel is None:
+                return  # not posted yet: it is drawn from the numbers as they are when it goes
+            target = self._anchor_cards[anchor] = outbox.CardTarget(anchor, channel, DeliveryStatus.SENT.value)
         outbox.request_card_refreshes(session, {anchor: INCIDENT_PRIORITY}, at=at, targets={anchor: target})
         last = session.execute(_REFRESH_SENT, {"key": f"update:{anchor}"}).scalar()
         if last is not None and last + timedelta(seconds=CARD_UPDATE_SECONDS) > at:

@@ -537,7 +537,7 @@ class Ingestor:
         so a storm's members never get cards of their own and a crash keeps both or neither."""
         batch.flush()
         if batch.created:
-            created, batch.created = [ref.get() for ref in batch.created], []
+            created, batch.created = [ref.params for ref in batch.created], []
             self.detector.detect(batch.session, created, at=batch.at)
 
     def ingest_batch(
