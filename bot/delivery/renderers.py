@@ -102,7 +102,7 @@ class RenderContext:
                 counts = dict(
                     session.execute(
                         select(Delivery.status, func.count())
-                        .where(Delivery.key.like(f"incident:{latest.id}:%"))
+                        .where(Delivery.incident_update == latest.id)
                         .group_by(Delivery.status)
                     ).all()
                 )
@@ -112,6 +112,7 @@ class RenderContext:
                         "total": latest.customers,
                         "sent": counts.get("sent", 0),
                         "failed": counts.get("dead", 0) + counts.get("set_aside", 0),
+                        "done": latest.customers - counts.get("pending", 0),
                         "finish_by": latest.finish_by.isoformat() if latest.finish_by else None,
                     }
                 )

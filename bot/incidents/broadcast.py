@@ -39,9 +39,10 @@ from bot.history import events
 from bot.history.events import EventKind
 from bot.incidents import pacing
 from bot.outbox.kinds import DeliveryKind
+from bot.promises import lifecycle as promises
 from bot.store.bulk import insert_rows
 from bot.store.enums import OPEN_STATUSES, DeliveryStatus, PromiseStatus, Status
-from bot.store.models import AuditEvent, Complaint, Delivery, Incident, IncidentUpdate
+from bot.store.models import AuditEvent, Complaint, Delivery, Incident, IncidentUpdate, Promise
 
 PROGRESS_EVERY = 50
 LINE_PRIORITY = 100
@@ -112,11 +113,26 @@ def customers(session: Session, incident_id: int) -> list[Customer]:
     ).all()
     latest: dict[tuple[str, str], Customer] = {}
     for r in rows:
-        name = (r.author_name or "").split()[0] if (r.author_name or "").strip() else r.author_handle
+        name = first_name(r.author_name)
         latest[(r.source, r.author_id)] = Customer(
             r.id, r.source, r.author_id, r.author_handle, name, r.external_id, r.text
         )
     return sorted(latest.values(), key=lambda c: c.complaint_id)
+
+
+_NAME = re.compile(r"[^\W\d_][^\W\d_'\-]*(?:['\-][^\W\d_]+)*")
+NAME_FALLBACK = "there"
+"""What {name} becomes when the display name has no plain first name ("Hi there, …")."""
+
+
+def first_name(display_name: str | None) -> str:
+    """The first word of a display name, if it is a plain name (letters, an apostrophe or hyphen
+    inside): the brand's public reply must never carry a customer's "@elonmusk", "#ad" or link
+    chosen as a display name to mention, tag or advertise through the brand's account."""
+    words = (display_name or "").split()
+    if words and (match := _NAME.fullmatch(words[0])) and len(match.group()) <= 30:
+        return match.group()
+    return NAME_FALLBACK
 
 
 def render(template: str, customer: Customer) -> str:
@@ -156,8 +172,14 @@ def _recent_texts(session: Session, source: str, at: datetime) -> set[str]:
     return {_norm(str((p or {}).get("text") or "")) for p in rows}
 
 
+_LEADING_MENTIONS = re.compile(r"^(?:\s*@[\w.\-]+)+\s*")
+_URL = re.compile(r"https?://\S+")
+
+
 def _norm(text: str) -> str:
-    return " ".join(text.split()).casefold()
+    """How X compares two posts for its duplicate rule: without the @mentions in front (a template
+    starting with {handle} is the same words to X for every customer) and links (shortened anew)."""
+    return " ".join(_URL.sub("", _LEADING_MENTIONS.sub("", text)).split()).casefold()
 
 
 def _earlier_times(session: Session, source: str, at: datetime) -> list[datetime]:
@@ -265,12 +287,13 @@ def send(
 ) -> IncidentUpdate:
     """Store the update and one reply per reachable customer (see the module's docstring).
     ``kind``: ``update`` or ``resolve``. The same ``key`` (the form's) again returns the first."""
-    existing = session.scalar(select(IncidentUpdate).where(IncidentUpdate.key == key))
-    if existing is not None:
-        return existing
     incident = session.execute(select(Incident).where(Incident.id == incident_id).with_for_update()).scalar()
     if incident is None:
         raise NotFound(f"There is no incident #{incident_id}.")
+    # After the lock: the same form sent twice at once waits here, then finds the first one's update.
+    existing = session.scalar(select(IncidentUpdate).where(IncidentUpdate.key == key))
+    if existing is not None:
+        return existing
     if incident.status != "open":
         raise Conflict(f"Incident #{incident_id} is resolved already.")
     template = check_template(template)
@@ -316,6 +339,7 @@ def send(
                 },
                 priority=REPLY_PRIORITY,
             )
+            | {"incident_update": row.id}
             for p in planned
         ],
     )
@@ -343,7 +367,8 @@ def _anchor_owner(session: Session, incident: Incident) -> str | None:
 
 def _resolve_members(session: Session, incident: Incident, *, user_id: str, note: str, at: datetime) -> None:
     """Every member resolved with the incident; the anchor through the one resolve path (its
-    promises — the incident's — are closed as kept: the update that resolves it is the follow-up)."""
+    promises — the incident's — are closed as kept: the update that resolves it is the follow-up);
+    promises made on members' own cards closed likewise, and those cards re-drawn resolved."""
     anchor = session.get(Complaint, incident.anchor_id)
     if anchor is not None and anchor.status in [s.value for s in OPEN_STATUSES]:
         complaints.resolve(
@@ -356,12 +381,47 @@ def _resolve_members(session: Session, incident: Incident, *, user_id: str, note
             open_promises=PromiseStatus.KEPT.value,
         )
     members = session.execute(
-        select(Complaint.id, Complaint.status).where(
+        select(Complaint.id, Complaint.status, Complaint.slack_ts, Complaint.slack_channel).where(
             Complaint.incident_id == incident.id,
             Complaint.id != incident.anchor_id,
             Complaint.status.in_([s.value for s in OPEN_STATUSES]),
         )
     ).all()
+    owed = (
+        session.scalars(
+            select(Promise.complaint_id)
+            .where(Promise.complaint_id.in_([m.id for m in members]), Promise.status == PromiseStatus.OPEN.value)
+            .distinct()
+        ).all()
+        if members
+        else []
+    )
+    for complaint_id in owed:
+        # A promise someone made on a member's own card (before the incident was found) is kept by
+        # the resolution every customer gets — closed through the one path, its reminders dropped.
+        promises.close_open_on(
+            session,
+            complaint_id,
+            status=PromiseStatus.KEPT,
+            user_id=user_id,
+            at=at,
+            why=f"incident #{incident.id} resolved",
+        )
+    for member in members:
+        if member.slack_ts:
+            # Its own card, posted before the incident was found, shows it resolved too.
+            outbox.insert_row(
+                session,
+                outbox.row(
+                    DeliveryKind.CARD_UPDATE,
+                    key=f"incident-resolved:{member.id}",
+                    at=at,
+                    lane=outbox.lane_for(DeliveryKind.CARD_UPDATE, member.slack_channel or "none"),
+                    complaint_id=member.id,
+                    card_of=member.id,
+                    priority=10,
+                ),
+            )
     ids = [m.id for m in members]
     for start in range(0, len(ids), 500):
         session.execute(
@@ -402,8 +462,18 @@ def _resolve_members(session: Session, incident: Incident, *, user_id: str, note
 
 
 def progress_line(
-    session: Session, incident: Incident, update_row: IncidentUpdate, *, sent: int, failed: int, at: datetime, key: str
+    session: Session,
+    incident: Incident,
+    update_row: IncidentUpdate,
+    *,
+    sent: int,
+    failed: int,
+    at: datetime,
+    key: str,
+    done: int | None = None,
 ) -> None:
+    # The card's progress line follows the thread's (at the start, every PROGRESS_EVERY, the end).
+    outbox.request_card_refresh(session, incident.anchor_id, at=at, priority=LINE_PRIORITY)
     outbox.enqueue_on_card(
         session,
         DeliveryKind.INCIDENT_LINE,
@@ -417,12 +487,13 @@ def progress_line(
             "sender": update_row.sent_by,
             "sent": sent,
             "failed": failed,
+            "done": done,
             "total": update_row.customers,
             "finish_by": update_row.finish_by.isoformat() if update_row.finish_by else None,
             "unreachable": update_row.unreachable[:50] if key.startswith("incident-start") else [],
             "unreachable_count": len(update_row.unreachable),
             "failed_handles": _failed_handles(session, update_row.id)
-            if failed and sent + failed >= update_row.customers
+            if failed and done is not None and done >= update_row.customers
             else [],
         },
         priority=LINE_PRIORITY,
@@ -432,7 +503,7 @@ def progress_line(
 def _failed_handles(session: Session, update_id: int) -> list[dict[str, str]]:
     rows = session.execute(
         select(Delivery.payload, Delivery.last_error).where(
-            Delivery.key.like(f"incident:{update_id}:%"),
+            Delivery.incident_update == update_id,
             Delivery.status.in_([DeliveryStatus.DEAD.value, DeliveryStatus.SET_ASIDE.value]),
         )
     ).all()
@@ -440,11 +511,17 @@ def _failed_handles(session: Session, update_id: int) -> list[dict[str, str]]:
 
 
 def after_reply(session: Session, row: Delivery, *, at: datetime) -> None:
-    """One incident reply sent or failed for good: count, and say so in the thread at milestones."""
+    """One incident reply sent or failed for good: count, and say so in the thread at milestones.
+
+    The update's row is locked first: two workers finishing its last two replies at once (X's and
+    Bluesky's lanes) would each count the other's as still pending, and neither would say it is
+    done. Rows withdrawn meanwhile (a customer forgotten, the card gone) count as done too."""
     update_id = (row.payload or {}).get("update")
     if update_id is None:
         return
-    update_row = session.get(IncidentUpdate, int(update_id))
+    update_row = session.execute(
+        select(IncidentUpdate).where(IncidentUpdate.id == int(update_id)).with_for_update()
+    ).scalar()
     if update_row is None:
         return
     incident = session.get(Incident, update_row.incident_id)
@@ -453,26 +530,28 @@ def after_reply(session: Session, row: Delivery, *, at: datetime) -> None:
     counts = dict(
         session.execute(
             select(Delivery.status, func.count())
-            .where(Delivery.key.like(f"incident:{update_row.id}:%"))
+            .where(Delivery.incident_update == update_row.id)
             .group_by(Delivery.status)
         ).all()
     )
     sent = int(counts.get(DeliveryStatus.SENT.value, 0))
     failed = int(counts.get(DeliveryStatus.DEAD.value, 0)) + int(counts.get(DeliveryStatus.SET_ASIDE.value, 0))
-    done = sent + failed
+    done = update_row.customers - int(counts.get(DeliveryStatus.PENDING.value, 0))
     if sent and incident.first_update_at is None:
         incident.first_update_at = at
     if done >= update_row.customers:
-        progress_line(
-            session, incident, update_row, sent=sent, failed=failed, at=at, key=f"incident-done:{update_row.id}"
-        )
-    elif done % PROGRESS_EVERY == 0:
-        progress_line(
-            session,
-            incident,
-            update_row,
-            sent=sent,
-            failed=failed,
-            at=at,
-            key=f"incident-progress:{update_row.id}:{done}",
-        )
+        key = f"incident-done:{update_row.id}"
+        progress_line(session, incident, update_row, sent=sent, failed=failed, done=done, at=at, key=key)
+    else:
+        mark = done // PROGRESS_EVERY * PROGRESS_EVERY
+        if mark:
+            progress_line(
+                session,
+                incident,
+                update_row,
+                sent=sent,
+                failed=failed,
+                done=done,
+                at=at,
+                key=f"incident-progress:{update_row.id}:{mark}",
+            )

@@ -33,6 +33,7 @@ from bot.history import events
 from bot.history.events import EventKind
 from bot.incidents import topics
 from bot.outbox.kinds import DeliveryKind
+from bot.store import dialect
 from bot.store.bulk import insert_rows
 from bot.store.engine import autoflush
 from bot.store.enums import OPEN_STATUSES, DeliveryStatus, Kind
@@ -130,6 +131,9 @@ _KNOWN_AUTHORS = (
     )
     .distinct()
 )
+_LOCK_OPEN_INCIDENTS = (
+    select(Incident.__table__.c.id).where(Incident.__table__.c.status == "open").order_by(Incident.__table__.c.id)
+).with_for_update()
 _POSTED_CARD = select(_C.slack_channel).where(_C.id == bindparam("cid"), _C.slack_ts.is_not(None))
 _REFRESH_SENT = select(_D.sent_at).where(_D.key == bindparam("key", type_=String()), _D.status == _PENDING)
 
@@ -189,6 +193,9 @@ class Detector:
         self.recent = _Recent()
         self._latest: datetime | None = None
         self._anchor_cards: dict[int, outbox.CardTarget] = {}
+        self._seen_max: int | None = None
+        """The newest complaint id the index has seen: what another worker ingested since is read
+        at the next batch (on PostgreSQL several workers take turns draining the inbox)."""
         self.background: topics.Background | None = None
         """The words of the ordinary complaints of the last week, older than the recent window (read
         once, then joined by each complaint that leaves the window in no incident): what decides that
@@ -253,6 +260,15 @@ class Detector:
             )
             for r in rows
         ]
+
+    def lock(self, session: Session) -> None:
+        """Hold the open incidents until the ingest batch commits (PostgreSQL; SQLite's writers are
+        serialised already). Taken first in the batch, before any complaint is locked, in the same
+        order Resolve incident takes them: a post joining an incident while it is being resolved
+        waits, then sees it resolved — instead of joining it after it closed, never to be answered.
+        """
+        if self.policy.enabled and dialect.is_postgres(session):
+            session.execute(_LOCK_OPEN_INCIDENTS).all()
 
     def detect(self, session: Session, created: Sequence[int | dict[str, Any]], *, at: datetime) -> list[int]:
         """Group this batch's new complaints into incidents; the incidents touched. ``created``: their
@@ -329,6 +345,9 @@ class Detector:
         ids = {m.id for m in new}
         if self.recent.since is None or since < self.recent.since:
             self._load(session, since)
+        else:
+            self._catch_up(session, ids)
+        self._seen_max = max([self._seen_max or 0, *ids])
         words = {w for m in new for w in m.words}
         recent = [m for m in self.recent.near(words, since, until) if m.id not in ids]
         everyone = {m.id: m for m in [*recent, *new]}
@@ -392,6 +411,26 @@ class Detector:
         for member in rows:
             self.recent.add(member)
         self.recent.since = since if len(rows) < CANDIDATE_LIMIT else rows[0].posted_at
+        self._seen_max = session.scalar(select(func.max(Complaint.id))) or 0
+
+    def _catch_up(self, session: Session, batch: set[int]) -> None:
+        """Add what other workers ingested since this one last looked."""
+        if self._seen_max is None or self.recent.since is None:
+            return
+        for member in self._members(
+            session,
+            [
+                Complaint.id > self._seen_max,
+                Complaint.id.not_in(sorted(batch)),
+                Complaint.posted_at >= self.recent.since,
+                Complaint.kind.in_(KINDS),
+                Complaint.status.in_(OPEN),
+                Complaint.incident_id.is_(None),
+            ],
+            set(),
+        ):
+            self.recent.add(member)
+            self._seen_max = max(self._seen_max, member.id)
 
     def _still_candidates(self, session: Session, members: list[_Member], new: set[int]) -> list[_Member]:
         """The members the index proposes, as the database has them now (a card posted since they

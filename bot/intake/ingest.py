@@ -594,6 +594,7 @@ class Ingestor:
         return [_result(p) for p in pending]
 
     def _ingest_all(self, batch: _Batch, posts: Sequence[Post], flush_each: bool = False) -> list[_Pending]:
+        self.detector.lock(batch.session)
         if self.models is not None:
             self.triage = self.models.current(batch.session, batch.at)
         seen = self._known_ids(batch.session, posts)

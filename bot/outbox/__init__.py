@@ -90,6 +90,7 @@ def row(
         "last_error": last_error,
         "created_at": at,
         "sent_at": None,
+        "incident_update": None,
     }
 
 

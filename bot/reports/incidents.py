@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import case, func, or_, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from bot.reports.metrics import Period, median
@@ -152,7 +152,7 @@ def _line(r: Any, latest: Progress | None) -> IncidentLine:
 def _latest_progress(session: Session, incident_ids: list[int]) -> dict[int, Progress]:
     """Each incident's latest update and how many of its replies were sent: one query for the
     updates and one for the counts, however many incidents are listed (each customer's reply is a
-    delivery keyed ``incident:<update>:<complaint>``, and only its key names the update)."""
+    delivery naming its update in ``incident_update``, which an index serves)."""
     if not incident_ids:
         return {}
     newest = (
@@ -171,15 +171,14 @@ def _latest_progress(session: Session, incident_ids: list[int]) -> dict[int, Pro
     ).all()
     if not updates:
         return {}
-    prefixes = {u.id: f"incident:{u.id}:%" for u in updates}
-    which = case(*[(Delivery.key.like(p), uid) for uid, p in prefixes.items()], else_=None)
     sent = dict(
         session.execute(
-            select(which, func.count())
+            select(Delivery.incident_update, func.count())
             .where(
-                Delivery.status == DeliveryStatus.SENT.value, or_(*[Delivery.key.like(p) for p in prefixes.values()])
+                Delivery.incident_update.in_([u.id for u in updates]),
+                Delivery.status == DeliveryStatus.SENT.value,
             )
-            .group_by(which)
+            .group_by(Delivery.incident_update)
         ).all()
     )
     return {

@@ -444,6 +444,7 @@ class Delivery(Base):
             postgresql_where=text("status = 'pending'"),
         ),
         Index("ix_deliveries_promise", "promise_id"),
+        Index("ix_deliveries_incident_update", "incident_update", "status"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -466,6 +467,9 @@ class Delivery(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime]
     sent_at: Mapped[datetime | None]
+    incident_update: Mapped[int | None] = mapped_column(Integer)
+    """The incident update (``incident_updates.id``) this reply is one of: its progress is counted
+    by it (an index, not a pattern on ``key`` that no index serves)."""
 
 
 class Lane(Base):

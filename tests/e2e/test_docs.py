@@ -90,6 +90,9 @@ NOT_RUN: dict[str, str] = {
             "webhook_load",
         )
     },
+    "python bench/incidents.py": (
+        "three synthetic days through ingest (two minutes); tests/e2e/test_incidents.py is its fast variant"
+    ),
 }
 """Commands this test does not run, each with why."""
 

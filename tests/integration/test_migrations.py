@@ -315,11 +315,15 @@ def test_0013_renames_stored_replies_to_the_one_reply_kind_and_back(engine: Engi
     migrate.upgrade(engine, "0012")
     at = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
     table = Delivery.__table__
+    def as_of_0012(values: dict) -> dict:
+        return {k: v for k, v in values.items() if k != "incident_update"}  # a column 0017 adds
+
     with engine.begin() as conn:
         for n, network in enumerate(("x", "bluesky", "mastodon")):
             values = outbox.row(DeliveryKind.REPLY, transport=network, key=f"reply:{n}", at=at, lane=f"reply:{network}")
-            conn.execute(table.insert().values(**{**values, "kind": f"reply_{network}"}))
-        conn.execute(table.insert().values(**outbox.row(DeliveryKind.DIGEST, key="digest:1", at=at, lane="post:C1")))
+            conn.execute(table.insert().values(**as_of_0012({**values, "kind": f"reply_{network}"})))
+        digest = outbox.row(DeliveryKind.DIGEST, key="digest:1", at=at, lane="post:C1")
+        conn.execute(table.insert().values(**as_of_0012(digest)))
 
     def stored() -> list[tuple[str, str, str]]:
         with engine.connect() as conn:

@@ -221,6 +221,9 @@ def run_crash_scenario(
             SCHEDULER_TICK_SECONDS="1",
             NAG_QUIET_HOURS="off",
             NAG_LADDER=LADDER,
+            # One card per complaint is what this run counts; eighty customers waiting for a refund
+            # at once would be one incident (its kill -9 run: tests/e2e/test_incidents.py).
+            INCIDENT_MIN_AUTHORS="0",
             # The first reminder goes at the first DIGEST_TIME after the desk's first complaint: a
             # minute boundary 20–80 s from now, so it falls while the bots are being killed.
             DIGEST_TIME=(datetime.now(UTC) + timedelta(seconds=80)).strftime("%H:%M"),

@@ -149,14 +149,18 @@ def member_line(incident_id: int, permalink: str | None) -> str:
 def progress_text(payload: dict[str, Any]) -> str:
     """An update's progress, as its thread line and the card say it."""
     total, sent, failed = int(payload.get("total") or 0), int(payload.get("sent") or 0), int(payload.get("failed") or 0)
+    # Done: sent, failed for good, or withdrawn (a customer forgotten meanwhile) — all but the pending.
+    done = int(payload["done"]) if payload.get("done") is not None else sent + failed
     finish = payload.get("finish_by")
     what = "resolution" if payload.get("kind") == "resolve" else "update"
     if total == 0:
         return f"The {what} reaches nobody from here: every customer must be answered on their network."
-    if sent + failed >= total:
+    if done >= total:
         text = f"{what.capitalize()} sent: *{sent} of {total}* customers answered"
         if failed:
             text += f", {failed} could not be"
+        if done - sent - failed > 0:
+            text += f", {done - sent - failed} withdrawn"
         return text
     rest = f", the rest by {slack_date(datetime.fromisoformat(finish), '{time}')}" if finish else ""
     if sent == 0 and failed == 0:
@@ -256,7 +260,11 @@ def confirm_modal(
         "type": "modal",
         "callback_id": View.INCIDENT_CONFIRM.value,
         # The template travels with the form, so what is sent is exactly what was previewed.
-        "private_metadata": json.dumps({"incident": incident_id, "kind": kind, "template": template}),
+        # ``ensure_ascii=False``: escaped, a template in Japanese or with emoji is six times longer and
+        # would not fit Slack's 3,000 characters of metadata.
+        "private_metadata": json.dumps(
+            {"incident": incident_id, "kind": kind, "template": template}, ensure_ascii=False, separators=(",", ":")
+        ),
         "title": {"type": "plain_text", "text": "Check and send"},
         "submit": {"type": "plain_text", "text": "Resolve and send" if resolving else "Send"},
         "close": {"type": "plain_text", "text": "Cancel"},

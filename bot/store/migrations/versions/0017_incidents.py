@@ -6,7 +6,8 @@ Create Date: 2026-12-07 14:00:00
 
 When hundreds of customers post about one outage within minutes, each post was its own card and
 nobody could answer them all afterwards. An incident groups them (``complaints.incident_id``); its
-updates to the customers are ``incident_updates``, each customer's reply a delivery row.
+updates to the customers are ``incident_updates``, each customer's reply a delivery row that names
+its update (``deliveries.incident_update``).
 """
 
 from collections.abc import Sequence
@@ -76,6 +77,8 @@ def upgrade() -> None:
     op.add_column("complaints", sa.Column("incident_id", sa.Integer(), nullable=True))
     op.create_index("ix_complaints_incident", "complaints", ["incident_id"])
     op.create_index("ix_complaints_posted_kind", "complaints", ["posted_at", "kind"])
+    op.add_column("deliveries", sa.Column("incident_update", sa.Integer(), nullable=True))
+    op.create_index("ix_deliveries_incident_update", "deliveries", ["incident_update", "status"])
     if op.get_bind().dialect.name != "sqlite":
         op.create_foreign_key(
             op.f("fk_complaints_incident_id_incidents"),
@@ -90,6 +93,8 @@ def upgrade() -> None:
 def downgrade() -> None:
     if op.get_bind().dialect.name != "sqlite":
         op.drop_constraint(op.f("fk_complaints_incident_id_incidents"), "complaints", type_="foreignkey")
+    op.drop_index("ix_deliveries_incident_update", table_name="deliveries")
+    op.drop_column("deliveries", "incident_update")
     op.drop_index("ix_complaints_posted_kind", table_name="complaints")
     op.drop_index("ix_complaints_incident", table_name="complaints")
     op.drop_column("complaints", "incident_id")
