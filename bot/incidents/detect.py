@@ -27,6 +27,7 @@ from typing import Any
 
 from sqlalchemy import String, bindparam, func, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from bot import outbox
 from bot.history import events
@@ -105,20 +106,20 @@ _COLUMNS = (
 _C = Complaint.__table__.c
 _D = Delivery.__table__.c
 _PENDING = DeliveryStatus.PENDING.value
-# Built once (a fresh IN list per statement cost more in SQLAlchemy's compiling than the update).
-_SET_INCIDENT = (
+# Built once, run as executemany over every member a batch adds to any incident.
+_SET_ONE = (
     update(Complaint.__table__)
-    .where(_C.id.in_(bindparam("ids", expanding=True)))
+    .where(_C.id == bindparam("cid"))
     .values(incident_id=bindparam("incident"), updated_at=bindparam("at", type_=UTCDateTime()))
 )
-_CLOSE_CARDS = (
+_CLOSE_ONE = (
     update(Delivery.__table__)
-    .where(_D.key.in_(bindparam("keys", expanding=True)), _D.status == _PENDING, _D.attempts == 0)
+    .where(_D.key == bindparam("card_key", type_=String()), _D.status == _PENDING, _D.attempts == 0)
     .values(status=DeliveryStatus.CLOSED.value, last_error=bindparam("why"))
 )
-_REPOINT = (
+_REPOINT_ONE = (
     update(Delivery.__table__)
-    .where(_D.card_of.in_(bindparam("ids", expanding=True)), _D.status == _PENDING)
+    .where(_D.card_of == bindparam("cid"), _D.status == _PENDING)
     .values(card_of=bindparam("anchor"))
 )
 _KNOWN_AUTHORS = (
@@ -193,6 +194,7 @@ class Detector:
         self.recent = _Recent()
         self._latest: datetime | None = None
         self._anchor_cards: dict[int, outbox.CardTarget] = {}
+        self._writes: dict[str, list[dict[str, Any]]] = {"set": [], "close": [], "repoint": [], "events": []}
         self._seen_max: int | None = None
         """The newest complaint id the index has seen: what another worker ingested since is read
         at the next batch (on PostgreSQL several workers take turns draining the inbox)."""
@@ -304,6 +306,7 @@ class Detector:
         by_id = {i.id: i for i in incidents}
         for incident_id, members in touched.items():
             self._join(session, by_id[incident_id], members, profiles[incident_id], at=at)
+        self._flush_writes(session)
         joined: set[int] = set()
         if rest:
             for incident_id, ids in self._new_incidents(session, rest, by_id, profiles, at=at):
@@ -377,6 +380,7 @@ class Detector:
                 for member in members:
                     profiles[same].add(member.words)
                 self._join(session, open_incidents[same], members, profiles[same], at=at)
+                self._flush_writes(session)
                 opened.append((same, {m.id for m in members}))
                 continue
             incident_id = self._open(session, members, topic, background, threshold.at, at=at)
@@ -540,6 +544,7 @@ class Detector:
             "incident #%d opened: %s (%d customers)", incident.id, incident.title, len({m.author for m in members})
         )
         self._join(session, incident, members, topic.profile, at=at, opening=True)
+        self._flush_writes(session)
         return incident.id
 
     @staticmethod
@@ -573,20 +578,15 @@ class Detector:
         at: datetime,
         opening: bool = False,
     ) -> None:
-        for start in range(0, len(members), 500):
-            chunk = members[start : start + 500]
-            others = [m for m in chunk if m.id != incident.anchor_id]
-            session.execute(_SET_INCIDENT, {"ids": [m.id for m in chunk], "incident": incident.id, "at": at})
-            if others:
-                # Their cards, not out yet, never will be: the incident's card stands for them all.
-                session.execute(
-                    _CLOSE_CARDS,
-                    {"keys": [outbox.card_key(m.id) for m in others], "why": f"part of incident #{incident.id}"},
-                )
-            unposted = [m.id for m in others if m.slack_ts is None]
-            if unposted:
-                # What waited for those cards (a customer's reply in the same batch) goes under the incident's.
-                session.execute(_REPOINT, {"ids": unposted, "anchor": incident.anchor_id})
+        why = f"part of incident #{incident.id}"
+        for m in members:
+            self._writes["set"].append({"cid": m.id, "incident": incident.id, "at": at})
+            if m.id != incident.anchor_id:
+                # Its card, not out yet, never will be: the incident's card stands for them all.
+                self._writes["close"].append({"card_key": outbox.card_key(m.id), "why": why})
+                if m.slack_ts is None:
+                    # What waited for that card (a reply in the same batch) goes under the incident's.
+                    self._writes["repoint"].append({"cid": m.id, "anchor": incident.anchor_id})
         posted = [m for m in members if m.slack_ts is not None and m.id != incident.anchor_id]
         for member in posted:
             # Its card, already in the channel, says which incident it is part of (once).
@@ -602,21 +602,31 @@ class Detector:
                     priority=10,
                 ),
             )
-        insert_rows(
-            session,
-            AuditEvent.__table__,
-            [
-                events.row(
-                    EventKind.INCIDENT_JOINED,
-                    actor=events.SYSTEM,
-                    at=at,
-                    complaint_id=m.id,
-                    details=events.IncidentEvent(incident.id),
-                )
-                for m in members
-            ],
+        self._writes["events"].extend(
+            events.row(
+                EventKind.INCIDENT_JOINED,
+                actor=events.SYSTEM,
+                at=at,
+                complaint_id=m.id,
+                details=events.IncidentEvent(incident.id),
+            )
+            for m in members
         )
         self._recount(session, incident, members, profile, at=at, first=opening)
+
+    def _flush_writes(self, session: Session) -> None:
+        """The members' rows, for every incident this batch touched, in one statement per kind:
+        statements per incident per batch cost more than the rest of detection."""
+        w = self._writes
+        if w["set"]:
+            session.execute(_SET_ONE, w["set"])
+        if w["close"]:
+            session.execute(_CLOSE_ONE, w["close"])
+        if w["repoint"]:
+            session.execute(_REPOINT_ONE, w["repoint"])
+        if w["events"]:
+            insert_rows(session, AuditEvent.__table__, w["events"])
+        self._writes = {"set": [], "close": [], "repoint": [], "events": []}
 
     def _recount(
         self,
@@ -651,21 +661,27 @@ class Detector:
             key = (m.source, m.author)
             if key not in known:
                 followers[key] = max(m.followers, followers.get(key, 0))
-        incident.posts = (0 if first else incident.posts) + len(members)
-        incident.customers = (0 if first else incident.customers) + len(followers)
-        incident.reach = (0 if first else incident.reach) + sum(followers.values())
-        incident.first_post_at = min([incident.first_post_at, *(m.posted_at for m in members)])
-        incident.latest_post_at = max([incident.latest_post_at, *(m.posted_at for m in members)])
+        values: dict[str, Any] = {
+            "posts": (0 if first else incident.posts) + len(members),
+            "customers": (0 if first else incident.customers) + len(followers),
+            "reach": (0 if first else incident.reach) + sum(followers.values()),
+            "first_post_at": min([incident.first_post_at, *(m.posted_at for m in members)]),
+            "latest_post_at": max([incident.latest_post_at, *(m.posted_at for m in members)]),
+            "updated_at": at,
+        }
         if not set(authors) <= set(incident.networks or []):
-            incident.networks = sorted({*(incident.networks or []), *authors})
+            values["networks"] = sorted({*(incident.networks or []), *authors})
         if first or profile.size >= PROFILE_REWRITE * (incident.profile_size or 0):
             # The stored words are what the next batches match against: rewritten as the topic
             # grows by a tenth (a JSON column per batch of a storm cost as much as the rest).
-            incident.profile = profile.top()
-            incident.profile_size = profile.size
-            incident.title = ", ".join(profile.telling(self.background)) or incident.title
-        incident.updated_at = at
-        session.flush()
+            values["profile"] = profile.top()
+            values["profile_size"] = profile.size
+            values["title"] = ", ".join(profile.telling(self.background)) or incident.title
+        # One plain UPDATE, and the loaded object told the same, without a unit-of-work flush
+        # (which cost more than the rest of a join).
+        session.execute(update(Incident.__table__).where(Incident.__table__.c.id == incident.id).values(**values))
+        for name, value in values.items():
+            set_committed_value(incident, name, value)
         if first:
             return
         anchor = incident.anchor_id
