@@ -38,6 +38,7 @@ from bot.desk.replies import DUPLICATE_WINDOW, REPLY_LANE
 from bot.history import events
 from bot.history.events import EventKind
 from bot.incidents import pacing
+from bot.incidents.detect import redraw_own_card
 from bot.outbox.kinds import DeliveryKind
 from bot.promises import lifecycle as promises
 from bot.store.bulk import insert_rows
@@ -410,18 +411,7 @@ def _resolve_members(session: Session, incident: Incident, *, user_id: str, note
     for member in members:
         if member.slack_ts:
             # Its own card, posted before the incident was found, shows it resolved too.
-            outbox.insert_row(
-                session,
-                outbox.row(
-                    DeliveryKind.CARD_UPDATE,
-                    key=f"incident-resolved:{member.id}",
-                    at=at,
-                    lane=outbox.lane_for(DeliveryKind.CARD_UPDATE, member.slack_channel or "none"),
-                    complaint_id=member.id,
-                    card_of=member.id,
-                    priority=10,
-                ),
-            )
+            redraw_own_card(session, member.id, member.slack_channel, key=f"incident-resolved:{member.id}", at=at)
     ids = [m.id for m in members]
     for start in range(0, len(ids), 500):
         session.execute(

@@ -139,6 +139,23 @@ _POSTED_CARD = select(_C.slack_channel).where(_C.id == bindparam("cid"), _C.slac
 _REFRESH_SENT = select(_D.sent_at).where(_D.key == bindparam("key", type_=String()), _D.status == _PENDING)
 
 
+def redraw_own_card(session: Session, complaint_id: int, channel: str | None, *, key: str, at: datetime) -> None:
+    """Re-draw a member's own card (posted before its incident was found), once per ``key``: its
+    lines go to the incident's card, so the usual refresh would re-draw that one instead."""
+    outbox.insert_row(
+        session,
+        outbox.row(
+            DeliveryKind.CARD_UPDATE,
+            key=key,
+            at=at,
+            lane=outbox.lane_for(DeliveryKind.CARD_UPDATE, channel or "none"),
+            complaint_id=complaint_id,
+            card_of=complaint_id,
+            priority=10,
+        ),
+    )
+
+
 class _Recent:
     """The recent complaints in no incident, indexed by word, kept between batches.
 
@@ -590,18 +607,7 @@ class Detector:
         posted = [m for m in members if m.slack_ts is not None and m.id != incident.anchor_id]
         for member in posted:
             # Its card, already in the channel, says which incident it is part of (once).
-            outbox.insert_row(
-                session,
-                outbox.row(
-                    DeliveryKind.CARD_UPDATE,
-                    key=f"incident-line:{member.id}",
-                    at=at,
-                    lane=outbox.lane_for(DeliveryKind.CARD_UPDATE, member.slack_channel or "none"),
-                    complaint_id=member.id,
-                    card_of=member.id,
-                    priority=10,
-                ),
-            )
+            redraw_own_card(session, member.id, member.slack_channel, key=f"incident-line:{member.id}", at=at)
         self._writes["events"].extend(
             events.row(
                 EventKind.INCIDENT_JOINED,

@@ -23,7 +23,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -234,11 +234,9 @@ class Topic:
     items: list[Item] = field(default_factory=list)
     profile: Profile = field(default_factory=Profile)
 
-    def authors_within(self, window: timedelta) -> tuple[int, Item | None]:
-        """The most distinct customers who posted on the topic within any ``window`` of post
-        times, and the post that reached that count first (the threshold post)."""
+    def _in_window(self, window: timedelta) -> Iterator[tuple[Item, int]]:
+        """Each post in time order, with how many distinct customers posted within ``window`` up to it."""
         ordered = sorted(self.items, key=lambda i: (i.at, i.key))
-        best, at_best = 0, None
         start = 0
         counts: Counter[str] = Counter()
         for item in ordered:
@@ -249,26 +247,21 @@ class Topic:
                 if not counts[gone]:
                     del counts[gone]
                 start += 1
-            if len(counts) > best:
-                best, at_best = len(counts), item
+            yield item, len(counts)
+
+    def authors_within(self, window: timedelta) -> tuple[int, Item | None]:
+        """The most distinct customers who posted on the topic within any ``window`` of post
+        times, and the post that reached that count first."""
+        best, at_best = 0, None
+        for item, count in self._in_window(window):
+            if count > best:
+                best, at_best = count, item
         return best, at_best
 
     def threshold_item(self, window: timedelta, authors: int) -> Item | None:
-        """The post with which ``authors`` distinct customers had posted within ``window``."""
-        ordered = sorted(self.items, key=lambda i: (i.at, i.key))
-        start = 0
-        counts: Counter[str] = Counter()
-        for item in ordered:
-            counts[item.author] += 1
-            while ordered[start].at < item.at - window:
-                gone = ordered[start].author
-                counts[gone] -= 1
-                if not counts[gone]:
-                    del counts[gone]
-                start += 1
-            if len(counts) >= authors:
-                return item
-        return None
+        """The post with which ``authors`` distinct customers had posted within ``window`` (the
+        threshold post: its time is the incident's start for the report's time to detect)."""
+        return next((item for item, count in self._in_window(window) if count >= authors), None)
 
 
 def _core(profile: Profile) -> set[str]:
