@@ -132,6 +132,7 @@ class RenderContext:
                 resolution=incident.resolution,
                 resolved_by=incident.resolved_by,
                 resolved_at=incident.resolved_at,
+                updates=1 if latest is not None else 0,
             )
         # After the session: every session on SQLite holds the write lock, and ``card`` opens its own.
         return dataclasses.replace(view, anchor=self.card(complaint))

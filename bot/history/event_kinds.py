@@ -55,6 +55,8 @@ class EventKind(StrEnum):
     """A public update (or the resolution) was sent to every customer of an incident."""
     INCIDENT_CLAIMED = "incident_claim"
     INCIDENT_RESOLVED = "incident_resolve"
+    INCIDENT_RELEASED = "incident_release"
+    """A person said it was not an incident: its customers got their own cards back."""
     # data protection
     FORGOTTEN = "forget"
     """A customer's data was forgotten (``data forget``): counts only, nothing of theirs."""

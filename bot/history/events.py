@@ -213,6 +213,7 @@ DETAILS: dict[EventKind, type[Details] | None] = {
     EventKind.INCIDENT_UPDATE: IncidentEvent,
     EventKind.INCIDENT_CLAIMED: IncidentEvent,
     EventKind.INCIDENT_RESOLVED: IncidentEvent,
+    EventKind.INCIDENT_RELEASED: IncidentEvent,
 }
 
 

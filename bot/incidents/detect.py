@@ -54,6 +54,8 @@ OVERLAP = 0.6
 ("card declined at checkout" beside "payment failed at checkout") is that incident, told anew —
 not a second one. Two outages on two subjects share a few words ("error", "fail"), not most."""
 SHARED = 0.5
+RELEASED_FOR = timedelta(days=1)
+"""After Not an incident, the same topic opens no incident for this long (``release.py``)."""
 PROFILE_REWRITE = 1.1
 HISTORY_WEEKS = 4
 BACKGROUND_DAYS = timedelta(days=7)
@@ -400,9 +402,19 @@ class Detector:
                 self._flush_writes(session)
                 opened.append((same, {m.id for m in members}))
                 continue
+            if self._released_like(session, topic.profile, at):
+                continue  # a person said this topic was no incident: not again the same day
             incident_id = self._open(session, members, topic, background, threshold.at, at=at)
             opened.append((incident_id, {m.id for m in members}))
         return opened
+
+    def _released_like(self, session: Session, topic: topics.Profile, at: datetime) -> bool:
+        rows = session.execute(
+            select(Incident.profile, Incident.profile_size).where(
+                Incident.status == "released", Incident.resolved_at >= at - RELEASED_FOR
+            )
+        ).all()
+        return any(self._same_incident(topics.Profile.of(p, n), topic) for p, n in rows)
 
     def _same_incident(self, incident: topics.Profile, topic: topics.Profile) -> bool:
         """Whether a topic crossing the threshold is an open incident told anew: the same words, or

@@ -33,6 +33,7 @@ class Action(StrEnum):
     COMMIT_NOT_PROMISE = "ft_commit_not_promise"
     INCIDENT_UPDATE = "ft_incident_update"
     INCIDENT_RESOLVE = "ft_incident_resolve"
+    INCIDENT_RELEASE = "ft_incident_release"
 
 
 class View(StrEnum):

@@ -220,7 +220,7 @@ class Incident(Base):
 
     __tablename__ = "incidents"
     __table_args__ = (
-        CheckConstraint("status IN ('open', 'resolved')", name="status"),
+        CheckConstraint("status IN ('open', 'resolved', 'released')", name="status"),
         Index("ix_incidents_status", "status", "detected_at"),
         Index("ix_incidents_detected", "detected_at"),
     )

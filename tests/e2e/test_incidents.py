@@ -327,3 +327,58 @@ def test_an_incident_promise_is_nagged_like_any_promise(desk: Desk, x: XStandIn)
     desk.deliver()
     dms = [m for channel, ms in desk.slack.state.messages.items() if channel.startswith("D") for m in ms]
     assert any("update everyone" in json.dumps(m) for m in dms), "the owner is nagged"
+
+
+def test_not_an_incident_gives_every_customer_their_card_and_the_topic_stays_ungrouped_today(desk: Desk, x: XStandIn):
+    desk.clock.set(START + timedelta(minutes=25))
+    desk.ingestor.ingest_batch(desk.app.sessions, storm(desk, x, 20, unrelated=0), at=desk.clock.now())
+    desk.deliver()
+    with desk.app.sessions() as s:
+        [incident] = s.scalars(select(Incident)).all()
+    card = incident_card(desk, incident.anchor_id)
+    release = buttons(card)["Not an incident"]
+    assert "confirm" in release, "Slack asks before the click is sent"
+    status, _, _ = desk.click(BOB, Action.INCIDENT_RELEASE, release["value"])
+    assert status == 200
+    desk.deliver()
+    with desk.app.sessions() as s:
+        released = s.get(Incident, incident.id)
+        members = s.scalars(select(Complaint).where(Complaint.external_id.like("9%"))).all()
+    assert released.status == "released"
+    assert released.resolved_by == BOB
+    assert all(c.incident_id is None for c in members)
+    carded = [c for c in members if c.kind in ("complaint", "question") and c.duplicate_of is None]
+    assert carded, "the storm had complaints of its own"
+    assert all(c.slack_ts for c in carded), "every customer's card is posted"
+    texts = [json.dumps(m["blocks"]) for m in top_level(desk)]
+    assert not any("Incident #" in t for t in texts), "the incident card is its own complaint's card again"
+    thread = [json.dumps(m["blocks"]) for m in desk.slack.thread(COMPLAINTS, card["ts"])]
+    assert any("not an incident" in t for t in thread)
+    # More posts on the topic today open no incident again.
+    more = [
+        post(x, f"{9500 + n}", f"{59500 + n}", f"@AcmeHelp {LOGIN[n % len(LOGIN)]}", START + timedelta(minutes=30))
+        for n in range(20)
+    ]
+    desk.ingestor.ingest_batch(desk.app.sessions, more, at=desk.clock.now())
+    with desk.app.sessions() as s:
+        assert s.scalar(select(func.count()).select_from(Incident).where(Incident.status == "open")) == 0
+
+
+def test_not_an_incident_is_refused_once_its_customers_were_told_it_is_one(desk: Desk, x: XStandIn):
+    desk.clock.set(START + timedelta(minutes=25))
+    desk.ingestor.ingest_batch(desk.app.sessions, storm(desk, x, 20, unrelated=0), at=desk.clock.now())
+    desk.deliver()
+    with desk.app.sessions() as s:
+        [incident] = s.scalars(select(Incident)).all()
+    opened = len(desk.slack.state.views)
+    desk.click(ALICE, Action.INCIDENT_UPDATE, str(incident.id))
+    form = desk.opened_view(opened + 1)
+    _, raw, _ = desk.submit(ALICE, form, {Field.INCIDENT_TEMPLATE: {"value": "{name}, we are on it."}})
+    desk.submit(ALICE, json.loads(raw)["view"], {})
+    desk.deliver()
+    assert "Not an incident" not in buttons(incident_card(desk, incident.anchor_id))
+    desk.click(ALICE, Action.INCIDENT_RELEASE, str(incident.id), key="release")
+    [answer] = desk.responses("release")
+    assert "resolve it instead" in json.dumps(answer)
+    with desk.app.sessions() as s:
+        assert s.get(Incident, incident.id).status == "open"

@@ -10,7 +10,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from bot.common.errors import DomainError, NotFound
-from bot.incidents import broadcast
+from bot.incidents import broadcast, release
 from bot.slack.deps import Requests
 from bot.slack.ids import Action, BadReference, Field, View, parse_ref
 from bot.slack.listeners.replying import ReplyDeps
@@ -115,6 +115,13 @@ class IncidentDesk:
             return
         ack()
 
+    def release(self, ack: Ack, body: dict[str, Any]) -> None:
+        """Not an incident (the button asks Slack's confirm first): stored before the ack."""
+        incident_id = parse_ref(body["actions"][0].get("value"))
+        with transaction(self.deps.sessions) as session:
+            release.release(session, incident_id, user_id=body["user"]["id"], at=self.deps.clock.now())
+        ack()
+
 
 def register(bolt: App, deps: ReplyDeps, requests: Requests) -> IncidentDesk:
     desk = IncidentDesk(deps, requests)
@@ -124,4 +131,5 @@ def register(bolt: App, deps: ReplyDeps, requests: Requests) -> IncidentDesk:
     bolt.view(View.INCIDENT_UPDATE, middleware=team)(desk.previewer("update"))
     bolt.view(View.INCIDENT_RESOLVE, middleware=team)(desk.previewer("resolve"))
     bolt.view(View.INCIDENT_CONFIRM, middleware=team)(desk.send)
+    bolt.action(Action.INCIDENT_RELEASE, middleware=team)(desk.release)
     return desk

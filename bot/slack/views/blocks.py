@@ -667,6 +667,8 @@ NOTE_TEMPLATES = {
     "dismiss": ":no_entry_sign: <@{actor}> marked this as not a complaint",
     "reopen": ":arrows_counterclockwise: <@{actor}> reopened this and owns it now",
     "reclassify": ":label: <@{actor}> moved this to *{kind}*",
+    "incident_release": ":leftwards_arrow_with_hook: <@{actor}> said this is not an incident: its {customers} "
+    "customers have their own cards again",
 }
 
 

@@ -113,18 +113,35 @@ def build_incident_card(v: IncidentView, now: datetime) -> Json:
 
 
 def incident_actions(v: IncidentView) -> list[Json]:
-    if v.status == "resolved" or v.anchor is None:
+    if v.status != "open" or v.anchor is None:
         return []
     a = v.anchor
     ref, incident = str(a.id), str(v.id)
     update = blocks._button("Post update", Action.INCIDENT_UPDATE, incident)
     resolve = blocks._button("Resolve incident", Action.INCIDENT_RESOLVE, incident)
+    release: Json = {
+        **blocks._button("Not an incident", Action.INCIDENT_RELEASE, incident),
+        # Slack asks before it sends the click: undoing the grouping is not undone by a second click.
+        "confirm": {
+            "title": {"type": "plain_text", "text": "Not an incident?"},
+            "text": {
+                "type": "plain_text",
+                "text": f"Its {v.customers} customers get their own cards back, and this topic opens no incident "
+                "again today.",
+            },
+            "confirm": {"type": "plain_text", "text": "Give them their cards"},
+            "deny": {"type": "plain_text", "text": "Keep the incident"},
+        },
+    }
+    if v.updates:
+        release = {}  # the customers were told it is one incident: Resolve it instead
     if a.status == Status.NEW:
         return [
             blocks._button("Claim", Action.CLAIM, ref, "primary"),
             blocks._button("Promise", Action.PROMISE, ref),
             update,
             resolve,
+            *([release] if release else []),
         ]
     hand_over: Json = {
         "type": "users_select",
@@ -135,6 +152,7 @@ def incident_actions(v: IncidentView) -> list[Json]:
         blocks._button("Promise", Action.PROMISE, ref),
         update,
         resolve,
+        *([release] if release else []),
         blocks._button("Unclaim", Action.UNCLAIM, ref),
         hand_over,
     ]

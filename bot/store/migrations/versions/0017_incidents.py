@@ -45,7 +45,7 @@ def upgrade() -> None:
         sa.Column("resolved_by", sa.String(32), nullable=True),
         sa.Column("resolution", sa.Text(), nullable=True),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
-        sa.CheckConstraint("status IN ('open', 'resolved')", name=op.f("ck_incidents_status")),
+        sa.CheckConstraint("status IN ('open', 'resolved', 'released')", name=op.f("ck_incidents_status")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_incidents")),
     )
     op.create_index("ix_incidents_status", "incidents", ["status", "detected_at"])
