@@ -128,7 +128,7 @@ def _post(p: StormPost) -> Post:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seeds", default="2,3,4")
-    parser.add_argument("--half", type=int, default=1, choices=(0, 1, 2))
+    parser.add_argument("--half", type=int, default=1, choices=(0, 1, 2, 3))
     args = parser.parse_args(argv)
     rows = []
     for seed in (int(s) for s in args.seeds.split(",")):

@@ -123,6 +123,46 @@ BACKGROUND_FRESH = [
     "signed in to check my bill and it's wrong again",
     "the replacement {item} is broken too",
 ]
+# A fourth set, written after the third's one measurement (recall 0.915) and before any change that
+# follows it: ``half=3``.
+LOGIN_FOURTH = [
+    "can't get into my account, the login page keeps erroring",
+    "login broken for anyone else? stuck on the loading wheel",
+    "sign in not accepting my password, reset email never comes",
+    "app logs me out and then login fails every time",
+    "website login down?? tried chrome and safari",
+    "keep getting 'unable to sign in' this morning",
+    "login has been failing for 20 minutes now",
+    "account locked out, login attempts all failing",
+    "is the log in service down? error every time",
+    "cannot sign in on the app since the update",
+    "login screen just freezes, can't get in",
+    "my login won't work and I need to pay a bill",
+]
+PAYMENT_FOURTH = [
+    "card payment rejected at checkout again",
+    "checkout says payment could not be processed",
+    "trying to pay and it keeps failing, card is fine",
+    "payment declined three times, bank says no issue",
+    "checkout broken, payment spinner never stops",
+    "can't place my order, payment keeps erroring",
+    "your payment page rejects every card I try",
+    "paid but checkout showed an error and no order",
+]
+BACKGROUND_FOURTH = [
+    "parcel went to a neighbour I don't know",
+    "the {item} smells burnt out of the box",
+    "waited {n} days for a callback that never came",
+    "my discount wasn't applied to the {item}",
+    "the {city} shop refused my return",
+    "delivery slot moved without asking me",
+    "invoice shows items I never ordered",
+    "the {item} manual is missing pages",
+    "chat agent closed the chat mid conversation",
+    "refund went to an old card that is cancelled",
+    "logged in to change my address and it still ships to the old one",
+    "courier damaged my gate and left",
+]
 FILLERS = ["", "", "", "!!", " @AcmeHelp", " seriously", " #fail", " 😡", " ugh", " help"]
 ITEMS = ["kettle", "jacket", "phone case", "lamp", "blender", "toaster", "backpack"]
 CITIES = ["Leeds", "Bristol", "Glasgow", "Cardiff", "York"]
@@ -141,10 +181,11 @@ class StormPost:
 
 
 FRESH = {id(LOGIN): LOGIN_FRESH, id(PAYMENT): PAYMENT_FRESH, id(BACKGROUND): BACKGROUND_FRESH}
+FOURTH = {id(LOGIN): LOGIN_FOURTH, id(PAYMENT): PAYMENT_FOURTH, id(BACKGROUND): BACKGROUND_FOURTH}
 
 
 def _pick(rng: random.Random, wordings: list[str], half: int) -> str:
-    mine = FRESH[id(wordings)] if half == 2 else wordings[half::2]
+    mine = FOURTH[id(wordings)] if half == 3 else FRESH[id(wordings)] if half == 2 else wordings[half::2]
     text = rng.choice(mine).format(
         n=rng.randint(2, 40), item=rng.choice(ITEMS), city=rng.choice(CITIES), month=rng.choice(MONTHS)
     )
