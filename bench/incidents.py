@@ -1,13 +1,14 @@
 """Incident mode on a synthetic day: how well the outages' customers are grouped, how fast, and how
 long answering them takes within X's limits.
 
-    python bench/incidents.py [--seeds 2,3,4] [--half 1]
+    python bench/incidents.py [--seeds 2,3,4] [--half 3]
 
 The day (``tests/support/incident_storm.py``): 700 ordinary complaints on two dozen subjects over 24
 hours (some using an outage's words for something else), a login outage of 300 customers over about
 an hour and a payment outage of 80 customers over about forty minutes overlapping it, each told in a
-dozen wordings; about 8% of the outages' customers post twice. ``--half 1`` (the default) uses the
-wordings set aside while detection was tuned (on ``--half 0``): the figures are on words it never saw.
+dozen wordings; about 8% of the outages' customers post twice. Detection was tuned on ``--half 0``;
+``--half 1`` and ``--half 2`` were each measured once and then looked at; ``--half 3`` (the default)
+was written after those and is the latest held-out figure (docs/reliability.md#incidents).
 
 Each day goes through the real path: posts in post-time order, a poll every 30 seconds of post time,
 each poll one ``Ingestor.ingest_batch`` on a fresh SQLite file (detection included), the delivery
@@ -128,7 +129,7 @@ def _post(p: StormPost) -> Post:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seeds", default="2,3,4")
-    parser.add_argument("--half", type=int, default=1, choices=(0, 1, 2, 3))
+    parser.add_argument("--half", type=int, default=3, choices=(0, 1, 2, 3))
     args = parser.parse_args(argv)
     rows = []
     for seed in (int(s) for s in args.seeds.split(",")):
