@@ -569,7 +569,8 @@ class Detector:
             note=incident.title,
             details=events.IncidentEvent(incident.id, len({(m.source, m.author) for m in members}), len(members)),
         )
-        log.warning(
+        # Info, not a warning: the team hears of it from the incident's card; the log is for operators.
+        log.info(
             "incident #%d opened: %s (%d customers)", incident.id, incident.title, len({m.author for m in members})
         )
         self._join(session, incident, members, topic.profile, at=at, opening=True)
