@@ -5,6 +5,7 @@ complaints on many subjects, some of them using an outage's words for something 
 in to track my parcel and it is still late"). The wordings come in two disjoint halves: ``half=0``
 is what detection was tuned on, ``half=1`` was set aside and measured once (then looked at), and
 ``half=2`` — wordings written after that look — is the final check ``bench/incidents.py`` reports.
+``half=4`` — a fifth set written by someone who had not read the grouping code, measured once.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+
+from tests.support.incident_storm_fifth import BACKGROUND_FIFTH, LOGIN_FIFTH, PAYMENT_FIFTH
 
 LOGIN = [
     "can't log in to the app, keeps saying error",
@@ -182,10 +185,18 @@ class StormPost:
 
 FRESH = {id(LOGIN): LOGIN_FRESH, id(PAYMENT): PAYMENT_FRESH, id(BACKGROUND): BACKGROUND_FRESH}
 FOURTH = {id(LOGIN): LOGIN_FOURTH, id(PAYMENT): PAYMENT_FOURTH, id(BACKGROUND): BACKGROUND_FOURTH}
+FIFTH = {id(LOGIN): LOGIN_FIFTH, id(PAYMENT): PAYMENT_FIFTH, id(BACKGROUND): BACKGROUND_FIFTH}
 
 
 def _pick(rng: random.Random, wordings: list[str], half: int) -> str:
-    mine = FOURTH[id(wordings)] if half == 3 else FRESH[id(wordings)] if half == 2 else wordings[half::2]
+    if half == 4:
+        mine = FIFTH[id(wordings)]
+    elif half == 3:
+        mine = FOURTH[id(wordings)]
+    elif half == 2:
+        mine = FRESH[id(wordings)]
+    else:
+        mine = wordings[half::2]
     text = rng.choice(mine).format(
         n=rng.randint(2, 40), item=rng.choice(ITEMS), city=rng.choice(CITIES), month=rng.choice(MONTHS)
     )
