@@ -54,6 +54,13 @@ OVERLAP = 0.6
 ("card declined at checkout" beside "payment failed at checkout") is that incident, told anew —
 not a second one. Two outages on two subjects share a few words ("error", "fail"), not most."""
 SHARED = 0.5
+JOIN_AUTHORS = 1 / 3
+"""A topic an open incident mostly says joins it from a third of the customers a new incident
+needs: "card declined at checkout" told by 14 customers during a payment outage told mostly as
+"payment error" is that outage, not 14 ordinary complaints."""
+LIFT = 5.0
+"""A word most posts of an incident and of a new topic use makes them one when both use it this
+many times more often than ordinary complaints do."""
 RELEASED_FOR = timedelta(days=1)
 """After Not an incident, the same topic opens no incident for this long (``release.py``)."""
 PROFILE_REWRITE = 1.1
@@ -137,6 +144,7 @@ _KNOWN_AUTHORS = (
 _LOCK_OPEN_INCIDENTS = (
     select(Incident.__table__.c.id).where(Incident.__table__.c.status == "open").order_by(Incident.__table__.c.id)
 ).with_for_update()
+_MEMBER_TEXTS = select(_C.id, _C.text).where(_C.incident_id == bindparam("incident"))
 _POSTED_CARD = select(_C.slack_channel).where(_C.id == bindparam("cid"), _C.slack_ts.is_not(None))
 _REFRESH_SENT = select(_D.sent_at).where(_D.key == bindparam("key", type_=String()), _D.status == _PENDING)
 
@@ -217,6 +225,9 @@ class Detector:
         self._seen_max: int | None = None
         """The newest complaint id the index has seen: what another worker ingested since is read
         at the next batch (on PostgreSQL several workers take turns draining the inbox)."""
+        self._grown: set[int] = set()
+        """Incidents whose words were rewritten this batch: the recent posts left out are looked at
+        again against them (``_sweep``)."""
         self.background: topics.Background | None = None
         """The words of the ordinary complaints of the last week, older than the recent window (read
         once, then joined by each complaint that leaves the window in no incident): what decides that
@@ -341,12 +352,56 @@ class Detector:
                 self.recent.remove(member.id)
         for cid in joined:
             self.recent.remove(cid)
+        if self._grown:
+            self._sweep(session, at=at)
         latest = max(m.posted_at for m in new)
         self._latest = max(self._latest or latest, latest)
         if self.recent.since is not None and self.recent.since < self._latest - 4 * self.policy.window:
             for gone in self.recent.forget_before(self._latest - 2 * self.policy.window):
                 background.add(gone.words)  # left the window in no incident: an ordinary complaint
         return sorted(touched)
+
+    def _sweep(self, session: Session, *, at: datetime) -> None:
+        """The recent posts in no incident, looked at again against incidents whose words were
+        rewritten: a post is matched once, against the incident's words as they were (the first
+        twenty posts of a storm say less than its three hundred), and one that came before the
+        incident was found is matched only with the batch that opened it."""
+        grown, self._grown = sorted(self._grown), set()
+        incidents = session.scalars(select(Incident).where(Incident.status == "open").order_by(Incident.id)).all()
+        profiles = {i.id: topics.Profile.of(i.profile, i.profile_size) for i in incidents}
+        by_id = {i.id: i for i in incidents}
+        window = self.policy.window
+        if self.recent.since is None:
+            self._load(session, min(by_id[i].first_post_at for i in grown if i in by_id) - window)
+        else:
+            self._catch_up(session, set())
+        claimed: dict[int, list[_Member]] = {}
+        for incident_id in grown:
+            incident = by_id.get(incident_id)
+            if incident is None:
+                continue
+            profile = profiles[incident_id]
+            floor = max(2, topics.COVER_SHARE * profile.size)
+            words = {w for w, c in profile.counts.items() if c >= floor}
+            since, until = incident.first_post_at - window, incident.latest_post_at + window
+            for member in self.recent.near(words, since, until):
+                best = max((profiles[i].similarity(member.words), -i) for i in profiles)
+                if (
+                    -best[1] == incident_id
+                    and best[0] >= self.policy.join
+                    and profile.fits(member.words, self.policy.join, self.background)
+                ):
+                    claimed.setdefault(incident_id, []).append(member)
+        for incident_id, found in claimed.items():
+            members = self._still_candidates(session, found, set())
+            for member in members:
+                profiles[incident_id].add(member.words)
+            if members:
+                self._join(session, by_id[incident_id], members, profiles[incident_id], at=at)
+            for member in found:
+                self.recent.remove(member.id)
+        self._flush_writes(session)
+        self._grown.clear()  # a sweep's own growth waits for the next batch's
 
     # -- new incidents -------------------------------------------------------------------------------
     def _new_incidents(
@@ -386,6 +441,18 @@ class Detector:
                 continue
             authors, _ = topic.authors_within(window)
             if authors < self.policy.min_authors:
+                same = (
+                    next((i for i, p in profiles.items() if self._part_of(p, topic.profile)), None)
+                    if authors >= max(3, self.policy.min_authors * JOIN_AUTHORS)
+                    else None
+                )
+                members = self._still_candidates(session, [everyone[i.key] for i in topic.items], ids) if same else []
+                if same is not None and members:
+                    for member in members:
+                        profiles[same].add(member.words)
+                    self._join(session, open_incidents[same], members, profiles[same], at=at)
+                    self._flush_writes(session)
+                    opened.append((same, {m.id for m in members}))
                 continue
             threshold = topic.threshold_item(window, self.policy.min_authors)
             assert threshold is not None
@@ -416,6 +483,14 @@ class Detector:
         ).all()
         return any(self._same_incident(topics.Profile.of(p, n), topic) for p, n in rows)
 
+    def _part_of(self, incident: topics.Profile, topic: topics.Profile) -> bool:
+        """Whether a topic too small to be an incident is part of an open one: told in its words,
+        and with no more than a share of words ordinary complaints use instead (``topics.COVER``)."""
+        background = self.background
+        if background is None or not background.size:
+            return False
+        return incident.foreign(topic, background) < topics.COVER and self._same_incident(incident, topic)
+
     def _same_incident(self, incident: topics.Profile, topic: topics.Profile) -> bool:
         """Whether a topic crossing the threshold is an open incident told anew: the same words, or
         a word most posts of both use that ordinary complaints do not ("payment" in "card declined,
@@ -426,7 +501,15 @@ class Detector:
             w for w, c in topic.counts.items() if c >= SHARED * topic.size
         }
         background = self.background
-        return any(background is None or not background.common(w) for w in shared)
+        if background is None or not background.size:
+            return bool(shared)
+        # Told by most posts of both, and far more than by ordinary complaints: "payment" is in one
+        # ordinary complaint in twelve ("paid for next day delivery") and in most of an outage's.
+        return any(
+            min(incident.counts[w] / incident.size, topic.counts[w] / topic.size)
+            >= LIFT * max(background.counts.get(w, 0), 1) / background.size
+            for w in shared
+        )
 
     def _load(self, session: Session, since: datetime) -> None:
         """(Re)build the index from the database: open complaints in no incident, posted since ``since``."""
@@ -575,6 +658,7 @@ class Detector:
         )
         self._join(session, incident, members, topic.profile, at=at, opening=True)
         self._flush_writes(session)
+        self._grown.add(incident.id)
         return incident.id
 
     @staticmethod
@@ -633,6 +717,18 @@ class Detector:
         )
         self._recount(session, incident, members, profile, at=at, first=opening)
 
+    def _rebuild(self, session: Session, incident: Incident, members: list[_Member], profile: topics.Profile) -> None:
+        """``profile`` made again from every member's words (in place: the caller matches the rest
+        of its batch against it). This batch's members are not written yet; the others are."""
+        batch = {m.id for m in members}
+        fresh = topics.Profile()
+        for cid, text in session.execute(_MEMBER_TEXTS, {"incident": incident.id}):
+            if cid not in batch:
+                fresh.add(self.words(cid, text))
+        for m in members:
+            fresh.add(m.words)
+        profile.become(fresh)
+
     def _flush_writes(self, session: Session) -> None:
         """The members' rows, for every incident this batch touched, in one statement per kind:
         statements per incident per batch cost more than the rest of detection."""
@@ -690,9 +786,15 @@ class Detector:
         }
         if not set(authors) <= set(incident.networks or []):
             values["networks"] = sorted({*(incident.networks or []), *authors})
-        if first or profile.size >= PROFILE_REWRITE * (incident.profile_size or 0):
+        if first or values["posts"] >= PROFILE_REWRITE * (incident.profile_size or 0):
             # The stored words are what the next batches match against: rewritten as the topic
-            # grows by a tenth (a JSON column per batch of a storm cost as much as the rest).
+            # grows by a tenth (a JSON column per batch of a storm cost as much as the rest) —
+            # counted over every batch since the last rewrite, from all its members: each batch
+            # matches against the stored words and its own posts only, so a storm arriving a few
+            # posts a batch was matched against its first twenty posts for good.
+            if not first:
+                self._rebuild(session, incident, members, profile)
+                self._grown.add(incident.id)
             values["profile"] = profile.top()
             values["profile_size"] = profile.size
             values["title"] = ", ".join(profile.telling(self.background)) or incident.title

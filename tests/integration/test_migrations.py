@@ -315,6 +315,7 @@ def test_0013_renames_stored_replies_to_the_one_reply_kind_and_back(engine: Engi
     migrate.upgrade(engine, "0012")
     at = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
     table = Delivery.__table__
+
     def as_of_0012(values: dict) -> dict:
         return {k: v for k, v in values.items() if k != "incident_update"}  # a column 0017 adds
 
