@@ -52,8 +52,17 @@ FORGOTTEN = "forgotten"
 REPLY_PRIORITY = 60
 """Below a reply a person wrote on one card (90): an agent's answer is not held up by a batch."""
 _PLACEHOLDER = re.compile(r"\{[^{}]*\}")
-VARIANTS = ("{text}", "Hi {name}, {text}", "{text} Thanks for bearing with us.", "Hello {name}: {text}")
-"""Phrasings tried in turn when a customer's text would repeat one already planned on X."""
+VARIANTS = (
+    "{text}",
+    "Hi {name}, {text}",
+    "{text} Thanks for bearing with us.",
+    "Hello {name}: {text}",
+    "Update: {text}",
+    "{text} Thanks for your patience.",
+)
+"""Phrasings tried in turn when a customer's text would repeat one already planned on X. Those
+that greet by name are skipped when the template names the customer itself ("Sam, fixed now"
+must not become "Hi Sam, Sam, fixed now")."""
 
 
 @dataclass(frozen=True)
@@ -223,7 +232,7 @@ def plan(
         for customer, when in zip(people, times, strict=True):
             text = render(template, customer)
             if source == "x":
-                text = _distinct(text, customer, used)
+                text = _distinct(text, customer, used, named="{name}" in template)
             try:
                 reach.check_reply(text, source)
             except DomainError as exc:
@@ -234,9 +243,11 @@ def plan(
     return out, unreachable
 
 
-def _distinct(text: str, customer: Customer, used: set[str]) -> str:
+def _distinct(text: str, customer: Customer, used: set[str], *, named: bool = False) -> str:
     """A text not yet used on X: the template's, then each phrasing, then with a reference."""
     for variant in VARIANTS:
+        if named and "{name}" in variant:
+            continue
         candidate = variant.format(text=text, name=customer.name)
         if _norm(candidate) not in used:
             used.add(_norm(candidate))

@@ -113,11 +113,15 @@ def _customer(n: int, name: str = "Sam") -> broadcast.Customer:
 def test_texts_on_x_are_distinct_even_when_every_customer_has_the_same_name():
     used: set[str] = set()
     texts = [
-        broadcast._distinct(broadcast.render("{name}, fixed now. Sorry!", _customer(n)), _customer(n), used)
+        broadcast._distinct(broadcast.render("{name}, fixed now. Sorry!", _customer(n)), _customer(n), used, named=True)
         for n in range(50)
     ]
     assert len({" ".join(t.split()).casefold() for t in texts}) == 50
     assert texts[0] == "Sam, fixed now. Sorry!"  # the template as written while it is unique
+    assert all(t.count("Sam") == 1 for t in texts), "a template that names them is not greeted twice"
+    plain: set[str] = set()
+    greeted = [broadcast._distinct("Fixed now. Sorry!", _customer(n), plain) for n in range(2)]
+    assert greeted == ["Fixed now. Sorry!", "Hi Sam, Fixed now. Sorry!"], "one that does not may be"
 
 
 def test_unknown_placeholders_and_empty_templates_are_refused_with_the_fix():
