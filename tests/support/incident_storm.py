@@ -6,6 +6,7 @@ in to track my parcel and it is still late"). The wordings come in two disjoint 
 is what detection was tuned on, ``half=1`` was set aside and measured once (then looked at), and
 ``half=2`` — wordings written after that look — is the final check ``bench/incidents.py`` reports.
 ``half=4`` — a fifth set written by someone who had not read the grouping code, measured once.
+``half=5`` — a sixth set, also written by someone who had not read the grouping code, after the fifth's one measurement.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from tests.support.incident_storm_fifth import BACKGROUND_FIFTH, LOGIN_FIFTH, PAYMENT_FIFTH
+from tests.support.incident_storm_sixth import BACKGROUND_SIXTH, LOGIN_SIXTH, PAYMENT_SIXTH
 
 LOGIN = [
     "can't log in to the app, keeps saying error",
@@ -186,10 +188,13 @@ class StormPost:
 FRESH = {id(LOGIN): LOGIN_FRESH, id(PAYMENT): PAYMENT_FRESH, id(BACKGROUND): BACKGROUND_FRESH}
 FOURTH = {id(LOGIN): LOGIN_FOURTH, id(PAYMENT): PAYMENT_FOURTH, id(BACKGROUND): BACKGROUND_FOURTH}
 FIFTH = {id(LOGIN): LOGIN_FIFTH, id(PAYMENT): PAYMENT_FIFTH, id(BACKGROUND): BACKGROUND_FIFTH}
+SIXTH = {id(LOGIN): LOGIN_SIXTH, id(PAYMENT): PAYMENT_SIXTH, id(BACKGROUND): BACKGROUND_SIXTH}
 
 
 def _pick(rng: random.Random, wordings: list[str], half: int) -> str:
-    if half == 4:
+    if half == 5:
+        mine = SIXTH[id(wordings)]
+    elif half == 4:
         mine = FIFTH[id(wordings)]
     elif half == 3:
         mine = FOURTH[id(wordings)]
