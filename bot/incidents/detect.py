@@ -478,6 +478,9 @@ class Detector:
                 continue  # a person said this topic was no incident: not again the same day
             incident_id = self._open(session, members, topic, background, threshold.at, at=at)
             opened.append((incident_id, {m.id for m in members}))
+            # What crosses the threshold next in this batch may be this incident told another way.
+            open_incidents[incident_id] = session.get_one(Incident, incident_id)
+            profiles[incident_id] = topics.Profile.of(topic.profile.counts, topic.profile.size)
         return opened
 
     def _began_with(

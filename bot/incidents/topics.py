@@ -38,6 +38,9 @@ COVER = 0.5
 track my parcel, still late" shares "login" with the login outage and is about a parcel."""
 COVER_SHARE = 0.02
 """A word is the topic's own when at least this share of its posts (and two of them) use it."""
+OWN_LIFT = 2.0
+"""A word ordinary complaints use is a topic's own only if its posts use it this many times more
+often (see ``Profile._owns``)."""
 GROWN = 10
 """From this many posts a topic's words say what it is about (and ``COVER`` applies)."""
 MIN_TELLING = 0.15
@@ -181,10 +184,22 @@ class Profile:
         if self.similarity(words) < join:
             return False
         if background is not None and background.size:
-            floor = max(2, COVER_SHARE * self.size)
-            foreign = [w for w in words if self.counts.get(w, 0) - own < floor and background.common(w)]
+            foreign = [w for w in words if background.common(w) and not self._owns(w, background, own)]
             return len(foreign) < COVER * len(words)
         return self.size < GROWN or self.covers(words) >= COVER
+
+    def _owns(self, word: str, background: Background, own: bool = False) -> bool:
+        """Whether a word ordinary complaints use is this topic's own all the same: used by enough
+        of its posts, and by a far larger share of them than of ordinary complaints ("error" in
+        half a login outage's posts). Four "logged in to track my parcel" posts in a login storm of
+        sixteen do not make "parcel" the outage's word: a parcel is every day's."""
+        count = self.counts.get(word, 0) - own
+        if count < max(2, COVER_SHARE * self.size):
+            return False
+        share = count / max(self.size - own, 1)
+        # A word half its posts use is the topic's, however common: a desk whose every day is
+        # login complaints still has login outages.
+        return share >= 0.5 or share >= OWN_LIFT * background.counts.get(word, 0) / background.size
 
     def foreign(self, other: Profile, background: Background) -> float:
         """The share of ``other``'s word uses on words that are not this topic's own and that
@@ -193,8 +208,7 @@ class Profile:
         total = sum(other.counts.values())
         if not total:
             return 0.0
-        floor = max(2, COVER_SHARE * self.size)
-        return sum(c for w, c in other.counts.items() if self.counts.get(w, 0) < floor and background.common(w)) / total
+        return sum(c for w, c in other.counts.items() if background.common(w) and not self._owns(w, background)) / total
 
     def cosine(self, other: Profile) -> float:
         if not self._square or not other._square:
