@@ -96,8 +96,10 @@ def test_one_outage_told_in_words_that_share_nothing_is_one_incident_and_a_later
     _ingest(sessions, posts, polls=polls)
     groups = sorted(_members(sessions).values(), key=len, reverse=True)
     assert len(groups) == 2, [sorted(g)[:3] for g in groups]
-    assert {a[:5] for a in groups[0]} == {"login", "kicke"} and len(groups[0]) == 45
-    assert {a[:3] for a in groups[1]} == {"pay"} and len(groups[1]) == 20
+    assert {a[:5] for a in groups[0]} == {"login", "kicke"}
+    assert len(groups[0]) == 45
+    assert {a[:3] for a in groups[1]} == {"pay"}
+    assert len(groups[1]) == 20
 
 
 def test_an_outage_arriving_a_few_posts_a_poll_keeps_its_words_up_to_date(migrated: Engine):
