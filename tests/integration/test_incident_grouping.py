@@ -83,7 +83,7 @@ def _members(sessions: sessionmaker[Session]) -> dict[int, set[str]]:
 def test_one_outage_told_in_words_that_share_nothing_is_one_incident_and_a_later_one_is_another(
     migrated: Engine, polls: bool
 ):
-    """"Can't log in" and "kicked out of my account" share no word; both began at ten: one outage.
+    """ "Can't log in" and "kicked out of my account" share no word; both began at ten: one outage.
     A payment outage beginning forty minutes later is a second incident — whatever the batches."""
     sessions = make_sessionmaker(migrated)
     rng = random.Random(5)
