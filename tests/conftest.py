@@ -44,6 +44,7 @@ LONGEST_FIRST = (
     "tests/reliability/test_any_order.py::test_a_kill_9",
     "tests/reliability/test_catch_up.py",
     "tests/reliability/test_wedge.py",
+    "tests/reliability/test_incident_kill.py",
 )
 """Tests that take 10–100 s each (real processes killed and restarted): run first, so the workers
 share them and end together, instead of one worker running a 90-second test while the others
