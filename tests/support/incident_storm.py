@@ -2,11 +2,10 @@
 
 Each outage is told in many wordings, as customers do; the background is the ordinary day's
 complaints on many subjects, some of them using an outage's words for something else ("I logged
-in to track my parcel and it is still late"). The wordings come in two disjoint halves: ``half=0``
-is what detection was tuned on, ``half=1`` was set aside and measured once (then looked at), and
-``half=2`` — wordings written after that look — is the final check ``bench/incidents.py`` reports.
-``half=4`` — a fifth set written by someone who had not read the grouping code, measured once.
-``half=5`` — a sixth set, also written by someone who had not read the grouping code, after the fifth's one measurement.
+in to track my parcel and it is still late"). Six sets of wordings, chosen by ``half``: 0 was what
+detection was tuned on; 1, 2 and 3 were each written before a measurement, measured once, then
+looked at; 4 and 5 were written by someone who had not read the grouping code (``_fifth`` and
+``_sixth``), 5 after 4's one measurement — see ``bench/incidents.py``.
 """
 
 from __future__ import annotations
