@@ -64,6 +64,11 @@ def block_action(
     return payload
 
 
+def _view_id(view: dict[str, Any]) -> str:
+    digest = hashlib.sha1(json.dumps(view, sort_keys=True, default=str).encode(), usedforsecurity=False)
+    return "V" + digest.hexdigest()[:10].upper()
+
+
 def view_submission(
     user: str, view: dict[str, Any], values: dict[str, Any], trigger_id: str | None = None
 ) -> dict[str, Any]:
@@ -75,8 +80,11 @@ def view_submission(
         "api_app_id": "A0FOLLOW",
         "team": {"id": TEAM_ID, "domain": "followthrough-test"},
         "trigger_id": trigger_id or new_trigger_id(),
-        # the view's own id (each opened modal has one, kept by views.update and response_action update)
-        "view": {"id": "V0VIEW", **view, "team_id": TEAM_ID, "state": {"values": state}},
+        # The view's own id: each opened modal has one, kept by views.update and response_action
+        # update. A view handed back without it (a response_action's) gets one from its content: the
+        # same form submitted twice is one view, two people's forms are two (one constant id for all
+        # made two colleagues' updates look like one form sent twice).
+        "view": {"id": _view_id(view), **view, "team_id": TEAM_ID, "state": {"values": state}},
     }
 
 

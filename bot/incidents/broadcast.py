@@ -26,6 +26,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
@@ -93,6 +94,8 @@ class Preview:
     reachable: int
     unreachable: list[dict[str, str]]
     finish_by: dict[str, datetime]
+    after: int = 0
+    """The incident's last update when the preview was made: Send refuses if another went since."""
     """Per network, when the last reply would go."""
 
 
@@ -281,7 +284,24 @@ def preview(
     for p in planned:
         if len(examples) < 3 and p not in examples:
             examples.append(p)
-    return Preview([(p.customer.handle, p.text) for p in examples], len(planned), unreachable, finish)
+    last = session.scalar(select(func.max(IncidentUpdate.id)).where(IncidentUpdate.incident_id == incident_id))
+    return Preview([(p.customer.handle, p.text) for p in examples], len(planned), unreachable, finish, int(last or 0))
+
+
+class SentMeanwhile(Conflict):
+    """A colleague's update went out between this one's preview and its Send."""
+
+    def __init__(self, message: str, *, by: str) -> None:
+        super().__init__(message)
+        self.by = by
+
+
+def _local(at: datetime, tz: str) -> str:
+    try:
+        zone = ZoneInfo(tz)
+    except (ZoneInfoNotFoundError, ValueError):
+        zone = ZoneInfo("UTC")
+    return at.astimezone(zone).strftime("%H:%M")
 
 
 def send(
@@ -296,9 +316,12 @@ def send(
     at: datetime,
     answerable: frozenset[str],
     brand_handles: dict[str, str],
+    after: int | None = None,
 ) -> IncidentUpdate:
     """Store the update and one reply per reachable customer (see the module's docstring).
-    ``kind``: ``update`` or ``resolve``. The same ``key`` (the form's) again returns the first."""
+    ``kind``: ``update`` or ``resolve``. The same ``key`` (the form's) again returns the first.
+    ``after``: the last update the sender's preview knew of; one sent since (a colleague's, while
+    this one was being written) refuses this one — every customer would get two replies."""
     incident = session.execute(select(Incident).where(Incident.id == incident_id).with_for_update()).scalar()
     if incident is None:
         raise NotFound(f"There is no incident #{incident_id}.")
@@ -308,6 +331,20 @@ def send(
         return existing
     if incident.status != "open":
         raise Conflict(f"Incident #{incident_id} is resolved already.")
+    if after is not None:
+        since = session.scalars(
+            select(IncidentUpdate)
+            .where(IncidentUpdate.incident_id == incident_id, IncidentUpdate.id > after)
+            .order_by(IncidentUpdate.id)
+            .limit(1)
+        ).first()
+        if since is not None:
+            raise SentMeanwhile(
+                f"Another update went to these customers at {_local(since.created_at, tz)} while you were "
+                "writing this one, so nothing was sent: each would have had two replies. Read it in the "
+                "incident's thread, then use Post update again if they need another.",
+                by=since.sent_by,
+            )
     template = check_template(template)
     planned, unreachable = plan(
         session, incident_id, template, at=at, answerable=answerable, brand_handles=brand_handles

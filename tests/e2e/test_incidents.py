@@ -382,3 +382,36 @@ def test_not_an_incident_is_refused_once_its_customers_were_told_it_is_one(desk:
     assert "resolve it instead" in json.dumps(answer)
     with desk.app.sessions() as s:
         assert s.get(Incident, incident.id).status == "open"
+
+
+def test_a_colleagues_update_sent_while_one_was_being_written_refuses_the_second(desk: Desk, x: XStandIn):
+    """Alice and Bob both open Post update and preview it; Alice sends. Bob's Send would give every
+    customer a second reply: it is refused, saying when and by whom, and nothing is stored. Bob
+    previewing again (having read hers) can send another."""
+    desk.clock.set(START + timedelta(minutes=25))
+    desk.ingestor.ingest_batch(desk.app.sessions, storm(desk, x, 20, unrelated=0), at=desk.clock.now())
+    desk.deliver()
+    with desk.app.sessions() as s:
+        [incident] = s.scalars(select(Incident)).all()
+
+    def preview(user: str, words: str) -> dict:
+        opened = len(desk.slack.state.views)
+        desk.click(user, Action.INCIDENT_UPDATE, str(incident.id))
+        form = desk.opened_view(opened + 1)
+        _, raw, _ = desk.submit(user, form, {Field.INCIDENT_TEMPLATE: {"value": words}})
+        # Slack keeps a view's id through ``response_action: update``: the Send step is the same view.
+        return json.loads(raw)["view"] | {"id": form["id"]}
+
+    alice, bob = preview(ALICE, "{name}, we are on it."), preview(BOB, "{name}, fix coming within the hour.")
+    desk.submit(ALICE, alice, {})
+    _, raw, _ = desk.submit(BOB, bob, {})
+    refused = json.dumps(json.loads(raw))
+    assert "Not sent" in refused
+    assert "two replies" in refused
+    assert f"<@{ALICE}>" in refused
+    with desk.app.sessions() as s:
+        assert [u.sent_by for u in s.scalars(select(IncidentUpdate))] == [ALICE]
+    desk.clock.advance(timedelta(minutes=2))
+    desk.submit(BOB, preview(BOB, "{name}, fix coming within the hour."), {})
+    with desk.app.sessions() as s:
+        assert [u.sent_by for u in s.scalars(select(IncidentUpdate).order_by(IncidentUpdate.id))] == [ALICE, BOB]

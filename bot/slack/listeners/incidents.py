@@ -76,6 +76,7 @@ class IncidentDesk:
                 shown.reachable,
                 len(shown.unreachable),
                 shown.finish_by,
+                shown.after,
             )
             ack(response_action="update", view=fit_view(confirm))
 
@@ -88,6 +89,7 @@ class IncidentDesk:
         try:
             meta = json.loads(str(view.get("private_metadata") or ""))
             incident_id, kind, template = int(meta["incident"]), str(meta["kind"]), str(meta["template"])
+            after = int(meta["after"]) if meta.get("after") is not None else None
         except (ValueError, KeyError, TypeError):
             raise BadReference(
                 "That form does not say which incident it is for; use the incident card's buttons."
@@ -107,11 +109,13 @@ class IncidentDesk:
                     at=self.deps.clock.now(),
                     answerable=self.deps.reply_sources,
                     brand_handles=self.deps.brand_handles,
+                    after=after,
                 )
         except DomainError as exc:
             refuse(self.requests, request_name(body), f"refused: {exc}")
             # The step has no field to show it next to: the form says it instead of the preview.
-            ack(response_action="update", view=fit_view(incident_blocks.refused_modal(str(exc))))
+            by = exc.by if isinstance(exc, broadcast.SentMeanwhile) else None
+            ack(response_action="update", view=fit_view(incident_blocks.refused_modal(str(exc), sent_by=by)))
             return
         ack()
 

@@ -11,6 +11,7 @@ ladder, and the same handlers. Post update and Resolve incident are the incident
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -265,9 +266,11 @@ def confirm_modal(
     reachable: int,
     unreachable: int,
     finish_by: dict[str, datetime],
+    after: int = 0,
 ) -> Json:
     """Step 2: three customers' texts as they will read them, how many, by when; Send. To change the
-    words, Cancel and write them again: what is sent is what was previewed."""
+    words, Cancel and write them again: what is sent is what was previewed. ``after``: the last
+    update the preview knew of (Send refuses if a colleague's went since)."""
     resolving = kind == "resolve"
     shown = "\n".join(f"{handle(h)}:\n{quote(t, 600)}" for h, t in examples) or "_nobody can be answered from here_"
     finish = ", ".join(f"{network_label(n)} by {slack_date(t, '{time}')}" for n, t in sorted(finish_by.items()))
@@ -281,7 +284,9 @@ def confirm_modal(
         # ``ensure_ascii=False``: escaped, a template in Japanese or with emoji is six times longer and
         # would not fit Slack's 3,000 characters of metadata.
         "private_metadata": json.dumps(
-            {"incident": incident_id, "kind": kind, "template": template}, ensure_ascii=False, separators=(",", ":")
+            {"incident": incident_id, "kind": kind, "template": template, "after": after},
+            ensure_ascii=False,
+            separators=(",", ":"),
         ),
         "title": {"type": "plain_text", "text": "Check and send"},
         "submit": {"type": "plain_text", "text": "Resolve and send" if resolving else "Send"},
@@ -296,13 +301,19 @@ def confirm_modal(
     }
 
 
-def refused_modal(why: str) -> Json:
-    """What the Send step shows when nothing was sent (the incident resolved meanwhile, a text too long)."""
+def refused_modal(why: str, *, sent_by: str | None = None) -> Json:
+    """What the Send step shows when nothing was sent (the incident resolved meanwhile, a text too
+    long, a colleague's update sent meanwhile: ``sent_by``, shown by name — a mention in a form
+    notifies nobody)."""
+    text = f":warning: {escape(why)}"
+    if sent_by and USER_ID.fullmatch(sent_by):
+        text += f"\nIt was sent by <@{sent_by}>."
     return {
         "type": "modal",
         "title": {"type": "plain_text", "text": "Not sent"},
         "close": {"type": "plain_text", "text": "Close"},
-        "blocks": [
-            {"type": "section", "text": {"type": "mrkdwn", "text": cut(f":warning: {escape(why)}", SECTION_LIMIT)}}
-        ],
+        "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": cut(text, SECTION_LIMIT)}}],
     }
+
+
+USER_ID = re.compile(r"[UW][A-Z0-9]{2,20}")
