@@ -109,8 +109,10 @@ def check_template(template: str) -> str:
     return template
 
 
-def customers(session: Session, incident_id: int) -> list[Customer]:
-    """Each customer of the incident once, answered on their latest post in it."""
+def customers(session: Session, incident_id: int, brand_handles: dict[str, str] | None = None) -> list[Customer]:
+    """Each customer of the incident once, answered on their latest post in it that the network
+    takes a reply to: on X, a customer's follow-up without the brand's @mention cannot be answered
+    through the API, their first post with it can (``brand_handles`` says whose mention counts)."""
     rows = session.execute(
         select(
             Complaint.id,
@@ -127,10 +129,17 @@ def customers(session: Session, incident_id: int) -> list[Customer]:
     latest: dict[tuple[str, str], Customer] = {}
     for r in rows:
         name = first_name(r.author_name)
-        latest[(r.source, r.author_id)] = Customer(
-            r.id, r.source, r.author_id, r.author_handle, name, r.external_id, r.text
-        )
+        customer = Customer(r.id, r.source, r.author_id, r.author_handle, name, r.external_id, r.text)
+        before = latest.get((r.source, r.author_id))
+        # A later post replaces an earlier one, unless only the earlier one can be answered.
+        if before is None or _answerable_post(customer, brand_handles) or not _answerable_post(before, brand_handles):
+            latest[(r.source, r.author_id)] = customer
     return sorted(latest.values(), key=lambda c: c.complaint_id)
+
+
+def _answerable_post(c: Customer, brand_handles: dict[str, str] | None) -> bool:
+    handle = (brand_handles or {}).get(c.source)
+    return not reach.reply_warning(c.source, c.post_text, frozenset({handle.lower()}) if handle else frozenset())
 
 
 _NAME = re.compile(r"[^\W\d_][^\W\d_'\-]*(?:['\-][^\W\d_]+)*")
@@ -224,7 +233,7 @@ def plan(
     brand_handles: dict[str, str],
 ) -> tuple[list[Planned], list[dict[str, str]]]:
     """Each reachable customer's text and time, and who cannot be reached and why."""
-    reachable, unreachable = _sorted_out(customers(session, incident_id), answerable, brand_handles)
+    reachable, unreachable = _sorted_out(customers(session, incident_id, brand_handles), answerable, brand_handles)
     out: list[Planned] = []
     by_source: dict[str, list[Customer]] = {}
     for c in reachable:

@@ -415,3 +415,33 @@ def test_a_colleagues_update_sent_while_one_was_being_written_refuses_the_second
     desk.submit(BOB, preview(BOB, "{name}, fix coming within the hour."), {})
     with desk.app.sessions() as s:
         assert [u.sent_by for u in s.scalars(select(IncidentUpdate).order_by(IncidentUpdate.id))] == [ALICE, BOB]
+
+
+def test_a_customer_whose_follow_up_lacks_the_mention_is_answered_on_the_post_that_has_it(desk: Desk, x: XStandIn):
+    """X takes an API reply only to a post that mentions the brand. A customer who wrote "@AcmeHelp
+    login down" and then, later, "still broken for me" is answered on the first post — not listed
+    as someone the team must answer by hand. One who never mentioned the brand still is."""
+    desk.clock.set(START + timedelta(minutes=25))
+    posts = storm(desk, x, 20, unrelated=0)
+    first = next(p for p in posts if p.text.startswith("@AcmeHelp"))
+    follow_up = post(x, "9900", first.author_id, "login still broken for me, same error", START + timedelta(minutes=24))
+    desk.ingestor.ingest_batch(desk.app.sessions, [*posts, follow_up], at=desk.clock.now())
+    desk.deliver()
+    with desk.app.sessions() as s:
+        [incident] = s.scalars(select(Incident)).all()
+        members = set(s.scalars(select(Complaint.external_id).where(Complaint.incident_id == incident.id)))
+    assert {first.id, "9900"} <= members, "the follow-up is part of the incident too"
+    opened = len(desk.slack.state.views)
+    desk.click(ALICE, Action.INCIDENT_RESOLVE, str(incident.id))
+    form = desk.opened_view(opened + 1)
+    _, raw, _ = desk.submit(ALICE, form, {Field.INCIDENT_TEMPLATE: {"value": "{name}, fixed now. Sorry!"}})
+    desk.submit(ALICE, json.loads(raw)["view"], {})
+    with desk.app.sessions() as s:
+        [update] = s.scalars(select(IncidentUpdate)).all()
+    assert first.author_handle not in {u["handle"] for u in update.unreachable}
+    run_worker_with_kills(desk, [], until=desk.clock.now() + timedelta(minutes=5))
+    replies = [t for t in x.state.tweets if t.get("author_id") == "99"]
+    targets = [next(r["id"] for r in t["referenced_tweets"] if r["type"] == "replied_to") for t in replies]
+    assert first.id in targets
+    assert "9900" not in targets
+    assert len(targets) == len(set(targets)) == update.customers
