@@ -465,8 +465,8 @@ class Detector:
             if len({(m.source, m.author) for m in members}) < self.policy.min_authors:
                 continue
             same = next((i for i, p in profiles.items() if self._same_incident(p, topic.profile)), None)
-            if same is None:
-                same = self._began_with(open_incidents, topic, threshold.at)
+            if same is None and self._novel(topic.profile):
+                same = self._began_with(open_incidents, profiles, topic, threshold.at)
             if same is not None:
                 for member in members:
                     profiles[same].add(member.words)
@@ -484,7 +484,11 @@ class Detector:
         return opened
 
     def _began_with(
-        self, open_incidents: dict[int, Incident], topic: topics.Topic, threshold_at: datetime
+        self,
+        open_incidents: dict[int, Incident],
+        profiles: dict[int, topics.Profile],
+        topic: topics.Topic,
+        threshold_at: datetime,
     ) -> int | None:
         """The open incident whose burst began within ``ONSET`` of this one's, if any (the nearest).
         One outage is told in words that share nothing — "can't log in", "it keeps kicking me out",
@@ -496,6 +500,8 @@ class Detector:
         began = min(i.at for i in topic.items if threshold_at - window <= i.at <= threshold_at)
         nearest: tuple[timedelta, int] | None = None
         for incident_id, incident in open_incidents.items():
+            if not self._novel(profiles[incident_id]):
+                continue  # an everyday subject's incident takes nothing by its hour alone
             onset = max(incident.first_post_at, incident.threshold_post_at - window)
             gap = abs(began - onset)
             if gap <= ONSET and (nearest is None or gap < nearest[0]):
@@ -517,6 +523,19 @@ class Detector:
         if background is None or not background.size:
             return False
         return incident.foreign(topic, background) < topics.COVER and self._same_incident(incident, topic)
+
+    def _novel(self, topic: topics.Profile) -> bool:
+        """Whether a topic is news: the words most of its posts use are used ``LIFT`` times less by
+        the ordinary complaints of the last week — as an outage's second wording is, and not the
+        everyday subjects of a busy desk, which cross the threshold at the same hour every morning.
+        Before any week of posts is known nothing is (a desk's first day merges nothing by hour)."""
+        background = self.background
+        if not background or not background.size or not topic.size:
+            return False
+        core = [w for w, c in topic.counts.items() if c >= SHARED * topic.size]
+        return bool(core) and all(
+            topic.counts[w] / topic.size >= LIFT * max(background.counts.get(w, 0), 1) / background.size for w in core
+        )
 
     def _same_incident(self, incident: topics.Profile, topic: topics.Profile) -> bool:
         """Whether a topic crossing the threshold is an open incident told anew: the same words, or

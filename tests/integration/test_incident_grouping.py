@@ -152,3 +152,20 @@ def test_a_wording_too_small_to_be_an_incident_joins_the_outage_it_is_part_of_an
     groups = {min(a[:4] for a in g): g for g in _members(sessions).values()}
     assert {a for a in groups["card"] if a.startswith("card")} == {f"card{n}" for n in range(8)}
     assert not any(a.startswith("parcel") for g in groups.values() for a in g)
+
+
+def test_an_everyday_subject_crossing_the_threshold_at_the_same_time_is_not_merged_into_an_outage(migrated: Engine):
+    """A busy morning of "still waiting for my refund" — a quarter of every day's complaints —
+    crosses the threshold as a login outage told as "kicked out of my account" begins: two
+    incidents, not one. Only news (words the last week's ordinary complaints use far less) is merged
+    by its start time."""
+    sessions = make_sessionmaker(migrated)
+    rng = random.Random(9)
+    refund = "still waiting for my refund, nobody answers"
+    posts = [*_day_before(rng)]
+    posts += [_post(f"refundpast{n}", refund, DAY + timedelta(hours=2, minutes=n * 5)) for n in range(70)]
+    posts += _customers("refund", [refund], 20, OUTAGE, 12, 10)
+    posts += _customers("kicked", KICKED_OUT, 20, OUTAGE + timedelta(minutes=1), 12, 11)
+    _ingest(sessions, posts, polls=True)
+    groups = sorted(({a.rstrip("0123456789") for a in g} for g in _members(sessions).values()), key=sorted)
+    assert groups == [{"kicked"}, {"refund"}]
