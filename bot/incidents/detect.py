@@ -169,6 +169,11 @@ def redraw_own_card(session: Session, complaint_id: int, channel: str | None, *,
     )
 
 
+def _stands_out(share: float, word: str, background: topics.Background) -> bool:
+    """Whether posts using ``word`` in this ``share`` use it ``LIFT`` times more than ordinary ones."""
+    return share >= LIFT * max(background.counts.get(word, 0), 1) / background.size
+
+
 class _Recent:
     """The recent complaints in no incident, indexed by word, kept between batches.
 
@@ -365,10 +370,10 @@ class Detector:
         return sorted(touched)
 
     def _sweep(self, session: Session, *, at: datetime) -> None:
-        """The recent posts in no incident, looked at again against incidents whose words were
-        rewritten: a post is matched once, against the incident's words as they were (the first
-        twenty posts of a storm say less than its three hundred), and one that came before the
-        incident was found is matched only with the batch that opened it."""
+        """The recent posts in no incident, looked at again against incidents whose words were just
+        rewritten. Without it a post is judged once, against the incident's words as they were then
+        — a storm's first twenty posts say less than its three hundred — and a post from before the
+        incident was found only with the batch that opened it."""
         grown, self._grown = sorted(self._grown), set()
         incidents = session.scalars(select(Incident).where(Incident.status == "open").order_by(Incident.id)).all()
         profiles = {i.id: topics.Profile.of(i.profile, i.profile_size) for i in incidents}
@@ -533,9 +538,7 @@ class Detector:
         if not background or not background.size or not topic.size:
             return False
         core = [w for w, c in topic.counts.items() if c >= SHARED * topic.size]
-        return bool(core) and all(
-            topic.counts[w] / topic.size >= LIFT * max(background.counts.get(w, 0), 1) / background.size for w in core
-        )
+        return bool(core) and all(_stands_out(topic.counts[w] / topic.size, w, background) for w in core)
 
     def _same_incident(self, incident: topics.Profile, topic: topics.Profile) -> bool:
         """Whether a topic crossing the threshold is an open incident told anew: the same words, or
@@ -552,8 +555,7 @@ class Detector:
         # Told by most posts of both, and far more than by ordinary complaints: "payment" is in one
         # ordinary complaint in twelve ("paid for next day delivery") and in most of an outage's.
         return any(
-            min(incident.counts[w] / incident.size, topic.counts[w] / topic.size)
-            >= LIFT * max(background.counts.get(w, 0), 1) / background.size
+            _stands_out(min(incident.counts[w] / incident.size, topic.counts[w] / topic.size), w, background)
             for w in shared
         )
 
