@@ -105,6 +105,27 @@ def incident_card(desk: Desk, anchor: int) -> dict:
     return desk.card(anchor)
 
 
+def small_incident(desk: Desk, x: XStandIn) -> Incident:
+    """Twenty customers on the login outage, ingested at once at START + 25 min: one incident."""
+    desk.clock.set(START + timedelta(minutes=25))
+    desk.ingestor.ingest_batch(desk.app.sessions, storm(desk, x, 20, unrelated=0), at=desk.clock.now())
+    desk.deliver()
+    with desk.app.sessions() as s:
+        [incident] = s.scalars(select(Incident)).all()
+    return incident
+
+
+def preview(desk: Desk, user: str, incident_id: int, words: str, action: Action = Action.INCIDENT_UPDATE) -> dict:
+    """Open Post update (or Resolve incident) as ``user``, write ``words`` and press Preview: the
+    confirm step's view — with the form's id, as Slack keeps a view's id through
+    ``response_action: update``."""
+    opened = len(desk.slack.state.views)
+    desk.click(user, action, str(incident_id))
+    form = desk.opened_view(opened + 1)
+    _, raw, _ = desk.submit(user, form, {Field.INCIDENT_TEMPLATE: {"value": words}})
+    return json.loads(raw)["view"] | {"id": form["id"]}
+
+
 def buttons(message: dict) -> dict[str, dict]:
     return {
         e["text"]["text"]: e for b in message["blocks"] for e in b.get("elements") or [] if e.get("type") == "button"
@@ -365,16 +386,8 @@ def test_not_an_incident_gives_every_customer_their_card_and_the_topic_stays_ung
 
 
 def test_not_an_incident_is_refused_once_its_customers_were_told_it_is_one(desk: Desk, x: XStandIn):
-    desk.clock.set(START + timedelta(minutes=25))
-    desk.ingestor.ingest_batch(desk.app.sessions, storm(desk, x, 20, unrelated=0), at=desk.clock.now())
-    desk.deliver()
-    with desk.app.sessions() as s:
-        [incident] = s.scalars(select(Incident)).all()
-    opened = len(desk.slack.state.views)
-    desk.click(ALICE, Action.INCIDENT_UPDATE, str(incident.id))
-    form = desk.opened_view(opened + 1)
-    _, raw, _ = desk.submit(ALICE, form, {Field.INCIDENT_TEMPLATE: {"value": "{name}, we are on it."}})
-    desk.submit(ALICE, json.loads(raw)["view"], {})
+    incident = small_incident(desk, x)
+    desk.submit(ALICE, preview(desk, ALICE, incident.id, "{name}, we are on it."), {})
     desk.deliver()
     assert "Not an incident" not in buttons(incident_card(desk, incident.anchor_id))
     desk.click(ALICE, Action.INCIDENT_RELEASE, str(incident.id), key="release")
@@ -388,21 +401,9 @@ def test_a_colleagues_update_sent_while_one_was_being_written_refuses_the_second
     """Alice and Bob both open Post update and preview it; Alice sends. Bob's Send would give every
     customer a second reply: it is refused, saying when and by whom, and nothing is stored. Bob
     previewing again (having read hers) can send another."""
-    desk.clock.set(START + timedelta(minutes=25))
-    desk.ingestor.ingest_batch(desk.app.sessions, storm(desk, x, 20, unrelated=0), at=desk.clock.now())
-    desk.deliver()
-    with desk.app.sessions() as s:
-        [incident] = s.scalars(select(Incident)).all()
-
-    def preview(user: str, words: str) -> dict:
-        opened = len(desk.slack.state.views)
-        desk.click(user, Action.INCIDENT_UPDATE, str(incident.id))
-        form = desk.opened_view(opened + 1)
-        _, raw, _ = desk.submit(user, form, {Field.INCIDENT_TEMPLATE: {"value": words}})
-        # Slack keeps a view's id through ``response_action: update``: the Send step is the same view.
-        return json.loads(raw)["view"] | {"id": form["id"]}
-
-    alice, bob = preview(ALICE, "{name}, we are on it."), preview(BOB, "{name}, fix coming within the hour.")
+    incident = small_incident(desk, x)
+    alice = preview(desk, ALICE, incident.id, "{name}, we are on it.")
+    bob = preview(desk, BOB, incident.id, "{name}, fix coming within the hour.")
     desk.submit(ALICE, alice, {})
     _, raw, _ = desk.submit(BOB, bob, {})
     refused = json.dumps(json.loads(raw))
@@ -412,7 +413,7 @@ def test_a_colleagues_update_sent_while_one_was_being_written_refuses_the_second
     with desk.app.sessions() as s:
         assert [u.sent_by for u in s.scalars(select(IncidentUpdate))] == [ALICE]
     desk.clock.advance(timedelta(minutes=2))
-    desk.submit(BOB, preview(BOB, "{name}, fix coming within the hour."), {})
+    desk.submit(BOB, preview(desk, BOB, incident.id, "{name}, fix coming within the hour."), {})
     with desk.app.sessions() as s:
         assert [u.sent_by for u in s.scalars(select(IncidentUpdate).order_by(IncidentUpdate.id))] == [ALICE, BOB]
 
@@ -431,11 +432,7 @@ def test_a_customer_whose_follow_up_lacks_the_mention_is_answered_on_the_post_th
         [incident] = s.scalars(select(Incident)).all()
         members = set(s.scalars(select(Complaint.external_id).where(Complaint.incident_id == incident.id)))
     assert {first.id, "9900"} <= members, "the follow-up is part of the incident too"
-    opened = len(desk.slack.state.views)
-    desk.click(ALICE, Action.INCIDENT_RESOLVE, str(incident.id))
-    form = desk.opened_view(opened + 1)
-    _, raw, _ = desk.submit(ALICE, form, {Field.INCIDENT_TEMPLATE: {"value": "{name}, fixed now. Sorry!"}})
-    desk.submit(ALICE, json.loads(raw)["view"], {})
+    desk.submit(ALICE, preview(desk, ALICE, incident.id, "{name}, fixed now. Sorry!", Action.INCIDENT_RESOLVE), {})
     with desk.app.sessions() as s:
         [update] = s.scalars(select(IncidentUpdate)).all()
     assert first.author_handle not in {u["handle"] for u in update.unreachable}

@@ -31,23 +31,24 @@ from bot.slack.views import incident_blocks
 from bot.slack.views.fit import fit_view
 from bot.store.engine import transaction
 from bot.store.models import Complaint, Delivery, Incident, IncidentUpdate, Promise
-from tests.e2e.test_incidents import ALICE, START, desk, post, storm, x  # noqa: F401  (fixtures)
+from tests.e2e.test_incidents import (  # noqa: F401  (fixtures)
+    ALICE,
+    START,
+    desk,
+    post,
+    preview,
+    small_incident,
+    storm,
+    x,
+)
 from tests.support.harness import COMPLAINTS
 
 
 # F1: a template starting with {handle} gives texts that differ only in the leading @mention,
 # which X (and the repo's own X stand-in) treats as duplicates: every customer but the first is refused.
 def test_handle_first_template_is_distinct_on_x(desk, x):
-    desk.clock.set(START + timedelta(minutes=25))
-    desk.ingestor.ingest_batch(desk.app.sessions, storm(desk, x, 20, unrelated=0), at=desk.clock.now())
-    desk.deliver()
-    with desk.app.sessions() as s:
-        [incident] = s.scalars(select(Incident)).all()
-    opened = len(desk.slack.state.views)
-    desk.click(ALICE, Action.INCIDENT_UPDATE, str(incident.id))
-    form = desk.opened_view(opened + 1)
-    _, raw, _ = desk.submit(ALICE, form, {Field.INCIDENT_TEMPLATE: {"value": "{handle} logins work again, sorry!"}})
-    desk.submit(ALICE, json.loads(raw)["view"], {})
+    incident = small_incident(desk, x)
+    desk.submit(ALICE, preview(desk, ALICE, incident.id, "{handle} logins work again, sorry!"), {})
     for _ in range(60):
         desk.deliver()
         desk.clock.advance(timedelta(seconds=30))
@@ -268,10 +269,7 @@ def test_resolving_an_incident_settles_a_member_with_its_own_card(desk, x):
     with desk.app.sessions() as s:
         [incident] = s.scalars(select(Incident)).all()
         assert s.get(Complaint, first.id).incident_id == incident.id
-    opened = len(desk.slack.state.views)
-    desk.click(ALICE, Action.INCIDENT_RESOLVE, str(incident.id))
-    _, raw, _ = desk.submit(ALICE, desk.opened_view(opened + 1), {Field.INCIDENT_TEMPLATE: {"value": "{name}, fixed"}})
-    desk.submit(ALICE, json.loads(raw)["view"], {})
+    desk.submit(ALICE, preview(desk, ALICE, incident.id, "{name}, fixed", Action.INCIDENT_RESOLVE), {})
     desk.deliver()
     with desk.app.sessions() as s:
         member = s.get(Complaint, first.id)
