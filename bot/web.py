@@ -183,3 +183,16 @@ def serve_in_background(server: Any, name: str = "http") -> threading.Thread:
     thread = threading.Thread(target=run, name=name, daemon=True)
     thread.start()
     return thread
+
+
+def stop_server(server: Any, *, drain_seconds: float = 5.0) -> None:
+    """Let requests being answered finish (up to ``drain_seconds``), then close the sockets.
+
+    A single waitress server's ``close()`` closes its sockets without waiting for its request
+    threads: one still answering then wrote to the closed wake-up pipe and printed a traceback
+    at every stop (EBADF) — and Slack got no answer to a click it had already sent.
+    """
+    dispatcher = getattr(server, "task_dispatcher", None)
+    if dispatcher is not None:
+        dispatcher.shutdown(timeout=drain_seconds)
+    server.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import faulthandler
 import signal
 import threading
 from pathlib import Path
@@ -40,6 +41,11 @@ def add_parser(sub: Any) -> None:
         default=Role.ALL.value,
         help="web: Slack listener only; worker: sources, poster and scheduler; all: both (default)",
     )
+
+
+STOP_LIMIT_SECONDS = 20.0
+"""From SIGTERM to exit at most: HTTP requests 5 s to finish, the worker's loops 10 s, the rest to
+spare; within Heroku's 30 s before SIGKILL."""
 
 
 def check_slack_or_fail(settings: Settings, *, socket_mode: bool) -> None:
@@ -102,7 +108,7 @@ def main(args: argparse.Namespace) -> int:
                 socket = None
                 raise StartupError(str(exc)) from None
         if listens and (mode is Mode.HTTP or networks.ingest_sources(settings)):
-            from bot.web import PortUnavailable, bind, serve_in_background
+            from bot.web import PortUnavailable, bind, serve_in_background, stop_server
 
             port = args.port if args.port is not None else settings.port
             try:  # Socket Mode: the HTTP server only takes the webhook
@@ -114,8 +120,12 @@ def main(args: argparse.Namespace) -> int:
             serve_in_background(http)
         stop.wait()
     finally:
+        # A stop that hangs (a loop stuck in a call, an exit handler waiting) would be killed by
+        # the platform with nothing said; past the limit, every thread's stack goes to stderr and
+        # the process exits, so the log says where it hung.
+        faulthandler.dump_traceback_later(STOP_LIMIT_SECONDS, exit=True)
         if http is not None:
-            http.close()
+            stop_server(http)
         if socket is not None:
             socket.close()
         worker.shutdown()

@@ -33,7 +33,10 @@ def run_task(task: Task, stop: threading.Event) -> None:
         try:
             delay = task.step()
             failures = 0
-        except Exception:
+        except Exception as exc:
+            if stop.is_set():  # interrupted by the shutdown (its stream or file closed under it)
+                log.info("%s: step interrupted by the shutdown (%s)", task.name, type(exc).__name__)
+                break
             failures += 1
             delay = min(task.max_backoff, task.error_backoff * 2 ** (failures - 1))
             log.exception("%s failed (%d in a row); retrying in %.0fs", task.name, failures, delay)
@@ -53,13 +56,26 @@ class Worker:
             self.threads.append(thread)
         log.info("worker started: %s", ", ".join(t.name for t in self.tasks) or "no tasks")
 
-    def shutdown(self, timeout: float = 10.0) -> None:
+    def shutdown(self, timeout: float = 10.0, *, monotonic: Callable[[], float] = time.monotonic) -> list[str]:
+        """Ask every loop to stop and wait for them all — ``timeout`` in all, not per loop: a
+        platform kills a process that has not stopped some seconds after SIGTERM (Heroku: 30), and
+        five loops waited on one after the other could take five times as long. Returns the names
+        of the loops still running when time was up (logged; they are daemon threads and die
+        with the process, their work left unacknowledged for the next start)."""
         self.stop.set()
         for task in self.tasks:
             if task.stop is not None:
-                task.stop()
+                try:
+                    task.stop()
+                except Exception:
+                    log.exception("%s: could not be interrupted", task.name)
+        deadline = monotonic() + timeout
         for thread in self.threads:
-            thread.join(timeout)
+            thread.join(max(0.0, deadline - monotonic()))
+        stuck = [thread.name for thread in self.threads if thread.is_alive()]
+        if stuck:
+            log.warning("still running %.0fs after the stop: %s; leaving them", timeout, ", ".join(stuck))
+        return stuck
 
 
 class Leased:

@@ -44,7 +44,7 @@ from bot.runtime import build_tasks
 from bot.store import migrate
 from bot.store.enums import PromiseStatus
 from bot.store.models import Promise
-from bot.web import make_wsgi_app, serve_in_background
+from bot.web import make_wsgi_app, serve_in_background, stop_server
 
 log = logging.getLogger(__name__)
 
@@ -142,7 +142,7 @@ class Playground:
         if self.worker is not None:
             self.worker.shutdown()
         for server in self._servers:
-            server.close()
+            stop_server(server)
         with contextlib.suppress(Exception):  # the stand-in may never have started
             self.slack.stop()
         if self.app is not None:

@@ -12,9 +12,11 @@ import signal
 import subprocess
 import sys
 import tempfile
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bot.cli.run import STOP_LIMIT_SECONDS
 from tests.support.procs import free_port, wait_for_port
 from tests.support.slack_api import SlackStandIn
 
@@ -25,12 +27,15 @@ class BigRequestReport:
     log_bytes: int = 0
     peak_rss_mb: float = 0.0
     malformed_statuses: list[int] = field(default_factory=list)
+    stop_seconds: float = 0.0
+    log_text: str = ""
 
     def lines(self) -> list[str]:
         return [
             f"answers to the big unsigned POSTs: {sorted(set(self.statuses))}; to signed-looking garbage: "
             f"{sorted(set(self.malformed_statuses))}",
-            f"log written: {self.log_bytes:,} bytes; peak RSS of the bot: {self.peak_rss_mb:.0f} MB",
+            f"log written: {self.log_bytes:,} bytes; peak RSS of the bot: {self.peak_rss_mb:.0f} MB; "
+            f"SIGTERM to exit {self.stop_seconds:.1f} s",
         ]
 
 
@@ -101,6 +106,17 @@ def run_big_requests(*, count: int = 8, megabytes: int = 50) -> BigRequestReport
                 report.peak_rss_mb = int(status.split("VmHWM:")[1].split()[0]) / 1024
             finally:
                 proc.send_signal(signal.SIGTERM)
-                proc.wait(20)
+                began = time.monotonic()
+                try:
+                    proc.wait(STOP_LIMIT_SECONDS + 10)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait()
+                    raise AssertionError(
+                        f"the bot did not exit {STOP_LIMIT_SECONDS + 10:.0f} s after SIGTERM; its log:\n"
+                        + log_path.read_text(errors="replace")[-6000:]
+                    ) from None
+                report.stop_seconds = time.monotonic() - began
         report.log_bytes = log_path.stat().st_size
+        report.log_text = log_path.read_text(errors="replace")
     return report

@@ -103,3 +103,44 @@ def test_a_lease_that_cannot_be_renewed_because_the_database_is_down_does_not_st
     ).as_task()
     assert task.step() == 0.0
     assert not stopped.is_set()
+
+
+def test_shutdown_waits_for_all_loops_together_and_names_the_stuck_ones():
+    """A platform kills a process some seconds after SIGTERM: the wait is one limit for every loop,
+    not one per loop (four stuck loops used to take four times the limit)."""
+    import time
+
+    from bot.common.tasks import Worker
+
+    release = threading.Event()
+    started = threading.Barrier(5)
+
+    def stuck() -> float:
+        started.wait()
+        release.wait()  # a call that does not return (a network read without a timeout)
+        return 1.0
+
+    worker = Worker([Task(f"stuck-{n}", stuck) for n in range(4)] + [Task("quick", lambda: 0.01)])
+    worker.start()
+    try:
+        started.wait()  # every stuck loop is inside its call
+        began = time.monotonic()
+        left = worker.shutdown(timeout=1.0)
+        took = time.monotonic() - began
+    finally:
+        release.set()
+    assert left == ["stuck-0", "stuck-1", "stuck-2", "stuck-3"]
+    assert 0.9 <= took < 2.5
+
+
+def test_a_step_interrupted_by_the_shutdown_is_not_logged_as_a_failure(caplog):
+    stop = threading.Event()
+
+    def step() -> float:
+        stop.set()  # the shutdown closes the file under the step
+        raise ValueError("seek of closed file")
+
+    with caplog.at_level("INFO", logger="bot.common.tasks"):
+        run_task(Task("replay:x", step), stop)
+    assert [r.levelname for r in caplog.records] == ["INFO"]
+    assert "interrupted by the shutdown" in caplog.text
