@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from tests.support.incident_storm_fifth import BACKGROUND_FIFTH, LOGIN_FIFTH, PAYMENT_FIFTH
+from tests.support.incident_storm_seventh import BACKGROUND_SEVENTH, LOGIN_SEVENTH, PAYMENT_SEVENTH
 from tests.support.incident_storm_sixth import BACKGROUND_SIXTH, LOGIN_SIXTH, PAYMENT_SIXTH
 
 LOGIN = [
@@ -188,10 +189,13 @@ FRESH = {id(LOGIN): LOGIN_FRESH, id(PAYMENT): PAYMENT_FRESH, id(BACKGROUND): BAC
 FOURTH = {id(LOGIN): LOGIN_FOURTH, id(PAYMENT): PAYMENT_FOURTH, id(BACKGROUND): BACKGROUND_FOURTH}
 FIFTH = {id(LOGIN): LOGIN_FIFTH, id(PAYMENT): PAYMENT_FIFTH, id(BACKGROUND): BACKGROUND_FIFTH}
 SIXTH = {id(LOGIN): LOGIN_SIXTH, id(PAYMENT): PAYMENT_SIXTH, id(BACKGROUND): BACKGROUND_SIXTH}
+SEVENTH = {id(LOGIN): LOGIN_SEVENTH, id(PAYMENT): PAYMENT_SEVENTH, id(BACKGROUND): BACKGROUND_SEVENTH}
 
 
 def _pick(rng: random.Random, wordings: list[str], half: int) -> str:
-    if half == 5:
+    if half == 6:
+        mine = SEVENTH[id(wordings)]
+    elif half == 5:
         mine = SIXTH[id(wordings)]
     elif half == 4:
         mine = FIFTH[id(wordings)]
