@@ -169,3 +169,34 @@ def test_an_everyday_subject_crossing_the_threshold_at_the_same_time_is_not_merg
     _ingest(sessions, posts, polls=True)
     groups = sorted(({a.rstrip("0123456789") for a in g} for g in _members(sessions).values()), key=sorted)
     assert groups == [{"kicked"}, {"refund"}]
+
+
+IN_THEIR_OWN_WORDS = [
+    "it won't let me in since the update this morning on my pixel, tried wifi and data",
+    "locked out of my account right when I need the receipts for my tax return",
+    "the two-factor code never shows up on my phone, waited ten minutes twice",
+    "session expired pops up every few seconds on the tablet and the laptop",
+    "keeps saying my details are wrong, they are definitely right, saved in my manager",
+    "cant get into my acct on chrome, firefox or the ipad, same spinning wheel",
+]
+
+
+def test_customers_who_state_the_failure_in_their_own_words_join_the_outage(migrated: Engine):
+    """Twenty customers say "can't log in"; six more say it their own way in a dozen words that share
+    none with them ("the two-factor code never shows up on my phone"). Stating the failure is what
+    places them (``topics.STATED``): with their words alone, most are too far from the outage's."""
+    sessions = make_sessionmaker(migrated)
+    rng = random.Random(12)
+    parcel = "I logged in to track my parcel and it is still {n} days late"
+    posts = [*_day_before(rng)]
+    posts += [_post(f"parcelpast{n}", parcel.format(n=n + 2), OUTAGE - timedelta(hours=7, minutes=n * 9))
+              for n in range(10)]  # fmt: skip
+    posts += _customers("login", LOGIN_WORDS, 20, OUTAGE, 10, 13)
+    posts += [
+        _post(f"own{n}", text, OUTAGE + timedelta(minutes=3 + 2 * n)) for n, text in enumerate(IN_THEIR_OWN_WORDS)
+    ]
+    posts += [_post(f"parcel{n}", parcel.format(n=n + 3), OUTAGE + timedelta(minutes=4 + n)) for n in range(4)]
+    _ingest(sessions, posts, polls=True)
+    [members] = _members(sessions).values()
+    assert {a for a in members if a.startswith("own")} == {f"own{n}" for n in range(len(IN_THEIR_OWN_WORDS))}
+    assert not any(a.startswith("parcel") for a in members)

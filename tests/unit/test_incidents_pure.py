@@ -101,9 +101,73 @@ def test_an_ordinary_complaint_sharing_a_word_is_not_absorbed_by_a_grown_topic(t
 
 def test_words_that_name_no_outage_are_left_out():
     assert topics.terms("@AcmeHelp the app is broken, worst service ever, please help https://t.co/x") == frozenset()
-    assert topics.terms("Can't LOG IN!! sign-in broken") == frozenset({"login"})
+    assert topics.terms("Can't LOG IN!! sign-in broken") == frozenset({"login", topics.STATED + "login"})
+    assert topics.terms("signed in to check my bill") == frozenset({"login", "check", "bill"})
     assert "payment" in topics.terms("paying by card fails at check-out")
     assert {"checkout"} <= topics.terms("paying by card fails at check-out")
+
+
+STATED_LOGIN = [
+    "it won't let me in since the update this morning",
+    "locked out of my account right when I need my receipts",
+    "the two-factor code never shows up on my phone",
+    "session expired pops up every few seconds on the tablet",
+    "keeps saying my details are wrong, they are definitely right",
+    "cant get into my acct on any browser",
+    "kicked me out halfway through changing my address",
+    "says wrong password, reset it three times, same",
+]
+STATED_PAYMENT = [
+    "my visa was refused twice tonight, bank says all fine",
+    "basket won't go through, tried three different cards",
+    "money gone from my account but no order confirmation",
+    "klarna screen spins forever then nothing",
+    "stuck on processing after the bank screen, did it charge me",
+    "pending charge on my statement and still no order",
+]
+MENTIONS = [
+    "logged in to track my parcel and it's still late",
+    "refund to my card still hasn't arrived after two weeks",
+    "gift card got rejected at the till in York",
+    "signed in to change my address and the form is fine, parcel still lost",
+    "paid for next day delivery, came four days later",
+]
+
+
+@pytest.mark.parametrize("text", STATED_LOGIN)
+def test_a_login_failure_told_in_any_words_carries_the_failure(text: str):
+    words = topics.terms(text)
+    assert {"login", topics.STATED + "login"} <= words, sorted(words)
+    assert topics.STATED + "payment" not in words
+
+
+@pytest.mark.parametrize("text", STATED_PAYMENT)
+def test_a_payment_failure_told_in_any_words_carries_the_failure(text: str):
+    words = topics.terms(text)
+    assert {"payment", topics.STATED + "payment"} <= words, sorted(words)
+    assert topics.STATED + "login" not in words
+
+
+@pytest.mark.parametrize("text", MENTIONS)
+def test_a_mere_mention_of_logging_in_or_a_card_states_no_failure(text: str):
+    assert not any(w.startswith(topics.STATED) for w in topics.terms(text)), sorted(topics.terms(text))
+
+
+def test_the_mark_weighs_in_the_similarity_and_is_never_counted():
+    """The mark is no word: a topic's counts and the background never hold it, and a post stating
+    the failure is nearer the outage than the same words merely mentioning it."""
+    profile, background = topics.Profile(), topics.Background()
+    for text in STATED_LOGIN * 3:
+        profile.add(topics.terms(text))
+        background.add(topics.terms(text))
+    assert not any(w.startswith(topics.STATED) for w in [*profile.counts, *background.counts])
+    long_one = topics.terms("bank keeps refusing the transaction but they say nothing is blocked on their end")
+    assert topics.STATED + "payment" in long_one
+    outage = topics.Profile()
+    for text in STATED_PAYMENT * 4:
+        outage.add(topics.terms(text))
+    unmarked = frozenset(topics.plain(long_one))
+    assert outage.similarity(long_one) > outage.similarity(unmarked) * 1.3
 
 
 def _customer(n: int, name: str = "Sam") -> broadcast.Customer:
