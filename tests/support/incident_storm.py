@@ -2,10 +2,10 @@
 
 Each outage is told in many wordings, as customers do; the background is the ordinary day's
 complaints on many subjects, some of them using an outage's words for something else ("I logged
-in to track my parcel and it is still late"). Six sets of wordings, chosen by ``half``: 0 was what
+in to track my parcel and it is still late"). Eight sets of wordings, chosen by ``half``: 0 was what
 detection was tuned on; 1, 2 and 3 were each written before a measurement, measured once, then
-looked at; 4 and 5 were written by someone who had not read the grouping code (``_fifth`` and
-``_sixth``), 5 after 4's one measurement — see ``bench/incidents.py``.
+looked at; 4 to 7 were written by someone who had not read the grouping code (``_fifth``,
+``_sixth``, ``_seventh``, ``_eighth``), each after the one before's measurement — see ``bench/incidents.py``.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from tests.support.incident_storm_fifth import BACKGROUND_FIFTH, LOGIN_FIFTH, PAYMENT_FIFTH
+from tests.support.incident_storm_eighth import BACKGROUND_EIGHTH, LOGIN_EIGHTH, PAYMENT_EIGHTH
 from tests.support.incident_storm_seventh import BACKGROUND_SEVENTH, LOGIN_SEVENTH, PAYMENT_SEVENTH
 from tests.support.incident_storm_sixth import BACKGROUND_SIXTH, LOGIN_SIXTH, PAYMENT_SIXTH
 
@@ -190,10 +191,13 @@ FOURTH = {id(LOGIN): LOGIN_FOURTH, id(PAYMENT): PAYMENT_FOURTH, id(BACKGROUND): 
 FIFTH = {id(LOGIN): LOGIN_FIFTH, id(PAYMENT): PAYMENT_FIFTH, id(BACKGROUND): BACKGROUND_FIFTH}
 SIXTH = {id(LOGIN): LOGIN_SIXTH, id(PAYMENT): PAYMENT_SIXTH, id(BACKGROUND): BACKGROUND_SIXTH}
 SEVENTH = {id(LOGIN): LOGIN_SEVENTH, id(PAYMENT): PAYMENT_SEVENTH, id(BACKGROUND): BACKGROUND_SEVENTH}
+EIGHTH = {id(LOGIN): LOGIN_EIGHTH, id(PAYMENT): PAYMENT_EIGHTH, id(BACKGROUND): BACKGROUND_EIGHTH}
 
 
 def _pick(rng: random.Random, wordings: list[str], half: int) -> str:
-    if half == 6:
+    if half == 7:
+        mine = EIGHTH[id(wordings)]
+    elif half == 6:
         mine = SEVENTH[id(wordings)]
     elif half == 5:
         mine = SIXTH[id(wordings)]

@@ -130,6 +130,8 @@ MENTIONS = [
     "refund to my card still hasn't arrived after two weeks",
     "gift card got rejected at the till in York",
     "signed in to change my address and the form is fine, parcel still lost",
+    "entered my email for the newsletter and never got the discount",
+    "typed my card details in store and the till printed two receipts",
     "paid for next day delivery, came four days later",
 ]
 
