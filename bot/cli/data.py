@@ -11,16 +11,10 @@ import argparse
 import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select, union
-from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import Session
-
-from bot.desk.forget import MissingRule, forget
-from bot.store import migrate
-from bot.store.engine import make_engine, make_sessionmaker
-from bot.store.models import Complaint, Post
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 EXIT_OK = 0
 EXIT_NOTHING = 1
@@ -30,6 +24,10 @@ EXIT_DATABASE = 3
 
 def stored_sources(session: Session) -> set[str]:
     """Networks something is stored from: a network switched off since can still be forgotten on."""
+    from sqlalchemy import select, union
+
+    from bot.store.models import Complaint, Post
+
     return set(session.scalars(union(select(Complaint.source).distinct(), select(Post.source).distinct())))
 
 
@@ -52,6 +50,14 @@ def forget_command(
     configured: tuple[str, ...] = (),
     actor: str = "data forget",
 ) -> int:
+    # Here, not at the top: every command's start (``--help``, ``run``) imported the forgetting,
+    # Alembic and the models through this module — half a second each time.
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from bot.desk.forget import MissingRule, forget
+    from bot.store import migrate
+    from bot.store.engine import make_engine, make_sessionmaker
+
     handle = handle.strip()
     if not handle.lstrip("@"):
         print("Name the customer: followthrough data forget @handle --source x", file=sys.stderr)
