@@ -70,7 +70,7 @@ _CONCEPTS: list[tuple[str, re.Pattern[str]]] = [
         "login",
         re.compile(
             r"\blet(?:ting|s)?\s+(?:me|us)\s+(?:back\s+)?(?:in|into|on|access)\b"
-            r"|\bget(?:ting)?\s+(?:back\s+)?(?:in|into|in\s+to|onto)\s+(?:my|our|the|me)?\s*(?:acc?ount|acc|acct|profile|app)s?\b"
+            r"|\bget(?:ting)?\s+(?:back\s+)?(?:in|into|in\s+to|onto)\s+(?:my|our|the|me|their|your)?\s*(?:acc?ount|acc|acct|profile|app)s?\b"
             r"|\b" + _NOT + r"\s+get\s+(?:back\s+)?in\b"
             r"|\block(?:ed|ing|s)?\s+(?:me\s+|us\s+)?out\b"
             r"|\b(?:kick|boot|throw|chuck)(?:ed|ing|s)?\s+(?:me\s+|us\s+)?(?:out|off)\b|\bthrown\s+(?:me\s+)?out\b"
@@ -80,9 +80,11 @@ _CONCEPTS: list[tuple[str, re.Pattern[str]]] = [
             r"|\b(?:get\s+past|stuck\s+(?:at|on))\s+(?:the\s+)?login\b"
             r"|\b(?:after|when)\s+(?:i\s+)?(?:hit|click|press|tap)\w*\s+(?:the\s+)?login\b"
             r"|\b(?:typ|enter|put)\w*\s+(?:in\s+)?my\s+(?:login\s+)?(?:details|credentials|email\s+and\s+password)\b"
-            r"|\b(?:face|touch)\s*id\b|\bauth\b"
+            r"|\b(?:face|touch)\s*id\b|\bauth\b|\buser\s+not\s+found\b"
+            r"|\b(?:kick|boot|throw|send|dump|bounc)\w*\s+(?:me\s+|us\s+)?back\s+to\s+(?:the\s+)?login\b"
+            r"|\b(?:account|profile|login)\s+page\s+(?:\S+\s+)?(?:won'?t|doesn'?t|does\s+not|not|never)\s+load"
             r"|\bsessions?\s+(?:has\s+|have\s+)?(?:expir\w*|timed?\s*out|ended)\b"
-            r"|\b(?:2fa|mfa|otp|two[\s\-]?factor|2[\s\-]?step|one[\s\-]?time\s+(?:code|pass\w*|pin))\b"
+            r"|\b(?:2fa|mfa|otp|two[\s\-]?factor|(?:2|two)[\s\-]?step|one[\s\-]?time\s+(?:code|pass\w*|pin))\b"
             r"|\b(?:verification|security|sms|login|auth\w*|access)\s+(?:code|link|text|pin)s?\b"
             r"|\b(?:authenticat\w*|credentials|unauthori[sz]ed|usernames?)\b"
             r"|\b(?:access|acces|acess)\w*\s+(?:to\s+)?(?:my|our|the|your)?\s*(?:account|acc|acct|profile)s?\b"
@@ -112,6 +114,9 @@ _CONCEPTS: list[tuple[str, re.Pattern[str]]] = [
             r"|\b(?:basket|cart)\b"
             r"|\b(?:money|charged|charge|payment)\b(?:[^.!?]|\.\d){0,40}?\b(?:no|without|but\s+no|never\s+got\s+an?)\s+(?:order|confirmation)"
             r"|\b(?:take|took|taken|taking)\s+(?:my|the)\s+money\b"
+            r"|\b(?:at|on)\s+the\s+(?:final|last)\s+(?:step|stage)\b(?!\s+of)|\bcard\s+verification\b"
+            r"|\b(?:unable\s+to|couldn'?t|could\s+not|can'?t|cannot)\s+process\b"
+            r"|\b(?:purchase|order|payment)\s+(?:\S+\s+)?fail(?:s|ed|ing)?\b(?!\s+to\b)"
             r"|\b(?:couldn'?t|could\s+not|unable\s+to|can'?t|cannot)\s+(?:complete|process|take|finish)\s+(?:your\s+|my\s+|the\s+|this\s+)?(?:purchase|order|payment)\b"
             r"|\bstuck\s+on\s+(?:the\s+)?(?:processing|payment|checkout)\b"
             r"|\bpending\s+(?:charge|payment|transaction)s?\b"
@@ -140,6 +145,13 @@ STATED_WEIGHT = 2.0
 def plain(words: Iterable[str]) -> list[str]:
     """A post's words without the marks of ``STATED``."""
     return [w for w in words if not w.startswith(STATED)]
+
+
+def _weights(words: frozenset[str]) -> dict[str, float]:
+    """Each of a post's words with its weight: a stated failure's word counts ``STATED_WEIGHT`` times
+    — in the similarity and in the share of its words that are the topic's own alike ("checkout
+    broken?" is a payment failure even where everyday complaints say "checkout" too)."""
+    return {w: STATED_WEIGHT if STATED + w in words else 1.0 for w in words if not w.startswith(STATED)}
 
 
 _WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)?")
@@ -245,19 +257,18 @@ class Profile:
         if not words or not self._square:
             return 0.0
         dot = square = 0.0
-        for word in plain(words):
-            weight = STATED_WEIGHT if STATED + word in words else 1.0
+        for word, weight in _weights(words).items():
             dot += weight * self.counts.get(word, 0)
             square += weight * weight
         return dot / (math.sqrt(square) * self.norm) if square else 0.0
 
     def covers(self, words: frozenset[str]) -> float:
         """The share of a post's words that are this topic's own (see ``COVER_SHARE``)."""
-        mine = plain(words)
-        if not mine:
+        weights = _weights(words)
+        if not weights:
             return 0.0
         floor = max(2, COVER_SHARE * self.size)
-        return sum(1 for w in mine if self.counts.get(w, 0) >= floor) / len(mine)
+        return sum(wt for w, wt in weights.items() if self.counts.get(w, 0) >= floor) / sum(weights.values())
 
     def fits(
         self, words: frozenset[str], join: float = JOIN, background: Background | None = None, *, own: bool = False
@@ -272,9 +283,11 @@ class Profile:
         if self.similarity(words) < join:
             return False
         if background is not None and background.size:
-            mine = plain(words)
-            foreign = [w for w in mine if background.common(w) and not self._owns(w, background, own)]
-            return len(foreign) < COVER * len(mine)
+            weights = _weights(words)
+            foreign = sum(
+                wt for w, wt in weights.items() if background.common(w) and not self._owns(w, background, own)
+            )
+            return foreign < COVER * sum(weights.values())
         return self.size < GROWN or self.covers(words) >= COVER
 
     def _owns(self, word: str, background: Background, own: bool = False) -> bool:

@@ -124,6 +124,8 @@ STATED_PAYMENT = [
     "klarna screen spins forever then nothing",
     "stuck on processing after the bank screen, did it charge me",
     "pending charge on my statement and still no order",
+    "checkout broken?",
+    "error at the last stage every single time",
 ]
 MENTIONS = [
     "logged in to track my parcel and it's still late",
@@ -132,6 +134,8 @@ MENTIONS = [
     "signed in to change my address and the form is fine, parcel still lost",
     "entered my email for the newsletter and never got the discount",
     "typed my card details in store and the till printed two receipts",
+    "my order failed to arrive on the day you promised",
+    "the last step of the returns form makes no sense",
     "paid for next day delivery, came four days later",
 ]
 
