@@ -2,10 +2,10 @@
 
 Each outage is told in many wordings, as customers do; the background is the ordinary day's
 complaints on many subjects, some of them using an outage's words for something else ("I logged
-in to track my parcel and it is still late"). Eight sets of wordings, chosen by ``half``: 0 was what
+in to track my parcel and it is still late"). Nine sets of wordings, chosen by ``half``: 0 was what
 detection was tuned on; 1, 2 and 3 were each written before a measurement, measured once, then
-looked at; 4 to 7 were written by someone who had not read the grouping code (``_fifth``,
-``_sixth``, ``_seventh``, ``_eighth``), each after the one before's measurement — see ``bench/incidents.py``.
+looked at; 4 to 8 were written by someone who had not read the grouping code (``_fifth`` …
+``_ninth``), each after the one before's measurement — see ``bench/incidents.py``.
 """
 
 from __future__ import annotations
@@ -14,8 +14,9 @@ import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from tests.support.incident_storm_fifth import BACKGROUND_FIFTH, LOGIN_FIFTH, PAYMENT_FIFTH
 from tests.support.incident_storm_eighth import BACKGROUND_EIGHTH, LOGIN_EIGHTH, PAYMENT_EIGHTH
+from tests.support.incident_storm_fifth import BACKGROUND_FIFTH, LOGIN_FIFTH, PAYMENT_FIFTH
+from tests.support.incident_storm_ninth import BACKGROUND_NINTH, LOGIN_NINTH, PAYMENT_NINTH
 from tests.support.incident_storm_seventh import BACKGROUND_SEVENTH, LOGIN_SEVENTH, PAYMENT_SEVENTH
 from tests.support.incident_storm_sixth import BACKGROUND_SIXTH, LOGIN_SIXTH, PAYMENT_SIXTH
 
@@ -192,10 +193,13 @@ FIFTH = {id(LOGIN): LOGIN_FIFTH, id(PAYMENT): PAYMENT_FIFTH, id(BACKGROUND): BAC
 SIXTH = {id(LOGIN): LOGIN_SIXTH, id(PAYMENT): PAYMENT_SIXTH, id(BACKGROUND): BACKGROUND_SIXTH}
 SEVENTH = {id(LOGIN): LOGIN_SEVENTH, id(PAYMENT): PAYMENT_SEVENTH, id(BACKGROUND): BACKGROUND_SEVENTH}
 EIGHTH = {id(LOGIN): LOGIN_EIGHTH, id(PAYMENT): PAYMENT_EIGHTH, id(BACKGROUND): BACKGROUND_EIGHTH}
+NINTH = {id(LOGIN): LOGIN_NINTH, id(PAYMENT): PAYMENT_NINTH, id(BACKGROUND): BACKGROUND_NINTH}
 
 
 def _pick(rng: random.Random, wordings: list[str], half: int) -> str:
-    if half == 7:
+    if half == 8:
+        mine = NINTH[id(wordings)]
+    elif half == 7:
         mine = EIGHTH[id(wordings)]
     elif half == 6:
         mine = SEVENTH[id(wordings)]
