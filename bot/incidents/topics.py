@@ -144,14 +144,19 @@ STATED_WEIGHT = 2.0
 
 def plain(words: Iterable[str]) -> list[str]:
     """A post's words without the marks of ``STATED``."""
-    return [w for w in words if not w.startswith(STATED)]
+    return [w for w in words if w[0] != STATED]
 
 
 def _weights(words: frozenset[str]) -> dict[str, float]:
     """Each of a post's words with its weight: a stated failure's word counts ``STATED_WEIGHT`` times
     — in the similarity and in the share of its words that are the topic's own alike ("checkout
     broken?" is a payment failure even where everyday complaints say "checkout" too)."""
-    return {w: STATED_WEIGHT if STATED + w in words else 1.0 for w in words if not w.startswith(STATED)}
+    weights = dict.fromkeys(words, 1.0)
+    for word in words:
+        if word[0] == STATED:
+            del weights[word]
+            weights[word[1:]] = STATED_WEIGHT
+    return weights
 
 
 _WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)?")
@@ -228,14 +233,16 @@ class Profile:
         return profile
 
     def add(self, words: Iterable[str]) -> None:
-        for word in plain(words):
+        for word in words:
+            if word[0] == STATED:  # a mark, not a word
+                continue
             before = self.counts[word]
             self.counts[word] = before + 1
             self._square += 2 * before + 1
         self.size += 1
 
     def remove(self, words: Iterable[str]) -> None:
-        for word in plain(words):
+        for word in plain(words):  # rare: a post edited or released
             before = self.counts[word]
             if before <= 1:
                 self.counts.pop(word, None)
@@ -256,10 +263,16 @@ class Profile:
         """Cosine of a post's words (each counted once) with these counts."""
         if not words or not self._square:
             return 0.0
-        dot = square = 0.0
-        for word, weight in _weights(words).items():
-            dot += weight * self.counts.get(word, 0)
-            square += weight * weight
+        counts = self.counts
+        dot, square = 0.0, 0.0
+        for word in words:
+            if word[0] == STATED:  # the word itself adds 1 (below); its mark adds the rest of its weight
+                extra = STATED_WEIGHT - 1.0
+                dot += extra * counts.get(word[1:], 0)
+                square += STATED_WEIGHT * STATED_WEIGHT - 1.0
+            else:
+                dot += counts.get(word, 0)
+                square += 1.0
         return dot / (math.sqrt(square) * self.norm) if square else 0.0
 
     def covers(self, words: frozenset[str]) -> float:
