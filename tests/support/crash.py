@@ -59,6 +59,9 @@ LADDER_SECONDS = 3.6
 POST_RATE = 40.0
 PROMISE_IN = 60.0
 """``/promise #N in 1 minute …``: the shortest wait the due reader accepts (it refuses seconds)."""
+PROMISE_TURNS = 60
+"""Promises are asked in the first turns of the traffic (every other one), while the kills go on:
+made at the end, the run waited a whole minute more for the last one to come due."""
 
 
 @dataclass
@@ -259,8 +262,9 @@ def run_crash_scenario(
         last_promise = [time.monotonic()]
 
         def traffic() -> None:
-            """``clicks`` requests the bot answered (one in five a ``/promise``); a request that finds the
-            bot down (killed, restarting) is not counted, so every run asks the same amount of work."""
+            """``clicks`` requests the bot answered (of the first ``PROMISE_TURNS``, every other a ``/promise``); a
+            request that finds the bot down (killed, restarting) is not counted, so every run asks the same
+            amount of work."""
             while not stop.is_set():
                 with sessions() as s:
                     carded = s.scalars(select(Complaint.id).where(Complaint.slack_ts.is_not(None))).all()
@@ -271,7 +275,8 @@ def run_crash_scenario(
                     return  # bounded traffic: what the bot must send is known
                 time.sleep(rng.uniform(0.02, 0.12))  # a person's pace, roughly
                 cid, user = rng.choice(carded), rng.choice(TEAM)
-                if next(turns) % 5 == 0:
+                turn = next(turns)
+                if turn < PROMISE_TURNS and turn % 2 == 0:
                     token = uuid.uuid4().hex[:10]
                     form = slash_command(user, "/promise", f"#{cid} in 1 minute call back {token}")
                     sent_at = time.monotonic()

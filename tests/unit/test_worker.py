@@ -130,7 +130,7 @@ def test_shutdown_waits_for_all_loops_together_and_names_the_stuck_ones():
     finally:
         release.set()
     assert left == ["stuck-0", "stuck-1", "stuck-2", "stuck-3"]
-    assert 0.9 <= took < 2.5
+    assert 0.9 <= took < 3.5  # one loop after another: 4 s or more
 
 
 def test_a_step_interrupted_by_the_shutdown_is_not_logged_as_a_failure(caplog):
