@@ -129,6 +129,7 @@ def main(args: argparse.Namespace) -> int:
         if socket is not None:
             socket.close()
         worker.shutdown()
+        app.close()
         if worker_lock is not None:
             worker_lock.close()
     return 0

@@ -146,7 +146,7 @@ class Playground:
         with contextlib.suppress(Exception):  # the stand-in may never have started
             self.slack.stop()
         if self.app is not None:
-            self.app.engine.dispose()
+            self.app.close()
         self._tmp.cleanup()
 
     # -- what Slack would show -----------------------------------------------------------------

@@ -251,5 +251,5 @@ def run_demo(*, socket: bool = False) -> int:
             if stand_in is not None:
                 stand_in.stop()
             server.close()
-            app.engine.dispose()
+            app.close()
     return 0

@@ -175,3 +175,21 @@ def test_a_click_is_answered_while_slacks_membership_api_stalls(sqlite_url: str)
         stuck.join(10)
     finally:
         desk.close()
+
+
+def test_closing_the_assembled_bot_stops_its_membership_refresher(sqlite_url: str):
+    """The playground and the demo assemble a bot and are done with it while the process lives on:
+    its refresher went on asking a Slack that was gone (logging to a closed stream at the end of CI)."""
+    from tests.support.harness import Desk
+
+    desk = Desk(sqlite_url)
+    try:
+        assert desk.app.access is not None
+        refresher = desk.app.access._thread
+        assert refresher is not None
+        assert refresher.is_alive()
+        desk.app.close()
+        refresher.join(5)
+        assert not refresher.is_alive()
+    finally:
+        desk.close()
