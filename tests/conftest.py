@@ -45,6 +45,8 @@ LONGEST_FIRST = (
     "tests/reliability/test_catch_up.py",
     "tests/reliability/test_wedge.py",
     "tests/reliability/test_incident_kill.py",
+    "tests/e2e/test_incidents.py::test_a_storm_is_one_incident",
+    "tests/e2e/test_hostile_requests.py::test_button_values_of_every_shape",
 )
 """Tests that take 10–100 s each (real processes killed and restarted): run first, so the workers
 share them and end together, instead of one worker running a 90-second test while the others

@@ -3,7 +3,7 @@
 One recorded history (a storm of near-identical posts, each author's reply, retweets of the storm,
 distinct complaints and their customers' replies, the brand's public replies with promises, praise,
 late replies) is fed through the real pipeline — inbox, ingest, delivery worker, Slack stand-in —
-all at once, one post at a time, in 12 random batch splits (delivering between batches or not), and
+all at once, one post at a time, in 8 random batch splits (delivering between batches or not), and
 with the worker in its own process killed (SIGKILL) at random moments, on SQLite and PostgreSQL.
 Every shape must end in the same Slack state: the same cards with the same text (counts, priority,
 reach), the same thread lines under each.
@@ -21,7 +21,7 @@ import pytest
 from tests.support.history import Shape, recorded_history, run_history
 
 POSTS = recorded_history()
-SPLITS = 12
+SPLITS = 8
 
 
 @pytest.fixture(scope="module")
