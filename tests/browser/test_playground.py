@@ -71,6 +71,20 @@ def _text_with(driver: Any, word: str) -> str | None:
     return text if word in text else None
 
 
+def press(driver: Any, text: str) -> None:
+    """Find the button and click it — again if the page redrew it in between (it polls the bot, and
+    a card redrawn between the find and the click is a stale element: CI failed on it once)."""
+
+    def attempt() -> bool | None:
+        found = button(driver, text)
+        if found is None:
+            return None
+        found.click()
+        return True
+
+    until(attempt, text)
+
+
 def button(driver: Any, text: str) -> Any:
     from selenium.webdriver.common.by import By
 
@@ -89,21 +103,21 @@ def test_claim_promise_skip_to_the_first_nag_and_see_it(browser: Any, playground
     browser.find_element(By.ID, "post-send").click()  # the sample complaint in the form
     until(lambda: "Complaint #1" in browser.find_element(By.ID, "feed").text, "the complaint's card")
 
-    until(lambda: button(browser, "Claim"), "Claim").click()
+    press(browser, "Claim")
     until(lambda: "Claimed by @Alice Moreau" in browser.find_element(By.ID, "feed").text, "the claim on the card")
 
-    until(lambda: button(browser, "Promise"), "Promise").click()
+    press(browser, "Promise")
     form = until(
         lambda: browser.find_element(By.ID, "modal") if button(browser, "Record promise") else None, "the form"
     )
     what, when = form.find_elements(By.CSS_SELECTOR, "input[type=text]")[:2]
     what.send_keys("Call you back with the refund status")
     when.send_keys("tomorrow 5pm")
-    button(browser, "Record promise").click()
+    press(browser, "Record promise")
     until(lambda: _text_with(browser, "Call you back"), "the promise on the card")
     assert not browser.find_element(By.ID, "overlay").is_displayed()
 
-    button(browser, "To the next nag").click()
+    press(browser, "To the next nag")
     until(lambda: browser.find_element(By.ID, "pane-dm").find_elements(By.CLASS_NAME, "badge"), "a DM")
     browser.find_element(By.ID, "pane-dm").click()
     dm = until(

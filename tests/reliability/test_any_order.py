@@ -58,7 +58,7 @@ def test_every_shape_ends_in_the_same_slack_state(db_url: str, shape: Shape, ref
 
 
 @pytest.mark.timeout(300)
-@pytest.mark.parametrize("seed", [1, 2, 3])
+@pytest.mark.parametrize("seed", [1, 2])
 def test_a_kill_9_between_and_inside_batches_ends_in_the_same_slack_state(db_url: str, seed: int, reference: dict):
     """The worker in its own process, killed (SIGKILL) at random moments — mid-ingest, mid-delivery,
     between batches — and started again until the history is through."""
