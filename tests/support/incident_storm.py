@@ -196,23 +196,12 @@ EIGHTH = {id(LOGIN): LOGIN_EIGHTH, id(PAYMENT): PAYMENT_EIGHTH, id(BACKGROUND): 
 NINTH = {id(LOGIN): LOGIN_NINTH, id(PAYMENT): PAYMENT_NINTH, id(BACKGROUND): BACKGROUND_NINTH}
 
 
+LATER_SETS = {2: FRESH, 3: FOURTH, 4: FIFTH, 5: SIXTH, 6: SEVENTH, 7: EIGHTH, 8: NINTH}
+"""The sets written after the first, by ``half``; 0 and 1 are the first set's halves."""
+
+
 def _pick(rng: random.Random, wordings: list[str], half: int) -> str:
-    if half == 8:
-        mine = NINTH[id(wordings)]
-    elif half == 7:
-        mine = EIGHTH[id(wordings)]
-    elif half == 6:
-        mine = SEVENTH[id(wordings)]
-    elif half == 5:
-        mine = SIXTH[id(wordings)]
-    elif half == 4:
-        mine = FIFTH[id(wordings)]
-    elif half == 3:
-        mine = FOURTH[id(wordings)]
-    elif half == 2:
-        mine = FRESH[id(wordings)]
-    else:
-        mine = wordings[half::2]
+    mine = LATER_SETS[half][id(wordings)] if half in LATER_SETS else wordings[half::2]
     text = rng.choice(mine).format(
         n=rng.randint(2, 40), item=rng.choice(ITEMS), city=rng.choice(CITIES), month=rng.choice(MONTHS)
     )
