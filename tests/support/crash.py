@@ -215,6 +215,7 @@ def run_crash_scenario(
         report.posts_written = len(lines)
         port = free_port()
         env = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "TMPDIR")}
+        digest_at = (datetime.now(UTC) + timedelta(seconds=80)).replace(second=0, microsecond=0)
         env.update(
             DATABASE_URL=database_url,
             SLACK_API_URL=slack.base_url,
@@ -231,7 +232,7 @@ def run_crash_scenario(
             INCIDENT_MIN_AUTHORS="0",
             # The first reminder goes at the first DIGEST_TIME after the desk's first complaint: a
             # minute boundary 20–80 s from now, so it falls while the bots are being killed.
-            DIGEST_TIME=(datetime.now(UTC) + timedelta(seconds=80)).strftime("%H:%M"),
+            DIGEST_TIME=digest_at.strftime("%H:%M"),
             SLACK_POST_RATE=str(POST_RATE),
             LOG_LEVEL="WARNING",
         )
@@ -343,11 +344,14 @@ def run_crash_scenario(
         promise_wait = 0.0
         if acked_promises:
             promise_wait = max(0.0, last_promise[0] + PROMISE_IN + LADDER_SECONDS - time.monotonic())
-        quiet = max(pending_now / POST_RATE + LEASE.total_seconds(), promise_wait) + 30.0
+        # ... and the daily reminder's minute: with the promises asked first, the run can be through
+        # before it (it once ended with no reminder sent yet).
+        digest_wait = max(0.0, (digest_at - datetime.now(UTC)).total_seconds())
+        quiet = max(pending_now / POST_RATE + LEASE.total_seconds(), promise_wait, digest_wait) + 30.0
         report.quiet_seconds = quiet
         report.quiet_reason = (
             f"{pending_now} pending at {POST_RATE:.0f}/s + {LEASE.total_seconds():.0f}s lease, or the last promise's "
-            f"due + ladder in {promise_wait:.0f}s; whichever is longer, + 30s"
+            f"due + ladder in {promise_wait:.0f}s, or the daily reminder in {digest_wait:.0f}s; the longest, + 30s"
         )
         deadline = time.monotonic() + quiet
         while time.monotonic() < deadline:
@@ -356,7 +360,8 @@ def run_crash_scenario(
                 ladders = s.scalar(
                     select(func.count()).select_from(Promise).where(Promise.ladder_step < 2, Promise.status == "open")
                 )
-            if stored == posts and not _pending(sessions) and not ladders:
+            reminded = any(m["text"].startswith("Daily reminder") for m in slack.channel_messages(CHANNEL))
+            if stored == posts and not _pending(sessions) and not ladders and reminded:
                 break
             time.sleep(0.5)
         for one in bots:
