@@ -42,6 +42,17 @@ def _day_before(rng: random.Random) -> list[Post]:
     ]  # fmt: skip
 
 
+PARCEL = "I logged in to track my parcel and it is still {n} days late"
+"""Logging in mentioned, a parcel meant: every day's complaint, never a login outage's."""
+
+
+def _parcels_before() -> list[Post]:
+    """Ten parcel complaints in the morning before the outage, so that detection knows them as
+    ordinary."""
+    return [_post(f"parcelpast{n}", PARCEL.format(n=n + 2), OUTAGE - timedelta(hours=7, minutes=n * 9))
+            for n in range(10)]  # fmt: skip
+
+
 def _customers(prefix: str, texts: list[str], count: int, start: datetime, minutes: float, seed: int) -> list[Post]:
     rng = random.Random(seed)
     return [_post(f"{prefix}{n}", rng.choice(texts), start + timedelta(minutes=rng.uniform(0, minutes)))
@@ -139,15 +150,12 @@ def test_a_wording_too_small_to_be_an_incident_joins_the_outage_it_is_part_of_an
     login outage are not part of that one: their other words are every day's."""
     sessions = make_sessionmaker(migrated)
     rng = random.Random(8)
-    parcel = "I logged in to track my parcel and it is still {n} days late"
-    posts = [*_day_before(rng)]
-    posts += [_post(f"parcelpast{n}", parcel.format(n=n + 2), OUTAGE - timedelta(hours=7, minutes=n * 9))
-              for n in range(10)]  # fmt: skip
+    posts = [*_day_before(rng), *_parcels_before()]
     posts += _customers("pay", PAYMENT, 20, OUTAGE, 10, 5)
     posts += _customers("card", ["card declined at checkout but the card is fine"], 8, OUTAGE + timedelta(minutes=6),
                         8, 6)  # fmt: skip
     posts += _customers("login", LOGIN_WORDS, 20, OUTAGE + timedelta(minutes=45), 10, 7)
-    posts += [_post(f"parcel{n}", parcel.format(n=n + 3), OUTAGE + timedelta(minutes=47 + n)) for n in range(6)]
+    posts += [_post(f"parcel{n}", PARCEL.format(n=n + 3), OUTAGE + timedelta(minutes=47 + n)) for n in range(6)]
     _ingest(sessions, posts, polls=True)
     groups = {min(a[:4] for a in g): g for g in _members(sessions).values()}
     assert {a for a in groups["card"] if a.startswith("card")} == {f"card{n}" for n in range(8)}
@@ -187,15 +195,12 @@ def test_customers_who_state_the_failure_in_their_own_words_join_the_outage(migr
     places them (``topics.STATED``): with their words alone, most are too far from the outage's."""
     sessions = make_sessionmaker(migrated)
     rng = random.Random(12)
-    parcel = "I logged in to track my parcel and it is still {n} days late"
-    posts = [*_day_before(rng)]
-    posts += [_post(f"parcelpast{n}", parcel.format(n=n + 2), OUTAGE - timedelta(hours=7, minutes=n * 9))
-              for n in range(10)]  # fmt: skip
+    posts = [*_day_before(rng), *_parcels_before()]
     posts += _customers("login", LOGIN_WORDS, 20, OUTAGE, 10, 13)
     posts += [
         _post(f"own{n}", text, OUTAGE + timedelta(minutes=3 + 2 * n)) for n, text in enumerate(IN_THEIR_OWN_WORDS)
     ]
-    posts += [_post(f"parcel{n}", parcel.format(n=n + 3), OUTAGE + timedelta(minutes=4 + n)) for n in range(4)]
+    posts += [_post(f"parcel{n}", PARCEL.format(n=n + 3), OUTAGE + timedelta(minutes=4 + n)) for n in range(4)]
     _ingest(sessions, posts, polls=True)
     [members] = _members(sessions).values()
     assert {a for a in members if a.startswith("own")} == {f"own{n}" for n in range(len(IN_THEIR_OWN_WORDS))}
