@@ -22,7 +22,11 @@ _SECRET_PATTERNS = [
     # OAuth 1.0a as oauthlib and requests_oauthlib log it at DEBUG: the Authorization header, each
     # oauth_* parameter, and the client's keys by name ("client_key: …", "('oauth_token', '…')").
     re.compile(r"(OAuth\s+)[^\n'\"]+"),
-    re.compile(r"(?i)(oauth_(?:consumer_key|token|signature|nonce|verifier|callback)\W{1,6})[^\s'\",&)]+"),
+    # The separator is matched lazily: a value that starts percent-encoded ("%2F…", a signature
+    # beginning with "/") is hidden from its first character, the "%" included.
+    re.compile(r"(?i)(oauth_(?:consumer_key|token|signature|nonce|verifier|callback)\W{1,6}?)[^\s'\",&)]+"),
+    # oauthlib's own "Signature: …" line (with PLAINTEXT signing that value is the two secrets).
+    re.compile(r"(\bSignature:\s+)\S+"),
     re.compile(
         r"(?i)((?:client_key|client_secret|resource_owner_key|resource_owner_secret|consumer_key|consumer_secret|"
         r"token_secret|access_token|access_secret|api_key|api_secret|app_password|refresh_jwt|access_jwt)"

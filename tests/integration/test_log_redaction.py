@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import logging
+import re
 from datetime import UTC, datetime
 
 import pytest
@@ -61,4 +62,6 @@ def test_the_networks_clients_at_debug_leave_no_secret_in_the_log(captured):
     assert "oauth" in log.lower()  # the OAuth libraries did log at DEBUG: the test looks at something
     for secret in secrets:
         assert secret not in log, secret
+    # The request's signature in each form the libraries log it (the header, oauthlib's own line).
     assert 'oauth_signature="***"' in log or "oauth_signature" not in log
+    assert not re.search(r"\bSignature: (?!\*\*\*)", log)
