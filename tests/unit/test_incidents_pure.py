@@ -116,6 +116,12 @@ STATED_LOGIN = [
     "cant get into my acct on any browser",
     "kicked me out halfway through changing my address",
     "says wrong password, reset it three times, same",
+    "the app says it couldn't verify who I am, twice now",
+    "typed the code from the sms and it expired instantly",
+    "my profile is just a white screen since lunch",
+    "no account found for my email?? I've ordered for years",
+    "entered my email, pressed next and it spins forever",
+    "keeps sending me back to the start after my password",
 ]
 STATED_PAYMENT = [
     "my visa was refused twice tonight, bank says all fine",
@@ -126,6 +132,7 @@ STATED_PAYMENT = [
     "pending charge on my statement and still no order",
     "checkout broken?",
     "error at the last stage every single time",
+    "£52 has come out of my bank and there is no order anywhere",
 ]
 MENTIONS = [
     "logged in to track my parcel and it's still late",
@@ -137,6 +144,10 @@ MENTIONS = [
     "my order failed to arrive on the day you promised",
     "the last step of the returns form makes no sense",
     "paid for next day delivery, came four days later",
+    "reset my password last week and now I get three marketing emails a day",
+    "the promo code from the app expired before I could use it",
+    "my account still shows the old address, please change it",
+    "£12 delivery charge for a parcel that never came",
 ]
 
 
