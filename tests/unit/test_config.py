@@ -197,6 +197,23 @@ def test_the_apps_messages_tab_is_on_and_read_only():
     }
 
 
+def test_the_complaints_usage_hint_names_every_subcommand_within_slacks_limit():
+    """Slack shows the manifest's usage hint as people type /complaints: the only place they learn a
+    subcommand exists without asking for help. It once named six of the nine (no skipped, triage or
+    move). Slack's manifest schema allows 1,000 characters."""
+    import re
+
+    from bot.slack.listeners.complaints_command import REGISTRY
+
+    manifest = (Path(__file__).resolve().parents[2] / "slack-manifest.yml").read_text()
+    command = manifest.split("- command: /complaints", 1)[1].split("- command:", 1)[0]
+    hint = re.search(r'usage_hint: "([^"]*)"', command)
+    assert hint is not None
+    named = {part.split()[0] for part in hint.group(1).split(" | ")}
+    assert named == {sub.name for sub in REGISTRY} | {"help"}
+    assert len(hint.group(1)) <= 1000
+
+
 def test_the_recall_target_sets_the_rules_threshold_unless_one_is_given():
     """#26's knob: TRIAGE_RECALL_TARGET picks the rules' threshold measured to keep that recall;
     an explicit TRIAGE_COMPLAINT_THRESHOLD wins; out of range is refused."""
