@@ -59,6 +59,38 @@ def test_python_dash_m_and_console_script_are_the_same():
     assert "run" in result.stdout
 
 
+CTRL_C_DURING_IMPORT = """
+import os, runpy, signal, sys
+
+class CtrlC:
+    # A real SIGINT to this process at the moment the command line starts importing SQLAlchemy: the
+    # second or so a person who typed the wrong command has to press Ctrl-C in.
+    def find_spec(self, name, path=None, target=None):
+        if name == "sqlalchemy":
+            sys.meta_path.remove(self)
+            os.kill(os.getpid(), signal.SIGINT)
+        return None
+
+sys.meta_path.insert(0, CtrlC())
+sys.argv = ["followthrough", "--env-file", os.devnull, "check"]
+runpy.run_module("bot", run_name="__main__")
+"""
+
+
+def test_ctrl_c_while_the_command_line_loads_is_one_line_not_a_traceback(tmp_path: Path):
+    done = subprocess.run(
+        [sys.executable, "-c", CTRL_C_DURING_IMPORT], env=base_env(), cwd=tmp_path, capture_output=True, text=True
+    )
+    assert done.returncode == 130, done.stderr
+    assert done.stderr == "Followthrough stopped: interrupted (Ctrl-C).\n"
+
+
+def test_the_console_script_starts_where_python_dash_m_does():
+    """The Ctrl-C above is caught in ``bot.__main__``; a console script pointing elsewhere would skip it."""
+    script = Path(sys.executable).with_name("followthrough").read_text()
+    assert "from bot.__main__ import main" in script
+
+
 def test_db_upgrade_current_downgrade_on_sqlite(tmp_path: Path):
     env = base_env(DATABASE_URL=f"sqlite:///{tmp_path / 'ft.db'}")
     before = cli("db", "current", env=env)
