@@ -118,18 +118,19 @@ _COLUMNS = (
 _C = Complaint.__table__.c
 _D = Delivery.__table__.c
 _PENDING = DeliveryStatus.PENDING.value
-# Built once, run as executemany over every member a batch adds to any incident.
+# Built once, run as executemany over every member a batch adds to any incident (CLOSE_CARD and
+# REPOINT_THREAD also for the one a person adds: bot.incidents.membership).
 _SET_ONE = (
     update(Complaint.__table__)
     .where(_C.id == bindparam("cid"))
     .values(incident_id=bindparam("incident"), updated_at=bindparam("at", type_=UTCDateTime()))
 )
-_CLOSE_ONE = (
+CLOSE_CARD = (
     update(Delivery.__table__)
     .where(_D.key == bindparam("card_key", type_=String()), _D.status == _PENDING, _D.attempts == 0)
     .values(status=DeliveryStatus.CLOSED.value, last_error=bindparam("why"))
 )
-_REPOINT_ONE = (
+REPOINT_THREAD = (
     update(Delivery.__table__)
     .where(_D.card_of == bindparam("cid"), _D.status == _PENDING)
     .values(card_of=bindparam("anchor"))
@@ -784,9 +785,9 @@ class Detector:
         if w["set"]:
             session.execute(_SET_ONE, w["set"])
         if w["close"]:
-            session.execute(_CLOSE_ONE, w["close"])
+            session.execute(CLOSE_CARD, w["close"])
         if w["repoint"]:
-            session.execute(_REPOINT_ONE, w["repoint"])
+            session.execute(REPOINT_THREAD, w["repoint"])
         if w["events"]:
             insert_rows(session, AuditEvent.__table__, w["events"])
         self._writes = {"set": [], "close": [], "repoint": [], "events": []}

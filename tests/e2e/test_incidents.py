@@ -28,7 +28,7 @@ from bot.networks.x.settings import XSettings
 from bot.outbox.transport import Sent
 from bot.runtime import build_deliverer
 from bot.slack.ids import Action, Field
-from bot.store.models import Complaint, Delivery, Incident, IncidentUpdate, Promise
+from bot.store.models import AuditEvent, Complaint, Delivery, Incident, IncidentUpdate, Promise
 from tests.support.harness import COMPLAINTS, TEAM, Desk
 from tests.support.incident_storm import BACKGROUND, LOGIN
 from tests.support.x_api import XStandIn
@@ -442,3 +442,68 @@ def test_a_customer_whose_follow_up_lacks_the_mention_is_answered_on_the_post_th
     assert first.id in targets
     assert "9900" not in targets
     assert len(targets) == len(set(targets)) == update.customers
+
+
+def test_a_customer_the_grouping_missed_is_added_by_hand_and_hears_the_resolution(desk: Desk, x: XStandIn):
+    """``/complaints move #42 incident 7``: a customer who only told the symptom keeps an ordinary card;
+    one command makes them a member — their card says so, the incident's numbers count them, the
+    thread says who added them — and the resolution reaches them like everyone else."""
+    incident = small_incident(desk, x)
+    desk.clock.set(START + timedelta(minutes=26))
+    symptom = "@AcmeHelp the page says something unexpected happened whenever I open my details"
+    missed = post(x, "9990", "99900", symptom, desk.clock.now())
+    desk.ingestor.ingest_batch(desk.app.sessions, [missed], at=desk.clock.now())
+    desk.deliver()
+    with desk.app.sessions() as s:
+        c = s.scalars(select(Complaint).where(Complaint.external_id == "9990")).one()
+        before = s.get(Incident, incident.id)
+    assert c.incident_id is None, "the grouping cannot read a symptom (the case this is for)"
+    assert "part of *incident #" not in json.dumps(desk.card(c.id)["blocks"])
+    hint = json.dumps(incident_card(desk, incident.anchor_id)["blocks"])
+    assert f"/complaints move #N incident {incident.id}" in hint, "the incident card says how"
+
+    status, raw, _ = desk.command(BOB, "/complaints", f"move #{c.id} incident #{incident.id}")
+    assert status == 200
+    assert f"#{c.id} is part of incident #{incident.id} now" in json.loads(raw)["text"]
+    desk.deliver()
+    with desk.app.sessions() as s:
+        after = s.get(Incident, incident.id)
+        joined = s.scalars(
+            select(AuditEvent).where(AuditEvent.action == "incident_joined", AuditEvent.complaint_id == c.id)
+        ).one()
+        assert s.get(Complaint, c.id).incident_id == incident.id
+    assert (after.customers, after.posts) == (before.customers + 1, before.posts + 1)
+    assert after.reach == before.reach + 100
+    assert after.latest_post_at == missed.created_at
+    assert (joined.actor, joined.at) == (BOB, desk.clock.now())
+    assert "part of *incident #" in json.dumps(desk.card(c.id)["blocks"]), "its own card points to the incident"
+    card = incident_card(desk, incident.anchor_id)
+    assert f"*{before.customers + 1} customers*" in json.dumps(card["blocks"])
+    thread = [json.dumps(m["blocks"]) for m in desk.slack.thread(COMPLAINTS, card["ts"])]
+    assert any(f"added #{c.id}" in t and "99900_h" in t and BOB in t for t in thread)
+
+    # Said twice: nothing more. A post that is not there, an incident that is not there: one clear line.
+    _, again, _ = desk.command(BOB, "/complaints", f"move #{c.id} incident {incident.id}")
+    assert "already" in json.loads(again)["text"]
+    _, wrong, _ = desk.command(BOB, "/complaints", f"move #{c.id} incident {incident.id + 5}")
+    assert f"no incident #{incident.id + 5}" in json.dumps(json.loads(wrong))
+    with desk.app.sessions() as s:
+        assert s.get(Incident, incident.id).customers == before.customers + 1
+
+    desk.submit(ALICE, preview(desk, ALICE, incident.id, "{name}, logins work again.", Action.INCIDENT_RESOLVE), {})
+    run_worker_with_kills(desk, [], until=desk.clock.now() + timedelta(minutes=5))
+    answered = {
+        next(r["id"] for r in t["referenced_tweets"] if r["type"] == "replied_to")
+        for t in x.state.tweets
+        if t.get("author_id") == "99"
+    }
+    assert "9990" in answered, "the customer added by hand hears the resolution"
+    with desk.app.sessions() as s:
+        assert s.get(Complaint, c.id).status == "resolved"
+    # Resolved: nobody more can be added to it.
+    later = post(x, "9991", "99901", "@AcmeHelp my details page is blank since this morning", desk.clock.now())
+    desk.ingestor.ingest_batch(desk.app.sessions, [later], at=desk.clock.now())
+    with desk.app.sessions() as s:
+        late = s.scalars(select(Complaint).where(Complaint.external_id == "9991")).one()
+    _, refused, _ = desk.command(BOB, "/complaints", f"move #{late.id} incident {incident.id}")
+    assert "is resolved" in json.dumps(json.loads(refused))

@@ -172,7 +172,12 @@ REGISTRY: list[Subcommand] = [
     ),
     Subcommand("skipped", "", "posts of the last 24 h that got no card, with Card it and Praise", skipped_message),
     Subcommand("triage", "", "triage's quality on your team's labels, and what retraining changed", triage_report),
-    Subcommand("move", "#42 question", "say what a post is: complaint, question or praise", move_command),
+    Subcommand(
+        "move",
+        "#42 question",
+        "say what a post is: complaint, question or praise; or `#42 incident 7`: part of that incident",
+        move_command,
+    ),
     Subcommand(
         "report",
         "[week|month|person @x]",

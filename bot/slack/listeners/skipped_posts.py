@@ -1,5 +1,6 @@
 """Triage in Slack: ``/complaints skipped`` (what got no card, with Card it / Praise), ``/complaints
-triage`` (how good triage is on the team's own labels) and ``/complaints move #42 question``.
+triage`` (how good triage is on the team's own labels) and ``/complaints move #42 question`` (or
+``incident 7``: a customer of an outage the grouping missed, ``bot.incidents.membership``).
 
 Thin, like every surface: parse, call the domain (``bot.intake.skipped``, ``bot.triage.learning``),
 answer. The clicks pass the same middleware as card buttons (stored with who and when, team only).
@@ -10,6 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from bot.incidents import membership
 from bot.intake import skipped
 from bot.slack.deps import CommandDeps, Requests
 from bot.slack.ids import Action, parse_ref
@@ -114,7 +116,17 @@ def triage_report(deps: CommandDeps, user: str, args: str, now: datetime) -> str
 
 def move_command(deps: CommandDeps, user: str, args: str, now: datetime) -> str:
     words = args.split()
-    usage = "Which post, and to what? `/complaints move #42 question` (complaint, question or praise)"
+    usage = (
+        "Which post, and to what? `/complaints move #42 question` (complaint, question or praise), or "
+        "`/complaints move #42 incident 7` for a customer of an outage the grouping missed"
+    )
+    if len(words) == 3 and words[1].lower() == "incident":
+        try:
+            cid, incident_id = parse_ref(words[0]), parse_ref(words[2])
+        except ValueError:
+            return usage
+        with transaction(deps.sessions) as session:
+            return membership.add_to_incident(session, cid, incident_id, user_id=user, at=now)
     if len(words) != 2:
         return usage
     try:

@@ -669,6 +669,8 @@ NOTE_TEMPLATES = {
     "reclassify": ":label: <@{actor}> moved this to *{kind}*",
     "incident_release": ":leftwards_arrow_with_hook: <@{actor}> said this is not an incident: its {customers} "
     "customers have their own cards again",
+    "incident_joined": ":inbox_tray: <@{actor}> added #{complaint} ({handle}) to this incident: they get its next "
+    "update and its resolution",
 }
 
 
