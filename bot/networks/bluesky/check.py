@@ -7,8 +7,6 @@ from typing import Any
 from bot.common.clock import SystemClock
 from bot.common.health import CheckResult, short_reason
 from bot.networks.bluesky import settings as bluesky_settings
-from bot.networks.bluesky.client import BlueskyAuthError
-from bot.networks.bluesky.source import make_session
 
 
 def check_bluesky(settings: Any) -> CheckResult:
@@ -16,6 +14,10 @@ def check_bluesky(settings: Any) -> CheckResult:
     bluesky = bluesky_settings.of(settings)
     if not bluesky.handle:
         return CheckResult("bluesky", True, "BLUESKY_HANDLE not set: Bluesky is off")
+    # Only now: the atproto SDK takes about 1.5 s to import, paid by every `check` of a desk without Bluesky.
+    from bot.networks.bluesky.client import BlueskyAuthError
+    from bot.networks.bluesky.source import make_session
+
     session = make_session(settings, SystemClock())
     try:
         did = session.did

@@ -4,11 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from mastodon import errors as m_errors
-
 from bot.common.health import CheckResult, short_reason
 from bot.networks.mastodon import settings as mastodon_settings
-from bot.networks.mastodon.source import make_client
 
 
 def check_mastodon(settings: Any) -> CheckResult:
@@ -16,6 +13,10 @@ def check_mastodon(settings: Any) -> CheckResult:
     mastodon = mastodon_settings.of(settings)
     if not mastodon.base_url or not mastodon.access_token:
         return CheckResult("mastodon", True, "MASTODON_BASE_URL not set: Mastodon is off")
+    from mastodon import errors as m_errors  # only when it is set up: Mastodon.py takes ~0.5 s to import
+
+    from bot.networks.mastodon.source import make_client
+
     client, _ = make_client(mastodon.base_url, mastodon.access_token.reveal(), timeout=15)
     try:
         me = client.me()

@@ -6,22 +6,18 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import tweepy
-from sqlalchemy import make_url
-from sqlalchemy.exc import SQLAlchemyError
-
 from bot.common.health import CheckResult, short_reason
 from bot.networks.x import settings as x_settings
-from bot.networks.x.client import make_x_client, usage_capped
-from bot.networks.x.reply import make_user_client
-from bot.networks.x.usage import month_line
-from bot.store.engine import make_engine, make_sessionmaker
 
 
 def check_x(settings: Any) -> CheckResult:
     x = x_settings.of(settings)
     if not x.bearer_token:
         return CheckResult("x", True, "X_BEARER_TOKEN not set: X is not read")
+    import tweepy  # only when X is set up: a check of a desk without X does not load its SDK
+
+    from bot.networks.x.client import make_x_client, usage_capped
+
     client = make_x_client(x.bearer_token.reveal(), x.api_url, timeout=15)
     try:
         if x.user_id:
@@ -58,6 +54,10 @@ def check_x_replies(settings: Any) -> CheckResult:
             "off: set X_API_KEY, X_API_SECRET, X_ACCESS_TOKEN and X_ACCESS_TOKEN_SECRET to reply from the card "
             "(cards offer “Open on X” meanwhile)",
         )
+    import tweepy
+
+    from bot.networks.x.reply import make_user_client
+
     client = make_user_client(
         x.api_key.reveal(),
         x.api_secret.reveal(),
@@ -84,6 +84,12 @@ def check_x_usage(settings: Any) -> CheckResult:
     x = x_settings.of(settings)
     if not x.bearer_token:
         return CheckResult("x usage", True, "X is not set up: nothing to pay")
+    from sqlalchemy import make_url
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from bot.networks.x.usage import month_line
+    from bot.store.engine import make_engine, make_sessionmaker
+
     owned = (
         "mentions read with the brand's keys (owned reads)"
         if x.can_reply
