@@ -507,3 +507,28 @@ def test_a_customer_the_grouping_missed_is_added_by_hand_and_hears_the_resolutio
         late = s.scalars(select(Complaint).where(Complaint.external_id == "9991")).one()
     _, refused, _ = desk.command(BOB, "/complaints", f"move #{late.id} incident {incident.id}")
     assert "is resolved" in json.dumps(json.loads(refused))
+
+
+def test_a_customer_added_before_their_card_went_out_never_gets_one(desk: Desk, x: XStandIn):
+    """Slack slow, the card still waiting: added to the incident, the card is never posted (the
+    incident's stands for them) and the incident's card counts them."""
+    incident = small_incident(desk, x)
+    desk.clock.set(START + timedelta(minutes=26))
+    symptom = "@AcmeHelp my details page only says 'unexpected problem' since this morning"
+    desk.ingestor.ingest_batch(
+        desk.app.sessions, [post(x, "9992", "99902", symptom, desk.clock.now())], at=desk.clock.now()
+    )
+    with desk.app.sessions() as s:
+        c = s.scalars(select(Complaint).where(Complaint.external_id == "9992")).one()
+    assert c.incident_id is None
+    cards_before = len(top_level(desk))
+    _, raw, _ = desk.command(ALICE, "/complaints", f"move #{c.id} incident {incident.id}")
+    assert "is part of incident" in json.loads(raw)["text"]
+    desk.deliver()
+    with desk.app.sessions() as s:
+        card_row = s.scalars(select(Delivery).where(Delivery.key == f"card:{c.id}")).one()
+        assert s.get(Incident, incident.id).customers == incident.customers + 1
+    assert card_row.status == "closed"
+    assert card_row.last_error == f"part of incident #{incident.id}"
+    assert len(top_level(desk)) == cards_before, "no card of its own"
+    assert f"*{incident.customers + 1} customers*" in json.dumps(incident_card(desk, incident.anchor_id)["blocks"])
