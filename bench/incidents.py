@@ -139,7 +139,7 @@ def _post(p: StormPost) -> Post:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seeds", default="2,3,4")
-    parser.add_argument("--half", type=int, default=10, choices=tuple(range(11)))
+    parser.add_argument("--half", type=int, default=10, choices=tuple(range(13)))
     parser.add_argument("--misses", action="store_true", help="print the posts grouped wrongly (looks at them!)")
     args = parser.parse_args(argv)
     rows = []

@@ -2,10 +2,10 @@
 
 Each outage is told in many wordings, as customers do; the background is the ordinary day's
 complaints on many subjects, some of them using an outage's words for something else ("I logged
-in to track my parcel and it is still late"). Eleven sets of wordings, chosen by ``half``: 0 was
+in to track my parcel and it is still late"). Thirteen sets of wordings, chosen by ``half``: 0 was
 what detection was tuned on; 1, 2 and 3 were each written before a measurement, measured once, then
-looked at; 4 to 10 were written by someone who had not read the grouping code (``_fifth`` …
-``_eleventh``), each after the one before's measurement — see ``bench/incidents.py``.
+looked at; 4 to 12 were written by someone who had not read the grouping code (``_fifth`` …
+``_thirteenth``), each after the one before's measurement — see ``bench/incidents.py``.
 """
 
 from __future__ import annotations
@@ -21,6 +21,8 @@ from tests.support.incident_storm_ninth import BACKGROUND_NINTH, LOGIN_NINTH, PA
 from tests.support.incident_storm_seventh import BACKGROUND_SEVENTH, LOGIN_SEVENTH, PAYMENT_SEVENTH
 from tests.support.incident_storm_sixth import BACKGROUND_SIXTH, LOGIN_SIXTH, PAYMENT_SIXTH
 from tests.support.incident_storm_tenth import BACKGROUND_TENTH, LOGIN_TENTH, PAYMENT_TENTH
+from tests.support.incident_storm_thirteenth import BACKGROUND_THIRTEENTH, LOGIN_THIRTEENTH, PAYMENT_THIRTEENTH
+from tests.support.incident_storm_twelfth import BACKGROUND_TWELFTH, LOGIN_TWELFTH, PAYMENT_TWELFTH
 
 LOGIN = [
     "can't log in to the app, keeps saying error",
@@ -198,9 +200,23 @@ EIGHTH = {id(LOGIN): LOGIN_EIGHTH, id(PAYMENT): PAYMENT_EIGHTH, id(BACKGROUND): 
 NINTH = {id(LOGIN): LOGIN_NINTH, id(PAYMENT): PAYMENT_NINTH, id(BACKGROUND): BACKGROUND_NINTH}
 TENTH = {id(LOGIN): LOGIN_TENTH, id(PAYMENT): PAYMENT_TENTH, id(BACKGROUND): BACKGROUND_TENTH}
 ELEVENTH = {id(LOGIN): LOGIN_ELEVENTH, id(PAYMENT): PAYMENT_ELEVENTH, id(BACKGROUND): BACKGROUND_ELEVENTH}
+TWELFTH = {id(LOGIN): LOGIN_TWELFTH, id(PAYMENT): PAYMENT_TWELFTH, id(BACKGROUND): BACKGROUND_TWELFTH}
+THIRTEENTH = {id(LOGIN): LOGIN_THIRTEENTH, id(PAYMENT): PAYMENT_THIRTEENTH, id(BACKGROUND): BACKGROUND_THIRTEENTH}
 
 
-LATER_SETS = {2: FRESH, 3: FOURTH, 4: FIFTH, 5: SIXTH, 6: SEVENTH, 7: EIGHTH, 8: NINTH, 9: TENTH, 10: ELEVENTH}
+LATER_SETS = {
+    2: FRESH,
+    3: FOURTH,
+    4: FIFTH,
+    5: SIXTH,
+    6: SEVENTH,
+    7: EIGHTH,
+    8: NINTH,
+    9: TENTH,
+    10: ELEVENTH,
+    11: TWELFTH,
+    12: THIRTEENTH,
+}
 """The sets written after the first, by ``half``; 0 and 1 are the first set's halves."""
 
 
