@@ -45,13 +45,14 @@ from bot.config import Secret, Settings
 from bot.delivery.slack_transport import SlackTransport
 from bot.delivery.worker import Deliverer
 from bot.incidents import pacing
+from bot.incidents.suggest import Suggester
 from bot.intake.ingest import Ingestor, IngestPolicy
 from bot.intake.posts import Post
 from bot.store import migrate
 from bot.store.engine import make_engine, make_sessionmaker
-from bot.store.models import Complaint, Incident
+from bot.store.models import Complaint, Incident, IncidentSuggestion
 from bot.triage.classify import Triage
-from tests.support.incident_storm import StormPost, day
+from tests.support.incident_storm import StormPost, day, history
 from tests.support.slack_api import SlackStandIn
 
 CHANNEL = "C0COMPLAIN"
@@ -59,9 +60,10 @@ POLL = timedelta(seconds=30)
 START = datetime(2026, 3, 2, 0, 0, tzinfo=UTC)
 
 
-def run_day(seed: int, half: int) -> dict[str, float]:
+def run_day(seed: int, half: int, history_days: int = 0) -> dict[str, float]:
     posts = day(seed=seed, half=half, start=START)
     label = {p.id: p.topic for p in posts}
+    before = history(seed=seed, half=half, start=START, days=history_days)
     with tempfile.TemporaryDirectory() as tmp, SlackStandIn() as slack:
         engine = make_engine(f"sqlite:///{Path(tmp) / 'bench.db'}")
         migrate.upgrade(engine)
@@ -73,6 +75,12 @@ def run_day(seed: int, half: int) -> dict[str, float]:
             sessions, clock, [SlackTransport(make_slack_client(settings), sessions, clock)], post_rate=float("inf")
         )
         ingestor = Ingestor(Triage(), IngestPolicy(CHANNEL))
+        for chunk in range(0, len(before), 200):
+            clock.set(before[min(chunk + 199, len(before) - 1)].at)
+            ingestor.ingest_batch(sessions, [_post(p) for p in before[chunk : chunk + 200]], at=clock.now())
+        worker.drain()
+        suggester = Suggester(sessions, clock) if history_days else None
+        suggest_ms: list[float] = []
         batches: dict[datetime, list[StormPost]] = {}
         for p in posts:
             batches.setdefault(START + POLL * ((p.at - START) // POLL + 1), []).append(p)
@@ -88,14 +96,37 @@ def run_day(seed: int, half: int) -> dict[str, float]:
             worker.drain()
             for incident in new:
                 card_after[incident.id] = time.perf_counter() - began
+            if suggester is not None:  # the worker's own loop, beside delivery: after the cards here
+                began_suggesting = time.perf_counter()
+                if suggester.tick():
+                    worker.drain()
+                if card_after:  # an incident is there to judge against
+                    suggest_ms.append((time.perf_counter() - began_suggesting) * 1000)
         with sessions() as s:
             incidents = s.scalars(select(Incident)).all()
             members = s.execute(select(Complaint.external_id, Complaint.incident_id)).all()
+            folded = dict(
+                s.execute(
+                    select(Complaint.external_id, Complaint.duplicate_of).where(Complaint.duplicate_of.is_not(None))
+                ).all()
+            )
+            external = dict(s.execute(select(Complaint.id, Complaint.external_id)).all())
+            offered = dict(
+                s.execute(
+                    select(Complaint.external_id, IncidentSuggestion.incident_id).join(
+                        IncidentSuggestion, IncidentSuggestion.complaint_id == Complaint.id
+                    )
+                ).all()
+            )
         engine.dispose()
     incident_of = {external: incident for external, incident in members}
+    for copy, original in folded.items():  # Add to incident takes the posts folded into the card along
+        if external.get(original) in offered and copy not in offered:
+            offered[copy] = offered[external[original]]
     totals = Counter(label.values())
     out: dict[str, float] = {}
     mapped: set[int] = set()
+    incident_for: dict[str, int] = {}
     for topic in ("login", "payment"):
         counts = Counter(incident_of.get(pid) for pid, t in label.items() if t == topic and incident_of.get(pid))
         if not counts:
@@ -106,6 +137,15 @@ def run_day(seed: int, half: int) -> dict[str, float]:
         size = sum(1 for pid in label if incident_of.get(pid) == incident_id)
         out[f"{topic}_precision"] = hits / size
         out[f"{topic}_recall"] = hits / totals[topic]
+        incident_for[topic] = incident_id
+        offered_right = sum(
+            1
+            for pid, t in label.items()
+            if t == topic and offered.get(pid) == incident_id and incident_of.get(pid) != incident_id
+        )
+        out[f"{topic}_offered"] = offered_right
+        out[f"{topic}_missed"] = totals[topic] - hits
+        out[f"{topic}_recall_offered"] = (hits + offered_right) / totals[topic]
         found = next(i for i in incidents if i.id == incident_id)
         out[f"{topic}_detect_s"] = (found.detected_at - found.threshold_post_at).total_seconds()
         out[f"{topic}_card_s"] = card_after[incident_id]
@@ -119,6 +159,14 @@ def run_day(seed: int, half: int) -> dict[str, float]:
         if (label[pid] is None) == bool(incident_of.get(pid))
     ]
     out["absorbed"] = sum(1 for pid in background if incident_of.get(pid)) / len(background)
+    out["offered_ordinary"] = sum(1 for pid in background if pid in offered and not incident_of.get(pid))
+    out["offered_wrong_outage"] = sum(
+        1
+        for pid, t in label.items()
+        if t and pid in offered and offered[pid] != incident_for.get(t) and not incident_of.get(pid)
+    )
+    out["suggest_ms"] = statistics.median(suggest_ms) if suggest_ms else 0.0
+    out["background"] = len(background)
     out["false_incidents"] = len([i for i in incidents if i.id not in mapped])
     out["ingest_ms_per_post"] = statistics.median(ingest_ms)
     return out
@@ -141,10 +189,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeds", default="2,3,4")
     parser.add_argument("--half", type=int, default=10, choices=tuple(range(13)))
     parser.add_argument("--misses", action="store_true", help="print the posts grouped wrongly (looks at them!)")
+    parser.add_argument(
+        "--history",
+        type=int,
+        default=0,
+        metavar="DAYS",
+        help="a week of ordinary complaints before the day (other sets' wordings), and the suggestions measured",
+    )
     args = parser.parse_args(argv)
     rows = []
     for seed in (int(s) for s in args.seeds.split(",")):
-        row = run_day(seed, args.half)
+        row = run_day(seed, args.half, args.history)
         rows.append(row)
         print(
             f"day {seed} (wordings half {args.half}): "
@@ -155,6 +210,14 @@ def main(argv: list[str] | None = None) -> int:
             f"{row.get('payment_detect_s', 0):.0f} s · card {row.get('login_card_s', 0) * 1000:.0f}/"
             f"{row.get('payment_card_s', 0) * 1000:.0f} ms · ingest {row['ingest_ms_per_post']:.2f} ms/post"
         )
+        if args.history:
+            print(
+                f"    suggested on cards left out: login {row.get('login_offered', 0):.0f} of "
+                f"{row.get('login_missed', 0):.0f} · payment {row.get('payment_offered', 0):.0f} of "
+                f"{row.get('payment_missed', 0):.0f} · to the wrong outage {row['offered_wrong_outage']:.0f} · "
+                f"on ordinary complaints {row['offered_ordinary']:.0f} of {row['background']:.0f} · "
+                f"{row['suggest_ms']:.0f} ms a tick (median)"
+            )
         if args.misses:
             for line in sorted(Counter(row["misses"]).items()):  # type: ignore[arg-type]
                 print(f"    {line[1]}× {line[0]}")
@@ -177,6 +240,13 @@ def main(argv: list[str] | None = None) -> int:
         f"grouping_precision={precision:.3f} grouping_recall={recall:.3f} absorbed={mean('absorbed'):.4f} "
         f"false_incidents={sum(r['false_incidents'] for r in rows):.0f}"
     )
+    if args.history:
+        offered = min(mean("login_recall_offered"), mean("payment_recall_offered"))
+        wrong = sum(r["offered_ordinary"] for r in rows) / sum(r["background"] for r in rows)
+        print(
+            f"recall_with_suggestions_accepted={offered:.3f} suggested_ordinary={wrong:.4f} "
+            f"suggested_wrong_outage={sum(r['offered_wrong_outage'] for r in rows):.0f}"
+        )
     return 0
 
 

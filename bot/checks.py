@@ -17,6 +17,7 @@ from bot.app import make_slack_client
 from bot.common.health import CheckResult, short_reason
 from bot.config import Settings
 from bot.delivery.worker import counts_by_status
+from bot.incidents import semantic
 from bot.intake.state import source_statuses
 from bot.slack.manifest import MANIFEST_SCOPES
 from bot.store import migrate
@@ -178,6 +179,15 @@ def check_incidents(settings: Settings) -> CheckResult:
         f"its updates are answered on {replied}"
     )
     unanswered = [networks.label(n)[0] for n in reading if n not in answers]
+    if settings.incident_suggest_margin >= 1.0:
+        detail += "; no suggestions for cards it leaves out (INCIDENT_SUGGEST_MARGIN=1)"
+    elif (problem := semantic.missing()) is not None:
+        return CheckResult(
+            "incidents", True, detail + f"; suggestions for cards it leaves out are off: {problem}", warn=True
+        )
+    else:
+        margin = settings.incident_suggest_margin
+        detail += f"; a card it leaves out that reads like an open incident is offered to it (margin {margin:g})"
     if settings.incident_min_authors < 5:
         return CheckResult(
             "incidents",

@@ -113,6 +113,9 @@ class Settings:
     incident_min_authors: int = 15
     """Distinct customers posting on one topic within the window that make an incident; 0: never."""
     incident_window_minutes: int = 30
+    incident_suggest_margin: float = 0.03
+    """How much nearer to an incident than to ordinary complaints a left-out card must read for its
+    card to suggest the incident (``bot/incidents/suggest.py``); 1: never."""
 
     database_url: str = DEFAULT_DATABASE_URL
 
@@ -402,6 +405,7 @@ def _desk_settings(r: Reader) -> _Fields:
         "follow_up_days": r.integer("FOLLOW_UP_DAYS", 7, 0, 90),
         "incident_min_authors": r.integer("INCIDENT_MIN_AUTHORS", 15, 0, 100_000),
         "incident_window_minutes": r.integer("INCIDENT_WINDOW_MINUTES", 30, 1, 24 * 60),
+        "incident_suggest_margin": r.number("INCIDENT_SUGGEST_MARGIN", 0.03, 0.0, 1.0),
     }
 
 

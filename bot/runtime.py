@@ -20,6 +20,7 @@ from bot.delivery.slack_transport import SlackTransport
 from bot.delivery.worker import Deliverer
 from bot.desk import replies
 from bot.incidents.detect import IncidentPolicy
+from bot.incidents.suggest import Suggester
 from bot.intake.inbox import Inbox, InboxDrain
 from bot.intake.ingest import Ingestor, IngestPolicy
 from bot.intake.source import SourceContext
@@ -101,6 +102,20 @@ def build_deliverer(app: Followthrough, *, unpaced: bool = False) -> Deliverer:
     return Deliverer(app.sessions, app.clock, transports, post_rate=rate, update_rate=max(0.8, rate * 0.8), brand=brand)
 
 
+def suggesting(app: Followthrough) -> list[Task]:
+    """The loop that offers an incident to cards the grouping left out (none when incidents or
+    suggestions are off)."""
+    s = app.settings
+    if s.incident_min_authors <= 0 or s.incident_suggest_margin >= 1.0:
+        return []
+    suggester = Suggester(
+        app.sessions, app.clock, window=timedelta(minutes=s.incident_window_minutes), margin=s.incident_suggest_margin
+    )
+    # One worker suggests (each would load the model and judge the same cards): it holds a lease.
+    task = Task("incident-suggest", suggester.step, error_backoff=5.0, max_backoff=120.0)
+    return [leased(app, task, leases.worker_id())]
+
+
 def build_tasks(app: Followthrough, *, replays: Sequence[Path] = ()) -> list[Task]:
     """The worker's loops: the sources, ingest, delivery, and the scheduler."""
     holder = leases.worker_id()
@@ -113,6 +128,7 @@ def build_tasks(app: Followthrough, *, replays: Sequence[Path] = ()) -> list[Tas
         Task("ingest", drain.step, error_backoff=1.0, max_backoff=30.0),
         Task("slack-delivery", deliverer.step, error_backoff=1.0, max_backoff=30.0),
         Task("scheduler", scheduler.step, error_backoff=5.0, max_backoff=120.0),
+        *suggesting(app),
         Task(
             "triage-retrain",
             Retrainer(app.sessions, app.settings, app.clock).step,

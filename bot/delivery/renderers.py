@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.common.clock import Clock
 from bot.desk import replies
+from bot.incidents import suggest
 from bot.outbox.kinds import DeliveryKind
 from bot.outbox.send_errors import RetryLater, Undeliverable
 from bot.reports import status, weekly
@@ -137,6 +138,13 @@ class RenderContext:
         # After the session: every session on SQLite holds the write lock, and ``card`` opens its own.
         return dataclasses.replace(view, anchor=self.card(complaint))
 
+    def suggestion(self, complaint: Complaint) -> suggest.Offer | None:
+        """The incident a card the grouping left out may belong to (a person decides on the card)."""
+        if complaint.incident_id is not None:
+            return None
+        with self.sessions() as session:
+            return suggest.open_offer(session, complaint)
+
     def incident_card_link(self, complaint: Complaint) -> str | None:
         """For a member whose own card was posted before its incident was found: the incident card's link."""
         with self.sessions() as session:
@@ -185,6 +193,8 @@ def _card_blocks(ctx: RenderContext, complaint: Complaint) -> dict[str, Any]:
     if complaint.incident_id is not None:
         line = incident_blocks.member_line(complaint.incident_id, ctx.incident_card_link(complaint))
         payload["blocks"].insert(2, {"type": "context", "elements": [{"type": "mrkdwn", "text": line}]})
+    elif (offer := ctx.suggestion(complaint)) is not None:
+        payload["blocks"][2:2] = incident_blocks.suggestion_blocks(complaint.id, offer.incident_id, offer.title)
     return payload
 
 

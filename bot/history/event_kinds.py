@@ -57,6 +57,10 @@ class EventKind(StrEnum):
     INCIDENT_RESOLVED = "incident_resolve"
     INCIDENT_RELEASED = "incident_release"
     """A person said it was not an incident: its customers got their own cards back."""
+    INCIDENT_SUGGESTED = "incident_suggested"
+    """A card the grouping left out reads like an open incident: its card offers Add to incident."""
+    INCIDENT_SUGGESTION_DISMISSED = "incident_suggestion_dismissed"
+    """A person said a suggested card is not part of the incident: it is never offered again."""
     # data protection
     FORGOTTEN = "forget"
     """A customer's data was forgotten (``data forget``): counts only, nothing of theirs."""

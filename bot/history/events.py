@@ -214,6 +214,8 @@ DETAILS: dict[EventKind, type[Details] | None] = {
     EventKind.INCIDENT_CLAIMED: IncidentEvent,
     EventKind.INCIDENT_RESOLVED: IncidentEvent,
     EventKind.INCIDENT_RELEASED: IncidentEvent,
+    EventKind.INCIDENT_SUGGESTED: IncidentEvent,
+    EventKind.INCIDENT_SUGGESTION_DISMISSED: IncidentEvent,
 }
 
 

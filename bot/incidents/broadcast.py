@@ -39,7 +39,7 @@ from bot.desk.replies import DUPLICATE_WINDOW, REPLY_LANE
 from bot.history import events
 from bot.history.events import EventKind
 from bot.incidents import pacing
-from bot.incidents.detect import redraw_own_card
+from bot.incidents.detect import redraw_own_card, withdraw_offers
 from bot.outbox.kinds import DeliveryKind
 from bot.promises import lifecycle as promises
 from bot.store.bulk import insert_rows
@@ -500,6 +500,7 @@ def _resolve_members(session: Session, incident: Incident, *, user_id: str, note
         ],
     )
     incident.status = "resolved"
+    withdraw_offers(session, incident.id, at=at)
     incident.resolved_at = at
     incident.resolved_by = user_id
     incident.resolution = note

@@ -38,7 +38,7 @@ from bot.store import dialect
 from bot.store.bulk import insert_rows
 from bot.store.engine import autoflush
 from bot.store.enums import OPEN_STATUSES, DeliveryStatus, Kind
-from bot.store.models import AuditEvent, Complaint, Delivery, Incident
+from bot.store.models import AuditEvent, Complaint, Delivery, Incident, IncidentSuggestion
 from bot.store.types import UTCDateTime
 
 log = logging.getLogger(__name__)
@@ -168,6 +168,23 @@ def redraw_own_card(session: Session, complaint_id: int, channel: str | None, *,
             priority=10,
         ),
     )
+
+
+def withdraw_offers(session: Session, incident_id: int, *, at: datetime) -> None:
+    """Cards whose question "part of incident #N?" is moot now the incident is closing: re-drawn
+    without it (the renderer shows a suggestion only for an open incident), once each."""
+    rows = session.execute(
+        select(Complaint.id, Complaint.slack_channel)
+        .join(IncidentSuggestion, IncidentSuggestion.complaint_id == Complaint.id)
+        .where(
+            IncidentSuggestion.incident_id == incident_id,
+            IncidentSuggestion.status == "open",
+            Complaint.slack_ts.is_not(None),
+            Complaint.incident_id.is_(None),
+        )
+    ).all()
+    for cid, channel in rows:
+        redraw_own_card(session, cid, channel, key=f"suggest-withdrawn:{cid}:{incident_id}", at=at)
 
 
 def _stands_out(share: float, word: str, background: topics.Background) -> bool:

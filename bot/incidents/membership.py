@@ -10,7 +10,8 @@ What changes, in one transaction (the incident's row locked, as detection locks 
 becomes a member; its card, if it was posted, is re-drawn with the "part of incident #N" line (its
 customer's later posts go to the incident's thread); a card not posted yet never will be; the
 incident's counts are counted again from its members; a line in the incident's thread says who
-added whom; an ``incident_joined`` event with the person's id. Detection never takes a member back
+added whom; an ``incident_joined`` event with the person's id. The posts folded into the card (other
+customers who wrote the same words) go with it: the card stood for them. Detection never takes a member back
 out, so nothing undoes it behind the person's back.
 """
 
@@ -54,9 +55,21 @@ def add_to_incident(session: Session, complaint_id: int, incident_id: int, *, us
     if c.status not in OPEN:
         raise Conflict(f"#{complaint_id} is {c.status}: reopen it first if the customer is still affected.")
 
-    c.incident_id = incident_id
-    c.updated_at = at
+    # The customers whose same words were folded into this card go with it: the card stood for them.
+    copies = list(
+        session.scalars(
+            select(Complaint)
+            .where(Complaint.duplicate_of == c.id, Complaint.incident_id.is_(None), Complaint.status.in_(OPEN))
+            .order_by(Complaint.id)
+        )
+    )
+    for joining in (c, *copies):
+        joining.incident_id = incident_id
+        joining.updated_at = at
     session.flush()
+    for copy in copies:
+        session.execute(CLOSE_CARD, {"card_key": outbox.card_key(copy.id), "why": f"part of incident #{incident_id}"})
+        session.execute(REPOINT_THREAD, {"cid": copy.id, "anchor": incident.anchor_id})
     if c.slack_ts is None:
         # Its card never went: the incident's stands for it, and what waited for it goes there.
         session.execute(CLOSE_CARD, {"card_key": outbox.card_key(c.id), "why": f"part of incident #{incident_id}"})
@@ -64,6 +77,16 @@ def add_to_incident(session: Session, complaint_id: int, incident_id: int, *, us
     else:
         redraw_own_card(session, c.id, c.slack_channel, key=f"incident-line:{c.id}:{incident_id}", at=at)
     _recount(session, incident, at)
+    for copy in copies:
+        events.record(
+            session,
+            EventKind.INCIDENT_JOINED,
+            actor=user_id,
+            at=at,
+            complaint_id=copy.id,
+            note=f"folded into #{c.id}",
+            details=events.IncidentEvent(incident_id, incident.customers, incident.posts),
+        )
     event = events.record(
         session,
         EventKind.INCIDENT_JOINED,
@@ -82,7 +105,8 @@ def add_to_incident(session: Session, complaint_id: int, incident_id: int, *, us
         at=at,
         detail={"complaint": c.id, "handle": c.author_handle or c.author_id},
     )
-    said = f"#{complaint_id} is part of incident #{incident_id} now: they get its next update and its resolution."
+    who = f"#{complaint_id} and the {len(copies)} posts folded into it are" if copies else f"#{complaint_id} is"
+    said = f"{who} part of incident #{incident_id} now: they get its next update and its resolution."
     last = session.scalar(select(func.max(IncidentUpdate.created_at)).where(IncidentUpdate.incident_id == incident_id))
     if last is not None:
         said += " The updates sent before did not reach them; the next one will."

@@ -22,7 +22,7 @@ from bot import outbox
 from bot.common.errors import Conflict, NotFound
 from bot.history import events
 from bot.history.events import EventKind
-from bot.incidents.detect import redraw_own_card
+from bot.incidents.detect import redraw_own_card, withdraw_offers
 from bot.store.enums import DeliveryStatus
 from bot.store.models import Complaint, Delivery, Incident, IncidentUpdate
 
@@ -63,6 +63,7 @@ def release(session: Session, incident_id: int, *, user_id: str, at: datetime) -
         if member.slack_ts and member.id != incident.anchor_id:
             redraw_own_card(session, member.id, member.slack_channel, key=f"incident-released:{member.id}", at=at)
     incident.status = "released"
+    withdraw_offers(session, incident.id, at=at)
     incident.resolved_at = at
     incident.resolved_by = user_id
     incident.updated_at = at

@@ -34,6 +34,8 @@ class Action(StrEnum):
     INCIDENT_UPDATE = "ft_incident_update"
     INCIDENT_RESOLVE = "ft_incident_resolve"
     INCIDENT_RELEASE = "ft_incident_release"
+    INCIDENT_SUGGEST_ADD = "ft_incident_suggest_add"
+    INCIDENT_SUGGEST_DISMISS = "ft_incident_suggest_dismiss"
 
 
 class View(StrEnum):

@@ -286,6 +286,29 @@ class IncidentUpdate(Base):
     created_at: Mapped[datetime]
 
 
+class IncidentSuggestion(Base):
+    """A card the grouping left out that reads like an open incident (``bot/incidents/suggest.py``):
+    its card offers Add to incident / Not part of it, and what a person decided is kept with who and
+    when — a dismissed one is never offered again."""
+
+    __tablename__ = "incident_suggestions"
+    __table_args__ = (
+        CheckConstraint("status IN ('open', 'added', 'dismissed')", name="status"),
+        UniqueConstraint("complaint_id", "incident_id", name="uq_incident_suggestions_pair"),
+        Index("ix_incident_suggestions_incident", "incident_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    complaint_id: Mapped[int] = mapped_column(ForeignKey("complaints.id", ondelete="CASCADE"))
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"))
+    score: Mapped[float] = mapped_column(Float)
+    """How much nearer the post is to the incident than to the ordinary complaints most like it."""
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    created_at: Mapped[datetime]
+    decided_by: Mapped[str | None] = mapped_column(String(32))
+    decided_at: Mapped[datetime | None]
+
+
 class ComplaintFacts(Base):
     """When a complaint first got an answer, a claim and a resolve, and from whom: the lead's report
     reads these few narrow rows by time instead of ranking every event of a week (see

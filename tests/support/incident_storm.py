@@ -230,6 +230,26 @@ def _pick(rng: random.Random, wordings: list[str], half: int) -> str:
     return "@AcmeHelp " + text + rng.choice(FILLERS)
 
 
+def history(*, seed: int, half: int, start: datetime, days: int, per_day: int = 100) -> list[StormPost]:
+    """``days`` of ordinary complaints before ``start``, in the wordings of every set but the day's
+    own: a desk's week, saying every day's things in other words than the day's background does
+    (with the day's own templates, an ordinary post always has near-twins in the history, and
+    anything measured against the history looks better than it will on a real desk)."""
+    own = LATER_SETS[half][id(BACKGROUND)] if half in LATER_SETS else BACKGROUND
+    pools = [BACKGROUND, *(sets[id(BACKGROUND)] for sets in LATER_SETS.values())]
+    pools = [pool for pool in pools if pool is not own]
+    rng = random.Random(seed * 1009 + half)
+    posts = []
+    for n in range(days * per_day):
+        at = start - timedelta(days=days) + timedelta(minutes=rng.uniform(0, days * 24 * 60))
+        text = rng.choice(rng.choice(pools)).format(
+            n=rng.randint(2, 40), item=rng.choice(ITEMS), city=rng.choice(CITIES), month=rng.choice(MONTHS)
+        )
+        posts.append(StormPost(f"hist{seed}_{n}", f"hist{seed}_{n}", "@AcmeHelp " + text, at, None, "x"))
+    posts.sort(key=lambda p: (p.at, p.id))
+    return posts
+
+
 def day(
     *,
     seed: int = 2,

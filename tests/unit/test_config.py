@@ -248,3 +248,19 @@ def test_incident_settings_are_read_checked_and_said_by_check():
         load({**GOOD, "INCIDENT_MIN_AUTHORS": "many", "INCIDENT_WINDOW_MINUTES": "0"})
     assert "INCIDENT_MIN_AUTHORS" in str(caught.value)
     assert "INCIDENT_WINDOW_MINUTES" in str(caught.value)
+
+
+def test_incident_suggestions_are_said_by_check_and_a_missing_model_is_a_warning(monkeypatch):
+    from bot.checks import check_incidents
+    from bot.incidents import semantic
+
+    assert "offered to it (margin 0.03)" in check_incidents(load(GOOD)).line()
+    off = check_incidents(load({**GOOD, "INCIDENT_SUGGEST_MARGIN": "1"}))
+    assert "no suggestions" in off.line()
+    assert load({**GOOD, "INCIDENT_SUGGEST_MARGIN": "0.2"}).incident_suggest_margin == 0.2
+    with pytest.raises(SettingsError, match="INCIDENT_SUGGEST_MARGIN"):
+        load({**GOOD, "INCIDENT_SUGGEST_MARGIN": "2"})
+    monkeypatch.setattr(semantic, "TOKENIZER", semantic.TOKENIZER.with_name("gone.json"))
+    missing = check_incidents(load({**GOOD, "INCIDENT_MIN_AUTHORS": "40"}))
+    assert missing.warn
+    assert "suggestions for cards it leaves out are off: the tokenizer file gone.json is missing" in missing.line()

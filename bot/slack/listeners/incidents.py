@@ -10,7 +10,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from bot.common.errors import DomainError, NotFound
-from bot.incidents import broadcast, release
+from bot.incidents import broadcast, release, suggest
 from bot.slack.deps import Requests
 from bot.slack.ids import Action, BadReference, Field, View, parse_ref
 from bot.slack.listeners.replying import ReplyDeps
@@ -119,6 +119,19 @@ class IncidentDesk:
             return
         ack()
 
+    def suggestion(self, decide: Any) -> Any:
+        """Add to incident / Not part of it on a card the grouping left out: stored before the ack,
+        the answer to the person who clicked (a second click says what happened the first time)."""
+
+        def handler(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
+            complaint_id, incident_id = incident_blocks.parse_suggestion(body["actions"][0].get("value"))
+            with transaction(self.deps.sessions) as session:
+                said = decide(session, complaint_id, incident_id, user_id=body["user"]["id"], at=self.deps.clock.now())
+            ack()
+            ephemeral(respond, said)
+
+        return handler
+
     def release(self, ack: Ack, body: dict[str, Any]) -> None:
         """Not an incident (the button asks Slack's confirm first): stored before the ack."""
         incident_id = parse_ref(body["actions"][0].get("value"))
@@ -136,4 +149,6 @@ def register(bolt: App, deps: ReplyDeps, requests: Requests) -> IncidentDesk:
     bolt.view(View.INCIDENT_RESOLVE, middleware=team)(desk.previewer("resolve"))
     bolt.view(View.INCIDENT_CONFIRM, middleware=team)(desk.send)
     bolt.action(Action.INCIDENT_RELEASE, middleware=team)(desk.release)
+    bolt.action(Action.INCIDENT_SUGGEST_ADD, middleware=team)(desk.suggestion(suggest.accept))
+    bolt.action(Action.INCIDENT_SUGGEST_DISMISS, middleware=team)(desk.suggestion(suggest.dismiss))
     return desk

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from bot.slack.ids import Action, Field, View
+from bot.slack.ids import Action, Field, View, parse_ref
 from bot.slack.views import blocks
 from bot.slack.views.blocks import (
     SECTION_LIMIT,
@@ -158,6 +158,39 @@ def incident_actions(v: IncidentView) -> list[Json]:
         blocks._button("Unclaim", Action.UNCLAIM, ref),
         hand_over,
     ]
+
+
+def suggestion_blocks(complaint_id: int, incident_id: int, title: str) -> list[Json]:
+    """What a card the grouping left out shows when it reads like an open incident: the question,
+    and the two answers (``bot.incidents.suggest``)."""
+    value = f"{complaint_id}:{incident_id}"
+    return [
+        {
+            "type": "context",
+            "elements": [
+                {
+                    "type": "mrkdwn",
+                    "text": f":mag: This may be part of *incident #{incident_id}* ({blocks.inline(title, 80)}): "
+                    "it reads like that incident's posts in other words. Add it, and this customer gets the "
+                    "incident's updates and its resolution.",
+                }
+            ],
+        },
+        {
+            "type": "actions",
+            "block_id": f"ft_suggest_{complaint_id}_{incident_id}",
+            "elements": [
+                blocks._button(f"Add to incident #{incident_id}", Action.INCIDENT_SUGGEST_ADD, value, "primary"),
+                blocks._button("Not part of it", Action.INCIDENT_SUGGEST_DISMISS, value),
+            ],
+        },
+    ]
+
+
+def parse_suggestion(value: str | None) -> tuple[int, int]:
+    """A suggestion button's value: ``<complaint>:<incident>``."""
+    left, _, right = str(value or "").partition(":")
+    return parse_ref(left), parse_ref(right)
 
 
 def member_line(incident_id: int, permalink: str | None) -> str:
