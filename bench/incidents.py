@@ -1,18 +1,24 @@
 """Incident mode on a synthetic day: how well the outages' customers are grouped, how fast, and how
 long answering them takes within X's limits.
 
-    python bench/incidents.py [--seeds 2,3,4] [--half 10] [--misses]
+    python bench/incidents.py [--seeds 2,3,4] [--half 10] [--misses] [--history 7]
 
 The day (``tests/support/incident_storm.py``): 700 ordinary complaints on a dozen or two subjects
 over 24 hours (some using an outage's words for something else), a login outage of 300 customers
 over about an hour and a payment outage of 80 customers over about forty minutes overlapping it,
-each told in many wordings; about 8% of the outages' customers post twice. Eleven sets of wordings:
+each told in many wordings; about 8% of the outages' customers post twice. Thirteen sets of wordings:
 ``--half 0`` to ``3`` were written by the engineer who wrote the grouping and were all looked at;
-``--half 4`` to ``10`` were written by someone who had not read the grouping code and were each
+``--half 4`` to ``12`` were written by someone who had not read the grouping code and were each
 measured once before any change made for them — the figures that say how it does on words nobody
-tuned on (docs/reliability.md#incidents); 4 to 9 have been looked at since, 10 (the default)
-has not: don't run it with ``--misses``, and write a twelfth before the next change. ``--misses`` prints
-what was grouped wrongly.
+tuned on (docs/reliability.md#incidents); 4 to 9 have been looked at since, 10 to 12 have not:
+don't run them with ``--misses``, and write a fourteenth before the next change to the grouping.
+``--misses`` prints what was grouped wrongly.
+
+``--history 7`` puts a week of ordinary complaints before the day (in every other set's wordings:
+``incident_storm.history``) and runs the worker's suggestion loop (``bot.incidents.suggest``) after
+each poll: how many customers the grouping left out are offered to their incident on their card
+(and to which), and how many ordinary complaints are asked about. The week also changes what
+grouping knows of an ordinary day, so its figures differ from the default run's.
 
 Each day goes through the real path: posts in post-time order, a poll every 30 seconds of post time,
 each poll one ``Ingestor.ingest_batch`` on a fresh SQLite file (detection included), the delivery
@@ -160,10 +166,17 @@ def run_day(seed: int, half: int, history_days: int = 0) -> dict[str, float]:
     ]
     out["absorbed"] = sum(1 for pid in background if incident_of.get(pid)) / len(background)
     out["offered_ordinary"] = sum(1 for pid in background if pid in offered and not incident_of.get(pid))
-    out["offered_wrong_outage"] = sum(
-        1
-        for pid, t in label.items()
-        if t and pid in offered and offered[pid] != incident_for.get(t) and not incident_of.get(pid)
+    # Each incident stands for the outage most of its members come from (an outage split in two has
+    # two); an offer to a second incident of the customer's own outage is not counted as found above.
+    majority = {
+        i.id: Counter(label.get(pid) for pid, inc in incident_of.items() if inc == i.id).most_common(1)[0][0]
+        for i in incidents
+        if any(inc == i.id for inc in incident_of.values())
+    }
+    left_out = [(pid, t) for pid, t in label.items() if t and pid in offered and not incident_of.get(pid)]
+    out["offered_wrong_outage"] = sum(1 for pid, t in left_out if majority.get(offered[pid]) != t)
+    out["offered_sibling"] = sum(
+        1 for pid, t in left_out if majority.get(offered[pid]) == t and offered[pid] != incident_for.get(t)
     )
     out["suggest_ms"] = statistics.median(suggest_ms) if suggest_ms else 0.0
     out["background"] = len(background)
@@ -214,7 +227,8 @@ def main(argv: list[str] | None = None) -> int:
             print(
                 f"    suggested on cards left out: login {row.get('login_offered', 0):.0f} of "
                 f"{row.get('login_missed', 0):.0f} · payment {row.get('payment_offered', 0):.0f} of "
-                f"{row.get('payment_missed', 0):.0f} · to the wrong outage {row['offered_wrong_outage']:.0f} · "
+                f"{row.get('payment_missed', 0):.0f} · to the other outage {row['offered_wrong_outage']:.0f} · "
+                f"to a second incident of their own {row['offered_sibling']:.0f} · "
                 f"on ordinary complaints {row['offered_ordinary']:.0f} of {row['background']:.0f} · "
                 f"{row['suggest_ms']:.0f} ms a tick (median)"
             )
@@ -245,7 +259,8 @@ def main(argv: list[str] | None = None) -> int:
         wrong = sum(r["offered_ordinary"] for r in rows) / sum(r["background"] for r in rows)
         print(
             f"recall_with_suggestions_accepted={offered:.3f} suggested_ordinary={wrong:.4f} "
-            f"suggested_wrong_outage={sum(r['offered_wrong_outage'] for r in rows):.0f}"
+            f"suggested_wrong_outage={sum(r['offered_wrong_outage'] for r in rows):.0f} "
+            f"suggested_sibling={sum(r['offered_sibling'] for r in rows):.0f}"
         )
     return 0
 
