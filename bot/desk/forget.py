@@ -382,6 +382,11 @@ RULES: dict[str, Rule] = {
         keeps={"sent_by": "a team member", "customers": "a count of customers"},
         why="what the team told an incident's customers: the template stays; their handle goes from the lists",
     ),
+    "incident_suggestions": Rule(
+        Action.NONE,
+        keeps={"decided_by": "a team member"},
+        why="which card was offered to which incident, how near, and the team's answer: ids and a score, no words",
+    ),
 }
 
 
