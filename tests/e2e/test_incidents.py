@@ -556,6 +556,18 @@ def a_week_before(desk: Desk, x: XStandIn) -> None:
     desk.deliver()
 
 
+def symptom_card_posted(desk: Desk, x: XStandIn, post_id: str) -> tuple[Incident, int]:
+    """A week of history, a small login incident, then a customer telling only the symptom, carded."""
+    a_week_before(desk, x)
+    incident = small_incident(desk, x)
+    desk.clock.set(START + timedelta(minutes=27))
+    symptom = post(x, post_id, f"9{post_id}", SYMPTOM, desk.clock.now())
+    desk.ingestor.ingest_batch(desk.app.sessions, [symptom], at=desk.clock.now())
+    desk.deliver()
+    with desk.app.sessions() as s:
+        return incident, s.scalars(select(Complaint.id).where(Complaint.external_id == post_id)).one()
+
+
 def suggestion_buttons(message: dict) -> dict[str, dict]:
     return {k: v for k, v in buttons(message).items() if v["action_id"].startswith("ft_incident_suggest")}
 
@@ -632,15 +644,7 @@ def test_a_card_the_grouping_left_out_is_suggested_and_one_click_adds_it(desk: D
 def test_not_part_of_it_takes_the_question_off_and_it_is_never_asked_again(desk: Desk, x: XStandIn):
     """A card already in the channel gets the question by a re-draw; Not part of it takes it off,
     kept with who and when, and no restart asks again; the old Add button then refuses."""
-    a_week_before(desk, x)
-    incident = small_incident(desk, x)
-    desk.clock.set(START + timedelta(minutes=27))
-    desk.ingestor.ingest_batch(
-        desk.app.sessions, [post(x, "9996", "99906", SYMPTOM, desk.clock.now())], at=desk.clock.now()
-    )
-    desk.deliver()
-    with desk.app.sessions() as s:
-        cid = s.scalars(select(Complaint.id).where(Complaint.external_id == "9996")).one()
+    incident, cid = symptom_card_posted(desk, x, "9996")
     assert not suggestion_buttons(desk.card(cid))
     assert Suggester(desk.app.sessions, desk.clock, embedder=EMBEDDER).tick() >= 1
     desk.deliver()
@@ -670,15 +674,7 @@ def test_not_part_of_it_takes_the_question_off_and_it_is_never_asked_again(desk:
 def test_the_question_goes_when_the_incident_closes(desk: Desk, x: XStandIn):
     """Not an incident (or Resolve): a card asked whether it belongs there is re-drawn without the
     question — no button left that can only be refused."""
-    a_week_before(desk, x)
-    incident = small_incident(desk, x)
-    desk.clock.set(START + timedelta(minutes=27))
-    desk.ingestor.ingest_batch(
-        desk.app.sessions, [post(x, "9997", "99907", SYMPTOM, desk.clock.now())], at=desk.clock.now()
-    )
-    desk.deliver()
-    with desk.app.sessions() as s:
-        cid = s.scalars(select(Complaint.id).where(Complaint.external_id == "9997")).one()
+    incident, cid = symptom_card_posted(desk, x, "9997")
     Suggester(desk.app.sessions, desk.clock, embedder=EMBEDDER).tick()
     desk.deliver()
     assert suggestion_buttons(desk.card(cid))
