@@ -241,8 +241,10 @@ class Detector:
     """Keeps the words of complaints it has read (texts do not change but by an edit, which is rare
     and only moves a post between topics at the margin), so a storm's batches do not re-read them."""
 
-    def __init__(self, policy: IncidentPolicy) -> None:
+    def __init__(self, policy: IncidentPolicy, channel: str | None = None) -> None:
         self.policy = policy
+        self.channel = channel
+        """Where the incident's card goes when its anchor has no card row of its own to carry it."""
         self._words: dict[int, frozenset[str]] = {}
         self.recent = _Recent()
         self._latest: datetime | None = None
@@ -693,7 +695,7 @@ class Detector:
             .execution_options(synchronize_session=False)
         ).rowcount  # type: ignore[attr-defined]
         if not found:
-            channel = session.scalar(
+            channel = self.channel or session.scalar(
                 select(Delivery.channel).where(Delivery.kind == DeliveryKind.CARD.value).order_by(Delivery.id.desc())
             )
             outbox.insert_row(

@@ -530,7 +530,7 @@ class Ingestor:
         self.policy = policy
         self.models = models
         """When given, each batch triages with the newest stored model (see ``ModelReloader``)."""
-        self.detector = Detector(policy.incidents)
+        self.detector = Detector(policy.incidents, policy.complaints_channel)
 
     def _finish(self, batch: _Batch) -> None:
         """Write the batch, then group its new complaints into incidents — in the same transaction,
