@@ -182,12 +182,11 @@ def check_incidents(settings: Settings) -> CheckResult:
     if settings.incident_suggest_margin >= 1.0:
         detail += "; no suggestions for cards it leaves out (INCIDENT_SUGGEST_MARGIN=1)"
     elif (problem := semantic.missing()) is not None:
-        return CheckResult(
-            "incidents", True, detail + f"; suggestions for cards it leaves out are off: {problem}", warn=True
-        )
+        detail += f"; suggestions for cards it leaves out are off: {problem}"
     else:
         margin = settings.incident_suggest_margin
         detail += f"; a card it leaves out that reads like an open incident is offered to it (margin {margin:g})"
+    off = settings.incident_suggest_margin < 1.0 and semantic.missing() is not None
     if settings.incident_min_authors < 5:
         return CheckResult(
             "incidents",
@@ -202,7 +201,7 @@ def check_incidents(settings: Settings) -> CheckResult:
             detail + f"; customers on {', '.join(unanswered)} will have to be answered by hand (no reply keys)",
             warn=True,
         )
-    return CheckResult("incidents", True, detail)
+    return CheckResult("incidents", True, detail, warn=off)
 
 
 def check_socket_mode(settings: Settings) -> CheckResult:

@@ -60,6 +60,8 @@ class EventKind(StrEnum):
     INCIDENT_SUGGESTED = "incident_suggested"
     """A card the grouping left out reads like an open incident: its card offers Add to incident."""
     INCIDENT_SUGGESTION_DISMISSED = "incident_suggestion_dismissed"
+    INCIDENT_MERGED = "incident_merged"
+    """A person made an incident part of another (one outage split in two): on the one kept."""
     """A person said a suggested card is not part of the incident: it is never offered again."""
     # data protection
     FORGOTTEN = "forget"

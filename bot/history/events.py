@@ -216,6 +216,7 @@ DETAILS: dict[EventKind, type[Details] | None] = {
     EventKind.INCIDENT_RELEASED: IncidentEvent,
     EventKind.INCIDENT_SUGGESTED: IncidentEvent,
     EventKind.INCIDENT_SUGGESTION_DISMISSED: IncidentEvent,
+    EventKind.INCIDENT_MERGED: IncidentEvent,
 }
 
 

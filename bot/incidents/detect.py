@@ -179,7 +179,6 @@ def withdraw_offers(session: Session, incident_id: int, *, at: datetime) -> None
         .where(
             IncidentSuggestion.incident_id == incident_id,
             IncidentSuggestion.status == "open",
-            Complaint.slack_ts.is_not(None),
             Complaint.incident_id.is_(None),
         )
     ).all()

@@ -76,7 +76,7 @@ def add_to_incident(session: Session, complaint_id: int, incident_id: int, *, us
         session.execute(REPOINT_THREAD, {"cid": c.id, "anchor": incident.anchor_id})
     else:
         redraw_own_card(session, c.id, c.slack_channel, key=f"incident-line:{c.id}:{incident_id}", at=at)
-    _recount(session, incident, at)
+    recount(session, incident, at)
     for copy in copies:
         events.record(
             session,
@@ -105,7 +105,8 @@ def add_to_incident(session: Session, complaint_id: int, incident_id: int, *, us
         at=at,
         detail={"complaint": c.id, "handle": c.author_handle or c.author_id},
     )
-    who = f"#{complaint_id} and the {len(copies)} posts folded into it are" if copies else f"#{complaint_id} is"
+    folded = "the post folded into it" if len(copies) == 1 else f"the {len(copies)} posts folded into it"
+    who = f"#{complaint_id} and {folded} are" if copies else f"#{complaint_id} is"
     said = f"{who} part of incident #{incident_id} now: they get its next update and its resolution."
     last = session.scalar(select(func.max(IncidentUpdate.created_at)).where(IncidentUpdate.incident_id == incident_id))
     if last is not None:
@@ -113,7 +114,7 @@ def add_to_incident(session: Session, complaint_id: int, incident_id: int, *, us
     return said
 
 
-def _recount(session: Session, incident: Incident, at: datetime) -> None:
+def recount(session: Session, incident: Incident, at: datetime) -> None:
     """The card's numbers from its members: a person's add is one post, so counting them all again
     costs nothing next to keeping detection's running sums right by hand."""
     members = Complaint.incident_id == incident.id

@@ -36,6 +36,7 @@ from bot.incidents import membership, semantic
 from bot.incidents.detect import KINDS, OPEN, redraw_own_card
 from bot.store import dialect
 from bot.store.engine import transaction
+from bot.store.enums import Kind
 from bot.store.models import Complaint, Incident, IncidentSuggestion
 
 log = logging.getLogger(__name__)
@@ -54,6 +55,8 @@ MEMBERS_LIMIT = 500
 CANDIDATES_LIMIT = 500
 """Per incident and tick: a storm's misses come a few a minute."""
 CACHE_LIMIT = 20_000
+CARDED = [Kind.COMPLAINT.value, Kind.QUESTION.value]
+"""The kinds that have a card to ask on (``other`` posts are stored, not carded)."""
 
 
 @dataclass(frozen=True)
@@ -85,8 +88,9 @@ class Suggester:
         self.margin = margin
         self.every = every
         self._vectors: dict[int, np.ndarray] = {}
-        self._judged: set[tuple[int, int]] = set()
-        self._references: dict[int, np.ndarray] = {}
+        self._seen: dict[int, int] = {}
+        """Per open incident, the newest complaint id judged against it: each is judged once."""
+        self._references: dict[int, list[int]] = {}
         self.off: str | None = None
         """Why suggestions are off (the model would not load), said once in the log."""
 
@@ -95,7 +99,9 @@ class Suggester:
         return self.every
 
     def tick(self) -> int:
-        """Judge the cards left out of each open incident; the suggestions made."""
+        """Judge the cards left out of each open incident; the suggestions made. The database is read
+        in one short session and written in one transaction per offer; the model runs between, with
+        no session open (on SQLite an open session holds the write lock ingest and clicks need)."""
         if self.off is not None:
             return 0
         with self.sessions() as session:
@@ -103,74 +109,78 @@ class Suggester:
                 (i.id, i.first_post_at, i.latest_post_at)
                 for i in session.scalars(select(Incident).where(Incident.status == "open").order_by(Incident.id))
             ]
+            for gone in set(self._seen) - {i for i, _, _ in incidents}:
+                self._seen.pop(gone, None)
+                self._references.pop(gone, None)
             if not incidents:
-                self._judged.clear()
                 return 0
-            try:
-                self.embedder.load()
-                found = self._judge(session, incidents)
-            except semantic.Unavailable as e:
-                self.off = str(e)
-                log.warning("incident suggestions are off: %s", e)
-                return 0
-        made = 0
-        for complaint_id, incident_id, score in found:
-            with transaction(self.sessions) as session:
-                made += offer(session, complaint_id, incident_id, score, at=self.clock.now())
-        return made
-
-    def _judge(self, session: Session, incidents: list[tuple[int, datetime, datetime]]) -> list[tuple[int, int, float]]:
+            plans = [self._plan(session, *incident) for incident in incidents]
+            wanted = {cid for plan in plans if plan for ids in plan[1:] for cid in ids}
+            missing = sorted(wanted - set(self._vectors))
+            texts = dict(session.execute(select(Complaint.id, Complaint.text).where(Complaint.id.in_(missing))).all())
+        try:
+            self.embedder.load()
+            self._embed([(cid, texts.get(cid, "")) for cid in missing])
+        except semantic.Unavailable as e:
+            self.off = str(e)
+            log.warning("incident suggestions are off: %s", e)
+            return 0
         margins: dict[int, dict[int, float]] = {}
-        for incident_id, first, latest in incidents:
-            reference = self._reference(session, incident_id, first)
-            if len(reference) < REFERENCE_MIN:
+        for plan in plans:
+            if plan is None:
                 continue
-            candidates = [
-                cid
-                for cid in session.scalars(
-                    select(Complaint.id)
-                    .outerjoin(
-                        IncidentSuggestion,
-                        (IncidentSuggestion.complaint_id == Complaint.id)
-                        & (IncidentSuggestion.incident_id == incident_id),
-                    )
-                    .where(
-                        Complaint.incident_id.is_(None),
-                        Complaint.duplicate_of.is_(None),
-                        Complaint.kind.in_(KINDS),
-                        Complaint.status.in_(OPEN),
-                        Complaint.posted_at >= first - self.window,
-                        Complaint.posted_at <= latest + self.window,
-                        IncidentSuggestion.id.is_(None),
-                    )
-                    .order_by(Complaint.id)
-                    .limit(CANDIDATES_LIMIT * 4)
-                )
-                if (cid, incident_id) not in self._judged
-            ][:CANDIDATES_LIMIT]
-            if not candidates:
-                continue
-            members = list(
-                session.scalars(
-                    select(Complaint.id)
-                    .where(Complaint.incident_id == incident_id, Complaint.duplicate_of.is_(None))
-                    .order_by(Complaint.id.desc())
-                    .limit(MEMBERS_LIMIT)
-                )
-            )
-            centroid = self._vectors_of(session, members).mean(axis=0)
-            scores = semantic.margin(self._vectors_of(session, candidates), centroid, reference)
+            incident_id, reference, members, candidates = plan
+            centroid = self._stack(members).mean(axis=0)
+            scores = semantic.margin(self._stack(candidates), centroid, self._stack(reference))
             for cid, score in zip(candidates, scores, strict=True):
                 margins.setdefault(cid, {})[incident_id] = float(score)
-                self._judged.add((cid, incident_id))
-        found = []
-        for cid, by_incident in margins.items():
+        made = 0
+        for cid, by_incident in sorted(margins.items()):
             incident_id, score = max(by_incident.items(), key=lambda kv: (kv[1], -kv[0]))
             if score >= self.margin:
-                found.append((cid, incident_id, score))
-        return found
+                with transaction(self.sessions) as session:
+                    made += offer(session, cid, incident_id, score, at=self.clock.now())
+        for plan in plans:  # judged (and offered) only now: a tick that failed above judges them again
+            if plan is not None and plan[3]:
+                self._seen[plan[0]] = max(plan[3])
+        return made
 
-    def _reference(self, session: Session, incident_id: int, first: datetime) -> np.ndarray:
+    def _plan(
+        self, session: Session, incident_id: int, first: datetime, latest: datetime
+    ) -> tuple[int, list[int], list[int], list[int]] | None:
+        """What one incident needs judged: its reference, its members and its new candidates (ids)."""
+        reference = self._reference(session, incident_id, first)
+        if len(reference) < REFERENCE_MIN:
+            return None
+        candidates = list(
+            session.scalars(
+                select(Complaint.id)
+                .where(
+                    Complaint.id > self._seen.get(incident_id, 0),
+                    Complaint.incident_id.is_(None),
+                    Complaint.duplicate_of.is_(None),  # its card stands for it (Add takes it along)
+                    Complaint.kind.in_(CARDED),
+                    Complaint.status.in_(OPEN),
+                    Complaint.posted_at >= first - self.window,
+                    Complaint.posted_at <= latest + self.window,
+                )
+                .order_by(Complaint.id)
+                .limit(CANDIDATES_LIMIT)
+            )
+        )
+        if not candidates:
+            return None
+        members = list(
+            session.scalars(
+                select(Complaint.id)
+                .where(Complaint.incident_id == incident_id, Complaint.duplicate_of.is_(None))
+                .order_by(Complaint.id.desc())
+                .limit(MEMBERS_LIMIT)
+            )
+        )
+        return incident_id, reference, members, candidates
+
+    def _reference(self, session: Session, incident_id: int, first: datetime) -> list[int]:
         """The week's ordinary complaints before the incident's day, read once per incident."""
         cached = self._references.get(incident_id)
         if cached is not None:
@@ -190,21 +200,20 @@ class Suggester:
                 .limit(REFERENCE_LIMIT)
             )
         )
-        vectors = self._vectors_of(session, ids)
         if len(ids) >= REFERENCE_MIN:  # a thin week may fill up while the incident is open
-            self._references[incident_id] = vectors
-        return vectors
+            self._references[incident_id] = ids
+        return ids
 
-    def _vectors_of(self, session: Session, ids: list[int]) -> np.ndarray:
-        missing = [cid for cid in ids if cid not in self._vectors]
-        if missing:
-            texts = dict(session.execute(select(Complaint.id, Complaint.text).where(Complaint.id.in_(missing))).all())
-            if len(self._vectors) + len(missing) > CACHE_LIMIT:
-                self._vectors.clear()
-                missing = ids
-                texts = dict(session.execute(select(Complaint.id, Complaint.text).where(Complaint.id.in_(ids))).all())
-            vectors = self.embedder.embed([texts.get(cid, "") for cid in missing])
-            self._vectors.update(zip(missing, vectors, strict=True))
+    def _embed(self, items: list[tuple[int, str]]) -> None:
+        if not items:
+            return
+        if len(self._vectors) + len(items) > CACHE_LIMIT:
+            keep = {cid for ids in self._references.values() for cid in ids}
+            self._vectors = {cid: v for cid, v in self._vectors.items() if cid in keep}
+        vectors = self.embedder.embed([text for _, text in items])
+        self._vectors.update(zip((cid for cid, _ in items), vectors, strict=True))
+
+    def _stack(self, ids: list[int]) -> np.ndarray:
         if not ids:
             return np.zeros((0, 384), dtype=np.float32)
         return np.stack([self._vectors[cid] for cid in ids])
@@ -212,8 +221,10 @@ class Suggester:
 
 def offer(session: Session, complaint_id: int, incident_id: int, score: float, *, at: datetime) -> int:
     """Store one suggestion (once, whichever worker gets there first) and re-draw its card."""
+    # Locked as Resolve and Not an incident lock it: an offer lands before a close (which then
+    # withdraws it) or sees the incident closed.
+    incident = session.execute(select(Incident).where(Incident.id == incident_id).with_for_update()).scalar()
     complaint = session.get(Complaint, complaint_id)
-    incident = session.get(Incident, incident_id)
     if complaint is None or incident is None or incident.status != "open" or complaint.incident_id is not None:
         return 0
     stored = dialect.insert_new(
@@ -233,17 +244,16 @@ def offer(session: Session, complaint_id: int, incident_id: int, score: float, *
         note=f"margin {score:.3f}",
         details=events.IncidentEvent(incident_id, incident.customers, incident.posts),
     )
-    if complaint.slack_ts is not None:  # not posted yet: the card goes out with the line
-        redraw_own_card(
-            session, complaint_id, complaint.slack_channel, key=f"suggest:{complaint_id}:{incident_id}", at=at
-        )
+    # Always, posted or not: a card being posted right now was drawn without the line; the re-draw
+    # waits until the card has its ts (the worker holds rows whose card is not out yet).
+    redraw_own_card(session, complaint_id, complaint.slack_channel, key=f"suggest:{complaint_id}:{incident_id}", at=at)
     return 1
 
 
 def open_offer(session: Session, complaint: Complaint) -> Offer | None:
     """The suggestion a card shows: open, for an open incident, on a card in no incident."""
-    if complaint.incident_id is not None:
-        return None
+    if complaint.incident_id is not None or complaint.kind not in CARDED or complaint.status not in OPEN:
+        return None  # resolved, moved to praise, or in an incident since: Add could only refuse
     row = session.execute(
         select(Incident.id, Incident.title)
         .join(IncidentSuggestion, IncidentSuggestion.incident_id == Incident.id)
@@ -290,8 +300,12 @@ def dismiss(session: Session, complaint_id: int, incident_id: int, *, user_id: s
         return f"<@{row.decided_by}> said so already: #{complaint_id} stays on its own card."
     if row.status == "added":
         raise Conflict(f"#{complaint_id} was added to incident #{incident_id} by <@{row.decided_by}>: it stays there.")
-    row.status, row.decided_by, row.decided_at = "dismissed", user_id, at
     complaint = session.get(Complaint, complaint_id)
+    if complaint is not None and complaint.incident_id is not None:
+        raise Conflict(
+            f"#{complaint_id} is part of incident #{complaint.incident_id} already: it has no card of its own."
+        )
+    row.status, row.decided_by, row.decided_at = "dismissed", user_id, at
     events.record(
         session,
         EventKind.INCIDENT_SUGGESTION_DISMISSED,
@@ -300,7 +314,7 @@ def dismiss(session: Session, complaint_id: int, incident_id: int, *, user_id: s
         complaint_id=complaint_id,
         details=events.IncidentEvent(incident_id),
     )
-    if complaint is not None and complaint.slack_ts is not None:
+    if complaint is not None:
         redraw_own_card(
             session, complaint_id, complaint.slack_channel, key=f"suggest-dismissed:{complaint_id}:{incident_id}", at=at
         )

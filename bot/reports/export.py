@@ -154,6 +154,7 @@ INCIDENT_COLUMNS = {
     ),
     "owner_id": Column("(CASE WHEN a.id IS NULL THEN i.owner_id ELSE a.owner_id END)", TEXT),
     "resolved_by": Column("i.resolved_by", TEXT),
+    "merged_into": Column("i.merged_into", INT),
     "updates": Column(f"(SELECT count(*) {_UPDATES})", INT),
     "unreachable": Column(
         f"(SELECT COALESCE(sum(json_array_length(u.unreachable)), 0) {_UPDATES})",

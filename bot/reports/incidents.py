@@ -229,7 +229,8 @@ def week_numbers(session: Session, period: Period) -> WeekNumbers:
 
     detected = session.execute(
         select(Incident.customers, Incident.threshold_post_at, Incident.detected_at).where(
-            *within(Incident.detected_at)
+            *within(Incident.detected_at),
+            Incident.merged_into.is_(None),  # its customers count in the other
         )
     ).all()
     updated = session.execute(

@@ -250,6 +250,9 @@ class Incident(Base):
     resolved_at: Mapped[datetime | None]
     resolved_by: Mapped[str | None] = mapped_column(String(32))
     resolution: Mapped[str | None] = mapped_column(Text)
+    merged_into: Mapped[int | None] = mapped_column(Integer)
+    """Set when a person merged this incident into another (its status is then ``released``): the
+    grouping had split one outage in two."""
     updated_at: Mapped[datetime]
 
     @property

@@ -596,6 +596,7 @@ def test_a_card_the_grouping_left_out_is_suggested_and_one_click_adds_it(desk: D
     # (The storm's own "sign in button does nothing. outage?" was left out by the grouping too: asked.)
     assert ids["9993"] in asked, "the symptom reads like the outage"
     assert ids["9995"] not in asked, "an ordinary complaint in the outage's words is not asked about"
+    assert ids["9994"] not in asked, "a folded copy has no card to ask on: its card's question stands for it"
     assert made == len(asked)
     desk.deliver()  # not posted before: the card goes out with the question on it
 
@@ -617,7 +618,7 @@ def test_a_card_the_grouping_left_out_is_suggested_and_one_click_adds_it(desk: D
     assert desk.get(ids["9993"]).incident_id is None
 
     assert desk.click(BOB, add["action_id"], add["value"])[0] == 200
-    assert "and the 1 posts folded into it are part of incident" in desk.responses()[0]["text"]
+    assert "and the post folded into it are part of incident" in desk.responses()[0]["text"]
     desk.deliver()
     with desk.app.sessions() as s:
         row = s.scalars(select(IncidentSuggestion).where(IncidentSuggestion.complaint_id == ids["9993"])).one()

@@ -215,6 +215,7 @@ COLUMNS = [
     "networks",
     "owner_id",
     "resolved_by",
+    "merged_into",
     "updates",
     "unreachable",
     "seconds_to_detect",
@@ -313,6 +314,7 @@ def test_incidents_export_one_row_each_detected_in_the_window_in_team_time(expor
         "networks": "bluesky;mastodon;x",
         "owner_id": CAROL,
         "resolved_by": ALICE,
+        "merged_into": "",
         "updates": "2",
         "unreachable": "5",
         "seconds_to_detect": "31",  # 30.5 s, rounded half away from zero on both engines

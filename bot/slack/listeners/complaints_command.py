@@ -175,7 +175,8 @@ REGISTRY: list[Subcommand] = [
     Subcommand(
         "move",
         "#42 question",
-        "say what a post is: complaint, question or praise; or `#42 incident 7`: part of that incident",
+        "say what a post is: complaint, question or praise; or `#42 incident 7`: part of that incident; "
+        "or `incident 8 into 7`: one outage split in two, made one",
         move_command,
     ),
     Subcommand(

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from bot.incidents import membership
+from bot.incidents import membership, merge
 from bot.intake import skipped
 from bot.slack.deps import CommandDeps, Requests
 from bot.slack.ids import Action, parse_ref
@@ -118,8 +118,16 @@ def move_command(deps: CommandDeps, user: str, args: str, now: datetime) -> str:
     words = args.split()
     usage = (
         "Which post, and to what? `/complaints move #42 question` (complaint, question or praise), or "
-        "`/complaints move #42 incident 7` for a customer of an outage the grouping missed"
+        "`/complaints move #42 incident 7` for a customer of an outage the grouping missed, or "
+        "`/complaints move incident 8 into 7` for one outage the grouping split in two"
     )
+    if len(words) == 4 and words[0].lower() == "incident" and words[2].lower() == "into":
+        try:
+            source, target = parse_ref(words[1]), parse_ref(words[3])
+        except ValueError:
+            return usage
+        with transaction(deps.sessions) as session:
+            return merge.merge(session, source, target, user_id=user, at=now)
     if len(words) == 3 and words[1].lower() == "incident":
         try:
             cid, incident_id = parse_ref(words[0]), parse_ref(words[2])

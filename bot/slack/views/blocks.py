@@ -671,6 +671,8 @@ NOTE_TEMPLATES = {
     "customers have their own cards again",
     "incident_joined": ":inbox_tray: <@{actor}> added #{complaint} ({handle}) to this incident: they get its next "
     "update and its resolution",
+    "incident_merged": ":twisted_rightwards_arrows: <@{actor}> merged incident #{incident} into this one: "
+    "{customers} more customers get its next update and its resolution",
 }
 
 

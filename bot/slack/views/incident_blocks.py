@@ -80,7 +80,8 @@ def build_incident_card(v: IncidentView, now: datetime) -> Json:
         f"latest {slack_date(v.latest_post_at)}",
         f"detected {slack_date(v.detected_at)}",
         "members get no cards of their own: their replies come to this thread",
-        f"a card that belongs here: `/complaints move #N incident {v.id}`",
+        f"a card that belongs here: `/complaints move #N incident {v.id}`; "
+        f"another incident that is this outage: `/complaints move incident N into {v.id}`",
     ]
     out: list[Json] = [
         {"type": "section", "text": {"type": "mrkdwn", "text": cut(header, SECTION_LIMIT)}},

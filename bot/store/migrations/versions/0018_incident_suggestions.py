@@ -1,4 +1,5 @@
-"""incident suggestions: a card the grouping missed, offered to a person with one click
+"""incident suggestions and merges: a card the grouping missed, offered to a person with one click;
+an outage the grouping split in two, made one
 
 Revision ID: 0018
 Revises: 0017
@@ -8,6 +9,9 @@ Grouping reads an outage's words and misses a fifth of its customers on wordings
 on; a sentence embedding finds most of them but also some ordinary complaints, so it only suggests.
 Each suggestion is a row: which card, which incident, how near, and what a person decided, by whom
 and when (``status``: open, added, dismissed).
+
+An incident merged into another (``/complaints move incident 8 into 7``) is kept, ``released``, with
+``merged_into`` naming the one its customers went to.
 """
 
 from collections.abc import Sequence
@@ -49,8 +53,10 @@ def upgrade() -> None:
         sa.UniqueConstraint("complaint_id", "incident_id", name="uq_incident_suggestions_pair"),
     )
     op.create_index("ix_incident_suggestions_incident", "incident_suggestions", ["incident_id", "status"])
+    op.add_column("incidents", sa.Column("merged_into", sa.Integer(), nullable=True))
 
 
 def downgrade() -> None:
+    op.drop_column("incidents", "merged_into")
     op.drop_index("ix_incident_suggestions_incident", table_name="incident_suggestions")
     op.drop_table("incident_suggestions")
