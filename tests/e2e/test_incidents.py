@@ -32,7 +32,7 @@ from bot.runtime import build_deliverer
 from bot.slack.ids import Action, Field
 from bot.store.models import AuditEvent, Complaint, Delivery, Incident, IncidentSuggestion, IncidentUpdate, Promise
 from tests.support.harness import COMPLAINTS, OUTSIDER, TEAM, Desk
-from tests.support.incident_storm import BACKGROUND, BACKGROUND_FOURTH, BACKGROUND_FRESH, LOGIN
+from tests.support.incident_storm import BACKGROUND, BACKGROUND_FOURTH, BACKGROUND_FRESH, LOGIN, PAYMENT
 from tests.support.x_api import XStandIn
 
 ALICE, BOB, _ = TEAM
@@ -683,3 +683,92 @@ def test_the_question_goes_when_the_incident_closes(desk: Desk, x: XStandIn):
     desk.deliver()
     assert not suggestion_buttons(desk.card(cid))
     assert "This may be part of" not in json.dumps(desk.card(cid)["blocks"])
+
+
+def test_one_outage_split_in_two_is_merged_into_one_and_its_words_join_it_from_then_on(desk: Desk, x: XStandIn):
+    """``/complaints move incident 8 into 7``: every customer of #8 becomes #7's, #8's card becomes its
+    customer's card saying "part of incident #7", #7 counts them and a thread line says who merged,
+    #8 leaves the open list — and a later post in #8's words joins #7. Said again: "already"."""
+    incident = small_incident(desk, x)
+    desk.clock.set(START + timedelta(minutes=40))
+    rng = random.Random(5)
+    paying = [
+        post(
+            x,
+            f"{9500 + n}",
+            f"{55000 + n}",
+            "@AcmeHelp " + rng.choice(PAYMENT),
+            desk.clock.now() - timedelta(minutes=n),
+        )
+        for n in range(20)
+    ]
+    desk.ingestor.ingest_batch(desk.app.sessions, paying, at=desk.clock.now())
+    desk.deliver()
+    with desk.app.sessions() as s:
+        other = s.scalars(select(Incident).where(Incident.id != incident.id)).one()
+        its = set(s.scalars(select(Complaint.id).where(Complaint.incident_id == other.id)))
+    assert other.status == "open"
+    assert len(its) >= 15
+
+    status, raw, _ = desk.command(BOB, "/complaints", f"move incident {other.id} into {incident.id}")
+    assert status == 200
+    assert f"Incident #{other.id} is part of incident #{incident.id} now" in json.loads(raw)["text"]
+    desk.deliver()
+    with desk.app.sessions() as s:
+        kept, merged = s.get(Incident, incident.id), s.get(Incident, other.id)
+        moved = set(s.scalars(select(Complaint.incident_id).where(Complaint.id.in_(its))))
+        event = s.scalars(select(AuditEvent).where(AuditEvent.action == "incident_merged")).one()
+    assert moved == {incident.id}
+    assert (merged.status, merged.merged_into, merged.resolved_by) == ("released", incident.id, BOB)
+    assert kept.customers == incident.customers + other.customers
+    assert (event.actor, event.complaint_id, event.at) == (BOB, incident.anchor_id, desk.clock.now())
+    card = incident_card(desk, incident.anchor_id)
+    assert f"*{kept.customers} customers*" in json.dumps(card["blocks"])
+    thread = [json.dumps(m["blocks"]) for m in desk.slack.thread(COMPLAINTS, card["ts"])]
+    assert any(f"merged incident #{other.id} into this one" in t and BOB in t for t in thread)
+    old_card = json.dumps(desk.card(other.anchor_id)["blocks"])
+    assert f"part of *incident #{incident.id}*" in old_card, "#8's card is its customer's card now"
+    assert "Resolve incident" not in old_card
+
+    _, again, _ = desk.command(BOB, "/complaints", f"move incident {other.id} into {incident.id}")
+    assert "already" in json.loads(again)["text"]
+    _, back, _ = desk.command(BOB, "/complaints", f"move incident {incident.id} into {other.id}")
+    assert f"Incident #{other.id} is released" in json.dumps(json.loads(back))
+    _, itself, _ = desk.command(BOB, "/complaints", f"move incident {incident.id} into {incident.id}")
+    assert "is itself" in json.dumps(json.loads(itself))
+
+    desk.clock.advance(timedelta(minutes=2))
+    later = post(x, "9599", "55999", "@AcmeHelp " + PAYMENT[0], desk.clock.now())
+    desk.ingestor.ingest_batch(desk.app.sessions, [later], at=desk.clock.now())
+    with desk.app.sessions() as s:
+        assert s.scalars(select(Complaint.incident_id).where(Complaint.external_id == "9599")).one() == incident.id
+        assert s.scalar(select(func.count()).select_from(Incident)) == 2, "no new incident in #8's words"
+
+
+def test_an_incident_whose_customers_were_sent_an_update_is_not_merged_away(desk: Desk, x: XStandIn):
+    """They were told of #8 by number: it is resolved on its own (or #7 merged into it)."""
+    incident = small_incident(desk, x)
+    desk.clock.set(START + timedelta(minutes=40))
+    rng = random.Random(6)
+    paying = [
+        post(
+            x,
+            f"{9600 + n}",
+            f"{56000 + n}",
+            "@AcmeHelp " + rng.choice(PAYMENT),
+            desk.clock.now() - timedelta(minutes=n),
+        )
+        for n in range(20)
+    ]
+    desk.ingestor.ingest_batch(desk.app.sessions, paying, at=desk.clock.now())
+    desk.deliver()
+    with desk.app.sessions() as s:
+        other = s.scalars(select(Incident).where(Incident.id != incident.id)).one()
+    desk.submit(ALICE, preview(desk, ALICE, other.id, "{name}, we are on it."), {})
+    _, raw, _ = desk.command(BOB, "/complaints", f"move incident {other.id} into {incident.id}")
+    assert "were sent an update" in json.dumps(json.loads(raw))
+    with desk.app.sessions() as s:
+        assert s.get(Incident, other.id).status == "open"
+        assert not s.scalars(
+            select(Complaint).where(Complaint.incident_id == incident.id, Complaint.external_id.like("96%"))
+        ).all()
