@@ -20,9 +20,10 @@ import logging
 import threading
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
+if TYPE_CHECKING:
+    import numpy as np
 
 log = logging.getLogger(__name__)
 
@@ -99,6 +100,8 @@ class Embedder:
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         """One unit-length row per text (mean of the word pieces' vectors, as the model was trained)."""
+        import numpy as np  # here, not at import: the web process and the command line never embed
+
         if not texts:
             return np.zeros((0, 384), dtype=np.float32)
         with self._lock:
@@ -111,6 +114,8 @@ class Embedder:
         return out
 
     def _encode(self, texts: list[str]) -> np.ndarray:
+        import numpy as np
+
         encodings = self._tokenizer.encode_batch(texts)
         ids = np.array([e.ids for e in encodings], dtype=np.int64)
         mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
@@ -128,6 +133,8 @@ def margin(vectors: np.ndarray, centroid: np.ndarray, ordinary: np.ndarray, k: i
     its cosine with the incident's centroid less the mean of its ``k`` best cosines with ordinary
     complaints. "I logged in to check my refund" is near a login outage, and nearer still to the
     refund complaints of every day; "blank page after I sign in" has no such neighbours."""
+    import numpy as np
+
     if not len(vectors):
         return np.zeros(0, dtype=np.float32)
     unit = centroid / max(float(np.linalg.norm(centroid)), 1e-12)

@@ -23,8 +23,8 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
-import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -38,6 +38,9 @@ from bot.store import dialect
 from bot.store.engine import transaction
 from bot.store.enums import Kind
 from bot.store.models import Complaint, Incident, IncidentSuggestion
+
+if TYPE_CHECKING:
+    import numpy as np
 
 log = logging.getLogger(__name__)
 
@@ -116,6 +119,9 @@ class Suggester:
                 return 0
             plans = [self._plan(session, *incident) for incident in incidents]
             wanted = {cid for plan in plans if plan for ids in plan[1:] for cid in ids}
+            if len(self._vectors) + len(wanted) > CACHE_LIMIT:  # keep what this tick and the references use
+                keep = wanted | {cid for ids in self._references.values() for cid in ids}
+                self._vectors = {cid: v for cid, v in self._vectors.items() if cid in keep}
             missing = sorted(wanted - set(self._vectors))
             texts = dict(session.execute(select(Complaint.id, Complaint.text).where(Complaint.id.in_(missing))).all())
         try:
@@ -207,13 +213,12 @@ class Suggester:
     def _embed(self, items: list[tuple[int, str]]) -> None:
         if not items:
             return
-        if len(self._vectors) + len(items) > CACHE_LIMIT:
-            keep = {cid for ids in self._references.values() for cid in ids}
-            self._vectors = {cid: v for cid, v in self._vectors.items() if cid in keep}
         vectors = self.embedder.embed([text for _, text in items])
         self._vectors.update(zip((cid for cid, _ in items), vectors, strict=True))
 
     def _stack(self, ids: list[int]) -> np.ndarray:
+        import numpy as np  # the renderer imports this module for ``open_offer``: numpy only where it runs
+
         if not ids:
             return np.zeros((0, 384), dtype=np.float32)
         return np.stack([self._vectors[cid] for cid in ids])

@@ -23,7 +23,7 @@ from sqlalchemy import func, select
 from bot import networks
 from bot.config import Secret
 from bot.delivery.worker import LEASE
-from bot.incidents import semantic
+from bot.incidents import semantic, suggest
 from bot.incidents.suggest import Suggester
 from bot.intake.posts import Post
 from bot.networks.x.settings import XSettings
@@ -772,3 +772,24 @@ def test_an_incident_whose_customers_were_sent_an_update_is_not_merged_away(desk
         assert not s.scalars(
             select(Complaint).where(Complaint.incident_id == incident.id, Complaint.external_id.like("96%"))
         ).all()
+
+
+def test_a_full_vector_cache_keeps_what_the_tick_needs(desk: Desk, x: XStandIn, monkeypatch: pytest.MonkeyPatch):
+    """The Suggester's memory is bounded: past the bound it keeps the references and what this tick
+    judges, and a second tick after it still asks about a new left-out card."""
+    monkeypatch.setattr(suggest, "CACHE_LIMIT", 10)
+    incident, first = symptom_card_posted(desk, x, "9981")
+    suggester = Suggester(desk.app.sessions, desk.clock, embedder=EMBEDDER)
+    assert suggester.tick() >= 1
+    desk.clock.advance(timedelta(minutes=1))
+    symptom = "@AcmeHelp my details page only says 'unexpected problem' since this morning"
+    desk.ingestor.ingest_batch(
+        desk.app.sessions, [post(x, "9982", "99982", symptom, desk.clock.now())], at=desk.clock.now()
+    )
+    assert suggester.tick() == 1
+    with desk.app.sessions() as s:
+        asked = set(
+            s.scalars(select(IncidentSuggestion.complaint_id).where(IncidentSuggestion.incident_id == incident.id))
+        )
+        second = s.scalars(select(Complaint.id).where(Complaint.external_id == "9982")).one()
+    assert {first, second} <= asked
