@@ -59,7 +59,8 @@ CANDIDATES_LIMIT = 500
 """Per incident and tick: a storm's misses come a few a minute."""
 CACHE_LIMIT = 20_000
 CARDED = [Kind.COMPLAINT.value, Kind.QUESTION.value]
-"""The kinds that have a card to ask on (``other`` posts are stored, not carded)."""
+"""The kinds that have a card to ask on (``other`` posts are stored, not carded: they are asked
+about in ``/complaints skipped``)."""
 
 
 @dataclass(frozen=True)
@@ -165,7 +166,7 @@ class Suggester:
                     Complaint.id > self._seen.get(incident_id, 0),
                     Complaint.incident_id.is_(None),
                     Complaint.duplicate_of.is_(None),  # its card stands for it (Add takes it along)
-                    Complaint.kind.in_(CARDED),
+                    Complaint.kind.in_(KINDS),  # "other" too: it is offered in /complaints skipped
                     Complaint.status.in_(OPEN),
                     Complaint.posted_at >= first - self.window,
                     Complaint.posted_at <= latest + self.window,
@@ -249,9 +250,13 @@ def offer(session: Session, complaint_id: int, incident_id: int, score: float, *
         note=f"margin {score:.3f}",
         details=events.IncidentEvent(incident_id, incident.customers, incident.posts),
     )
-    # Always, posted or not: a card being posted right now was drawn without the line; the re-draw
-    # waits until the card has its ts (the worker holds rows whose card is not out yet).
-    redraw_own_card(session, complaint_id, complaint.slack_channel, key=f"suggest:{complaint_id}:{incident_id}", at=at)
+    if complaint.kind in CARDED:
+        # Always, posted or not: a card being posted right now was drawn without the line; the
+        # re-draw waits until the card has its ts (the worker holds rows whose card is not out yet).
+        # A post with no card ("other") is offered in /complaints skipped, and on its card if Card it.
+        redraw_own_card(
+            session, complaint_id, complaint.slack_channel, key=f"suggest:{complaint_id}:{incident_id}", at=at
+        )
     return 1
 
 
@@ -271,6 +276,21 @@ def open_offer(session: Session, complaint: Complaint) -> Offer | None:
         .limit(1)
     ).first()
     return Offer(row.id, row.title) if row else None
+
+
+def open_offers(session: Session, complaint_ids: list[int]) -> dict[int, Offer]:
+    """The open suggestions of several posts at once (``/complaints skipped`` lists them)."""
+    rows = session.execute(
+        select(IncidentSuggestion.complaint_id, Incident.id, Incident.title)
+        .join(Incident, IncidentSuggestion.incident_id == Incident.id)
+        .where(
+            IncidentSuggestion.complaint_id.in_(complaint_ids),
+            IncidentSuggestion.status == "open",
+            Incident.status == "open",
+        )
+        .order_by(IncidentSuggestion.score)
+    ).all()
+    return {cid: Offer(incident_id, title) for cid, incident_id, title in rows}  # the best one last, so kept
 
 
 def _suggestion(session: Session, complaint_id: int, incident_id: int) -> IncidentSuggestion:

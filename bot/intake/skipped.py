@@ -66,6 +66,7 @@ def _window(session: Session, now: datetime) -> list[object]:
     return [
         Complaint.kind.in_(SKIPPED_KINDS),
         Complaint.duplicate_of.is_(None),
+        Complaint.incident_id.is_(None),  # an outage's customer: the incident's card stands for them
         Complaint.created_at >= now - WINDOW,
         Complaint.created_at <= now,
     ]

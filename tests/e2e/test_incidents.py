@@ -793,3 +793,44 @@ def test_a_full_vector_cache_keeps_what_the_tick_needs(desk: Desk, x: XStandIn, 
         )
         second = s.scalars(select(Complaint.id).where(Complaint.external_id == "9982")).one()
     assert {first, second} <= asked
+
+
+def test_a_post_with_no_card_that_reads_like_the_incident_is_offered_in_the_skipped_list(desk: Desk, x: XStandIn):
+    """Triage gave it no card ("other"), so no card can ask: ``/complaints skipped`` does, with Add to
+    incident beside Card it; no re-draw is queued for a card that does not exist (it would wait for
+    ever); once added, it leaves the list."""
+    a_week_before(desk, x)
+    incident = small_incident(desk, x)
+    desk.clock.set(START + timedelta(minutes=27))
+    quiet = post(
+        x, "9983", "99983", "@AcmeHelp the app just shows a white screen where my account should be", desk.clock.now()
+    )
+    desk.ingestor.ingest_batch(desk.app.sessions, [quiet], at=desk.clock.now())
+    with desk.app.sessions() as s:
+        c = s.scalars(select(Complaint).where(Complaint.external_id == "9983")).one()
+    assert (c.kind, c.incident_id) == ("other", None), "no card, not grouped (the case this is for)"
+    assert Suggester(desk.app.sessions, desk.clock, embedder=EMBEDDER).tick() >= 1
+    with desk.app.sessions() as s:
+        assert (
+            s.scalars(select(IncidentSuggestion.incident_id).where(IncidentSuggestion.complaint_id == c.id)).one()
+            == incident.id
+        )
+        assert not s.scalars(select(Delivery).where(Delivery.card_of == c.id)).all(), "nothing waits for a card"
+
+    _, raw, _ = desk.command(ALICE, "/complaints", "skipped")
+    listed = json.loads(raw)
+    text = json.dumps(listed["blocks"])
+    assert f"reads like *incident #{incident.id}*" in text
+    add = next(
+        e
+        for b in listed["blocks"]
+        for e in b.get("elements") or []
+        if e.get("action_id") == Action.INCIDENT_SUGGEST_ADD.value
+    )
+    assert add["value"] == f"{c.id}:{incident.id}"
+    assert desk.click(ALICE, add["action_id"], add["value"])[0] == 200
+    assert f"#{c.id} is part of incident #{incident.id} now" in desk.responses()[0]["text"]
+    with desk.app.sessions() as s:
+        assert s.get(Complaint, c.id).incident_id == incident.id
+    _, again, _ = desk.command(ALICE, "/complaints", "skipped")
+    assert f"#{c.id} " not in json.dumps(json.loads(again)), "handled by the incident: off the list"

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from bot.incidents import membership, merge
+from bot.incidents import membership, merge, suggest
 from bot.intake import skipped
 from bot.slack.deps import CommandDeps, Requests
 from bot.slack.ids import Action, parse_ref
@@ -34,6 +34,7 @@ Json = dict[str, Any]
 def skipped_message(deps: CommandDeps, user: str, args: str, now: datetime) -> Json:
     with deps.sessions() as session:
         posts, total = skipped.recent(session, now, limit=SHOWN)
+        offers = suggest.open_offers(session, [p.complaint_id for p in posts])
     if not posts:
         return {"text": ":white_check_mark: Nothing left off the board in the last 24 hours is waiting for a look."}
     more = f"; the newest {len(posts)} here" if total > len(posts) else ""
@@ -46,30 +47,43 @@ def skipped_message(deps: CommandDeps, user: str, args: str, now: datetime) -> J
             f"#{p.complaint_id} {handle(p.author_handle)} · {slack_date(p.posted_at)}{lang}\n"
             f"{quote(p.text, 500)}\n_{escape(p.reason)}_"
         )
+        offer = offers.get(p.complaint_id)
+        if offer is not None:
+            line += (
+                f"\n:mag: reads like *incident #{offer.incident_id}* ({inline(offer.title, 80)}): "
+                "Add it, and this customer gets the incident's updates and its resolution"
+            )
         out.append(
             {"type": "section", "block_id": f"skipped_{p.complaint_id}", "text": {"type": "mrkdwn", "text": line}}
         )
-        out.append(
+        buttons: list[Json] = [
             {
-                "type": "actions",
-                "block_id": f"skipped_actions_{p.complaint_id}",
-                "elements": [
-                    {
-                        "type": "button",
-                        "action_id": Action.CARD_IT.value,
-                        "text": {"type": "plain_text", "text": "Card it"},
-                        "style": "primary",
-                        "value": str(p.complaint_id),
-                    },
-                    {
-                        "type": "button",
-                        "action_id": Action.PRAISE_IT.value,
-                        "text": {"type": "plain_text", "text": "Praise"},
-                        "value": str(p.complaint_id),
-                    },
-                ],
-            }
-        )
+                "type": "button",
+                "action_id": Action.CARD_IT.value,
+                "text": {"type": "plain_text", "text": "Card it"},
+                "style": "primary",
+                "value": str(p.complaint_id),
+            },
+            {
+                "type": "button",
+                "action_id": Action.PRAISE_IT.value,
+                "text": {"type": "plain_text", "text": "Praise"},
+                "value": str(p.complaint_id),
+            },
+        ]
+        if offer is not None:
+            buttons.insert(
+                0,
+                {
+                    "type": "button",
+                    "action_id": Action.INCIDENT_SUGGEST_ADD.value,
+                    "text": {"type": "plain_text", "text": f"Add to incident #{offer.incident_id}"},
+                    "style": "primary",
+                    "value": f"{p.complaint_id}:{offer.incident_id}",
+                },
+            )
+            del buttons[1]["style"]  # one primary button per block
+        out.append({"type": "actions", "block_id": f"skipped_actions_{p.complaint_id}", "elements": buttons})
     return {"text": f"{total} post(s) got no card in the last 24 h", "blocks": out}
 
 
