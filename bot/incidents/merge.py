@@ -83,14 +83,12 @@ def merge(session: Session, source_id: int, target_id: int, *, user_id: str, at:
     members = session.execute(
         select(Complaint.id, Complaint.slack_ts, Complaint.slack_channel).where(Complaint.incident_id == source_id)
     ).all()
-    ids = [m.id for m in members]
-    for start in range(0, len(ids), 500):
-        session.execute(
-            update(Complaint)
-            .where(Complaint.id.in_(ids[start : start + 500]))
-            .values(incident_id=target_id, updated_at=at)
-            .execution_options(synchronize_session=False)
-        )
+    session.execute(
+        update(Complaint)
+        .where(Complaint.incident_id == source_id)
+        .values(incident_id=target_id, updated_at=at)
+        .execution_options(synchronize_session=False)
+    )
     for m in members:
         if m.slack_ts:  # #8's own card and the members' cards posted before it was found
             redraw_own_card(session, m.id, m.slack_channel, key=f"incident-merged:{m.id}:{target_id}", at=at)
@@ -123,6 +121,6 @@ def merge(session: Session, source_id: int, target_id: int, *, user_id: str, at:
         detail={"incident": source_id, "customers": target.customers - customers_before},
     )
     return (
-        f"Incident #{source_id} is part of incident #{target_id} now: its {len(ids)} posts "
+        f"Incident #{source_id} is part of incident #{target_id} now: its {len(members)} posts "
         f"({target.customers - customers_before} more customers) get #{target_id}'s next update and its resolution."
     )

@@ -685,18 +685,17 @@ def test_the_question_goes_when_the_incident_closes(desk: Desk, x: XStandIn):
     assert "This may be part of" not in json.dumps(desk.card(cid)["blocks"])
 
 
-def test_one_outage_split_in_two_is_merged_into_one_and_its_words_join_it_from_then_on(desk: Desk, x: XStandIn):
-    """``/complaints move incident 8 into 7``: every customer of #8 becomes #7's, #8's card becomes its
-    customer's card saying "part of incident #7", #7 counts them and a thread line says who merged,
-    #8 leaves the open list — and a later post in #8's words joins #7. Said again: "already"."""
+def two_incidents(desk: Desk, x: XStandIn, *, seed: int, first_id: int, first_author: int) -> tuple[Incident, Incident]:
+    """The small login incident, then twenty customers of a payment outage: a second incident (the
+    stand-in for one outage the grouping split in two)."""
     incident = small_incident(desk, x)
     desk.clock.set(START + timedelta(minutes=40))
-    rng = random.Random(5)
+    rng = random.Random(seed)
     paying = [
         post(
             x,
-            f"{9500 + n}",
-            f"{55000 + n}",
+            f"{first_id + n}",
+            f"{first_author + n}",
             "@AcmeHelp " + rng.choice(PAYMENT),
             desk.clock.now() - timedelta(minutes=n),
         )
@@ -705,7 +704,15 @@ def test_one_outage_split_in_two_is_merged_into_one_and_its_words_join_it_from_t
     desk.ingestor.ingest_batch(desk.app.sessions, paying, at=desk.clock.now())
     desk.deliver()
     with desk.app.sessions() as s:
-        other = s.scalars(select(Incident).where(Incident.id != incident.id)).one()
+        return incident, s.scalars(select(Incident).where(Incident.id != incident.id)).one()
+
+
+def test_one_outage_split_in_two_is_merged_into_one_and_its_words_join_it_from_then_on(desk: Desk, x: XStandIn):
+    """``/complaints move incident 8 into 7``: every customer of #8 becomes #7's, #8's card becomes its
+    customer's card saying "part of incident #7", #7 counts them and a thread line says who merged,
+    #8 leaves the open list — and a later post in #8's words joins #7. Said again: "already"."""
+    incident, other = two_incidents(desk, x, seed=5, first_id=9500, first_author=55000)
+    with desk.app.sessions() as s:
         its = set(s.scalars(select(Complaint.id).where(Complaint.incident_id == other.id)))
     assert other.status == "open"
     assert len(its) >= 15
@@ -747,23 +754,7 @@ def test_one_outage_split_in_two_is_merged_into_one_and_its_words_join_it_from_t
 
 def test_an_incident_whose_customers_were_sent_an_update_is_not_merged_away(desk: Desk, x: XStandIn):
     """They were told of #8 by number: it is resolved on its own (or #7 merged into it)."""
-    incident = small_incident(desk, x)
-    desk.clock.set(START + timedelta(minutes=40))
-    rng = random.Random(6)
-    paying = [
-        post(
-            x,
-            f"{9600 + n}",
-            f"{56000 + n}",
-            "@AcmeHelp " + rng.choice(PAYMENT),
-            desk.clock.now() - timedelta(minutes=n),
-        )
-        for n in range(20)
-    ]
-    desk.ingestor.ingest_batch(desk.app.sessions, paying, at=desk.clock.now())
-    desk.deliver()
-    with desk.app.sessions() as s:
-        other = s.scalars(select(Incident).where(Incident.id != incident.id)).one()
+    incident, other = two_incidents(desk, x, seed=6, first_id=9600, first_author=56000)
     desk.submit(ALICE, preview(desk, ALICE, other.id, "{name}, we are on it."), {})
     _, raw, _ = desk.command(BOB, "/complaints", f"move incident {other.id} into {incident.id}")
     assert "were sent an update" in json.dumps(json.loads(raw))
