@@ -18,7 +18,7 @@ from bot.slack.ids import Action, parse_ref
 from bot.slack.listeners.cards import clicked
 from bot.slack.middleware import team_only
 from bot.slack.responses import Ack, Respond, ephemeral
-from bot.slack.views.blocks import escape, handle, inline, quote, slack_date
+from bot.slack.views.blocks import _button, escape, handle, inline, quote, slack_date
 from bot.store.engine import transaction
 from bot.store.enums import Kind
 from bot.triage import learning
@@ -56,33 +56,14 @@ def skipped_message(deps: CommandDeps, user: str, args: str, now: datetime) -> J
         out.append(
             {"type": "section", "block_id": f"skipped_{p.complaint_id}", "text": {"type": "mrkdwn", "text": line}}
         )
+        cid = str(p.complaint_id)
         buttons: list[Json] = [
-            {
-                "type": "button",
-                "action_id": Action.CARD_IT.value,
-                "text": {"type": "plain_text", "text": "Card it"},
-                "style": "primary",
-                "value": str(p.complaint_id),
-            },
-            {
-                "type": "button",
-                "action_id": Action.PRAISE_IT.value,
-                "text": {"type": "plain_text", "text": "Praise"},
-                "value": str(p.complaint_id),
-            },
+            _button("Card it", Action.CARD_IT, cid, None if offer else "primary"),
+            _button("Praise", Action.PRAISE_IT, cid),
         ]
-        if offer is not None:
-            buttons.insert(
-                0,
-                {
-                    "type": "button",
-                    "action_id": Action.INCIDENT_SUGGEST_ADD.value,
-                    "text": {"type": "plain_text", "text": f"Add to incident #{offer.incident_id}"},
-                    "style": "primary",
-                    "value": f"{p.complaint_id}:{offer.incident_id}",
-                },
-            )
-            del buttons[1]["style"]  # one primary button per block
+        if offer is not None:  # the one primary button of the block
+            add = f"Add to incident #{offer.incident_id}"
+            buttons.insert(0, _button(add, Action.INCIDENT_SUGGEST_ADD, f"{cid}:{offer.incident_id}", "primary"))
         out.append({"type": "actions", "block_id": f"skipped_actions_{p.complaint_id}", "elements": buttons})
     return {"text": f"{total} post(s) got no card in the last 24 h", "blocks": out}
 
