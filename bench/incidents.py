@@ -117,11 +117,14 @@ def run_day(seed: int, half: int, history_days: int = 0) -> dict[str, float]:
                 ).all()
             )
             external = dict(s.execute(select(Complaint.id, Complaint.external_id)).all())
+            # The offer the card shows (``suggest.open_offer``): a post judged against two incidents
+            # has two rows, and the best-scored one is on its card — the last one kept here.
             offered = dict(
                 s.execute(
-                    select(Complaint.external_id, IncidentSuggestion.incident_id).join(
-                        IncidentSuggestion, IncidentSuggestion.complaint_id == Complaint.id
-                    )
+                    select(Complaint.external_id, IncidentSuggestion.incident_id)
+                    .join(IncidentSuggestion, IncidentSuggestion.complaint_id == Complaint.id)
+                    .where(IncidentSuggestion.status == "open")
+                    .order_by(IncidentSuggestion.score, IncidentSuggestion.id.desc())
                 ).all()
             )
         engine.dispose()
@@ -200,7 +203,7 @@ def _post(p: StormPost) -> Post:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seeds", default="2,3,4")
-    parser.add_argument("--half", type=int, default=10, choices=tuple(range(13)))
+    parser.add_argument("--half", type=int, default=10, choices=tuple(range(15)))
     parser.add_argument("--misses", action="store_true", help="print the posts grouped wrongly (looks at them!)")
     parser.add_argument(
         "--history",

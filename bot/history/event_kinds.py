@@ -60,9 +60,11 @@ class EventKind(StrEnum):
     INCIDENT_SUGGESTED = "incident_suggested"
     """A card the grouping left out reads like an open incident: its card offers Add to incident."""
     INCIDENT_SUGGESTION_DISMISSED = "incident_suggestion_dismissed"
+    """A person said a suggested card is not part of the incident: it is never offered again."""
     INCIDENT_MERGED = "incident_merged"
     """A person made an incident part of another (one outage split in two): on the one kept."""
-    """A person said a suggested card is not part of the incident: it is never offered again."""
+    INCIDENT_LEFT = "incident_left"
+    """A person took a post the grouping drew in out of its incident: its own card again, never regrouped."""
     # data protection
     FORGOTTEN = "forget"
     """A customer's data was forgotten (``data forget``): counts only, nothing of theirs."""

@@ -217,6 +217,7 @@ DETAILS: dict[EventKind, type[Details] | None] = {
     EventKind.INCIDENT_SUGGESTED: IncidentEvent,
     EventKind.INCIDENT_SUGGESTION_DISMISSED: IncidentEvent,
     EventKind.INCIDENT_MERGED: IncidentEvent,
+    EventKind.INCIDENT_LEFT: IncidentEvent,
 }
 
 

@@ -101,6 +101,13 @@ class _Member:
     created_now: bool
 
 
+NOT_DECIDED_OUT = ~(
+    select(IncidentSuggestion.id)
+    .where(IncidentSuggestion.complaint_id == Complaint.id, IncidentSuggestion.status == "dismissed")
+    .exists()
+)
+"""A post a person said is not part of an incident (Not part of it, or taken out of one) is never
+grouped again: the sweep would otherwise draw it back in behind their back."""
 _COLUMNS = (
     Complaint.id,
     Complaint.source,
@@ -588,6 +595,7 @@ class Detector:
                 Complaint.kind.in_(KINDS),
                 Complaint.status.in_(OPEN),
                 Complaint.incident_id.is_(None),
+                NOT_DECIDED_OUT,
             ],
             set(),
         )[-CANDIDATE_LIMIT:]
@@ -609,6 +617,7 @@ class Detector:
                 Complaint.kind.in_(KINDS),
                 Complaint.status.in_(OPEN),
                 Complaint.incident_id.is_(None),
+                NOT_DECIDED_OUT,
             ],
             set(),
         ):
@@ -628,6 +637,7 @@ class Detector:
                     Complaint.id.in_(ids[start : start + 500]),
                     Complaint.status.in_(OPEN),
                     Complaint.incident_id.is_(None),
+                    NOT_DECIDED_OUT,
                 ],
                 new,
             )

@@ -13,21 +13,31 @@ incident's counts are counted again from its members; a line in the incident's t
 added whom; an ``incident_joined`` event with the person's id. The posts folded into the card (other
 customers who wrote the same words) go with it: the card stood for them. Detection never takes a member back
 out, so nothing undoes it behind the person's back.
+
+And the other way, ``/complaints move #42 out of incident 7``: grouping also draws in a few ordinary
+complaints (up to 2% of a day's on held-out wordings), and such a customer would be answered with the
+outage's text. A person takes the post out (``take_out``): its own card comes back, it hears none of
+the incident's replies, and detection never groups it again (the decision is kept as a dismissed
+suggestion, as Not part of it keeps one).
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from bot import outbox
 from bot.common.errors import Conflict, DomainError, NotFound
 from bot.history import events
 from bot.history.events import EventKind
+from bot.incidents import broadcast
 from bot.incidents.detect import CLOSE_CARD, INCIDENT_PRIORITY, KINDS, OPEN, REPOINT_THREAD, redraw_own_card
-from bot.store.models import Complaint, Incident, IncidentUpdate
+from bot.outbox.kinds import DeliveryKind
+from bot.store import dialect
+from bot.store.enums import DeliveryStatus, Kind
+from bot.store.models import Complaint, Delivery, Incident, IncidentSuggestion, IncidentUpdate
 
 
 def add_to_incident(session: Session, complaint_id: int, incident_id: int, *, user_id: str, at: datetime) -> str:
@@ -111,6 +121,147 @@ def add_to_incident(session: Session, complaint_id: int, incident_id: int, *, us
     last = session.scalar(select(func.max(IncidentUpdate.created_at)).where(IncidentUpdate.incident_id == incident_id))
     if last is not None:
         said += " The updates sent before did not reach them; the next one will."
+    return said
+
+
+def take_out(
+    session: Session, complaint_id: int, incident_id: int | None, *, user_id: str, at: datetime, channel: str
+) -> str:
+    """Take complaint ``complaint_id`` (and the posts folded into it) out of its open incident: its own
+    card back (``channel`` if it never had one), none of the incident's replies, never grouped again.
+    ``incident_id``: the incident the person named, checked against the post's (None: its own)."""
+    c = session.get(Complaint, complaint_id)
+    if c is None:
+        raise NotFound(f"There is no post #{complaint_id}.")
+    if c.duplicate_of is not None:
+        raise DomainError(f"#{complaint_id} is folded into #{c.duplicate_of}: take that one out instead.")
+    if c.incident_id is None:
+        raise DomainError(f"#{complaint_id} is in no incident: it has its own card.")
+    if incident_id is not None and c.incident_id != incident_id:
+        raise Conflict(f"#{complaint_id} is part of incident #{c.incident_id}, not #{incident_id}.")
+    incident = session.execute(select(Incident).where(Incident.id == c.incident_id).with_for_update()).scalar()
+    assert incident is not None  # a foreign key
+    if incident.status != "open":
+        raise Conflict(
+            f"Incident #{incident.id} is {incident.status}: its customers have had its last word. "
+            f"Answer #{complaint_id} from here on with a reply of its own."
+        )
+    if c.id == incident.anchor_id:
+        raise Conflict(
+            f"#{complaint_id} is the post incident #{incident.id}'s card was opened on: it cannot leave it. "
+            f"If the whole incident is wrong, press *Not an incident* on its card."
+        )
+    leaving = [
+        c,
+        *session.scalars(select(Complaint).where(Complaint.duplicate_of == c.id, Complaint.incident_id == incident.id)),
+    ]
+    ids = [m.id for m in leaving]
+    for m in leaving:
+        m.incident_id = None
+        m.updated_at = at
+        # Kept as a person's "not part of it": detection passes over it from now on, and the
+        # suggestion loop never offers it to this incident again.
+        row = session.execute(
+            select(IncidentSuggestion)
+            .where(IncidentSuggestion.complaint_id == m.id, IncidentSuggestion.incident_id == incident.id)
+            .with_for_update()
+        ).scalar()
+        if row is None:
+            dialect.insert_new(
+                session,
+                IncidentSuggestion.__table__,
+                {
+                    "complaint_id": m.id,
+                    "incident_id": incident.id,
+                    "score": 0.0,  # no suggestion was scored: a person decided
+                    "status": "dismissed",
+                    "created_at": at,
+                    "decided_by": user_id,
+                    "decided_at": at,
+                },
+                key=["complaint_id", "incident_id"],
+            )
+        else:
+            row.status, row.decided_by, row.decided_at = "dismissed", user_id, at
+    session.flush()
+    # The incident's replies not sent yet to these posts' customers are not theirs any more; an update
+    # whose last reply this was says it is done (as when a customer is forgotten mid-send).
+    pending = list(
+        session.scalars(
+            select(Delivery)
+            .where(
+                Delivery.complaint_id.in_(ids),
+                Delivery.incident_update.is_not(None),
+                Delivery.status == DeliveryStatus.PENDING.value,
+                Delivery.attempts == 0,
+            )
+            .with_for_update()
+        )
+    )
+    for reply in pending:
+        reply.status, reply.last_error = DeliveryStatus.CLOSED.value, f"taken out of incident #{incident.id}"
+    session.flush()
+    for reply in {r.incident_update: r for r in pending}.values():
+        broadcast.after_reply(session, reply, at=at)
+    withdrawn = len(pending)
+    if c.kind in (Kind.COMPLAINT.value, Kind.QUESTION.value):  # an `other` goes back to /complaints skipped
+        if c.slack_ts is not None:
+            redraw_own_card(session, c.id, c.slack_channel, key=f"incident-out:{c.id}:{incident.id}", at=at)
+        else:
+            # Its card was held back when it joined (never posted): it goes now.
+            reopened = session.execute(
+                update(Delivery)
+                .where(
+                    Delivery.key == outbox.card_key(c.id),
+                    Delivery.status == DeliveryStatus.CLOSED.value,
+                    Delivery.attempts == 0,
+                )
+                .values(status=DeliveryStatus.PENDING.value, last_error=None, available_at=at)
+                .execution_options(synchronize_session=False)
+            ).rowcount  # type: ignore[attr-defined]
+            if not reopened:
+                outbox.enqueue(
+                    session, DeliveryKind.CARD, key=outbox.card_key(c.id), at=at, channel=channel,
+                    complaint_id=c.id, priority=c.priority,
+                )  # fmt: skip
+    recount(session, incident, at)
+    event = events.record(
+        session,
+        EventKind.INCIDENT_LEFT,
+        actor=user_id,
+        at=at,
+        complaint_id=c.id,
+        note=f"with {len(leaving) - 1} folded" if len(leaving) > 1 else None,
+        details=events.IncidentEvent(incident.id, incident.customers, incident.posts),
+    )
+    outbox.note_and_refresh(
+        session,
+        complaint_id=incident.anchor_id,  # the line in the incident's thread, its card re-counted
+        event_id=event.id,
+        priority=INCIDENT_PRIORITY,
+        action=EventKind.INCIDENT_LEFT.value,
+        actor=user_id,
+        at=at,
+        detail={"complaint": c.id, "handle": c.author_handle or c.author_id},
+    )
+    who = (
+        f"#{complaint_id} and the {len(leaving) - 1} post(s) folded into it are"
+        if len(leaving) > 1
+        else (f"#{complaint_id} is")
+    )
+    said = f"{who} out of incident #{incident.id}: its own card is back and it hears none of the incident's replies."
+    if withdrawn:
+        said += f" {withdrawn} queued incident repl{'y' if withdrawn == 1 else 'ies'} to it withdrawn."
+    if session.scalar(
+        select(func.count())
+        .select_from(Delivery)
+        .where(
+            Delivery.complaint_id.in_(ids),
+            Delivery.incident_update.is_not(None),
+            Delivery.status == DeliveryStatus.SENT.value,
+        )
+    ):
+        said += " It was sent an update of the incident already: say so in your reply."
     return said
 
 

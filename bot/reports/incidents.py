@@ -250,3 +250,80 @@ def week_numbers(session: Session, period: Period) -> WeekNumbers:
         resolved=len(resolved),
         resolve_median_s=median(_seconds([(r.first_post_at, r.resolved_at) for r in resolved])),
     )
+
+
+# --- one incident's members, the least like it first ------------------------------------------------
+
+MEMBERS_READ = 2000
+"""An incident's posts read to rank them (the issue's storm is 300; a bigger one is ranked on its
+first 2,000, which is where grouping's mistakes are made: a storm's first posts meet a small topic)."""
+
+
+@dataclass(frozen=True)
+class MemberLine:
+    complaint_id: int
+    handle: str
+    source: str
+    text: str
+    folded: int
+    """Other customers' posts folded into this one (same words): they leave with it."""
+    likeness: float
+    """Cosine of its words with the incident's words: the lowest are the ones to check."""
+
+
+@dataclass(frozen=True)
+class Members:
+    incident_id: int
+    status: str
+    title: str
+    customers: int
+    anchor_id: int | None
+    listed: list[MemberLine]
+    total: int
+    """Its posts, not counting folded copies."""
+
+
+def members_to_check(session: Session, incident_id: int, limit: int = 15) -> Members | None:
+    """An incident's posts, the ones least like the incident first: where an ordinary complaint the
+    grouping drew in would be ("I logged in to check my refund" among a login outage's three hundred),
+    so the team can take it out (``/complaints move #42 out of incident 7``) before the incident's
+    reply goes to a customer it does not fit. None if there is no such incident."""
+    from bot.incidents import topics  # what grouping matched them on, to rank them the same way
+
+    incident = session.get(Incident, incident_id)
+    if incident is None:
+        return None
+    rows = session.execute(
+        select(Complaint.id, Complaint.author_handle, Complaint.author_id, Complaint.source, Complaint.text)
+        .where(Complaint.incident_id == incident_id, Complaint.duplicate_of.is_(None))
+        .order_by(Complaint.id)
+        .limit(MEMBERS_READ)
+    ).all()
+    folded = dict(
+        session.execute(
+            select(Complaint.duplicate_of, func.count())
+            .where(Complaint.incident_id == incident_id, Complaint.duplicate_of.is_not(None))
+            .group_by(Complaint.duplicate_of)
+        ).all()
+    )
+    total = session.scalar(
+        select(func.count()).where(Complaint.incident_id == incident_id, Complaint.duplicate_of.is_(None))
+    )
+    profile = topics.Profile.of(incident.profile or {}, incident.profile_size or 0)
+    lines = [
+        MemberLine(
+            r.id,
+            r.author_handle or r.author_id,
+            r.source,
+            r.text,
+            int(folded.get(r.id, 0)),
+            profile.similarity(topics.terms(r.text)),
+        )
+        for r in rows
+        if r.id != incident.anchor_id  # the incident's own card: it cannot leave
+    ]
+    lines.sort(key=lambda m: (m.likeness, m.complaint_id))
+    return Members(
+        incident.id, incident.status, incident.title or "", incident.customers, incident.anchor_id, lines[:limit],
+        int(total or 0),
+    )  # fmt: skip

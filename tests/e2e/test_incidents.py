@@ -25,12 +25,14 @@ from bot.config import Secret
 from bot.delivery.worker import LEASE
 from bot.incidents import semantic, suggest
 from bot.incidents.suggest import Suggester
+from bot.intake.ingest import Ingestor, IngestPolicy
 from bot.intake.posts import Post
 from bot.networks.x.settings import XSettings
 from bot.outbox.transport import Sent
 from bot.runtime import build_deliverer
 from bot.slack.ids import Action, Field
 from bot.store.models import AuditEvent, Complaint, Delivery, Incident, IncidentSuggestion, IncidentUpdate, Promise
+from bot.triage.classify import Triage
 from tests.support.harness import COMPLAINTS, OUTSIDER, TEAM, Desk
 from tests.support.incident_storm import BACKGROUND, BACKGROUND_FOURTH, BACKGROUND_FRESH, LOGIN, PAYMENT
 from tests.support.x_api import XStandIn
@@ -825,3 +827,128 @@ def test_a_post_with_no_card_that_reads_like_the_incident_is_offered_in_the_skip
         assert s.get(Complaint, c.id).incident_id == incident.id
     _, again, _ = desk.command(ALICE, "/complaints", "skipped")
     assert f"#{c.id} " not in json.dumps(json.loads(again)), "handled by the incident: off the list"
+
+
+def replied_to(x: XStandIn) -> Counter:
+    """The brand's replies on X, by the post each answers."""
+    return Counter(
+        next(r["id"] for r in t["referenced_tweets"] if r["type"] == "replied_to")
+        for t in x.state.tweets
+        if t.get("author_id") == "99"
+    )
+
+
+def test_an_ordinary_complaint_drawn_in_is_listed_first_and_taken_out_gets_its_card_and_no_incident_reply(
+    desk: Desk, x: XStandIn
+):
+    """``/complaints incidents 7`` lists #7's posts least like it first; ``/complaints move #42 out of
+    incident 7`` gives the post its own card back (posted now if it never went out), the incident counts
+    it no more, its thread says who, a reply of the incident queued for it is withdrawn — and the
+    grouping, even restarted, never draws it in again."""
+    incident = small_incident(desk, x)
+    desk.clock.set(START + timedelta(minutes=26))
+    refund = "@AcmeHelp I logged in to check my refund for the lamp and it still has not been processed"
+    ordinary = post(x, "9980", "69980", refund, desk.clock.now())
+    desk.ingestor.ingest_batch(desk.app.sessions, [ordinary], at=desk.clock.now())
+    desk.deliver()
+    with desk.app.sessions() as s:
+        r = s.scalars(select(Complaint).where(Complaint.external_id == "9980")).one()
+        members = s.scalars(
+            select(Complaint)
+            .where(Complaint.incident_id == incident.id, Complaint.id != incident.anchor_id)
+            .order_by(Complaint.id)
+        ).all()
+    assert r.incident_id is None
+    # A person's slip (or the grouping's): the refund complaint is in the login incident now.
+    desk.command(BOB, "/complaints", f"move #{r.id} incident {incident.id}")
+    desk.deliver()
+    status, raw, _ = desk.command(ALICE, "/complaints", f"incidents {incident.id}")
+    assert status == 200
+    listing = json.loads(raw)["text"]
+    first = listing.split("\n")[1]
+    assert first.startswith(f"#{r.id} "), listing
+    assert f"move #N out of incident {incident.id}" in listing
+    assert f"#{incident.anchor_id} " not in listing, "the incident's own card cannot leave it"
+
+    # Out, by the post that had a card: the card comes back as its own.
+    status, raw, _ = desk.command(BOB, "/complaints", f"move #{r.id} out of incident {incident.id}")
+    assert status == 200
+    assert f"#{r.id} is out of incident #{incident.id}" in json.loads(raw)["text"]
+    desk.deliver()
+    assert "part of *incident #" not in json.dumps(desk.card(r.id)["blocks"])
+
+    # Out, a member that never had a card: its card goes now. Named as "#42 out" too.
+    m = members[0]
+    assert m.slack_ts is None
+    cards_before = len(top_level(desk))
+    status, raw, _ = desk.command(BOB, "/complaints", f"move #{m.id} out")
+    assert f"#{m.id} is out of incident #{incident.id}" in json.loads(raw)["text"]
+    desk.deliver()
+    assert len(top_level(desk)) == cards_before + 1
+    assert m.text.split("@AcmeHelp ")[-1][:20] in json.dumps(desk.card(m.id)["blocks"])
+    with desk.app.sessions() as s:
+        after = s.get(Incident, incident.id)
+        left = s.scalars(select(AuditEvent).where(AuditEvent.action == "incident_left").order_by(AuditEvent.id)).all()
+        kept = s.scalars(select(IncidentSuggestion).where(IncidentSuggestion.complaint_id == m.id)).one()
+    assert after.customers == incident.customers - 1
+    assert [(e.complaint_id, e.actor, e.at) for e in left] == [
+        (r.id, BOB, desk.clock.now()),
+        (m.id, BOB, desk.clock.now()),
+    ]
+    assert (kept.incident_id, kept.status, kept.decided_by) == (incident.id, "dismissed", BOB)
+    card = incident_card(desk, incident.anchor_id)
+    assert f"*{after.customers} customers*" in json.dumps(card["blocks"])
+    thread = [json.dumps(t["blocks"]) for t in desk.slack.thread(COMPLAINTS, card["ts"])]
+    assert any(f"took #{m.id}" in t and BOB in t for t in thread)
+
+    # Refused in one line: twice, the incident's own post, the wrong incident.
+    _, again, _ = desk.command(BOB, "/complaints", f"move #{m.id} out of incident {incident.id}")
+    assert "is in no incident" in json.dumps(json.loads(again))
+    _, anchor, _ = desk.command(BOB, "/complaints", f"move #{incident.anchor_id} out of incident {incident.id}")
+    assert "cannot leave it" in json.dumps(json.loads(anchor))
+    _, other, _ = desk.command(BOB, "/complaints", f"move #{members[1].id} out of incident {incident.id + 3}")
+    assert f"not #{incident.id + 3}" in json.dumps(json.loads(other))
+
+    # A worker restarted (its index read back from the database) and the outage going on: the
+    # incident grows and is swept again; what a person took out stays out.
+    desk.ingestor = Ingestor(Triage(), IngestPolicy(COMPLAINTS))
+    desk.clock.advance(timedelta(minutes=1))
+    rng = random.Random(11)
+    more = [
+        post(x, f"{9700 + n}", f"{57000 + n}", "@AcmeHelp " + rng.choice(LOGIN), desk.clock.now()) for n in range(6)
+    ]
+    desk.ingestor.ingest_batch(desk.app.sessions, more, at=desk.clock.now())
+    desk.deliver()
+    with desk.app.sessions() as s:
+        assert s.get(Complaint, m.id).incident_id is None
+        assert s.get(Complaint, r.id).incident_id is None
+        assert s.get(Incident, incident.id).customers > incident.customers - 1, "the outage's new posts joined"
+
+    # An update goes out, paced; a member taken out before its reply left is not answered.
+    desk.submit(ALICE, preview(desk, ALICE, incident.id, "{name}, we are on it."), {})
+    with desk.app.sessions() as s:
+        late = s.scalars(
+            select(Delivery.complaint_id)
+            .join(Complaint, Complaint.id == Delivery.complaint_id)
+            .where(
+                Delivery.incident_update.is_not(None),
+                Complaint.duplicate_of.is_(None),
+                Complaint.id != incident.anchor_id,
+            )
+            .order_by(Delivery.available_at.desc())
+        ).first()
+        copies = s.scalar(select(func.count()).where(Complaint.duplicate_of == late))
+    _, raw, _ = desk.command(BOB, "/complaints", f"move #{late} out of incident {incident.id}")
+    assert f"{1 + copies} queued incident repl" in json.loads(raw)["text"]
+    run_worker_with_kills(desk, [], until=desk.clock.now() + timedelta(minutes=10))
+    answered = replied_to(x)
+    with desk.app.sessions() as s:
+        out_posts = {s.get(Complaint, i).external_id for i in (m.id, r.id, late)}
+        still = set(s.scalars(select(Complaint.external_id).where(Complaint.incident_id == incident.id)))
+    assert not out_posts & set(answered), "no incident reply to a post taken out"
+    assert all(answered[p] == 1 for p in answered)
+    assert len(answered) >= len(still) - 2  # a post without the mention cannot be answered from here
+    thread = [
+        json.dumps(t["blocks"]) for t in desk.slack.thread(COMPLAINTS, incident_card(desk, incident.anchor_id)["ts"])
+    ]
+    assert any("Update sent" in t and f"{1 + copies} withdrawn" in t for t in thread), "the update says it is done"

@@ -22,7 +22,7 @@ from bot.slack.listeners.skipped_posts import move_command, skipped_message, tri
 from bot.slack.middleware import team_only
 from bot.slack.views.blocks import age, claim_line, cut, escape, handle, network_label, slack_date
 from bot.slack.views.fit import fit_message, listed
-from bot.slack.views.incident_list import incidents_text
+from bot.slack.views.incident_list import incidents_text, members_text
 
 if TYPE_CHECKING:
     from slack_bolt import App
@@ -142,6 +142,13 @@ def find(deps: CommandDeps, user: str, args: str, now: datetime) -> str:
 
 
 def incidents(deps: CommandDeps, user: str, args: str, now: datetime) -> str:
+    asked = args.strip().lstrip("#")
+    if asked:
+        if not asked.isdigit():
+            return "Which incident? `/complaints incidents` lists them; `/complaints incidents 7` shows #7's posts."
+        with deps.sessions() as session:
+            members = incident_report.members_to_check(session, int(asked))
+        return members_text(members, int(asked), ANSWER_LIMIT)
     with deps.sessions() as session:
         found = incident_report.listing(session, now)
     return incidents_text(found, ANSWER_LIMIT)
@@ -164,9 +171,9 @@ REGISTRY: list[Subcommand] = [
     ),
     Subcommand(
         "incidents",
-        "",
+        "[7]",
         f"open incidents, then those resolved in the last {incident_report.RECENT.days} days: how many customers,"
-        " who owns each, how the update to its customers stands",
+        " who owns each, how the update to its customers stands; `incidents 7`: #7's posts least like it first",
         incidents,
         ("incident",),
     ),
@@ -176,7 +183,7 @@ REGISTRY: list[Subcommand] = [
         "move",
         "#42 question",
         "say what a post is: complaint, question or praise; or `#42 incident 7`: part of that incident; "
-        "or `incident 8 into 7`: one outage split in two, made one",
+        "`#42 out of incident 7`: not part of it; or `incident 8 into 7`: one outage split in two, made one",
         move_command,
     ),
     Subcommand(

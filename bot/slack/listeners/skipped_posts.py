@@ -113,9 +113,20 @@ def move_command(deps: CommandDeps, user: str, args: str, now: datetime) -> str:
     words = args.split()
     usage = (
         "Which post, and to what? `/complaints move #42 question` (complaint, question or praise), or "
-        "`/complaints move #42 incident 7` for a customer of an outage the grouping missed, or "
+        "`/complaints move #42 incident 7` for a customer of an outage the grouping missed, "
+        "`/complaints move #42 out of incident 7` for an ordinary complaint it drew in, or "
         "`/complaints move incident 8 into 7` for one outage the grouping split in two"
     )
+    lowered = [w.lower() for w in words]
+    if len(words) in (2, 5) and lowered[1] == "out" and (len(words) == 2 or lowered[2:4] == ["of", "incident"]):
+        # "#42 out" or "#42 out of incident 7" (any case but the post's reference)
+        try:
+            cid = parse_ref(words[0])
+            named = parse_ref(words[4]) if len(words) == 5 else None
+        except ValueError:
+            return usage
+        with transaction(deps.sessions) as session:
+            return membership.take_out(session, cid, named, user_id=user, at=now, channel=deps.complaints_channel)
     if len(words) == 4 and words[0].lower() == "incident" and words[2].lower() == "into":
         try:
             source, target = parse_ref(words[1]), parse_ref(words[3])

@@ -673,6 +673,8 @@ NOTE_TEMPLATES = {
     "update and its resolution",
     "incident_merged": ":twisted_rightwards_arrows: <@{actor}> merged incident #{incident} into this one: "
     "{customers} more customers get its next update and its resolution",
+    "incident_left": ":outbox_tray: <@{actor}> took #{complaint} ({handle}) out of this incident: not part of this "
+    "outage, it has its own card again",
 }
 
 

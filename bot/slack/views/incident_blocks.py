@@ -81,7 +81,8 @@ def build_incident_card(v: IncidentView, now: datetime) -> Json:
         f"detected {slack_date(v.detected_at)}",
         "members get no cards of their own: their replies come to this thread",
         f"a card that belongs here: `/complaints move #N incident {v.id}`; "
-        f"another incident that is this outage: `/complaints move incident N into {v.id}`",
+        f"another incident that is this outage: `/complaints move incident N into {v.id}`; "
+        f"its posts least like it: `/complaints incidents {v.id}`",
     ]
     out: list[Json] = [
         {"type": "section", "text": {"type": "mrkdwn", "text": cut(header, SECTION_LIMIT)}},

@@ -9,8 +9,8 @@ and ``/complaints move`` take.
 
 from __future__ import annotations
 
-from bot.reports.incidents import IncidentLine, Listing
-from bot.slack.views.blocks import inline, network_label, slack_date
+from bot.reports.incidents import IncidentLine, Listing, Members
+from bot.slack.views.blocks import handle, inline, network_label, slack_date
 from bot.slack.views.fit import listed
 
 WHOLE = "`followthrough export --what incidents` lists them all"
@@ -62,3 +62,23 @@ def incidents_text(listing: Listing, limit: int) -> str:
     head = f"*Incidents*: {listing.open_total} open · {listing.resolved_total} resolved in the last {days} days"
     lines = [incident_line(i) for i in [*listing.open, *listing.resolved]]
     return listed(head, lines, limit, WHOLE, unlisted=listing.unread)
+
+
+def members_text(members: Members | None, asked: int, limit: int) -> str:
+    """``/complaints incidents 7``: its posts least like it first, each with the command that takes it out.
+    Customers' words go through ``inline``: one line, no formatting, nobody pinged."""
+    if members is None:
+        return f"There is no incident #{asked}. `/complaints incidents` lists them."
+    head = (
+        f"*Incident #{members.incident_id}* ({members.status}) · {inline(members.title, 80) or '(no common words)'}"
+        f" · {members.customers} customers · its posts least like it first — an ordinary complaint the grouping "
+        f"drew in would be here: `/complaints move #N out of incident {members.incident_id}`"
+    )
+    if not members.listed:
+        return head + "\n_No post but the one its card was opened on._"
+    lines = []
+    for m in members.listed:
+        also = f" (+{m.folded} folded)" if m.folded else ""
+        lines.append(f"#{m.complaint_id} {handle(m.handle)} ({network_label(m.source)}){also}: {inline(m.text, 140)}")
+    more = max(members.total - len(members.listed) - (1 if members.anchor_id is not None else 0), 0)
+    return listed(head, lines, limit, "the rest read more like the incident; `followthrough export` lists all", more)

@@ -1,0 +1,73 @@
+"""A fifteenth set of wordings for the synthetic incident day (half=14), written by someone who had not read the
+grouping code nor the earlier sets, before its one measurement."""
+
+from __future__ import annotations
+
+LOGIN_FIFTEENTH: list[str] = [
+    "app won't let me in??",
+    "is your site down? can't get into my account",
+    "love how I can't even get into my own account. great job",
+    "trying to check my order status and it just bounces me to the start",
+    "stuck on the sign-in screen. again.",
+    "anyone else unable to access their Acme account right now?",
+    "wanted to update my address before my delivery and it keeps saying my details are wrong. they're not",
+    "password correct. app disagrees.",
+    "waiting on a verification text that is clearly never coming",
+    "oh good, another 'session timed out' the second I open the app. brilliant",
+    "tried to pull up my past orders to start a return and it just logs me straight back out",
+    "is the app broken or is it just me? keeps asking me to log in over and over",
+    "locked out. no idea why.",
+    "went to redeem my points and can't get past the email and password page",
+    "attempt number {n} at signing in. still 'something went wrong'. wonderful",
+    "Down again? website won't accept my details",
+    "can't get into my account on the app or the site, is there an outage?",
+    "fantastic, 'forgot password' sends nothing and my normal password suddenly doesn't work either",
+    "just trying to look at my wishlist. blank screen after I enter my details",
+    "account access broken?",
+]
+
+PAYMENT_FIFTEENTH: list[str] = [
+    "checkout broken?",
+    "card keeps getting declined. it's fine everywhere else",
+    "so you took my money but there's no order. cool cool cool",
+    "is checkout down? can't pay for anything",
+    "been trying to buy a {item} for the last hour and it won't go through",
+    "Apple Pay just errors out on your site",
+    "love being charged twice for one {item}. really great system",
+    "gift card won't go on at the till online",
+    "stuck on the bank verification screen forever",
+    "the 'place order' button just spins and then says try again",
+    "just wanted to give you my money. apparently not allowed today",
+    "anyone else's card being rejected on Acme?",
+    "my voucher code vanishes the moment I hit pay",
+    "bank says approved, your site says failed. which is it",
+    "Google Pay not working on the app?",
+    "£{n} gone from my account and no confirmation email. great",
+]
+
+BACKGROUND_FIFTEENTH: list[str] = [
+    "parcel still not here",
+    "where's my refund? been {n} days",
+    "app says delivered. it wasn't.",
+    "paid for next-day delivery, arrived three days later. brilliant value",
+    "wrong size {item} again",
+    "is the {city} store ever going to restock?",
+    "love paying a delivery fee bigger than the actual order",
+    "logged in to track my order and it hasn't moved since {month}",
+    "the refund to my card still hasn't shown up, is that normal?",
+    "rude staff at the {city} branch today, not impressed",
+    "my {item} arrived in bits",
+    "why has the price of the {item} gone up overnight?",
+    "do your app notifications ever stop? 6 today",
+    "booked a return collection and the courier never turned up",
+    "great, the {item} I ordered is 'out of stock' after you took the order",
+    "when does the {month} sale actually start?",
+    "your returns page says 30 days, staff in store said 14. which is it?",
+    "item missing from my order, receipt shows I was charged for it",
+    "delivery window 8am to 6pm. very helpful, thanks",
+    "is anyone actually answering the live chat today?",
+    "account says my loyalty points expired, never got a warning",
+    "ordered a {item} for my mum's birthday, came without the box",
+    "still waiting for the voucher you promised after my last complaint",
+    "driver left my parcel with a neighbour I've never met",
+]
