@@ -2,10 +2,10 @@
 
 Each outage is told in many wordings, as customers do; the background is the ordinary day's
 complaints on many subjects, some of them using an outage's words for something else ("I logged
-in to track my parcel and it is still late"). Thirteen sets of wordings, chosen by ``half``: 0 was
+in to track my parcel and it is still late"). Fifteen sets of wordings, chosen by ``half``: 0 was
 what detection was tuned on; 1, 2 and 3 were each written before a measurement, measured once, then
-looked at; 4 to 12 were written by someone who had not read the grouping code (``_fifth`` …
-``_thirteenth``), each after the one before's measurement — see ``bench/incidents.py``.
+looked at; 4 to 14 were written by someone who had not read the grouping code (``_fifth`` …
+``_fifteenth``), each after the one before's measurement — see ``bench/incidents.py``.
 """
 
 from __future__ import annotations
