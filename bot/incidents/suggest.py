@@ -25,11 +25,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.common.clock import Clock
 from bot.common.errors import Conflict, NotFound
+from bot.desk.forget import FORGOTTEN
 from bot.history import events
 from bot.history.events import SYSTEM, EventKind
 from bot.incidents import membership, semantic
@@ -95,6 +96,9 @@ class Suggester:
         self._seen: dict[int, int] = {}
         """Per open incident, the newest complaint id judged against it: each is judged once."""
         self._references: dict[int, list[int]] = {}
+        self._texts: dict[int, int] = {}
+        """The hash of the text each vector was made from: a vector outlives no change of its text."""
+        self._checked: datetime | None = None
         self.off: str | None = None
         """Why suggestions are off (the model would not load), said once in the log."""
 
@@ -117,12 +121,16 @@ class Suggester:
                 self._seen.pop(gone, None)
                 self._references.pop(gone, None)
             if not incidents:
+                self._vectors.clear()  # nothing to judge against: keep no one's words, however derived
+                self._texts.clear()
                 return 0
+            self._drop_changed(session)
             plans = [self._plan(session, *incident) for incident in incidents]
             wanted = {cid for plan in plans if plan for ids in plan[1:] for cid in ids}
             if len(self._vectors) + len(wanted) > CACHE_LIMIT:  # keep what this tick and the references use
                 keep = wanted | {cid for ids in self._references.values() for cid in ids}
                 self._vectors = {cid: v for cid, v in self._vectors.items() if cid in keep}
+                self._texts = {cid: h for cid, h in self._texts.items() if cid in keep}
             missing = sorted(wanted - set(self._vectors))
             texts = dict(session.execute(select(Complaint.id, Complaint.text).where(Complaint.id.in_(missing))).all())
         try:
@@ -216,6 +224,28 @@ class Suggester:
             return
         vectors = self.embedder.embed([text for _, text in items])
         self._vectors.update(zip((cid for cid, _ in items), vectors, strict=True))
+        self._texts.update((cid, hash(text)) for cid, text in items)
+
+    def _drop_changed(self, session: Session) -> None:
+        """Forget the vectors of texts changed since they were made: an edited post is judged on its
+        new words, and a customer forgotten (``data forget`` replaces their text) leaves this
+        worker's memory at the next tick too, not when the incident closes. Reads the posts changed
+        since the last tick (an edit moves ``updated_at``) and the forgotten ones among those held."""
+        now = self.clock.now()
+        since, self._checked = self._checked, now
+        if not self._vectors:
+            return
+        held = min(self._vectors)
+        changed = select(Complaint.id, Complaint.text).where(
+            Complaint.id >= held,
+            Complaint.text == FORGOTTEN
+            if since is None
+            else or_(Complaint.text == FORGOTTEN, Complaint.updated_at >= since),
+        )
+        for cid, text in session.execute(changed):
+            if cid in self._vectors and self._texts.get(cid) != hash(text):
+                del self._vectors[cid]
+                self._texts.pop(cid, None)
 
     def _stack(self, ids: list[int]) -> np.ndarray:
         import numpy as np  # the renderer imports this module for ``open_offer``: numpy only where it runs

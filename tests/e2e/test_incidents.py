@@ -952,3 +952,31 @@ def test_an_ordinary_complaint_drawn_in_is_listed_first_and_taken_out_gets_its_c
         json.dumps(t["blocks"]) for t in desk.slack.thread(COMPLAINTS, incident_card(desk, incident.anchor_id)["ts"])
     ]
     assert any("Update sent" in t and f"{1 + copies} withdrawn" in t for t in thread), "the update says it is done"
+
+
+def test_a_forgotten_customers_words_leave_the_suggestion_loops_memory_at_its_next_tick(desk: Desk, x: XStandIn):
+    """``data forget`` scrubs the database; the worker's sentence vectors of that customer's post
+    (derived from their words) go at the next tick, not when the incident closes. An edited post's
+    vector is made again from its new words."""
+    from bot.desk.forget import FORGOTTEN, forget
+
+    _, cid = symptom_card_posted(desk, x, "9960")
+    suggester = Suggester(desk.app.sessions, desk.clock, embedder=EMBEDDER)
+    suggester.tick()
+    assert cid in suggester._vectors, "the symptom was judged (the case this is for)"
+    before = suggester._vectors[cid].copy()
+    edited_id = max(i for i in suggester._vectors if i != cid)  # a post whose vector the loop holds
+    with desk.app.sessions() as s:
+        edited_text = s.get(Complaint, edited_id).text
+    assert suggester._texts[edited_id] == hash(edited_text)
+    # An edit (as ingest stores one: the text and updated_at) and a forget, between two ticks.
+    desk.clock.advance(timedelta(seconds=30))
+    with desk.app.sessions.begin() as s:
+        row = s.get(Complaint, edited_id)
+        row.text, row.updated_at = edited_text + " and now the app crashes too", desk.clock.now()
+        forget(s, "x", "99960_h", at=desk.clock.now())
+        assert s.get(Complaint, cid).text == FORGOTTEN
+    suggester.tick()
+    vector = suggester._vectors.get(cid)
+    assert vector is None or not (vector == before).all(), "no vector of the forgotten words is kept"
+    assert suggester._texts.get(edited_id) in (None, hash(edited_text + " and now the app crashes too"))
