@@ -172,6 +172,11 @@ class Deliverer:
             complaint = session.get(Complaint, row.complaint_id) if row.complaint_id else None
             card = session.get(Complaint, row.card_of) if row.card_of else None
             session.expunge_all()
+        incident = (row.payload or {}).get("incident") if row.kind in _REPLIES else None
+        if incident is not None and (complaint is None or complaint.incident_id != int(incident)):
+            # Taken out of the incident since its update was written: the outage's text is not theirs.
+            self._withdraw(row, f"no longer part of incident #{incident}")
+            return
         transport = self.transports[row.transport]
         try:
             with self._keeping_lease(row):
@@ -298,6 +303,17 @@ class Deliverer:
                 lanes.pause(session, row.lane, until=until)
             if row.kind in _REPLIES:
                 replies.after_delayed(session, row, reason, until=until, at=self.clock.now())
+
+    def _withdraw(self, row: Delivery, reason: str) -> None:
+        """Close an incident's reply that is not to be sent (nothing went); its update counts it done."""
+        with self.sessions() as session, session.begin():
+            closed = session.execute(
+                update(Delivery)
+                .where(Delivery.id == row.id, Delivery.status == PENDING)
+                .values(status=DeliveryStatus.CLOSED.value, last_error=reason[:500])
+            ).rowcount  # type: ignore[attr-defined]
+            if closed:
+                broadcast.after_reply(session, row, at=self.clock.now())
 
     def _dead(self, row: Delivery, reason: str) -> None:
         log.error("delivery %d (%s) cannot be delivered: %s (attempt %d)", row.id, row.kind, reason, row.attempts)

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import String, bindparam, func, select, update
+from sqlalchemy import String, bindparam, func, or_, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -103,11 +103,14 @@ class _Member:
 
 NOT_DECIDED_OUT = ~(
     select(IncidentSuggestion.id)
-    .where(IncidentSuggestion.complaint_id == Complaint.id, IncidentSuggestion.status == "dismissed")
+    .where(
+        or_(IncidentSuggestion.complaint_id == Complaint.id, IncidentSuggestion.complaint_id == Complaint.duplicate_of),
+        IncidentSuggestion.status == "dismissed",
+    )
     .exists()
 )
 """A post a person said is not part of an incident (Not part of it, or taken out of one) is never
-grouped again: the sweep would otherwise draw it back in behind their back."""
+grouped again, nor a post folded into it: the sweep would otherwise draw it back in behind their back."""
 _COLUMNS = (
     Complaint.id,
     Complaint.source,
@@ -352,6 +355,18 @@ class Detector:
                 [Complaint.id.in_(ids), Complaint.kind.in_(KINDS), Complaint.incident_id.is_(None)],
                 set(ids),
             )
+        primaries = {m.duplicate_of for m in new if m.duplicate_of is not None}
+        if primaries:
+            # A post folded into one a person took out of an incident (or said is not part of one) is
+            # that card's customer: it stays with the card rather than joining the outage on its own.
+            out = set(
+                session.scalars(
+                    select(IncidentSuggestion.complaint_id).where(
+                        IncidentSuggestion.complaint_id.in_(sorted(primaries)), IncidentSuggestion.status == "dismissed"
+                    )
+                )
+            )
+            new = [m for m in new if m.duplicate_of not in out]
         if not new:
             return []
         background = self._background(session, min(m.posted_at for m in new) - 2 * self.policy.window)

@@ -32,7 +32,6 @@ from bot import outbox
 from bot.common.errors import Conflict, DomainError, NotFound
 from bot.history import events
 from bot.history.events import EventKind
-from bot.incidents import broadcast
 from bot.incidents.detect import CLOSE_CARD, INCIDENT_PRIORITY, KINDS, OPEN, REPOINT_THREAD, redraw_own_card
 from bot.outbox.kinds import DeliveryKind
 from bot.store import dialect
@@ -84,9 +83,18 @@ def add_to_incident(session: Session, complaint_id: int, incident_id: int, *, us
         # Its card never went: the incident's stands for it, and what waited for it goes there.
         session.execute(CLOSE_CARD, {"card_key": outbox.card_key(c.id), "why": f"part of incident #{incident_id}"})
         session.execute(REPOINT_THREAD, {"cid": c.id, "anchor": incident.anchor_id})
-    else:
-        redraw_own_card(session, c.id, c.slack_channel, key=f"incident-line:{c.id}:{incident_id}", at=at)
     recount(session, incident, at)
+    # A person's word now: a post someone took out before and puts back in is theirs again.
+    session.execute(
+        update(IncidentSuggestion)
+        .where(
+            IncidentSuggestion.complaint_id.in_([c.id, *(copy.id for copy in copies)]),
+            IncidentSuggestion.incident_id == incident_id,
+            IncidentSuggestion.status == "dismissed",
+        )
+        .values(status="added", decided_by=user_id, decided_at=at)
+        .execution_options(synchronize_session=False)
+    )
     for copy in copies:
         events.record(
             session,
@@ -105,6 +113,8 @@ def add_to_incident(session: Session, complaint_id: int, incident_id: int, *, us
         complaint_id=c.id,
         details=events.IncidentEvent(incident_id, incident.customers, incident.posts),
     )
+    if c.slack_ts is not None:  # once per join (a post taken out and put back is re-drawn each time)
+        redraw_own_card(session, c.id, c.slack_channel, key=f"incident-line:{c.id}:{event.id}", at=at)
     outbox.note_and_refresh(
         session,
         complaint_id=c.id,  # a member now: its line goes to the incident's thread, the incident's card is re-drawn
@@ -129,7 +139,13 @@ def take_out(
 ) -> str:
     """Take complaint ``complaint_id`` (and the posts folded into it) out of its open incident: its own
     card back (``channel`` if it never had one), none of the incident's replies, never grouped again.
-    ``incident_id``: the incident the person named, checked against the post's (None: its own)."""
+    ``incident_id``: the incident the person named, checked against the post's (None: its own).
+
+    The incident's replies already queued for these customers are not touched here: the worker sends
+    an incident's reply only to a member of that incident, and closes the rest when their turn comes
+    (``Deliverer._deliver``) — so a take-out needs no lock on rows a worker may hold (it locks
+    delivery, update, incident in that order; this locks the incident first), and a reply retried
+    later, or queued when the take-out was written but not yet read, goes nowhere either."""
     c = session.get(Complaint, complaint_id)
     if c is None:
         raise NotFound(f"There is no post #{complaint_id}.")
@@ -141,6 +157,12 @@ def take_out(
         raise Conflict(f"#{complaint_id} is part of incident #{c.incident_id}, not #{incident_id}.")
     incident = session.execute(select(Incident).where(Incident.id == c.incident_id).with_for_update()).scalar()
     assert incident is not None  # a foreign key
+    # Read again under the incident's lock: a colleague's take-out (or a merge) may have just committed.
+    session.refresh(c)
+    if c.incident_id != incident.id:
+        if c.incident_id is None:
+            return f"#{complaint_id} is out of incident #{incident.id} already."
+        raise Conflict(f"#{complaint_id} is part of incident #{c.incident_id} now, not #{incident.id}.")
     if incident.status != "open":
         raise Conflict(
             f"Incident #{incident.id} is {incident.status}: its customers have had its last word. "
@@ -161,52 +183,21 @@ def take_out(
         m.updated_at = at
         # Kept as a person's "not part of it": detection passes over it from now on, and the
         # suggestion loop never offers it to this incident again.
-        row = session.execute(
-            select(IncidentSuggestion)
-            .where(IncidentSuggestion.complaint_id == m.id, IncidentSuggestion.incident_id == incident.id)
-            .with_for_update()
-        ).scalar()
-        if row is None:
-            dialect.insert_new(
-                session,
-                IncidentSuggestion.__table__,
-                {
-                    "complaint_id": m.id,
-                    "incident_id": incident.id,
-                    "score": 0.0,  # no suggestion was scored: a person decided
-                    "status": "dismissed",
-                    "created_at": at,
-                    "decided_by": user_id,
-                    "decided_at": at,
-                },
-                key=["complaint_id", "incident_id"],
-            )
-        else:
-            row.status, row.decided_by, row.decided_at = "dismissed", user_id, at
+        decide(session, m.id, incident.id, "dismissed", user_id=user_id, at=at)
     session.flush()
-    # The incident's replies not sent yet to these posts' customers are not theirs any more; an update
-    # whose last reply this was says it is done (as when a customer is forgotten mid-send).
-    pending = list(
-        session.scalars(
-            select(Delivery)
-            .where(
-                Delivery.complaint_id.in_(ids),
-                Delivery.incident_update.is_not(None),
-                Delivery.status == DeliveryStatus.PENDING.value,
-                Delivery.attempts == 0,
-            )
-            .with_for_update()
-        )
+    event = events.record(
+        session,
+        EventKind.INCIDENT_LEFT,
+        actor=user_id,
+        at=at,
+        complaint_id=c.id,
+        note=f"with {len(leaving) - 1} folded" if len(leaving) > 1 else None,
+        details=events.IncidentEvent(incident.id, incident.customers, incident.posts),
     )
-    for reply in pending:
-        reply.status, reply.last_error = DeliveryStatus.CLOSED.value, f"taken out of incident #{incident.id}"
-    session.flush()
-    for reply in {r.incident_update: r for r in pending}.values():
-        broadcast.after_reply(session, reply, at=at)
-    withdrawn = len(pending)
-    if c.kind in (Kind.COMPLAINT.value, Kind.QUESTION.value):  # an `other` goes back to /complaints skipped
+    carded = c.kind in (Kind.COMPLAINT.value, Kind.QUESTION.value)
+    if carded:
         if c.slack_ts is not None:
-            redraw_own_card(session, c.id, c.slack_channel, key=f"incident-out:{c.id}:{incident.id}", at=at)
+            redraw_own_card(session, c.id, c.slack_channel, key=f"incident-out:{c.id}:{event.id}", at=at)
         else:
             # Its card was held back when it joined (never posted): it goes now.
             reopened = session.execute(
@@ -225,15 +216,6 @@ def take_out(
                     complaint_id=c.id, priority=c.priority,
                 )  # fmt: skip
     recount(session, incident, at)
-    event = events.record(
-        session,
-        EventKind.INCIDENT_LEFT,
-        actor=user_id,
-        at=at,
-        complaint_id=c.id,
-        note=f"with {len(leaving) - 1} folded" if len(leaving) > 1 else None,
-        details=events.IncidentEvent(incident.id, incident.customers, incident.posts),
-    )
     outbox.note_and_refresh(
         session,
         complaint_id=incident.anchor_id,  # the line in the incident's thread, its card re-counted
@@ -244,25 +226,60 @@ def take_out(
         at=at,
         detail={"complaint": c.id, "handle": c.author_handle or c.author_id},
     )
-    who = (
-        f"#{complaint_id} and the {len(leaving) - 1} post(s) folded into it are"
-        if len(leaving) > 1
-        else (f"#{complaint_id} is")
-    )
-    said = f"{who} out of incident #{incident.id}: its own card is back and it hears none of the incident's replies."
-    if withdrawn:
-        said += f" {withdrawn} queued incident repl{'y' if withdrawn == 1 else 'ies'} to it withdrawn."
-    if session.scalar(
-        select(func.count())
-        .select_from(Delivery)
-        .where(
-            Delivery.complaint_id.in_(ids),
-            Delivery.incident_update.is_not(None),
-            Delivery.status == DeliveryStatus.SENT.value,
+    folded = len(leaving) - 1
+    who = f"#{complaint_id} and the {folded} post(s) folded into it are" if folded else f"#{complaint_id} is"
+    if carded:
+        said = (
+            f"{who} out of incident #{incident.id}: its own card is back, and it hears none of the incident's replies."
         )
-    ):
+    else:
+        said = (
+            f"{who} out of incident #{incident.id} and hears none of its replies. Triage read it as not a "
+            f"complaint, so it has no card: `/complaints move #{complaint_id} complaint` gives it one."
+        )
+    # Replies of this incident's updates: still queued (they will not go), or gone already.
+    of_incident = select(IncidentUpdate.id).where(IncidentUpdate.incident_id == incident.id)
+    statuses = dict(
+        session.execute(
+            select(Delivery.status, func.count())
+            .where(Delivery.incident_update.in_(of_incident), Delivery.complaint_id.in_(ids))
+            .group_by(Delivery.status)
+        ).all()
+    )
+    queued = int(statuses.get(DeliveryStatus.PENDING.value, 0))
+    if queued:
+        said += f" {queued} queued incident repl{'y' if queued == 1 else 'ies'} to it will not be sent."
+    if statuses.get(DeliveryStatus.SENT.value):
         said += " It was sent an update of the incident already: say so in your reply."
     return said
+
+
+def decide(session: Session, complaint_id: int, incident_id: int, status: str, *, user_id: str, at: datetime) -> None:
+    """Keep a person's word on whether a post belongs to an incident (a suggestion's row, made if there
+    was none: no score, a person decided): ``dismissed`` keeps detection off it, ``added`` says it is in
+    by a person's say — the latest decision is the one kept."""
+    row = session.execute(
+        select(IncidentSuggestion)
+        .where(IncidentSuggestion.complaint_id == complaint_id, IncidentSuggestion.incident_id == incident_id)
+        .with_for_update()
+    ).scalar()
+    if row is not None:
+        row.status, row.decided_by, row.decided_at = status, user_id, at
+        return
+    dialect.insert_new(
+        session,
+        IncidentSuggestion.__table__,
+        {
+            "complaint_id": complaint_id,
+            "incident_id": incident_id,
+            "score": 0.0,  # no suggestion was scored: a person decided
+            "status": status,
+            "created_at": at,
+            "decided_by": user_id,
+            "decided_at": at,
+        },
+        key=["complaint_id", "incident_id"],
+    )
 
 
 def recount(session: Session, incident: Incident, at: datetime) -> None:

@@ -336,6 +336,8 @@ def _suggestion(session: Session, complaint_id: int, incident_id: int) -> Incide
 
 def accept(session: Session, complaint_id: int, incident_id: int, *, user_id: str, at: datetime) -> str:
     """Add to incident: the same path as ``/complaints move``; the suggestion kept as decided."""
+    # The incident first, as detection, Resolve and a take-out lock it, then the suggestion's row.
+    session.execute(select(Incident.id).where(Incident.id == incident_id).with_for_update())
     row = _suggestion(session, complaint_id, incident_id)
     if row.status == "dismissed":
         raise Conflict(

@@ -278,6 +278,7 @@ class Members:
     title: str
     customers: int
     anchor_id: int | None
+    merged_into: int | None
     listed: list[MemberLine]
     total: int
     """Its posts, not counting folded copies."""
@@ -324,6 +325,6 @@ def members_to_check(session: Session, incident_id: int, limit: int = 15) -> Mem
     ]
     lines.sort(key=lambda m: (m.likeness, m.complaint_id))
     return Members(
-        incident.id, incident.status, incident.title or "", incident.customers, incident.anchor_id, lines[:limit],
-        int(total or 0),
+        incident.id, incident.status, incident.title or "", incident.customers, incident.anchor_id,
+        incident.merged_into, lines[:limit], int(total or 0),
     )  # fmt: skip

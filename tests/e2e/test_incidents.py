@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from bot import networks
 from bot.config import Secret
@@ -876,6 +876,13 @@ def test_an_ordinary_complaint_drawn_in_is_listed_first_and_taken_out_gets_its_c
     assert f"#{r.id} is out of incident #{incident.id}" in json.loads(raw)["text"]
     desk.deliver()
     assert "part of *incident #" not in json.dumps(desk.card(r.id)["blocks"])
+    # In again and out again: the card follows each time (each re-draw is its own).
+    desk.command(BOB, "/complaints", f"move #{r.id} incident {incident.id}")
+    desk.deliver()
+    assert "part of *incident #" in json.dumps(desk.card(r.id)["blocks"])
+    desk.command(BOB, "/complaints", f"move #{r.id} out of incident {incident.id}")
+    desk.deliver()
+    assert "part of *incident #" not in json.dumps(desk.card(r.id)["blocks"])
 
     # Out, a member that never had a card: its card goes now. Named as "#42 out" too.
     m = members[0]
@@ -892,6 +899,7 @@ def test_an_ordinary_complaint_drawn_in_is_listed_first_and_taken_out_gets_its_c
         kept = s.scalars(select(IncidentSuggestion).where(IncidentSuggestion.complaint_id == m.id)).one()
     assert after.customers == incident.customers - 1
     assert [(e.complaint_id, e.actor, e.at) for e in left] == [
+        (r.id, BOB, desk.clock.now()),
         (r.id, BOB, desk.clock.now()),
         (m.id, BOB, desk.clock.now()),
     ]
@@ -917,11 +925,14 @@ def test_an_ordinary_complaint_drawn_in_is_listed_first_and_taken_out_gets_its_c
     more = [
         post(x, f"{9700 + n}", f"{57000 + n}", "@AcmeHelp " + rng.choice(LOGIN), desk.clock.now()) for n in range(6)
     ]
-    desk.ingestor.ingest_batch(desk.app.sessions, more, at=desk.clock.now())
+    twin = post(x, "9800", "59800", m.text, desk.clock.now())  # another customer, the same words as m
+    desk.ingestor.ingest_batch(desk.app.sessions, [*more, twin], at=desk.clock.now())
     desk.deliver()
     with desk.app.sessions() as s:
         assert s.get(Complaint, m.id).incident_id is None
         assert s.get(Complaint, r.id).incident_id is None
+        folded = s.scalars(select(Complaint).where(Complaint.external_id == "9800")).one()
+        assert (folded.duplicate_of, folded.incident_id) == (m.id, None), "m's card stands for its twin"
         assert s.get(Incident, incident.id).customers > incident.customers - 1, "the outage's new posts joined"
 
     # An update goes out, paced; a member taken out before its reply left is not answered.
@@ -938,6 +949,12 @@ def test_an_ordinary_complaint_drawn_in_is_listed_first_and_taken_out_gets_its_c
             .order_by(Delivery.available_at.desc())
         ).first()
         copies = s.scalar(select(func.count()).where(Complaint.duplicate_of == late))
+    with desk.app.sessions.begin() as s:  # its reply was tried once and waits to be retried (a 503)
+        s.execute(
+            update(Delivery)
+            .where(Delivery.complaint_id == late, Delivery.incident_update.is_not(None))
+            .values(attempts=1, last_error="503 from X, retried later")
+        )
     _, raw, _ = desk.command(BOB, "/complaints", f"move #{late} out of incident {incident.id}")
     assert f"{1 + copies} queued incident repl" in json.loads(raw)["text"]
     run_worker_with_kills(desk, [], until=desk.clock.now() + timedelta(minutes=10))

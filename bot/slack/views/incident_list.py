@@ -69,6 +69,18 @@ def members_text(members: Members | None, asked: int, limit: int) -> str:
     Customers' words go through ``inline``: one line, no formatting, nobody pinged."""
     if members is None:
         return f"There is no incident #{asked}. `/complaints incidents` lists them."
+    if members.merged_into is not None:
+        return (
+            f"Incident #{members.incident_id} was merged into incident #{members.merged_into}: its posts are "
+            f"#{members.merged_into}'s now — `/complaints incidents {members.merged_into}`."
+        )
+    if members.status == "released":
+        return f"Incident #{members.incident_id} was not an incident: its posts have their own cards again."
+    if members.status != "open":
+        return (
+            f"Incident #{members.incident_id} is {members.status}: its customers had its last word, and its "
+            f"posts stay with it. `followthrough export --what complaints` lists them."
+        )
     head = (
         f"*Incident #{members.incident_id}* ({members.status}) · {inline(members.title, 80) or '(no common words)'}"
         f" · {members.customers} customers · its posts least like it first — an ordinary complaint the grouping "
