@@ -564,7 +564,7 @@ class SlackStandIn(LocalServer):
     # -- file uploads (files_upload_v2: get a URL, send the bytes there, complete) ----------------
     def _m_files_getUploadURLExternal(self, args: Json) -> Json:
         filename, length = str(args.get("filename") or ""), str(args.get("length") or "")
-        if not filename or not length.isdigit() or int(length) <= 0:
+        if not filename or not (length.isascii() and length.isdigit()) or int(length) <= 0:
             return {"ok": False, "error": "invalid_arguments"}
         if int(length) > MAX_FILE_BYTES:
             return {"ok": False, "error": "file_too_large"}

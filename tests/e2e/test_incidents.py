@@ -869,6 +869,8 @@ def test_an_ordinary_complaint_drawn_in_is_listed_first_and_taken_out_gets_its_c
     assert first.startswith(f"#{r.id} "), listing
     assert f"move #N out of incident {incident.id}" in listing
     assert f"#{incident.anchor_id} " not in listing, "the incident's own card cannot leave it"
+    _, odd, _ = desk.command(ALICE, "/complaints", "incidents ²")
+    assert json.loads(odd)["text"].startswith("Which incident?")
 
     # Out, by the post that had a card: the card comes back as its own.
     status, raw, _ = desk.command(BOB, "/complaints", f"move #{r.id} out of incident {incident.id}")

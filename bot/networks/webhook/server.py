@@ -78,7 +78,11 @@ def sign(secret: str, timestamp: str, body: bytes) -> str:
 
 def signature_ok(secret: str, timestamp: str, signature: str, body: bytes, now: float) -> bool:
     """Whether ``signature`` (one or more comma-separated ``v1=…``) signs ``body`` at a fresh ``timestamp``."""
-    if not timestamp.isdigit() or len(timestamp) > 12 or abs(now - int(timestamp)) > TOLERANCE_SECONDS:
+    if (
+        not (timestamp.isascii() and timestamp.isdigit())
+        or len(timestamp) > 12
+        or abs(now - int(timestamp)) > TOLERANCE_SECONDS
+    ):
         return False
     expected = sign(secret, timestamp, body)
     good = False

@@ -144,7 +144,7 @@ class XReplyTransport:
                 ) from None
             reset = exc.response.headers.get("x-rate-limit-reset")
             wait = 60.0
-            if reset and reset.isdigit():
+            if reset and reset.isascii() and reset.isdigit():
                 wait = max(1.0, float(reset) - self.clock.now().timestamp())
             raise RetryLater(
                 wait, f"X rate limit: waiting {wait:.0f}s for x-rate-limit-reset", pause_lane=True

@@ -144,7 +144,7 @@ def find(deps: CommandDeps, user: str, args: str, now: datetime) -> str:
 def incidents(deps: CommandDeps, user: str, args: str, now: datetime) -> str:
     asked = args.strip().lstrip("#")
     if asked:
-        if not asked.isdigit():
+        if not (asked.isascii() and asked.isdigit()) or len(asked) > 12:
             return "Which incident? `/complaints incidents` lists them; `/complaints incidents 7` shows #7's posts."
         with deps.sessions() as session:
             members = incident_report.members_to_check(session, int(asked))
@@ -171,7 +171,7 @@ REGISTRY: list[Subcommand] = [
     ),
     Subcommand(
         "incidents",
-        "[7]",
+        "",
         f"open incidents, then those resolved in the last {incident_report.RECENT.days} days: how many customers,"
         " who owns each, how the update to its customers stands; `incidents 7`: #7's posts least like it first",
         incidents,

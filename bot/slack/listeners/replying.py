@@ -48,7 +48,7 @@ _OPENED_BY = Action.REPLY.removeprefix("ft_")
 
 def _label_ref(value: str | None) -> int:
     text = (value or "").removeprefix("label:")
-    if not text.isdigit() or len(text) > 12:
+    if not text.isascii() or not text.isdigit() or len(text) > 12:  # "²" is a digit to isdigit
         raise NotFound("That promise suggestion is not known.")
     return int(text)
 
