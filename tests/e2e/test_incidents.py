@@ -540,6 +540,9 @@ def test_a_customer_added_before_their_card_went_out_never_gets_one(desk: Desk, 
 
 EMBEDDER = semantic.Embedder()
 """One model for the tests below (it takes half a second to load)."""
+ASK_ONLY = 1.0
+"""The suggestion tests: a post as near as the symptom would join by itself (``JOIN_MARGIN``); these
+test the question asked below that."""
 SYMPTOM = "@AcmeHelp the page says something unexpected happened whenever I open my details"
 """A login outage's customer who tells only the symptom: no word the grouping knows, close in meaning."""
 
@@ -566,8 +569,15 @@ def symptom_card_posted(desk: Desk, x: XStandIn, post_id: str) -> tuple[Incident
     symptom = post(x, post_id, f"9{post_id}", SYMPTOM, desk.clock.now())
     desk.ingestor.ingest_batch(desk.app.sessions, [symptom], at=desk.clock.now())
     desk.deliver()
+    settle(desk)
     with desk.app.sessions() as s:
         return incident, s.scalars(select(Complaint.id).where(Complaint.external_id == post_id)).one()
+
+
+def settle(desk: Desk) -> None:
+    """Past ``suggest.SETTLE``: what came in so far can be judged (a second outage's incident has had
+    the time to open)."""
+    desk.clock.advance(suggest.SETTLE)
 
 
 def suggestion_buttons(message: dict) -> dict[str, dict]:
@@ -591,7 +601,9 @@ def test_a_card_the_grouping_left_out_is_suggested_and_one_click_adds_it(desk: D
         ids = dict(s.execute(select(Complaint.external_id, Complaint.id).where(Complaint.external_id >= "9993")).all())
         assert s.get(Complaint, ids["9994"]).duplicate_of == ids["9993"], "the same words fold (the case this is for)"
         assert all(s.get(Complaint, ids[e]).incident_id is None for e in ids), "the grouping left them out"
-    suggester = Suggester(desk.app.sessions, desk.clock, embedder=EMBEDDER)
+    suggester = Suggester(desk.app.sessions, desk.clock, embedder=EMBEDDER, join_margin=ASK_ONLY)
+    assert suggester.tick() == 0, "nothing judged the moment it came in"
+    settle(desk)
     made = suggester.tick()
     with desk.app.sessions() as s:
         asked = set(s.scalars(select(IncidentSuggestion.complaint_id)))
@@ -649,7 +661,7 @@ def test_not_part_of_it_takes_the_question_off_and_it_is_never_asked_again(desk:
     kept with who and when, and no restart asks again; the old Add button then refuses."""
     incident, cid = symptom_card_posted(desk, x, "9996")
     assert not suggestion_buttons(desk.card(cid))
-    assert Suggester(desk.app.sessions, desk.clock, embedder=EMBEDDER).tick() >= 1
+    assert Suggester(desk.app.sessions, desk.clock, embedder=EMBEDDER, join_margin=ASK_ONLY).tick() >= 1
     desk.deliver()
     offered = suggestion_buttons(desk.card(cid))
     assert set(offered) == {f"Add to incident #{incident.id}", "Not part of it"}, "the posted card is re-drawn"
@@ -667,7 +679,9 @@ def test_not_part_of_it_takes_the_question_off_and_it_is_never_asked_again(desk:
     assert (row.status, row.decided_by, row.decided_at) == ("dismissed", ALICE, desk.clock.now())
     assert (event.actor, event.complaint_id, event.at) == (ALICE, cid, desk.clock.now())
 
-    assert Suggester(desk.app.sessions, desk.clock, embedder=EMBEDDER).tick() == 0, "a restart does not ask again"
+    assert Suggester(desk.app.sessions, desk.clock, embedder=EMBEDDER, join_margin=ASK_ONLY).tick() == 0, (
+        "a restart does not ask again"
+    )
     add = offered[f"Add to incident #{incident.id}"]
     assert desk.click(BOB, add["action_id"], add["value"], key="late")[0] == 200
     assert "is not part of incident" in json.dumps(desk.responses("late")[0])
@@ -678,7 +692,7 @@ def test_the_question_goes_when_the_incident_closes(desk: Desk, x: XStandIn):
     """Not an incident (or Resolve): a card asked whether it belongs there is re-drawn without the
     question — no button left that can only be refused."""
     incident, cid = symptom_card_posted(desk, x, "9997")
-    Suggester(desk.app.sessions, desk.clock, embedder=EMBEDDER).tick()
+    Suggester(desk.app.sessions, desk.clock, embedder=EMBEDDER, join_margin=ASK_ONLY).tick()
     desk.deliver()
     assert suggestion_buttons(desk.card(cid))
     assert desk.click(ALICE, Action.INCIDENT_RELEASE, str(incident.id))[0] == 200
@@ -772,13 +786,14 @@ def test_a_full_vector_cache_keeps_what_the_tick_needs(desk: Desk, x: XStandIn, 
     judges, and a second tick after it still asks about a new left-out card."""
     monkeypatch.setattr(suggest, "CACHE_LIMIT", 10)
     incident, first = symptom_card_posted(desk, x, "9981")
-    suggester = Suggester(desk.app.sessions, desk.clock, embedder=EMBEDDER)
+    suggester = Suggester(desk.app.sessions, desk.clock, embedder=EMBEDDER, join_margin=ASK_ONLY)
     assert suggester.tick() >= 1
     desk.clock.advance(timedelta(minutes=1))
     symptom = "@AcmeHelp my details page only says 'unexpected problem' since this morning"
     desk.ingestor.ingest_batch(
         desk.app.sessions, [post(x, "9982", "99982", symptom, desk.clock.now())], at=desk.clock.now()
     )
+    settle(desk)
     assert suggester.tick() == 1
     with desk.app.sessions() as s:
         asked = set(
@@ -802,7 +817,8 @@ def test_a_post_with_no_card_that_reads_like_the_incident_is_offered_in_the_skip
     with desk.app.sessions() as s:
         c = s.scalars(select(Complaint).where(Complaint.external_id == "9983")).one()
     assert (c.kind, c.incident_id) == ("other", None), "no card, not grouped (the case this is for)"
-    assert Suggester(desk.app.sessions, desk.clock, embedder=EMBEDDER).tick() >= 1
+    settle(desk)
+    assert Suggester(desk.app.sessions, desk.clock, embedder=EMBEDDER, join_margin=ASK_ONLY).tick() >= 1
     with desk.app.sessions() as s:
         assert (
             s.scalars(select(IncidentSuggestion.incident_id).where(IncidentSuggestion.complaint_id == c.id)).one()
@@ -980,7 +996,7 @@ def test_a_forgotten_customers_words_leave_the_suggestion_loops_memory_at_its_ne
     from bot.desk.forget import FORGOTTEN, forget
 
     _, cid = symptom_card_posted(desk, x, "9960")
-    suggester = Suggester(desk.app.sessions, desk.clock, embedder=EMBEDDER)
+    suggester = Suggester(desk.app.sessions, desk.clock, embedder=EMBEDDER, join_margin=ASK_ONLY)
     suggester.tick()
     assert cid in suggester._vectors, "the symptom was judged (the case this is for)"
     before = suggester._vectors[cid].copy()
@@ -999,3 +1015,55 @@ def test_a_forgotten_customers_words_leave_the_suggestion_loops_memory_at_its_ne
     vector = suggester._vectors.get(cid)
     assert vector is None or not (vector == before).all(), "no vector of the forgotten words is kept"
     assert suggester._texts.get(edited_id) in (None, hash(edited_text + " and now the app crashes too"))
+
+
+def test_a_left_out_post_that_plainly_reads_like_the_incident_joins_it_and_a_person_can_take_it_out_for_good(
+    desk: Desk, x: XStandIn
+):
+    """From ``INCIDENT_JOIN_MARGIN`` on the loop does not ask: the post joins as a person's Add would —
+    its card says so, the incident's thread says the bot did it and why — while an ordinary complaint
+    in the outage's words stays out. Taken out by a person, it is neither joined nor asked about again."""
+    _, cid = symptom_card_posted(desk, x, "9970")
+    refund = post(
+        x, "9971", "99971", "@AcmeHelp I logged in to check my refund and it still isn't there", desk.clock.now()
+    )
+    desk.ingestor.ingest_batch(desk.app.sessions, [refund], at=desk.clock.now())
+    desk.deliver()
+    settle(desk)
+    with desk.app.sessions() as s:
+        incident = s.scalars(select(Incident)).one()
+        ordinary = s.scalars(select(Complaint.id).where(Complaint.external_id == "9971")).one()
+    assert Suggester(desk.app.sessions, desk.clock, embedder=EMBEDDER).tick() >= 1
+    desk.deliver()
+    with desk.app.sessions() as s:
+        assert s.get(Complaint, cid).incident_id == incident.id, "joined by its meaning"
+        assert s.get(Complaint, ordinary).incident_id is None, "the refund complaint stays out"
+        joined = s.scalars(
+            select(AuditEvent).where(AuditEvent.action == "incident_joined", AuditEvent.complaint_id == cid)
+        ).one()
+        row = s.scalars(select(IncidentSuggestion).where(IncidentSuggestion.complaint_id == cid)).one()
+        customers = s.get(Incident, incident.id).customers
+    assert (joined.actor, joined.at) == ("followthrough", desk.clock.now())
+    assert "by its meaning" in (joined.note or "")
+    assert (row.status, row.decided_by) == ("added", "followthrough")
+    assert "part of *incident #" in json.dumps(desk.card(cid)["blocks"])
+    thread = [
+        json.dumps(t["blocks"]) for t in desk.slack.thread(COMPLAINTS, incident_card(desk, incident.anchor_id)["ts"])
+    ]
+    line = next(t for t in thread if f"added #{cid}" in t)
+    assert "Followthrough added" in line
+    assert "<@followthrough>" not in line
+    assert f"move #{cid} out of incident {incident.id}" in line, "the way back is on the line"
+
+    _, raw, _ = desk.command(BOB, "/complaints", f"move #{cid} out of incident {incident.id}")
+    assert f"#{cid} is out of incident #{incident.id}" in json.loads(raw)["text"]
+    desk.clock.advance(timedelta(minutes=1))
+    assert Suggester(desk.app.sessions, desk.clock, embedder=EMBEDDER).tick() == 0, "a person's word stands"
+    desk.deliver()
+    with desk.app.sessions() as s:
+        assert s.get(Complaint, cid).incident_id is None
+        assert s.get(Incident, incident.id).customers == customers - 1
+        assert s.scalars(select(IncidentSuggestion.status).where(IncidentSuggestion.complaint_id == cid)).one() == (
+            "dismissed"
+        )
+    assert not suggestion_buttons(desk.card(cid)), "and it is not asked about either"

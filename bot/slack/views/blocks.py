@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
+from bot.history.event_kinds import SYSTEM
 from bot.networks import label as network
 from bot.networks.links import link_hosts
 from bot.slack.ids import Action, Field, View
@@ -687,6 +688,8 @@ def format_note(payload: dict[str, Any]) -> str:
     template = NOTE_TEMPLATES.get(str(payload.get("action")), ":memo: <@{actor}>: {action}")
     if payload.get("action") == "hand_over" and detail.get("owner_id") == str(payload.get("actor", "")):
         template = ":handshake: <@{actor}> took this over"
+    if payload.get("actor") == SYSTEM:  # the bot itself: named, not a mention of a user that does not exist
+        template = template.replace("<@{actor}>", "Followthrough")
     values = {"actor": str(payload.get("actor", "")), "action": escape(str(payload.get("action", ""))), **detail}
     try:
         line = template.format(**values)
