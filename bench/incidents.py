@@ -17,8 +17,9 @@ were measured once on the grouping of session 27: measure the next change to the
 
 ``--history 7`` puts a week of ordinary complaints before the day (in every other set's wordings:
 ``incident_storm.history``) and runs the worker's suggestion loop (``bot.incidents.suggest``) after
-each poll: how many customers the grouping left out are offered to their incident on their card
-(and to which), and how many ordinary complaints are asked about. The week also changes what
+each poll: the posts it joins by themselves count as grouped (``--join-margin 1`` turns that off),
+and how many customers left out are offered to their incident on their card (and to which), and
+how many ordinary complaints are asked about. The week also changes what
 grouping knows of an ordinary day, so its figures differ from the default run's.
 
 Each day goes through the real path: posts in post-time order, a poll every 30 seconds of post time,
@@ -52,7 +53,7 @@ from bot.config import Secret, Settings
 from bot.delivery.slack_transport import SlackTransport
 from bot.delivery.worker import Deliverer
 from bot.incidents import pacing
-from bot.incidents.suggest import Suggester
+from bot.incidents.suggest import JOIN_MARGIN, Suggester
 from bot.intake.ingest import Ingestor, IngestPolicy
 from bot.intake.posts import Post
 from bot.store import migrate
@@ -67,7 +68,7 @@ POLL = timedelta(seconds=30)
 START = datetime(2026, 3, 2, 0, 0, tzinfo=UTC)
 
 
-def run_day(seed: int, half: int, history_days: int = 0) -> dict[str, float]:
+def run_day(seed: int, half: int, history_days: int = 0, join_margin: float = JOIN_MARGIN) -> dict[str, float]:
     posts = day(seed=seed, half=half, start=START)
     label = {p.id: p.topic for p in posts}
     before = history(seed=seed, half=half, start=START, days=history_days)
@@ -86,7 +87,7 @@ def run_day(seed: int, half: int, history_days: int = 0) -> dict[str, float]:
             clock.set(before[min(chunk + 199, len(before) - 1)].at)
             ingestor.ingest_batch(sessions, [_post(p) for p in before[chunk : chunk + 200]], at=clock.now())
         worker.drain()
-        suggester = Suggester(sessions, clock) if history_days else None
+        suggester = Suggester(sessions, clock, join_margin=join_margin) if history_days else None
         suggest_ms: list[float] = []
         batches: dict[datetime, list[StormPost]] = {}
         for p in posts:
@@ -213,10 +214,16 @@ def main(argv: list[str] | None = None) -> int:
         metavar="DAYS",
         help="a week of ordinary complaints before the day (other sets' wordings), and the suggestions measured",
     )
+    parser.add_argument(
+        "--join-margin",
+        type=float,
+        default=JOIN_MARGIN,
+        help=f"with --history: from this margin a left-out post joins by itself (default {JOIN_MARGIN}; 1: never)",
+    )
     args = parser.parse_args(argv)
     rows = []
     for seed in (int(s) for s in args.seeds.split(",")):
-        row = run_day(seed, args.half, args.history)
+        row = run_day(seed, args.half, args.history, args.join_margin)
         rows.append(row)
         print(
             f"day {seed} (wordings half {args.half}): "
