@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.common.clock import Clock
@@ -67,6 +67,8 @@ held-out sets, up to seven minutes before their own incident opened). Judged at 
 wrong incident — and, members of it, never reached their own: the payment outage's recall fell
 0.86 → 0.77 on the eleventh set. By then the second incident is open (or the grouping took them)."""
 CANDIDATES_LIMIT = 500
+CEILING = 2**62
+"""No post yet to settle: every id is below this."""
 """Per incident and tick: a storm's misses come a few a minute."""
 JOIN_MARGIN = 0.06
 """From here on a left-out post joins the incident by itself. Chosen on sets 10–13 of
@@ -190,18 +192,24 @@ class Suggester:
         reference = self._reference(session, incident_id, first)
         if len(reference) < REFERENCE_MIN:
             return None
+        seen = self._seen.get(incident_id, 0)
+        # Judged in id order, and only below the first post that has not settled: ids and arrival times
+        # need not agree (two ingest workers), and ``_seen`` must never pass a post not judged yet.
+        unsettled = session.scalar(
+            select(func.min(Complaint.id)).where(Complaint.id > seen, Complaint.created_at > self.clock.now() - SETTLE)
+        )
         candidates = list(
             session.scalars(
                 select(Complaint.id)
                 .where(
-                    Complaint.id > self._seen.get(incident_id, 0),
+                    Complaint.id > seen,
+                    Complaint.id < (unsettled if unsettled is not None else CEILING),
                     Complaint.incident_id.is_(None),
                     Complaint.duplicate_of.is_(None),  # its card stands for it (Add takes it along)
                     Complaint.kind.in_(KINDS),  # "other" too: it is offered in /complaints skipped
                     Complaint.status.in_(OPEN),
                     Complaint.posted_at >= first - self.window,
                     Complaint.posted_at <= latest + self.window,
-                    Complaint.created_at <= self.clock.now() - SETTLE,
                 )
                 .order_by(Complaint.id)
                 .limit(CANDIDATES_LIMIT)

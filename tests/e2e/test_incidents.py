@@ -1067,3 +1067,33 @@ def test_a_left_out_post_that_plainly_reads_like_the_incident_joins_it_and_a_per
             "dismissed"
         )
     assert not suggestion_buttons(desk.card(cid)), "and it is not asked about either"
+
+
+def test_a_post_that_settles_after_a_later_numbered_one_is_still_judged(desk: Desk, x: XStandIn):
+    """Two ingest workers: a post can be numbered before one that came in earlier. The loop judges in
+    number order only below the first post not yet settled, so the earlier number is judged once it
+    settles — not passed over for ever because a later number was judged first."""
+    a_week_before(desk, x)
+    incident = small_incident(desk, x)
+    at = START + timedelta(minutes=27)
+    desk.clock.set(at)
+    late_arrival = post(x, "9990", "99990", SYMPTOM, at)
+    early_arrival = post(x, "9991", "99991", "@AcmeHelp my details page only says 'unexpected problem'", at)
+    # The first numbered came in 20 s after the second (its worker's batch began later).
+    desk.ingestor.ingest_batch(desk.app.sessions, [late_arrival], at=at + timedelta(seconds=20))
+    desk.ingestor.ingest_batch(desk.app.sessions, [early_arrival], at=at)
+    with desk.app.sessions() as s:
+        first, second = (
+            s.scalars(select(Complaint.id).where(Complaint.external_id == e)).one() for e in ("9990", "9991")
+        )
+    assert first < second
+    suggester = Suggester(desk.app.sessions, desk.clock, embedder=EMBEDDER, join_margin=ASK_ONLY)
+    desk.clock.set(at + suggest.SETTLE + timedelta(seconds=10))  # the second has settled, the first not yet
+    suggester.tick()
+    desk.clock.set(at + suggest.SETTLE + timedelta(seconds=30))
+    suggester.tick()
+    with desk.app.sessions() as s:
+        asked = set(
+            s.scalars(select(IncidentSuggestion.complaint_id).where(IncidentSuggestion.incident_id == incident.id))
+        )
+    assert {first, second} <= asked
