@@ -53,7 +53,7 @@ from bot.config import Secret, Settings
 from bot.delivery.slack_transport import SlackTransport
 from bot.delivery.worker import Deliverer
 from bot.incidents import pacing
-from bot.incidents.suggest import JOIN_MARGIN, Suggester
+from bot.incidents.suggest import JOIN_MARGIN, SETTLE, Suggester
 from bot.intake.ingest import Ingestor, IngestPolicy
 from bot.intake.posts import Post
 from bot.store import migrate
@@ -110,6 +110,10 @@ def run_day(seed: int, half: int, history_days: int = 0, join_margin: float = JO
                     worker.drain()
                 if card_after:  # an incident is there to judge against
                     suggest_ms.append((time.perf_counter() - began_suggesting) * 1000)
+        if suggester is not None:  # the day's last posts, once they have settled
+            clock.advance(SETTLE)
+            if suggester.tick():
+                worker.drain()
         with sessions() as s:
             incidents = s.scalars(select(Incident)).all()
             members = s.execute(select(Complaint.external_id, Complaint.incident_id)).all()

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, or_, select, true
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.common.clock import Clock
@@ -41,8 +41,8 @@ from bot.incidents import membership, semantic
 from bot.incidents.detect import KINDS, OPEN, redraw_own_card
 from bot.store import dialect
 from bot.store.engine import transaction
-from bot.store.enums import Kind
-from bot.store.models import Complaint, Incident, IncidentSuggestion
+from bot.store.enums import Kind, Status
+from bot.store.models import Complaint, Incident, IncidentSuggestion, IncidentUpdate
 
 if TYPE_CHECKING:
     import numpy as np
@@ -67,8 +67,6 @@ held-out sets, up to seven minutes before their own incident opened). Judged at 
 wrong incident — and, members of it, never reached their own: the payment outage's recall fell
 0.86 → 0.77 on the eleventh set. By then the second incident is open (or the grouping took them)."""
 CANDIDATES_LIMIT = 500
-CEILING = 2**62
-"""No post yet to settle: every id is below this."""
 """Per incident and tick: a storm's misses come a few a minute."""
 JOIN_MARGIN = 0.06
 """From here on a left-out post joins the incident by itself. Chosen on sets 10–13 of
@@ -203,7 +201,7 @@ class Suggester:
                 select(Complaint.id)
                 .where(
                     Complaint.id > seen,
-                    Complaint.id < (unsettled if unsettled is not None else CEILING),
+                    Complaint.id < unsettled if unsettled is not None else true(),
                     Complaint.incident_id.is_(None),
                     Complaint.duplicate_of.is_(None),  # its card stands for it (Add takes it along)
                     Complaint.kind.in_(KINDS),  # "other" too: it is offered in /complaints skipped
@@ -323,15 +321,20 @@ def offer(session: Session, complaint_id: int, incident_id: int, score: float, *
 
 
 def join(session: Session, complaint_id: int, incident_id: int, score: float, *, at: datetime) -> bool:
-    """Make a left-out post a member by its meaning (``JOIN_MARGIN``), as a person's Add would — unless a
-    person said it is not part of this incident. True if it joined; False leaves it to be offered."""
-    session.execute(select(Incident.id).where(Incident.id == incident_id).with_for_update())  # as Add: incident first
-    decided = session.scalar(
-        select(IncidentSuggestion.status).where(
-            IncidentSuggestion.complaint_id == complaint_id, IncidentSuggestion.incident_id == incident_id
-        )
-    )
-    if decided == "dismissed":
+    """Make a left-out post a member by its meaning (``JOIN_MARGIN``), as a person's Add would. True if it
+    joined; False leaves it to be offered — where a person is owed the choice: they said it is not
+    part of an incident (this one or another: detection keeps off it too), someone owns the card (they
+    may have answered it already), or the incident's customers were sent an update it would miss."""
+    # The incident first, as Add, take-out, detection and Not part of it lock it; then the decisions.
+    session.execute(select(Incident.id).where(Incident.id == incident_id).with_for_update())
+    said_no = session.scalars(
+        select(IncidentSuggestion.id)
+        .where(IncidentSuggestion.complaint_id == complaint_id, IncidentSuggestion.status == "dismissed")
+        .with_for_update()
+    ).first()
+    complaint = session.get(Complaint, complaint_id)
+    updated = session.scalar(select(IncidentUpdate.id).where(IncidentUpdate.incident_id == incident_id).limit(1))
+    if said_no is not None or complaint is None or complaint.status != Status.NEW.value or updated is not None:
         return False
     try:
         membership.add_to_incident(
@@ -382,6 +385,11 @@ def open_offers(session: Session, complaint_ids: list[int]) -> dict[int, Offer]:
     return {cid: Offer(incident_id, title) for cid, incident_id, title in rows}  # the best one last, so kept
 
 
+def _who(user_id: str | None) -> str:
+    """Who decided, as a reply names them: a person mentioned, the bot by name."""
+    return "Followthrough (by the post's meaning)" if user_id == SYSTEM else f"<@{user_id}>"
+
+
 def _suggestion(session: Session, complaint_id: int, incident_id: int) -> IncidentSuggestion:
     row = session.execute(
         select(IncidentSuggestion)
@@ -400,7 +408,7 @@ def accept(session: Session, complaint_id: int, incident_id: int, *, user_id: st
     row = _suggestion(session, complaint_id, incident_id)
     if row.status == "dismissed":
         raise Conflict(
-            f"<@{row.decided_by}> said #{complaint_id} is not part of incident #{incident_id}. "
+            f"{_who(row.decided_by)} said #{complaint_id} is not part of incident #{incident_id}. "
             f"If it is after all: `/complaints move #{complaint_id} incident {incident_id}`."
         )
     said = membership.add_to_incident(session, complaint_id, incident_id, user_id=user_id, at=at)
@@ -411,11 +419,17 @@ def accept(session: Session, complaint_id: int, incident_id: int, *, user_id: st
 
 def dismiss(session: Session, complaint_id: int, incident_id: int, *, user_id: str, at: datetime) -> str:
     """Not part of it: the line goes, and this card is never offered to this incident again."""
+    # The incident first, as Add and the loop's own join lock it: a click landing mid-join waits, then
+    # sees the post joined (and is told how to take it out) instead of being overwritten after it.
+    session.execute(select(Incident.id).where(Incident.id == incident_id).with_for_update())
     row = _suggestion(session, complaint_id, incident_id)
     if row.status == "dismissed":
-        return f"<@{row.decided_by}> said so already: #{complaint_id} stays on its own card."
+        return f"{_who(row.decided_by)} said so already: #{complaint_id} stays on its own card."
     if row.status == "added":
-        raise Conflict(f"#{complaint_id} was added to incident #{incident_id} by <@{row.decided_by}>: it stays there.")
+        raise Conflict(
+            f"#{complaint_id} was added to incident #{incident_id} by {_who(row.decided_by)}. If it is not part of it: "
+            f"`/complaints move #{complaint_id} out of incident {incident_id}`."
+        )
     complaint = session.get(Complaint, complaint_id)
     if complaint is not None and complaint.incident_id is not None:
         raise Conflict(

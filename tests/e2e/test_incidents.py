@@ -23,7 +23,7 @@ from sqlalchemy import func, select, update
 from bot import networks
 from bot.config import Secret
 from bot.delivery.worker import LEASE
-from bot.incidents import semantic, suggest
+from bot.incidents import membership, semantic, suggest
 from bot.incidents.suggest import Suggester
 from bot.intake.ingest import Ingestor, IngestPolicy
 from bot.intake.posts import Post
@@ -1097,3 +1097,61 @@ def test_a_post_that_settles_after_a_later_numbered_one_is_still_judged(desk: De
             s.scalars(select(IncidentSuggestion.complaint_id).where(IncidentSuggestion.incident_id == incident.id))
         )
     assert {first, second} <= asked
+
+
+def test_the_loop_asks_instead_of_joining_where_a_person_is_owed_the_choice(desk: Desk, x: XStandIn):
+    """Near enough to join, it still only asks when someone owns the card (they may have answered it
+    already) and when the incident's customers were sent an update the post would miss."""
+    a_week_before(desk, x)
+    incident = small_incident(desk, x)
+    desk.clock.set(START + timedelta(minutes=27))
+    desk.ingestor.ingest_batch(
+        desk.app.sessions, [post(x, "9960", "99960", SYMPTOM, desk.clock.now())], at=desk.clock.now()
+    )
+    desk.deliver()
+    with desk.app.sessions() as s:
+        cid = s.scalars(select(Complaint.id).where(Complaint.external_id == "9960")).one()
+    assert desk.click(ALICE, Action.CLAIM, str(cid))[0] == 200
+    settle(desk)
+    Suggester(desk.app.sessions, desk.clock, embedder=EMBEDDER).tick()
+    with desk.app.sessions() as s:
+        assert s.get(Complaint, cid).incident_id is None, "Alice's card is not pulled in"
+        row = s.scalars(select(IncidentSuggestion).where(IncidentSuggestion.complaint_id == cid)).one()
+    assert row.status == "open", "it is asked about instead"
+
+    desk.submit(ALICE, preview(desk, ALICE, incident.id, "{name}, we are on it."), {})
+    text = "@AcmeHelp the page says something unexpected happened when I open my details"
+    desk.ingestor.ingest_batch(
+        desk.app.sessions, [post(x, "9961", "99961", text, desk.clock.now())], at=desk.clock.now()
+    )
+    settle(desk)
+    Suggester(desk.app.sessions, desk.clock, embedder=EMBEDDER).tick()
+    with desk.app.sessions() as s:
+        c = s.scalars(select(Complaint).where(Complaint.external_id == "9961")).one()
+        assert c.incident_id is None, "it would have missed the update: asked about instead"
+        assert s.scalars(select(IncidentSuggestion.status).where(IncidentSuggestion.complaint_id == c.id)).one() == (
+            "open"
+        )
+
+
+def test_a_post_a_person_said_is_not_part_of_one_incident_is_joined_to_no_other(desk: Desk, x: XStandIn):
+    """Detection keeps off a post a person took out of (or said no to) any incident; so does the loop."""
+    a_week_before(desk, x)
+    login, payment = two_incidents(desk, x, seed=7, first_id=9700, first_author=57000)
+    at = desk.clock.now()
+    desk.ingestor.ingest_batch(
+        desk.app.sessions,
+        [post(x, "9962", "99962", SYMPTOM, at), post(x, "9963", "99963", SYMPTOM.replace("details", "account"), at)],
+        at=at,
+    )
+    with desk.app.sessions() as s:
+        said_no, control = (
+            s.scalars(select(Complaint.id).where(Complaint.external_id == e)).one() for e in ("9962", "9963")
+        )
+    with desk.app.sessions.begin() as s:
+        membership.decide(s, said_no, payment.id, "dismissed", user_id=BOB, at=at)
+    with desk.app.sessions.begin() as s:
+        assert not suggest.join(s, said_no, login.id, 0.5, at=at)
+        assert suggest.join(s, control, login.id, 0.5, at=at), "the same join for a post nobody ruled on"
+    with desk.app.sessions() as s:
+        assert (s.get(Complaint, said_no).incident_id, s.get(Complaint, control).incident_id) == (None, login.id)

@@ -694,7 +694,8 @@ def format_note(payload: dict[str, Any]) -> str:
     try:
         line = template.format(**values)
     except (KeyError, IndexError, ValueError):
-        line = f":memo: <@{values['actor']}>: {values['action']}"
+        who = "Followthrough" if values["actor"] == SYSTEM else f"<@{values['actor']}>"
+        line = f":memo: {who}: {values['action']}"
     if detail.get("previous_owner"):
         line += f" (it was <@{detail['previous_owner']}>'s)"
     when = payload.get("at")
