@@ -258,6 +258,12 @@ def test_incident_suggestions_are_said_by_check_and_a_missing_model_is_a_warning
     off = check_incidents(load({**GOOD, "INCIDENT_SUGGEST_MARGIN": "1"}))
     assert "no suggestions" in off.line()
     assert load({**GOOD, "INCIDENT_SUGGEST_MARGIN": "0.2"}).incident_suggest_margin == 0.2
+    assert "joins it by itself from margin 0.06" in check_incidents(load(GOOD)).line()
+    ask_only = load({**GOOD, "INCIDENT_JOIN_MARGIN": "1"})
+    assert ask_only.incident_join_margin == 1.0
+    assert "joins it by itself" not in check_incidents(ask_only).line()
+    with pytest.raises(SettingsError, match="INCIDENT_JOIN_MARGIN"):
+        load({**GOOD, "INCIDENT_JOIN_MARGIN": "2"})
     with pytest.raises(SettingsError, match="INCIDENT_SUGGEST_MARGIN"):
         load({**GOOD, "INCIDENT_SUGGEST_MARGIN": "2"})
     monkeypatch.setattr(semantic, "TOKENIZER", semantic.TOKENIZER.with_name("gone.json"))
